@@ -1,0 +1,27 @@
+# Two commands do all the set-up on a fresh machine (see README.md):
+#   make demo   -- the main job
+#   make test   -- install and run the test suite
+# The CPU build of torch is installed first, pinned, so that nothing resolves `torch`
+# to a multi-GB CUDA build.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+TORCH   ?= torch==2.13.0
+export NN2GPT_DATA ?= $(abspath ../shared/data)
+
+$(BIN)/nn2gpt: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/nn2gpt
+
+demo: install
+	$(BIN)/nn2gpt digits train --out runs/digits
+
+test: install
+	$(BIN)/python -m pytest -q
+
+.PHONY: install demo test

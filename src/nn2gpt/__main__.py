@@ -1,0 +1,3 @@
+from nn2gpt.cli import main
+
+raise SystemExit(main())
