@@ -1,0 +1,177 @@
+"""Checkpoints that are safe to load and safe to write.
+
+Safe to load: weights and optimizer state are safetensors (raw arrays plus a JSON header),
+everything else is plain JSON. Nothing here ever unpickles, so a checkpoint from a stranger
+cannot run code on your machine.
+
+Safe to write: a kill at any moment leaves the previous checkpoint loadable. A run directory
+looks like this::
+
+    run/
+      latest                 one line: the name of the current checkpoint directory
+      ckpt-00000500/
+        weights.safetensors  model weights, float32 numpy arrays
+        optimizer.safetensors  (optional) optimizer moments, for --resume
+        meta.json            config, tokenizer, training state, sha256 of each file
+
+A save writes a *new* directory under a temporary name, fsyncs every file, renames the
+directory to `ckpt-<step>` (atomic), then atomically replaces `latest` (one small file written
+by `os.replace`). Only then are older checkpoints deleted. Until `latest` changes, loaders see
+the old checkpoint; afterwards, the new one, complete. The sha256 in meta.json catches a file
+damaged later (a truncated copy, a flipped byte).
+
+This module imports only numpy, json and safetensors.numpy, so the numpy GPT (chapter 5)
+reads and writes the same files as the PyTorch one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nn2gpt.errors import UserError
+from nn2gpt.files import atomic_write_text
+
+LATEST = "latest"
+WEIGHTS = "weights.safetensors"
+OPTIMIZER = "optimizer.safetensors"
+META = "meta.json"
+FORMAT = 1  # bump when the layout changes
+
+
+@dataclass
+class Checkpoint:
+    config: dict
+    tokenizer: dict
+    weights: dict[str, np.ndarray]
+    optimizer: dict[str, np.ndarray] | None
+    state: dict | None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable (POSIX; a no-op where directories can't be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    from safetensors.numpy import save_file
+
+    # safetensors wants C-contiguous arrays; copies only when needed.
+    save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path))
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, tokenizer: dict,
+                    optimizer: dict[str, np.ndarray] | None = None, state: dict | None = None) -> Path:
+    """Write a checkpoint into `run_dir` atomically and return its directory.
+
+    `state` (JSON) carries whatever resume needs: step, RNG states, best val loss...
+    The checkpoint is named after `state["step"]` when there is one.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    step = int((state or {}).get("step", 0))
+    tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=".ckpt-tmp-"))
+    try:
+        files = {WEIGHTS: weights} | ({OPTIMIZER: optimizer} if optimizer is not None else {})
+        for name, arrays in files.items():
+            _save_arrays(tmp / name, arrays)
+        meta = {"format": FORMAT, "config": config, "tokenizer": tokenizer, "state": state,
+                "sha256": {name: _sha256(tmp / name) for name in files}}
+        with open(tmp / META, "w", encoding="utf-8") as f:
+            json.dump(meta, f, indent=2, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        final = run_dir / f"ckpt-{step:08d}"
+        k = 1
+        while final.exists():  # saving the same step twice (e.g. Ctrl-C right after a save)
+            final, k = run_dir / f"ckpt-{step:08d}-{k}", k + 1
+        os.rename(tmp, final)  # atomic: the directory appears complete or not at all
+        _fsync_dir(run_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    atomic_write_text(run_dir / LATEST, final.name + "\n")  # the switch: one atomic os.replace
+    _fsync_dir(run_dir)
+    for old in run_dir.iterdir():  # only now is it safe to drop the old ones
+        if old.is_dir() and old != final and (old.name.startswith("ckpt-") or old.name.startswith(".ckpt-tmp-")):
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint_dir(run_dir) -> Path:
+    """The directory `latest` points to; UserError when there is none."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"run directory {run_dir} does not exist; train one first with `nn2gpt gpt train --out {run_dir}`")
+    pointer = run_dir / LATEST
+    if not pointer.is_file():
+        raise UserError(f"{run_dir} holds no checkpoint (no `{LATEST}` file); train first, or point to a run directory")
+    name = pointer.read_text(encoding="utf-8", errors="replace").strip()
+    ckpt = run_dir / name
+    if not name.startswith("ckpt-") or "/" in name or not ckpt.is_dir():
+        raise UserError(f"{pointer} points to {name!r}, which is not a checkpoint directory; "
+                        f"the run is damaged, retrain or restore it from a copy")
+    return ckpt
+
+
+def has_checkpoint(run_dir) -> bool:
+    return (Path(run_dir) / LATEST).is_file()
+
+
+def _load_arrays(path: Path, expected_sha: str | None) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    if not path.is_file():
+        raise UserError(f"checkpoint file {path} is missing; the checkpoint is incomplete, retrain or restore it")
+    if expected_sha is not None and _sha256(path) != expected_sha:
+        raise UserError(f"checkpoint file {path} is corrupt or truncated (sha256 mismatch); retrain or restore it")
+    try:
+        return load_file(str(path))
+    except Exception as e:  # safetensors raises its own error types for malformed headers
+        raise UserError(f"checkpoint file {path} cannot be read ({e}); it is corrupt, retrain or restore it") from None
+
+
+def load_checkpoint(run_dir, with_optimizer: bool = False) -> Checkpoint:
+    """Load the latest checkpoint of `run_dir` (weights as float32 numpy arrays)."""
+    ckpt = latest_checkpoint_dir(run_dir)
+    meta_path = ckpt / META
+    if not meta_path.is_file():
+        raise UserError(f"{meta_path} is missing; the checkpoint is incomplete, retrain or restore it")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        config, tokenizer, sha = meta["config"], meta["tokenizer"], meta["sha256"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise UserError(f"{meta_path} is corrupt ({type(e).__name__}: {e}); retrain or restore the checkpoint") from None
+    weights = _load_arrays(ckpt / WEIGHTS, sha.get(WEIGHTS))
+    optimizer = None
+    if with_optimizer and OPTIMIZER in sha:
+        optimizer = _load_arrays(ckpt / OPTIMIZER, sha[OPTIMIZER])
+    return Checkpoint(config=config, tokenizer=tokenizer, weights=weights, optimizer=optimizer,
+                      state=meta.get("state"))

@@ -1,0 +1,107 @@
+"""Text <-> integers: a character tokenizer and GPT-2's byte-pair encoding.
+
+The character tokenizer is the one of "Let's build GPT": the vocabulary is the sorted set of
+characters in the training text (65 for Tiny Shakespeare), one token per character.
+
+GPT-2's BPE (50257 tokens) is tiktoken's fast implementation, but built OFFLINE from the two
+files OpenAI published (encoder.json, vocab.bpe), fetched and sha256-checked by
+`nn2gpt.data.fetch` like every other dataset; tiktoken's own downloader is never used.
+
+numpy-free and torch-free on purpose: the numpy GPT (chapter 5) uses this module too.
+A tokenizer is saved in a checkpoint as JSON (`to_json`) and rebuilt by `tokenizer_from_json`.
+"""
+
+from __future__ import annotations
+
+from nn2gpt.errors import UserError
+
+# GPT-2's pre-tokenizer: contractions, letters, numbers, other symbols, whitespace.
+GPT2_SPLIT = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+GPT2_EOT = "<|endoftext|>"
+GPT2_EOT_ID = 50256
+
+
+class CharTokenizer:
+    """One token per character; the vocabulary is fixed when the tokenizer is made."""
+
+    def __init__(self, chars: str):
+        self.chars = "".join(sorted(set(chars)))
+        self.stoi = {c: i for i, c in enumerate(self.chars)}
+
+    @classmethod
+    def from_text(cls, text: str) -> CharTokenizer:
+        return cls(text)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> list[int]:
+        unknown = sorted(set(text) - self.stoi.keys())
+        if unknown:
+            shown = ", ".join(repr(c) for c in unknown[:20]) + (" ..." if len(unknown) > 20 else "")
+            raise UserError(f"the text has {len(unknown)} character(s) the model's vocabulary lacks: {shown}; "
+                            f"remove them or retrain on a text that contains them")
+        return [self.stoi[c] for c in text]
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[int(i)] for i in ids)
+
+    def to_json(self) -> dict:
+        return {"type": "char", "chars": self.chars}
+
+
+class GPT2Tokenizer:
+    """GPT-2's byte-level BPE via tiktoken, from local copies of OpenAI's files.
+
+    Byte-level means every string can be encoded: there are no unknown characters.
+    """
+
+    def __init__(self, data_dir=None):
+        import tiktoken
+        from tiktoken.load import data_gym_to_mergeable_bpe_ranks
+
+        from nn2gpt.data import fetch
+
+        vocab_bpe = fetch("gpt2", "vocab.bpe", data_dir)
+        encoder_json = fetch("gpt2", "encoder.json", data_dir)
+        ranks = data_gym_to_mergeable_bpe_ranks(vocab_bpe_file=str(vocab_bpe), encoder_json_file=str(encoder_json))
+        self._enc = tiktoken.Encoding(name="gpt2-offline", pat_str=GPT2_SPLIT, mergeable_ranks=ranks,
+                                      special_tokens={GPT2_EOT: GPT2_EOT_ID})
+
+    @property
+    def vocab_size(self) -> int:
+        return self._enc.n_vocab  # 50257
+
+    def encode(self, text: str) -> list[int]:
+        # "<|endoftext|>" in user text is encoded as ordinary characters, never as the special token.
+        return self._enc.encode_ordinary(text)
+
+    def decode(self, ids) -> str:
+        return self._enc.decode([int(i) for i in ids])
+
+    def decode_bytes(self, ids) -> bytes:
+        """Raw bytes: a single BPE token can be part of a multi-byte UTF-8 character."""
+        return self._enc.decode_bytes([int(i) for i in ids])
+
+    def to_json(self) -> dict:
+        return {"type": "gpt2"}
+
+
+def make_tokenizer(kind: str, text: str, data_dir=None):
+    """The tokenizer for training: 'char' (vocabulary from `text`) or 'gpt2'."""
+    if kind == "char":
+        return CharTokenizer.from_text(text)
+    if kind == "gpt2":
+        return GPT2Tokenizer(data_dir)
+    raise UserError(f"unknown tokenizer {kind!r}; choose char or gpt2")
+
+
+def tokenizer_from_json(d: dict, data_dir=None):
+    """Rebuild the tokenizer saved in a checkpoint."""
+    kind = d.get("type") if isinstance(d, dict) else None
+    if kind == "char" and isinstance(d.get("chars"), str) and d["chars"]:
+        return CharTokenizer(d["chars"])
+    if kind == "gpt2":
+        return GPT2Tokenizer(data_dir)
+    raise UserError(f"the checkpoint's tokenizer {d!r} is not understood; expected type char or gpt2")
