@@ -1,0 +1,86 @@
+"""AdamW, the cosine learning-rate schedule with warmup, and gradient clipping, in numpy.
+
+AdamW (Loshchilov & Hutter) keeps, for every weight, running averages of the gradient (m) and
+of its square (v), and steps each weight by m / (sqrt(v) + eps): a per-weight step size. The
+weight decay is *decoupled*: the weight is shrunk by lr * wd directly, not through the
+gradient, and only for matrices (embeddings and Linear weights), never for biases or
+LayerNorm gains, as in the torch engine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def cosine_lr(step: int, max_lr: float, warmup: int, max_steps: int, min_lr: float | None = None) -> float:
+    """Linear warmup from 0 to max_lr over `warmup` steps, then half a cosine down to min_lr
+    (max_lr / 10 by default) at `max_steps`, flat afterwards."""
+    min_lr = max_lr / 10 if min_lr is None else min_lr
+    if step < warmup:
+        return max_lr * (step + 1) / warmup
+    if step >= max_steps:
+        return min_lr
+    progress = (step - warmup) / max(1, max_steps - warmup)  # 0 -> 1
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (max_lr - min_lr)
+
+
+def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
+    """Scale all gradients together so that their global L2 norm is at most max_norm (in place).
+
+    Returns the norm before clipping. max_norm <= 0 disables clipping.
+    """
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    if max_norm > 0 and norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for g in grads.values():
+            g *= scale
+    return norm
+
+
+class AdamW:
+    """AdamW over a dict of weights, updated in place. The state is a dict of arrays
+    ("m.<name>", "v.<name>") plus the step count, so it fits a safetensors checkpoint."""
+
+    def __init__(self, weights: dict[str, np.ndarray], betas=(0.9, 0.95), eps: float = 1e-8,
+                 weight_decay: float = 0.1):
+        self.weights = weights
+        self.beta1, self.beta2 = betas
+        self.eps, self.weight_decay = eps, weight_decay
+        self.m = {n: np.zeros_like(w) for n, w in weights.items()}
+        self.v = {n: np.zeros_like(w) for n, w in weights.items()}
+        self.decay = {n: w.ndim >= 2 for n, w in weights.items()}  # matrices only
+        self.steps = 0
+
+    def step(self, grads: dict[str, np.ndarray], lr: float) -> None:
+        """One update with learning rate lr:
+            m = b1 m + (1-b1) g;   v = b2 v + (1-b2) g^2
+            w -= lr * wd * w                                        (decoupled decay)
+            w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)   (bias-corrected Adam step)
+        """
+        self.steps += 1
+        b1, b2 = self.beta1, self.beta2
+        c1 = 1.0 - b1 ** self.steps  # bias corrections: m and v start at 0
+        c2 = 1.0 - b2 ** self.steps
+        for name, w in self.weights.items():
+            g, m, v = grads[name], self.m[name], self.v[name]
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * (g * g)
+            if self.decay[name] and self.weight_decay:
+                w *= 1.0 - lr * self.weight_decay
+            denom = np.sqrt(v / c2)
+            denom += self.eps
+            w -= (lr / c1) * m / denom
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The moments, named for a safetensors file."""
+        return {**{f"m.{n}": a for n, a in self.m.items()}, **{f"v.{n}": a for n, a in self.v.items()}}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray], steps: int) -> None:
+        for n in self.weights:
+            self.m[n][...] = arrays[f"m.{n}"]
+            self.v[n][...] = arrays[f"v.{n}"]
+        self.steps = steps
