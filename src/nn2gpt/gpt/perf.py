@@ -1,0 +1,53 @@
+"""How fast is training, against how fast the hardware could go? (tokens/s and MFU)
+
+MFU, model FLOPs utilization, is the share of the device's peak arithmetic that training
+actually uses. A GPT's forward + backward costs about 6 FLOPs per parameter per token (2 for
+the forward matmuls, 4 for the backward), plus attention's own matmuls, 12 * n_layer *
+n_embd * block_size per token (the PaLM paper's appendix B; nanoGPT uses the same count).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+# Dense bf16 tensor-core peaks from the vendors' datasheets, FLOP/s.
+GPU_PEAKS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12, "4090": 165e12}
+
+
+def flops_per_token(n_params: int, n_layer: int, n_embd: int, block_size: int) -> float:
+    """Training FLOPs (forward + backward) per token."""
+    return 6 * n_params + 12 * n_layer * n_embd * block_size
+
+
+def cpu_peak_flops(n_threads: int) -> float:
+    """A documented estimate of a CPU's fp32 peak: threads x FLOPs/cycle x clock.
+
+    FLOPs/cycle per core: AVX-512 with 2 FMA units = 2 x 16 lanes x 2 = 64; AVX2 + FMA = 32;
+    otherwise 16. The clock is read from /proc/cpuinfo (bogomips / 2 is the base clock on
+    x86). On this project's 2-core AMD EPYC (Zen 3, 2.45 GHz, AVX2): 2 x 32 x 2.45e9 = 157 GFLOP/s.
+    """
+    flags, ghz = "", 2.5
+    try:
+        info = open("/proc/cpuinfo", encoding="utf-8").read()
+        flags = (re.search(r"^flags\s*:(.*)$", info, re.M) or [None, ""])[1]
+        bogo = re.search(r"^bogomips\s*:\s*([\d.]+)", info, re.M)
+        if bogo:
+            ghz = float(bogo.group(1)) / 2000
+    except OSError:
+        pass
+    words = set(flags.split())
+    per_cycle = 64 if "avx512f" in words else 32 if {"avx2", "fma"} <= words else 16
+    return n_threads * per_cycle * ghz * 1e9
+
+
+def device_peak_flops(device) -> float | None:
+    """Peak FLOP/s of `device` (a torch.device), or None when unknown (then pass --peak-tflops)."""
+    import torch
+
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        return next((peak for key, peak in GPU_PEAKS.items() if key in name), None)
+    if device.type == "cpu":
+        return cpu_peak_flops(min(torch.get_num_threads(), os.cpu_count() or 1))
+    return None

@@ -1,0 +1,139 @@
+"""A run directory, and moving a model and its optimizer between torch and checkpoint files.
+
+    run/
+      config.json     the resolved config: {"model": {...}, "train": {...}, "engine": "torch"}
+      metrics.jsonl   one JSON object per log line: step, time, train_loss | val_loss, lr, ...
+      loss.png        train and val loss curves
+      samples.txt     text the trained model wrote
+      latest, ckpt-*/ the checkpoint (see nn2gpt.checkpoint)
+
+Checkpoints hold numpy arrays (safetensors) and JSON only, so the model's state_dict, the
+optimizer's state and the random generators' states are converted here, both ways.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nn2gpt.checkpoint import load_checkpoint
+from nn2gpt.errors import UserError
+from nn2gpt.files import atomic_write, atomic_write_json, atomic_write_text
+from nn2gpt.gpt.tokenizer import tokenizer_from_json
+
+
+# ---- model weights --------------------------------------------------------------------------
+
+def weights_to_numpy(model: torch.nn.Module) -> dict[str, np.ndarray]:
+    """The state_dict as float32 numpy arrays, each tensor once.
+
+    A tied output head (lm_head.weight IS tok_emb.weight) appears twice in a state_dict; only
+    the first name is kept, as the checkpoint contract says.
+    """
+    out, seen = {}, set()
+    for name, t in model.state_dict().items():
+        key = (t.data_ptr(), t.shape, t.stride())
+        if key in seen:
+            continue
+        seen.add(key)
+        out[name] = t.detach().to("cpu", torch.float32).numpy().copy()
+    return out
+
+
+def load_weights(model: torch.nn.Module, weights: dict[str, np.ndarray], where: str = "checkpoint") -> None:
+    """Copy `weights` into `model`; a missing name is fine only if it is tied to a loaded one."""
+    own = model.state_dict()
+    unexpected = sorted(set(weights) - set(own))
+    loaded_ptrs = {own[k].data_ptr() for k in weights if k in own}
+    missing = sorted(k for k in set(own) - set(weights) if own[k].data_ptr() not in loaded_ptrs)
+    if unexpected or missing:
+        raise UserError(f"the {where} does not fit this model (missing {missing[:5]}, unexpected {unexpected[:5]}); "
+                        f"was it saved by another version or model type?")
+    for k, arr in weights.items():
+        if tuple(arr.shape) != tuple(own[k].shape):
+            raise UserError(f"the {where} has {k} of shape {arr.shape}, the model expects {tuple(own[k].shape)}")
+    model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()}, strict=False)
+
+
+# ---- optimizer and RNG state ----------------------------------------------------------------
+
+def optimizer_to_numpy(opt: torch.optim.Optimizer) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """AdamW's per-parameter tensors as arrays ("state.<i>.exp_avg"...) + its param groups (JSON)."""
+    sd = opt.state_dict()
+    arrays = {f"state.{i}.{k}": v.detach().cpu().numpy().copy()
+              for i, st in sd["state"].items() for k, v in st.items() if torch.is_tensor(v)}
+    return arrays, json.loads(json.dumps(sd["param_groups"]))
+
+
+def optimizer_from_numpy(opt: torch.optim.Optimizer, arrays: dict[str, np.ndarray], groups: list[dict]) -> None:
+    state: dict[int, dict] = {}
+    for name, arr in arrays.items():
+        _, i, k = name.split(".", 2)
+        state.setdefault(int(i), {})[k] = torch.from_numpy(np.array(arr))
+    for g in groups:
+        if "betas" in g:
+            g["betas"] = tuple(g["betas"])
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def torch_rng_to_json() -> str:
+    return base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode("ascii")
+
+
+def torch_rng_from_json(s: str) -> None:
+    torch.set_rng_state(torch.frombuffer(bytearray(base64.b64decode(s)), dtype=torch.uint8))
+
+
+# ---- loading a trained model ----------------------------------------------------------------
+
+def load_model(run_dir, device: str = "cpu", data_dir=None):
+    """(model in eval mode, tokenizer, config) from the latest checkpoint of `run_dir`."""
+    from nn2gpt.gpt.model import GPTConfig, build_model
+
+    ckpt = load_checkpoint(run_dir)
+    try:
+        names = {f.name for f in fields(GPTConfig)}
+        cfg = GPTConfig(**{k: v for k, v in ckpt.config["model"].items() if k in names})
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"the model config in {run_dir} is not understood ({e}); retrain the run") from None
+    model = build_model(cfg)
+    load_weights(model, ckpt.weights, where=f"checkpoint in {run_dir}")
+    return model.to(device).eval(), tokenizer_from_json(ckpt.tokenizer, data_dir), ckpt.config
+
+
+# ---- the files a run writes -----------------------------------------------------------------
+
+def write_config(run_dir: Path, model_cfg, train_cfg, engine: str = "torch") -> dict:
+    config = {"model": asdict(model_cfg), "train": asdict(train_cfg), "engine": engine}
+    atomic_write_json(run_dir / "config.json", config)
+    return config
+
+
+def write_metrics(run_dir: Path, rows: list[dict]) -> None:
+    atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def plot_losses(run_dir: Path, rows: list[dict]) -> None:
+    """loss.png: training loss per logged step and validation loss per evaluation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key, style in (("train_loss", "-"), ("val_loss", "o-")):
+        pts = [(r["step"], r[key]) for r in rows if key in r]
+        if pts:
+            ax.plot(*zip(*pts), style, label=key.replace("_", " "), markersize=3)
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy (nats/token)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    atomic_write(run_dir / "loss.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)

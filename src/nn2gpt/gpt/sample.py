@@ -1,0 +1,61 @@
+"""Writing text with a trained model, one token at a time, as it is produced.
+
+The model's `stream` yields token ids (sampling with temperature, top-k, top-p, and a KV cache
+so each new token costs one position of compute, not the whole context). Here the ids become
+text: a character token is a character; a GPT-2 token is a few bytes that may end in the
+middle of a multi-byte UTF-8 character, so bytes are held back until they decode.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+
+import torch
+
+from nn2gpt.errors import UserError
+
+
+def prompt_ids(tok, prompt: str) -> list[int]:
+    """The prompt as token ids; an empty prompt starts from a newline (char) or <|endoftext|> (gpt2)."""
+    if prompt:
+        return tok.encode(prompt)
+    if hasattr(tok, "stoi"):
+        return [tok.stoi["\n"]] if "\n" in tok.stoi else [0]
+    from nn2gpt.gpt.tokenizer import GPT2_EOT_ID
+
+    return [GPT2_EOT_ID]
+
+
+def stream_text(model, tok, prompt: str, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                top_p: float | None = None, seed: int | None = None, use_cache: bool = True) -> Iterator[str]:
+    """Yield the continuation of `prompt` piece by piece as the model samples it."""
+    if temperature <= 0:
+        raise UserError(f"--temperature must be > 0 (got {temperature}); use a small value like 0.1 for near-greedy")
+    if top_k is not None and top_k < 1:
+        raise UserError(f"--top-k must be >= 1 (got {top_k})")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise UserError(f"--top-p must be in (0, 1] (got {top_p})")
+    device = next(model.parameters()).device
+    idx = torch.tensor([prompt_ids(tok, prompt)], dtype=torch.long, device=device)  # (1, T)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed if seed is not None else torch.seed())
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    model.eval()
+    with torch.no_grad():
+        for token in model.stream(idx, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                                  generator=generator, use_cache=use_cache):
+            if hasattr(tok, "decode_bytes"):
+                piece = utf8.decode(tok.decode_bytes([token]))
+            else:
+                piece = tok.decode([token])
+            if piece:
+                yield piece
+    tail = utf8.decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+def sample_text(model, tok, prompt: str, max_new_tokens: int, **kw) -> str:
+    """The prompt plus its sampled continuation, as one string."""
+    return prompt + "".join(stream_text(model, tok, prompt, max_new_tokens, **kw))

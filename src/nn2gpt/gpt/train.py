@@ -1,0 +1,312 @@
+"""Training a GPT (or a bigram / attention model) on a text, from Python or from the CLI.
+
+    from nn2gpt.gpt.train import TrainConfig, train
+    result = train(TrainConfig(max_seconds=60, out=None))   # no files; result.val_history
+
+The loop, one optimizer step at a time:
+  1. learning rate: linear warmup, then cosine decay to lr/10 (over max_iters, or over
+     max_seconds when the budget is time);
+  2. grad_accum micro-batches: forward (bf16 autocast on GPU), loss / grad_accum, backward;
+  3. clip the gradient norm, AdamW step (weight decay on matrices only: decaying biases and
+     LayerNorm gains only hurts);
+  4. every eval_interval steps: val loss on the FIXED validation batches, checkpoint.
+Stops at max_iters, at max_seconds, on Ctrl-C (finishes the step, saves, status
+"interrupted"), or on a non-finite loss (status "diverged", the last good checkpoint is kept).
+`resume=True` restores weights, optimizer, step and every random generator, so a resumed run
+continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from nn2gpt.data.text import read_text
+from nn2gpt.errors import UserError
+from nn2gpt.files import atomic_write_text
+from nn2gpt.gpt import ddp, runs
+from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
+from nn2gpt.gpt.perf import device_peak_flops, flops_per_token
+from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
+
+
+@dataclass
+class TrainConfig:
+    # model (passed into GPTConfig; chapter-4 variants too)
+    model: str = "gpt"  # bigram | attention | multihead | gpt
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    dropout: float = 0.0
+    bias: bool = True
+    pos: str = "learned"
+    score: str = "scaled_dot"
+    mask: str = "causal"
+    window: int | None = None
+    # data
+    text: str | None = None  # a UTF-8 file; None = Tiny Shakespeare
+    tokenizer: str = "char"  # char | gpt2
+    data_dir: str | None = None
+    # optimization
+    batch_size: int = 32  # sequences per micro-batch per process
+    grad_accum: int = 1
+    lr: float = 2e-3
+    min_lr: float | None = None  # end of the cosine; None = lr / 10
+    warmup: int = 50
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0  # 0 = off
+    max_iters: int = 1000
+    max_seconds: float | None = None  # a wall-clock budget (the schedule follows it)
+    stop_at: int | None = None  # stop early at this step, keeping max_iters' schedule
+    # evaluation and logging
+    eval_interval: int = 250
+    eval_batches: int = 50
+    log_interval: int = 10
+    sample_tokens: int = 500  # written to samples.txt at the end
+    # machine
+    seed: int = 1337
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    dtype: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | float32 | bfloat16
+    compile: bool | None = None  # None = on for GPU, off for CPU
+    threads: int | None = None  # torch threads on CPU; None = all cores
+    peak_tflops: float | None = None  # device peak for MFU; None = built-in estimate
+    # run directory
+    out: str | None = None  # None = write no files
+    resume: bool = False
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    status: str  # done | time | stopped | interrupted | diverged
+    step: int
+    seconds: float
+    val_history: list[tuple[int, float, float]]  # (step, seconds since start, val loss)
+    train_history: list[tuple[int, float]]  # (step, train loss)
+    best_val_loss: float
+    final_val_loss: float
+    model: torch.nn.Module = field(repr=False)
+    tokenizer: object = field(repr=False)
+    run_dir: Path | None = None
+    message: str = ""
+
+
+def lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
+    """Warmup for `cfg.warmup` steps, then cosine from lr to min_lr as the budget is used up."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / (cfg.warmup + 1)
+    min_lr = cfg.lr / 10 if cfg.min_lr is None else cfg.min_lr
+    done = (step - cfg.warmup) / max(1, cfg.max_iters - cfg.warmup)
+    if cfg.max_seconds:
+        done = max(done, seconds / cfg.max_seconds)
+    return min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, done))) * (cfg.lr - min_lr)
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    fused = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **fused)
+
+
+def _pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name} asked for, but torch sees no GPU; use --device cpu")
+    return torch.device(name)
+
+
+class _StopFlag:
+    """Ctrl-C sets a flag (the loop finishes its step, saves and stops); a second Ctrl-C aborts."""
+
+    def __init__(self):
+        self.set, self._old = False, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.set:
+            raise KeyboardInterrupt
+        self.set = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Train as `cfg` says; see the module docstring. Returns the histories and the model."""
+    from nn2gpt.gpt.model import GPTConfig, build_model
+
+    t0 = time.perf_counter()
+    device = _pick_device(cfg.device)
+    dist = ddp.setup(device.type)
+    if dist.enabled and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+        torch.cuda.set_device(device)
+    if cfg.threads and device.type == "cpu":
+        torch.set_num_threads(cfg.threads)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    run_dir = Path(cfg.out) if cfg.out else None
+
+    # ---- data, tokenizer, model: fresh or from the checkpoint --------------------------------
+    ckpt = None
+    if cfg.resume:
+        if run_dir is None or not has_checkpoint(run_dir):
+            raise UserError(f"--resume needs a run directory with a checkpoint; {run_dir} has none "
+                            f"(drop --resume to start a new run)")
+        ckpt = load_checkpoint(run_dir, with_optimizer=True)
+    text = read_text(cfg.text, cfg.data_dir)
+    tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
+    train_ids, val_ids = split(encode_text(tok, text), cfg.block_size)
+    names = {f.name for f in fields(GPTConfig)}
+    model_cfg = GPTConfig(**{k: v for k, v in vars(cfg).items() if k in names} | {"vocab_size": tok.vocab_size})
+    torch.manual_seed(cfg.seed + dist.rank)  # init is the same on every rank: DDP broadcasts rank 0's
+    model = build_model(model_cfg).to(device)
+    optimizer = make_optimizer(model, cfg, device)
+    rng = np.random.default_rng(cfg.seed)  # the same on every rank: each takes its slice of the batch
+    state = {"step": 0, "seconds": 0.0, "rows": [], "best_val_loss": float("inf")}
+    if ckpt:
+        runs.load_weights(model, ckpt.weights)
+        runs.optimizer_from_numpy(optimizer, ckpt.optimizer or {}, ckpt.state["optimizer_groups"])
+        rng.bit_generator.state = ckpt.state["numpy_rng"]
+        runs.torch_rng_from_json(ckpt.state["torch_rng"])
+        state = {k: ckpt.state[k] for k in state}
+    config = {"model": vars(model_cfg), "train": vars(cfg), "engine": "torch"}
+    if run_dir and dist.is_main:
+        config = runs.write_config(run_dir, model_cfg, cfg)
+
+    use_bf16 = cfg.dtype == "bfloat16" or (cfg.dtype == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if use_bf16 else nullcontext
+    fast = torch.compile(model) if (cfg.compile if cfg.compile is not None else device.type == "cuda") else model
+    trained = torch.nn.parallel.DistributedDataParallel(fast) if dist.enabled else fast
+
+    n_params = sum(p.numel() for p in model.parameters())
+    flops_tok = flops_per_token(n_params, model_cfg.n_layer, model_cfg.n_embd, model_cfg.block_size)
+    peak = cfg.peak_tflops * 1e12 if cfg.peak_tflops else device_peak_flops(device)
+    val_set = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
+               for x, y in val_batches(val_ids, cfg.block_size, cfg.batch_size, cfg.eval_batches)][dist.rank::dist.world]
+
+    @torch.no_grad()
+    def evaluate() -> float:
+        fast.eval()
+        total = torch.zeros(2, device=device, dtype=torch.float64)  # (sum of losses, batches)
+        for x, y in val_set:
+            with autocast():
+                total[0] += fast(x, y)[1].double()
+            total[1] += 1
+        fast.train()
+        ddp.all_reduce_sum(total, dist)
+        return float(total[0] / total[1])
+
+    def save() -> None:
+        if not (run_dir and dist.is_main):
+            return
+        opt_arrays, groups = runs.optimizer_to_numpy(optimizer)
+        save_checkpoint(run_dir, runs.weights_to_numpy(model), config, tok.to_json(), optimizer=opt_arrays,
+                        state=state | {"optimizer_groups": groups, "numpy_rng": rng.bit_generator.state,
+                                       "torch_rng": runs.torch_rng_to_json()})
+        runs.write_metrics(run_dir, state["rows"])
+
+    def micro_batch():
+        x, y = get_batch(train_ids, cfg.block_size, cfg.batch_size * dist.world, rng)
+        rows = slice(dist.rank * cfg.batch_size, (dist.rank + 1) * cfg.batch_size)
+        return torch.from_numpy(x[rows]).to(device), torch.from_numpy(y[rows]).to(device)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=cfg.max_iters, initial=state["step"], disable=not (cfg.progress and dist.is_main),
+               dynamic_ncols=True, unit="step")
+    status, message, seconds_before = "done", "", state["seconds"]
+    t_train = time.perf_counter()
+    t_log, step_log = t_train, state["step"]
+    loss_sum = torch.zeros((), device=device)
+    fast.train()
+    with _StopFlag() as ctrl_c:
+        while True:
+            step = state["step"]
+            state["seconds"] = seconds_before + time.perf_counter() - t_train
+            out_of_time = bool(cfg.max_seconds) and state["seconds"] >= cfg.max_seconds
+            stop = ddp.any_process(ctrl_c.set or out_of_time or step == cfg.stop_at, dist, device)
+            last = stop or step >= cfg.max_iters
+            if (step > 0 and step % cfg.eval_interval == 0) or last:
+                val = evaluate()
+                state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
+                state["best_val_loss"] = min(state["best_val_loss"], val)
+                bar.set_postfix_str(f"val {val:.4f}", refresh=False)
+                if not math.isfinite(val):
+                    status, message = "diverged", f"val loss is {val} at step {step}"
+                    break
+                save()
+            if last:
+                status = ("interrupted" if ctrl_c.set else "time" if out_of_time else
+                          "stopped" if step == cfg.stop_at else "done")
+                break
+            lr = lr_at(cfg, step, state["seconds"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            for micro in range(cfg.grad_accum):
+                x, y = micro_batch()
+                # DDP all-reduces gradients in backward; skip that for all but the last micro-batch.
+                sync = micro == cfg.grad_accum - 1 or not dist.enabled
+                with (nullcontext() if sync else trained.no_sync()), autocast():
+                    _, loss = trained(x, y)
+                (loss / cfg.grad_accum).backward()
+                loss_sum += loss.detach() / cfg.grad_accum
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] = step = step + 1
+            bar.update(1)
+            if step % cfg.log_interval == 0 or step == cfg.max_iters:
+                train_loss = float(loss_sum) / (step - step_log)  # the one host sync per log interval
+                loss_sum.zero_()
+                now = time.perf_counter()
+                tok_s = (step - step_log) * cfg.grad_accum * cfg.batch_size * cfg.block_size / (now - t_log)
+                t_log, step_log = now, step
+                mfu = flops_tok * tok_s / peak if peak else None
+                state["rows"].append({"step": step, "time": round(seconds_before + now - t_train, 3),
+                                      "train_loss": train_loss, "lr": lr, "tokens_per_s": round(tok_s * dist.world),
+                                      "mfu": mfu})
+                bar.set_postfix_str(f"loss {train_loss:.4f} | {tok_s * dist.world:,.0f} tok/s"
+                                    + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""), refresh=False)
+                if not math.isfinite(train_loss):
+                    status, message = "diverged", f"training loss is {train_loss} at step {step}"
+                    break
+    bar.close()
+
+    if status == "diverged":
+        kept = "the last good checkpoint is kept" if run_dir and has_checkpoint(run_dir) else "nothing was saved"
+        message = f"{message}: training diverged and stopped ({kept}); lower --lr or raise --warmup"
+    vals = [(r["step"], r["time"], r["val_loss"]) for r in state["rows"] if "val_loss" in r]
+    if run_dir and dist.is_main:
+        runs.write_metrics(run_dir, state["rows"])
+        runs.plot_losses(run_dir, state["rows"])
+        if status != "diverged" and cfg.sample_tokens > 0:
+            from nn2gpt.gpt.sample import sample_text
+
+            atomic_write_text(run_dir / "samples.txt", sample_text(model, tok, "", cfg.sample_tokens, seed=cfg.seed) + "\n")
+    ddp.teardown(dist)
+    return TrainResult(status=status, step=state["step"], seconds=time.perf_counter() - t0, val_history=vals,
+                       train_history=[(r["step"], r["train_loss"]) for r in state["rows"] if "train_loss" in r],
+                       best_val_loss=state["best_val_loss"], final_val_loss=vals[-1][2] if vals else float("nan"),
+                       model=model, tokenizer=tok, run_dir=run_dir, message=message)
