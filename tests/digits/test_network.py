@@ -1,0 +1,137 @@
+"""Backpropagation checked against finite differences, and the two backprop paths against each other."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nn2gpt.digits.data import book_format, one_hot, to_matrices
+from nn2gpt.digits.network import Network
+
+VARIANTS = [  # (cost, output, lmbda)
+    ("quadratic", "sigmoid", 0.0),
+    ("cross-entropy", "sigmoid", 0.0),
+    ("quadratic", "sigmoid", 3.0),
+    ("cross-entropy", "sigmoid", 3.0),
+    ("log-likelihood", "softmax", 0.0),
+    ("log-likelihood", "softmax", 2.0),
+    ("quadratic", "softmax", 0.0),       # exercises the general softmax Jacobian in BP1
+    ("cross-entropy", "softmax", 0.0),
+]
+
+
+def small_problem(seed=0, m=7, sizes=(6, 5, 4, 3)):
+    rng = np.random.default_rng(seed)
+    X = rng.random((sizes[0], m))                       # (n_in, m) columns
+    labels = rng.integers(0, sizes[-1], m)
+    Y = one_hot(labels, sizes[-1]).T                    # (n_out, m)
+    return X, Y, labels
+
+
+def mean_cost(net, X, labels, lmbda, n):
+    return net.total_cost((X.T.copy(), labels), lmbda, n)
+
+
+@pytest.mark.parametrize("cost,output,lmbda", VARIANTS)
+def test_backprop_matches_finite_differences(cost, output, lmbda):
+    sizes = (6, 5, 4, 3)
+    X, Y, labels = small_problem(sizes=sizes)
+    m, n = X.shape[1], 20                                # n: "training set size" in the L2 term
+    net = Network(sizes, cost=cost, output=output, init="scaled", seed=3, dtype=np.float64)
+    nabla_b, nabla_w = net.backprop_batch(X, Y)
+    # gradient of mean cost + lmbda/(2n) sum w^2, as update_mini_batch uses it
+    grads = [nb / m for nb in nabla_b] + [nw / m + lmbda / n * w for nw, w in zip(nabla_w, net.weights)]
+    params = net.biases + net.weights
+    h = 1e-6
+    for p, g in zip(params, grads):
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + h
+            up = mean_cost(net, X, labels, lmbda, n)
+            p[idx] = old - h
+            down = mean_cost(net, X, labels, lmbda, n)
+            p[idx] = old
+            numeric = (up - down) / (2 * h)
+            assert abs(numeric - g[idx]) <= 1e-7 + 1e-5 * abs(numeric), (cost, output, idx, numeric, g[idx])
+
+
+@pytest.mark.parametrize("cost,output,lmbda", VARIANTS)
+def test_per_example_equals_mini_batch(cost, output, lmbda):
+    X, Y, _ = small_problem(seed=1, m=9, sizes=(784, 30, 10))
+    net = Network([784, 30, 10], cost=cost, output=output, seed=5)
+    nabla_b, nabla_w = net.backprop_batch(X, Y)
+    per_b = [np.zeros_like(b) for b in net.biases]
+    per_w = [np.zeros_like(w) for w in net.weights]
+    for i in range(X.shape[1]):
+        db, dw = net.backprop(X[:, i:i + 1], Y[:, i:i + 1])
+        per_b = [a + d for a, d in zip(per_b, db)]
+        per_w = [a + d for a, d in zip(per_w, dw)]
+    for a, b in zip(per_b + per_w, nabla_b + nabla_w):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+    # and one whole update step is the same either way
+    nets = [Network([784, 30, 10], cost=cost, output=output, seed=5) for _ in range(2)]
+    for net, per_example in zip(nets, (True, False)):
+        net.update_mini_batch((X, Y), eta=0.5, lmbda=lmbda, n=100, per_example=per_example)
+    for a, b in zip(nets[0].weights + nets[0].biases, nets[1].weights + nets[1].biases):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+
+
+def test_book_interface_accepts_lists_of_tuples():
+    X, Y, labels = small_problem(seed=2, m=12, sizes=(784, 30, 10))
+    train = book_format(X.T, labels, vector_labels=True)
+    test = book_format(X.T, labels, vector_labels=False)
+    assert train[0][0].shape == (784, 1) and train[0][1].shape == (10, 1) and isinstance(test[0][1], int)
+    a, b = Network([784, 30, 10], seed=0), Network([784, 30, 10], seed=0)
+    a.update_mini_batch(train[:5], 3.0)                              # the book's call
+    b.update_mini_batch((X[:, :5], Y[:, :5]), 3.0)                   # matrices
+    for p, q in zip(a.weights, b.weights):
+        np.testing.assert_array_equal(p, q)
+    assert a.evaluate(test) == a.accuracy((X.T, labels))
+    assert a.feedforward(train[0][0]).shape == (10, 1)
+    Xm, lm = to_matrices(train, 784, 10, np.float64)
+    np.testing.assert_array_equal(lm, labels)
+
+
+def test_same_seed_same_numbers():
+    X, _, labels = small_problem(seed=4, m=200, sizes=(784, 30, 10))
+    runs = []
+    for _ in range(2):
+        net = Network([784, 30, 10], cost="cross-entropy", init="scaled", seed=11, dtype=np.float32)
+        hist = net.SGD((X.T, labels), 2, 10, 0.5, lmbda=1.0, evaluation_data=(X.T[:50], labels[:50]),
+                       monitor=True, on_epoch=lambda h: None)
+        runs.append((net, hist))
+    for p, q in zip(runs[0][0].weights + runs[0][0].biases, runs[1][0].weights + runs[1][0].biases):
+        np.testing.assert_array_equal(p, q)
+    assert runs[0][1]["training_cost"] == runs[1][1]["training_cost"]
+    other = Network([784, 30, 10], cost="cross-entropy", init="scaled", seed=12, dtype=np.float32)
+    assert not np.array_equal(other.weights[0], runs[0][0].weights[0])
+
+
+def test_init_scales():
+    large = Network([784, 100, 10], init="large", seed=0)
+    scaled = Network([784, 100, 10], init="scaled", seed=0)
+    assert abs(large.weights[0].std() - 1.0) < 0.02
+    assert abs(scaled.weights[0].std() - 1 / np.sqrt(784)) < 0.001
+    assert scaled.biases[0].shape == (100, 1) and scaled.weights[1].shape == (10, 100)
+
+
+def test_early_stopping_and_halving_stop_and_keep_best():
+    X, _, labels = small_problem(seed=6, m=300, sizes=(784, 30, 10))   # random labels: no progress
+    net = Network([784, 30, 10], init="scaled", cost="cross-entropy", seed=0)
+    hist = net.SGD((X.T, labels), 50, 10, 0.1, evaluation_data=(X.T[:100], (labels[:100] + 1) % 10),
+                   early_stop=2, on_epoch=lambda h: None)
+    assert len(hist["epoch"]) < 50
+    best = max(hist["evaluation_accuracy"])
+    assert net.accuracy((X.T[:100], (labels[:100] + 1) % 10)) / 100 == pytest.approx(best)
+    net = Network([784, 30, 10], init="scaled", cost="cross-entropy", seed=0)
+    hist = net.SGD((X.T, labels), 100, 10, 0.1, evaluation_data=(X.T[:100], (labels[:100] + 1) % 10),
+                   halve=1, on_epoch=lambda h: None)
+    assert hist["eta"][0] == 0.1 and min(hist["eta"]) < 0.1 / 32 and len(hist["epoch"]) < 100
+
+
+def test_importing_digits_does_not_import_torch():
+    code = ("import sys, nn2gpt.digits.network, nn2gpt.digits.cli, nn2gpt.digits.model, nn2gpt.digits.image;"
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
