@@ -1,0 +1,446 @@
+"""The GPT family, from a bigram table to GPT-2's architecture, in one file.
+
+The road of "Let's build GPT", each step a model you can train (`GPTConfig.model`):
+
+    bigram     a (V, V) table: the next token's logits are read off the current token's row.
+    attention  token + position embeddings, ONE head of masked self-attention, a linear head:
+               tokens can now look back at the context.
+    multihead  several heads side by side, then a feed-forward network that lets each position
+               think about what it gathered.
+    gpt        n_layer pre-LayerNorm blocks with residual connections, a final LayerNorm,
+               dropout, and the output head tied to the token embedding (GPT-2).
+
+API (what the training loop, the sampler, chapter 4's lab and the numpy engine rely on):
+
+    GPTConfig(...)                      the model config; .to_dict() / GPTConfig.from_dict(d)
+    check_config(cfg)                   UserError naming the valid choices for bad values
+    build_model(cfg) -> LanguageModel   checks, builds, initialises like GPT-2
+    model(idx, targets=None)            -> (logits (B, T, V), mean cross-entropy or None)
+    model.stream(idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
+                 generator=None, use_cache=True)   yields one int token at a time (batch of 1)
+    model.generate(...same...)          -> (B, T + max_new_tokens) tensor
+    model.num_params()                  parameters, the tied head counted once
+    model.flops_per_token(T=None)       training FLOPs per token, for MFU
+    trace_forward(model, idx, print_fn=print)  prints every tensor's name and shape through
+                                        one forward pass (for `nn2gpt gpt train --trace`)
+
+The `gpt` model's state_dict() has exactly the tensor names of the project contract
+(tok_emb.weight, pos_emb.weight, blocks.{i}.ln1, .attn.qkv, .attn.proj, .ln2, .mlp.fc, .mlp.proj,
+ln_f): the head is tied (logits = h @ tok_emb.weight.T), so no head tensor is stored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nn2gpt.errors import UserError
+from nn2gpt.nn.attention import KVCache, MultiHeadAttention
+from nn2gpt.nn.masks import MASKS
+from nn2gpt.nn.positional import POSITIONS, LearnedPositions, sinusoidal_encoding
+from nn2gpt.nn.scores import SCORES
+
+MODELS = ("bigram", "attention", "multihead", "gpt")
+
+
+@dataclass
+class GPTConfig:
+    model: str = "gpt"  # bigram | attention | multihead | gpt
+    vocab_size: int = 65
+    block_size: int = 64  # the longest context the model sees
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+    bias: bool = True  # biases in Linear and LayerNorm layers
+    pos: str = "learned"  # none | sinusoidal | learned | rope | alibi
+    score: str = "scaled_dot"  # see nn2gpt.nn.scores.SCORES
+    mask: str = "causal"  # causal | anticausal | none | window
+    window: int | None = None  # width of the sliding window when mask == "window"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GPTConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise UserError(f"unknown model config key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}")
+        cfg = cls(**d)
+        check_config(cfg)
+        return cfg
+
+
+def check_config(cfg: GPTConfig) -> None:
+    """Raise UserError, naming the valid choices, for anything build_model cannot build."""
+    for name, value, choices in (("model", cfg.model, MODELS), ("pos", cfg.pos, POSITIONS),
+                                 ("score", cfg.score, SCORES), ("mask", cfg.mask, MASKS)):
+        if value not in choices:
+            raise UserError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
+    for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UserError(f"{name} must be a positive integer, got {value!r}")
+    if cfg.n_embd % cfg.n_head:
+        raise UserError(f"n_embd {cfg.n_embd} must be divisible by n_head {cfg.n_head}")
+    if not 0.0 <= cfg.dropout < 1.0:
+        raise UserError(f"dropout must be in [0, 1), got {cfg.dropout}")
+    if cfg.mask == "window":
+        if not isinstance(cfg.window, int) or cfg.window < 1:
+            raise UserError(f"mask 'window' needs a window width >= 1 (e.g. --window 16), got {cfg.window!r}")
+    elif cfg.window is not None:
+        raise UserError(f"a window width ({cfg.window}) only applies to mask 'window', not {cfg.mask!r}")
+    heads = 1 if cfg.model == "attention" else cfg.n_head
+    if cfg.pos == "rope" and (cfg.n_embd // heads) % 2:
+        raise UserError(f"rope needs an even head size, got n_embd/n_head = {cfg.n_embd // heads}")
+
+
+def build_model(cfg: GPTConfig) -> "LanguageModel":
+    check_config(cfg)
+    kind = {"bigram": BigramLM, "attention": AttentionLM, "multihead": MultiHeadLM, "gpt": GPT}[cfg.model]
+    return kind(cfg)
+
+
+class LanguageModel(nn.Module):
+    """What every model on the road shares: the loss, sampling, counting and tracing."""
+
+    cfg: GPTConfig
+    n_residual = 1  # residual layers whose output projections get the smaller GPT-2 init
+
+    def logits(self, idx: torch.Tensor, caches: list[KVCache] | None = None) -> torch.Tensor:
+        """(B, T) token ids -> (B, T, V) logits; with caches, idx holds only the newest tokens."""
+        raise NotImplementedError
+
+    def new_caches(self) -> list[KVCache] | None:
+        return None  # models without attention have nothing to cache
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        logits = self.logits(idx)  # (B, T, V)
+        if targets is None:
+            return logits, None
+        # mean over every position of -log p(right next token); -1 marks positions to ignore
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
+        return logits, loss
+
+    def _trace(self, name: str, t: torch.Tensor, dims: str) -> None:
+        tracer = getattr(self, "tracer", None)
+        if tracer is not None:
+            tracer(name, t, dims)
+
+    def _init_weights(self) -> None:
+        """GPT-2's initialisation: N(0, 0.02) everywhere, zero biases, and the projections that
+        write into the residual stream scaled by 1/sqrt(2 n_layer) so the stream's variance does
+        not grow with depth (each block adds two such writes)."""
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(m.weight, std=0.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+        for name, p in self.named_parameters():
+            if name.endswith("attn.proj.weight") or name.endswith("mlp.proj.weight"):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * self.n_residual))
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())  # parameters() yields tied tensors once
+
+    def flops_per_token(self, T: int | None = None) -> float:
+        """Training FLOPs (forward + backward) per token at context length T (default block_size).
+
+        6N for the weights (2 per multiply-add forward, 4 backward; PaLM appendix B), N without
+        the position table (a lookup, no matmul), plus 12·L·C·T for attention's q·k and w·v,
+        which no weight counts. Divide tokens/s × this by the peak FLOP/s to get MFU.
+        """
+        T = self.cfg.block_size if T is None else T
+        n = self.num_params() - (self.pos_emb.weight.numel() if hasattr(self, "pos_emb") else 0)
+        layers = 0 if self.cfg.model == "bigram" else self.n_residual
+        return 6 * n + 12 * layers * self.cfg.n_embd * T
+
+    # ---------------------------------------------------------------- sampling
+
+    @torch.no_grad()
+    def _sample_steps(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
+                      generator=None, use_cache=True):
+        """Yield the next tokens (B, 1), one step at a time. Eval mode while sampling.
+
+        The context is always the last block_size tokens. With the cache, each step feeds only
+        the newest token. When the sequence outgrows block_size the window slides: the oldest
+        token falls out, and every cached key/value was computed from a context that contained
+        it (through the earlier layers, and through learned/sinusoidal positions that all
+        shift by one), so the cache is rebuilt from the cropped context. The logits are then
+        exactly those of the cache-free computation, at every step.
+        """
+        check_sampling(temperature, top_k, top_p)
+        was_training = self.training
+        self.eval()
+        try:
+            bs = self.cfg.block_size
+            seq = idx  # (B, T) everything so far
+            caches = self.new_caches() if use_cache else None
+            logits = self.logits(seq[:, -bs:], caches)[:, -1]  # (B, V) prefill
+            for step in range(max_new_tokens):
+                nxt = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)
+                seq = torch.cat((seq, nxt), dim=1)  # (B, T + 1)
+                yield nxt
+                if step == max_new_tokens - 1:
+                    break
+                if caches is not None and caches[0].length < bs:
+                    logits = self.logits(nxt, caches)[:, -1]  # (B, V) one new position
+                else:
+                    for c in caches or ():
+                        c.reset()  # the window slid: rebuild from the cropped context
+                    logits = self.logits(seq[:, -bs:], caches)[:, -1]  # (B, V)
+        finally:
+            self.train(was_training)
+
+    def stream(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, generator: torch.Generator | None = None, use_cache: bool = True):
+        """Yield max_new_tokens ints, each as soon as it is sampled. idx: (1, T) or (T,) ids."""
+        idx = torch.as_tensor(idx, dtype=torch.long, device=self._device())
+        idx = idx[None] if idx.dim() == 1 else idx  # (1, T)
+        if idx.size(0) != 1:
+            raise ValueError(f"stream() samples one sequence; got a batch of {idx.size(0)} (use generate())")
+        for nxt in self._sample_steps(idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache):
+            yield int(nxt)
+
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, generator: torch.Generator | None = None,
+                 use_cache: bool = True) -> torch.Tensor:
+        """(B, T) prompt -> (B, T + max_new_tokens): the prompt followed by the samples."""
+        steps = self._sample_steps(idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache)
+        return torch.cat([idx, *steps], dim=1)  # (B, T + new)
+
+    def _device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
+    if temperature < 0:
+        raise UserError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise UserError(f"top_k must be >= 1, got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise UserError(f"top_p must be in (0, 1], got {top_p}")
+
+
+def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draw the next token (B, 1) from the last position's logits (B, V).
+
+    temperature divides the logits (0 = always the most likely token); top_k keeps the k most
+    likely tokens; top_p (nucleus) keeps the smallest set of most likely tokens whose
+    probability adds up to at least p.
+    """
+    if temperature == 0:
+        return logits.argmax(dim=-1, keepdim=True)  # (B, 1)
+    logits = logits / temperature  # (B, V)
+    if top_k is not None and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1) the k-th largest logit
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = F.softmax(logits, dim=-1)  # (B, V)
+    if top_p is not None and top_p < 1:
+        sorted_p, order = probs.sort(dim=-1, descending=True)  # (B, V) each
+        before = sorted_p.cumsum(dim=-1) - sorted_p  # (B, V) mass of the more likely tokens
+        sorted_p = sorted_p.masked_fill(before >= top_p, 0.0)  # the first token always stays
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)  # (B, V) back in vocab order
+    return torch.multinomial(probs, 1, generator=generator)  # (B, 1) (normalises by itself)
+
+
+# -------------------------------------------------------------------- the models
+
+
+class BigramLM(LanguageModel):
+    """Each token's row of a (V, V) table holds the logits of the token that follows it."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.vocab_size)  # (V, V) the whole model
+        self._init_weights()
+
+    def logits(self, idx, caches=None):
+        logits = self.tok_emb(idx)  # (B, T, V)
+        self._trace("logits", logits, "B,T,V")
+        return logits
+
+
+class _Embedded(LanguageModel):
+    """Token embeddings plus the input positional encoding (learned or sinusoidal, if any)."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)  # (V, C)
+        if cfg.pos == "learned":
+            self.pos_emb = LearnedPositions(cfg.block_size, cfg.n_embd)  # (block_size, C)
+        elif cfg.pos == "sinusoidal":  # a fixed function of the position: a buffer, not saved
+            self.register_buffer("pos_table", sinusoidal_encoding(cfg.block_size, cfg.n_embd), persistent=False)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def embed(self, idx: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        T = idx.size(1)
+        x = self.tok_emb(idx)  # (B, T, C) what each token is
+        if self.cfg.pos == "learned":
+            x = x + self.pos_emb(torch.arange(offset, offset + T, device=idx.device))  # + (T, C) where it is
+        elif self.cfg.pos == "sinusoidal":
+            x = x + self.pos_table[offset : offset + T]  # + (T, C)
+        x = self.drop(x)  # (B, T, C)
+        self._trace("x", x, "B,T,C")
+        return x
+
+    def attention_layers(self) -> list[MultiHeadAttention]:
+        return [m for m in self.modules() if isinstance(m, MultiHeadAttention)]
+
+    def new_caches(self) -> list[KVCache] | None:
+        # incremental decoding assumes earlier positions never see later ones; under the
+        # anti-causal or no-mask variants every position changes when a token is appended
+        if self.cfg.mask not in ("causal", "window"):
+            return None
+        return [KVCache(self.cfg.block_size) for _ in self.attention_layers()]
+
+    def _mha(self, n_head: int) -> MultiHeadAttention:
+        c = self.cfg
+        return MultiHeadAttention(c.n_embd, n_head, c.dropout, c.bias, c.score, c.mask, c.window, c.pos,
+                                  block_size=c.block_size)
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward network: widen to 4C, GELU, back to C."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
+        self.act = nn.GELU(approximate="tanh")  # GPT-2's GELU; numpy can match it exactly
+        self.proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x):
+        return self.drop(self.proj(self.act(self.fc(x))))  # (B, T, C) -> (B, T, 4C) -> (B, T, C)
+
+
+class AttentionLM(_Embedded):
+    """Embeddings -> one head of masked self-attention (head size C) -> linear head."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__(cfg)
+        self.attn = self._mha(1)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size)
+        self._init_weights()
+
+    def logits(self, idx, caches=None):
+        x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
+        x = self.attn(x, kv_cache=caches[0] if caches else None)  # (B, T, C)
+        logits = self.lm_head(x)  # (B, T, V)
+        self._trace("logits", logits, "B,T,V")
+        return logits
+
+
+class MultiHeadLM(_Embedded):
+    """Embeddings -> n_head heads of self-attention -> feed-forward -> linear head.
+    No residuals or LayerNorm yet: that is what the next step, `gpt`, adds."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__(cfg)
+        self.attn = self._mha(cfg.n_head)
+        self.mlp = MLP(cfg)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size)
+        self._init_weights()
+
+    def logits(self, idx, caches=None):
+        x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
+        x = self.attn(x, kv_cache=caches[0] if caches else None)  # (B, T, C) gather from the context
+        x = self.mlp(x)  # (B, T, C) think about it, per position
+        logits = self.lm_head(x)  # (B, T, V)
+        self._trace("logits", logits, "B,T,V")
+        return logits
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm Transformer block: x + attn(ln1(x)), then x + mlp(ln2(x)).
+
+    Normalising the *input* of each sub-layer (GPT-2) rather than the sum (the original
+    post-LN Transformer) leaves the residual stream an untouched identity path from the
+    embedding to the output, so gradients reach early layers undiminished and training is
+    stable without a long learning-rate warm-up.
+    """
+
+    def __init__(self, cfg: GPTConfig, attn: MultiHeadAttention):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.attn = attn
+        self.ln2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x, kv_cache: KVCache | None = None):
+        x = x + self.attn(self.ln1(x), kv_cache=kv_cache)  # (B, T, C) communicate
+        x = x + self.mlp(self.ln2(x))  # (B, T, C) compute
+        return x
+
+
+class GPT(_Embedded):
+    """GPT-2's decoder: embeddings -> n_layer blocks -> LayerNorm -> tied head."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__(cfg)
+        self.blocks = nn.ModuleList(Block(cfg, self._mha(cfg.n_head)) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.n_residual = cfg.n_layer
+        self._init_weights()
+
+    def logits(self, idx, caches=None):
+        x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
+        for i, block in enumerate(self.blocks):
+            x = block(x, caches[i] if caches else None)  # (B, T, C) the residual stream
+        x = self.ln_f(x)  # (B, T, C)
+        # the head is the token embedding read backwards: the logit of token v is h · e_v.
+        # Tying saves V*C parameters and makes "similar input" imply "similar prediction".
+        logits = F.linear(x, self.tok_emb.weight)  # (B, T, V)
+        self._trace("logits", logits, "B,T,V")
+        return logits
+
+
+# -------------------------------------------------------------------- seeing inside
+
+
+def trace_forward(model: LanguageModel, idx: torch.Tensor, print_fn=print) -> torch.Tensor:
+    """Run one forward pass on idx (B, T), printing every tensor's name, shape and meaning.
+
+    Module outputs come from forward hooks (`blocks.0.attn.qkv  (2, 8, 384)  B,T,3C`); the
+    per-head q, k, v and the embedding sum come from the models' own trace points. Returns the
+    logits. The model is left exactly as it was (hooks and tracers removed).
+    """
+    cfg = model.cfg
+    C = cfg.vocab_size if cfg.model == "bigram" else cfg.n_embd
+    names = {C: "C", 2 * C: "2C", 3 * C: "3C", 4 * C: "4C", cfg.vocab_size: "V"}
+
+    def show(name: str, t: torch.Tensor, dims: str) -> None:
+        print_fn(f"{name:<28} {str(tuple(t.shape)):<20} {dims}")
+
+    def hook(name):
+        def on_output(module, inputs, output):
+            if isinstance(output, torch.Tensor) and output.dim() in (2, 3):  # (T, C) position rows too
+                lead = "B,T," if output.dim() == 3 else "T,"
+                show(name, output, lead + names.get(output.size(-1), str(output.size(-1))))
+        return on_output
+
+    show("idx", idx, "B,T")
+    handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules()
+               if n and not isinstance(m, (nn.Dropout, nn.ModuleList))]
+    mhas = {n: m for n, m in model.named_modules() if isinstance(m, MultiHeadAttention)}
+    for n, m in mhas.items():
+        m.tracer = lambda name, t, dims, n=n: show(f"{n}.{name}", t, dims)
+    model.tracer = lambda name, t, dims: show(name, t, dims)
+    try:
+        with torch.no_grad():
+            logits, _ = model(idx)
+    finally:
+        for h in handles:
+            h.remove()
+        for m in mhas.values():
+            m.tracer = None
+        model.tracer = None
+    return logits
