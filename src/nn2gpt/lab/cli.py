@@ -1,0 +1,91 @@
+"""`nn2gpt lab`: answer the attention questions with experiments.
+
+    nn2gpt lab run [--suite scores|masks|positions|all] [--budget SECONDS] [--seeds N] [--out DIR]
+    nn2gpt lab report --results DIR/results.json     (rewrite the report without training)
+
+Heavy imports (numpy, torch, matplotlib) happen inside the functions so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from nn2gpt.cli import Parser
+from nn2gpt.errors import UserError
+
+DEFAULT_BUDGET = 25.0  # seconds per run: 15 variants x 3 seeds x (25 s + evaluation) < 30 minutes
+DEFAULT_SEEDS = 3
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def _parser() -> Parser:
+    p = Parser(prog="nn2gpt lab", description="The attention lab: train one char GPT per variant and seed "
+               "under the same budget, then write a report with tables, plots and explanations.")
+    sub = p.add_subparsers(dest="action", required=True, parser_class=Parser)
+    run = sub.add_parser("run", help="train every variant of the chosen suites and write the report")
+    run.add_argument("--suite", default="all", choices=["scores", "masks", "positions", "all"],
+                     help="which question to run (default: all three)")
+    run.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET,
+                     help=f"seconds of training per run; turned once into a step count that every run "
+                          f"uses (default {DEFAULT_BUDGET:g})")
+    run.add_argument("--steps", type=_positive_int, default=None,
+                     help="train exactly this many steps per run instead of calibrating --budget "
+                          "(the report prints the step count it used, so a rerun can match it)")
+    run.add_argument("--seeds", type=_positive_int, default=DEFAULT_SEEDS,
+                     help=f"seeds per variant (0..N-1; default {DEFAULT_SEEDS})")
+    run.add_argument("--variants", default=None,
+                     help="comma-separated subset of the suite's variants (the baseline is always kept)")
+    run.add_argument("--out", default="runs/lab", help="directory for results.json, REPORT.md and the PNGs")
+    run.add_argument("--data-dir", default=None, help="directory holding the datasets")
+    run.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the tests' tiny model
+    rep = sub.add_parser("report", help="rewrite REPORT.md and the plots from a results.json")
+    rep.add_argument("--results", required=True, help="results.json written by `nn2gpt lab run`")
+    rep.add_argument("--out", default=None, help="where to write the report (default: next to results.json)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.action == "report":
+        from pathlib import Path
+
+        from nn2gpt.files import read_json
+        from nn2gpt.lab.report import write_report
+
+        results = read_json(args.results, "lab results")
+        if not isinstance(results, dict) or "runs" not in results or "settings" not in results:
+            raise UserError(f"{args.results} is not a results.json written by `nn2gpt lab run`; rerun the lab")
+        path = write_report(results, args.out or Path(args.results).parent)
+        print(f"report: {path}")
+        return 0
+
+    from nn2gpt.lab.plan import make_plan
+
+    only = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
+    plan = make_plan(args.suite, args.seeds, only, tiny=args.tiny)
+    from nn2gpt.lab.runner import run_lab
+
+    command = " ".join(["nn2gpt lab", *argv])
+    path = run_lab(plan, out_dir=args.out, budget=args.budget, steps=args.steps, data_dir=args.data_dir,
+                   command=command)
+    print(f"report: {path}")
+    return 0

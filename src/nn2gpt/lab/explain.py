@@ -1,0 +1,157 @@
+"""Words from numbers: the report's paragraphs, chosen by what the lab measured.
+
+The lab is rerun with other budgets, seeds and machines, so no sentence here may assume an
+outcome. Each helper looks at the measured numbers and picks the wording that is true for
+them ("lower than", "within the seed-to-seed spread of", ...). The *why* (the mathematics) is
+fixed text; the *what happened* is always computed.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and population standard deviation (0 for a single seed)."""
+    return statistics.fmean(values), (statistics.pstdev(values) if len(values) > 1 else 0.0)
+
+
+def fmt(values: list[float]) -> str:
+    """'1.234 ± 0.012' (or just '1.234' for one seed)."""
+    m, s = mean_std(values)
+    return f"{m:.3f} ± {s:.3f}" if len(values) > 1 else f"{m:.3f}"
+
+
+def compare(a: list[float], b: list[float]) -> str:
+    """How a's mean loss compares with b's, in words that respect the seed-to-seed noise.
+
+    A difference counts only when it is larger than twice the bigger of the two spreads
+    (and than 0.01 nats, below which nobody should care). With one seed there is no spread,
+    so the wording says so.
+    """
+    (ma, sa), (mb, sb) = mean_std(a), mean_std(b)
+    d = ma - mb
+    noise = 2 * max(sa, sb)
+    if abs(d) <= max(noise, 0.01):
+        spread = f"the seed-to-seed spread (±{max(sa, sb):.3f})" if len(a) > 1 else "0.01 nats"
+        return f"within {spread} of"
+    word = "lower" if d < 0 else "higher"
+    return f"{abs(d):.3f} nats {word} than"
+
+
+def q1_scores(finals: dict[str, list[float]], random_entropy: dict[str, dict[int, float]],
+              trained_entropy: dict[str, float], max_entropy: float, head_size: int) -> str:
+    """Question 1: why the (scaled) dot product, and what the other scores do."""
+    scaled, dot = random_entropy.get("scaled_dot", {}), random_entropy.get("dot", {})
+    lines = []
+    if scaled and dot:
+        d0, d1 = min(dot), max(dot)
+        trend = "falls" if dot[d1] < dot[d0] else "does not fall"
+        lines.append(
+            f"**Saturation, measured.** With random queries and keys (every entry N(0, 1)), a dot product q·k "
+            f"is a sum of d products of variance 1, so its variance is d and its size grows like √d. "
+            f"Scaled by 1/√d, the mean entropy of an attention row stays between {min(scaled.values()):.2f} "
+            f"and {max(scaled.values()):.2f} nats for d = {d0}…{d1} (spread evenly would be {max_entropy:.2f}). "
+            f"Unscaled, it {trend} from {dot[d0]:.2f} nats at d = {d0} to {dot[d1]:.2f} at d = {d1}: "
+            f"the largest score in a row dwarfs the others, the softmax becomes an arg-max, each query "
+            f"looks at about e^H ≈ {math.exp(dot[d1]):.1f} keys instead of e^H ≈ {math.exp(scaled[d1]):.1f}, "
+            f"and the gradient through an almost one-hot softmax is almost zero, so learning stalls. "
+            f"That is why Vaswani et al. divide by √d.")
+    base = finals.get("baseline")
+    if base:
+        ranked = sorted(finals, key=lambda n: mean_std(finals[n])[0])
+        lines.append(
+            f"**Trained, same budget (head size {head_size}).** Best mean validation loss: "
+            f"`{ranked[0]}` ({fmt(finals[ranked[0]])}); worst: `{ranked[-1]}` ({fmt(finals[ranked[-1]])}). "
+            + " ".join(f"`{n}` is {compare(finals[n], base)} the scaled dot product." for n in ranked if n != "baseline"))
+    why = {
+        "dot": "At head size {hs} the unscaled scores are only √{hs} = {r:.0f}× larger, and the first layer's "
+               "LayerNorm and small initial weights keep q·k small at the start, so the penalty at this size "
+               "is modest; it grows with the head size, as the random-q,k curve shows.",
+        "squared": "(q∘q)·(k∘k) = Σ q_i² k_i² adds only non-negative terms: it cannot say \"these two vectors "
+                   "point in opposite directions\", and q and −q get the same score, so half of what a dot "
+                   "product can express is thrown away.",
+        "inverse": "The \"inverse\" score s/(s² + 0.01), s = q·k/√d, is 1/s away from zero: it turns the "
+                   "order upside down (the *least* aligned keys with a small positive s get the largest "
+                   "scores), is not monotonic in similarity and is capped at ±5, so the model must route "
+                   "information through a non-monotonic, bounded function of q·k.",
+        "neg_dot": "−q·k is a control: the network can flip the sign of its query weights and get exactly the "
+                   "scaled dot product back, so any difference from the baseline is the noise of training.",
+        "cosine": "Cosine similarity throws away the lengths of q and k, so every score lies in [−1, 1] "
+                  "times a learned temperature: it cannot saturate by accident, but it must learn how sharp to be.",
+        "additive": "The additive score runs a small network on every (query, key) pair: more weights and a "
+                    "(T, T, d) tensor per head, so each step costs more time and memory than a matrix product.",
+        "neg_l2": "−|q−k|² = 2q·k − |q|² − |k|² (all divided by √d): the |q|² term is the same for every key in a row and cancels "
+                  "in the softmax, so this is a dot product plus a penalty on long keys.",
+    }
+    lines += [f"- `{n}`: " + why[n].format(hs=head_size, r=math.sqrt(head_size))
+              + (f" Mean attention entropy after training: {trained_entropy[n]:.2f} nats "
+                 f"(baseline {trained_entropy.get('baseline', float('nan')):.2f})." if n in trained_entropy else "")
+              for n in finals if n in why]
+    return "\n\n".join(lines[:2]) + ("\n\n" + "\n".join(lines[2:]) if len(lines) > 2 else "")
+
+
+def q2_masks(finals: dict[str, list[float]], mask: dict[str, dict[str, list[float]]], vocab: int) -> str:
+    """Question 2: what masking the lower-left half (or nothing) does, from the three losses.
+
+    `mask[variant]` has lists (one value per seed) for 'teacher_forced', 'causal_eval' and
+    'generated' (the loss, under the causal baseline of the same seed, of text the variant wrote).
+    """
+    out = []
+    base = mask.get("baseline")
+    uniform = math.log(vocab)
+    for name in ("anticausal", "no_mask"):
+        m = mask.get(name)
+        if not m or not base:
+            continue
+        tf, ce, gen = (mean_std(m[k])[0] for k in ("teacher_forced", "causal_eval", "generated"))
+        btf, bgen = mean_std(base["teacher_forced"])[0], mean_std(base["generated"])[0]
+        sees = "the positions after it" if name == "anticausal" else "every position, before and after"
+        s = (f"**`{name}`** lets position t see {sees}, including t+1, whose character is the very "
+             f"target it must predict. Its teacher-forced validation loss is {tf:.3f} nats "
+             f"(causal baseline {btf:.3f}): ")
+        s += ("far below anything an honest model reaches, because predicting the next character has "
+              "become copying it. " if tf < btf - 0.1 else
+              "not lower than the baseline's, so at this budget it has not learned to copy. ")
+        s += (f"Give the same weights the causal mask (the situation of generation, where the future does "
+              f"not exist yet) and the loss is {ce:.3f} nats, ")
+        s += ("worse than guessing uniformly among the characters (log {v} = {u:.2f})" if ce > uniform else
+              "{cmp} the baseline's {b:.3f}").format(v=vocab, u=uniform, cmp=("far above" if ce > btf + 0.1
+                                                                             else "close to"), b=btf)
+        s += (f". And the text it writes itself, scored by the causal baseline of the same seed, costs "
+              f"{gen:.3f} nats per character against {bgen:.3f} for the baseline's own text: ")
+        s += ("its samples are much less like Shakespeare." if gen > bgen + 0.1 else
+              "about as plausible as the baseline's, so here the copying shortcut did not ruin generation.")
+        out.append(s)
+    if "window" in finals and "baseline" in finals:
+        out.append(f"**`window`** keeps the causal mask but lets each position see only the last few characters. "
+                   f"Its validation loss is {compare(finals['window'], finals['baseline'])} the full causal "
+                   f"mask: this is how much the longer context is worth to this small model.")
+    return "\n\n".join(out)
+
+
+def q3_positions(finals: dict[str, list[float]], toeplitz_error: float, T: int, d: int) -> str:
+    """Question 3: reading the sinusoidal pictures, then the trained comparison."""
+    s = (f"**Reading the pictures.** Row t of the sinusoidal matrix ({T} positions × {d} numbers) is "
+         f"sin/cos of t·ω_i with frequencies ω_i = 10000^(−2i/d): the first columns swing fast (period 2π ≈ 6 "
+         f"positions), the last ones so slowly that they barely change over {T} positions, like the hands of "
+         f"a clock. Because sin a·sin b + cos a·cos b = cos(a − b), the dot product of two rows depends only on "
+         f"their distance: measured, it differs from a function of |i − j| alone by at most {toeplitz_error:.1e}. "
+         f"So the similarity picture shows bands parallel to the diagonal, largest on it (a position is most "
+         f"like itself) and falling off with distance: attention can tell *how far back* a key is from a dot "
+         f"product.")
+    out = [s]
+    base = finals.get("baseline")
+    if base:
+        ranked = sorted(finals, key=lambda n: mean_std(finals[n])[0])
+        out.append("**Trained, same budget.** " + " ".join(
+            f"`{n}` ({fmt(finals[n])}) is {compare(finals[n], base)} learned positions." for n in ranked
+            if n != "baseline"))
+        if "no_pos" in finals:
+            out.append("Without any positional information, attention sees a *set* of characters, not a "
+                       "sequence. The causal mask still leaks a little order (position t averages over t+1 "
+                       "keys, so it can count), which is why `no_pos` "
+                       + ("still learns something; that it is "
+                          f"{compare(finals['no_pos'], base)} the baseline is the value of knowing the order."))
+    return "\n\n".join(out)

@@ -1,0 +1,175 @@
+"""Turn the lab's measurements (results.json) into REPORT.md and its PNG plots.
+
+The report is a pure function of the results: `nn2gpt lab report --results DIR/results.json`
+rewrites it without training anything. Layout: settings, the summary table, one section per
+question (numbers, pictures, a paragraph chosen from the numbers), then one sample per variant.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from nn2gpt.files import atomic_write_text
+from nn2gpt.lab import explain, plots, positions
+
+QUESTIONS = {
+    "scores": "Question 1 — why the dot product? What about squared or \"inverse\" dot products?",
+    "masks": "Question 2 — what if we mask the lower-left half instead of the upper-right?",
+    "positions": "Question 3 — sinusoidal positions vs learned, rotary, ALiBi or none",
+    "pizza": "Question 4 — \"La pizza salió del horno y sabía bien\": pizza or oven?",
+}
+CH3_LINK = "../../README.md#chapter-3--translate"
+CH2_LINK = "../../README.md#chapter-2--gpt"
+
+
+def finals(results: dict, suite: str | None = None) -> dict[str, list[float]]:
+    """variant -> final validation loss of each seed, in plan order (optionally one suite)."""
+    out: dict[str, list[float]] = {}
+    for v in results["variants"]:
+        if suite is None or suite in v["suites"]:
+            vals = [r["final_val"] for r in results["runs"] if r["variant"] == v["name"]]
+            if vals:
+                out[v["name"]] = vals
+    return out
+
+
+def _runs(results: dict, name: str) -> list[dict]:
+    return [r for r in results["runs"] if r["variant"] == name]
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def summary_table(results: dict, link_prefix: str = "") -> str:
+    """The Markdown table of every variant: suite, change, final val loss, attention entropy."""
+    base = finals(results).get("baseline")
+    rows = ["| suite | variant | what changes | final val loss (mean ± std) | vs baseline | attention entropy |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for v in results["variants"]:
+        vals = finals(results).get(v["name"])
+        if not vals:
+            continue
+        delta = "—" if v["name"] == "baseline" or not base else f"{_mean(vals) - _mean(base):+.3f}"
+        ent = _mean([r["entropy"] for r in _runs(results, v["name"])])
+        rows.append(f"| {', '.join(v['suites'])} | `{v['name']}` | {v['what']} | {explain.fmt(vals)} | {delta} | "
+                    f"{ent:.2f} |")
+    return "\n".join(rows)
+
+
+def _curves(results: dict, suite: str) -> dict:
+    return {name: [r["history"] for r in _runs(results, name)] for name in finals(results, suite)}
+
+
+def _section_scores(results: dict, out: Path) -> list[str]:
+    f = finals(results, "scores")
+    rand = {s: {int(d): h for d, h in pts.items()} for s, pts in results["random_entropy"].items()}
+    plots.loss_curves(out / "scores_curves.png", _curves(results, "scores"), "Score functions: validation loss")
+    plots.final_loss_bars(out / "scores_final.png", f, "Score functions: final validation loss")
+    plots.entropy_vs_head_size(out / "entropy_head_size.png", rand, results["random_max_entropy"])
+    sizes = sorted(next(iter(rand.values())))
+    table = ["| head size d | " + " | ".join(str(d) for d in sizes) + " |", "| --- |" + " --- |" * len(sizes)]
+    table += [f"| `{s}` | " + " | ".join(f"{rand[s][d]:.2f}" for d in sizes) + " |" for s in rand]
+    trained = {n: _mean([r["entropy"] for r in _runs(results, n)]) for n in f}
+    text = explain.q1_scores(f, rand, trained, results["random_max_entropy"], results["settings"]["head_size"])
+    return [f"## {QUESTIONS['scores']}", "",
+            f"Mean entropy (nats) of attention rows for random q, k ~ N(0, 1), causal mask, "
+            f"T = {results['random_T']} (uniform over the visible keys would be "
+            f"{results['random_max_entropy']:.2f}):", "", *table, "",
+            "![entropy vs head size](entropy_head_size.png)", "",
+            "![score functions: validation loss](scores_curves.png)", "",
+            "![score functions: final loss](scores_final.png)", "", text, ""]
+
+
+def _section_masks(results: dict, out: Path) -> list[str]:
+    f = finals(results, "masks")
+    keys = {"teacher_forced": "teacher-forced val loss", "causal_eval": "same weights, causal mask",
+            "generated": "own samples, scored by causal baseline"}
+    mask = {n: {k: [r["mask"][k] for r in _runs(results, n)] for k in keys} for n in f
+            if all(r.get("mask") for r in _runs(results, n))}
+    lines = [f"## {QUESTIONS['masks']}", ""]
+    if mask:
+        plots.grouped_bars(out / "masks_three_losses.png", {n: {keys[k]: _mean(v) for k, v in m.items()}
+                                                            for n, m in mask.items()},
+                           "loss (nats / char)", "Three losses per mask (mean over seeds)")
+        lines += ["| variant | " + " | ".join(keys.values()) + " |", "| --- | --- | --- | --- |"]
+        lines += [f"| `{n}` | " + " | ".join(explain.fmt(m[k]) for k in keys) + " |" for n, m in mask.items()]
+        lines += ["", "![three losses per mask](masks_three_losses.png)", ""]
+    plots.loss_curves(out / "masks_curves.png", _curves(results, "masks"), "Masks: teacher-forced validation loss")
+    lines += ["![masks: validation loss](masks_curves.png)", "",
+              explain.q2_masks(f, mask, results["settings"]["vocab_size"]), ""]
+    return lines
+
+
+def _section_positions(results: dict, out: Path) -> list[str]:
+    f = finals(results, "positions")
+    m = results["settings"]["model"]
+    pe = positions.pe_pictures(out, T=m["block_size"], d=m["n_embd"])  # the table the GPT adds to its input
+    plots.loss_curves(out / "positions_curves.png", _curves(results, "positions"), "Positions: validation loss")
+    plots.final_loss_bars(out / "positions_final.png", f, "Positional encodings: final validation loss")
+    return [f"## {QUESTIONS['positions']}", "",
+            "![sinusoidal encoding](pe_matrix.png) ![similarity between positions](pe_similarity.png)", "",
+            "![positions: validation loss](positions_curves.png)", "",
+            "![positions: final loss](positions_final.png)", "",
+            explain.q3_positions(f, pe["toeplitz_error"], pe["T"], pe["d"]), ""]
+
+
+def _section_pizza(results: dict) -> list[str]:
+    att = results.get("attention") or {}
+    lines = [f"## {QUESTIONS['pizza']}", "",
+             f"This one needs a model that reads Spanish: chapter 3 trains the translation Transformer and "
+             f"`nn2gpt translate attention` draws, for every layer and head, which source words each target "
+             f"word looks at — see [chapter 3 in the README]({CH3_LINK}). The answer in short: nothing in the "
+             f"architecture knows about pizzas or ovens; \"sabía\" gets a query vector, \"pizza\" and \"horno\" "
+             f"get key vectors, and whichever key the trained weights make most similar wins the softmax. "
+             f"The model 'knows' only what training on many sentences put into those weights.", ""]
+    if att:
+        uni = explain.mean_std([att["uniform_entropy"]])[0]
+        lines += [f"The same mechanism in this lab's char GPT (`baseline`, seed {att['seed']}), on the text "
+                  f"`{att['text']}`: each row is a character looking back at earlier characters. Its mean "
+                  f"attention entropy is {att['entropy']:.2f} nats against {uni:.2f} for attention spread "
+                  f"evenly over the visible characters: the trained heads pick out "
+                  f"about e^H ≈ {math.exp(att['entropy']):.1f} characters each. "
+                  f"For any trained GPT, `nn2gpt gpt attention \"TEXT\" --model RUN` draws the same grid "
+                  f"([chapter 2]({CH2_LINK})).", "",
+                  f"![attention per layer and head]({att['picture']})", ""]
+    return lines
+
+
+def write_report(results: dict, out_dir: str | Path) -> Path:
+    """Write every plot and REPORT.md into `out_dir`; return the report's path."""
+    out = Path(out_dir)
+    s = results["settings"]
+    m = s["model"]
+    lines = ["# The attention lab (chapter 4)", "",
+             f"Each variant changes one thing about a char GPT ({m['n_layer']} layers, {m['n_head']} heads, "
+             f"{m['n_embd']} numbers per position, head size {s['head_size']}, context {m['block_size']} "
+             f"characters) trained on Tiny Shakespeare for **{s['steps']} steps** (batch {s['batch_size']}), "
+             f"with seeds {', '.join(map(str, s['seeds']))}. "
+             f"The step count is the same for every variant: "
+             + (f"it is what the baseline managed in the budget of {s['budget_s']:g} s per run on this machine, "
+                f"so the whole lab fits in {s['target_minutes']} minutes on 2 CPU cores. "
+                if s.get("budget_s") else "it was given with --steps. ")
+             + f"Rerun exactly with `{s['command']}` (the same seed gives the same numbers). "
+             f"Validation loss: mean next-character loss in nats on fixed windows of the last 10% of the text "
+             f"(lower is better; guessing uniformly among {s['vocab_size']} characters gives "
+             f"{math.log(s['vocab_size']):.2f}).", "",
+             f"Machine: {s['machine']}; {len(results['runs'])} training runs took {s['wall_s'] / 60:.1f} minutes "
+             f"in all (started {s['started']}).", "",
+             "## Summary", "", summary_table(results), ""]
+    if any("scores" in v["suites"] for v in results["variants"]):
+        lines += _section_scores(results, out)
+    if any("masks" in v["suites"] for v in results["variants"]):
+        lines += _section_masks(results, out)
+    if any("positions" in v["suites"] for v in results["variants"]):
+        lines += _section_positions(results, out)
+    lines += _section_pizza(results)
+    lines += ["## Samples", "",
+              "200 characters from each model (seed 0, temperature 1, prompt: a newline):", ""]
+    for v in results["variants"]:
+        runs = _runs(results, v["name"])
+        if runs:
+            lines += [f"**`{v['name']}`** (val loss {runs[0]['final_val']:.3f})", "", "```",
+                      runs[0]["sample"].replace("```", "'''"), "```", ""]
+    return atomic_write_text(out / "REPORT.md", "\n".join(lines))
