@@ -91,11 +91,13 @@ def test_clip_grad_norm_matches_torch():
 
 
 def test_cosine_schedule():
-    lrs = [cosine_lr(s, 1.0, warmup=10, max_steps=110) for s in range(120)]
-    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)  # linear warmup
-    assert lrs[60] == pytest.approx(0.1 + 0.9 * 0.5)  # half way down the cosine
-    assert lrs[110] == pytest.approx(0.1) and lrs[119] == pytest.approx(0.1)  # floor = max / 10
+    lrs = [cosine_lr(s, 1.0, warmup=9, max_steps=109) for s in range(120)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[8] == pytest.approx(0.9)  # linear warmup
+    assert lrs[9] == pytest.approx(1.0) and lrs[59] == pytest.approx(0.1 + 0.9 * 0.5)  # half way down
+    assert lrs[109] == pytest.approx(0.1) and lrs[119] == pytest.approx(0.1)  # floor = max / 10
     assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))  # never rises after warmup
+    # with a time budget the cosine follows the clock once it is further along than the steps
+    assert cosine_lr(20, 1.0, 9, 109, seconds=50, max_seconds=100) == pytest.approx(0.55)
 
 
 def test_a_few_training_steps_lower_the_loss():

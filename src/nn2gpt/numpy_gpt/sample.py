@@ -12,10 +12,12 @@ step recomputes the window, giving exactly the logits of a plain forward on the 
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 
 import numpy as np
 
+from nn2gpt.errors import UserError
 from nn2gpt.numpy_gpt.layers import softmax
 from nn2gpt.numpy_gpt.model import NumpyGPT
 
@@ -69,3 +71,39 @@ def stream(model: NumpyGPT, prompt_ids: list[int], max_new_tokens: int, temperat
         token = int(rng.choice(probs.size, p=probs))
         context.append(token)
         yield token
+
+
+def prompt_ids(tok, prompt: str) -> list[int]:
+    """The prompt as token ids; an empty prompt starts from a newline (char) or <|endoftext|>
+    (gpt2), as in the torch engine."""
+    if prompt:
+        return tok.encode(prompt)
+    if hasattr(tok, "stoi"):
+        return [tok.stoi["\n"]] if "\n" in tok.stoi else [0]
+    from nn2gpt.gpt.tokenizer import GPT2_EOT_ID
+
+    return [GPT2_EOT_ID]
+
+
+def stream_text(model: NumpyGPT, tok, prompt: str, max_new_tokens: int, temperature: float = 1.0,
+                top_k: int | None = None, top_p: float | None = None, rng: np.random.Generator | None = None,
+                use_cache: bool = True) -> Iterator[str]:
+    """Yield the continuation of `prompt` as text, piece by piece, as it is sampled.
+
+    A GPT-2 token is a few bytes that can end inside a multi-byte UTF-8 character, so bytes
+    are decoded incrementally and a half character waits for the rest.
+    """
+    if temperature < 0:
+        raise UserError(f"--temperature must be >= 0 (0 = greedy), got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise UserError(f"--top-k must be >= 1 (got {top_k})")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise UserError(f"--top-p must be in (0, 1] (got {top_p})")
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for token in stream(model, prompt_ids(tok, prompt), max_new_tokens, temperature, top_k, top_p, rng, use_cache):
+        piece = utf8.decode(tok.decode_bytes([token])) if hasattr(tok, "decode_bytes") else tok.decode([token])
+        if piece:
+            yield piece
+    tail = utf8.decode(b"", final=True)
+    if tail:
+        yield tail

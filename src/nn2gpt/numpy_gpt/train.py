@@ -1,0 +1,220 @@
+"""Training the numpy GPT: the torch engine's loop (nn2gpt.gpt.train), in numpy.
+
+    from nn2gpt.numpy_gpt.train import NumpyTrainConfig, train
+    result = train(NumpyTrainConfig(max_seconds=60, out="runs/np"))
+
+One optimizer step: learning rate from the warmup + cosine schedule; grad_accum micro-batches
+of forward + hand-written backward, gradients averaged; clip the global norm; AdamW. Every
+eval_interval steps: val loss on the same FIXED validation windows as the torch engine, and a
+checkpoint in the shared format. Stops at max_iters, max_seconds, stop_at, Ctrl-C (finishes
+the step and saves) or a non-finite loss (the last good checkpoint is kept).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from nn2gpt.data.text import read_text
+from nn2gpt.errors import UserError
+from nn2gpt.files import atomic_write_json, atomic_write_text
+from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
+from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
+from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
+from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm, cosine_lr
+from nn2gpt.numpy_gpt.sample import prompt_ids, stream_text
+
+
+@dataclass
+class NumpyTrainConfig:
+    """The torch engine's TrainConfig fields that the numpy engine has (same names, defaults)."""
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    dropout: float = 0.0
+    bias: bool = True
+    text: str | None = None
+    tokenizer: str = "char"
+    data_dir: str | None = None
+    batch_size: int = 32
+    grad_accum: int = 1
+    lr: float = 2e-3
+    min_lr: float | None = None
+    warmup: int = 50
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0
+    max_iters: int = 1000
+    max_seconds: float | None = None
+    stop_at: int | None = None
+    eval_interval: int = 250
+    eval_batches: int = 50
+    log_interval: int = 10
+    sample_tokens: int = 500
+    seed: int = 1337
+    out: str | None = None
+    resume: bool = False
+
+    def model_config(self, vocab_size: int) -> dict:
+        return {"model": "gpt", "vocab_size": vocab_size, "block_size": self.block_size, "n_layer": self.n_layer,
+                "n_head": self.n_head, "n_embd": self.n_embd, "dropout": self.dropout, "bias": self.bias,
+                "pos": "learned", "score": "scaled_dot", "mask": "causal", "window": None}
+
+
+@dataclass
+class NumpyTrainResult:
+    status: str  # done | time | stopped | interrupted | diverged
+    step: int
+    seconds: float
+    val_history: list[tuple[int, float, float]]  # (step, seconds, val loss)
+    final_val_loss: float
+    model: NumpyGPT = field(repr=False)
+    message: str = ""
+
+
+class _StopFlag:
+    """Ctrl-C sets a flag (the loop finishes its step, saves, stops); a second Ctrl-C aborts."""
+
+    def __enter__(self):
+        self.set, self._old = False, None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.set:
+            raise KeyboardInterrupt
+        self.set = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
+    """Train as `cfg` says (see the module docstring)."""
+    t0 = time.perf_counter()
+    run_dir = Path(cfg.out) if cfg.out else None
+    ckpt = None
+    if cfg.resume:
+        if run_dir is None or not has_checkpoint(run_dir):
+            raise UserError(f"--resume needs a run directory with a checkpoint; {run_dir} has none "
+                            f"(drop --resume to start a new run)")
+        ckpt = load_checkpoint(run_dir, with_optimizer=True)
+        if ckpt.config.get("engine") != "numpy" or not ckpt.optimizer:
+            raise UserError(f"{run_dir} was trained by the {ckpt.config.get('engine')} engine, whose optimizer "
+                            f"state the numpy engine cannot continue; resume it with --engine "
+                            f"{ckpt.config.get('engine')}, or start a new --out")
+    text = read_text(cfg.text, cfg.data_dir)
+    tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
+    mcfg = ckpt.config["model"] if ckpt else cfg.model_config(tok.vocab_size)
+    check_supported(mcfg, training=True)
+    train_ids, val_ids = split(encode_text(tok, text), mcfg["block_size"])
+    val_set = val_batches(val_ids, mcfg["block_size"], cfg.batch_size, cfg.eval_batches)
+    model = NumpyGPT(mcfg, ckpt.weights if ckpt else init_weights(mcfg, cfg.seed))
+    opt = AdamW(model.weights, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    state = {"step": 0, "seconds": 0.0, "rows": [], "best_val_loss": float("inf")}
+    if ckpt:
+        state = {k: ckpt.state[k] for k in state}
+        opt.load_state_arrays(ckpt.optimizer, state["step"])
+        rng.bit_generator.state = ckpt.state["numpy_rng"]
+    config = {"model": mcfg, "train": asdict(cfg), "engine": "numpy"}
+    if run_dir:
+        atomic_write_json(run_dir / "config.json", config)
+
+    def evaluate() -> float:
+        return float(np.mean([model.forward(x, y)[1] for x, y in val_set]))
+
+    def save() -> None:
+        if run_dir:
+            extra = {"numpy_rng": rng.bit_generator.state}
+            save_checkpoint(run_dir, model.weights, config, tok.to_json(), opt.state_arrays(), state | extra)
+            _write_metrics(run_dir, state["rows"])
+
+    n_params = sum(w.size for w in model.weights.values())
+    log(f"numpy GPT: {n_params / 1e6:.2f}M parameters, {len(train_ids):,} training tokens"
+        + (f" -> {run_dir}" if run_dir else ""))
+    status, message, seconds_before = "done", "", state["seconds"]
+    t_train = t_log = time.perf_counter()
+    step_log, loss_sum = state["step"], 0.0
+    with _StopFlag() as ctrl_c:
+        while True:
+            step = state["step"]
+            state["seconds"] = seconds_before + time.perf_counter() - t_train
+            out_of_time = bool(cfg.max_seconds) and state["seconds"] >= cfg.max_seconds
+            stop = ctrl_c.set or out_of_time or step == cfg.stop_at
+            last = stop or step >= cfg.max_iters
+            if (step > 0 and step % cfg.eval_interval == 0) or last:
+                val = evaluate()
+                state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
+                state["best_val_loss"] = min(state["best_val_loss"], val)
+                log(f"step {step:6d}  val loss {val:.4f}  ({state['seconds']:.1f} s)")
+                if not math.isfinite(val):
+                    status, message = "diverged", f"val loss is {val} at step {step}"
+                    break
+                save()
+            if last:
+                status = ("interrupted" if ctrl_c.set else "time" if out_of_time else
+                          "stopped" if step == cfg.stop_at else "done")
+                break
+            lr = cosine_lr(step, cfg.lr, cfg.warmup, cfg.max_iters, cfg.min_lr, state["seconds"], cfg.max_seconds)
+            loss, grads = _accumulated_grads(model, train_ids, mcfg["block_size"], cfg, rng)
+            loss_sum += loss
+            clip_grad_norm(grads, cfg.grad_clip)
+            opt.step(grads, lr)
+            state["step"] = step = step + 1
+            if step % cfg.log_interval == 0 or step == cfg.max_iters:
+                now = time.perf_counter()
+                train_loss = loss_sum / (step - step_log)
+                tok_s = (step - step_log) * cfg.grad_accum * cfg.batch_size * mcfg["block_size"] / (now - t_log)
+                t_log, step_log, loss_sum = now, step, 0.0
+                state["rows"].append({"step": step, "time": round(seconds_before + now - t_train, 3),
+                                      "train_loss": train_loss, "lr": lr, "tokens_per_s": round(tok_s)})
+                if not math.isfinite(train_loss):
+                    status, message = "diverged", f"training loss is {train_loss} at step {step}"
+                    break
+    if status == "diverged":
+        kept = "the last good checkpoint is kept" if run_dir and has_checkpoint(run_dir) else "nothing was saved"
+        message = f"{message}: training diverged and stopped ({kept}); lower --lr or raise --warmup"
+    if run_dir:
+        _write_metrics(run_dir, state["rows"])
+        if status != "diverged" and cfg.sample_tokens > 0:
+            sample = "".join(stream_text(model, tok, "", cfg.sample_tokens, rng=np.random.default_rng(cfg.seed)))
+            atomic_write_text(run_dir / "samples.txt", sample + "\n")
+    vals = [(r["step"], r["time"], r["val_loss"]) for r in state["rows"] if "val_loss" in r]
+    return NumpyTrainResult(status=status, step=state["step"], seconds=time.perf_counter() - t0, val_history=vals,
+                            final_val_loss=vals[-1][2] if vals else float("nan"), model=model, message=message)
+
+
+def _accumulated_grads(model: NumpyGPT, train_ids, block_size: int, cfg: NumpyTrainConfig, rng):
+    """Mean loss and mean gradients over cfg.grad_accum random micro-batches."""
+    total_loss, total = 0.0, None
+    for _ in range(cfg.grad_accum):
+        x, y = get_batch(train_ids, block_size, cfg.batch_size, rng)
+        loss, grads = model.loss_and_grads(x, y)
+        total_loss += loss / cfg.grad_accum
+        if total is None:
+            total = grads
+        else:
+            for name, g in grads.items():
+                total[name] += g
+    if cfg.grad_accum > 1:
+        for g in total.values():
+            g /= cfg.grad_accum
+    return total_loss, total
+
+
+def _write_metrics(run_dir: Path, rows: list[dict]) -> None:
+    import json
+
+    atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
