@@ -1,9 +1,8 @@
 """How fast is training, against how fast the hardware could go? (tokens/s and MFU)
 
 MFU, model FLOPs utilization, is the share of the device's peak arithmetic that training
-actually uses. A GPT's forward + backward costs about 6 FLOPs per parameter per token (2 for
-the forward matmuls, 4 for the backward), plus attention's own matmuls, 12 * n_layer *
-n_embd * block_size per token (the PaLM paper's appendix B; nanoGPT uses the same count).
+actually uses: tokens/s x FLOPs per token (the model's `flops_per_token()`, 6N + 12*L*C*T)
+divided by the peak FLOP/s found here.
 """
 
 from __future__ import annotations
@@ -13,11 +12,6 @@ import re
 
 # Dense bf16 tensor-core peaks from the vendors' datasheets, FLOP/s.
 GPU_PEAKS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12, "4090": 165e12}
-
-
-def flops_per_token(n_params: int, n_layer: int, n_embd: int, block_size: int) -> float:
-    """Training FLOPs (forward + backward) per token."""
-    return 6 * n_params + 12 * n_layer * n_embd * block_size
 
 
 def cpu_peak_flops(n_threads: int) -> float:

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import torch
 
-from nn2gpt.errors import UserError
 
 
 def prompt_ids(tok, prompt: str) -> list[int]:
@@ -29,13 +28,10 @@ def prompt_ids(tok, prompt: str) -> list[int]:
 
 def stream_text(model, tok, prompt: str, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
                 top_p: float | None = None, seed: int | None = None, use_cache: bool = True) -> Iterator[str]:
-    """Yield the continuation of `prompt` piece by piece as the model samples it."""
-    if temperature <= 0:
-        raise UserError(f"--temperature must be > 0 (got {temperature}); use a small value like 0.1 for near-greedy")
-    if top_k is not None and top_k < 1:
-        raise UserError(f"--top-k must be >= 1 (got {top_k})")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise UserError(f"--top-p must be in (0, 1] (got {top_p})")
+    """Yield the continuation of `prompt` piece by piece as the model samples it.
+
+    temperature 0 is greedy; bad values raise UserError (checked by the model).
+    """
     device = next(model.parameters()).device
     idx = torch.tensor([prompt_ids(tok, prompt)], dtype=torch.long, device=device)  # (1, T)
     generator = torch.Generator(device=device)

@@ -35,7 +35,7 @@ from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
-from nn2gpt.gpt.perf import device_peak_flops, flops_per_token
+from nn2gpt.gpt.perf import device_peak_flops
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 
 
@@ -199,8 +199,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     fast = torch.compile(model) if (cfg.compile if cfg.compile is not None else device.type == "cuda") else model
     trained = torch.nn.parallel.DistributedDataParallel(fast) if dist.enabled else fast
 
-    n_params = sum(p.numel() for p in model.parameters())
-    flops_tok = flops_per_token(n_params, model_cfg.n_layer, model_cfg.n_embd, model_cfg.block_size)
+    flops_tok = model.flops_per_token()  # for MFU
     peak = cfg.peak_tflops * 1e12 if cfg.peak_tflops else device_peak_flops(device)
     val_set = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
                for x, y in val_batches(val_ids, cfg.block_size, cfg.batch_size, cfg.eval_batches)][dist.rank::dist.world]

@@ -1,0 +1,200 @@
+"""`nn2gpt gpt train | sample | attention`: chapter 2 from the command line.
+
+Only argparse at import time (so `--help` is instant); torch is imported by the commands.
+Flags default to None so that `train --resume` can tell "given" from "not given": a resumed
+run keeps its saved settings and takes only the flags you pass again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nn2gpt.cli import Parser
+from nn2gpt.errors import UserError
+
+MODELS = ("bigram", "attention", "multihead", "gpt")
+
+# flag -> (type, help). The defaults live in TrainConfig (nn2gpt.gpt.train).
+TRAIN_FLAGS = {
+    "n-layer": (int, "transformer blocks (default 4)"),
+    "n-head": (int, "attention heads per block (default 4)"),
+    "n-embd": (int, "embedding width C (default 128)"),
+    "block-size": (int, "context length T (default 64)"),
+    "batch-size": (int, "sequences per micro-batch per process (default 32)"),
+    "dropout": (float, "dropout rate (default 0)"),
+    "lr": (float, "peak learning rate (default 2e-3)"),
+    "min-lr": (float, "final learning rate of the cosine (default lr/10)"),
+    "max-iters": (int, "optimizer steps (default 1000)"),
+    "max-seconds": (float, "stop after this many seconds of training; the cosine follows the budget"),
+    "warmup": (int, "linear warmup steps (default 50)"),
+    "grad-clip": (float, "clip the gradient norm to this (0 = off; default 1.0)"),
+    "grad-accum": (int, "micro-batches per optimizer step (default 1)"),
+    "weight-decay": (float, "AdamW weight decay on matrices (default 0.1)"),
+    "eval-interval": (int, "evaluate and checkpoint every N steps (default 250)"),
+    "eval-batches": (int, "fixed validation batches per evaluation (default 50)"),
+    "seed": (int, "random seed (default 1337)"),
+    "threads": (int, "CPU threads for torch (default: all cores)"),
+    "peak-tflops": (float, "device peak TFLOP/s for MFU (default: built-in estimate)"),
+    "sample-tokens": (int, "tokens written to samples.txt at the end (default 500)"),
+    "window": (int, "sliding-window width for --mask window"),
+}
+
+
+def _train_parser(p) -> None:
+    p.add_argument("--model", choices=MODELS, help="which step of the road (default gpt)")
+    p.add_argument("--tokenizer", choices=("char", "gpt2"), help="characters (default) or GPT-2 BPE")
+    p.add_argument("--text", help="train on this UTF-8 file (default: Tiny Shakespeare)")
+    p.add_argument("--data-dir", help="where the datasets are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
+    p.add_argument("--out", help="run directory for config, metrics, loss.png, checkpoints, samples")
+    p.add_argument("--resume", action="store_true", default=None, help="continue the run in --out exactly")
+    for flag, (typ, help_) in TRAIN_FLAGS.items():
+        p.add_argument(f"--{flag}", type=typ, help=help_)
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--compile", action=_BoolFlag, nargs=0, help="torch.compile the model (default: on GPU only)")
+    p.add_argument("--no-compile", dest="compile", action=_BoolFlag, nargs=0, help="never torch.compile")
+    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), help="auto: bf16 autocast on GPU, fp32 on CPU")
+    p.add_argument("--score", help="attention score function (chapter 4; default scaled_dot)")
+    p.add_argument("--mask", help="causal (default) | anticausal | none | window")
+    p.add_argument("--pos", help="positions: learned (default) | sinusoidal | rope | alibi | none")
+    p.add_argument("--engine", choices=("torch", "numpy"), default="torch", help="torch (default) or the numpy GPT")
+    p.add_argument("--trace", action="store_true", help="print every tensor's name and shape in one forward pass, then exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+class _BoolFlag(argparse.Action):
+    """--compile sets True, --no-compile sets False; absent stays None (= automatic)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, not option_string.startswith("--no-"))
+
+
+def _build_parser():
+    parser = Parser(prog="nn2gpt gpt", description="Chapter 2: from a bigram model to GPT, in PyTorch.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    _train_parser(sub.add_parser("train", help="train a model on a text"))
+    s = sub.add_parser("sample", help="write text with a trained model, streaming it")
+    s.add_argument("--model", dest="run", required=True, help="the run directory of a trained model")
+    s.add_argument("--prompt", default="", help="text to continue (default: start from a newline)")
+    s.add_argument("--max-new-tokens", type=int, default=500)
+    s.add_argument("--temperature", type=float, default=1.0, help="0 = greedy; <1 safer, >1 wilder")
+    s.add_argument("--top-k", type=int, help="sample among the k most likely tokens")
+    s.add_argument("--top-p", type=float, help="sample among the most likely tokens holding this much probability")
+    s.add_argument("--seed", type=int, help="for a reproducible sample")
+    s.add_argument("--no-cache", action="store_true", help="recompute the whole context every token (slow)")
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--data-dir")
+    s.add_argument("--engine", choices=("torch", "numpy"), default="torch")
+    a = sub.add_parser("attention", help="save per-layer, per-head attention heatmaps of a text (PNG)")
+    a.add_argument("text", help="the text to look at (a few dozen characters read best)")
+    a.add_argument("--model", dest="run", required=True, help="the run directory of a trained model")
+    a.add_argument("--out", help="PNG file (default: RUN/attention.png)")
+    a.add_argument("--data-dir")
+    return parser
+
+
+def train_config_from_args(args):
+    """TrainConfig from the defaults (or the resumed run's config.json) plus the flags given."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from nn2gpt.files import read_json
+    from nn2gpt.gpt.train import TrainConfig
+
+    names = {f.name for f in fields(TrainConfig)}
+    base = {}
+    if args.resume:
+        if not args.out:
+            raise UserError("--resume needs --out RUN, the run directory to continue")
+        base = read_json(Path(args.out) / "config.json", "run config").get("train", {})
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    merged = {k: v for k, v in base.items() if k in names} | given
+    merged["progress"] = not args.quiet
+    return TrainConfig(**merged)
+
+
+def _numpy_engine():
+    try:
+        from nn2gpt.numpy_gpt import cli_entry
+    except ImportError:
+        raise UserError("the numpy engine is not available in this installation; use --engine torch") from None
+    return cli_entry
+
+
+def cmd_train(args) -> int:
+    if args.engine == "numpy":
+        args.warmup_iters, args.eval_iters = args.warmup, args.eval_batches  # the numpy engine's names
+        return int(_numpy_engine().train(args) or 0)
+    cfg = train_config_from_args(args)
+    if args.trace:
+        return _trace(cfg)
+    from nn2gpt.gpt.train import train
+
+    result = train(cfg)
+    if result.status == "diverged":
+        raise UserError(result.message)
+    where = f"; run saved in {result.run_dir}" if result.run_dir else ""
+    print(f"{result.status} at step {result.step}: val loss {result.final_val_loss:.4f} "
+          f"(best {result.best_val_loss:.4f}) in {result.seconds:.1f} s{where}", file=sys.stderr)
+    if result.run_dir and (result.run_dir / "samples.txt").is_file():
+        print((result.run_dir / "samples.txt").read_text(encoding="utf-8"))
+    return 130 if result.status == "interrupted" else 0
+
+
+def _trace(cfg) -> int:
+    """Build the model as configured and print the shapes of one forward pass on real text."""
+    from dataclasses import fields
+
+    import torch
+
+    from nn2gpt.data.text import read_text
+    from nn2gpt.gpt.model import GPTConfig, build_model, trace_forward
+    from nn2gpt.gpt.tokenizer import make_tokenizer
+
+    text = read_text(cfg.text, cfg.data_dir)
+    tok = make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
+    names = {f.name for f in fields(GPTConfig)}
+    model = build_model(GPTConfig(**{k: v for k, v in vars(cfg).items() if k in names} | {"vocab_size": tok.vocab_size}))
+    T = min(cfg.block_size, 8)
+    idx = torch.tensor([tok.encode(text[:200])[:T], tok.encode(text[200:400])[:T]])  # (B=2, T)
+    print(f"one forward pass of the {cfg.model} model on B=2 sequences of T={T} tokens:")
+    trace_forward(model, idx)
+    return 0
+
+
+def cmd_sample(args) -> int:
+    if args.engine == "numpy":
+        args.model = args.run
+        return int(_numpy_engine().sample(args) or 0)
+    from nn2gpt.gpt.runs import load_model
+    from nn2gpt.gpt.sample import stream_text
+
+    if args.max_new_tokens < 0:
+        raise UserError(f"--max-new-tokens must be >= 0 (got {args.max_new_tokens})")
+    model, tok, _ = load_model(args.run, args.device, args.data_dir)
+    pieces = stream_text(model, tok, args.prompt, args.max_new_tokens, temperature=args.temperature,
+                         top_k=args.top_k, top_p=args.top_p, seed=args.seed, use_cache=not args.no_cache)
+    first = next(pieces, "")  # a bad prompt fails here, before anything is printed
+    sys.stdout.write(args.prompt + first)
+    sys.stdout.flush()
+    for piece in pieces:
+        sys.stdout.write(piece)
+        sys.stdout.flush()  # each token appears as soon as it is sampled
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_attention(args) -> int:
+    from pathlib import Path
+
+    from nn2gpt.gpt.heatmaps import attention_heatmaps
+
+    out = Path(args.out) if args.out else Path(args.run) / "attention.png"
+    attention_heatmaps(args.run, args.text, out, args.data_dir)
+    print(f"wrote {out}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    args = _build_parser().parse_args(argv)
+    return {"train": cmd_train, "sample": cmd_sample, "attention": cmd_attention}[args.command](args)

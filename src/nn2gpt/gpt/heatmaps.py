@@ -1,0 +1,78 @@
+"""Where does each position look? Attention heatmaps of a trained model, one per layer and head.
+
+Row t of a head's (T, T) map is the softmax over the positions token t attends to; with the
+causal mask everything above the diagonal is zero. The weights come from the attention
+modules themselves (`MultiHeadAttention(..., return_weights=True)`): a forward pre-hook asks
+each module for them and a forward hook takes them out again, so the model runs unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from nn2gpt.errors import UserError
+from nn2gpt.files import atomic_write
+
+
+def attention_weights(model, idx: torch.Tensor) -> list[torch.Tensor]:
+    """One forward pass on idx (1, T); the attention weights (n_head, T, T) of every layer, in order."""
+    from nn2gpt.nn.attention import MultiHeadAttention
+
+    layers = [m for m in model.modules() if isinstance(m, MultiHeadAttention)]
+    if not layers:
+        raise UserError(f"the {model.cfg.model} model has no attention to show; train --model attention, multihead or gpt")
+    found: list[torch.Tensor] = []
+
+    def ask(module, args, kwargs):
+        return args, kwargs | {"return_weights": True}
+
+    def take(module, args, kwargs, output):
+        y, weights = output
+        found.append(weights[0].detach())  # (nh, T, T) of the first (only) sequence
+        return y
+
+    handles = [h for m in layers for h in (m.register_forward_pre_hook(ask, with_kwargs=True),
+                                           m.register_forward_hook(take, with_kwargs=True))]
+    try:
+        with torch.no_grad():
+            model(idx)
+    finally:
+        for h in handles:
+            h.remove()
+    return found
+
+
+def attention_heatmaps(run_dir, text: str, out: Path, data_dir=None) -> Path:
+    """Save a grid of heatmaps (rows = layers, columns = heads) for `text` to the PNG `out`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nn2gpt.gpt.runs import load_model
+
+    model, tok, _ = load_model(run_dir, "cpu", data_dir)
+    ids = tok.encode(text)
+    if not ids:
+        raise UserError("the text is empty; give a few words to look at")
+    ids = ids[-model.cfg.block_size:]  # the model sees at most block_size tokens
+    labels = [tok.decode([i]).replace("\n", "\\n") for i in ids]
+    maps = attention_weights(model, torch.tensor([ids]))
+    n_layer, n_head = len(maps), maps[0].shape[0]
+    size = max(2.5, 0.18 * len(ids))
+    fig, axes = plt.subplots(n_layer, n_head, figsize=(size * n_head, size * n_layer), squeeze=False)
+    for layer, weights in enumerate(maps):
+        for head in range(n_head):
+            ax = axes[layer][head]
+            ax.imshow(weights[head].numpy(), cmap="viridis", vmin=0, vmax=1)
+            ax.set_title(f"layer {layer} head {head}", fontsize=9)
+            ax.set_xticks(range(len(ids)), labels, fontsize=6)
+            ax.set_yticks(range(len(ids)), labels, fontsize=6)
+    axes[0][0].set_ylabel("query (attends from)")
+    axes[-1][0].set_xlabel("key (attends to)")
+    fig.tight_layout()
+    atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    plt.close(fig)
+    return out
