@@ -85,3 +85,11 @@ def output_delta(cost: str, output: str, a: np.ndarray, y: np.ndarray) -> np.nda
         g *= a * (1.0 - a)
         return g
     return a * (g - np.sum(a * g, axis=0, keepdims=True))
+
+
+def bp1_formula(cost: str, output: str, a: str = "a") -> str:
+    """BP1 written out for this cost and output layer, for traces: e.g. 'a2 - y'."""
+    if (cost, output) in (("cross-entropy", "sigmoid"), ("log-likelihood", "softmax")):
+        return f"{a} - y"
+    g = {"quadratic": f"({a} - y)", "cross-entropy": f"({a} - y)/({a}(1-{a}))", "log-likelihood": f"(-y/{a})"}[cost]
+    return f"{g} * {a}(1-{a})" if output == "sigmoid" else f"{a} * (g - sum({a} g)), g = {g}"

@@ -114,6 +114,7 @@ class Network:
         activations = [X]                                   # a0 = x (784, m)
         if trace:
             trace("x = a0", X)
+            trace("y (one-hot columns)", Y)
         a = X
         last = self.num_layers - 2
         for l, (b, w) in enumerate(zip(self.biases, self.weights)):
@@ -136,8 +137,9 @@ class Network:
             nabla_b[l] = np.add.reduce(delta, axis=1, keepdims=True)  # BP3: sum over columns (n_l, 1)
             nabla_w[l] = delta @ activations[l].T           # BP4 (n_l, n_{l-1})
             if trace:
-                trace(f"delta{l + 1}" + (" = BP1" if l == len(self.weights) - 1 else
-                                         f" = (w{l + 2}.T @ delta{l + 2}) * a{l + 1}(1-a{l + 1})"), delta)
+                formula = (costs.bp1_formula(self.cost, self.output, f"a{l + 1}") if l == len(self.weights) - 1
+                           else f"(w{l + 2}.T @ delta{l + 2}) * a{l + 1}(1-a{l + 1})")
+                trace(f"delta{l + 1} = {formula}", delta)
                 trace(f"nabla_b{l + 1} = delta{l + 1}.sum(axis=1)", nabla_b[l])
                 trace(f"nabla_w{l + 1} = delta{l + 1} @ a{l}.T", nabla_w[l])
         return nabla_b, nabla_w

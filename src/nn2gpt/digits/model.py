@@ -1,0 +1,67 @@
+"""Saving and loading a trained digit network: a directory with two files.
+
+    weights.npz   w1, b1, w2, b2, ... (w_l (n_l, n_{l-1}), b_l (n_l, 1)); no pickle inside
+    config.json   {"sizes": [...], "cost": ..., "output": ..., "init": ..., "dtype": ..., plus
+                  the training settings and results}
+Both are written atomically (nn2gpt.files), so a crash mid-save leaves the old files intact,
+and loading checks every array against the config, so a corrupt model is a clear error.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from nn2gpt.digits.network import Network
+from nn2gpt.errors import UserError
+from nn2gpt.files import atomic_write_bytes, atomic_write_json, read_json
+
+WEIGHTS, CONFIG = "weights.npz", "config.json"
+
+
+def save_model(net: Network, out_dir: str | os.PathLike, extra: dict | None = None) -> Path:
+    out = Path(out_dir)
+    arrays = {}
+    for l, (w, b) in enumerate(zip(net.weights, net.biases), start=1):
+        arrays[f"w{l}"], arrays[f"b{l}"] = w, b
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(out / WEIGHTS, buf.getvalue())
+    config = {"sizes": net.sizes, "cost": net.cost, "output": net.output, "init": net.init,
+              "dtype": net.dtype.name, **(extra or {})}
+    atomic_write_json(out / CONFIG, config)
+    return out
+
+
+def load_model(model_dir: str | os.PathLike) -> tuple[Network, dict]:
+    """-> (network with the saved weights, config dict). Any problem is a one-line UserError."""
+    d = Path(model_dir)
+    fix = f"train one with `nn2gpt digits train --out {d}`"
+    if not d.is_dir():
+        raise UserError(f"model directory {d} does not exist; {fix}")
+    config = read_json(d / CONFIG, "model config")
+    try:
+        net = Network(config["sizes"], cost=config["cost"], output=config["output"], init=config["init"],
+                      dtype=config.get("dtype", "float64"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"model config {d / CONFIG} is invalid ({e}); {fix}") from None
+    path = d / WEIGHTS
+    if not path.is_file():
+        raise UserError(f"model weights {path} do not exist; {fix}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            saved = {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise UserError(f"model weights {path} are corrupt ({e}); {fix}") from None
+    for l in range(1, net.num_layers):
+        for name, like in ((f"w{l}", net.weights[l - 1]), (f"b{l}", net.biases[l - 1])):
+            if name not in saved or saved[name].shape != like.shape:
+                got = saved[name].shape if name in saved else "missing"
+                raise UserError(f"model weights {path}: {name} is {got}, the config needs {like.shape}; {fix}")
+    net.weights = [saved[f"w{l}"].astype(net.dtype) for l in range(1, net.num_layers)]
+    net.biases = [saved[f"b{l}"].astype(net.dtype) for l in range(1, net.num_layers)]
+    return net, config

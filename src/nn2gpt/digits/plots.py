@@ -1,0 +1,69 @@
+"""Pictures for chapter 1: the learning curve and a grid of misclassified digits (PNG files).
+
+matplotlib is imported inside the functions, with the Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from nn2gpt.files import atomic_write_bytes
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    _pyplot().close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def learning_curve(history: dict, path: str | os.PathLike) -> Path:
+    """Accuracy per epoch (left) and cost per epoch (right) for the data that was monitored."""
+    plt = _pyplot()
+    fig, (acc_ax, cost_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = history["epoch"]
+    for key, label in (("training_accuracy", "train"), ("evaluation_accuracy", "validation"),
+                       ("test_accuracy", "test")):
+        if history.get(key):
+            acc_ax.plot(epochs[:len(history[key])], [100 * v for v in history[key]], marker=".", label=label)
+    for key, label in (("training_cost", "train"), ("evaluation_cost", "validation")):
+        if history.get(key):
+            cost_ax.plot(epochs[:len(history[key])], history[key], marker=".", label=label)
+    acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    cost_ax.set(xlabel="epoch", ylabel="cost", title="cost (with the L2 term)")
+    for ax in (acc_ax, cost_ax):
+        if ax.lines:
+            ax.legend()
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def misclassified_grid(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
+                       path: str | os.PathLike, max_digits: int = 48) -> Path:
+    """images (n, 784), labels (n,), predicted (n,): the wrong ones, each titled true/pred."""
+    plt = _pyplot()
+    wrong = np.flatnonzero(predicted != labels)[:max_digits]
+    cols = 8
+    rows = max(1, -(-len(wrong) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong):
+        ax.imshow(images[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"true {labels[i]} / pred {predicted[i]}", fontsize=7)
+    fig.suptitle(f"{int(np.sum(predicted != labels))} of {len(labels)} test digits misclassified"
+                 + (f" (first {len(wrong)} shown)" if len(wrong) < np.sum(predicted != labels) else ""))
+    return _save(fig, path)
