@@ -1,0 +1,100 @@
+"""`nn2gpt gpt train|sample --engine numpy`: a tiny run end to end, and bad input."""
+
+import json
+
+import pytest
+
+from nn2gpt.checkpoint import latest_checkpoint_dir, load_checkpoint
+from nn2gpt.cli import main
+
+TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
+        "--max-iters", "8", "--eval-interval", "4", "--eval-batches", "2", "--sample-tokens", "20", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("np_cli") / "run"
+    assert main(["gpt", "train", "--engine", "numpy", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def error_line(capsys):
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_train_writes_the_run_directory(run):
+    config = json.loads((run / "config.json").read_text())
+    assert config["engine"] == "numpy" and config["model"]["n_embd"] == 16 and config["train"]["max_iters"] == 8
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "val_loss" in r] == [4, 8]
+    assert any("train_loss" in r for r in rows)
+    ckpt = load_checkpoint(run, with_optimizer=True)
+    assert ckpt.state["step"] == 8 and set(ckpt.optimizer) == {f"{k}.{n}" for k in "mv" for n in ckpt.weights}
+    assert (run / "samples.txt").read_text().strip()
+
+
+def test_sample_streams_the_prompt_and_is_reproducible(run, capsys):
+    args = ["gpt", "sample", "--engine", "numpy", "--model", str(run), "--prompt", "ROMEO:", "--max-new-tokens",
+            "30", "--seed", "4", "--top-k", "10", "--top-p", "0.95", "--temperature", "0.8"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("ROMEO:") and len(first) == len("ROMEO:") + 30 + 1
+    assert main(args) == 0
+    assert capsys.readouterr().out == first
+    assert main(args + ["--no-cache"]) == 0  # the KV cache changes the speed, not the text
+    assert capsys.readouterr().out == first
+
+
+def test_resume_continues_the_run(run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    assert main(["gpt", "train", "--engine", "numpy", "--out", str(copy), "--resume", "--max-iters", "12",
+                 "--quiet"]) == 0
+    assert load_checkpoint(copy).state["step"] == 12
+    assert json.loads((copy / "config.json").read_text())["model"]["n_embd"] == 16  # kept from the run
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--pos", "rope"], "numpy engine does not support --pos rope; use --engine torch"),
+    (["--score", "cosine"], "numpy engine does not support --score cosine; use --engine torch"),
+    (["--dtype", "bfloat16"], "numpy engine does not support --dtype bfloat16"),
+    (["--compile"], "numpy engine does not support --compile"),
+    (["--model", "bigram"], "numpy engine does not support --model bigram"),
+    (["--dropout", "0.2"], "trains without dropout"),
+    (["--threads", "2"], "OPENBLAS_NUM_THREADS"),
+    (["--n-embd", "30", "--n-head", "4"], "not divisible"),
+    (["--lr", "0"], "--lr must be positive"),
+    (["--text", "/nonexistent.txt"], "does not exist"),
+])
+def test_bad_train_flags_are_one_line_errors(flags, message, tmp_path, capsys):
+    assert main(["gpt", "train", "--engine", "numpy", "--out", str(tmp_path / "r"), *flags]) == 2
+    assert message in error_line(capsys)
+    assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+def test_bad_sample_input_is_a_one_line_error_and_keeps_the_run(run, tmp_path, capsys):
+    base = ["gpt", "sample", "--engine", "numpy", "--model", str(run)]
+    assert main(base + ["--prompt", "caf\u00e9 \u20ac"]) == 2
+    assert "vocabulary lacks" in error_line(capsys)
+    assert main(base + ["--top-p", "1.5"]) == 2
+    assert "--top-p" in error_line(capsys)
+    assert main(base + ["--temperature", "-1"]) == 2
+    assert "temperature" in error_line(capsys)
+    assert main(["gpt", "sample", "--engine", "numpy", "--model", str(tmp_path / "none")]) == 2
+    assert "does not exist" in error_line(capsys)
+    assert load_checkpoint(run).state["step"] == 8  # nothing above touched the run
+
+
+def test_a_corrupt_checkpoint_is_a_one_line_error(run, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    weights = latest_checkpoint_dir(copy) / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated
+    assert main(["gpt", "sample", "--engine", "numpy", "--model", str(copy)]) == 2
+    assert "corrupt or truncated" in error_line(capsys)
