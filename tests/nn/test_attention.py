@@ -9,7 +9,15 @@ from nn2gpt.nn.masks import MASKS, causal_mask, combine_masks, padding_mask, str
 from nn2gpt.nn.positional import alibi_bias, alibi_slopes
 from nn2gpt.nn.scores import SCORES, Score
 
-torch.set_default_dtype(torch.float32)
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP threads
+    spinning against each other make these tests 20x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def rand(*shape, seed=0):

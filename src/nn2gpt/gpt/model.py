@@ -165,35 +165,17 @@ class LanguageModel(nn.Module):
     @torch.no_grad()
     def _sample_steps(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
                       generator=None, use_cache=True):
-        """Yield the next tokens (B, 1), one step at a time. Eval mode while sampling.
-
-        The context is always the last block_size tokens. With the cache, each step feeds only
-        the newest token. When the sequence outgrows block_size the window slides: the oldest
-        token falls out, and every cached key/value was computed from a context that contained
-        it (through the earlier layers, and through learned/sinusoidal positions that all
-        shift by one), so the cache is rebuilt from the cropped context. The logits are then
-        exactly those of the cache-free computation, at every step.
-        """
+        """Yield the next tokens (B, 1), one step at a time, in eval mode."""
         check_sampling(temperature, top_k, top_p)
         was_training = self.training
         self.eval()
         try:
-            bs = self.cfg.block_size
+            decoder = Decoder(self, use_cache)
             seq = idx  # (B, T) everything so far
-            caches = self.new_caches() if use_cache else None
-            logits = self.logits(seq[:, -bs:], caches)[:, -1]  # (B, V) prefill
-            for step in range(max_new_tokens):
-                nxt = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)
+            for _ in range(max_new_tokens):
+                nxt = sample_next(decoder.next_logits(seq), temperature, top_k, top_p, generator)  # (B, 1)
                 seq = torch.cat((seq, nxt), dim=1)  # (B, T + 1)
                 yield nxt
-                if step == max_new_tokens - 1:
-                    break
-                if caches is not None and caches[0].length < bs:
-                    logits = self.logits(nxt, caches)[:, -1]  # (B, V) one new position
-                else:
-                    for c in caches or ():
-                        c.reset()  # the window slid: rebuild from the cropped context
-                    logits = self.logits(seq[:, -bs:], caches)[:, -1]  # (B, V)
         finally:
             self.train(was_training)
 
@@ -216,6 +198,37 @@ class LanguageModel(nn.Module):
 
     def _device(self) -> torch.device:
         return next(self.parameters()).device
+
+
+class Decoder:
+    """Turns "the sequence so far" into the next token's logits, reusing a KV cache if it can.
+
+    The context is always the last block_size tokens. With the cache, a sequence that grew by
+    one token costs one position's worth of work. When the sequence outgrows block_size the
+    window slides: the oldest token falls out, and every cached key/value was computed from a
+    context that contained it (through the earlier layers, and through learned/sinusoidal
+    positions that all shift by one), so the cache is rebuilt from the cropped context. The
+    logits are therefore exactly those of the cache-free computation, at every step; the cache
+    pays off while the sequence fits in the block.
+    """
+
+    def __init__(self, model: LanguageModel, use_cache: bool = True):
+        self.model, self.fed = model, 0
+        self.caches = model.new_caches() if use_cache else None  # None: recompute every step
+
+    @torch.no_grad()
+    def next_logits(self, seq: torch.Tensor) -> torch.Tensor:
+        """seq (B, T): the whole sequence so far -> (B, V) logits for the token after it."""
+        bs = self.model.cfg.block_size
+        grew_by_one = seq.size(1) == self.fed + 1
+        if self.caches is not None and self.fed and grew_by_one and self.caches[0].length < bs:
+            logits = self.model.logits(seq[:, -1:], self.caches)  # (B, 1, V) the newest position only
+        else:
+            for c in self.caches or ():
+                c.reset()  # first call, or the window slid: (re)fill from the cropped context
+            logits = self.model.logits(seq[:, -bs:], self.caches)  # (B, T', V)
+        self.fed = seq.size(1)
+        return logits[:, -1]  # (B, V)
 
 
 def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
