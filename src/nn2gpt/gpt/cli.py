@@ -48,6 +48,7 @@ def _train_parser(p) -> None:
     p.add_argument("--data-dir", help="where the datasets are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
     p.add_argument("--out", help="run directory for config, metrics, loss.png, checkpoints, samples")
     p.add_argument("--resume", action="store_true", default=None, help="continue the run in --out exactly")
+    p.add_argument("--overwrite", action="store_true", default=None, help="replace the model already in --out")
     for flag, (typ, help_) in TRAIN_FLAGS.items():
         p.add_argument(f"--{flag}", type=typ, help=help_)
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
@@ -108,7 +109,8 @@ def train_config_from_args(args):
             raise UserError("--resume needs --out RUN, the run directory to continue")
         base = read_json(Path(args.out) / "config.json", "run config").get("train", {})
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
-    merged = {k: v for k, v in base.items() if k in names} | given
+    once = {"stop_at", "resume", "overwrite", "progress"}  # these belong to one invocation
+    merged = {k: v for k, v in base.items() if k in names - once} | given
     merged["progress"] = not args.quiet
     return TrainConfig(**merged)
 

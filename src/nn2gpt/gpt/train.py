@@ -85,6 +85,7 @@ class TrainConfig:
     # run directory
     out: str | None = None  # None = write no files
     resume: bool = False
+    overwrite: bool = False  # start afresh in an `out` that already holds a checkpoint
     progress: bool = True
 
 
@@ -174,6 +175,9 @@ def train(cfg: TrainConfig) -> TrainResult:
             raise UserError(f"--resume needs a run directory with a checkpoint; {run_dir} has none "
                             f"(drop --resume to start a new run)")
         ckpt = load_checkpoint(run_dir, with_optimizer=True)
+    elif run_dir and has_checkpoint(run_dir) and not cfg.overwrite:
+        raise UserError(f"{run_dir} already holds a trained model; pass --resume to continue it, "
+                        f"--overwrite to replace it, or choose another --out")
     text = read_text(cfg.text, cfg.data_dir)
     tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
     train_ids, val_ids = split(encode_text(tok, text), cfg.block_size)
@@ -201,8 +205,10 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     flops_tok = model.flops_per_token()  # for MFU
     peak = cfg.peak_tflops * 1e12 if cfg.peak_tflops else device_peak_flops(device)
-    val_set = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
-               for x, y in val_batches(val_ids, cfg.block_size, cfg.batch_size, cfg.eval_batches)][dist.rank::dist.world]
+    # The same windows whatever the number of processes: each takes its rows of every global batch.
+    mine = slice(dist.rank * cfg.batch_size, (dist.rank + 1) * cfg.batch_size)
+    val_set = [(torch.from_numpy(x[mine]).to(device), torch.from_numpy(y[mine]).to(device))
+               for x, y in val_batches(val_ids, cfg.block_size, cfg.batch_size * dist.world, cfg.eval_batches)]
 
     @torch.no_grad()
     def evaluate() -> float:
@@ -226,9 +232,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         runs.write_metrics(run_dir, state["rows"])
 
     def micro_batch():
-        x, y = get_batch(train_ids, cfg.block_size, cfg.batch_size * dist.world, rng)
-        rows = slice(dist.rank * cfg.batch_size, (dist.rank + 1) * cfg.batch_size)
-        return torch.from_numpy(x[rows]).to(device), torch.from_numpy(y[rows]).to(device)
+        x, y = get_batch(train_ids, cfg.block_size, cfg.batch_size * dist.world, rng)  # the global batch
+        return torch.from_numpy(x[mine]).to(device), torch.from_numpy(y[mine]).to(device)
 
     from tqdm.auto import tqdm
 
