@@ -17,6 +17,8 @@ dX = dZ @ Y^T, dY = X^T @ dZ.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from nn2gpt.numpy_gpt.layers import linear_backward, linear_forward, softmax
@@ -43,6 +45,15 @@ def causal_mask(t_q: int, t_k: int) -> np.ndarray:
     return np.triu(np.ones((t_q, t_k), dtype=bool), k=1 + offset)
 
 
+@lru_cache(maxsize=16)
+def additive_causal_mask(t_q: int, t_k: int, dtype) -> np.ndarray:
+    """(t_q, t_k) of 0 where attending is allowed and -inf where it is not. Adding it to the
+    scores is much faster than boolean-indexed assignment, and exp(-inf) = 0 all the same."""
+    mask = np.where(causal_mask(t_q, t_k), -np.inf, 0.0).astype(dtype)
+    mask.flags.writeable = False  # shared between calls
+    return mask
+
+
 def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray):
     """Causal scaled dot-product attention. q (B,nh,Tq,hs), k, v (B,nh,Tk,hs) -> y (B,nh,Tq,hs).
 
@@ -51,7 +62,7 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray):
     scale = 1.0 / np.sqrt(q.shape[-1])
     scores = q @ k.swapaxes(-1, -2)  # (B, nh, Tq, Tk)
     scores *= scale
-    scores[..., causal_mask(q.shape[-2], k.shape[-2])] = -np.inf  # exp(-inf) = 0: no weight
+    scores += additive_causal_mask(q.shape[-2], k.shape[-2], scores.dtype)  # future: -inf, exp(-inf) = 0
     att = softmax(scores, axis=-1)  # (B, nh, Tq, Tk)
     y = att @ v  # (B, nh, Tq, hs)
     return y, att

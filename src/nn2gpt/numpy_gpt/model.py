@@ -93,16 +93,17 @@ class NumpyGPT:
 
     # ------------------------------------------------------------------ forward
     def forward(self, idx: np.ndarray, targets: np.ndarray | None = None, pos_offset: int = 0,
-                kv_caches: list[dict] | None = None, last_only: bool = False):
+                kv_caches: list[dict] | None = None, last_only: bool = False, for_backward: bool = True):
         """idx (B, T) ints -> (logits, loss, cache). logits (B, T, V), or (B, 1, V) with last_only.
 
-        With targets the activations needed for `backward` are returned in `cache`; with
-        kv_caches (one dict per block, sampling) the new keys/values are appended there.
+        With targets (and for_backward) the activations that `backward` needs are returned in
+        `cache`; evaluation passes for_backward=False and keeps none. With kv_caches (one dict
+        per block, sampling) the new keys and values are appended there.
         """
         w, (b, t) = self.weights, idx.shape
         if pos_offset + t > self.config["block_size"]:
             raise ValueError(f"sequence of {pos_offset + t} tokens is longer than block_size")
-        keep = targets is not None
+        keep = targets is not None and for_backward
         x = w["tok_emb.weight"][idx] + w["pos_emb.weight"][pos_offset:pos_offset + t]  # (B, T, C)
         c = x.shape[-1]
         x = x.reshape(b * t, c)  # (N, C), the residual stream
@@ -123,9 +124,11 @@ class NumpyGPT:
             x = x.reshape(b, t, c)[:, -1]  # (B, C): sampling needs the next token only
         hf, lnf = layer_norm_forward(x, w["ln_f.weight"], w.get("ln_f.bias"))  # (N, C)
         logits = hf @ w["tok_emb.weight"].T  # (N, V), the head tied to the token embedding
-        if not keep:
+        if targets is None:
             return logits.reshape(b, -1, logits.shape[-1]), None, None
         loss, probs = cross_entropy_forward(logits, targets.reshape(-1))
+        if not keep:
+            return logits.reshape(b, t, -1), loss, None
         cache = (idx, targets.reshape(-1), probs, hf, lnf, block_caches)
         return logits.reshape(b, t, -1), loss, cache
 

@@ -54,6 +54,8 @@ class AdamW:
         self.v = {n: np.zeros_like(w) for n, w in weights.items()}
         self.decay = {n: w.ndim >= 2 for n, w in weights.items()}  # matrices only
         self.steps = 0
+        # one scratch buffer, as big as the largest weight, so a step allocates nothing
+        self._scratch = np.empty(max(w.size for w in weights.values()), dtype=next(iter(weights.values())).dtype)
 
     def step(self, grads: dict[str, np.ndarray], lr: float) -> None:
         """One update with learning rate lr:
@@ -67,15 +69,22 @@ class AdamW:
         c2 = 1.0 - b2 ** self.steps
         for name, w in self.weights.items():
             g, m, v = grads[name], self.m[name], self.v[name]
+            tmp = self._scratch[:w.size].reshape(w.shape)
             m *= b1
-            m += (1.0 - b1) * g
+            np.multiply(g, 1.0 - b1, out=tmp)
+            m += tmp
             v *= b2
-            v += (1.0 - b2) * (g * g)
+            np.multiply(g, g, out=tmp)
+            tmp *= 1.0 - b2
+            v += tmp
             if self.decay[name] and self.weight_decay:
                 w *= 1.0 - lr * self.weight_decay
-            denom = np.sqrt(v / c2)
-            denom += self.eps
-            w -= (lr / c1) * m / denom
+            np.divide(v, c2, out=tmp)
+            np.sqrt(tmp, out=tmp)
+            tmp += self.eps  # tmp = sqrt(v_hat) + eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr / c1
+            w -= tmp
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The moments, named for a safetensors file."""

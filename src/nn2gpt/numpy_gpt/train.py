@@ -133,7 +133,7 @@ def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
         atomic_write_json(run_dir / "config.json", config)
 
     def evaluate() -> float:
-        return float(np.mean([model.forward(x, y)[1] for x, y in val_set]))
+        return float(np.mean([model.forward(x, y, for_backward=False)[1] for x, y in val_set]))
 
     def save() -> None:
         if run_dir:
