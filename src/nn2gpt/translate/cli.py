@@ -1,0 +1,159 @@
+"""`nn2gpt translate`: train, evaluate, translate, and draw attention.
+
+    nn2gpt translate train --pair es-en --out runs/es-en [--resume] [--epochs N] [--max-seconds S] ...
+    nn2gpt translate eval --model runs/es-en [--split test] [--beam 4]
+    nn2gpt translate attention "La pizza salió del horno y sabía bien." --model runs/es-en [--out DIR]
+    nn2gpt translate "La pizza salió del horno y sabía bien." --model runs/es-en [--beam 4]
+
+The last form has no subcommand: a first argument that is not one of `train`, `eval`,
+`attention` is the sentence to translate. (To translate the word "train" itself, put `--`
+first: `nn2gpt translate -- train --model RUN`.) numpy and torch are imported only inside
+functions, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from nn2gpt.cli import Parser
+from nn2gpt.errors import UserError
+
+SUBCOMMANDS = ("train", "eval", "attention")
+USAGE = """usage: nn2gpt translate {train,eval,attention} ... | nn2gpt translate SENTENCE --model RUN
+
+The encoder-decoder Transformer of "Attention Is All You Need" (chapter 3).
+
+commands:
+  train       train a model: --pair de-en (Multi30k) or es-en (Tatoeba)
+  eval        sacreBLEU, loss and perplexity of a trained model on a split
+  attention   PNG heatmaps of encoder self-attention and decoder cross-attention
+  SENTENCE    translate one sentence (any first argument that is not a command)
+
+Run `nn2gpt translate <command> --help` for the options of each."""
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise __import__("argparse").ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        if value <= 0:
+            raise __import__("argparse").ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+    return parse
+
+
+def _decoding_flags(p: Parser) -> None:
+    p.add_argument("--beam", type=_positive(int), default=4, help="beam size; 1 = greedy (default 4)")
+    p.add_argument("--alpha", type=float, default=0.6, help="length penalty exponent (default 0.6; 0 = none)")
+    p.add_argument("--threads", type=_positive(int), default=None, help="torch CPU threads (default: torch's)")
+
+
+def _train_parser() -> Parser:
+    from nn2gpt.translate.train import DEFAULTS
+
+    p = Parser(prog="nn2gpt translate train", description="Train a translation Transformer.")
+    p.add_argument("--pair", required=True, help="language pair: de-en (Multi30k) or es-en (Tatoeba)")
+    p.add_argument("--out", default=None, help="run directory (default runs/translate-PAIR)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--epochs", type=_positive(int), default=10, help="epochs to train in total (default 10)")
+    p.add_argument("--max-seconds", type=_positive(float), default=None,
+                   help="stop (and save) after this many seconds of training in this invocation")
+    p.add_argument("--d-model", type=_positive(int), default=DEFAULTS["d_model"])
+    p.add_argument("--layers", type=_positive(int), default=DEFAULTS["n_layer"], help="encoder and decoder layers each")
+    p.add_argument("--heads", type=_positive(int), default=DEFAULTS["n_head"])
+    p.add_argument("--ff", type=_positive(int), default=DEFAULTS["d_ff"], help="feed-forward hidden size")
+    p.add_argument("--dropout", type=float, default=DEFAULTS["dropout"])
+    p.add_argument("--vocab-size", type=_positive(int), default=DEFAULTS["vocab_size"], help="shared BPE vocabulary")
+    p.add_argument("--max-tokens", type=_positive(int), default=DEFAULTS["max_tokens"],
+                   help="padded tokens per batch (default 4096)")
+    p.add_argument("--warmup", type=_positive(int), default=DEFAULTS["warmup"], help="warm-up steps of the schedule")
+    p.add_argument("--lr-factor", type=_positive(float), default=DEFAULTS["lr_factor"],
+                   help="multiplies the paper's learning-rate schedule")
+    p.add_argument("--limit", type=_positive(int), default=None, help="use only the first N pairs of each split")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=_positive(int), default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--data-dir", default=None, help="where the datasets are (default: $NN2GPT_DATA, cache)")
+    return p
+
+
+def _eval_parser() -> Parser:
+    p = Parser(prog="nn2gpt translate eval", description="sacreBLEU, loss and perplexity on a split.")
+    p.add_argument("--model", required=True, help="run directory of a trained model")
+    p.add_argument("--split", choices=("val", "test"), default="test")
+    p.add_argument("--limit", type=_positive(int), default=None, help="only the first N sentence pairs")
+    p.add_argument("--data-dir", default=None)
+    _decoding_flags(p)
+    return p
+
+
+def _attention_parser() -> Parser:
+    p = Parser(prog="nn2gpt translate attention", description="Save attention heatmaps (PNG) for one sentence.")
+    p.add_argument("sentence")
+    p.add_argument("--model", required=True, help="run directory of a trained model")
+    p.add_argument("--out", default="attention", help="directory for the PNG files (default ./attention)")
+    _decoding_flags(p)
+    return p
+
+
+def _sentence_parser() -> Parser:
+    p = Parser(prog="nn2gpt translate", usage="nn2gpt translate SENTENCE --model RUN [--beam N]",
+               description="Translate one sentence.")
+    p.add_argument("sentence")
+    p.add_argument("--model", required=True, help="run directory of a trained model")
+    _decoding_flags(p)
+    return p
+
+
+def _threads(n) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command = argv[0]
+    if command == "train":
+        args = _train_parser().parse_args(argv[1:])
+        from nn2gpt.data.translation import PAIRS
+        if args.pair not in PAIRS:
+            raise UserError(f"unknown language pair {args.pair!r}; choose from {', '.join(PAIRS)}")
+        args.out = args.out or f"runs/translate-{args.pair}"
+        _threads(args.threads)
+        from nn2gpt.translate.train import train
+
+        train(args)
+        return 0
+    if command == "eval":
+        args = _eval_parser().parse_args(argv[1:])
+        _threads(args.threads)
+        from nn2gpt.translate.evaluate import evaluate
+
+        evaluate(args)
+        return 0
+    if command == "attention":
+        args = _attention_parser().parse_args(argv[1:])
+        _threads(args.threads)
+        from nn2gpt.translate.pictures import draw_attention
+
+        for path in draw_attention(args):
+            print(path)
+        return 0
+    if command == "--":  # `-- SENTENCE [options]`: the sentence may look like a command or a flag
+        if len(argv) < 2:
+            raise UserError("no sentence after `--`; write `nn2gpt translate -- \"SENTENCE\" --model RUN`")
+        argv = [*argv[2:], "--", argv[1]]
+    args = _sentence_parser().parse_args(argv)
+    _threads(args.threads)
+    from nn2gpt.translate.evaluate import load_run, translate_one
+
+    model, tok, _ = load_run(args.model)
+    print(translate_one(model, tok, args.sentence, args.beam, args.alpha))
+    sys.stdout.flush()
+    return 0

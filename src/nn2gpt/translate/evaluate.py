@@ -1,0 +1,97 @@
+"""Loading a trained run, translating with it, and scoring it with sacreBLEU.
+
+BLEU is computed by sacreBLEU on *detokenized*, cased text: our BPE decodes to plain
+sentences, and sacreBLEU applies its own standard tokenizer (13a) to hypotheses and references
+alike. The signature it prints (e.g. `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0`)
+says exactly which BLEU this is, so numbers from different papers can be compared honestly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from nn2gpt.errors import UserError
+
+
+def load_run(run_dir):
+    """(model in eval mode, tokenizer, config) of the latest checkpoint in `run_dir`."""
+    import torch
+
+    from nn2gpt.checkpoint import load_checkpoint
+    from nn2gpt.translate.bpe import BPETokenizer
+    from nn2gpt.translate.model import build_model
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise UserError(f"model directory {run} does not exist; train one with "
+                        f"`nn2gpt translate train --pair es-en --out {run}`")
+    ck = load_checkpoint(run)
+    try:
+        if ck.config["model"]["model"] != "transformer":
+            raise KeyError("model")
+        model = build_model(ck.config["model"])
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in ck.weights.items()})
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise UserError(f"{run} does not hold a translation model that matches its config ({type(e).__name__}: "
+                        f"{str(e)[:120]}); point --model to a run of `nn2gpt translate train`") from None
+    model.eval()
+    return model, BPETokenizer.from_json(ck.tokenizer), ck.config
+
+
+def check_sentence(model, tok, sentence: str) -> None:
+    """Bad input -> UserError: an empty sentence, or one longer than the model can read."""
+    if not sentence.strip():
+        raise UserError("the sentence is empty; give some text to translate")
+    n = len(tok.encode(sentence)) + 1  # + </s>
+    if n > model.max_len:
+        raise UserError(f"the sentence is {n} tokens long, more than this model's maximum of {model.max_len}; "
+                        f"split it into shorter sentences")
+
+
+def translate_one(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6) -> str:
+    from nn2gpt.translate.decode import translate
+
+    check_sentence(model, tok, sentence)
+    return translate(model, tok, [sentence.strip()], beam, alpha)[0]
+
+
+def bleu(hypotheses: list[str], references: list[str]):
+    """sacreBLEU corpus BLEU (detokenized, cased, 13a) -> (BLEUScore, signature string)."""
+    from sacrebleu.metrics import BLEU
+
+    metric = BLEU()
+    score = metric.corpus_score(hypotheses, [references])
+    return score, str(metric.get_signature())
+
+
+def evaluate(args) -> dict:
+    """BLEU of beam (or greedy) translations of a split, plus teacher-forced loss and perplexity."""
+    import torch
+
+    from nn2gpt.data.translation import load_pair
+    from nn2gpt.translate.batches import encode_pairs
+    from nn2gpt.translate.decode import translate
+    from nn2gpt.translate.train import loss_on
+
+    model, tok, config = load_run(args.model)
+    pair = config["train"]["pair"]
+    pairs = load_pair(pair, args.data_dir)[args.split]
+    pairs = pairs[:args.limit] if args.limit else pairs
+    examples = [e for e in encode_pairs(tok, pairs) if len(e[0]) <= model.max_len and len(e[1]) <= model.max_len]
+    loss = loss_on(model, examples, tok.pad_id, config["train"]["max_tokens"])
+    started = time.time()
+    hyps = translate(model, tok, [s for s, _ in pairs], args.beam, args.alpha)
+    seconds = time.time() - started
+    score, signature = bleu(hyps, [t for _, t in pairs])
+    search = "greedy" if args.beam <= 1 else f"beam {args.beam}, alpha {args.alpha}"
+    print(f"{pair} {args.split}: {len(pairs):,} sentences, {search}, translated in {seconds:.1f} s "
+          f"({torch.get_num_threads()} threads)")
+    print(f"BLEU = {score.score:.2f}  ({score})")
+    print(f"signature: {signature}")
+    print(f"loss {loss:.3f} nats/token, perplexity {math.exp(loss):.2f} (teacher forcing, no label smoothing)")
+    for (src, ref), hyp in list(zip(pairs, hyps))[:3]:
+        print(f"  src: {src}\n  ref: {ref}\n  hyp: {hyp}")
+    return {"bleu": score.score, "signature": signature, "loss": loss, "ppl": math.exp(loss),
+            "seconds": seconds, "hypotheses": hyps}

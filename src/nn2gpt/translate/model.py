@@ -1,0 +1,184 @@
+"""The encoder-decoder Transformer of "Attention Is All You Need" (Vaswani et al., 2017), for translation.
+
+    source ids (B, S) ─ embed·√d + sinusoids ─ N × EncoderLayer ─ LayerNorm ─► memory (B, S, C)
+    target ids (B, T) ─ embed·√d + sinusoids ─ N × DecoderLayer(memory) ─ LayerNorm ─ @ embedᵀ ─► logits (B, T, V)
+
+An encoder layer: self-attention over the source (every word sees every word, padding excepted),
+then a position-wise feed-forward network. A decoder layer: *causal* self-attention over the
+target produced so far, then **cross-attention** (queries from the target, keys and values
+from the encoder's memory: "which source words matter for the next word?"), then feed-forward.
+The attention itself is `nn2gpt.nn.attention.MultiHeadAttention`, shared with the GPT.
+
+Choices, and why:
+- **Pre-LN** (`x + sublayer(LayerNorm(x))`, plus a final LayerNorm on each stack) instead of the
+  paper's post-LN (`LayerNorm(x + sublayer(x))`). With post-LN the gradient near the output is
+  large at initialisation and the model diverges unless the learning rate warms up slowly
+  (the paper: 4000 steps); pre-LN keeps an identity path from input to output and trains stably
+  with a short warm-up (Xiong et al., 2020, "On Layer Normalization in the Transformer
+  Architecture"). On a CPU budget of a few thousand steps that matters more than the small
+  quality edge post-LN can have after long training.
+- **One embedding matrix** (V, C) for source tokens, target tokens and the output projection
+  (the vocabulary is shared, see bpe.py), as in the paper (section 3.4). Embeddings are
+  multiplied by √d_model, so that with init std d^-1/2 the token vectors have unit size and are
+  not drowned by the sinusoids (which have entries in [-1, 1]).
+- Dropout (p = `dropout`) on the sum of embedding and position, after attention weights and
+  after every sublayer, as in the paper.
+- Padding: the source padding mask (B, S) (True = real token) is given to the encoder's
+  self-attention and to every cross-attention, so no query ever attends to a padding key.
+  Target padding sits *after* the real tokens and the mask is causal, so real positions never
+  see it; the loss ignores padded positions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from nn2gpt.nn.attention import KVCache, MultiHeadAttention
+from nn2gpt.nn.positional import sinusoidal_encoding
+
+
+class FeedForward(nn.Module):
+    """FFN(x) = max(0, x W1 + b1) W2 + b2, applied to each position alone (paper eq. 2)."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float):
+        super().__init__()
+        self.fc = nn.Linear(d_model, d_ff)
+        self.proj = nn.Linear(d_ff, d_model)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x):  # (B, T, C)
+        return self.drop(self.proj(torch.relu(self.fc(x))))  # (B, T, C)
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, d_model: int, n_head: int, d_ff: int, dropout: float):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d_model)
+        self.self_attn = MultiHeadAttention(d_model, n_head, dropout, mask="none")
+        self.ln2 = nn.LayerNorm(d_model)
+        self.ff = FeedForward(d_model, d_ff, dropout)
+
+    def forward(self, x, src_keep, return_weights: bool = False):
+        """x (B, S, C), src_keep (B, S) True on real tokens -> (B, S, C) [, weights (B, nh, S, S)]."""
+        a = self.self_attn(self.ln1(x), mask=src_keep, return_weights=return_weights)
+        a, w = a if return_weights else (a, None)
+        x = x + a  # (B, S, C) residual; MultiHeadAttention applies the sublayer dropout itself
+        x = x + self.ff(self.ln2(x))  # (B, S, C)
+        return (x, w) if return_weights else x
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, d_model: int, n_head: int, d_ff: int, dropout: float, max_len: int):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d_model)
+        self.self_attn = MultiHeadAttention(d_model, n_head, dropout, mask="causal", block_size=max_len)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.cross_attn = MultiHeadAttention(d_model, n_head, dropout, mask="none", cross=True)
+        self.ln3 = nn.LayerNorm(d_model)
+        self.ff = FeedForward(d_model, d_ff, dropout)
+
+    def forward(self, y, memory, src_keep, cache: KVCache | None = None, return_weights: bool = False):
+        """y (B, T, C) target so far (only the newest position when `cache` is given),
+        memory (B, S, C), src_keep (B, S) -> (B, T, C) [, cross-attention weights (B, nh, T, S)]."""
+        y = y + self.self_attn(self.ln1(y), kv_cache=cache)  # (B, T, C) causal: no peeking ahead
+        c = self.cross_attn(self.ln2(y), context=memory, mask=src_keep, return_weights=return_weights)
+        c, w = c if return_weights else (c, None)
+        y = y + c  # (B, T, C) each target position reads the source
+        y = y + self.ff(self.ln3(y))  # (B, T, C)
+        return (y, w) if return_weights else y
+
+
+class DecodingState:
+    """What incremental decoding carries between steps: the encoder output and the KV caches."""
+
+    def __init__(self, memory, src_keep, caches):
+        self.memory, self.src_keep, self.caches, self.t = memory, src_keep, caches, 0
+
+
+class Transformer(nn.Module):
+    def __init__(self, vocab_size: int, d_model: int, n_layer: int, n_head: int, d_ff: int,
+                 dropout: float, max_len: int, pad_id: int, bos_id: int, eos_id: int):
+        super().__init__()
+        self.vocab_size, self.d_model, self.max_len = vocab_size, d_model, max_len
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+        self.embed = nn.Embedding(vocab_size, d_model)
+        nn.init.normal_(self.embed.weight, std=d_model ** -0.5)  # x √d below -> unit-size token vectors
+        self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)  # (max_len, C)
+        self.drop = nn.Dropout(dropout)
+        self.encoder = nn.ModuleList(EncoderLayer(d_model, n_head, d_ff, dropout) for _ in range(n_layer))
+        self.ln_enc = nn.LayerNorm(d_model)
+        self.decoder = nn.ModuleList(DecoderLayer(d_model, n_head, d_ff, dropout, max_len) for _ in range(n_layer))
+        self.ln_dec = nn.LayerNorm(d_model)
+
+    def _embed(self, ids, start: int = 0):
+        """ids (B, T) -> (B, T, C): scaled token embedding plus the sinusoid of each position."""
+        T = ids.shape[1]
+        return self.drop(self.embed(ids) * math.sqrt(self.d_model) + self.pe[start:start + T])  # (B, T, C)
+
+    def encode(self, src, return_weights: bool = False):
+        """src (B, S) -> memory (B, S, C), src_keep (B, S) [, per-layer weights [(B, nh, S, S)]]."""
+        src_keep = src != self.pad_id  # (B, S) True = a real token that may be attended to
+        x = self._embed(src)  # (B, S, C)
+        weights = []
+        for layer in self.encoder:
+            x = layer(x, src_keep, return_weights)
+            if return_weights:
+                x, w = x
+                weights.append(w)
+        memory = self.ln_enc(x)  # (B, S, C)
+        return (memory, src_keep, weights) if return_weights else (memory, src_keep)
+
+    def decode(self, tgt, memory, src_keep, return_weights: bool = False):
+        """tgt (B, T) -> logits (B, T, V) [, per-layer cross-attention weights [(B, nh, T, S)]]."""
+        y = self._embed(tgt)  # (B, T, C)
+        weights = []
+        for layer in self.decoder:
+            y = layer(y, memory, src_keep, return_weights=return_weights)
+            if return_weights:
+                y, w = y
+                weights.append(w)
+        logits = self.ln_dec(y) @ self.embed.weight.T  # (B, T, V) tied output projection
+        return (logits, weights) if return_weights else logits
+
+    def forward(self, src, tgt_in):
+        """Teacher forcing: src (B, S), tgt_in (B, T) = <s> y1 .. -> logits (B, T, V) for y1 .. </s>."""
+        memory, src_keep = self.encode(src)
+        return self.decode(tgt_in, memory, src_keep)
+
+    # --- incremental decoding (used by greedy and beam search in decode.py) ---
+
+    def start_decoding(self, src) -> DecodingState:
+        memory, src_keep = self.encode(src)
+        return DecodingState(memory, src_keep, [KVCache(self.max_len) for _ in self.decoder])
+
+    def decode_step(self, state: DecodingState, tokens):
+        """tokens (B,) the newest target token of each row -> logits (B, V) for the next one."""
+        y = self._embed(tokens[:, None], start=state.t)  # (B, 1, C) at position t
+        for layer, cache in zip(self.decoder, state.caches):
+            y = layer(y, state.memory, state.src_keep, cache=cache)  # (B, 1, C)
+        state.t += 1
+        return (self.ln_dec(y) @ self.embed.weight.T)[:, 0]  # (B, V)
+
+    def reorder_state(self, state: DecodingState, rows) -> None:
+        """Beam search: row i of the state becomes a copy of row rows[i] (B,).
+
+        Rows only move between hypotheses of the same sentence, which share the encoder
+        memory, so only the decoder's KV caches need reordering."""
+        for cache in state.caches:
+            n = cache.length
+            cache.k[:, :, :n] = cache.k[rows, :, :n]  # (B, nh, n, hs) only the filled part
+            cache.v[:, :, :n] = cache.v[rows, :, :n]
+
+
+def build_model(cfg: dict) -> Transformer:
+    """A Transformer from the "model" object of config.json."""
+    return Transformer(cfg["vocab_size"], cfg["d_model"], cfg["n_layer"], cfg["n_head"], cfg["d_ff"],
+                       cfg["dropout"], cfg["max_len"], cfg["pad_id"], cfg["bos_id"], cfg["eos_id"])
+
+
+def model_weights(model: Transformer) -> dict:
+    """state_dict as float32 numpy arrays (what checkpoints store)."""
+    return {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}

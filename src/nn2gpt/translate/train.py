@@ -1,0 +1,233 @@
+"""Training the translation Transformer: the recipe of "Attention Is All You Need", section 5.
+
+- Loss: cross-entropy with label smoothing 0.1 (the target distribution puts 0.9 on the right
+  token and spreads 0.1 over the vocabulary; it hurts perplexity, helps BLEU), padding ignored.
+- Optimizer: Adam(beta1 0.9, beta2 0.98, eps 1e-9).
+- Learning rate: lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5): a linear
+  warm-up for `warmup` steps, then decay as 1/sqrt(step). The paper uses warmup 4000 with
+  post-LN; our pre-LN blocks are stable with a much shorter warm-up, which matters when a
+  whole run is a few thousand steps on a CPU.
+- Batches by token count (see batches.py).
+
+A run directory holds config.json, tokenizer.json, metrics.jsonl (one JSON object per line),
+loss.png and the checkpoint (nn2gpt.checkpoint: safetensors weights + optimizer moments +
+JSON state). `--resume` continues exactly where the last save stopped: the same batch order
+(the epoch's RNG state is saved), the same dropout stream (torch's RNG state is saved).
+Ctrl-C saves before exiting.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+from nn2gpt.errors import UserError
+from nn2gpt.files import atomic_write_json, atomic_write_text
+
+DEFAULTS = {"d_model": 256, "n_layer": 3, "n_head": 4, "d_ff": 1024, "dropout": 0.1, "vocab_size": 8000,
+            "max_tokens": 4096, "warmup": 1000, "lr_factor": 1.0, "max_len": 256, "label_smoothing": 0.1}
+SAVE_EVERY_S = 300  # a checkpoint at least every 5 minutes, besides epoch ends, the time limit and Ctrl-C
+
+
+def lr_at(step: int, d_model: int, warmup: int, factor: float) -> float:
+    """The paper's schedule (eq. 3); `step` counts from 1."""
+    step = max(step, 1)
+    return factor * d_model ** -0.5 * min(step ** -0.5, step * warmup ** -1.5)
+
+
+def _limit(splits: dict, limit: int | None) -> dict:
+    return {k: v[:limit] for k, v in splits.items()} if limit else splits
+
+
+def loss_on(model, examples, pad_id: int, max_tokens: int) -> float:
+    """Mean per-token negative log likelihood (no label smoothing) over `examples`."""
+    import torch
+    import torch.nn.functional as F
+
+    from nn2gpt.translate.batches import collate, token_batches
+
+    model.eval()
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for batch in token_batches(examples, max_tokens):
+            src, tgt_in, tgt_out = (torch.from_numpy(a) for a in collate(examples, batch, pad_id))
+            logits = model(src, tgt_in)  # (B, T, V)
+            total += F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=pad_id,
+                                     reduction="sum").item()
+            count += int((tgt_out != pad_id).sum())
+    return total / max(count, 1)
+
+
+def _optimizer_arrays(opt, model) -> dict:
+    """Adam's moments as named numpy arrays (safetensors holds only arrays)."""
+    names = {id(p): n for n, p in model.named_parameters()}
+    out = {}
+    for group in opt.param_groups:
+        for p in group["params"]:
+            st = opt.state.get(p)
+            if st:
+                out[f"exp_avg.{names[id(p)]}"] = st["exp_avg"].numpy()
+                out[f"exp_avg_sq.{names[id(p)]}"] = st["exp_avg_sq"].numpy()
+                out[f"step.{names[id(p)]}"] = st["step"].reshape(1).numpy()
+    return out
+
+
+def _load_optimizer_arrays(opt, model, arrays: dict) -> None:
+    import torch
+
+    for name, p in model.named_parameters():
+        if f"exp_avg.{name}" in arrays:
+            opt.state[p] = {"step": torch.tensor(float(arrays[f"step.{name}"][0])),
+                            "exp_avg": torch.from_numpy(arrays[f"exp_avg.{name}"].copy()),
+                            "exp_avg_sq": torch.from_numpy(arrays[f"exp_avg_sq.{name}"].copy())}
+
+
+def _plot_loss(run: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    train = [(r["step"], r["train_loss"]) for r in rows if "train_loss" in r]
+    val = [(r["step"], r["val_loss"]) for r in rows if "val_loss" in r]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if train:
+        ax.plot(*zip(*train), label="train (label-smoothed)")
+    if val:
+        ax.plot(*zip(*val), "o-", label="val (NLL)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss per token (nats)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    from nn2gpt.files import atomic_write
+
+    atomic_write(run / "loss.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+
+
+def train(args) -> Path:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from tqdm import tqdm
+
+    from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+    from nn2gpt.data.translation import load_pair
+    from nn2gpt.translate.batches import collate, encode_pairs, token_batches
+    from nn2gpt.translate.bpe import BPETokenizer, train_bpe
+    from nn2gpt.translate.model import build_model, model_weights
+
+    run = Path(args.out)
+    torch.manual_seed(args.seed)
+    if args.resume:
+        if not has_checkpoint(run):
+            raise UserError(f"--resume: {run} holds no checkpoint; start a new run without --resume")
+        ck = load_checkpoint(run, with_optimizer=True)
+        config, tok = ck.config, BPETokenizer.from_json(ck.tokenizer)
+        if config["train"]["pair"] != args.pair:
+            raise UserError(f"--resume: {run} was trained on {config['train']['pair']}, not {args.pair}; "
+                            f"drop --pair or pick another --out")
+        state = ck.state
+    else:
+        if has_checkpoint(run):
+            raise UserError(f"{run} already holds a run; add --resume to continue it, or choose another --out")
+        ck, state = None, None
+    splits = _limit(load_pair(args.pair, args.data_dir), args.limit)
+    if ck is None:
+        tok = train_bpe((s for pair in splits["train"] for s in pair), args.vocab_size)
+        model_cfg = {"model": "transformer", "vocab_size": tok.vocab_size, "d_model": args.d_model,
+                     "n_layer": args.layers, "n_head": args.heads, "d_ff": args.ff, "dropout": args.dropout,
+                     "max_len": DEFAULTS["max_len"], "norm": "pre", "pad_id": tok.pad_id,
+                     "bos_id": tok.bos_id, "eos_id": tok.eos_id}
+        config = {"model": model_cfg, "engine": "torch",
+                  "train": {"pair": args.pair, "max_tokens": args.max_tokens, "warmup": args.warmup,
+                            "lr_factor": args.lr_factor, "label_smoothing": DEFAULTS["label_smoothing"],
+                            "adam": [0.9, 0.98, 1e-9], "seed": args.seed, "limit": args.limit}}
+        run.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run / "config.json", config)
+        atomic_write_text(run / "tokenizer.json", tok.hf.to_str(pretty=True))
+        atomic_write_text(run / "metrics.jsonl", "")
+    model = build_model(config["model"])
+    tcfg = config["train"]
+    opt = torch.optim.Adam(model.parameters(), lr=0.0, betas=(0.9, 0.98), eps=1e-9)
+    if ck is not None:
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in ck.weights.items()}, strict=False)
+        _load_optimizer_arrays(opt, model, ck.optimizer or {})
+        torch.set_rng_state(torch.from_numpy(ck.optimizer["rng.torch"].copy()))
+    state = state or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None, "seconds": 0.0}
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"{args.pair}: {len(splits['train']):,} training pairs, vocabulary {tok.vocab_size:,}, "
+          f"{n_params / 1e6:.2f}M parameters, run directory {run}")
+
+    train_ex = encode_pairs(tok, splits["train"])
+    val_ex = encode_pairs(tok, splits["val"])
+    too_long = config["model"]["max_len"]
+    train_ex = [e for e in train_ex if len(e[0]) <= too_long and len(e[1]) <= too_long]
+
+    def save(reason: str) -> None:
+        arrays = _optimizer_arrays(opt, model)
+        arrays["rng.torch"] = torch.get_rng_state().numpy()
+        save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state))
+        _plot_loss(run)
+
+    def log(row: dict) -> None:
+        with open(run / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    started, last_save = time.time(), time.time()
+    seconds_before = state["seconds"]
+    out_of_time = False
+    try:
+        while state["epoch"] < args.epochs and not out_of_time:
+            rng = np.random.default_rng()
+            if state["epoch_rng"] is None:  # a new epoch: remember how its batches were drawn
+                state["epoch_rng"] = np.random.default_rng([tcfg["seed"], state["epoch"]]).bit_generator.state
+            rng.bit_generator.state = state["epoch_rng"]
+            batches = token_batches(train_ex, tcfg["max_tokens"], rng)
+            model.train()
+            bar = tqdm(batches, initial=state["batch"], total=len(batches), desc=f"epoch {state['epoch'] + 1}",
+                       unit="batch", dynamic_ncols=True, disable=args.quiet)
+            for batch in batches[state["batch"]:]:
+                src, tgt_in, tgt_out = (torch.from_numpy(a) for a in collate(train_ex, batch, tok.pad_id))
+                lr = lr_at(state["step"] + 1, config["model"]["d_model"], tcfg["warmup"], tcfg["lr_factor"])
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                logits = model(src, tgt_in)  # (B, T, V)
+                loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=tok.pad_id,
+                                       label_smoothing=tcfg["label_smoothing"])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                state["step"] += 1
+                state["batch"] += 1
+                state["seconds"] = seconds_before + time.time() - started
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.2e}")
+                if state["step"] % 20 == 0:
+                    log({"step": state["step"], "epoch": state["epoch"], "train_loss": round(loss.item(), 4),
+                         "lr": lr, "seconds": round(state["seconds"], 1)})
+                if args.max_seconds is not None and time.time() - started >= args.max_seconds:
+                    out_of_time = True
+                    break
+                if time.time() - last_save >= SAVE_EVERY_S:
+                    save("periodic")
+                    last_save = time.time()
+            bar.close()
+            if not out_of_time:
+                state.update(epoch=state["epoch"] + 1, batch=0, epoch_rng=None)
+            val = loss_on(model, val_ex, tok.pad_id, tcfg["max_tokens"])
+            log({"step": state["step"], "epoch": state["epoch"], "val_loss": round(val, 4),
+                 "val_ppl": round(math.exp(val), 2), "seconds": round(state["seconds"], 1)})
+            print(f"epoch {state['epoch']}{' (time limit)' if out_of_time else ''}: step {state['step']}, "
+                  f"val loss {val:.3f}, perplexity {math.exp(val):.1f}, {state['seconds']:.0f} s of training")
+            save("epoch")
+            last_save = time.time()
+    except KeyboardInterrupt:
+        save("interrupted")
+        print(f"\ninterrupted: saved step {state['step']} to {run}; continue with --resume")
+        raise
+    return run
