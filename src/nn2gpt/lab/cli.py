@@ -13,7 +13,7 @@ import argparse
 from nn2gpt.cli import Parser
 from nn2gpt.errors import UserError
 
-DEFAULT_BUDGET = 25.0  # seconds per run: 15 variants x 3 seeds x (25 s + evaluation) < 30 minutes
+DEFAULT_BUDGET = 40.0  # seconds per run: 45 runs, 2 at a time, x (40 s + evaluation) < 30 minutes
 DEFAULT_SEEDS = 3
 
 
@@ -54,6 +54,8 @@ def _parser() -> Parser:
                      help=f"seeds per variant (0..N-1; default {DEFAULT_SEEDS})")
     run.add_argument("--variants", default=None,
                      help="comma-separated subset of the suite's variants (the baseline is always kept)")
+    run.add_argument("--jobs", type=_positive_int, default=None,
+                     help="runs trained at the same time, one per core (default: the number of cores, at most 4)")
     run.add_argument("--out", default="runs/lab", help="directory for results.json, REPORT.md and the PNGs")
     run.add_argument("--data-dir", default=None, help="directory holding the datasets")
     run.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the tests' tiny model
@@ -85,7 +87,10 @@ def main(argv: list[str]) -> int:
     from nn2gpt.lab.runner import run_lab
 
     command = " ".join(["nn2gpt lab", *argv])
+    import os
+
+    jobs = args.jobs or max(1, min(4, os.cpu_count() or 1))
     path = run_lab(plan, out_dir=args.out, budget=args.budget, steps=args.steps, data_dir=args.data_dir,
-                   command=command)
+                   jobs=jobs, command=command)
     print(f"report: {path}")
     return 0

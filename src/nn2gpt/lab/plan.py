@@ -22,7 +22,9 @@ BASELINE = {"score": "scaled_dot", "mask": "causal", "pos": "learned", "window":
 MODEL = {"block_size": 64, "n_layer": 2, "n_head": 4, "n_embd": 64, "dropout": 0.0, "bias": True}
 # The tests' model: a few thousand weights, trains in a second.
 TINY_MODEL = {"block_size": 16, "n_layer": 1, "n_head": 2, "n_embd": 16, "dropout": 0.0, "bias": True}
-TRAIN = {"batch_size": 32, "learning_rate": 3e-3}
+# Optimisation settings shared by every run; eval_batches fixed validation batches per evaluation.
+TRAIN = {"batch_size": 32, "learning_rate": 3e-3, "eval_batches": 20}
+TINY_TRAIN = {"batch_size": 8, "learning_rate": 3e-3, "eval_batches": 2}
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Plan:
     variants: list[Variant]  # unique, in report order
     seeds: list[int]
     model: dict = field(default_factory=lambda: dict(MODEL))
+    train: dict = field(default_factory=lambda: dict(TRAIN))
 
     def runs(self) -> list[tuple[Variant, int]]:
         """Every (variant, seed) pair; seeds outer so a cut-short lab still covers every variant."""
@@ -108,10 +111,10 @@ def make_plan(suite: str = "all", seeds: int = 3, only: list[str] | None = None,
         if unknown:
             raise UserError(f"unknown variant {', '.join(unknown)} for suite {suite}; "
                             f"choose from {', '.join(sorted(known))}")
-        variants = [v for v in variants if v.name in only or v is BASE]
+        variants = [v for v in variants if v.name in only or v.name == BASE.name]
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise UserError(f"--seeds must be a whole number >= 1, got {seeds!r}")
-    return Plan(chosen, variants, list(range(seeds)), model)
+    return Plan(chosen, variants, list(range(seeds)), model, dict(TINY_TRAIN if tiny else TRAIN))
 
 
 def suite_variants(plan: Plan, suite: str) -> list[Variant]:

@@ -45,16 +45,19 @@ def _mean(xs: list[float]) -> float:
 def summary_table(results: dict, link_prefix: str = "") -> str:
     """The Markdown table of every variant: suite, change, final val loss, attention entropy."""
     base = finals(results).get("baseline")
-    rows = ["| suite | variant | what changes | final val loss (mean ± std) | vs baseline | attention entropy |",
-            "| --- | --- | --- | --- | --- | --- |"]
+    rows = ["| suite | variant | what changes | final val loss (mean ± std) | vs baseline | "
+            "own text, scored by baseline | attention entropy |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
     for v in results["variants"]:
         vals = finals(results).get(v["name"])
         if not vals:
             continue
         delta = "—" if v["name"] == "baseline" or not base else f"{_mean(vals) - _mean(base):+.3f}"
-        ent = _mean([r["entropy"] for r in _runs(results, v["name"])])
+        runs = _runs(results, v["name"])
+        ent = _mean([r["entropy"] for r in runs])
+        own = explain.fmt([r["generated_loss"] for r in runs]) if all("generated_loss" in r for r in runs) else "—"
         rows.append(f"| {', '.join(v['suites'])} | `{v['name']}` | {v['what']} | {explain.fmt(vals)} | {delta} | "
-                    f"{ent:.2f} |")
+                    f"{own} | {ent:.2f} |")
     return "\n".join(rows)
 
 
@@ -64,7 +67,8 @@ def _curves(results: dict, suite: str) -> dict:
 
 def _section_scores(results: dict, out: Path) -> list[str]:
     f = finals(results, "scores")
-    rand = {s: {int(d): h for d, h in pts.items()} for s, pts in results["random_entropy"].items()}
+    order = sorted(results["random_entropy"], key=lambda s: (s != "scaled_dot", s != "dot", s))  # JSON sorts keys
+    rand = {s: {int(d): h for d, h in results["random_entropy"][s].items()} for s in order}
     plots.loss_curves(out / "scores_curves.png", _curves(results, "scores"), "Score functions: validation loss")
     plots.final_loss_bars(out / "scores_final.png", f, "Score functions: final validation loss")
     plots.entropy_vs_head_size(out / "entropy_head_size.png", rand, results["random_max_entropy"])

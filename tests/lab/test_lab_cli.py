@@ -1,0 +1,85 @@
+"""`nn2gpt lab`: a tiny lab end to end, reproducibility, and one-line errors for bad input."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from nn2gpt.cli import main
+from nn2gpt.lab.plan import make_plan
+from nn2gpt.lab.report import QUESTIONS
+
+TINY = ["--tiny", "--steps", "12", "--seeds", "1", "--jobs", "1"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, data_dir=None):
+    out = tmp_path_factory.mktemp("lab")
+    assert main(["lab", "run", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_the_report_is_complete(lab):
+    report = (lab / "REPORT.md").read_text(encoding="utf-8")
+    for title in QUESTIONS.values():
+        assert f"## {title}" in report
+    pictures = [line.split("](")[1].split(")")[0] for line in report.splitlines() if line.startswith("![")]
+    pictures += [p.split("](")[1].rstrip(")") for line in report.splitlines() for p in line.split(" ![")[1:]]
+    assert len(pictures) >= 10
+    for name in pictures:
+        with Image.open(lab / name) as im:  # exists and is a valid PNG
+            assert im.format == "PNG"
+            im.verify()
+    variants = [v.name for v in make_plan("all", 1, tiny=True).variants]
+    assert len(variants) == 15
+    table = [line for line in report.split("## Summary")[1].split("## ")[0].splitlines() if line.startswith("| ")]
+    assert [row.split("|")[2].strip(" `") for row in table[2:]] == variants
+    assert "README.md#chapter-3--translate" in report
+    results = json.loads((lab / "results.json").read_text())
+    assert {r["variant"] for r in results["runs"]} == set(variants)
+    assert all("generated" in r["mask"] for r in results["runs"] if "mask" in r)
+    assert all(r["steps"] == 12 for r in results["runs"])
+
+
+def test_report_can_be_rewritten_from_results(lab, tmp_path):
+    assert main(["lab", "report", "--results", str(lab / "results.json"), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "REPORT.md").read_text() == (lab / "REPORT.md").read_text()
+
+
+def test_same_seed_same_numbers(lab, tmp_path):
+    args = ["lab", "run", *TINY, "--suite", "masks", "--variants", "anticausal", "--out", str(tmp_path)]
+    assert main(args) == 0
+    again = json.loads((tmp_path / "results.json").read_text())["runs"]
+    first = {(r["variant"], r["seed"]): r for r in json.loads((lab / "results.json").read_text())["runs"]}
+    assert [r["variant"] for r in again] == ["baseline", "anticausal"]
+    for r in again:
+        ref = first[r["variant"], r["seed"]]
+        for key in ("final_val", "history", "entropy", "sample", "generated_loss", "mask"):
+            assert r[key] == ref[key], key
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--suite", "everything"], "invalid choice"),
+    (["--budget", "0"], "positive number of seconds"),
+    (["--budget", "-5"], "positive number of seconds"),
+    (["--budget", "soon"], "expected a number of seconds"),
+    (["--seeds", "2.5"], "expected a whole number"),
+    (["--seeds", "0"], "must be at least 1"),
+    (["--steps", "-1"], "must be at least 1"),
+    (["--variants", "dot,cubic"], "unknown variant cubic"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, words, capsys, tmp_path):
+    try:
+        code = main(["lab", "run", *args, "--out", str(tmp_path)])
+    except SystemExit as e:  # argparse exits by itself
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and words in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_report_of_a_missing_file_is_one_line(tmp_path, capsys):
+    assert main(["lab", "report", "--results", str(tmp_path / "nope.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
