@@ -21,11 +21,14 @@ import platform
 import random
 import time
 
-import numpy as np
+# One BLAS thread, as `nn2gpt digits` uses (see nn2gpt/digits/cli.py): must precede numpy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from nn2gpt.data.mnist import load_mnist
-from nn2gpt.digits.data import book_format
-from nn2gpt.digits.network import Network
+import numpy as np  # noqa: E402
+
+from nn2gpt.data.mnist import load_mnist  # noqa: E402
+from nn2gpt.digits.data import book_format  # noqa: E402
+from nn2gpt.digits.network import Network  # noqa: E402
 
 
 class BookAlgorithm:
@@ -142,6 +145,7 @@ def main() -> None:
     ap.add_argument("--slow-epochs", type=int, default=2, help="epochs for the per-example paths (extrapolated)")
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, "
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
           f"load average {os.getloadavg()[0]:.2f} at start; {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC")
     mnist = load_mnist(dtype="float32")
     if args.part in ("a", "all"):
