@@ -48,8 +48,9 @@ def test_train_saves_model_curve_and_config(model_dir):
 
 def test_trace_prints_shapes(tmp_path):
     r = run("train", "--sizes", "784,30,10", "--epochs", "1", "--limit", "100", "--batch", "10", "--trace",
-            "--out", str(tmp_path / "m"))
-    for line in ("train      images (50000, 784)", "z1 = w1 @ a0 + b1", "(30, 10)", "delta2 = a2 - y",
+            "--cost", "quadratic", "--monitor-train", "--out", str(tmp_path / "m"))
+    assert "train " in r.stdout.splitlines()[-3] and "(cost" in r.stdout
+    for line in ("train      images (50000, 784)", "z1 = w1 @ a0 + b1", "(30, 10)", "delta2 = (a2 - y) * a2(1-a2)",
                  "nabla_w1 = delta1 @ a0.T", "(30, 784)"):
         assert line in r.stdout, line
 

@@ -140,7 +140,8 @@ def train(args) -> int:
         extra = ""
         if h["training_accuracy"]:
             extra = f"  train {100 * h['training_accuracy'][-1]:.2f}% (cost {h['training_cost'][-1]:.4f})"
-        print(f"epoch {h['epoch'][-1]:>3}/{args.epochs}: validation {100 * h['evaluation_accuracy'][-1]:.2f}%"
+        print(f"epoch {h['epoch'][-1]:>3}/{args.epochs}: validation {100 * h['evaluation_accuracy'][-1]:.2f}% "
+              f"(cost {h['evaluation_cost'][-1]:.4f})"
               f"{extra}  eta {h['eta'][-1]:g}  {h['seconds'][-1]:.2f} s", flush=True)
 
     start = time.perf_counter()
@@ -148,8 +149,6 @@ def train(args) -> int:
                       evaluation_data=mnist.validation, monitor=args.monitor_train, early_stop=args.early_stop,
                       halve=args.halve, per_example=args.per_example, progress=progress, on_epoch=on_epoch)
     seconds = time.perf_counter() - start
-    if not args.monitor_train:  # monitor=False skipped the costs; keep the history honest
-        history["training_cost"], history["evaluation_cost"] = [], []
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "early_stop", "halve", "seed",
                                                "limit", "per_example")}

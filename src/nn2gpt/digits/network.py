@@ -188,10 +188,11 @@ class Network:
 
         training_data: the book's list of (x, y) tuples, a `Split`, or (X (n, 784), labels (n,)).
         test_data:     scored after every epoch (accuracy only, as in the book).
-        evaluation_data: validation data for `monitor` (cost and accuracy per epoch) and for
-                       early stopping: stop after `early_stop` epochs without a better validation
+        evaluation_data: validation data, scored (cost and accuracy) after every epoch and used
+                       for early stopping: stop after `early_stop` epochs without a better validation
                        accuracy, and keep the best weights; `halve`: after that many epochs without
                        improvement halve eta, and stop once eta is 1/128 of its start (ch.3).
+        monitor:       also score the training data after every epoch (a forward pass over all n).
         progress(iterable, epoch) may wrap the mini-batch loop (a progress bar); on_epoch(history)
         is called after each epoch (default: print the book's "Epoch j: k / n").
         Returns the history: per-epoch lists of eta, seconds and the monitored numbers.
@@ -224,8 +225,7 @@ class Network:
             if val is not None:
                 acc = self.accuracy(val) / len(val[1])
                 history["evaluation_accuracy"].append(acc)
-                if monitor:
-                    history["evaluation_cost"].append(self.total_cost(val, lmbda, n))
+                history["evaluation_cost"].append(self.total_cost(val, lmbda, n))
             if test is not None:
                 history["test_accuracy"].append(self.accuracy(test) / len(test[1]))
             if on_epoch:
