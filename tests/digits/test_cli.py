@@ -67,6 +67,8 @@ def test_predict_a_picture_drawn_dark_on_light(model_dir, mnist, tmp_path):
     assert r.stdout.splitlines()[0] == "digit: 7"
     probs = [float(line.split(":")[1].split()[0]) for line in r.stdout.splitlines()[2:12]]
     assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-3 and int(np.argmax(probs)) == 7
+    traced = run("predict", str(path), "--model", str(model_dir), "--trace").stdout
+    assert "image, grayscale" in traced and "(100, 100)" in traced and "centred by mass in 28x28" in traced
 
 
 def test_show_writes_png(model_dir, tmp_path):

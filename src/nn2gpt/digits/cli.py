@@ -167,10 +167,10 @@ def predict(args) -> int:
     from nn2gpt.digits.model import load_model
 
     net, _ = load_model(args.model)          # check the model first: cheap, and the likelier mistake
-    x = load_digit(args.image).reshape(784, 1).astype(net.dtype)   # (784, 1): the book's column
+    x = load_digit(args.image, _shape if args.trace else None).reshape(784, 1).astype(net.dtype)  # (784, 1)
     a = net.feedforward(x)[:, 0]                                     # (10,)
     if args.trace:
-        _shape("x = preprocessed image", x)
+        _shape("x = pixels as the book's column", x)
         _shape("a = feedforward(x)", a.reshape(10, 1))
     probs = a if net.output == "softmax" else a / a.sum()
     digit = int(np.argmax(a))

@@ -42,11 +42,16 @@ def open_gray(path: str | os.PathLike) -> np.ndarray:
                         f"give a PNG or JPEG picture of a digit") from None
 
 
-def mnist_like(gray: np.ndarray) -> np.ndarray:
-    """(H, W) grayscale in [0, 255] -> (784,) pixels in [0, 1], bright digit on black, centred."""
+def mnist_like(gray: np.ndarray, trace=None) -> np.ndarray:
+    """(H, W) grayscale in [0, 255] -> (784,) pixels in [0, 1], bright digit on black, centred.
+
+    `trace(name, array)`, if given, sees the image at every stage.
+    """
     from PIL import Image
 
     g = gray.astype(np.float64)
+    if trace:
+        trace("image, grayscale", g)
     border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
     if np.median(border) > g.mean():                    # light paper, dark ink: invert
         g = 255.0 - g
@@ -58,11 +63,15 @@ def mnist_like(gray: np.ndarray) -> np.ndarray:
     ink = g > 0.2                                       # ignore faint noise when finding the box
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     g = g[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]   # (h, w) bounding box
+    if trace:
+        trace("cropped to the ink's bounding box", g)
     h, w = g.shape
     scale = 20.0 / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))  # PIL wants (width, height)
     small = Image.fromarray((g * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
     digit = np.asarray(small, dtype=np.float64) / 255.0  # (<=20, <=20)
+    if trace:
+        trace("fitted into 20x20, aspect kept", digit)
     # centre of mass -> (14, 14); np.roll-free: compute the top-left corner and paste
     total = digit.sum()
     ys, xs = np.indices(digit.shape)
@@ -72,9 +81,11 @@ def mnist_like(gray: np.ndarray) -> np.ndarray:
     left = min(max(left, 0), 28 - digit.shape[1])
     canvas = np.zeros((28, 28))
     canvas[top:top + digit.shape[0], left:left + digit.shape[1]] = digit
+    if trace:
+        trace("centred by mass in 28x28", canvas)
     return canvas.reshape(784)
 
 
-def load_digit(path: str | os.PathLike) -> np.ndarray:
+def load_digit(path: str | os.PathLike, trace=None) -> np.ndarray:
     """Image file -> (784,) MNIST-like input."""
-    return mnist_like(open_gray(path))
+    return mnist_like(open_gray(path), trace)
