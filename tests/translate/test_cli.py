@@ -1,0 +1,102 @@
+"""The `nn2gpt translate` command end to end on a tiny model, and every bad input it must refuse."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nn2gpt.cli import main
+
+TINY = ["--d-model", "32", "--layers", "1", "--heads", "2", "--ff", "64", "--vocab-size", "300",
+        "--max-tokens", "600", "--limit", "200", "--warmup", "10", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("translate") / "run"
+    assert main(["translate", "train", "--pair", "es-en", "--out", str(out), "--epochs", "1", *TINY]) == 0
+    return out
+
+
+def test_train_writes_a_complete_run_directory(run):
+    for name in ("config.json", "tokenizer.json", "metrics.jsonl", "loss.png", "latest"):
+        assert (run / name).is_file(), name
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["d_model"] == 32 and config["model"]["norm"] == "pre"
+    assert config["train"]["pair"] == "es-en" and config["train"]["label_smoothing"] == 0.1
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any("val_loss" in r for r in rows)
+
+
+def test_resume_continues_from_the_saved_step(run, capsys):
+    before = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert main(["translate", "train", "--pair", "es-en", "--out", str(run), "--resume", "--epochs", "2",
+                 "--max-seconds", "1", "--limit", "200", "--quiet"]) == 0
+    after = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert after["step"] > before["step"] and after["epoch"] >= before["epoch"]
+
+
+def test_translate_eval_and_attention(run, tmp_path, capsys):
+    assert main(["translate", "La pizza salió del horno y sabía bien.", "--model", str(run), "--beam", "2"]) == 0
+    assert capsys.readouterr().out.strip() != ""
+    assert main(["translate", "--", "train", "--model", str(run), "--beam", "1"]) == 0  # a sentence, not a command
+    assert main(["translate", "eval", "--model", str(run), "--limit", "12", "--beam", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "signature: nrefs:1|case:mixed|eff:no|tok:13a" in out and "perplexity" in out
+    assert main(["translate", "attention", "La pizza salió del horno.", "--model", str(run),
+                 "--out", str(tmp_path / "att"), "--beam", "1"]) == 0
+    pngs = sorted(p.name for p in (tmp_path / "att").glob("*.png"))
+    assert pngs == ["cross_layer0.png", "cross_mean.png", "encoder_layer0.png"]
+    assert all((tmp_path / "att" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+def _one_line_error(argv, capsys, *needles):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("nn2gpt translate: error:"), err
+    for needle in needles:
+        assert needle in err, err
+
+
+def test_bad_inputs_give_one_line_errors(run, tmp_path, capsys):
+    _one_line_error(["translate", "  ", "--model", str(run)], capsys, "empty")
+    _one_line_error(["translate", "train", "--pair", "fr-en", "--out", str(tmp_path / "x")], capsys, "de-en")
+    _one_line_error(["translate", "Hola.", "--model", str(tmp_path / "nothing")], capsys, "does not exist")
+    _one_line_error(["translate", "hola " * 300, "--model", str(run)], capsys, "maximum")
+    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(run), "--limit", "5"], capsys, "--resume")
+    _one_line_error(["translate", "Hola.", "--model", str(tmp_path)], capsys, "no checkpoint")
+
+
+def test_corrupt_model_directory_is_refused_and_left_alone(run, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(run, broken)
+    weights = next(broken.glob("ckpt-*/weights.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated
+    _one_line_error(["translate", "Hola.", "--model", str(broken)], capsys, "corrupt")
+    assert len(weights.read_bytes()) == 100  # nothing was "repaired" or deleted
+
+
+def test_help_is_fast_and_does_not_import_torch():
+    code = ("import sys; from nn2gpt.translate.cli import main; main(['--help']); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "attention" in r.stdout and "SENTENCE" in r.stdout
+
+
+def test_resume_is_exact(tmp_path):
+    """Two epochs in one go == one epoch, stop, --resume for the second (dropout on: RNG state restored)."""
+    from nn2gpt.checkpoint import load_checkpoint
+
+    flags = ["--pair", "es-en", *TINY, "--limit", "60", "--dropout", "0.2"]
+    assert main(["translate", "train", "--out", str(tmp_path / "a"), "--epochs", "2", *flags]) == 0
+    assert main(["translate", "train", "--out", str(tmp_path / "b"), "--epochs", "1", *flags]) == 0
+    assert main(["translate", "train", "--out", str(tmp_path / "b"), "--epochs", "2", "--resume", *flags]) == 0
+    a, b = load_checkpoint(tmp_path / "a"), load_checkpoint(tmp_path / "b")
+    assert a.state["step"] == b.state["step"] > 0
+    for name, w in a.weights.items():
+        assert (w == b.weights[name]).all(), name
