@@ -154,6 +154,7 @@ class LanguageModel(nn.Module):
         6N for the weights (2 per multiply-add forward, 4 backward; PaLM appendix B), N without
         the position table (a lookup, no matmul), plus 12·L·C·T for attention's q·k and w·v,
         which no weight counts. Divide tokens/s × this by the peak FLOP/s to get MFU.
+        (The bigram's table is a lookup, counted as the one-hot matmul it stands for.)
         """
         T = self.cfg.block_size if T is None else T
         n = self.num_params() - (self.pos_emb.weight.numel() if hasattr(self, "pos_emb") else 0)
