@@ -36,7 +36,8 @@ import math
 import torch
 from torch import nn
 
-from nn2gpt.nn.attention import KVCache, MultiHeadAttention
+from nn2gpt.nn.attention import KVCache, MultiHeadAttention, fast_attention
+from nn2gpt.nn.masks import as_4d
 from nn2gpt.nn.positional import sinusoidal_encoding
 
 
@@ -80,22 +81,46 @@ class DecoderLayer(nn.Module):
         self.ln3 = nn.LayerNorm(d_model)
         self.ff = FeedForward(d_model, d_ff, dropout)
 
-    def forward(self, y, memory, src_keep, cache: KVCache | None = None, return_weights: bool = False):
+    def forward(self, y, memory, src_keep, cache: KVCache | None = None, memory_kv=None,
+                return_weights: bool = False):
         """y (B, T, C) target so far (only the newest position when `cache` is given),
-        memory (B, S, C), src_keep (B, S) -> (B, T, C) [, cross-attention weights (B, nh, T, S)]."""
+        memory (B, S, C), src_keep (B, S) -> (B, T, C) [, cross-attention weights (B, nh, T, S)].
+        memory_kv: the cross-attention keys and values of `memory`, from `memory_keys_values`."""
         y = y + self.self_attn(self.ln1(y), kv_cache=cache)  # (B, T, C) causal: no peeking ahead
-        c = self.cross_attn(self.ln2(y), context=memory, mask=src_keep, return_weights=return_weights)
+        if memory_kv is not None:
+            c = self._cross_attend_cached(self.ln2(y), *memory_kv, src_keep)
+        else:
+            c = self.cross_attn(self.ln2(y), context=memory, mask=src_keep, return_weights=return_weights)
         c, w = c if return_weights else (c, None)
         y = y + c  # (B, T, C) each target position reads the source
         y = y + self.ff(self.ln3(y))  # (B, T, C)
         return (y, w) if return_weights else y
 
+    # The memory does not change while a sentence is decoded, so neither do the cross-attention
+    # keys and values. MultiHeadAttention recomputes them from the context at every call (S
+    # positions per step, for 1 new query); when decoding we compute them once and call the same
+    # attention function (nn2gpt.nn.attention.fast_attention) with the same weights.
+
+    def memory_keys_values(self, memory):
+        """memory (B, S, C) -> k, v (B, nh, S, hs) of the cross-attention."""
+        a = self.cross_attn
+        k, v = a.kv(memory).split(memory.shape[-1], dim=2)  # (B, S, C) each
+        return a._heads(k), a._heads(v)  # (B, nh, S, hs)
+
+    def _cross_attend_cached(self, x, k, v, src_keep):
+        a = self.cross_attn
+        B, T, C = x.shape
+        q = a._heads(a.q(x))  # (B, nh, T, hs)
+        out = fast_attention(q, k, v, as_4d(src_keep))  # (B, nh, T, hs); inference: no dropout
+        return a.proj(out.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+
 
 class DecodingState:
     """What incremental decoding carries between steps: the encoder output and the KV caches."""
 
-    def __init__(self, memory, src_keep, caches):
+    def __init__(self, memory, src_keep, caches, memory_kv):
         self.memory, self.src_keep, self.caches, self.t = memory, src_keep, caches, 0
+        self.memory_kv = memory_kv  # per decoder layer: cross-attention (k, v), each (B, nh, S, hs)
 
 
 class Transformer(nn.Module):
@@ -152,13 +177,14 @@ class Transformer(nn.Module):
 
     def start_decoding(self, src) -> DecodingState:
         memory, src_keep = self.encode(src)
-        return DecodingState(memory, src_keep, [KVCache(self.max_len) for _ in self.decoder])
+        return DecodingState(memory, src_keep, [KVCache(self.max_len) for _ in self.decoder],
+                             [layer.memory_keys_values(memory) for layer in self.decoder])
 
     def decode_step(self, state: DecodingState, tokens):
         """tokens (B,) the newest target token of each row -> logits (B, V) for the next one."""
         y = self._embed(tokens[:, None], start=state.t)  # (B, 1, C) at position t
-        for layer, cache in zip(self.decoder, state.caches):
-            y = layer(y, state.memory, state.src_keep, cache=cache)  # (B, 1, C)
+        for layer, cache, kv in zip(self.decoder, state.caches, state.memory_kv):
+            y = layer(y, state.memory, state.src_keep, cache=cache, memory_kv=kv)  # (B, 1, C)
         state.t += 1
         return (self.ln_dec(y) @ self.embed.weight.T)[:, 0]  # (B, V)
 

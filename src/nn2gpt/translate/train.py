@@ -181,6 +181,7 @@ def train(args) -> Path:
     started, last_save = time.time(), time.time()
     seconds_before = state["seconds"]
     out_of_time = False
+    recent: list[float] = []  # losses since the last log line (one batch alone is noisy: lengths vary)
     try:
         while state["epoch"] < args.epochs and not out_of_time:
             rng = np.random.default_rng()
@@ -205,11 +206,13 @@ def train(args) -> Path:
                 state["step"] += 1
                 state["batch"] += 1
                 state["seconds"] = seconds_before + time.time() - started
+                recent.append(loss.item())
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.2e}")
+                bar.set_postfix(loss=f"{recent[-1]:.3f}", lr=f"{lr:.2e}")
                 if state["step"] % 20 == 0:
-                    log({"step": state["step"], "epoch": state["epoch"], "train_loss": round(loss.item(), 4),
+                    log({"step": state["step"], "epoch": state["epoch"], "train_loss": round(sum(recent) / len(recent), 4),
                          "lr": lr, "seconds": round(state["seconds"], 1)})
+                    recent.clear()
                 if args.max_seconds is not None and time.time() - started >= args.max_seconds:
                     out_of_time = True
                     break
