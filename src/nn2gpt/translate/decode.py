@@ -104,7 +104,8 @@ def translate(model, tok, sentences: list[str], beam: int = 1, alpha: float = 0.
 
     from nn2gpt.translate.batches import pad
 
-    encoded = [ids + [tok.eos_id] for ids in tok.encode_batch(sentences)]
+    # sources longer than the model's positions are cut (the CLI refuses them before they get here)
+    encoded = [ids[:model.max_len - 1] + [tok.eos_id] for ids in tok.encode_batch(sentences)]
     results: list[str] = [""] * len(sentences)
     model.eval()
     with torch.inference_mode():
