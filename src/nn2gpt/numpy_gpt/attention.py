@@ -121,8 +121,10 @@ def self_attention_backward(dout: np.ndarray, p: dict, cache, n_head: int):
     dy2, dw_proj, db_proj = linear_backward(dout.reshape(b * t, c), y2, p["proj.weight"], has_bias)
     dy = split_heads(dy2.reshape(b, t, c), n_head)  # (B, nh, T, hs)
     dq, dk, dv = attention_backward(dy, q, k, v, att)
-    dqkv = np.stack([dq, dk, dv])  # (3, B, nh, T, hs)
-    dqkv = dqkv.transpose(1, 3, 0, 2, 4).reshape(b * t, 3 * c)  # (N, 3C) rows as [q | k | v]
+    dqkv = np.empty((b, t, 3, n_head, c // n_head), dtype=dout.dtype)  # (B, T, 3, nh, hs)
+    for i, d in enumerate((dq, dk, dv)):
+        dqkv[:, :, i] = d.transpose(0, 2, 1, 3)  # (B, T, nh, hs): undo the head split
+    dqkv = dqkv.reshape(b * t, 3 * c)  # (N, 3C), columns [q | k | v] like qkv.weight's rows
     dx2, dw_qkv, db_qkv = linear_backward(dqkv, x2, p["qkv.weight"], has_bias)
     grads = {"qkv.weight": dw_qkv, "proj.weight": dw_proj}
     if has_bias:

@@ -58,11 +58,10 @@ def layer_norm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray | None
     x (N, C): mu = mean(x), var = mean((x-mu)^2) (biased, like torch), rstd = 1/sqrt(var+eps),
     xhat = (x - mu) * rstd, y = xhat * gamma + beta. Cache: xhat (N, C) and rstd (N, 1).
     """
-    mu = x.mean(axis=-1, keepdims=True)  # (N, 1)
-    xc = x - mu  # (N, C)
-    var = np.mean(xc * xc, axis=-1, keepdims=True)  # (N, 1)
+    xhat = x - x.mean(axis=-1, keepdims=True)  # (N, C) centred
+    var = np.mean(xhat * xhat, axis=-1, keepdims=True)  # (N, 1)
     rstd = 1.0 / np.sqrt(var + eps)  # (N, 1)
-    xhat = xc * rstd  # (N, C)
+    xhat *= rstd  # (N, C) normalised
     y = xhat * gamma
     if beta is not None:
         y += beta

@@ -112,12 +112,12 @@ class NumpyGPT:
             h1, ln1 = layer_norm_forward(x, p["ln1.weight"], p.get("ln1.bias"))  # (N, C)
             a, attn = self_attention_forward(h1.reshape(b, t, c), _prefixed(p, "attn."), self.n_head,
                                              None if kv_caches is None else kv_caches[i])
-            x = x + a.reshape(b * t, c)  # residual 1
+            x += a.reshape(b * t, c)  # residual 1 (in place: the caches hold xhat, never x)
             h2, ln2 = layer_norm_forward(x, p["ln2.weight"], p.get("ln2.bias"))  # (N, C)
             f = linear_forward(h2, p["mlp.fc.weight"], p.get("mlp.fc.bias"))  # (N, 4C)
             g, tanh_u = gelu_forward(f)  # (N, 4C)
             m = linear_forward(g, p["mlp.proj.weight"], p.get("mlp.proj.bias"))  # (N, C)
-            x += m  # residual 2 (x is a fresh array here, so in place is safe)
+            x += m  # residual 2
             if keep:
                 block_caches.append((ln1, attn, ln2, h2, f, tanh_u, g))
         if last_only:
