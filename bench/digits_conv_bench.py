@@ -3,7 +3,7 @@
     flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/digits_conv_bench.py [--epochs 8] [--limit N]
 
 conv(5x5,20)-pool-ReLU -> conv(5x5,40)-pool-ReLU -> FC 100 ReLU -> softmax, momentum SGD
-(0.9), mini-batch 50, L2 1e-4, eta 0.02 decayed linearly per epoch (0.02 (1 - epoch/epochs)). The weights of the epoch
+(0.9), mini-batch 50, L2 1e-4, eta 0.02 (1 - epoch/epochs) per epoch. The weights of the epoch
 with the best validation accuracy are scored on the test set. Target: >= 99.0% in <= 10 min.
 """
 

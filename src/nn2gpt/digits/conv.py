@@ -127,8 +127,10 @@ class ConvNet:
         return loss
 
     def accuracy(self, images: np.ndarray, labels: np.ndarray, chunk: int = 1000) -> float:
-        hits = sum(int(np.sum(np.argmax(self.forward(images[i:i + chunk].astype(self.dtype)), 1) == labels[i:i + chunk]))
-                   for i in range(0, len(images), chunk))
+        hits = 0
+        for i in range(0, len(images), chunk):
+            logits = self.forward(images[i:i + chunk].astype(self.dtype))   # (chunk, 10)
+            hits += int(np.sum(np.argmax(logits, axis=1) == labels[i:i + chunk]))
         return hits / len(images)
 
     def train_epoch(self, images, labels, batch: int, eta: float, momentum=0.9, lmbda=0.0, progress=None) -> float:
