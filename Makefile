@@ -18,8 +18,11 @@ $(BIN)/nn2gpt: pyproject.toml
 
 install: $(BIN)/nn2gpt
 
+# The main job: train a GPT on Tiny Shakespeare (CPU-friendly defaults, about 2 minutes on
+# 2 cores; see BENCHMARKS.md), then stream a sample from it.
 demo: install
-	$(BIN)/nn2gpt digits train --out runs/digits
+	$(BIN)/nn2gpt gpt train --out runs/gpt --overwrite --max-seconds 100
+	$(BIN)/nn2gpt gpt sample --model runs/gpt --prompt "ROMEO:" --max-new-tokens 500 --seed 0
 
 test: install
 	$(BIN)/python -m pytest -q

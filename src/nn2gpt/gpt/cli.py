@@ -138,8 +138,8 @@ def cmd_train(args) -> int:
     where = f"; run saved in {result.run_dir}" if result.run_dir else ""
     print(f"{result.status} at step {result.step}: val loss {result.final_val_loss:.4f} "
           f"(best {result.best_val_loss:.4f}) in {result.seconds:.1f} s{where}", file=sys.stderr)
-    if result.run_dir and (result.run_dir / "samples.txt").is_file():
-        print((result.run_dir / "samples.txt").read_text(encoding="utf-8"))
+    if result.run_dir:
+        print(f"sample it: nn2gpt gpt sample --model {result.run_dir} --prompt 'ROMEO:'", file=sys.stderr)
     return 130 if result.status == "interrupted" else 0
 
 
