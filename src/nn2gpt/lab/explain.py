@@ -41,7 +41,8 @@ def compare(a: list[float], b: list[float]) -> str:
 
 
 def q1_scores(finals: dict[str, list[float]], random_entropy: dict[str, dict[int, float]],
-              trained_entropy: dict[str, float], max_entropy: float, head_size: int) -> str:
+              trained_entropy: dict[str, float], max_entropy: float, head_size: int,
+              seconds: dict[str, float] | None = None) -> str:
     """Question 1: why the (scaled) dot product, and what the other scores do."""
     scaled, dot = random_entropy.get("scaled_dot", {}), random_entropy.get("dot", {})
     lines = []
@@ -88,6 +89,9 @@ def q1_scores(finals: dict[str, list[float]], random_entropy: dict[str, dict[int
     lines += [f"- `{n}`: " + why[n].format(hs=head_size, r=math.sqrt(head_size))
               + (f" Mean attention entropy after training: {trained_entropy[n]:.2f} nats "
                  f"(baseline {trained_entropy.get('baseline', float('nan')):.2f})." if n in trained_entropy else "")
+              + (f" One run took {seconds[n]:.0f} s against {seconds['baseline']:.0f} s for the baseline "
+                 f"(same steps)." if seconds and n in seconds and "baseline" in seconds and
+                 seconds[n] > 1.5 * seconds["baseline"] else "")
               for n in finals if n in why]
     return "\n\n".join(lines[:2]) + ("\n\n" + "\n".join(lines[2:]) if len(lines) > 2 else "")
 
@@ -125,9 +129,18 @@ def q2_masks(finals: dict[str, list[float]], mask: dict[str, dict[str, list[floa
               "about as plausible as the baseline's, so here the copying shortcut did not ruin generation.")
         out.append(s)
     if "window" in finals and "baseline" in finals:
-        out.append(f"**`window`** keeps the causal mask but lets each position see only the last few characters. "
-                   f"Its validation loss is {compare(finals['window'], finals['baseline'])} the full causal "
-                   f"mask: this is how much the longer context is worth to this small model.")
+        cmp = compare(finals["window"], finals["baseline"])
+        s = (f"**`window`** keeps the causal mask but lets each position see only the last few characters. "
+             f"Its validation loss is {cmp} the full causal mask: ")
+        if cmp.startswith("within"):
+            s += "at this budget the longer context makes no measurable difference."
+        elif "higher" in cmp:
+            s += "that difference is what the longer context is worth to this small model."
+        else:
+            s += ("at this budget the narrow window *helps*; a plausible reason: a small model learns spelling and short words "
+                  "first, and a window leaves fewer places to look; the longer context only pays once "
+                  "the model has learned to use it.")
+        out.append(s)
     return "\n\n".join(out)
 
 

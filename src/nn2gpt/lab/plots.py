@@ -147,13 +147,16 @@ def attention_grid(path: Path, weights, chars: str, title: str) -> Path:
     w = np.asarray(weights)
     L, H, T, _ = w.shape
     labels = [repr(c)[1:-1] if c in "\n\t" else c for c in chars]
-    fig, axes = plt.subplots(L, H, figsize=(2.3 * H + 0.5, 2.3 * L + 0.6), squeeze=False)
+    fig, axes = plt.subplots(L, H, figsize=(2.6 * H + 0.5, 2.6 * L + 0.9), squeeze=False)
     for layer in range(L):
         for head in range(H):
             ax = axes[layer][head]
-            ax.imshow(w[layer, head], cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+            # each panel scaled to its own largest weight, so diffuse heads still show their pattern
+            ax.imshow(w[layer, head], cmap="viridis", vmin=0, vmax=float(w[layer, head].max()) or 1.0,
+                      interpolation="nearest")
             ax.set_title(f"layer {layer} head {head}", fontsize=8)
             ax.set_xticks(range(T), labels, fontsize=6)
             ax.set_yticks(range(T), labels, fontsize=6)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title + "\n(row: the character looking; column: the character looked at; "
+                 "each panel scaled to its own maximum)", fontsize=9)
     return _save(fig, path)

@@ -76,7 +76,9 @@ def _section_scores(results: dict, out: Path) -> list[str]:
     table = ["| head size d | " + " | ".join(str(d) for d in sizes) + " |", "| --- |" + " --- |" * len(sizes)]
     table += [f"| `{s}` | " + " | ".join(f"{rand[s][d]:.2f}" for d in sizes) + " |" for s in rand]
     trained = {n: _mean([r["entropy"] for r in _runs(results, n)]) for n in f}
-    text = explain.q1_scores(f, rand, trained, results["random_max_entropy"], results["settings"]["head_size"])
+    seconds = {n: _mean([r["seconds"] for r in _runs(results, n)]) for n in f}
+    text = explain.q1_scores(f, rand, trained, results["random_max_entropy"], results["settings"]["head_size"],
+                             seconds)
     return [f"## {QUESTIONS['scores']}", "",
             f"Mean entropy (nats) of attention rows for random q, k ~ N(0, 1), causal mask, "
             f"T = {results['random_T']} (uniform over the visible keys would be "
@@ -152,8 +154,9 @@ def write_report(results: dict, out_dir: str | Path) -> Path:
              f"characters) trained on Tiny Shakespeare for **{s['steps']} steps** (batch {s['batch_size']}), "
              f"with seeds {', '.join(map(str, s['seeds']))}. "
              f"The step count is the same for every variant: "
-             + (f"it is what the baseline managed in the budget of {s['budget_s']:g} s per run on this machine, "
-                f"so the whole lab fits in {s['target_minutes']} minutes on 2 CPU cores. "
+             + (f"it is what the baseline does in the budget of {s['budget_s']:g} s of one CPU core per run "
+                f"(measured at the start), chosen so that the whole lab, {s.get('jobs', 1)} runs at a time, fits in "
+                f"{s['target_minutes']} minutes on this project's 2-core machine. "
                 if s.get("budget_s") else "it was given with --steps. ")
              + f"Rerun exactly with `{s['command']}` (the same seed gives the same numbers). "
              f"Validation loss: mean next-character loss in nats on fixed windows of the last 10% of the text "

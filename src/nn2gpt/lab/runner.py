@@ -30,7 +30,7 @@ EVALS_PER_RUN = 10  # points on each validation curve
 GEN_SEQS, GEN_TOKENS = 4, 256  # text each model writes for the mask question and the samples
 HEAD_SIZES = [4, 8, 16, 32, 64, 128, 256]
 RANDOM_SCORES = ["scaled_dot", "dot", "squared", "neg_l2"]
-ATTENTION_TEXT = "To be, or not to be: that is the question."
+ATTENTION_TEXT = "To be, or not to be:"  # short enough to label every character
 
 
 
@@ -51,15 +51,22 @@ def train_config(plan: Plan, variant: Variant, seed: int, steps: int, data_dir, 
 
 
 def calibrate(plan: Plan, budget: float, data_dir) -> int:
-    """How many steps of the baseline fit in `budget` seconds on this machine right now.
+    """How many steps of the baseline fit in `budget` seconds of one CPU core.
 
     Two short runs (to steps a and b) differ only by b - a steps, so their time difference is
-    the cost of those steps without the set-up. Rounded down to a multiple of 10 steps.
+    the cost of those steps without the set-up. Time is *CPU* time of this process (each run
+    uses one thread): on a shared machine wall time also counts the other programs, CPU time
+    does not, so the step count stays about the same however busy the machine is.
+    Rounded down to a multiple of 10 steps.
     """
     from nn2gpt.gpt.train import train
 
     a, b = 5, 25
-    times = [train(train_config(plan, BASE, 0, 10**6, data_dir, stop_at=n)).seconds for n in (a, b)]
+    times = []
+    for n in (a, b):
+        start = time.process_time()
+        train(train_config(plan, BASE, 0, 10**6, data_dir, stop_at=n))
+        times.append(time.process_time() - start)
     per_step = max(1e-6, (times[1] - times[0]) / (b - a))
     return max(10, int(budget / per_step) // 10 * 10)
 
