@@ -35,7 +35,7 @@ def greedy_decode(model, src, max_len: int):
     import torch
 
     B = src.shape[0]
-    state = model.start_decoding(src)
+    state = model.start_decoding(src, max_len)
     tokens = torch.full((B,), model.bos_id, dtype=torch.long)
     out = torch.full((B, max_len), model.pad_id, dtype=torch.long)
     done = torch.zeros(B, dtype=torch.bool)
@@ -51,40 +51,58 @@ def greedy_decode(model, src, max_len: int):
 
 
 def beam_decode(model, src, max_len: int, beam: int = 4, alpha: float = 0.6):
-    """src (B, S) long -> list of B token-id lists: the best of `beam` hypotheses per sentence."""
+    """src (B, S) long -> list of B token-id lists: the best of `beam` hypotheses per sentence.
+
+    A sentence whose `beam` hypotheses have all ended leaves the batch, so the remaining steps
+    only pay for sentences still being translated.
+    """
     import torch
 
     B, K = src.shape[0], beam
     V = model.vocab_size
-    state = model.start_decoding(src.repeat_interleave(K, dim=0))  # every sentence K times: (B*K, S)
+    state = model.start_decoding(src.repeat_interleave(K, dim=0), max_len)  # every sentence K times: (B*K, S)
     scores = torch.full((B, K), float("-inf"))
     scores[:, 0] = 0.0  # all K copies start identical; keep just one alive or the beam fills with clones
     tokens = torch.full((B * K,), model.bos_id, dtype=torch.long)
-    history = torch.empty((B, K, 0), dtype=torch.long)  # (B, K, t)
+    history = torch.empty((B, K, 0), dtype=torch.long)  # (b, K, t) for the b sentences still active
     finished = torch.zeros((B, K), dtype=torch.bool)
     lengths = torch.zeros((B, K))  # tokens produced up to and including </s>
+    active = torch.arange(B)  # (b,) which input sentence each active row block belongs to
+    frozen = torch.full((V,), float("-inf"))
+    frozen[model.pad_id] = 0.0  # a finished hypothesis may only continue with <pad>, at no cost
+    results: list[list[int]] = [[] for _ in range(B)]
+
+    def pick_best(done):  # done (b,) bool: store the best hypothesis of those sentences
+        normalized = scores / ((5.0 + lengths) / 6.0) ** alpha if alpha else scores  # (b, K)
+        best = normalized.argmax(-1)  # (b,)
+        for j in done.nonzero().flatten().tolist():
+            results[int(active[j])] = _strip(history[j, best[j]].tolist(), model)
+
     for t in range(max_len):
-        logp = model.decode_step(state, tokens).log_softmax(-1).view(B, K, V)  # (B, K, V)
-        # A finished hypothesis may only continue with <pad>, at no cost.
-        frozen = torch.full((V,), float("-inf"))
-        frozen[model.pad_id] = 0.0
+        b = active.numel()
+        logp = model.decode_step(state, tokens).log_softmax(-1).view(b, K, V)  # (b, K, V)
         logp = torch.where(finished[..., None], frozen, logp)
-        total = (scores[..., None] + logp).view(B, K * V)  # (B, K*V)
-        scores, flat = total.topk(K, dim=-1)  # (B, K)
-        parent, tokens_bk = flat // V, flat % V  # which hypothesis each new one extends, and with what
+        total = (scores[..., None] + logp).view(b, K * V)  # (b, K*V)
+        scores, flat = total.topk(K, dim=-1)  # (b, K)
+        parent, new = flat // V, flat % V  # which hypothesis each new one extends, and with what
         history = torch.cat([history.gather(1, parent[..., None].expand(-1, -1, history.shape[2])),
-                             tokens_bk[..., None]], dim=2)
+                             new[..., None]], dim=2)  # (b, K, t+1)
         was_finished = finished.gather(1, parent)
         lengths = lengths.gather(1, parent) + (~was_finished).float()
-        finished = was_finished | (tokens_bk == model.eos_id)
-        rows = (parent + torch.arange(B)[:, None] * K).view(-1)  # (B*K,) rows of the flat state
-        model.reorder_state(state, rows)
-        tokens = tokens_bk.view(-1)
-        if finished.all():
+        finished = was_finished | (new == model.eos_id)
+        done = finished.all(-1)  # (b,) every hypothesis of the sentence has ended
+        if t == max_len - 1:
+            done[:] = True  # out of length budget: take the best of what we have
+        if done.any():
+            pick_best(done)
+        keep = (~done).nonzero().flatten()  # (b',) sentences still running
+        if keep.numel() == 0:
             break
-    normalized = scores / ((5.0 + lengths) / 6.0) ** alpha if alpha else scores
-    best = normalized.argmax(-1)  # (B,)
-    return [_strip(history[b, best[b]].tolist(), model) for b in range(B)]
+        rows = ((parent + torch.arange(b)[:, None] * K)[keep]).view(-1)  # (b'*K,) rows of the flat state
+        model.reorder_state(state, rows)
+        scores, history, finished, lengths = scores[keep], history[keep], finished[keep], lengths[keep]
+        active, tokens = active[keep], new[keep].view(-1)
+    return results
 
 
 def _strip(ids: list[int], model) -> list[int]:

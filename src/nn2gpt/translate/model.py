@@ -175,9 +175,11 @@ class Transformer(nn.Module):
 
     # --- incremental decoding (used by greedy and beam search in decode.py) ---
 
-    def start_decoding(self, src) -> DecodingState:
+    def start_decoding(self, src, max_steps: int | None = None) -> DecodingState:
+        """Encode src (B, S); the KV caches hold `max_steps` positions (default: max_len)."""
         memory, src_keep = self.encode(src)
-        return DecodingState(memory, src_keep, [KVCache(self.max_len) for _ in self.decoder],
+        steps = min(max_steps or self.max_len, self.max_len)
+        return DecodingState(memory, src_keep, [KVCache(steps) for _ in self.decoder],
                              [layer.memory_keys_values(memory) for layer in self.decoder])
 
     def decode_step(self, state: DecodingState, tokens):
@@ -189,14 +191,21 @@ class Transformer(nn.Module):
         return (self.ln_dec(y) @ self.embed.weight.T)[:, 0]  # (B, V)
 
     def reorder_state(self, state: DecodingState, rows) -> None:
-        """Beam search: row i of the state becomes a copy of row rows[i] (B,).
+        """Beam search: row i of the state becomes a copy of row rows[i] (B',).
 
-        Rows only move between hypotheses of the same sentence, which share the encoder
-        memory, so only the decoder's KV caches need reordering."""
+        Rows move only between hypotheses of one sentence, and those share the encoder memory:
+        so while the batch keeps its size only the filled part of the KV caches is copied.
+        When rows are dropped (finished sentences) everything shrinks to the rows kept."""
+        if rows.numel() == state.memory.shape[0]:
+            for cache in state.caches:
+                n = cache.length
+                cache.k[:, :, :n] = cache.k[rows, :, :n]  # (B, nh, n, hs)
+                cache.v[:, :, :n] = cache.v[rows, :, :n]
+            return
+        state.memory, state.src_keep = state.memory[rows], state.src_keep[rows]  # (B', S, C), (B', S)
+        state.memory_kv = [(k[rows], v[rows]) for k, v in state.memory_kv]  # (B', nh, S, hs) each
         for cache in state.caches:
-            n = cache.length
-            cache.k[:, :, :n] = cache.k[rows, :, :n]  # (B, nh, n, hs) only the filled part
-            cache.v[:, :, :n] = cache.v[rows, :, :n]
+            cache.k, cache.v = cache.k[rows], cache.v[rows]  # (B', nh, max_steps, hs)
 
 
 def build_model(cfg: dict) -> Transformer:
