@@ -116,7 +116,7 @@ def _threads(n) -> None:
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
+        print(USAGE, file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     command = argv[0]
     if command == "train":
@@ -124,6 +124,10 @@ def main(argv: list[str]) -> int:
         from nn2gpt.data.translation import PAIRS
         if args.pair not in PAIRS:
             raise UserError(f"unknown language pair {args.pair!r}; choose from {', '.join(PAIRS)}")
+        if not 0.0 <= args.dropout < 1.0:
+            raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
+        if args.d_model % args.heads:
+            raise UserError(f"--d-model {args.d_model} must be divisible by --heads {args.heads}")
         args.out = args.out or f"runs/translate-{args.pair}"
         _threads(args.threads)
         from nn2gpt.translate.train import train
