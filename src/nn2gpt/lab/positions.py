@@ -50,3 +50,20 @@ def pe_pictures(out_dir: Path, T: int, d: int) -> dict:
                          cmap="viridis", centered=False)
     return {"T": T, "d": d, "toeplitz_error": toeplitz_error(sim), "diagonal": float(sim[0, 0]),
             "pictures": ["pe_matrix.png", "pe_similarity.png"]}
+
+
+def learned_picture(out_dir: Path, table) -> dict:
+    """What a trained learned-position table (block_size, C) looks like: cosine similarity of
+    every pair of its rows, and the mean similarity of neighbours against distant positions."""
+    import numpy as np
+
+    p = np.asarray(table, dtype=np.float64)  # (T, C)
+    unit = p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12)  # (T, C) rows of length 1
+    cos = unit @ unit.T  # (T, T)
+    T = len(p)
+    dist = np.abs(np.arange(T)[:, None] - np.arange(T)[None, :])  # (T, T) |i - j|
+    plots.matrix_heatmap(out_dir / "learned_similarity.png", cos,
+                         "Learned positions after training: cosine similarity", "position j", "position i",
+                         cmap="viridis", centered=False)
+    return {"picture": "learned_similarity.png", "near": float(cos[dist == 1].mean()),
+            "far": float(cos[dist >= T // 2].mean()), "T": T}

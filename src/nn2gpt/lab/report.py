@@ -114,8 +114,14 @@ def _section_positions(results: dict, out: Path) -> list[str]:
     pe = positions.pe_pictures(out, T=m["block_size"], d=m["n_embd"])  # the table the GPT adds to its input
     plots.loss_curves(out / "positions_curves.png", _curves(results, "positions"), "Positions: validation loss")
     plots.final_loss_bars(out / "positions_final.png", f, "Positional encodings: final validation loss")
+    learned = []
+    lp = results.get("learned_positions")
+    if lp:
+        learned = [f"![learned positions]({lp['picture']})", "",
+                   explain.learned_positions(lp["near"], lp["far"], lp["T"]), ""]
     return [f"## {QUESTIONS['positions']}", "",
             "![sinusoidal encoding](pe_matrix.png) ![similarity between positions](pe_similarity.png)", "",
+            *learned,
             "![positions: validation loss](positions_curves.png)", "",
             "![positions: final loss](positions_final.png)", "",
             explain.q3_positions(f, pe["toeplitz_error"], pe["T"], pe["d"]), ""]

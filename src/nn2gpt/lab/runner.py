@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from nn2gpt.files import atomic_write_json
-from nn2gpt.lab import metrics, probe
+from nn2gpt.lab import metrics, positions, probe
 from nn2gpt.lab.plan import BASE, Plan, Variant, suites
 from nn2gpt.lab.report import write_report
 
@@ -112,6 +112,7 @@ def train_and_measure(plan: Plan, variant: Variant, seed: int, steps: int, data_
         record["_weights"] = weights_to_numpy(model)
         if picture_dir is not None:
             record["attention"] = attention_picture(Path(picture_dir), model, tok, plan.model["block_size"], seed)
+            record["learned_positions"] = positions.learned_picture(Path(picture_dir), record["_weights"]["pos_emb.weight"])
     return record
 
 
@@ -158,7 +159,7 @@ def _score_own_text(plan: Plan, records: list[dict]) -> None:
 
 
 def _public(record: dict) -> dict:
-    return {k: v for k, v in record.items() if not k.startswith("_") and k != "attention"}
+    return {k: v for k, v in record.items() if not k.startswith("_") and k not in ("attention", "learned_positions")}
 
 
 def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_dir=None, jobs: int = 1,
@@ -202,8 +203,9 @@ def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_d
         records.append(record)
         results["settings"]["vocab_size"] = record["vocab_size"]
         results["settings"]["wall_s"] = round(time.perf_counter() - t0, 1)
-        if "attention" in record:
-            results["attention"] = record["attention"]
+        for key in ("attention", "learned_positions"):
+            if key in record:
+                results[key] = record[key]
         order = {(v.name, s): i for i, (v, s) in enumerate(plan.runs())}
         results["runs"] = [_public(r) for r in sorted(records, key=lambda r: order[r["variant"], r["seed"]])]
         atomic_write_json(out / "results.json", results)  # a lab stopped half-way keeps its numbers
