@@ -179,7 +179,7 @@ def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_d
         log(f"lab: {budget:g} s per run = {steps} steps of the baseline on this machine")
     if "--steps" not in command:
         command += f" --steps {steps}"
-    table = {v.name: [s for s, vs in suites(plan.model).items() if v in vs] for v in plan.variants}
+    table = {v.name: [s for s, vs in suites(plan.model).items() if v in vs and s in plan.suites] for v in plan.variants}
     results = {
         "settings": {"suites": plan.suites, "seeds": plan.seeds, "steps": steps, "model": plan.model,
                      "budget_s": budget if calibrated else None, "batch_size": plan.train["batch_size"],
