@@ -168,11 +168,14 @@ def cmd_sample(args) -> int:
     if args.engine == "numpy":
         args.model = args.run
         return int(_numpy_engine().sample(args) or 0)
-    from nn2gpt.gpt.runs import load_model
-    from nn2gpt.gpt.sample import stream_text
+    from nn2gpt.checkpoint import latest_checkpoint_dir
 
     if args.max_new_tokens < 0:
         raise UserError(f"--max-new-tokens must be >= 0 (got {args.max_new_tokens})")
+    latest_checkpoint_dir(args.run)  # a missing run fails fast, before torch is imported
+    from nn2gpt.gpt.runs import load_model
+    from nn2gpt.gpt.sample import stream_text
+
     model, tok, _ = load_model(args.run, args.device, args.data_dir)
     pieces = stream_text(model, tok, args.prompt, args.max_new_tokens, temperature=args.temperature,
                          top_k=args.top_k, top_p=args.top_p, seed=args.seed, use_cache=not args.no_cache)

@@ -293,7 +293,7 @@ def train(cfg: TrainConfig) -> TrainResult:
                                       "mfu": mfu})
                 bar.set_postfix_str(f"loss {train_loss:.4f} | {tok_s * dist.world:,.0f} tok/s"
                                     + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""), refresh=False)
-                if not math.isfinite(train_loss):
+                if ddp.any_process(not math.isfinite(train_loss), dist, device):  # all ranks stop together
                     status, message = "diverged", f"training loss is {train_loss} at step {step}"
                     break
     bar.close()
