@@ -6,7 +6,7 @@
     loss = mean cross-entropy(logits, targets)
 
 The weights live in one flat dict under exactly the checkpoint names of the torch model
-("tok_emb.weight", "blocks.0.attn.qkv.weight", ...; see docs in contracts), so a checkpoint
+("tok_emb.weight", "blocks.0.attn.qkv.weight", ...: those of nn2gpt.gpt.model), so a checkpoint
 moves between the engines without any renaming. The backward visits the layers in reverse and
 applies each layer's backward from `layers.py` / `attention.py`; at a residual connection
 x + f(x) the gradient simply flows down both branches and adds up.
@@ -89,6 +89,7 @@ class NumpyGPT:
         # Per-block views of the same arrays, keyed without the "blocks.i." prefix.
         self.blocks = [{k[len(f"blocks.{i}."):]: w for k, w in self.weights.items() if k.startswith(f"blocks.{i}.")}
                        for i in range(config["n_layer"])]
+        self.attn = [_prefixed(p, "attn.") for p in self.blocks]  # "qkv.weight", "proj.weight", ...
         self.n_head = config["n_head"]
 
     # ------------------------------------------------------------------ forward
@@ -110,7 +111,7 @@ class NumpyGPT:
         block_caches = []
         for i, p in enumerate(self.blocks):
             h1, ln1 = layer_norm_forward(x, p["ln1.weight"], p.get("ln1.bias"))  # (N, C)
-            a, attn = self_attention_forward(h1.reshape(b, t, c), _prefixed(p, "attn."), self.n_head,
+            a, attn = self_attention_forward(h1.reshape(b, t, c), self.attn[i], self.n_head,
                                              None if kv_caches is None else kv_caches[i])
             x += a.reshape(b * t, c)  # residual 1 (in place: the caches hold xhat, never x)
             h2, ln2 = layer_norm_forward(x, p["ln2.weight"], p.get("ln2.bias"))  # (N, C)
@@ -154,9 +155,9 @@ class NumpyGPT:
             df = gelu_backward(dg, f, tanh_u)  # (N, 4C)
             dh2, gb["mlp.fc.weight"], gb["mlp.fc.bias"] = linear_backward(df, h2, p["mlp.fc.weight"], has_bias)
             dln2, gb["ln2.weight"], gb["ln2.bias"] = layer_norm_backward(dh2, p["ln2.weight"], ln2, has_bias)
-            dx = dx + dln2
+            dx += dln2
             # x = x + attn(ln1(x))
-            dh1, ga = self_attention_backward(dx.reshape(b, t, -1), _prefixed(p, "attn."), attn, self.n_head)
+            dh1, ga = self_attention_backward(dx.reshape(b, t, -1), self.attn[i], attn, self.n_head)
             gb.update({f"attn.{k}": v for k, v in ga.items()})
             dln1, gb["ln1.weight"], gb["ln1.bias"] = layer_norm_backward(dh1.reshape(b * t, -1), p["ln1.weight"],
                                                                          ln1, has_bias)
