@@ -152,3 +152,12 @@ def test_weights_that_do_not_fit_are_refused():
     weights["tok_emb.weight"] = weights["tok_emb.weight"][:5]
     with pytest.raises(UserError, match="do not fit"):
         NumpyGPT(config(), weights)
+
+
+def test_evaluation_keeps_no_activations_and_gives_the_same_loss():
+    cfg = config()
+    model = NumpyGPT(cfg, random_weights(cfg), dtype=np.float64)
+    idx = np.random.default_rng(4).integers(0, 13, (2, 8))
+    _, loss, cache = model.forward(idx, idx, for_backward=True)
+    _, eval_loss, no_cache = model.forward(idx, idx, for_backward=False)
+    assert eval_loss == loss and no_cache is None and len(cache[-1]) == cfg["n_layer"]
