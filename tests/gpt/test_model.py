@@ -197,10 +197,13 @@ def test_sampling_leaves_training_mode_alone():
 def test_trace_prints_every_tensor_with_its_shape():
     model = model_of()
     lines = []
-    logits = trace_forward(model, torch.zeros(2, 5, dtype=torch.long), print_fn=lines.append)
-    assert logits.shape == (2, 5, 11)
+    idx = torch.tensor([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]])
+    logits = trace_forward(model, idx, print_fn=lines.append)
+    with torch.no_grad():
+        assert torch.allclose(logits, model(idx)[0], atol=1e-6)  # tracing changes nothing
     text = "\n".join(lines)
     for name, shape, dims in [("blocks.0.attn.qkv", (2, 5, 48), "B,T,3C"), ("blocks.1.attn.q", (2, 2, 5, 8), "B,nh,T,hs"),
+                              ("blocks.0.attn.weights", (2, 2, 5, 5), "B,nh,T,T"),
                               ("blocks.1.mlp.fc", (2, 5, 64), "B,T,4C"), ("ln_f", (2, 5, 16), "B,T,C"),
                               ("logits", (2, 5, 11), "B,T,V")]:
         assert any(line.split()[0] == name and str(shape) in line and line.endswith(dims) for line in lines), name

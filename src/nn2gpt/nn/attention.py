@@ -183,25 +183,25 @@ class MultiHeadAttention(nn.Module):
             for name, t in (("q", q), ("k", k), ("v", v)):
                 self.tracer(name, t, "B,nh,T,hs")
 
-        # the structural mask; plain causal self-attention over a whole sequence needs no tensor
-        plain_causal = self.mask_kind == "causal" and Tq == Tk
-        one_query_sees_all = self.mask_kind == "causal" and Tq == 1  # the newest token sees all
+        # the fused kernel when the score is the standard one and nobody wants to see weights
+        use_fast = self.score.name == "scaled_dot" and not return_weights and self.tracer is None
+        # plain causal self-attention over a whole sequence: the kernel masks by itself, no tensor
+        is_causal = use_fast and self.mask_kind == "causal" and Tq == Tk and mask is None and self.pos != "alibi"
+        newest_only = self.mask_kind == "causal" and Tq == 1  # one new query may see every key
         structural = None
-        if self.mask_kind != "none" and not plain_causal and not one_query_sees_all:
+        if self.mask_kind != "none" and not is_causal and not newest_only:
             structural = structural_mask(self.mask_kind, Tq, Tk, self.window, device=x.device)  # (Tq, Tk)
-        if plain_causal and (mask is not None or return_weights or self.score.name != "scaled_dot"
-                             or self.pos == "alibi"):
-            structural, plain_causal = causal_mask(Tq, device=x.device), False  # (Tq, Tk) spelled out
         full_mask = combine_masks(structural, None if mask is None else as_4d(mask))  # (.., Tq, Tk)
         bias = alibi_bias(self.slopes, Tq, Tk, Tk - Tq) if self.pos == "alibi" else None  # (nh, Tq, Tk)
         p = self.dropout if self.training else 0.0
 
-        if self.score.name == "scaled_dot" and not return_weights:
-            y = fast_attention(q, k, v, full_mask, bias=bias, dropout=p, is_causal=plain_causal)  # (B, nh, Tq, hs)
+        if use_fast:
+            y = fast_attention(q, k, v, full_mask, bias=bias, dropout=p, is_causal=is_causal)  # (B, nh, Tq, hs)
             weights = None
-        else:
+        else:  # written out in full; also what shows the (Tq, Tk) weights when tracing
             y, weights = attention(q, k, v, full_mask, score=self.score, bias=bias, dropout=p)  # (B, nh, Tq, hs)
         if self.tracer is not None:
+            self.tracer("weights", weights, "B,nh,T,T")
             self.tracer("heads_out", y, "B,nh,T,hs")
         y = y.transpose(1, 2).reshape(B, Tq, C)  # (B, Tq, C) heads side by side again
         y = self.resid_drop(self.proj(y))  # (B, Tq, C)
