@@ -10,6 +10,8 @@ step   The baby config (4 layers, 4 heads, n_embd 128, block 64, batch 12, char 
        alternating rounds in one process so both see the same machine load. Then where the
        numpy time goes (cProfile, tottime grouped by layer) and the peak RSS of each engine,
        each measured in a fresh process that imports only its own engine.
+       With OPENBLAS_NUM_THREADS=n in the environment, torch gets n threads too (a fair
+       comparison on a busy machine, where 2-thread BLAS pools fight over the cores).
 train  `nn2gpt gpt train --engine numpy` on Tiny Shakespeare with a wall-clock budget: the
        time at which the validation loss first reaches 2.0, and the final val loss.
 """
@@ -71,6 +73,8 @@ def torch_stepper():
     from nn2gpt.gpt.train import TrainConfig, make_optimizer
     from nn2gpt.numpy_gpt.model import init_weights
 
+    if os.environ.get("OPENBLAS_NUM_THREADS"):  # the same thread count as numpy's BLAS
+        torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
     model = build_model(GPTConfig(**BABY))
     load_weights(model, init_weights(BABY, seed=0))
     opt = make_optimizer(model, TrainConfig(lr=1e-3), torch.device("cpu"))
