@@ -98,3 +98,17 @@ def test_a_corrupt_checkpoint_is_a_one_line_error(run, tmp_path, capsys):
     weights.write_bytes(weights.read_bytes()[:100])  # truncated
     assert main(["gpt", "sample", "--engine", "numpy", "--model", str(copy)]) == 2
     assert "corrupt or truncated" in error_line(capsys)
+
+
+def test_gpt2_tokenizer_run_streams_utf8(tmp_path, capsys):
+    out, text = tmp_path / "g2", tmp_path / "text.txt"
+    text.write_text("Sing, goddess, the anger of Peleus' son Achilles and its devastation. " * 30, encoding="utf-8")
+    flags = ["--text", str(text), "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "8", "--batch-size", "2",
+             "--max-iters", "2", "--eval-interval", "2", "--eval-batches", "1", "--sample-tokens", "5", "--quiet"]
+    assert main(["gpt", "train", "--engine", "numpy", "--tokenizer", "gpt2", "--out", str(out), *flags]) == 0
+    assert load_checkpoint(out).weights["tok_emb.weight"].shape == (50257, 16)
+    capsys.readouterr()
+    assert main(["gpt", "sample", "--engine", "numpy", "--model", str(out), "--prompt", "Héllo wörld",
+                 "--max-new-tokens", "12", "--seed", "0"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Héllo wörld") and len(text) > len("Héllo wörld")
