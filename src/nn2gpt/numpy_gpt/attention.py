@@ -36,7 +36,7 @@ def merge_heads(x: np.ndarray) -> np.ndarray:
     return x.transpose(0, 2, 1, 3).reshape(b, t, nh * hs)
 
 
-def causal_mask(t_q: int, t_k: int) -> np.ndarray:
+def future_mask(t_q: int, t_k: int) -> np.ndarray:
     """Boolean (t_q, t_k), True where query i may NOT look at key j (j in the future).
 
     With t_q < t_k (a few new queries on top of a KV cache) the queries are the last t_q positions.
@@ -49,7 +49,7 @@ def causal_mask(t_q: int, t_k: int) -> np.ndarray:
 def additive_causal_mask(t_q: int, t_k: int, dtype) -> np.ndarray:
     """(t_q, t_k) of 0 where attending is allowed and -inf where it is not. Adding it to the
     scores is much faster than boolean-indexed assignment, and exp(-inf) = 0 all the same."""
-    mask = np.where(causal_mask(t_q, t_k), -np.inf, 0.0).astype(dtype)
+    mask = np.where(future_mask(t_q, t_k), -np.inf, 0.0).astype(dtype)
     mask.flags.writeable = False  # shared between calls
     return mask
 
