@@ -76,6 +76,12 @@ def test_bad_train_flags_are_one_line_errors(flags, message, tmp_path, capsys):
     assert not (tmp_path / "r").exists()  # refused before anything was written
 
 
+def test_torchrun_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["gpt", "train", "--engine", "numpy", "--out", str(tmp_path / "r")]) == 2
+    assert "no DDP" in error_line(capsys) and not (tmp_path / "r").exists()
+
+
 def test_bad_sample_input_is_a_one_line_error_and_keeps_the_run(run, tmp_path, capsys):
     base = ["gpt", "sample", "--engine", "numpy", "--model", str(run)]
     assert main(base + ["--prompt", "caf\u00e9 \u20ac"]) == 2

@@ -9,6 +9,7 @@ with a one-line UserError rather than silently ignored.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -37,8 +38,8 @@ def reject_torch_only(args) -> None:
     if _given(args, "dropout") and float(args.dropout) > 0:
         raise UserError(f"the numpy engine trains without dropout (got --dropout {args.dropout}); "
                         f"use --dropout 0 or --engine torch")
-    if (_given(args, "nproc") or 1) > 1 or _given(args, "ddp"):
-        raise UserError("the numpy engine trains in one process only (no DDP); use --engine torch")
+    if os.environ.get("WORLD_SIZE", "1") != "1":  # started by torchrun
+        raise UserError("the numpy engine trains in one process only (no DDP, no torchrun); use --engine torch")
 
 
 def train_config(args):
