@@ -161,3 +161,25 @@ def test_evaluation_keeps_no_activations_and_gives_the_same_loss():
     _, loss, cache = model.forward(idx, idx, for_backward=True)
     _, eval_loss, no_cache = model.forward(idx, idx, for_backward=False)
     assert eval_loss == loss and no_cache is None and len(cache[-1]) == cfg["n_layer"]
+
+
+def test_whole_model_gradients_against_finite_differences():
+    """Independent of torch: nudge 3 random entries of every weight, compare with the backward."""
+    cfg = config(n_layer=1)
+    model = NumpyGPT(cfg, random_weights(cfg), dtype=np.float64)
+    rng = np.random.default_rng(6)
+    idx, targets = rng.integers(0, 13, (2, 6)), rng.integers(0, 13, (2, 6))
+    _, grads = model.loss_and_grads(idx, targets)
+    h = 1e-6
+    for name, w in model.weights.items():
+        flat = w.reshape(-1)
+        rows = rng.choice(flat.size, 3, replace=False) if name != "tok_emb.weight" else \
+            np.array([idx[0, 0] * w.shape[1], 12 * w.shape[1] + 1, 5])  # a used row, maybe-unused ones
+        for i in rows:
+            old = flat[i]
+            flat[i] = old + h
+            up = model.forward(idx, targets, for_backward=False)[1]
+            flat[i] = old - h
+            down = model.forward(idx, targets, for_backward=False)[1]
+            flat[i] = old
+            assert grads[name].reshape(-1)[i] == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-9), name
