@@ -62,12 +62,15 @@ def calibrate(plan: Plan, budget: float, data_dir) -> int:
     from nn2gpt.gpt.train import train
 
     a, b = 5, 25
+    train(train_config(plan, BASE, 0, 10**6, data_dir, stop_at=1))  # warm-up: first-call imports cost seconds
     times = []
     for n in (a, b):
         start = time.process_time()
         train(train_config(plan, BASE, 0, 10**6, data_dir, stop_at=n))
         times.append(time.process_time() - start)
-    per_step = max(1e-6, (times[1] - times[0]) / (b - a))
+    per_step = (times[1] - times[0]) / (b - a)
+    if per_step <= 0:
+        raise RuntimeError(f"calibration failed ({times}); give the step count with --steps")
     return max(10, int(budget / per_step) // 10 * 10)
 
 
