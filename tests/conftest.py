@@ -7,6 +7,9 @@ import pytest
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 os.environ.setdefault("NN2GPT_DATA", str(SHARED))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Test models are tiny: one BLAS/torch thread is faster than two fighting over small matrices
+# (and the CLI subprocesses inherit it). Benchmarks in bench/ choose their own thread counts.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture
