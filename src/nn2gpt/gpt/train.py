@@ -41,11 +41,13 @@ from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 
 @dataclass
 class TrainConfig:
+    """Every setting of a run. The defaults are the CPU recipe of BENCHMARKS.md (bench/gpt_train_bench.py)."""
+
     # model (passed into GPTConfig; chapter-4 variants too)
     model: str = "gpt"  # bigram | attention | multihead | gpt
     n_layer: int = 4
     n_head: int = 4
-    n_embd: int = 128
+    n_embd: int = 64  # narrow and fast: the best val loss per CPU-second we measured
     block_size: int = 64
     dropout: float = 0.0
     bias: bool = True
@@ -60,14 +62,14 @@ class TrainConfig:
     # optimization
     batch_size: int = 32  # sequences per micro-batch per process
     grad_accum: int = 1
-    lr: float = 2e-3
+    lr: float = 4e-3
     min_lr: float | None = None  # end of the cosine; None = lr / 10
     warmup: int = 50
     weight_decay: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.99
     grad_clip: float = 1.0  # 0 = off
-    max_iters: int = 1000
+    max_iters: int = 2000
     max_seconds: float | None = None  # a wall-clock budget (the schedule follows it)
     stop_at: int | None = None  # stop early at this step, keeping max_iters' schedule
     # evaluation and logging
