@@ -92,8 +92,8 @@ def _section_masks(results: dict, out: Path) -> list[str]:
     f = finals(results, "masks")
     keys = {"teacher_forced": "teacher-forced val loss", "causal_eval": "same weights, causal mask",
             "generated": "own samples, scored by causal baseline"}
-    mask = {n: {k: [r["mask"][k] for r in _runs(results, n)] for k in keys} for n in f
-            if all(r.get("mask") for r in _runs(results, n))}
+    complete = {n: [r for r in _runs(results, n) if set(keys) <= set(r.get("mask") or {})] for n in f}
+    mask = {n: {k: [r["mask"][k] for r in runs] for k in keys} for n, runs in complete.items() if runs}
     lines = [f"## {QUESTIONS['masks']}", ""]
     if mask:
         plots.grouped_bars(out / "masks_three_losses.png", {n: {keys[k]: _mean(v) for k, v in m.items()}

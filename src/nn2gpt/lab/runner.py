@@ -145,20 +145,23 @@ def _baseline_model(plan: Plan, weights: dict, vocab_size: int):
     return model.eval()
 
 
-def _score_own_text(plan: Plan, records: list[dict]) -> None:
-    """Add 'generated_loss': each run's own text, scored by the causal baseline of its seed."""
+def _score_own_text(plan: Plan, records: list[dict], judges: dict) -> None:
+    """Add 'generated_loss' to every run whose seed's causal baseline has finished: the text
+    the run wrote, scored by that baseline. Called after every run, so results.json is
+    complete for the finished runs even if the lab is stopped half-way."""
     import torch
 
-    for seed in plan.seeds:
-        base = next((r for r in records if r["seed"] == seed and r["variant"] == BASE.name), None)
-        if base is None:
+    for r in records:
+        if "generated_loss" in r:
             continue
-        judge = _baseline_model(plan, base["_weights"], base["vocab_size"])
-        for r in records:
-            if r["seed"] == seed:
-                r["generated_loss"] = probe.text_loss(judge, torch.tensor(r["_own_text"]), plan.model["block_size"])
-                if "mask" in r:
-                    r["mask"]["generated"] = r["generated_loss"]
+        if r["seed"] not in judges:
+            base = next((b for b in records if b["seed"] == r["seed"] and b["variant"] == BASE.name), None)
+            if base is None:
+                continue
+            judges[r["seed"]] = _baseline_model(plan, base["_weights"], base["vocab_size"])
+        r["generated_loss"] = probe.text_loss(judges[r["seed"]], torch.tensor(r["_own_text"]), plan.model["block_size"])
+        if "mask" in r:
+            r["mask"]["generated"] = r["generated_loss"]
 
 
 def _public(record: dict) -> dict:
@@ -202,8 +205,11 @@ def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_d
     todo = sorted(plan.runs(), key=lambda vs: vs[0].name != "additive")
     records: list[dict] = []
 
+    judges: dict = {}  # seed -> the causal baseline of that seed, rebuilt from its weights
+
     def done(record: dict) -> None:
         records.append(record)
+        _score_own_text(plan, records, judges)
         results["settings"]["vocab_size"] = record["vocab_size"]
         results["settings"]["wall_s"] = round(time.perf_counter() - t0, 1)
         for key in ("attention", "learned_positions"):
@@ -225,7 +231,6 @@ def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_d
             futures = [pool.submit(train_and_measure, plan, v, s, steps, data_dir, picture(v, s)) for v, s in todo]
             for f in as_completed(futures):
                 done(f.result())
-    _score_own_text(plan, records)
     results["runs"] = [_public(r) for r in sorted(records, key=lambda r: (r["seed"], [v.name for v in plan.variants]
                                                                            .index(r["variant"])))]
     results["settings"]["wall_s"] = round(time.perf_counter() - t0, 1)
