@@ -53,9 +53,12 @@ def run_one(name: str, overrides: dict) -> dict:
     cfg["eval_batches"] = int(cfg.get("eval_batches", EVAL["eval_batches"]) * 12 / cfg["batch_size"])  # 200 x 12 windows
     result = train(TrainConfig(**(EVAL | cfg | {"eval_interval": 10**9, "eval_batches": cfg["eval_batches"]})))
     wall = time.time() - T_START
+    from nn2gpt.gpt.sample import sample_text  # after the clock stopped: a sample for README.md
+
+    sample = sample_text(result.model, result.tokenizer, "ROMEO:", 300, temperature=0.8, seed=0)
     return {"recipe": name, "config": cfg, "steps": result.step, "val_loss": round(result.final_val_loss, 4),
             "wall_s": round(wall, 1), "train_s": round(result.seconds, 1), "threads": torch.get_num_threads(),
-            "torch": torch.__version__}
+            "torch": torch.__version__, "sample": sample}
 
 
 def main() -> None:
