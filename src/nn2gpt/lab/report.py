@@ -45,9 +45,9 @@ def _mean(xs: list[float]) -> float:
 def summary_table(results: dict, link_prefix: str = "") -> str:
     """The Markdown table of every variant: suite, change, final val loss, attention entropy."""
     base = finals(results).get("baseline")
-    rows = ["| suite | variant | what changes | final val loss (mean ± std) | vs baseline | "
+    rows = ["| suite | variant | what changes | seeds | final val loss (mean ± std) | vs baseline | "
             "own text, scored by baseline | attention entropy |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for v in results["variants"]:
         vals = finals(results).get(v["name"])
         if not vals:
@@ -56,7 +56,7 @@ def summary_table(results: dict, link_prefix: str = "") -> str:
         runs = _runs(results, v["name"])
         ent = _mean([r["entropy"] for r in runs])
         own = explain.fmt([r["generated_loss"] for r in runs]) if all("generated_loss" in r for r in runs) else "—"
-        rows.append(f"| {', '.join(v['suites'])} | `{v['name']}` | {v['what']} | {explain.fmt(vals)} | {delta} | "
+        rows.append(f"| {', '.join(v['suites'])} | `{v['name']}` | {v['what']} | {len(vals)} | {explain.fmt(vals)} | {delta} | "
                     f"{own} | {ent:.2f} |")
     return "\n".join(rows)
 
@@ -169,7 +169,10 @@ def write_report(results: dict, out_dir: str | Path) -> Path:
              f"(lower is better; guessing uniformly among {s['vocab_size']} characters gives "
              f"{math.log(s['vocab_size']):.2f}).", "",
              f"Machine: {s['machine']}; {len(results['runs'])} training runs took {s['wall_s'] / 60:.1f} minutes "
-             f"in all (started {s['started']}).", "",
+             f"in all (started {s['started']})."
+             + (f" **The lab was stopped after {len(results['runs'])} of {len(results['variants']) * len(s['seeds'])} "
+                f"runs**: the 'seeds' column says how many seeds each number averages."
+                if len(results["runs"]) < len(results["variants"]) * len(s["seeds"]) else ""), "",
              "## Summary", "", summary_table(results), ""]
     if any("scores" in v["suites"] for v in results["variants"]):
         lines += _section_scores(results, out)
