@@ -34,7 +34,7 @@ TRAIN_FLAGS = {
     "eval-interval": (int, "evaluate and checkpoint every N steps (default 250)"),
     "eval-batches": (int, "fixed validation batches per evaluation (default 50)"),
     "seed": (int, "random seed (default 1337)"),
-    "threads": (int, "CPU threads for torch (default: all cores)"),
+    "threads": (int, "CPU threads for torch (default: all cores, fewer when the machine is busy)"),
     "peak-tflops": (float, "device peak TFLOP/s for MFU (default: built-in estimate)"),
     "sample-tokens": (int, "tokens written to samples.txt at the end (default 500)"),
     "window": (int, "sliding-window width for --mask window"),
