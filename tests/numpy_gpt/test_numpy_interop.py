@@ -83,6 +83,7 @@ def test_a_torch_trained_checkpoint_gives_the_same_logits_in_numpy(torch_run):
 def test_a_numpy_trained_checkpoint_loads_in_torch_with_the_same_logits(numpy_run):
     tmodel, tok, config = load_model(numpy_run)  # the torch engine's own loader
     assert config["engine"] == "numpy" and (numpy_run / "metrics.jsonl").is_file()
+    assert (numpy_run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     idx = _batch(config["model"]["vocab_size"], config["model"]["block_size"])
     ckpt = load_checkpoint(numpy_run)
     logits = NumpyGPT(ckpt.config["model"], ckpt.weights).forward(idx)[0]

@@ -23,8 +23,9 @@ import torch
 
 from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.errors import UserError
-from nn2gpt.files import atomic_write, atomic_write_json, atomic_write_text
+from nn2gpt.files import atomic_write_json
 from nn2gpt.gpt.tokenizer import tokenizer_from_json
+from nn2gpt.runlog import plot_losses, write_metrics  # noqa: F401 (train.py calls them as runs.*)
 
 
 # ---- model weights --------------------------------------------------------------------------
@@ -112,28 +113,3 @@ def write_config(run_dir: Path, model_cfg, train_cfg, engine: str = "torch") -> 
     config = {"model": asdict(model_cfg), "train": asdict(train_cfg), "engine": engine}
     atomic_write_json(run_dir / "config.json", config)
     return config
-
-
-def write_metrics(run_dir: Path, rows: list[dict]) -> None:
-    atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-
-
-def plot_losses(run_dir: Path, rows: list[dict]) -> None:
-    """loss.png: training loss per logged step and validation loss per evaluation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for key, style in (("train_loss", "-"), ("val_loss", "o-")):
-        pts = [(r["step"], r[key]) for r in rows if key in r]
-        if pts:
-            ax.plot(*zip(*pts), style, label=key.replace("_", " "), markersize=3)
-    ax.set_xlabel("step")
-    ax.set_ylabel("cross-entropy (nats/token)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    atomic_write(run_dir / "loss.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)

@@ -30,6 +30,7 @@ from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
 from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm, cosine_lr
 from nn2gpt.numpy_gpt.sample import prompt_ids, stream_text
+from nn2gpt.runlog import plot_losses, write_metrics
 
 
 @dataclass
@@ -139,7 +140,7 @@ def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
         if run_dir:
             extra = {"numpy_rng": rng.bit_generator.state}
             save_checkpoint(run_dir, model.weights, config, tok.to_json(), opt.state_arrays(), state | extra)
-            _write_metrics(run_dir, state["rows"])
+            write_metrics(run_dir, state["rows"])
 
     n_params = sum(w.size for w in model.weights.values())
     log(f"numpy GPT: {n_params / 1e6:.2f}M parameters, {len(train_ids):,} training tokens"
@@ -187,7 +188,8 @@ def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
         kept = "the last good checkpoint is kept" if run_dir and has_checkpoint(run_dir) else "nothing was saved"
         message = f"{message}: training diverged and stopped ({kept}); lower --lr or raise --warmup"
     if run_dir:
-        _write_metrics(run_dir, state["rows"])
+        write_metrics(run_dir, state["rows"])
+        plot_losses(run_dir, state["rows"])
         if status != "diverged" and cfg.sample_tokens > 0:
             sample = "".join(stream_text(model, tok, "", cfg.sample_tokens, rng=np.random.default_rng(cfg.seed)))
             atomic_write_text(run_dir / "samples.txt", sample + "\n")
@@ -212,9 +214,3 @@ def _accumulated_grads(model: NumpyGPT, train_ids, block_size: int, cfg: NumpyTr
         for g in total.values():
             g /= cfg.grad_accum
     return total_loss, total
-
-
-def _write_metrics(run_dir: Path, rows: list[dict]) -> None:
-    import json
-
-    atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_json, atomic_write_text
+from nn2gpt.runlog import plot_losses, read_metrics
 
 DEFAULTS = {"d_model": 256, "n_layer": 3, "n_head": 4, "d_ff": 1024, "dropout": 0.1, "vocab_size": 8000,
             "max_tokens": 4096, "warmup": 1000, "lr_factor": 1.0, "max_len": 256, "label_smoothing": 0.1}
@@ -85,29 +86,7 @@ def _load_optimizer_arrays(opt, model, arrays: dict) -> None:
 
 
 def _plot_loss(run: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    train = [(r["step"], r["train_loss"]) for r in rows if "train_loss" in r]
-    val = [(r["step"], r["val_loss"]) for r in rows if "val_loss" in r]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    if train:
-        ax.plot(*zip(*train), label="train (label-smoothed)")
-    if val:
-        ax.plot(*zip(*val), "o-", label="val (NLL)")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss per token (nats)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    from nn2gpt.files import atomic_write
-
-    atomic_write(run / "loss.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
-
+    plot_losses(run, read_metrics(run), labels={"train_loss": "train (label-smoothed)", "val_loss": "val (NLL)"})
 
 def train(args) -> Path:
     import numpy as np
