@@ -117,7 +117,8 @@ def q2_masks(finals: dict[str, list[float]], mask: dict[str, dict[str, list[floa
              f"(causal baseline {btf:.3f}): ")
         s += ("far below anything an honest model reaches, because predicting the next character has "
               "become copying it. " if tf < btf - 0.1 else
-              "not lower than the baseline's, so at this budget it has not learned to copy. ")
+              f"{compare(m['teacher_forced'], base['teacher_forced'])} the baseline's, nowhere near the collapse "
+              "copying gives, so at this budget it has not learned to copy. ")
         s += (f"Give the same weights the causal mask (the situation of generation, where the future does "
               f"not exist yet) and the loss is {ce:.3f} nats, ")
         s += ("worse than guessing uniformly among the characters (log {v} = {u:.2f})" if ce > uniform else
@@ -161,12 +162,19 @@ def q3_positions(finals: dict[str, list[float]], toeplitz_error: float, T: int, 
         out.append("**Trained, same budget.** " + " ".join(
             f"`{n}` ({fmt(finals[n])}) is {compare(finals[n], base)} learned positions." for n in ranked
             if n != "baseline"))
+        if "sinusoidal" in finals and mean_std(finals["sinusoidal"])[0] > mean_std(base)[0] + 0.1:
+            out.append("Why is `sinusoidal` so far behind here? Its table has entries of size up to 1, while the "
+                       "token embeddings start at N(0, 0.02) (GPT-2's initialisation): added together, *where* a "
+                       "character is drowns out *which* character it is until the embeddings grow. (The original "
+                       "Transformer multiplies the embeddings by √d before adding the sinusoids; this GPT does "
+                       "not.) Learned positions start small, like the tokens, and RoPE and ALiBi never add "
+                       "anything to the embeddings at all.")
         if "no_pos" in finals:
             out.append("Without any positional information, attention sees a *set* of characters, not a "
                        "sequence. The causal mask still leaks a little order (position t averages over t+1 "
                        "keys, so it can count), which is why `no_pos` "
-                       + ("still learns something; that it is "
-                          f"{compare(finals['no_pos'], base)} the baseline is the value of knowing the order."))
+                       + (f"can still learn; here it is {compare(finals['no_pos'], base)} the baseline, "
+                          "which is what the learned order is worth at this budget."))
     return "\n\n".join(out)
 
 

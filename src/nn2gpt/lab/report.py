@@ -56,7 +56,7 @@ def summary_table(results: dict, link_prefix: str = "") -> str:
         runs = _runs(results, v["name"])
         ent = _mean([r["entropy"] for r in runs])
         own = explain.fmt([r["generated_loss"] for r in runs]) if all("generated_loss" in r for r in runs) else "—"
-        rows.append(f"| {', '.join(v['suites'])} | `{v['name']}` | {v['what']} | {len(vals)} | {explain.fmt(vals)} | {delta} | "
+        rows.append(f"| {', '.join(v['suites'])} | `{v['name']}` | {v['what'].replace('|', '‖')} | {len(vals)} | {explain.fmt(vals)} | {delta} | "
                     f"{own} | {ent:.2f} |")
     return "\n".join(rows)
 
