@@ -7,7 +7,11 @@ PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 TORCH   ?= torch==2.13.0
+# Use the project's shared copy of the datasets when it sits beside the checkout; elsewhere
+# nn2gpt finds them in ~/.cache/nn2gpt or downloads them (and checks their sha256).
+ifneq ($(wildcard ../shared/data),)
 export NN2GPT_DATA ?= $(abspath ../shared/data)
+endif
 
 $(BIN)/nn2gpt: pyproject.toml
 	$(PY) -m venv $(VENV)
