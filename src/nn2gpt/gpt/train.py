@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
-import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field, fields
@@ -33,6 +31,7 @@ import torch
 from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
+from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
@@ -140,31 +139,12 @@ def _cpu_threads() -> int:
     torch's OpenMP threads wait for each other at the end of every operation; when another
     process holds one of the cores, the thread that shares it makes all the others wait. On the
     project's 2-core box with other jobs running, 2 threads did 8 steps in 20 s, 1 thread 96 steps in 15 s.
+    The test is "at least as many runnable processes as cores" (1-minute load average): a
+    lower threshold also fires on the load a just-finished run of our own leaves behind.
     """
     cores = os.cpu_count() or 1
     busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return cores if busy < 1.0 else max(1, cores - math.ceil(busy))
-
-
-class _StopFlag:
-    """Ctrl-C sets a flag (the loop finishes its step, saves and stops); a second Ctrl-C aborts."""
-
-    def __init__(self):
-        self.set, self._old = False, None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.set:
-            raise KeyboardInterrupt
-        self.set = True
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+    return cores if busy < cores else 1
 
 
 def train(cfg: TrainConfig) -> TrainResult:
@@ -259,7 +239,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     t_log, step_log = t_train, state["step"]
     loss_sum = torch.zeros((), device=device)
     fast.train()
-    with _StopFlag() as ctrl_c:
+    with StopOnCtrlC() as ctrl_c:
         while True:
             step = state["step"]
             state["seconds"] = seconds_before + time.perf_counter() - t_train

@@ -13,8 +13,6 @@ the step and saves) or a non-finite loss (the last good checkpoint is kept).
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
+from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.files import atomic_write_json, atomic_write_text
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
@@ -82,25 +81,6 @@ class NumpyTrainResult:
     message: str = ""
 
 
-class _StopFlag:
-    """Ctrl-C sets a flag (the loop finishes its step, saves, stops); a second Ctrl-C aborts."""
-
-    def __enter__(self):
-        self.set, self._old = False, None
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.set:
-            raise KeyboardInterrupt
-        self.set = True
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-
-
 def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
     """Train as `cfg` says (see the module docstring)."""
     t0 = time.perf_counter()
@@ -148,7 +128,7 @@ def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
     status, message, seconds_before = "done", "", state["seconds"]
     t_train = t_log = time.perf_counter()
     step_log, loss_sum = state["step"], 0.0
-    with _StopFlag() as ctrl_c:
+    with StopOnCtrlC() as ctrl_c:
         while True:
             step = state["step"]
             state["seconds"] = seconds_before + time.perf_counter() - t_train
