@@ -175,3 +175,21 @@ def load_checkpoint(run_dir, with_optimizer: bool = False) -> Checkpoint:
         optimizer = _load_arrays(ckpt / OPTIMIZER, sha[OPTIMIZER])
     return Checkpoint(config=config, tokenizer=tokenizer, weights=weights, optimizer=optimizer,
                       state=meta.get("state"))
+
+
+def checkpoint_to_resume(run_dir, resume: bool, overwrite: bool = False) -> Checkpoint | None:
+    """The checkpoint a training run continues from (`--resume`), or None for a fresh run.
+
+    Refuses to start a fresh run over a trained one unless asked to (`--overwrite`): a typo in
+    a command line must never throw away a model that took an hour to train.
+    """
+    if resume:
+        if run_dir is None or not has_checkpoint(run_dir):
+            raise UserError(f"--resume needs a run directory with a checkpoint; {run_dir} has none "
+                            f"(drop --resume to start a new run)")
+        return load_checkpoint(run_dir, with_optimizer=True)
+    if run_dir and has_checkpoint(run_dir) and not overwrite:
+        raise UserError(f"{run_dir} already holds a trained model; pass --resume to continue it, "
+                        f"--overwrite to replace it, or choose another --out")
+    return None
+

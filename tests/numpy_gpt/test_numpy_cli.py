@@ -118,3 +118,10 @@ def test_gpt2_tokenizer_run_streams_utf8(tmp_path, capsys):
                  "--max-new-tokens", "12", "--seed", "0"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("Héllo wörld") and len(text) > len("Héllo wörld")
+
+
+def test_a_new_run_never_silently_replaces_a_trained_one(run, capsys):
+    before = {p.name: p.read_bytes() for p in latest_checkpoint_dir(run).iterdir()}
+    assert main(["gpt", "train", "--engine", "numpy", "--out", str(run), *TINY]) == 2
+    assert "--overwrite" in error_line(capsys)
+    assert {p.name: p.read_bytes() for p in latest_checkpoint_dir(run).iterdir()} == before

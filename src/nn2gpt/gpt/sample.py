@@ -13,17 +13,7 @@ from collections.abc import Iterator
 
 import torch
 
-
-
-def prompt_ids(tok, prompt: str) -> list[int]:
-    """The prompt as token ids; an empty prompt starts from a newline (char) or <|endoftext|> (gpt2)."""
-    if prompt:
-        return tok.encode(prompt)
-    if hasattr(tok, "stoi"):
-        return [tok.stoi["\n"]] if "\n" in tok.stoi else [0]
-    from nn2gpt.gpt.tokenizer import GPT2_EOT_ID
-
-    return [GPT2_EOT_ID]
+from nn2gpt.gpt.tokenizer import prompt_ids
 
 
 def stream_text(model, tok, prompt: str, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,

@@ -105,3 +105,13 @@ def tokenizer_from_json(d: dict, data_dir=None):
     if kind == "gpt2":
         return GPT2Tokenizer(data_dir)
     raise UserError(f"the checkpoint's tokenizer {d!r} is not understood; expected type char or gpt2")
+
+
+def prompt_ids(tok, prompt: str) -> list[int]:
+    """The prompt as token ids; an empty prompt starts from a newline (char) or <|endoftext|> (gpt2)."""
+    if prompt:
+        return tok.encode(prompt)
+    if hasattr(tok, "stoi"):
+        return [tok.stoi["\n"]] if "\n" in tok.stoi else [0]
+    return [GPT2_EOT_ID]
+

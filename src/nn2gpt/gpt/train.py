@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.interrupt import StopOnCtrlC
@@ -164,15 +164,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     run_dir = Path(cfg.out) if cfg.out else None
 
     # ---- data, tokenizer, model: fresh or from the checkpoint --------------------------------
-    ckpt = None
-    if cfg.resume:
-        if run_dir is None or not has_checkpoint(run_dir):
-            raise UserError(f"--resume needs a run directory with a checkpoint; {run_dir} has none "
-                            f"(drop --resume to start a new run)")
-        ckpt = load_checkpoint(run_dir, with_optimizer=True)
-    elif run_dir and has_checkpoint(run_dir) and not cfg.overwrite:
-        raise UserError(f"{run_dir} already holds a trained model; pass --resume to continue it, "
-                        f"--overwrite to replace it, or choose another --out")
+    ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite)
     text = read_text(cfg.text, cfg.data_dir)
     tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
     train_ids, val_ids = split(encode_text(tok, text), cfg.block_size)

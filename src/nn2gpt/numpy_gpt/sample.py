@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from nn2gpt.errors import UserError
+from nn2gpt.gpt.tokenizer import prompt_ids
 from nn2gpt.numpy_gpt.layers import softmax
 from nn2gpt.numpy_gpt.model import NumpyGPT
 
@@ -71,18 +72,6 @@ def stream(model: NumpyGPT, prompt_ids: list[int], max_new_tokens: int, temperat
         token = int(rng.choice(probs.size, p=probs))
         context.append(token)
         yield token
-
-
-def prompt_ids(tok, prompt: str) -> list[int]:
-    """The prompt as token ids; an empty prompt starts from a newline (char) or <|endoftext|>
-    (gpt2), as in the torch engine."""
-    if prompt:
-        return tok.encode(prompt)
-    if hasattr(tok, "stoi"):
-        return [tok.stoi["\n"]] if "\n" in tok.stoi else [0]
-    from nn2gpt.gpt.tokenizer import GPT2_EOT_ID
-
-    return [GPT2_EOT_ID]
 
 
 def stream_text(model: NumpyGPT, tok, prompt: str, max_new_tokens: int, temperature: float = 1.0,

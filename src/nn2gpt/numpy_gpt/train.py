@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.interrupt import StopOnCtrlC
@@ -28,7 +28,7 @@ from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
 from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm, cosine_lr
-from nn2gpt.numpy_gpt.sample import prompt_ids, stream_text
+from nn2gpt.numpy_gpt.sample import stream_text
 from nn2gpt.runlog import plot_losses, write_metrics
 
 
@@ -63,6 +63,7 @@ class NumpyTrainConfig:
     seed: int = 1337
     out: str | None = None
     resume: bool = False
+    overwrite: bool = False  # replace a trained model already in `out`
 
     def model_config(self, vocab_size: int) -> dict:
         return {"model": "gpt", "vocab_size": vocab_size, "block_size": self.block_size, "n_layer": self.n_layer,
@@ -85,12 +86,8 @@ def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
     """Train as `cfg` says (see the module docstring)."""
     t0 = time.perf_counter()
     run_dir = Path(cfg.out) if cfg.out else None
-    ckpt = None
-    if cfg.resume:
-        if run_dir is None or not has_checkpoint(run_dir):
-            raise UserError(f"--resume needs a run directory with a checkpoint; {run_dir} has none "
-                            f"(drop --resume to start a new run)")
-        ckpt = load_checkpoint(run_dir, with_optimizer=True)
+    ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite)
+    if ckpt:
         if ckpt.config.get("engine") != "numpy" or not ckpt.optimizer:
             raise UserError(f"{run_dir} was trained by the {ckpt.config.get('engine')} engine, whose optimizer "
                             f"state the numpy engine cannot continue; resume it with --engine "
