@@ -9,16 +9,6 @@ from nn2gpt.gpt.model import (MODELS, Decoder, GPTConfig, build_model, check_con
                               trace_forward)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP threads
-    spinning against each other make these tests 20x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny(**kw) -> GPTConfig:
     base = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16)
     base.update(kw)

@@ -10,16 +10,6 @@ from nn2gpt.nn.positional import alibi_bias, alibi_slopes
 from nn2gpt.nn.scores import SCORES, Score
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP threads
-    spinning against each other make these tests 20x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def rand(*shape, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(*shape, generator=g, dtype=torch.float64)

@@ -6,16 +6,6 @@ import torch
 from nn2gpt.nn.positional import LearnedPositions, Rotary, alibi_bias, alibi_slopes, sinusoidal_encoding
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP threads
-    spinning against each other make these tests 20x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize("T,d", [(50, 16), (7, 5), (1, 2)])
 def test_sinusoidal_equals_the_papers_formula(T, d):
     pe = sinusoidal_encoding(T, d, dtype=torch.float64)
