@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nn2gpt.errors import UserError
+from nn2gpt.gpt.sampling import check_sampling
 from nn2gpt.nn.attention import KVCache, MultiHeadAttention
 from nn2gpt.nn.masks import MASKS
 from nn2gpt.nn.positional import POSITIONS, LearnedPositions, sinusoidal_encoding
@@ -230,15 +231,6 @@ class Decoder:
             logits = self.model.logits(seq[:, -bs:], self.caches)  # (B, T', V)
         self.fed = seq.size(1)
         return logits[:, -1]  # (B, V)
-
-
-def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
-    if temperature < 0:
-        raise UserError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise UserError(f"top_k must be >= 1, got {top_k}")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise UserError(f"top_p must be in (0, 1], got {top_p}")
 
 
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nn2gpt.errors import UserError
+from nn2gpt.gpt.sampling import check_sampling
 from nn2gpt.gpt.tokenizer import prompt_ids
 from nn2gpt.numpy_gpt.layers import softmax
 from nn2gpt.numpy_gpt.model import NumpyGPT
@@ -82,12 +82,7 @@ def stream_text(model: NumpyGPT, tok, prompt: str, max_new_tokens: int, temperat
     A GPT-2 token is a few bytes that can end inside a multi-byte UTF-8 character, so bytes
     are decoded incrementally and a half character waits for the rest.
     """
-    if temperature < 0:
-        raise UserError(f"--temperature must be >= 0 (0 = greedy), got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise UserError(f"--top-k must be >= 1 (got {top_k})")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise UserError(f"--top-p must be in (0, 1] (got {top_p})")
+    check_sampling(temperature, top_k, top_p)
     utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
     for token in stream(model, prompt_ids(tok, prompt), max_new_tokens, temperature, top_k, top_p, rng, use_cache):
         piece = utf8.decode(tok.decode_bytes([token])) if hasattr(tok, "decode_bytes") else tok.decode([token])
