@@ -109,6 +109,27 @@ def test_same_seed_same_numbers():
     assert not np.array_equal(other.weights[0], runs[0][0].weights[0])
 
 
+@pytest.mark.parametrize("cost,output,lmbda", VARIANTS)
+def test_fast_epoch_equals_update_mini_batch(cost, output, lmbda):
+    """SGD's lean loop (bias folded into the weights, chunked gathers, a short last mini-batch)
+    takes exactly the steps that update_mini_batch takes on the same shuffles."""
+    sizes, n, m, eta = (20, 7, 6, 5), 1037, 10, 0.5      # 1037: chunks of 1000 and a last batch of 7
+    rng = np.random.default_rng(1)
+    X, labels = rng.random((n, sizes[0])), rng.integers(0, sizes[-1], n)
+    fast = Network(sizes, cost=cost, output=output, seed=3)
+    ref = Network(sizes, cost=cost, output=output, seed=3)
+    fast.SGD((X, labels), 2, m, eta, lmbda=lmbda, on_epoch=lambda h: None)
+    Y = one_hot(labels, sizes[-1])
+    for _ in range(2):
+        order = ref.rng.permutation(n)                   # the same random numbers SGD draws
+        for k in range(0, n, m):
+            idx = order[k:k + m]
+            ref.update_mini_batch((X[idx].T, Y[idx].T), eta, lmbda, n)
+    for p, q in zip(fast.weights + fast.biases, ref.weights + ref.biases):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+    assert not np.allclose(fast.weights[0], Network(sizes, cost=cost, output=output, seed=3).weights[0])
+
+
 def test_init_scales():
     large = Network([784, 100, 10], init="large", seed=0)
     scaled = Network([784, 100, 10], init="scaled", seed=0)
@@ -132,7 +153,7 @@ def test_early_stopping_and_halving_stop_and_keep_best():
 
 
 def test_importing_digits_does_not_import_torch():
-    modules = ", ".join(f"nn2gpt.digits.{m}" for m in ("network", "costs", "data", "model", "image", "plots",
+    modules = ", ".join(f"nn2gpt.digits.{m}" for m in ("network", "fast_epoch", "costs", "data", "model", "image", "plots",
                                                         "conv", "cli"))
     code = f"import sys, {modules}; assert 'torch' not in sys.modules, 'torch was imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -26,13 +26,13 @@ COSTS = ("quadratic", "cross-entropy", "log-likelihood")
 OUTPUTS = ("sigmoid", "softmax")
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """sigma(z) = 1 / (1 + e^-z), written as 0.5 (1 + tanh(z/2)) so that no exp overflows.
 
-    In place on one new array: for the book's small layers each numpy call costs more than
-    its arithmetic, so fewer temporaries means faster training.
+    In place on one array (a new one, or `out`): for the book's small layers each numpy call
+    costs more than its arithmetic, so fewer temporaries means faster training.
     """
-    s = np.multiply(z, 0.5)
+    s = np.multiply(z, 0.5, out=out)
     np.tanh(s, out=s)
     s += 1.0
     s *= 0.5

@@ -1,0 +1,82 @@
+"""One epoch of mini-batch SGD, the same maths as `Network.update_mini_batch`, made fast.
+
+With the book's sizes a mini-batch step is small: two (30, 784)-sized matrix products and a
+few dozen tiny arrays. At m = 10 each numpy call costs about as much as its arithmetic, so
+the time goes into *how many* calls a step makes. This loop makes fewer, by three ideas:
+
+1. The bias is a weight on an input that is always 1. Append a row of ones to every layer's
+   input, a^{l-1} (n_{l-1} + 1, m), and a column b^l to w^l, giving W^l (n_l, n_{l-1} + 1):
+       z^l = w^l a^{l-1} + b^l  =  W^l [a^{l-1}; 1]
+   BP3 and BP4 then become one product: dC/dW^l = delta^l [a^{l-1}; 1]^T, whose last column
+   is sum_columns delta^l = dC/db^l. One product and one subtraction replace the bias add, the
+   bias sum and the bias update of every layer.
+2. Activations are written into buffers allocated once per epoch, not into new arrays, and
+   products are `np.dot` (the book's spelling), which reaches BLAS with less overhead than `@`.
+3. Training examples are gathered in chunks of ~1,000 shuffled rows (one `np.take`), so each
+   mini-batch is a slice - a view - instead of a fancy-indexed copy.
+
+L2 weight decay scales the w part of W^l only (biases are not decayed, as in the book).
+`Network.SGD` uses this loop by default; tests check it against `update_mini_batch`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nn2gpt.digits import costs
+
+CHUNK = 1000  # examples gathered at a time; rounded to a multiple of the mini-batch size
+
+
+def train_epoch(net, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size: int, eta: float,
+                lmbda: float = 0.0, n: int | None = None, progress=None) -> None:
+    """Update net.weights and net.biases in place over one shuffled pass.
+
+    X (n, n_in) and Y (n, n_out): one example per row; order: the shuffled row indices;
+    progress(iterable) may wrap the loop over mini-batch starts (a progress bar).
+    """
+    dtype, m_full = net.dtype, mini_batch_size
+    n = n or len(X)
+    decay = 1.0 - eta * lmbda / n if lmbda else 1.0
+    # W^l = [w^l | b^l]  (n_l, n_{l-1} + 1), copied back into net.weights/net.biases at the end.
+    Ws = [np.hstack([w, b]).astype(dtype) for w, b in zip(net.weights, net.biases)]
+    chunk = m_full * max(1, CHUNK // m_full)
+    xs = np.ones((chunk, X.shape[1] + 1), dtype)            # gathered inputs + the ones column
+    ys = np.empty((chunk, Y.shape[1]), dtype)
+    # Hidden activations with their ones row, one buffer per mini-batch width (the last may be short).
+    hidden: dict[int, list] = {}
+    last = len(Ws) - 1
+    starts = range(0, len(order), m_full)
+    for k in (progress(starts) if progress else starts):
+        j = k % chunk
+        if j == 0:                                          # gather the next chunk of shuffled rows
+            rows = order[k:k + chunk]
+            np.take(X, rows, axis=0, out=xs[:len(rows), :-1])
+            np.take(Y, rows, axis=0, out=ys[:len(rows)])
+        m = min(m_full, len(order) - k)
+        if m not in hidden:
+            hidden[m] = [np.ones((W.shape[0] + 1, m), dtype) for W in Ws[:-1]]
+        acts = [xs[j:j + m].T]                              # [a^0; 1]  (n_in + 1, m), a view
+        for l, W in enumerate(Ws):                          # forward
+            z = np.dot(W, acts[-1])                         # z^l = W^l [a^{l-1}; 1]  (n_l, m)
+            if l == last:
+                a = costs.activate(net.output, z)           # a^L (n_out, m)
+            else:
+                a = hidden[m][l]
+                costs.sigmoid(z, out=a[:-1])                # a^l into rows 0..n_l-1; row n_l stays 1
+            acts.append(a)
+        delta = costs.output_delta(net.cost, net.output, acts[-1], ys[j:j + m].T)   # BP1 (n_out, m)
+        delta *= eta / m                                    # the step's scale, on the smallest array
+        for l in range(last, -1, -1):                       # backward, updating as we go
+            if l > 0:                                       # BP2 with the weights before this step's update
+                s = acts[l][:-1]                            # sigma(z^l) (n_l, m)
+                below = np.dot(Ws[l][:, :-1].T, delta)      # (n_l, m)
+                below *= s * (1.0 - s)
+            if decay != 1.0:
+                Ws[l][:, :-1] *= decay
+            Ws[l] -= np.dot(delta, acts[l].T)               # BP3 + BP4 in one product (n_l, n_{l-1} + 1)
+            if l > 0:
+                delta = below
+    for w, b, W in zip(net.weights, net.biases, Ws):
+        w[...] = W[:, :-1]
+        b[...] = W[:, -1:]
