@@ -90,16 +90,17 @@ class BookAlgorithm:
         return self.correct(test)
 
 
-def part_a(mnist, epochs_slow: int) -> None:
+def part_a(mnist, epochs_slow: int, repeats: int) -> None:
     print("== (a) Nielsen ch.1: [784,30,10], quadratic, N(0,1) init, 30 epochs, batch 10, eta 3.0")
     results = {}
-    for dtype in ("float32", "float64"):
+    for dtype in ["float32"] * repeats + ["float64"]:
         data = load_mnist(dtype=dtype) if dtype != mnist.train.images.dtype.name else mnist
         net = Network([784, 30, 10], seed=0, dtype=dtype)
         start, cpu = time.perf_counter(), time.process_time()
         hist = net.SGD(data.train, 30, 10, 3.0, test_data=data.test, on_epoch=lambda h: None)
         total, cpu = time.perf_counter() - start, time.process_time() - cpu
-        results[dtype] = total
+        results.setdefault(dtype + " runs", []).append(total)
+        results[dtype] = float(np.median(results[dtype + " runs"]))
         print(f"ours, mini-batch matrix path, {dtype}: 30 epochs in {total:.1f} s wall, {cpu:.1f} s CPU "
               f"({total / 30:.3f} s/epoch); "
               f"test accuracy {100 * hist['test_accuracy'][-1]:.2f}% (best epoch {100 * max(hist['test_accuracy']):.2f}%)")
@@ -120,6 +121,9 @@ def part_a(mnist, epochs_slow: int) -> None:
     book_s = (time.perf_counter() - start) / epochs_slow
     print(f"the book's algorithm (naive per-example loop, float64 weights): {book_s:.2f} s/epoch over "
           f"{epochs_slow} epochs -> {30 * book_s:.0f} s for 30 (extrapolated); test accuracy {hits / 100:.2f}%")
+    if repeats > 1:
+        runs = ", ".join(f"{t:.1f}" for t in results["float32 runs"])
+        print(f"float32, {repeats} runs of 30 epochs: {runs} s; median {results['float32']:.1f} s")
     ours = results["float32"] / 30
     print(f"ratios per epoch: per-example / mini-batch(float32) = {per_example / ours:.1f}x, "
           f"book / mini-batch(float32) = {book_s / ours:.1f}x, float64 / float32 = "
@@ -147,13 +151,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--part", choices=["a", "b", "all"], default="all")
     ap.add_argument("--slow-epochs", type=int, default=2, help="epochs for the per-example paths (extrapolated)")
+    ap.add_argument("--repeats", type=int, default=3, help="runs of the float32 path (the machine's speed drifts)")
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
           f"load average {os.getloadavg()[0]:.2f} at start; {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC")
     mnist = load_mnist(dtype="float32")
     if args.part in ("a", "all"):
-        part_a(mnist, args.slow_epochs)
+        part_a(mnist, args.slow_epochs, args.repeats)
     if args.part in ("b", "all"):
         part_b(mnist)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

@@ -13,13 +13,16 @@ the time goes into *how many* calls a step makes. This loop makes fewer, by thre
 2. Activations are written into buffers allocated once per epoch, not into new arrays, and
    products are `np.dot` (the book's spelling), which reaches BLAS with less overhead than `@`.
 3. Training examples are gathered in chunks of ~1,000 shuffled rows (one `np.take`), so each
-   mini-batch is a slice - a view - instead of a fancy-indexed copy.
+   mini-batch is a slice - a view - instead of a fancy-indexed copy; a helper thread gathers
+   the next chunk while this one trains.
 
 L2 weight decay scales the w part of W^l only (biases are not decayed, as in the book).
 `Network.SGD` uses this loop by default; tests check it against `update_mini_batch`.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -41,18 +44,28 @@ def train_epoch(net, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch
     # W^l = [w^l | b^l]  (n_l, n_{l-1} + 1), copied back into net.weights/net.biases at the end.
     Ws = [np.hstack([w, b]).astype(dtype) for w, b in zip(net.weights, net.biases)]
     chunk = m_full * max(1, CHUNK // m_full)
-    xs = np.ones((chunk, X.shape[1] + 1), dtype)            # gathered inputs + the ones column
-    ys = np.empty((chunk, Y.shape[1]), dtype)
+    # Two chunk buffers: a helper thread gathers the next chunk (np.take releases the GIL, and
+    # the machine has a second core) while this one trains on the current chunk.
+    buffers = [(np.ones((chunk, X.shape[1] + 1), dtype), np.empty((chunk, Y.shape[1]), dtype)) for _ in range(2)]
+
+    def gather(start: int, buffer) -> None:
+        rows = order[start:start + chunk]
+        np.take(X, rows, axis=0, out=buffer[0][:len(rows), :-1])   # inputs; the ones column stays
+        np.take(Y, rows, axis=0, out=buffer[1][:len(rows)])
+
+    helper = ThreadPoolExecutor(max_workers=1)
+    pending = helper.submit(gather, 0, buffers[0])
     # Hidden activations with their ones row, one buffer per mini-batch width (the last may be short).
     hidden: dict[int, list] = {}
     last = len(Ws) - 1
     starts = range(0, len(order), m_full)
     for k in (progress(starts) if progress else starts):
         j = k % chunk
-        if j == 0:                                          # gather the next chunk of shuffled rows
-            rows = order[k:k + chunk]
-            np.take(X, rows, axis=0, out=xs[:len(rows), :-1])
-            np.take(Y, rows, axis=0, out=ys[:len(rows)])
+        if j == 0:                                          # this chunk is gathered; start the next
+            pending.result()
+            xs, ys = buffers[(k // chunk) % 2]
+            if k + chunk < len(order):
+                pending = helper.submit(gather, k + chunk, buffers[(k // chunk + 1) % 2])
         m = min(m_full, len(order) - k)
         if m not in hidden:
             hidden[m] = [np.ones((W.shape[0] + 1, m), dtype) for W in Ws[:-1]]
@@ -77,6 +90,7 @@ def train_epoch(net, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch
             Ws[l] -= np.dot(delta, acts[l].T)               # BP3 + BP4 in one product (n_l, n_{l-1} + 1)
             if l > 0:
                 delta = below
+    helper.shutdown()
     for w, b, W in zip(net.weights, net.biases, Ws):
         w[...] = W[:, :-1]
         b[...] = W[:, -1:]
