@@ -100,3 +100,30 @@ def test_resume_is_exact(tmp_path):
     assert a.state["step"] == b.state["step"] > 0
     for name, w in a.weights.items():
         assert (w == b.weights[name]).all(), name
+
+
+def test_ctrl_c_finishes_the_step_saves_and_exits_130(tmp_path):
+    """SIGINT mid-training: the step in flight completes, a checkpoint is written, exit status 130,
+    and --resume continues from the saved step."""
+    import signal
+    import time
+
+    from nn2gpt.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    p = subprocess.Popen([sys.executable, "-m", "nn2gpt", "translate", "train", "--pair", "es-en", "--out", str(out),
+                          "--epochs", "1000", *TINY], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics, deadline = out / "metrics.jsonl", time.time() + 120
+    while p.poll() is None and time.time() < deadline and '"train_loss"' not in (
+            metrics.read_text() if metrics.exists() else ""):
+        time.sleep(0.2)
+    assert p.poll() is None, p.communicate()[1]
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 130, stderr
+    assert "interrupted: saved step" in stdout and "Traceback" not in stderr
+    saved = load_checkpoint(out).state
+    assert saved["step"] >= 20
+    assert main(["translate", "train", "--pair", "es-en", "--out", str(out), "--resume", "--epochs", "1000",
+                 "--max-seconds", "1", *TINY]) == 0
+    assert load_checkpoint(out).state["step"] > saved["step"]

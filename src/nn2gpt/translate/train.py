@@ -25,6 +25,7 @@ from pathlib import Path
 
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_json, atomic_write_text
+from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.runlog import plot_losses, read_metrics
 
 DEFAULTS = {"d_model": 256, "n_layer": 3, "n_head": 4, "d_ff": 1024, "dropout": 0.1, "vocab_size": 8000,
@@ -159,10 +160,11 @@ def train(args) -> Path:
 
     started, last_save = time.time(), time.time()
     seconds_before = state["seconds"]
-    out_of_time = False
+    out_of_time = interrupted = False
     recent: list[float] = []  # losses since the last log line (one batch alone is noisy: lengths vary)
-    try:
-        while state["epoch"] < args.epochs and not out_of_time:
+    # Ctrl-C sets a flag that is read between steps, so a save never sees a half-applied Adam step.
+    with StopOnCtrlC() as ctrl_c:
+        while state["epoch"] < args.epochs and not (out_of_time or interrupted):
             rng = np.random.default_rng()
             if state["epoch_rng"] is None:  # a new epoch: remember how its batches were drawn
                 state["epoch_rng"] = np.random.default_rng([tcfg["seed"], state["epoch"]]).bit_generator.state
@@ -192,6 +194,9 @@ def train(args) -> Path:
                     log({"step": state["step"], "epoch": state["epoch"], "train_loss": round(sum(recent) / len(recent), 4),
                          "lr": lr, "seconds": round(state["seconds"], 1)})
                     recent.clear()
+                if ctrl_c.set:
+                    interrupted = True
+                    break
                 if args.max_seconds is not None and time.time() - started >= args.max_seconds:
                     out_of_time = True
                     break
@@ -199,6 +204,10 @@ def train(args) -> Path:
                     save("periodic")
                     last_save = time.time()
             bar.close()
+            if interrupted:
+                save("interrupted")
+                print(f"\ninterrupted: saved step {state['step']} to {run}; continue with --resume")
+                raise KeyboardInterrupt  # the command line turns it into exit status 130
             if not out_of_time:
                 state.update(epoch=state["epoch"] + 1, batch=0, epoch_rng=None)
             val = loss_on(model, val_ex, tok.pad_id, tcfg["max_tokens"])
@@ -208,8 +217,4 @@ def train(args) -> Path:
                   f"val loss {val:.3f}, perplexity {math.exp(val):.1f}, {state['seconds']:.0f} s of training")
             save("epoch")
             last_save = time.time()
-    except KeyboardInterrupt:
-        save("interrupted")
-        print(f"\ninterrupted: saved step {state['step']} to {run}; continue with --resume")
-        raise
     return run
