@@ -58,39 +58,41 @@ def train_epoch(net, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch
     # Hidden activations with their ones row, one buffer per mini-batch width (the last may be short).
     hidden: dict[int, list] = {}
     last = len(Ws) - 1
-    starts = range(0, len(order), m_full)
-    for k in (progress(starts) if progress else starts):
-        j = k % chunk
-        if j == 0:                                          # this chunk is gathered; start the next
-            pending.result()
-            xs, ys = buffers[(k // chunk) % 2]
-            if k + chunk < len(order):
-                pending = helper.submit(gather, k + chunk, buffers[(k // chunk + 1) % 2])
-        m = min(m_full, len(order) - k)
-        if m not in hidden:
-            hidden[m] = [np.ones((W.shape[0] + 1, m), dtype) for W in Ws[:-1]]
-        acts = [xs[j:j + m].T]                              # [a^0; 1]  (n_in + 1, m), a view
-        for l, W in enumerate(Ws):                          # forward
-            z = np.dot(W, acts[-1])                         # z^l = W^l [a^{l-1}; 1]  (n_l, m)
-            if l == last:
-                a = costs.activate(net.output, z)           # a^L (n_out, m)
-            else:
-                a = hidden[m][l]
-                costs.sigmoid(z, out=a[:-1])                # a^l into rows 0..n_l-1; row n_l stays 1
-            acts.append(a)
-        delta = costs.output_delta(net.cost, net.output, acts[-1], ys[j:j + m].T)   # BP1 (n_out, m)
-        delta *= eta / m                                    # the step's scale, on the smallest array
-        for l in range(last, -1, -1):                       # backward, updating as we go
-            if l > 0:                                       # BP2 with the weights before this step's update
-                s = acts[l][:-1]                            # sigma(z^l) (n_l, m)
-                below = np.dot(Ws[l][:, :-1].T, delta)      # (n_l, m)
-                below *= s * (1.0 - s)
-            if decay != 1.0:
-                Ws[l][:, :-1] *= decay
-            Ws[l] -= np.dot(delta, acts[l].T)               # BP3 + BP4 in one product (n_l, n_{l-1} + 1)
-            if l > 0:
-                delta = below
-    helper.shutdown()
-    for w, b, W in zip(net.weights, net.biases, Ws):
-        w[...] = W[:, :-1]
-        b[...] = W[:, -1:]
+    try:
+        starts = range(0, len(order), m_full)
+        for k in (progress(starts) if progress else starts):
+            j = k % chunk
+            if j == 0:                                      # this chunk is gathered; start the next
+                pending.result()
+                xs, ys = buffers[(k // chunk) % 2]
+                if k + chunk < len(order):
+                    pending = helper.submit(gather, k + chunk, buffers[(k // chunk + 1) % 2])
+            m = min(m_full, len(order) - k)
+            if m not in hidden:
+                hidden[m] = [np.ones((W.shape[0] + 1, m), dtype) for W in Ws[:-1]]
+            acts = [xs[j:j + m].T]                          # [a^0; 1]  (n_in + 1, m), a view
+            for l, W in enumerate(Ws):                      # forward
+                z = np.dot(W, acts[-1])                     # z^l = W^l [a^{l-1}; 1]  (n_l, m)
+                if l == last:
+                    a = costs.activate(net.output, z)       # a^L (n_out, m)
+                else:
+                    a = hidden[m][l]
+                    costs.sigmoid(z, out=a[:-1])            # a^l into rows 0..n_l-1; row n_l stays 1
+                acts.append(a)
+            delta = costs.output_delta(net.cost, net.output, acts[-1], ys[j:j + m].T)   # BP1 (n_out, m)
+            delta *= eta / m                                # the step's scale, on the smallest array
+            for l in range(last, -1, -1):                   # backward, updating as we go
+                if l > 0:                                   # BP2 with the weights before this step's update
+                    s = acts[l][:-1]                        # sigma(z^l) (n_l, m)
+                    below = np.dot(Ws[l][:, :-1].T, delta)  # (n_l, m)
+                    below *= s * (1.0 - s)
+                if decay != 1.0:
+                    Ws[l][:, :-1] *= decay
+                Ws[l] -= np.dot(delta, acts[l].T)           # BP3 + BP4 in one product (n_l, n_{l-1} + 1)
+                if l > 0:
+                    delta = below
+    finally:  # also on Ctrl-C: the steps taken so far reach net, the helper stops
+        helper.shutdown()
+        for w, b, W in zip(net.weights, net.biases, Ws):
+            w[...] = W[:, :-1]
+            b[...] = W[:, -1:]
