@@ -127,3 +127,23 @@ def test_ctrl_c_finishes_the_step_saves_and_exits_130(tmp_path):
     assert main(["translate", "train", "--pair", "es-en", "--out", str(out), "--resume", "--epochs", "1000",
                  "--max-seconds", "1", *TINY]) == 0
     assert load_checkpoint(out).state["step"] > saved["step"]
+
+
+def test_nan_loss_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from nn2gpt.checkpoint import load_checkpoint
+    from nn2gpt.translate import train as train_mod
+
+    out = tmp_path / "run"
+    flags = ["--pair", "es-en", "--out", str(out), *TINY, "--limit", "60"]
+    assert main(["translate", "train", "--epochs", "1", *flags]) == 0
+    before = load_checkpoint(out)
+    capsys.readouterr()
+    monkeypatch.setattr(train_mod, "lr_at", lambda *a: float("nan"))  # the first step poisons the weights
+    assert main(["translate", "train", "--epochs", "3", "--resume", *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "diverged" in err and "is kept" in err and "Traceback" not in err
+    after = load_checkpoint(out)
+    assert after.state["step"] == before.state["step"]
+    assert all(np.isfinite(w).all() for w in after.weights.values())

@@ -95,7 +95,7 @@ def train(args) -> Path:
     import torch.nn.functional as F
     from tqdm import tqdm
 
-    from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+    from nn2gpt.checkpoint import has_checkpoint, latest_checkpoint_dir, load_checkpoint, save_checkpoint
     from nn2gpt.data.translation import load_pair
     from nn2gpt.translate.batches import collate, encode_pairs, token_batches
     from nn2gpt.translate.bpe import BPETokenizer, train_bpe
@@ -181,6 +181,11 @@ def train(args) -> Path:
                 logits = model(src, tgt_in)  # (B, T, V)
                 loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=tok.pad_id,
                                        label_smoothing=tcfg["label_smoothing"])
+                if not math.isfinite(loss.item()):  # before the step: the weights and every save stay finite
+                    kept = (f"the last good checkpoint, {latest_checkpoint_dir(run).name}, is kept"
+                            if has_checkpoint(run) else "nothing was saved")
+                    raise UserError(f"training loss is {loss.item()} at step {state['step'] + 1}: training diverged "
+                                    f"and stopped ({kept}); lower --lr-factor or raise --warmup")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
