@@ -34,16 +34,18 @@ T_START = time.time()
 BABY = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max_iters=2000, lr=1e-3, min_lr=1e-4,
             warmup=100, dropout=0.0, beta2=0.99, weight_decay=0.1)
 # Measured on the 2-core box (see BENCHMARKS.md). DEFAULT is kept in step with TrainConfig's defaults.
-# Why shallow and narrow: at this size a step costs about 22 ms per layer on 2 cores whatever the
-# width, and in 50 s more steps of a 2-layer model beat fewer steps of a deeper one (sweep in
-# BENCHMARKS.md). RoPE lowers the loss at equal steps. The cosine runs over the wall budget
+# Why shallow and narrow: at this size a step of 32 x 64 tokens costs about 20 ms per layer on 2
+# cores, mostly operator overhead, and in 50 s more steps of a 2-layer model beat fewer steps of a
+# deeper one (sweep in BENCHMARKS.md). RoPE lowers the loss at equal steps. The cosine runs over the wall budget
 # (max_seconds), whatever the machine's speed.
 DEFAULT = dict(n_layer=2, n_head=4, n_embd=64, block_size=64, batch_size=32, max_iters=10**6, lr=6e-3, min_lr=6e-4,
                warmup=50, dropout=0.0, beta2=0.99, weight_decay=0.1, pos="learned")
 FAST = DEFAULT | {"pos": "rope"}
 RECIPES = {"baby": BABY, "default": DEFAULT | {"max_seconds": 50.0}, "fast": FAST | {"max_seconds": 50.0},
            "best102": FAST | {"max_seconds": 102.0}}
-EVAL = dict(eval_batches=200, log_interval=50, progress=False, sample_tokens=0, device="cpu")
+# All cores, always: train()'s busy-machine rule (one thread when the load average reaches the
+# core count) would otherwise fire on the load the previous recipe of this series leaves behind.
+EVAL = dict(eval_batches=200, log_interval=50, progress=False, sample_tokens=0, device="cpu", threads=os.cpu_count())
 TARGET = 1.88
 
 

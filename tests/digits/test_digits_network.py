@@ -109,24 +109,27 @@ def test_same_seed_same_numbers():
     assert not np.array_equal(other.weights[0], runs[0][0].weights[0])
 
 
-@pytest.mark.parametrize("cost,output,lmbda", VARIANTS)
-def test_fast_epoch_equals_update_mini_batch(cost, output, lmbda):
+@pytest.mark.parametrize("cost,output,lmbda,m,dtype", [(*v, 10, np.float64) for v in VARIANTS]
+                         + [("quadratic", "sigmoid", 0.0, 7, np.float64),
+                            ("cross-entropy", "sigmoid", 3.0, 10, np.float32)])
+def test_fast_epoch_equals_update_mini_batch(cost, output, lmbda, m, dtype):
     """SGD's lean loop (bias folded into the weights, chunked gathers, a short last mini-batch)
     takes exactly the steps that update_mini_batch takes on the same shuffles."""
-    sizes, n, m, eta = (20, 7, 6, 5), 1037, 10, 0.5      # 1037: chunks of 1000 and a last batch of 7
+    sizes, n, eta = (20, 7, 6, 5), 1037, 0.5             # 1037: chunks of 1000 (994 for m = 7), a short last batch
     rng = np.random.default_rng(1)
-    X, labels = rng.random((n, sizes[0])), rng.integers(0, sizes[-1], n)
-    fast = Network(sizes, cost=cost, output=output, seed=3)
-    ref = Network(sizes, cost=cost, output=output, seed=3)
+    X, labels = rng.random((n, sizes[0])).astype(dtype), rng.integers(0, sizes[-1], n)
+    fast = Network(sizes, cost=cost, output=output, seed=3, dtype=dtype)
+    ref = Network(sizes, cost=cost, output=output, seed=3, dtype=dtype)
     fast.SGD((X, labels), 2, m, eta, lmbda=lmbda, on_epoch=lambda h: None)
-    Y = one_hot(labels, sizes[-1])
+    Y = one_hot(labels, sizes[-1], dtype)
     for _ in range(2):
         order = ref.rng.permutation(n)                   # the same random numbers SGD draws
         for k in range(0, n, m):
             idx = order[k:k + m]
             ref.update_mini_batch((X[idx].T, Y[idx].T), eta, lmbda, n)
     for p, q in zip(fast.weights + fast.biases, ref.weights + ref.biases):
-        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+        assert p.dtype == q.dtype == dtype
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12 if dtype == np.float64 else 1e-5)
     assert not np.allclose(fast.weights[0], Network(sizes, cost=cost, output=output, seed=3).weights[0])
 
 
@@ -153,7 +156,7 @@ def test_early_stopping_and_halving_stop_and_keep_best():
 
 
 def test_importing_digits_does_not_import_torch():
-    modules = ", ".join(f"nn2gpt.digits.{m}" for m in ("network", "fast_epoch", "costs", "data", "model", "image", "plots",
-                                                        "conv", "cli"))
+    modules = ", ".join(f"nn2gpt.digits.{m}" for m in ("network", "fast_epoch", "costs", "data", "model", "image",
+                                                        "plots", "conv", "cli"))
     code = f"import sys, {modules}; assert 'torch' not in sys.modules, 'torch was imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -141,9 +141,11 @@ def test_nan_loss_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_pat
     before = load_checkpoint(out)
     capsys.readouterr()
     monkeypatch.setattr(train_mod, "lr_at", lambda *a: float("nan"))  # the first step poisons the weights
-    assert main(["translate", "train", "--epochs", "3", "--resume", *flags]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "diverged" in err and "is kept" in err and "Traceback" not in err
-    after = load_checkpoint(out)
-    assert after.state["step"] == before.state["step"]
-    assert all(np.isfinite(w).all() for w in after.weights.values())
+    # the next forward pass sees a NaN loss; or, with a time limit hit at once, the save must refuse
+    for limit in ([], ["--max-seconds", "0.001"]):
+        assert main(["translate", "train", "--epochs", "3", "--resume", *flags, *limit]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "diverged" in err and "is kept" in err and "Traceback" not in err
+        after = load_checkpoint(out)
+        assert after.state["step"] == before.state["step"]
+        assert all(np.isfinite(w).all() for w in after.weights.values())

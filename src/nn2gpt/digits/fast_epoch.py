@@ -50,8 +50,8 @@ def train_epoch(net, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch
 
     def gather(start: int, buffer) -> None:
         rows = order[start:start + chunk]
-        np.take(X, rows, axis=0, out=buffer[0][:len(rows), :-1])   # inputs; the ones column stays
-        np.take(Y, rows, axis=0, out=buffer[1][:len(rows)])
+        np.take(X, rows, axis=0, out=buffer[0][:len(rows), :-1], mode="clip")  # the ones column stays
+        np.take(Y, rows, axis=0, out=buffer[1][:len(rows)], mode="clip")  # clip: no bounds buffer
 
     helper = ThreadPoolExecutor(max_workers=1)
     pending = helper.submit(gather, 0, buffers[0])
@@ -91,7 +91,7 @@ def train_epoch(net, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch
                 Ws[l] -= np.dot(delta, acts[l].T)           # BP3 + BP4 in one product (n_l, n_{l-1} + 1)
                 if l > 0:
                     delta = below
-    finally:  # also on Ctrl-C: the steps taken so far reach net, the helper stops
+    finally:  # also on Ctrl-C: the steps taken reach net (the last one may be cut short), the helper stops
         helper.shutdown()
         for w, b, W in zip(net.weights, net.biases, Ws):
             w[...] = W[:, :-1]

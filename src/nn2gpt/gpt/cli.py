@@ -15,15 +15,15 @@ from nn2gpt.errors import UserError
 
 MODELS = ("bigram", "attention", "multihead", "gpt")
 
-# flag -> (type, help). The defaults live in TrainConfig (nn2gpt.gpt.train).
+# flag -> (type, help). The defaults live in TrainConfig (nn2gpt.gpt.train) and NumpyTrainConfig.
 TRAIN_FLAGS = {
-    "n-layer": (int, "transformer blocks (default 2)"),
+    "n-layer": (int, "transformer blocks (default 2; 4 with --engine numpy)"),
     "n-head": (int, "attention heads per block (default 4)"),
-    "n-embd": (int, "embedding width C (default 64)"),
+    "n-embd": (int, "embedding width C (default 64; 128 with --engine numpy)"),
     "block-size": (int, "context length T (default 64)"),
     "batch-size": (int, "sequences per micro-batch per process (default 32)"),
     "dropout": (float, "dropout rate (default 0)"),
-    "lr": (float, "peak learning rate (default 6e-3)"),
+    "lr": (float, "peak learning rate (default 6e-3; 2e-3 with --engine numpy)"),
     "min-lr": (float, "final learning rate of the cosine (default lr/10)"),
     "max-iters": (int, "optimizer steps (default 2000)"),
     "max-seconds": (float, "stop after this many seconds of training; the cosine follows the budget"),

@@ -148,11 +148,22 @@ def train(args) -> Path:
     too_long = config["model"]["max_len"]
     train_ex = [e for e in train_ex if len(e[0]) <= too_long and len(e[1]) <= too_long]
 
+    def diverged(what: str) -> UserError:
+        kept = (f"the last good checkpoint, {latest_checkpoint_dir(run).name}, is kept"
+                if has_checkpoint(run) else "nothing was saved")
+        return UserError(f"{what}: training diverged and stopped ({kept}); lower --lr-factor or raise --warmup")
+
     def save(reason: str) -> None:
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # never save a broken model
+            raise diverged(f"the weights are no longer finite at step {state['step']}")
         arrays = _optimizer_arrays(opt, model)
         arrays["rng.torch"] = torch.get_rng_state().numpy()
         save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state))
         _plot_loss(run)
+
+    def stop_interrupted() -> None:
+        print(f"\ninterrupted: saved step {state['step']} to {run}; continue with --resume")
+        raise KeyboardInterrupt  # the command line turns it into exit status 130
 
     def log(row: dict) -> None:
         with open(run / "metrics.jsonl", "a", encoding="utf-8") as f:
@@ -173,53 +184,56 @@ def train(args) -> Path:
             model.train()
             bar = tqdm(batches, initial=state["batch"], total=len(batches), desc=f"epoch {state['epoch'] + 1}",
                        unit="batch", dynamic_ncols=True, disable=args.quiet)
-            for batch in batches[state["batch"]:]:
-                src, tgt_in, tgt_out = (torch.from_numpy(a) for a in collate(train_ex, batch, tok.pad_id))
-                lr = lr_at(state["step"] + 1, config["model"]["d_model"], tcfg["warmup"], tcfg["lr_factor"])
-                for g in opt.param_groups:
-                    g["lr"] = lr
-                logits = model(src, tgt_in)  # (B, T, V)
-                loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=tok.pad_id,
-                                       label_smoothing=tcfg["label_smoothing"])
-                if not math.isfinite(loss.item()):  # before the step: the weights and every save stay finite
-                    kept = (f"the last good checkpoint, {latest_checkpoint_dir(run).name}, is kept"
-                            if has_checkpoint(run) else "nothing was saved")
-                    raise UserError(f"training loss is {loss.item()} at step {state['step'] + 1}: training diverged "
-                                    f"and stopped ({kept}); lower --lr-factor or raise --warmup")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                state["step"] += 1
-                state["batch"] += 1
-                state["seconds"] = seconds_before + time.time() - started
-                recent.append(loss.item())
-                bar.update(1)
-                bar.set_postfix(loss=f"{recent[-1]:.3f}", lr=f"{lr:.2e}")
-                if state["step"] % 20 == 0:
-                    log({"step": state["step"], "epoch": state["epoch"], "train_loss": round(sum(recent) / len(recent), 4),
-                         "lr": lr, "seconds": round(state["seconds"], 1)})
-                    recent.clear()
-                if ctrl_c.set:
-                    interrupted = True
-                    break
-                if args.max_seconds is not None and time.time() - started >= args.max_seconds:
-                    out_of_time = True
-                    break
-                if time.time() - last_save >= SAVE_EVERY_S:
-                    save("periodic")
-                    last_save = time.time()
-            bar.close()
+            try:
+                for batch in batches[state["batch"]:]:
+                    src, tgt_in, tgt_out = (torch.from_numpy(a) for a in collate(train_ex, batch, tok.pad_id))
+                    lr = lr_at(state["step"] + 1, config["model"]["d_model"], tcfg["warmup"], tcfg["lr_factor"])
+                    for g in opt.param_groups:
+                        g["lr"] = lr
+                    logits = model(src, tgt_in)  # (B, T, V)
+                    loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=tok.pad_id,
+                                           label_smoothing=tcfg["label_smoothing"])
+                    loss_value = loss.item()
+                    if not math.isfinite(loss_value):  # before the step, so the weights stay as last saved
+                        raise diverged(f"training loss is {loss_value} at step {state['step'] + 1}")
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    state["step"] += 1
+                    state["batch"] += 1
+                    state["seconds"] = seconds_before + time.time() - started
+                    recent.append(loss_value)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{recent[-1]:.3f}", lr=f"{lr:.2e}")
+                    if state["step"] % 20 == 0:
+                        log({"step": state["step"], "epoch": state["epoch"], "lr": lr,
+                             "train_loss": round(sum(recent) / len(recent), 4), "seconds": round(state["seconds"], 1)})
+                        recent.clear()
+                    if ctrl_c.set:
+                        interrupted = True
+                        break
+                    if args.max_seconds is not None and time.time() - started >= args.max_seconds:
+                        out_of_time = True
+                        break
+                    if time.time() - last_save >= SAVE_EVERY_S:
+                        save("periodic")
+                        last_save = time.time()
+            finally:  # also when a divergence error leaves the loop: the error prints on its own line
+                bar.close()
             if interrupted:
                 save("interrupted")
-                print(f"\ninterrupted: saved step {state['step']} to {run}; continue with --resume")
-                raise KeyboardInterrupt  # the command line turns it into exit status 130
+                stop_interrupted()
             if not out_of_time:
                 state.update(epoch=state["epoch"] + 1, batch=0, epoch_rng=None)
             val = loss_on(model, val_ex, tok.pad_id, tcfg["max_tokens"])
+            if not math.isfinite(val):
+                raise diverged(f"validation loss is {val} at step {state['step']}")
             log({"step": state["step"], "epoch": state["epoch"], "val_loss": round(val, 4),
                  "val_ppl": round(math.exp(val), 2), "seconds": round(state["seconds"], 1)})
             print(f"epoch {state['epoch']}{' (time limit)' if out_of_time else ''}: step {state['step']}, "
                   f"val loss {val:.3f}, perplexity {math.exp(val):.1f}, {state['seconds']:.0f} s of training")
             save("epoch")
             last_save = time.time()
+            if ctrl_c.set:  # Ctrl-C during the evaluation or the save: that save was the last
+                stop_interrupted()
     return run
