@@ -192,4 +192,3 @@ def checkpoint_to_resume(run_dir, resume: bool, overwrite: bool = False) -> Chec
         raise UserError(f"{run_dir} already holds a trained model; pass --resume to continue it, "
                         f"--overwrite to replace it, or choose another --out")
     return None
-

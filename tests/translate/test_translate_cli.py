@@ -149,3 +149,16 @@ def test_nan_loss_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_pat
         after = load_checkpoint(out)
         assert after.state["step"] == before.state["step"]
         assert all(np.isfinite(w).all() for w in after.weights.values())
+
+
+def test_overwrite_replaces_a_trained_run_only_when_asked(tmp_path, capsys):
+    from nn2gpt.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    flags = ["translate", "train", "--pair", "es-en", "--out", str(out), *TINY, "--limit", "60"]
+    assert main([*flags, "--epochs", "2"]) == 0
+    two = load_checkpoint(out).state["step"]
+    _one_line_error([*flags, "--epochs", "1"], capsys, "--resume", "--overwrite")
+    assert load_checkpoint(out).state["step"] == two                  # refused: the trained run is untouched
+    assert main([*flags, "--epochs", "1", "--overwrite"]) == 0
+    assert 0 < load_checkpoint(out).state["step"] < two               # a fresh one-epoch run replaced it

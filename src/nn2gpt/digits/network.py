@@ -214,7 +214,8 @@ class Network:
             order = self.rng.permutation(n)
             wrap = (lambda it: progress(it, epoch)) if progress else None
             if per_example:                                 # the book's path, step by step
-                for k in (wrap(range(0, n, mini_batch_size)) if wrap else range(0, n, mini_batch_size)):
+                starts = range(0, n, mini_batch_size)
+                for k in (wrap(starts) if wrap else starts):
                     idx = order[k:k + mini_batch_size]
                     # X[idx] is (m, 784) C-ordered, so X[idx].T is the book's (784, m) without a copy.
                     self.update_mini_batch((X[idx].T, Y[idx].T), eta, lmbda, n, per_example=True)

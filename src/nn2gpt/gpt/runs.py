@@ -25,7 +25,6 @@ from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_json
 from nn2gpt.gpt.tokenizer import tokenizer_from_json
-from nn2gpt.runlog import plot_losses, write_metrics  # noqa: F401 (train.py calls them as runs.*)
 
 
 # ---- model weights --------------------------------------------------------------------------

@@ -114,4 +114,3 @@ def prompt_ids(tok, prompt: str) -> list[int]:
     if hasattr(tok, "stoi"):
         return [tok.stoi["\n"]] if "\n" in tok.stoi else [0]
     return [GPT2_EOT_ID]
-

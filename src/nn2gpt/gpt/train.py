@@ -31,12 +31,13 @@ import torch
 from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
-from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.perf import device_peak_flops
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
+from nn2gpt.interrupt import StopOnCtrlC
+from nn2gpt.runlog import plot_losses, write_metrics
 
 
 @dataclass
@@ -216,7 +217,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         save_checkpoint(run_dir, runs.weights_to_numpy(model), config, tok.to_json(), optimizer=opt_arrays,
                         state=state | {"optimizer_groups": groups, "numpy_rng": rng.bit_generator.state,
                                        "torch_rng": runs.torch_rng_to_json()})
-        runs.write_metrics(run_dir, state["rows"])
+        write_metrics(run_dir, state["rows"])
 
     def micro_batch():
         x, y = get_batch(train_ids, cfg.block_size, cfg.batch_size * dist.world, rng)  # the global batch
@@ -290,8 +291,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         message = f"{message}: training diverged and stopped ({kept}); lower --lr or raise --warmup"
     vals = [(r["step"], r["time"], r["val_loss"]) for r in state["rows"] if "val_loss" in r]
     if run_dir and dist.is_main:
-        runs.write_metrics(run_dir, state["rows"])
-        runs.plot_losses(run_dir, state["rows"])
+        write_metrics(run_dir, state["rows"])
+        plot_losses(run_dir, state["rows"])
         if status != "diverged" and cfg.sample_tokens > 0:
             from nn2gpt.gpt.sample import sample_text
 

@@ -22,10 +22,10 @@ import numpy as np
 from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
-from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.files import atomic_write_json, atomic_write_text
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
+from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
 from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm, cosine_lr
 from nn2gpt.numpy_gpt.sample import stream_text

@@ -57,6 +57,7 @@ def _train_parser() -> Parser:
     p.add_argument("--pair", required=True, help="language pair: de-en (Multi30k) or es-en (Tatoeba)")
     p.add_argument("--out", default=None, help="run directory (default runs/translate-PAIR)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
     p.add_argument("--epochs", type=_positive(int), default=10, help="epochs to train in total (default 10)")
     p.add_argument("--max-seconds", type=_positive(float), default=None,
                    help="stop (and save) after this many seconds of training in this invocation")

@@ -95,7 +95,7 @@ def train(args) -> Path:
     import torch.nn.functional as F
     from tqdm import tqdm
 
-    from nn2gpt.checkpoint import has_checkpoint, latest_checkpoint_dir, load_checkpoint, save_checkpoint
+    from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, latest_checkpoint_dir, save_checkpoint
     from nn2gpt.data.translation import load_pair
     from nn2gpt.translate.batches import collate, encode_pairs, token_batches
     from nn2gpt.translate.bpe import BPETokenizer, train_bpe
@@ -103,19 +103,13 @@ def train(args) -> Path:
 
     run = Path(args.out)
     torch.manual_seed(args.seed)
-    if args.resume:
-        if not has_checkpoint(run):
-            raise UserError(f"--resume: {run} holds no checkpoint; start a new run without --resume")
-        ck = load_checkpoint(run, with_optimizer=True)
-        config, tok = ck.config, BPETokenizer.from_json(ck.tokenizer)
+    ck = checkpoint_to_resume(run, args.resume, args.overwrite)
+    state = None
+    if ck is not None:
+        config, tok, state = ck.config, BPETokenizer.from_json(ck.tokenizer), ck.state
         if config["train"]["pair"] != args.pair:
             raise UserError(f"--resume: {run} was trained on {config['train']['pair']}, not {args.pair}; "
                             f"drop --pair or pick another --out")
-        state = ck.state
-    else:
-        if has_checkpoint(run):
-            raise UserError(f"{run} already holds a run; add --resume to continue it, or choose another --out")
-        ck, state = None, None
     splits = _limit(load_pair(args.pair, args.data_dir), args.limit)
     if ck is None:
         tok = train_bpe((s for pair in splits["train"] for s in pair), args.vocab_size)
