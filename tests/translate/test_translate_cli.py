@@ -162,3 +162,35 @@ def test_overwrite_replaces_a_trained_run_only_when_asked(tmp_path, capsys):
     assert load_checkpoint(out).state["step"] == two                  # refused: the trained run is untouched
     assert main([*flags, "--epochs", "1", "--overwrite"]) == 0
     assert 0 < load_checkpoint(out).state["step"] < two               # a fresh one-epoch run replaced it
+
+
+def test_epoch_ends_save_at_most_once_a_minute(tmp_path, monkeypatch):
+    """Seconds-long (GPU) epochs must not each write a checkpoint; the last epoch always saves."""
+    import nn2gpt.checkpoint
+    import nn2gpt.translate.train as train_module
+
+    real_save, saved_steps = nn2gpt.checkpoint.save_checkpoint, []
+
+    def counting_save(run_dir, weights, config, tokenizer, optimizer=None, state=None):
+        saved_steps.append(state["step"])
+        return real_save(run_dir, weights, config, tokenizer, optimizer, state)
+
+    monkeypatch.setattr(nn2gpt.checkpoint, "save_checkpoint", counting_save)
+    flags = ["translate", "train", "--pair", "es-en", *TINY, "--limit", "40", "--epochs", "3"]
+    assert main([*flags, "--out", str(tmp_path / "a")]) == 0
+    assert len(saved_steps) == 1  # 3 tiny epochs well inside a minute: only the final save
+    monkeypatch.setattr(train_module, "EPOCH_SAVE_GAP_S", 0)
+    saved_steps.clear()
+    assert main([*flags, "--out", str(tmp_path / "b")]) == 0
+    assert len(saved_steps) == 3 and saved_steps == sorted(saved_steps)  # one per epoch
+
+
+def test_device_cuda_without_a_gpu_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "r"), "--device", "cuda", *TINY],
+                    capsys, "--device cpu")
+    assert not (tmp_path / "r").exists()  # refused before anything was written
+    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "r"), "--device", "tpu", *TINY],
+                    capsys, "--device")

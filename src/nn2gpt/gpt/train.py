@@ -30,7 +30,7 @@ import torch
 
 from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, save_checkpoint
 from nn2gpt.data.text import read_text
-from nn2gpt.errors import UserError
+from nn2gpt.devices import pick_device
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
@@ -126,14 +126,6 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devic
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **fused)
 
 
-def _pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name} asked for, but torch sees no GPU; use --device cpu")
-    return torch.device(name)
-
-
 def _cpu_threads() -> int:
     """All cores on an idle machine, one thread when other processes keep the CPU busy.
 
@@ -153,7 +145,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     from nn2gpt.gpt.model import GPTConfig, build_model
 
     t0 = time.perf_counter()
-    device = _pick_device(cfg.device)
+    device = pick_device(cfg.device)
     dist = ddp.setup(device.type)
     if dist.enabled and device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)

@@ -75,6 +75,7 @@ def _train_parser() -> Parser:
     p.add_argument("--limit", type=_positive(int), default=None, help="use only the first N pairs of each split")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=_positive(int), default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--device", default="auto", help="auto (default: the GPU if there is one), cpu, cuda, cuda:N")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--data-dir", default=None, help="where the datasets are (default: $NN2GPT_DATA, cache)")
     return p

@@ -8,12 +8,15 @@
   post-LN; our pre-LN blocks are stable with a much shorter warm-up, which matters when a
   whole run is a few thousand steps on a CPU.
 - Batches by token count (see batches.py).
+- Device: `--device auto` trains on the GPU when there is one, with bf16 autocast (the matrix
+  products in bfloat16; weights, Adam and the loss in float32), else on the CPU in float32.
 
 A run directory holds config.json, tokenizer.json, metrics.jsonl (one JSON object per line),
 loss.png and the checkpoint (nn2gpt.checkpoint: safetensors weights + optimizer moments +
 JSON state). `--resume` continues exactly where the last save stopped: the same batch order
-(the epoch's RNG state is saved), the same dropout stream (torch's RNG state is saved).
-Ctrl-C saves before exiting.
+(the epoch's RNG state is saved), the same dropout stream (torch's RNG states are saved).
+Saves come at epoch ends (but at most one a minute: a GPU epoch can take seconds), every 5
+minutes, at the end and on Ctrl-C, which saves before exiting.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from nn2gpt.runlog import plot_losses, read_metrics
 DEFAULTS = {"d_model": 256, "n_layer": 3, "n_head": 4, "d_ff": 1024, "dropout": 0.1, "vocab_size": 8000,
             "max_tokens": 4096, "warmup": 1000, "lr_factor": 1.0, "max_len": 256, "label_smoothing": 0.1}
 SAVE_EVERY_S = 300  # a checkpoint at least every 5 minutes, besides epoch ends, the time limit and Ctrl-C
+EPOCH_SAVE_GAP_S = 60  # ...but not at every end of a seconds-long GPU epoch: a save writes ~3x the weights
 
 
 def lr_at(step: int, d_model: int, warmup: int, factor: float) -> float:
@@ -43,20 +47,24 @@ def _limit(splits: dict, limit: int | None) -> dict:
     return {k: v[:limit] for k, v in splits.items()} if limit else splits
 
 
-def loss_on(model, examples, pad_id: int, max_tokens: int) -> float:
+def loss_on(model, examples, pad_id: int, max_tokens: int, autocast=None) -> float:
     """Mean per-token negative log likelihood (no label smoothing) over `examples`."""
+    from contextlib import nullcontext
+
     import torch
     import torch.nn.functional as F
 
     from nn2gpt.translate.batches import collate, token_batches
 
+    device = next(model.parameters()).device
     model.eval()
     total, count = 0.0, 0
     with torch.inference_mode():
         for batch in token_batches(examples, max_tokens):
-            src, tgt_in, tgt_out = (torch.from_numpy(a) for a in collate(examples, batch, pad_id))
-            logits = model(src, tgt_in)  # (B, T, V)
-            total += F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=pad_id,
+            src, tgt_in, tgt_out = (torch.from_numpy(a).to(device) for a in collate(examples, batch, pad_id))
+            with (autocast or nullcontext)():
+                logits = model(src, tgt_in)  # (B, T, V)
+            total += F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=pad_id,
                                      reduction="sum").item()
             count += int((tgt_out != pad_id).sum())
     return total / max(count, 1)
@@ -70,9 +78,9 @@ def _optimizer_arrays(opt, model) -> dict:
         for p in group["params"]:
             st = opt.state.get(p)
             if st:
-                out[f"exp_avg.{names[id(p)]}"] = st["exp_avg"].numpy()
-                out[f"exp_avg_sq.{names[id(p)]}"] = st["exp_avg_sq"].numpy()
-                out[f"step.{names[id(p)]}"] = st["step"].reshape(1).numpy()
+                out[f"exp_avg.{names[id(p)]}"] = st["exp_avg"].cpu().numpy()
+                out[f"exp_avg_sq.{names[id(p)]}"] = st["exp_avg_sq"].cpu().numpy()
+                out[f"step.{names[id(p)]}"] = st["step"].cpu().reshape(1).numpy()
     return out
 
 
@@ -81,15 +89,17 @@ def _load_optimizer_arrays(opt, model, arrays: dict) -> None:
 
     for name, p in model.named_parameters():
         if f"exp_avg.{name}" in arrays:
-            opt.state[p] = {"step": torch.tensor(float(arrays[f"step.{name}"][0])),
-                            "exp_avg": torch.from_numpy(arrays[f"exp_avg.{name}"].copy()),
-                            "exp_avg_sq": torch.from_numpy(arrays[f"exp_avg_sq.{name}"].copy())}
+            opt.state[p] = {"step": torch.tensor(float(arrays[f"step.{name}"][0])),  # on the CPU, as Adam keeps it
+                            "exp_avg": torch.from_numpy(arrays[f"exp_avg.{name}"].copy()).to(p.device),
+                            "exp_avg_sq": torch.from_numpy(arrays[f"exp_avg_sq.{name}"].copy()).to(p.device)}
 
 
 def _plot_loss(run: Path) -> None:
     plot_losses(run, read_metrics(run), labels={"train_loss": "train (label-smoothed)", "val_loss": "val (NLL)"})
 
 def train(args) -> Path:
+    from contextlib import nullcontext
+
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -97,11 +107,13 @@ def train(args) -> Path:
 
     from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, latest_checkpoint_dir, save_checkpoint
     from nn2gpt.data.translation import load_pair
+    from nn2gpt.devices import pick_device
     from nn2gpt.translate.batches import collate, encode_pairs, token_batches
     from nn2gpt.translate.bpe import BPETokenizer, train_bpe
     from nn2gpt.translate.model import build_model, model_weights
 
     run = Path(args.out)
+    device = pick_device(args.device)
     torch.manual_seed(args.seed)
     ck = checkpoint_to_resume(run, args.resume, args.overwrite)
     state = None
@@ -127,15 +139,24 @@ def train(args) -> Path:
         atomic_write_text(run / "metrics.jsonl", "")
     model = build_model(config["model"])
     tcfg = config["train"]
-    opt = torch.optim.Adam(model.parameters(), lr=0.0, betas=(0.9, 0.98), eps=1e-9)
     if ck is not None:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in ck.weights.items()}, strict=False)
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=0.0, betas=(0.9, 0.98), eps=1e-9)
+    if ck is not None:
         _load_optimizer_arrays(opt, model, ck.optimizer or {})
         torch.set_rng_state(torch.from_numpy(ck.optimizer["rng.torch"].copy()))
+        if device.type == "cuda" and "rng.cuda" in ck.optimizer:  # GPU dropout draws from the GPU's generator
+            torch.cuda.set_rng_state(torch.from_numpy(ck.optimizer["rng.cuda"].copy()), device)
+    # On a GPU: bf16 autocast (matrix products in bfloat16, weights and Adam in float32) and TF32.
+    use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else nullcontext
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
     state = state or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None, "seconds": 0.0}
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{args.pair}: {len(splits['train']):,} training pairs, vocabulary {tok.vocab_size:,}, "
-          f"{n_params / 1e6:.2f}M parameters, run directory {run}")
+          f"{n_params / 1e6:.2f}M parameters, on {device}{' (bf16 autocast)' if use_bf16 else ''}, run directory {run}")
 
     train_ex = encode_pairs(tok, splits["train"])
     val_ex = encode_pairs(tok, splits["val"])
@@ -152,6 +173,8 @@ def train(args) -> Path:
             raise diverged(f"the weights are no longer finite at step {state['step']}")
         arrays = _optimizer_arrays(opt, model)
         arrays["rng.torch"] = torch.get_rng_state().numpy()
+        if device.type == "cuda":
+            arrays["rng.cuda"] = torch.cuda.get_rng_state(device).numpy()
         save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state))
         _plot_loss(run)
 
@@ -180,12 +203,14 @@ def train(args) -> Path:
                        unit="batch", dynamic_ncols=True, disable=args.quiet)
             try:
                 for batch in batches[state["batch"]:]:
-                    src, tgt_in, tgt_out = (torch.from_numpy(a) for a in collate(train_ex, batch, tok.pad_id))
+                    src, tgt_in, tgt_out = (torch.from_numpy(a).to(device, non_blocking=True)
+                                            for a in collate(train_ex, batch, tok.pad_id))
                     lr = lr_at(state["step"] + 1, config["model"]["d_model"], tcfg["warmup"], tcfg["lr_factor"])
                     for g in opt.param_groups:
                         g["lr"] = lr
-                    logits = model(src, tgt_in)  # (B, T, V)
-                    loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=tok.pad_id,
+                    with autocast():
+                        logits = model(src, tgt_in)  # (B, T, V)
+                    loss = F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=tok.pad_id,
                                            label_smoothing=tcfg["label_smoothing"])
                     loss_value = loss.item()
                     if not math.isfinite(loss_value):  # before the step, so the weights stay as last saved
@@ -219,15 +244,17 @@ def train(args) -> Path:
                 stop_interrupted()
             if not out_of_time:
                 state.update(epoch=state["epoch"] + 1, batch=0, epoch_rng=None)
-            val = loss_on(model, val_ex, tok.pad_id, tcfg["max_tokens"])
+            val = loss_on(model, val_ex, tok.pad_id, tcfg["max_tokens"], autocast)
             if not math.isfinite(val):
                 raise diverged(f"validation loss is {val} at step {state['step']}")
             log({"step": state["step"], "epoch": state["epoch"], "val_loss": round(val, 4),
                  "val_ppl": round(math.exp(val), 2), "seconds": round(state["seconds"], 1)})
             print(f"epoch {state['epoch']}{' (time limit)' if out_of_time else ''}: step {state['step']}, "
                   f"val loss {val:.3f}, perplexity {math.exp(val):.1f}, {state['seconds']:.0f} s of training")
-            save("epoch")
-            last_save = time.time()
+            finished = out_of_time or state["epoch"] >= args.epochs
+            if finished or ctrl_c.set or time.time() - last_save >= EPOCH_SAVE_GAP_S:
+                save("epoch")
+                last_save = time.time()
             if ctrl_c.set:  # Ctrl-C during the evaluation or the save: that save was the last
                 stop_interrupted()
     return run

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Chapter 3 on one GPU: es-en Transformers (d 256, 6+6 layers, 13M parameters) trained side by
+# side on one H100 for a fixed wall budget, one per dropout value (a model this small leaves the
+# GPU mostly idle, so three processes cost little more than one). The model with the lowest
+# validation loss is packed (weights, config, tokenizer, metrics; not Adam's moments) into
+# $OUT/best.tar.part-*, with every run's log and metrics in $OUT/logs.tar.
+#
+#   OUT=/tmp/out NN2GPT_DATA=/path/to/data SECONDS_BUDGET=420 bash bench/translate_gpu.sh
+#
+# Reassemble: cat best.tar.part-* | tar -x -C runs/   ->  runs/es-en-gpu-dN
+set -u
+export PYTHONPATH=src PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+OUT=${OUT:?set OUT}
+RUNS=${RUNS:-/tmp/translate-gpu-runs}
+BUDGET=${SECONDS_BUDGET:-420}
+DEVICE=${DEVICE:-cuda}  # DEVICE=cpu EXTRA="--limit 3000" SECONDS_BUDGET=10: a dry run of this script on a CPU
+EXTRA=${EXTRA:-}
+PIZZA="La pizza salió del horno y sabía bien."
+MODEL=(--d-model 256 --layers 6 --heads 8 --ff 1024 --vocab-size 8000 --max-tokens 12000 --warmup 1000 --lr-factor 1.0)
+mkdir -p "$RUNS"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import torch, sys; print('torch', torch.__version__, 'python', sys.version.split()[0], 'cpus', __import__('os').cpu_count())"
+date -u
+
+# 1. smoke: a few seconds on the GPU, so a broken path fails in seconds, not minutes
+python3 -m nn2gpt translate train --pair es-en --out "$RUNS/smoke" --limit 3000 --epochs 2 --max-seconds 8 \
+    "${MODEL[@]}" --device "$DEVICE" --quiet --threads 4 || { echo "SMOKE FAILED"; exit 1; }
+python3 -m nn2gpt translate "$PIZZA" --model "$RUNS/smoke" --beam 4 || { echo "SMOKE DECODE FAILED"; exit 1; }
+
+# 2. the real runs, side by side
+for d in 0.1 0.2 0.3; do
+  python3 -m nn2gpt translate train --pair es-en --out "$RUNS/es-en-gpu-d$d" --epochs 1000 --max-seconds "$BUDGET" \
+      --dropout "$d" "${MODEL[@]}" $EXTRA --device "$DEVICE" --quiet --threads 4 > "$RUNS/train-d$d.log" 2>&1 &
+done
+sleep $((BUDGET < 60 ? BUDGET : 60)); nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
+wait
+date -u
+for d in 0.1 0.2 0.3; do
+  echo "== dropout $d"; tail -n 3 "$RUNS/train-d$d.log"
+  python3 -m nn2gpt translate "$PIZZA" --model "$RUNS/es-en-gpu-d$d" --beam 4 --threads 4
+  python3 -m nn2gpt translate "$PIZZA" --model "$RUNS/es-en-gpu-d$d" --beam 1 --threads 4
+done
+
+# 3. pack the run with the lowest final validation loss (the selection never looks at the pizza)
+best=$(python3 - "$RUNS" <<'PY'
+import json, sys, pathlib
+runs = sorted(pathlib.Path(sys.argv[1]).glob("es-en-gpu-d*"))
+def last_val(run):
+    rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
+    vals = [r["val_loss"] for r in rows if "val_loss" in r]
+    return vals[-1] if vals else float("inf")
+for r in runs:
+    print(f"{r.name}: final val loss {last_val(r):.4f}", file=sys.stderr)
+print(min(runs, key=last_val).name)
+PY
+)
+echo "best by val loss: $best"
+tar -C "$RUNS" -cf "$RUNS.best.tar" --exclude=optimizer.safetensors "$best"
+split -b 15M "$RUNS.best.tar" "$OUT/best.tar.part-"
+(cd "$RUNS" && tar -cf "$OUT/logs.tar" train-*.log es-en-gpu-*/metrics.jsonl es-en-gpu-*/config.json es-en-gpu-*/loss.png)
+ls -la "$OUT"
+date -u

@@ -1,0 +1,22 @@
+"""Choosing where tensors live: `--device auto|cpu|cuda|cuda:N`, shared by every training command.
+
+`auto` takes the GPU when torch sees one, else the CPU. Asking for a GPU that is not there is
+bad input (a one-line error), not a CUDA traceback.
+"""
+
+from __future__ import annotations
+
+from nn2gpt.errors import UserError
+
+
+def pick_device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name} asked for, but torch sees no GPU; use --device cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown --device {name!r}; use auto, cpu, cuda or cuda:N") from None
