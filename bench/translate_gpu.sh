@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Chapter 3 on one GPU: es-en Transformers (d 256, 6+6 layers, 13M parameters) trained side by
-# side on one H100 for a fixed wall budget, one per dropout value (a model this small leaves the
-# GPU mostly idle, so three processes cost little more than one). The model with the lowest
+# side on one H100 for a fixed wall budget, one per variant (a model this small leaves the GPU
+# mostly idle, so three processes cost little more than one). VARIANTS lists them as
+# "name:flags;name:flags"; the default is one per dropout value (0.1, 0.2, 0.3). The model with the lowest
 # validation loss is packed (weights, config, tokenizer, metrics; not Adam's moments) into
 # $OUT/best.tar.part-*, with every run's log and metrics in $OUT/logs.tar.
 #
-#   OUT=/tmp/out NN2GPT_DATA=/path/to/data SECONDS_BUDGET=420 bash bench/translate_gpu.sh
+#   OUT=/tmp/out NN2GPT_DATA=/path/to/data SECONDS_BUDGET=400 bash bench/translate_gpu.sh
+#   OUT=/tmp/out NN2GPT_DATA=... SECONDS_BUDGET=200 SMOKE=0 \
+#       VARIANTS="d0.3-c20k:--dropout 0.3 --coordinate 20000;d0.3-c40k:--dropout 0.3 --coordinate 40000" bash ...
 #
 # Reassemble: cat best.tar.part-* | tar -x -C runs/   ->  runs/es-en-gpu-dN
 set -u
@@ -15,6 +18,8 @@ RUNS=${RUNS:-/tmp/translate-gpu-runs}
 BUDGET=${SECONDS_BUDGET:-420}
 DEVICE=${DEVICE:-cuda}  # DEVICE=cpu EXTRA="--limit 3000" SECONDS_BUDGET=10: a dry run of this script on a CPU
 EXTRA=${EXTRA:-}
+VARIANTS=${VARIANTS:-"d0.1:--dropout 0.1;d0.2:--dropout 0.2;d0.3:--dropout 0.3"}
+IFS=';' read -r -a VARIANT_LIST <<< "$VARIANTS"
 PIZZA="La pizza salió del horno y sabía bien."
 MODEL=(--d-model 256 --layers 6 --heads 8 --ff 1024 --vocab-size 8000 --max-tokens 12000 --warmup 1000 --lr-factor 1.0)
 mkdir -p "$RUNS"
@@ -23,22 +28,25 @@ python3 -c "import torch, sys; print('torch', torch.__version__, 'python', sys.v
 date -u
 
 # 1. smoke: a few seconds on the GPU, so a broken path fails in seconds, not minutes
-python3 -m nn2gpt translate train --pair es-en --out "$RUNS/smoke" --limit 3000 --epochs 2 --max-seconds 8 \
+[ "${SMOKE:-1}" = 0 ] || python3 -m nn2gpt translate train --pair es-en --out "$RUNS/smoke" --limit 3000 --epochs 2 --max-seconds 8 \
     "${MODEL[@]}" --device "$DEVICE" --quiet --threads 4 || { echo "SMOKE FAILED"; exit 1; }
-python3 -m nn2gpt translate "$PIZZA" --model "$RUNS/smoke" --beam 4 || { echo "SMOKE DECODE FAILED"; exit 1; }
+[ "${SMOKE:-1}" = 0 ] || python3 -m nn2gpt translate "$PIZZA" --model "$RUNS/smoke" --beam 4 || { echo "SMOKE DECODE FAILED"; exit 1; }
 
 # 2. the real runs, side by side
-for d in 0.1 0.2 0.3; do
-  python3 -m nn2gpt translate train --pair es-en --out "$RUNS/es-en-gpu-d$d" --epochs 1000 --max-seconds "$BUDGET" \
-      --dropout "$d" "${MODEL[@]}" $EXTRA --device "$DEVICE" --quiet --threads 4 > "$RUNS/train-d$d.log" 2>&1 &
+for v in "${VARIANT_LIST[@]}"; do
+  name=${v%%:*}; flags=${v#*:}
+  # shellcheck disable=SC2086  # the variant's flags split into words on purpose
+  python3 -m nn2gpt translate train --pair es-en --out "$RUNS/es-en-gpu-$name" --epochs 1000 --max-seconds "$BUDGET" \
+      "${MODEL[@]}" $flags $EXTRA --device "$DEVICE" --quiet --threads 4 > "$RUNS/train-$name.log" 2>&1 &
 done
 sleep $((BUDGET < 60 ? BUDGET : 60)); nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
 wait
 date -u
-for d in 0.1 0.2 0.3; do
-  echo "== dropout $d"; tail -n 3 "$RUNS/train-d$d.log"
-  python3 -m nn2gpt translate "$PIZZA" --model "$RUNS/es-en-gpu-d$d" --beam 4 --threads 4
-  python3 -m nn2gpt translate "$PIZZA" --model "$RUNS/es-en-gpu-d$d" --beam 1 --threads 4
+for v in "${VARIANT_LIST[@]}"; do
+  name=${v%%:*}
+  echo "== $v"; head -n 2 "$RUNS/train-$name.log"; tail -n 3 "$RUNS/train-$name.log"
+  python3 -m nn2gpt translate "$PIZZA" --model "$RUNS/es-en-gpu-$name" --beam 4 --threads 4
+  python3 -m nn2gpt translate "$PIZZA" --model "$RUNS/es-en-gpu-$name" --beam 1 --threads 4
 done
 
 # 3. pack the run with the lowest final validation loss (the selection never looks at the pizza)

@@ -44,6 +44,12 @@ def _positive(kind):
     return parse
 
 
+def _nonnegative_int(text: str) -> int:
+    if not text.isdigit():
+        raise __import__("argparse").ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
 def _decoding_flags(p: Parser) -> None:
     p.add_argument("--beam", type=_positive(int), default=4, help="beam size; 1 = greedy (default 4)")
     p.add_argument("--alpha", type=float, default=0.6, help="length penalty exponent (default 0.6; 0 = none)")
@@ -73,6 +79,9 @@ def _train_parser() -> Parser:
     p.add_argument("--lr-factor", type=_positive(float), default=DEFAULTS["lr_factor"],
                    help="multiplies the paper's learning-rate schedule")
     p.add_argument("--limit", type=_positive(int), default=None, help="use only the first N pairs of each split")
+    p.add_argument("--coordinate", type=_nonnegative_int, default=0,
+                   help="add N training pairs joined from two with the same subject, "
+                        "'X did A and did B' (see translate/augment.py; default 0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=_positive(int), default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--device", default="auto", help="auto (default: the GPU if there is one), cpu, cuda, cuda:N")

@@ -8,6 +8,7 @@
   post-LN; our pre-LN blocks are stable with a much shorter warm-up, which matters when a
   whole run is a few thousand steps on a CPU.
 - Batches by token count (see batches.py).
+- `--coordinate N` adds N training pairs joined from two that share a subject (augment.py).
 - Device: `--device auto` trains on the GPU when there is one, with bf16 autocast (the matrix
   products in bfloat16; weights, Adam and the loss in float32), else on the CPU in float32.
 
@@ -132,13 +133,21 @@ def train(args) -> Path:
         config = {"model": model_cfg, "engine": "torch",
                   "train": {"pair": args.pair, "max_tokens": args.max_tokens, "warmup": args.warmup,
                             "lr_factor": args.lr_factor, "label_smoothing": DEFAULTS["label_smoothing"],
-                            "adam": [0.9, 0.98, 1e-9], "seed": args.seed, "limit": args.limit}}
+                            "adam": [0.9, 0.98, 1e-9], "seed": args.seed, "limit": args.limit,
+                            "coordinate": args.coordinate}}
         run.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run / "config.json", config)
         atomic_write_text(run / "tokenizer.json", tok.hf.to_str(pretty=True))
         atomic_write_text(run / "metrics.jsonl", "")
     model = build_model(config["model"])
     tcfg = config["train"]
+    if tcfg.get("coordinate"):  # after the BPE: the tokenizer is learnt from real sentences only
+        from nn2gpt.translate.augment import coordinated_pairs
+
+        extra = coordinated_pairs(splits["train"], tcfg["coordinate"], args.pair.split("-")[0], tcfg["seed"])
+        print(f"coordination augmentation: {len(extra):,} joined pairs, e.g. {extra[0][0]!r}" if extra else
+              "coordination augmentation: no two training pairs share a subject; nothing added")
+        splits["train"] = splits["train"] + extra
     if ck is not None:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in ck.weights.items()}, strict=False)
     model.to(device)
