@@ -194,3 +194,31 @@ def test_device_cuda_without_a_gpu_is_a_one_line_error(tmp_path, capsys, monkeyp
     assert not (tmp_path / "r").exists()  # refused before anything was written
     _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "r"), "--device", "tpu", *TINY],
                     capsys, "--device")
+
+
+def test_init_from_starts_a_new_run_from_another_runs_weights(run, tmp_path, capsys):
+    """Fine-tuning: same tokenizer and shape as the source run, and its weights as the start."""
+    from nn2gpt.checkpoint import load_checkpoint
+
+    source = load_checkpoint(run)
+    out = tmp_path / "ft"
+    # a learning rate so small that one step leaves the weights where they started
+    assert main(["translate", "train", "--pair", "es-en", "--out", str(out), "--init-from", str(run),
+                 "--epochs", "1", "--limit", "40", "--lr-factor", "1e-12", "--coordinate", "0", "--quiet"]) == 0
+    tuned = load_checkpoint(out)
+    assert tuned.tokenizer == source.tokenizer and tuned.config["model"] == source.config["model"]
+    assert tuned.config["train"]["init_from"] == {"run": str(run), "step": source.state["step"]}
+    assert tuned.state["step"] > 0
+    for name, w in source.weights.items():
+        assert abs(tuned.weights[name] - w).max() < 1e-6, name
+    # bad input: both flags, a missing run, a run of another pair
+    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(out), "--resume", "--init-from", str(run)],
+                    capsys, "--init-from")
+    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "x"),
+                     "--init-from", str(tmp_path / "nowhere")], capsys, "nowhere")
+    _one_line_error(["translate", "train", "--pair", "de-en", "--out", str(tmp_path / "y"), "--init-from", str(run)],
+                    capsys, "de-en")
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own refusal, also one line
+        main(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "z"), "--coordinate", "-3"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(err.splitlines()) == 1 and "--coordinate" in err, err

@@ -64,6 +64,8 @@ def _train_parser() -> Parser:
     p.add_argument("--out", default=None, help="run directory (default runs/translate-PAIR)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
+    p.add_argument("--init-from", default=None, metavar="RUN",
+                   help="fine-tune: start a new run from RUN's weights, tokenizer and model shape (fresh Adam)")
     p.add_argument("--epochs", type=_positive(int), default=10, help="epochs to train in total (default 10)")
     p.add_argument("--max-seconds", type=_positive(float), default=None,
                    help="stop (and save) after this many seconds of training in this invocation")

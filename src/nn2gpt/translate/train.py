@@ -9,6 +9,8 @@
   whole run is a few thousand steps on a CPU.
 - Batches by token count (see batches.py).
 - `--coordinate N` adds N training pairs joined from two that share a subject (augment.py).
+- `--init-from RUN` fine-tunes: a new run starts from RUN's weights, tokenizer and model shape,
+  with a fresh Adam and the schedule from step 0 (so give it a short warm-up and a low factor).
 - Device: `--device auto` trains on the GPU when there is one, with bf16 autocast (the matrix
   products in bfloat16; weights, Adam and the loss in float32), else on the CPU in float32.
 
@@ -106,7 +108,8 @@ def train(args) -> Path:
     import torch.nn.functional as F
     from tqdm import tqdm
 
-    from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, latest_checkpoint_dir, save_checkpoint
+    from nn2gpt.checkpoint import (checkpoint_to_resume, has_checkpoint, latest_checkpoint_dir, load_checkpoint,
+                                   save_checkpoint)
     from nn2gpt.data.translation import load_pair
     from nn2gpt.devices import pick_device
     from nn2gpt.translate.batches import collate, encode_pairs, token_batches
@@ -116,7 +119,16 @@ def train(args) -> Path:
     run = Path(args.out)
     device = pick_device(args.device)
     torch.manual_seed(args.seed)
+    if args.resume and args.init_from:
+        raise UserError("--resume and --init-from exclude each other: --resume continues this run, "
+                        "--init-from starts a new one from another run's weights")
     ck = checkpoint_to_resume(run, args.resume, args.overwrite)
+    start = None  # fine-tuning: the checkpoint whose weights, tokenizer and model shape a new run starts from
+    if args.init_from:
+        start = load_checkpoint(args.init_from)
+        if start.config.get("model", {}).get("model") != "transformer" or start.config.get("train", {}).get("pair") != args.pair:
+            raise UserError(f"--init-from {args.init_from} is not a {args.pair} translation run; "
+                            f"point it to a run of `nn2gpt translate train --pair {args.pair}`")
     state = None
     if ck is not None:
         config, tok, state = ck.config, BPETokenizer.from_json(ck.tokenizer), ck.state
@@ -124,17 +136,22 @@ def train(args) -> Path:
             raise UserError(f"--resume: {run} was trained on {config['train']['pair']}, not {args.pair}; "
                             f"drop --pair or pick another --out")
     splits = _limit(load_pair(args.pair, args.data_dir), args.limit)
-    if ck is None:
+    if start is not None:
+        tok, model_cfg = BPETokenizer.from_json(start.tokenizer), start.config["model"]
+    elif ck is None:
         tok = train_bpe((s for pair in splits["train"] for s in pair), args.vocab_size)
         model_cfg = {"model": "transformer", "vocab_size": tok.vocab_size, "d_model": args.d_model,
                      "n_layer": args.layers, "n_head": args.heads, "d_ff": args.ff, "dropout": args.dropout,
                      "max_len": DEFAULTS["max_len"], "norm": "pre", "pad_id": tok.pad_id,
                      "bos_id": tok.bos_id, "eos_id": tok.eos_id}
+    if ck is None:
         config = {"model": model_cfg, "engine": "torch",
                   "train": {"pair": args.pair, "max_tokens": args.max_tokens, "warmup": args.warmup,
                             "lr_factor": args.lr_factor, "label_smoothing": DEFAULTS["label_smoothing"],
                             "adam": [0.9, 0.98, 1e-9], "seed": args.seed, "limit": args.limit,
                             "coordinate": args.coordinate}}
+        if start is not None:
+            config["train"]["init_from"] = {"run": str(args.init_from), "step": start.state["step"]}
         run.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run / "config.json", config)
         atomic_write_text(run / "tokenizer.json", tok.hf.to_str(pretty=True))
@@ -148,8 +165,8 @@ def train(args) -> Path:
         print(f"coordination augmentation: {len(extra):,} joined pairs, e.g. {extra[0][0]!r}" if extra else
               "coordination augmentation: no two training pairs share a subject; nothing added")
         splits["train"] = splits["train"] + extra
-    if ck is not None:
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in ck.weights.items()}, strict=False)
+    if ck is not None or start is not None:
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in (ck or start).weights.items()}, strict=False)
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=0.0, betas=(0.9, 0.98), eps=1e-9)
     if ck is not None:
