@@ -81,7 +81,7 @@ def _train_parser() -> Parser:
     p.add_argument("--lr-factor", type=_positive(float), default=DEFAULTS["lr_factor"],
                    help="multiplies the paper's learning-rate schedule")
     p.add_argument("--limit", type=_positive(int), default=None, help="use only the first N pairs of each split")
-    p.add_argument("--coordinate", type=_nonnegative_int, default=0,
+    p.add_argument("--coordinate", type=_nonnegative_int, default=0, metavar="N",
                    help="add N training pairs joined from two with the same subject, "
                         "'X did A and did B' (see translate/augment.py; default 0)")
     p.add_argument("--seed", type=int, default=0)
