@@ -22,7 +22,7 @@ VARIANTS=${VARIANTS:-"d0.1:--dropout 0.1;d0.2:--dropout 0.2;d0.3:--dropout 0.3"}
 IFS=';' read -r -a VARIANT_LIST <<< "$VARIANTS"
 PIZZA="La pizza salió del horno y sabía bien."
 MODEL=(--d-model 256 --layers 6 --heads 8 --ff 1024 --vocab-size 8000 --max-tokens 12000 --warmup 1000 --lr-factor 1.0)
-mkdir -p "$RUNS"
+rm -rf "$RUNS" "$RUNS.best.tar"; mkdir -p "$RUNS"  # a warm machine may hold an earlier call's runs
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, sys; print('torch', torch.__version__, 'python', sys.version.split()[0], 'cpus', __import__('os').cpu_count())"
 date -u
@@ -50,9 +50,10 @@ for v in "${VARIANT_LIST[@]}"; do
 done
 
 # 3. pack the run with the lowest final validation loss (the selection never looks at the pizza)
-best=$(python3 - "$RUNS" <<'PY'
+names=(); for v in "${VARIANT_LIST[@]}"; do names+=("es-en-gpu-${v%%:*}"); done
+best=$(python3 - "$RUNS" "${names[@]}" <<'PY'
 import json, sys, pathlib
-runs = sorted(pathlib.Path(sys.argv[1]).glob("es-en-gpu-d*"))
+runs = [pathlib.Path(sys.argv[1]) / name for name in sys.argv[2:]]
 def last_val(run):
     rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
     vals = [r["val_loss"] for r in rows if "val_loss" in r]

@@ -29,6 +29,20 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def number_at_least(kind, low, strict: bool = False):
+    """An argparse `type` for a finite number (int or float) >= low, or > low when `strict`."""
+    def parse(text: str):
+        what = "whole number" if kind is int else "number"
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"expected a {what} {'>' if strict else '>='} {low}, got {text!r}")
+        return value
+    return parse
+
+
 def _usage() -> str:
     lines = ["usage: nn2gpt <command> [options]", "", "The road from a neural network to GPT.", "", "commands:"]
     lines += [f"  {name:<10} {desc}" for name, (_, desc) in CHAPTERS.items()]

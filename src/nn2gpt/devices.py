@@ -17,6 +17,10 @@ def pick_device(name: str):
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"--device {name} asked for, but torch sees no GPU; use --device cpu")
     try:
-        return torch.device(name)
+        device = torch.device(name)
     except RuntimeError:
         raise UserError(f"unknown --device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UserError(f"--device {name} asked for, but torch sees {torch.cuda.device_count()} GPU(s) "
+                        f"(cuda:0 to cuda:{torch.cuda.device_count() - 1}); pick one of those")
+    return device

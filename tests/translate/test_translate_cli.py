@@ -10,7 +10,7 @@ import pytest
 from nn2gpt.cli import main
 
 TINY = ["--d-model", "32", "--layers", "1", "--heads", "2", "--ff", "64", "--vocab-size", "300",
-        "--max-tokens", "600", "--limit", "200", "--warmup", "10", "--quiet"]
+        "--max-tokens", "600", "--limit", "200", "--warmup", "10", "--quiet", "--device", "cpu"]
 
 
 @pytest.fixture(scope="module")
@@ -177,23 +177,28 @@ def test_epoch_ends_save_at_most_once_a_minute(tmp_path, monkeypatch):
 
     monkeypatch.setattr(nn2gpt.checkpoint, "save_checkpoint", counting_save)
     flags = ["translate", "train", "--pair", "es-en", *TINY, "--limit", "40", "--epochs", "3"]
+    monkeypatch.setattr(train_module, "EPOCH_SAVE_GAP_S", 10**9)  # epochs far shorter than the gap
     assert main([*flags, "--out", str(tmp_path / "a")]) == 0
-    assert len(saved_steps) == 1  # 3 tiny epochs well inside a minute: only the final save
+    assert len(saved_steps) == 1  # only the final save
     monkeypatch.setattr(train_module, "EPOCH_SAVE_GAP_S", 0)
     saved_steps.clear()
     assert main([*flags, "--out", str(tmp_path / "b")]) == 0
-    assert len(saved_steps) == 3 and saved_steps == sorted(saved_steps)  # one per epoch
+    assert len(saved_steps) == 3 and len(set(saved_steps)) == 3  # one per epoch, each at a later step
 
 
 def test_device_cuda_without_a_gpu_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "r"), "--device", "cuda", *TINY],
+    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "r"), *TINY, "--device", "cuda"],
                     capsys, "--device cpu")
     assert not (tmp_path / "r").exists()  # refused before anything was written
-    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "r"), "--device", "tpu", *TINY],
+    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "r"), *TINY, "--device", "tpu"],
                     capsys, "--device")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # one GPU, and cuda:3 asked for
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "r"), *TINY, "--device", "cuda:3"],
+                    capsys, "cuda:3", "1 GPU")
 
 
 def test_init_from_starts_a_new_run_from_another_runs_weights(run, tmp_path, capsys):
@@ -215,10 +220,26 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(run, tmp_path, cap
     _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(out), "--resume", "--init-from", str(run)],
                     capsys, "--init-from")
     _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "x"),
-                     "--init-from", str(tmp_path / "nowhere")], capsys, "nowhere")
+                     "--init-from", str(tmp_path / "nowhere")], capsys, "nowhere", "no trained model")
+    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(run), "--overwrite", "--init-from", str(run)],
+                    capsys, "same directory")
+    assert load_checkpoint(run).state == source.state  # the source run is untouched
     _one_line_error(["translate", "train", "--pair", "de-en", "--out", str(tmp_path / "y"), "--init-from", str(run)],
                     capsys, "de-en")
     with pytest.raises(SystemExit) as exit_info:  # argparse's own refusal, also one line
         main(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "z"), "--coordinate", "-3"])
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and len(err.splitlines()) == 1 and "--coordinate" in err, err
+
+
+def test_coordinate_adds_joined_pairs_and_a_resumed_run_keeps_them(tmp_path, capsys):
+    """--coordinate N on the real training split; --resume rebuilds the same set and refuses another N."""
+    out = tmp_path / "coord"
+    flags = ["translate", "train", "--pair", "es-en", "--out", str(out), *TINY, "--limit", "30000", "--max-seconds", "1"]
+    assert main([*flags, "--coordinate", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert "coordination augmentation: 50 joined pairs" in printed and "30,050 training pairs" in printed
+    assert json.loads((out / "config.json").read_text())["train"]["coordinate"] == 50
+    assert main([*flags, "--resume"]) == 0
+    assert "30,050 training pairs" in capsys.readouterr().out
+    _one_line_error([*flags, "--resume", "--coordinate", "10"], capsys, "--coordinate 50")

@@ -53,13 +53,14 @@ PREDICATE_STARTS = set("""is was are were has have had will would can could does
     broke fell flew grew hid hit held lost met paid put rode rose sang slept spoke stood swam taught threw
     understood won wrote drove drank let cut set became""".split())
 
+# A "noun" that is really a verb makes "Este es ..." look like a subject; those are left out.
+NOT_NOUNS = {"es", "está", "era", "fue", "son", "están", "eran", "ist", "war", "sind", "waren"}
+END = re.compile(r"\s*[.!]$")  # a plain statement; questions and quotes are not joined
+
 
 def _looks_like_predicate(word: str) -> bool:
     w = word.lower()
     return w in PREDICATE_STARTS or w.endswith(("s", "ed", "n't")) and not w.endswith(("ss", "'s"))
-# A "noun" that is really a verb makes "Este es ..." look like a subject; those are left out.
-NOT_NOUNS = {"es", "está", "era", "fue", "son", "están", "eran", "ist", "war", "sind", "waren"}
-END = re.compile(r"\s*[.!]$")  # a plain statement; questions and quotes are not joined
 
 
 def _subject_groups(pairs, lang: str) -> dict[tuple[str, str], list[int]]:
@@ -101,5 +102,7 @@ def coordinated_pairs(pairs: list[tuple[str, str]], n: int, lang: str = "es", se
         seen.add((a, b))
         rest_src = sb.split(maxsplit=2)[2]  # "La leche sabía agria." -> "sabía agria."
         rest_tgt = tb.split(maxsplit=2)[2]
+        if END.sub("", rest_tgt).lower() == END.sub("", ta.split(maxsplit=2)[2]).lower():
+            continue  # two translations of one clause: "... have died and have died."
         out.append((f"{END.sub('', sa)} {AND[lang]} {rest_src}", f"{END.sub('', ta)} and {rest_tgt}"))
     return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from nn2gpt.cli import Parser
+from nn2gpt.cli import Parser, number_at_least
 from nn2gpt.errors import UserError
 
 SUBCOMMANDS = ("train", "eval", "attention")
@@ -33,21 +33,7 @@ Run `nn2gpt translate <command> --help` for the options of each."""
 
 
 def _positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise __import__("argparse").ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-        if value <= 0:
-            raise __import__("argparse").ArgumentTypeError(f"expected a positive number, got {text!r}")
-        return value
-    return parse
-
-
-def _nonnegative_int(text: str) -> int:
-    if not text.isdigit():
-        raise __import__("argparse").ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return int(text)
+    return number_at_least(kind, 0, strict=True)
 
 
 def _decoding_flags(p: Parser) -> None:
@@ -65,7 +51,8 @@ def _train_parser() -> Parser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
     p.add_argument("--init-from", default=None, metavar="RUN",
-                   help="fine-tune: start a new run from RUN's weights, tokenizer and model shape (fresh Adam)")
+                   help="fine-tune: start a new run from RUN's weights, tokenizer and model shape (fresh Adam; "
+                        "the shape and --dropout flags are then ignored, as on --resume)")
     p.add_argument("--epochs", type=_positive(int), default=10, help="epochs to train in total (default 10)")
     p.add_argument("--max-seconds", type=_positive(float), default=None,
                    help="stop (and save) after this many seconds of training in this invocation")
@@ -81,7 +68,7 @@ def _train_parser() -> Parser:
     p.add_argument("--lr-factor", type=_positive(float), default=DEFAULTS["lr_factor"],
                    help="multiplies the paper's learning-rate schedule")
     p.add_argument("--limit", type=_positive(int), default=None, help="use only the first N pairs of each split")
-    p.add_argument("--coordinate", type=_nonnegative_int, default=0, metavar="N",
+    p.add_argument("--coordinate", type=number_at_least(int, 0), default=None, metavar="N",
                    help="add N training pairs joined from two with the same subject, "
                         "'X did A and did B' (see translate/augment.py; default 0)")
     p.add_argument("--seed", type=int, default=0)

@@ -125,6 +125,11 @@ def train(args) -> Path:
     ck = checkpoint_to_resume(run, args.resume, args.overwrite)
     start = None  # fine-tuning: the checkpoint whose weights, tokenizer and model shape a new run starts from
     if args.init_from:
+        if not has_checkpoint(args.init_from):
+            raise UserError(f"--init-from {args.init_from} holds no trained model; point it to the run directory "
+                            f"of a `nn2gpt translate train --pair {args.pair}` run")
+        if Path(args.init_from).resolve() == run.resolve():
+            raise UserError(f"--init-from and --out are the same directory ({run}); the new run needs its own --out")
         start = load_checkpoint(args.init_from)
         if start.config.get("model", {}).get("model") != "transformer" or start.config.get("train", {}).get("pair") != args.pair:
             raise UserError(f"--init-from {args.init_from} is not a {args.pair} translation run; "
@@ -135,6 +140,9 @@ def train(args) -> Path:
         if config["train"]["pair"] != args.pair:
             raise UserError(f"--resume: {run} was trained on {config['train']['pair']}, not {args.pair}; "
                             f"drop --pair or pick another --out")
+        if args.coordinate is not None and args.coordinate != config["train"].get("coordinate", 0):
+            raise UserError(f"--resume: {run} was trained with --coordinate {config['train'].get('coordinate', 0)}; "
+                            f"a resumed run keeps its training data (drop --coordinate, or fine-tune with --init-from)")
     splits = _limit(load_pair(args.pair, args.data_dir), args.limit)
     if start is not None:
         tok, model_cfg = BPETokenizer.from_json(start.tokenizer), start.config["model"]
@@ -149,7 +157,7 @@ def train(args) -> Path:
                   "train": {"pair": args.pair, "max_tokens": args.max_tokens, "warmup": args.warmup,
                             "lr_factor": args.lr_factor, "label_smoothing": DEFAULTS["label_smoothing"],
                             "adam": [0.9, 0.98, 1e-9], "seed": args.seed, "limit": args.limit,
-                            "coordinate": args.coordinate}}
+                            "coordinate": args.coordinate or 0}}
         if start is not None:
             config["train"]["init_from"] = {"run": str(args.init_from), "step": start.state["step"]}
         run.mkdir(parents=True, exist_ok=True)
