@@ -29,10 +29,13 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def number_at_least(kind, low, strict: bool = False):
-    """An argparse `type` for a finite number (int or float) >= low, or > low when `strict`."""
+def number_at_least(kind, low, strict: bool = False, what: str | None = None):
+    """An argparse `type` for a finite number (int or float) >= low, or > low when `strict`.
+
+    `what` names it in the error ("number of seconds"); default "whole number" or "number"."""
+    what = what or ("whole number" if kind is int else "number")
+
     def parse(text: str):
-        what = "whole number" if kind is int else "number"
         try:
             value = kind(text)
         except ValueError:

@@ -60,12 +60,12 @@ def test_same_seed_same_numbers(lab, tmp_path):
 
 @pytest.mark.parametrize("args, words", [
     (["--suite", "everything"], "invalid choice"),
-    (["--budget", "0"], "positive number of seconds"),
-    (["--budget", "-5"], "positive number of seconds"),
+    (["--budget", "0"], "number of seconds > 0"),
+    (["--budget", "-5"], "number of seconds > 0"),
     (["--budget", "soon"], "expected a number of seconds"),
     (["--seeds", "2.5"], "expected a whole number"),
-    (["--seeds", "0"], "must be at least 1"),
-    (["--steps", "-1"], "must be at least 1"),
+    (["--seeds", "0"], "whole number >= 1"),
+    (["--steps", "-1"], "whole number >= 1"),
     (["--variants", "dot,cubic"], "unknown variant cubic"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, words, capsys, tmp_path):

@@ -24,7 +24,8 @@ def _parser() -> Parser:
     run = sub.add_parser("run", help="train every variant of the chosen suites and write the report")
     run.add_argument("--suite", default="all", choices=["scores", "masks", "positions", "all"],
                      help="which question to run (default: all three)")
-    run.add_argument("--budget", type=number_at_least(float, 0, strict=True), default=DEFAULT_BUDGET,
+    seconds = number_at_least(float, 0, strict=True, what="number of seconds")
+    run.add_argument("--budget", type=seconds, default=DEFAULT_BUDGET,
                      help=f"CPU seconds of training per run, measured on the baseline and turned once into "
                           f"a step count that every variant and seed then uses (default {DEFAULT_BUDGET:g})")
     run.add_argument("--steps", type=number_at_least(int, 1), default=None,
