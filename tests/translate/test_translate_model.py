@@ -96,6 +96,24 @@ def test_model_overfits_a_handful_of_pairs_to_exact_reproduction():
     targets = [t for _, t in pairs]
     assert translate(m, tok, [s for s, _ in pairs], beam=1) == targets
     assert translate(m, tok, [s for s, _ in pairs], beam=3) == targets
+    _log_probability_matches_step_by_step_decoding(m, tok, pairs[0][0], pairs[0][1])
+    _log_probability_matches_step_by_step_decoding(m, tok, pairs[0][0], "The cat is hungry.")
+
+
+def _log_probability_matches_step_by_step_decoding(m, tok, source, target):
+    """evaluate.log_probability (one teacher-forced pass) == the sum of the log-probabilities the
+    cached decoder gives each target token when fed the true prefix one token at a time."""
+    from nn2gpt.translate.evaluate import log_probability
+
+    ids = tok.encode(target) + [tok.eos_id]
+    state = m.start_decoding(torch.tensor([tok.encode(source) + [tok.eos_id]]))
+    total, token = 0.0, torch.tensor([tok.bos_id])
+    with torch.no_grad():
+        for i in ids:
+            total += float(m.decode_step(state, token).log_softmax(-1)[0, i])
+            token = torch.tensor([i])
+    assert abs(log_probability(m, tok, source, target) - total) < 1e-4
+    assert total < 0.0
 
 
 @pytest.mark.parametrize("dropout", [0.0, 0.3])

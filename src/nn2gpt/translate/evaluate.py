@@ -57,6 +57,21 @@ def translate_one(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6) 
     return translate(model, tok, [sentence.strip()], beam, alpha)[0]
 
 
+def log_probability(model, tok, source: str, target: str) -> float:
+    """log P(target | source) under the model, in nats: the sum over the target's tokens and its
+    </s> of the log-probability the model gives each one, reading the true prefix (teacher forcing).
+    Comparing two candidate translations this way says how much the model prefers one."""
+    import torch
+
+    src = torch.tensor([tok.encode(source) + [tok.eos_id]])  # (1, S), as in training
+    ids = tok.encode(target)
+    tgt_in, tgt_out = torch.tensor([[tok.bos_id] + ids]), torch.tensor([ids + [tok.eos_id]])  # (1, T) each
+    model.eval()
+    with torch.inference_mode():
+        logp = model(src, tgt_in).log_softmax(-1)  # (1, T, V)
+    return float(logp[0].gather(-1, tgt_out[0][:, None]).sum())
+
+
 def bleu(hypotheses: list[str], references: list[str]):
     """sacreBLEU corpus BLEU (detokenized, cased, 13a) -> (BLEUScore, signature string)."""
     from sacrebleu.metrics import BLEU

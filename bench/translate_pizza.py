@@ -1,0 +1,40 @@
+"""Chapter 3: how far is each model from translating the pizza sentence as a person would?
+
+    NN2GPT_DATA=... .venv/bin/python bench/translate_pizza.py RUN [RUN ...]
+
+For each trained es-en run: its beam-4 translation of "La pizza salió del horno y sabía bien.",
+the log-probability it gives that output and the correct "The pizza came out of the oven and
+tasted good.", and the gap between them (nats; 0 or less means the model prefers the correct
+one). Then its translations of a few variants (other nouns, no "y", the verb alone) that tell
+whether the sense or the sentence structure is what fails.
+"""
+
+from __future__ import annotations
+
+import sys
+
+PIZZA = "La pizza salió del horno y sabía bien."
+CORRECT = "The pizza came out of the oven and tasted good."
+VARIANTS = ["La pizza sabía bien.", "La sopa sabía bien.", "La pizza estaba caliente y sabía bien.",
+            "El pan salió del horno y sabía bien.", "Tom salió de la casa y sabía bien.",
+            "La pizza salió del horno y olía bien."]
+
+
+def main() -> None:
+    import torch
+
+    from nn2gpt.translate.evaluate import load_run, log_probability, translate_one
+
+    torch.set_num_threads(1)
+    for run in sys.argv[1:]:
+        model, tok, _ = load_run(run)
+        own = translate_one(model, tok, PIZZA, beam=4)
+        lp_own, lp_correct = log_probability(model, tok, PIZZA, own), log_probability(model, tok, PIZZA, CORRECT)
+        print(f"{run}\n  beam 4: {own}\n  log P(own) {lp_own:.2f}, log P(correct) {lp_correct:.2f}, "
+              f"gap {lp_own - lp_correct:.2f} nats")
+        for sentence in VARIANTS:
+            print(f"  {sentence:42s} -> {translate_one(model, tok, sentence, beam=4)}")
+
+
+if __name__ == "__main__":
+    main()
