@@ -131,7 +131,8 @@ def train(args) -> Path:
         if Path(args.init_from).resolve() == run.resolve():
             raise UserError(f"--init-from and --out are the same directory ({run}); the new run needs its own --out")
         start = load_checkpoint(args.init_from)
-        if start.config.get("model", {}).get("model") != "transformer" or start.config.get("train", {}).get("pair") != args.pair:
+        start_pair = start.config.get("train", {}).get("pair")
+        if start.config.get("model", {}).get("model") != "transformer" or start_pair != args.pair:
             raise UserError(f"--init-from {args.init_from} is not a {args.pair} translation run; "
                             f"point it to a run of `nn2gpt translate train --pair {args.pair}`")
     state = None
