@@ -30,7 +30,7 @@ import torch
 
 from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, save_checkpoint
 from nn2gpt.data.text import read_text
-from nn2gpt.devices import pick_device
+from nn2gpt.devices import mixed_precision, pick_device
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
@@ -152,8 +152,6 @@ def train(cfg: TrainConfig) -> TrainResult:
         torch.cuda.set_device(device)
     if device.type == "cpu":
         torch.set_num_threads(cfg.threads or _cpu_threads())
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     run_dir = Path(cfg.out) if cfg.out else None
 
     # ---- data, tokenizer, model: fresh or from the checkpoint --------------------------------
@@ -178,8 +176,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     if run_dir and dist.is_main:
         config = runs.write_config(run_dir, model_cfg, cfg)
 
-    use_bf16 = cfg.dtype == "bfloat16" or (cfg.dtype == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if use_bf16 else nullcontext
+    autocast, _ = mixed_precision(device, cfg.dtype)
     fast = torch.compile(model) if (cfg.compile if cfg.compile is not None else device.type == "cuda") else model
     trained = torch.nn.parallel.DistributedDataParallel(fast) if dist.enabled else fast
 

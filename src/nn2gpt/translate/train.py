@@ -101,8 +101,6 @@ def _plot_loss(run: Path) -> None:
     plot_losses(run, read_metrics(run), labels={"train_loss": "train (label-smoothed)", "val_loss": "val (NLL)"})
 
 def train(args) -> Path:
-    from contextlib import nullcontext
-
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -111,7 +109,7 @@ def train(args) -> Path:
     from nn2gpt.checkpoint import (checkpoint_to_resume, has_checkpoint, latest_checkpoint_dir, load_checkpoint,
                                    save_checkpoint)
     from nn2gpt.data.translation import load_pair
-    from nn2gpt.devices import pick_device
+    from nn2gpt.devices import mixed_precision, pick_device
     from nn2gpt.translate.batches import collate, encode_pairs, token_batches
     from nn2gpt.translate.bpe import BPETokenizer, train_bpe
     from nn2gpt.translate.model import build_model, model_weights
@@ -183,11 +181,7 @@ def train(args) -> Path:
         torch.set_rng_state(torch.from_numpy(ck.optimizer["rng.torch"].copy()))
         if device.type == "cuda" and "rng.cuda" in ck.optimizer:  # GPU dropout draws from the GPU's generator
             torch.cuda.set_rng_state(torch.from_numpy(ck.optimizer["rng.cuda"].copy()), device)
-    # On a GPU: bf16 autocast (matrix products in bfloat16, weights and Adam in float32) and TF32.
-    use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else nullcontext
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
+    autocast, use_bf16 = mixed_precision(device)  # bf16 autocast and TF32 on a GPU, float32 on the CPU
     state = state or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None, "seconds": 0.0}
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{args.pair}: {len(splits['train']):,} training pairs, vocabulary {tok.vocab_size:,}, "
