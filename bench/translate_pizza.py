@@ -5,8 +5,9 @@
 For each trained es-en run: its beam-4 translation of "La pizza salió del horno y sabía bien.",
 the log-probability it gives that output and the correct "The pizza came out of the oven and
 tasted good.", and the gap between them (nats; 0 or less means the model prefers the correct
-one). Then its translations of a few variants (other nouns, no "y", the verb alone) that tell
-whether the sense or the sentence structure is what fails.
+one), and the step where the two part: the model's five likeliest next tokens there. Then its
+translations of a few variants (other nouns, no "y", the verb alone) that tell whether the sense
+or the sentence structure is what fails.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ VARIANTS = ["La pizza sabía bien.", "La sopa sabía bien.", "La pizza estaba ca
 def main() -> None:
     import torch
 
-    from nn2gpt.translate.evaluate import load_run, log_probability, translate_one
+    from nn2gpt.translate.evaluate import load_run, log_probability, next_token_log_probs, translate_one
 
     torch.set_num_threads(1)
     for run in sys.argv[1:]:
@@ -32,6 +33,14 @@ def main() -> None:
         lp_own, lp_correct = log_probability(model, tok, PIZZA, own), log_probability(model, tok, PIZZA, CORRECT)
         print(f"{run}\n  beam 4: {own}\n  log P(own) {lp_own:.2f}, log P(correct) {lp_correct:.2f}, "
               f"gap {lp_own - lp_correct:.2f} nats")
+        own_ids, _ = next_token_log_probs(model, tok, PIZZA, own)
+        ids, logp = next_token_log_probs(model, tok, PIZZA, CORRECT)  # (T,), (T, V)
+        split = next((i for i, (a, b) in enumerate(zip(own_ids.tolist(), ids.tolist())) if a != b), None)
+        if split is not None:  # same prefix up to here, so row `split` is the model's choice between them
+            top = logp[split].topk(5)
+            prefix = tok.decode(ids[:split].tolist())
+            print(f"  after {prefix!r}: " + ", ".join(f"{tok.id_to_token(int(i))} {float(v.exp()):.3f}"
+                                                     for v, i in zip(top.values, top.indices)))
         for sentence in VARIANTS:
             print(f"  {sentence:42s} -> {translate_one(model, tok, sentence, beam=4)}")
 

@@ -101,16 +101,20 @@ def test_model_overfits_a_handful_of_pairs_to_exact_reproduction():
 
 
 def _log_probability_matches_step_by_step_decoding(m, tok, source, target):
-    """evaluate.log_probability (one teacher-forced pass) == the sum of the log-probabilities the
-    cached decoder gives each target token when fed the true prefix one token at a time."""
-    from nn2gpt.translate.evaluate import log_probability
+    """evaluate.next_token_log_probs (one teacher-forced pass) == the distributions the cached
+    decoder gives when fed the true prefix one token at a time, and log_probability == their sum."""
+    from nn2gpt.translate.evaluate import log_probability, next_token_log_probs
 
     ids = tok.encode(target) + [tok.eos_id]
+    got_ids, got = next_token_log_probs(m, tok, source, target)  # (T,), (T, V)
+    assert got_ids.tolist() == ids and got.shape == (len(ids), tok.vocab_size)
     state = m.start_decoding(torch.tensor([tok.encode(source) + [tok.eos_id]]))
     total, token = 0.0, torch.tensor([tok.bos_id])
     with torch.no_grad():
-        for i in ids:
-            total += float(m.decode_step(state, token).log_softmax(-1)[0, i])
+        for step, i in enumerate(ids):
+            row = m.decode_step(state, token).log_softmax(-1)[0]  # (V,)
+            assert torch.allclose(got[step], row, atol=1e-4)
+            total += float(row[i])
             token = torch.tensor([i])
     assert abs(log_probability(m, tok, source, target) - total) < 1e-4
     assert total < 0.0

@@ -57,19 +57,28 @@ def translate_one(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6) 
     return translate(model, tok, [sentence.strip()], beam, alpha)[0]
 
 
-def log_probability(model, tok, source: str, target: str) -> float:
-    """log P(target | source) under the model, in nats: the sum over the target's tokens and its
-    </s> of the log-probability the model gives each one, reading the true prefix (teacher forcing).
-    Comparing two candidate translations this way says how much the model prefers one."""
+def next_token_log_probs(model, tok, source: str, target: str):
+    """What the model predicts at each step of `target` given `source`, reading the true prefix
+    (teacher forcing): the target's token ids with its </s>, shape (T,), and the log-probability of
+    every vocabulary entry at each of those T steps, shape (T, V). Where two candidate translations
+    share a prefix, row i says how the model chose between them."""
     import torch
 
     src = torch.tensor([tok.encode(source) + [tok.eos_id]])  # (1, S), as in training
     ids = tok.encode(target)
-    tgt_in, tgt_out = torch.tensor([[tok.bos_id] + ids]), torch.tensor([ids + [tok.eos_id]])  # (1, T) each
+    tgt_in, tgt_out = torch.tensor([[tok.bos_id] + ids]), torch.tensor(ids + [tok.eos_id])  # (1, T), (T,)
     model.eval()
     with torch.inference_mode():
-        logp = model(src, tgt_in).log_softmax(-1)  # (1, T, V)
-    return float(logp[0].gather(-1, tgt_out[0][:, None]).sum())
+        logp = model(src, tgt_in).float().log_softmax(-1)  # (1, T, V)
+    return tgt_out, logp[0]
+
+
+def log_probability(model, tok, source: str, target: str) -> float:
+    """log P(target | source) under the model, in nats: the sum over the target's tokens and its
+    </s> of the log-probability the model gives each one, reading the true prefix (teacher forcing).
+    Comparing two candidate translations this way says how much the model prefers one."""
+    ids, logp = next_token_log_probs(model, tok, source, target)  # (T,), (T, V)
+    return float(logp.gather(-1, ids[:, None]).sum())
 
 
 def bleu(hypotheses: list[str], references: list[str]):
