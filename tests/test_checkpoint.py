@@ -39,6 +39,54 @@ def test_new_save_replaces_old_and_keeps_one(tmp_path):
     assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 1
 
 
+def test_keep_leaves_the_newest_checkpoints_and_each_loads_by_its_directory(tmp_path):
+    for step in range(1, 6):
+        ck.save_checkpoint(tmp_path, _weights(step), CONFIG, TOK, state={"step": step}, keep=3)
+    dirs = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    assert dirs == ["ckpt-00000003", "ckpt-00000004", "ckpt-00000005"]
+    assert ck.load_checkpoint(tmp_path).state["step"] == 5  # `latest` still rules the run directory
+    got = ck.load_checkpoint(tmp_path / "ckpt-00000004")
+    assert got.state["step"] == 4
+    np.testing.assert_array_equal(got.weights["ln_f.bias"], _weights(4)["ln_f.bias"])
+    ck.save_checkpoint(tmp_path, _weights(6), CONFIG, TOK, state={"step": 6})  # keep=1 again: only the new one
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ckpt-00000006"]
+
+
+def test_a_leftover_checkpoint_from_a_replaced_run_goes_even_when_its_step_is_higher(tmp_path):
+    ck.save_checkpoint(tmp_path, _weights(0), CONFIG, TOK, state={"step": 900})  # the run --overwrite replaces
+    ck.save_checkpoint(tmp_path, _weights(1), CONFIG, TOK, state={"step": 10}, keep=5)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ckpt-00000010"]
+
+
+def test_average_checkpoints_is_the_element_wise_mean(tmp_path):
+    runs = [tmp_path / f"r{i}" for i in range(3)]
+    for i, run in enumerate(runs):
+        ck.save_checkpoint(run, _weights(i), CONFIG, TOK, optimizer={"m": np.ones(2, np.float32)},
+                           state={"step": 10 * (i + 1)})
+    avg = ck.average_checkpoints(runs)
+    for name in _weights(0):
+        mean = sum(_weights(i)[name].astype(np.float64) for i in range(3)) / 3  # the naive reference
+        np.testing.assert_allclose(avg.weights[name], mean, rtol=1e-6, atol=1e-7)
+        assert avg.weights[name].dtype == np.float32
+    assert avg.optimizer is None and avg.config == CONFIG and avg.tokenizer == TOK
+    assert avg.state["step"] == 30 and [a["step"] for a in avg.state["averaged"]] == [10, 20, 30]
+
+
+def test_average_checkpoints_refuses_other_models_and_a_single_one(tmp_path):
+    ck.save_checkpoint(tmp_path / "a", _weights(0), CONFIG, TOK, state={"step": 1})
+    ck.save_checkpoint(tmp_path / "b", _weights(1), CONFIG, {"type": "char", "chars": "abcdf"}, state={"step": 1})
+    wide = {"tok_emb.weight": np.zeros((5, 8), np.float32), "ln_f.bias": np.zeros(8, np.float32)}
+    ck.save_checkpoint(tmp_path / "c", wide, CONFIG, TOK, state={"step": 1})
+    with pytest.raises(UserError, match="same model"):
+        ck.average_checkpoints([tmp_path / "a", tmp_path / "b"])
+    with pytest.raises(UserError, match="other weights"):
+        ck.average_checkpoints([tmp_path / "a", tmp_path / "c"])
+    with pytest.raises(UserError, match="at least two"):
+        ck.average_checkpoints([tmp_path / "a"])
+    with pytest.raises(UserError, match="does not exist"):
+        ck.average_checkpoints([tmp_path / "a", tmp_path / "nowhere"])
+
+
 @pytest.mark.parametrize("stage", ["arrays", "meta", "rename", "pointer"])
 def test_crash_mid_save_keeps_previous_checkpoint(tmp_path, monkeypatch, stage):
     ck.save_checkpoint(tmp_path, _weights(0), CONFIG, TOK, state={"step": 1})

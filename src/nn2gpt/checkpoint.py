@@ -16,7 +16,7 @@ looks like this::
 
 A save writes a *new* directory under a temporary name, fsyncs every file, renames the
 directory to `ckpt-<step>` (atomic), then atomically replaces `latest` (one small file written
-by `os.replace`). Only then are older checkpoints deleted. Until `latest` changes, loaders see
+by `os.replace`). Only then are older checkpoints deleted (all but the newest `keep`). Until `latest` changes, loaders see
 the old checkpoint; afterwards, the new one, complete. The sha256 in meta.json catches a file
 damaged later (a truncated copy, a flipped byte).
 
@@ -87,11 +87,13 @@ def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, tokenizer: dict,
-                    optimizer: dict[str, np.ndarray] | None = None, state: dict | None = None) -> Path:
+                    optimizer: dict[str, np.ndarray] | None = None, state: dict | None = None,
+                    keep: int = 1) -> Path:
     """Write a checkpoint into `run_dir` atomically and return its directory.
 
     `state` (JSON) carries whatever resume needs: step, RNG states, best val loss...
-    The checkpoint is named after `state["step"]` when there is one.
+    The checkpoint is named after `state["step"]` when there is one. The newest `keep`
+    checkpoints stay on disk (for `average_checkpoints`); older ones are deleted.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -119,9 +121,14 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
         raise
     atomic_write_text(run_dir / LATEST, final.name + "\n")  # the switch: one atomic os.replace
     _fsync_dir(run_dir)
-    for old in run_dir.iterdir():  # only now is it safe to drop the old ones
-        if old.is_dir() and old != final and (old.name.startswith("ckpt-") or old.name.startswith(".ckpt-tmp-")):
-            shutil.rmtree(old, ignore_errors=True)
+    # Only now is it safe to drop the old ones: all but the newest keep - 1 before this one. Names sort
+    # by step ("ckpt-00000500-1" after "ckpt-00000500"); one that sorts after this save is left over
+    # from a run that --overwrite replaced, and goes too.
+    others = sorted(d for d in run_dir.iterdir() if d.is_dir() and d.name.startswith("ckpt-") and d != final)
+    older = [d for d in others if d.name < final.name]
+    stale = older[:max(len(older) - (keep - 1), 0)] + [d for d in others if d.name > final.name]
+    for old in stale + list(run_dir.glob(".ckpt-tmp-*")):
+        shutil.rmtree(old, ignore_errors=True)
     return final
 
 
@@ -159,8 +166,9 @@ def _load_arrays(path: Path, expected_sha: str | None) -> dict[str, np.ndarray]:
 
 
 def load_checkpoint(run_dir, with_optimizer: bool = False) -> Checkpoint:
-    """Load the latest checkpoint of `run_dir` (weights as float32 numpy arrays)."""
-    ckpt = latest_checkpoint_dir(run_dir)
+    """Load the latest checkpoint of `run_dir` (weights as float32 numpy arrays); `run_dir` may
+    also be one checkpoint directory (`run/ckpt-00000500`), to load that one."""
+    ckpt = Path(run_dir) if (Path(run_dir) / META).is_file() else latest_checkpoint_dir(run_dir)
     meta_path = ckpt / META
     if not meta_path.is_file():
         raise UserError(f"{meta_path} is missing; the checkpoint is incomplete, retrain or restore it")
@@ -192,3 +200,35 @@ def checkpoint_to_resume(run_dir, resume: bool, overwrite: bool = False) -> Chec
         raise UserError(f"{run_dir} already holds a trained model; pass --resume to continue it, "
                         f"--overwrite to replace it, or choose another --out")
     return None
+
+
+def average_checkpoints(paths) -> Checkpoint:
+    """The element-wise mean of the weights of several checkpoints of one model.
+
+    Averaging the last few checkpoints of a run is what "Attention Is All You Need" does for its
+    reported models (section 6.1): late in training the weights wander around a minimum, and their
+    mean sits closer to its centre than any one of them, which usually helps a little and costs
+    nothing at inference. It only makes sense for checkpoints of one training run (same
+    configuration, tokenizer and weight shapes; else UserError). Each path is a run directory (its latest checkpoint) or a checkpoint directory.
+    The result has no optimizer state; its `state` lists what was averaged.
+    """
+    paths = [Path(p) for p in paths]
+    if len(paths) < 2:
+        raise UserError("averaging needs at least two checkpoints; name two or more run or ckpt-* directories")
+    first = load_checkpoint(paths[0])
+    total = {k: v.astype(np.float64) for k, v in first.weights.items()}
+    steps = [(first.state or {}).get("step")]
+    for path in paths[1:]:
+        ck = load_checkpoint(path)
+        if ck.config != first.config or ck.tokenizer != first.tokenizer:
+            raise UserError(f"{path} is not a checkpoint of the same model as {paths[0]} (its configuration or "
+                            f"tokenizer differ); average checkpoints of one run")
+        if {k: v.shape for k, v in ck.weights.items()} != {k: v.shape for k, v in total.items()}:
+            raise UserError(f"{path} has other weights than {paths[0]}; average checkpoints of one run")
+        for k, v in ck.weights.items():
+            total[k] += v
+        steps.append((ck.state or {}).get("step"))
+    weights = {k: (v / len(paths)).astype(np.float32) for k, v in total.items()}
+    state = {"step": max((s for s in steps if s is not None), default=0),
+             "averaged": [{"checkpoint": str(p), "step": s} for p, s in zip(paths, steps)]}
+    return Checkpoint(config=first.config, tokenizer=first.tokenizer, weights=weights, optimizer=None, state=state)

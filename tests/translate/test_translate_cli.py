@@ -243,3 +243,36 @@ def test_coordinate_adds_joined_pairs_and_a_resumed_run_keeps_them(tmp_path, cap
     assert main([*flags, "--resume"]) == 0
     assert "30,050 training pairs" in capsys.readouterr().out
     _one_line_error([*flags, "--resume", "--coordinate", "10"], capsys, "--coordinate 50")
+
+
+def test_keep_and_average_make_a_model_every_command_reads(tmp_path, capsys):
+    """--keep 2 leaves one checkpoint per epoch end; `average` writes their mean as a run."""
+    from nn2gpt.checkpoint import load_checkpoint
+
+    src = tmp_path / "run"
+    assert main(["translate", "train", "--pair", "es-en", "--out", str(src), "--epochs", "2", "--keep", "2", *TINY]) == 0
+    ckpts = sorted(src.glob("ckpt-*"))
+    assert len(ckpts) == 2
+    a, b = (load_checkpoint(c) for c in ckpts)
+    assert a.state["step"] < b.state["step"] and load_checkpoint(src).state == b.state
+    avg = tmp_path / "avg"
+    assert main(["translate", "average", *map(str, ckpts), "--out", str(avg)]) == 0
+    got = load_checkpoint(avg)
+    for name, w in got.weights.items():
+        assert abs(w - (a.weights[name] + b.weights[name]) / 2).max() < 1e-6, name
+    assert json.loads((avg / "config.json").read_text())["averaged"][1]["step"] == b.state["step"]
+    capsys.readouterr()
+    assert main(["translate", "La pizza salió del horno.", "--model", str(avg), "--beam", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1  # 8 steps of training: the words may be few
+    assert main(["translate", "eval", "--model", str(avg), "--limit", "8", "--beam", "1"]) == 0
+    # bad input: resuming an average, writing over an input or a model, one checkpoint, another model
+    _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(avg), "--resume", "--quiet"],
+                    capsys, "no optimizer state", "--init-from")
+    _one_line_error(["translate", "average", *map(str, ckpts), "--out", str(src)], capsys, "new directory")
+    _one_line_error(["translate", "average", *map(str, ckpts), "--out", str(avg)], capsys, "--overwrite")
+    _one_line_error(["translate", "average", str(ckpts[0]), "--out", str(tmp_path / "one")], capsys, "at least two")
+    other = tmp_path / "other"
+    assert main(["translate", "train", "--pair", "es-en", "--out", str(other), "--epochs", "1", *TINY,
+                 "--d-model", "16"]) == 0
+    _one_line_error(["translate", "average", str(src), str(other), "--out", str(tmp_path / "mix")], capsys, "same model")
+    assert main(["translate", "average", *map(str, ckpts), "--out", str(avg), "--overwrite"]) == 0

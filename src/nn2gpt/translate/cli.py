@@ -2,11 +2,12 @@
 
     nn2gpt translate train --pair es-en --out runs/es-en [--resume] [--epochs N] [--max-seconds S] ...
     nn2gpt translate eval --model runs/es-en [--split test] [--beam 4]
+    nn2gpt translate average runs/es-en/ckpt-* --out runs/es-en-avg
     nn2gpt translate attention "La pizza salió del horno y sabía bien." --model runs/es-en [--out DIR]
     nn2gpt translate "La pizza salió del horno y sabía bien." --model runs/es-en [--beam 4]
 
 The last form has no subcommand: a first argument that is not one of `train`, `eval`,
-`attention` is the sentence to translate. (To translate the word "train" itself, put `--`
+`average`, `attention` is the sentence to translate. (To translate the word "train" itself, put `--`
 first: `nn2gpt translate -- train --model RUN`.) numpy and torch are imported only inside
 functions, so `--help` is instant.
 """
@@ -18,14 +19,15 @@ import sys
 from nn2gpt.cli import Parser, number_at_least
 from nn2gpt.errors import UserError
 
-SUBCOMMANDS = ("train", "eval", "attention")
-USAGE = """usage: nn2gpt translate {train,eval,attention} ... | nn2gpt translate SENTENCE --model RUN
+SUBCOMMANDS = ("train", "eval", "average", "attention")
+USAGE = """usage: nn2gpt translate {train,eval,average,attention} ... | nn2gpt translate SENTENCE --model RUN
 
 The encoder-decoder Transformer of "Attention Is All You Need" (chapter 3).
 
 commands:
   train       train a model: --pair de-en (Multi30k) or es-en (Tatoeba)
   eval        sacreBLEU, loss and perplexity of a trained model on a split
+  average     one model from the mean weights of several checkpoints of a run
   attention   PNG heatmaps of encoder self-attention and decoder cross-attention
   SENTENCE    translate one sentence (any first argument that is not a command)
 
@@ -72,6 +74,9 @@ def _train_parser() -> Parser:
                    help="add N training pairs joined from two with the same subject, "
                         "'X did A and did B' (see translate/augment.py; default 0)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep", type=_positive(int), default=1, metavar="N",
+                   help="keep the newest N checkpoints (each epoch end is then saved; also every 5 minutes), "
+                        "for `translate average` (default 1)")
     p.add_argument("--threads", type=_positive(int), default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--device", default="auto", help="auto (default: the GPU if there is one), cpu, cuda, cuda:N")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -86,6 +91,16 @@ def _eval_parser() -> Parser:
     p.add_argument("--limit", type=_positive(int), default=None, help="only the first N sentence pairs")
     p.add_argument("--data-dir", default=None)
     _decoding_flags(p)
+    return p
+
+
+def _average_parser() -> Parser:
+    p = Parser(prog="nn2gpt translate average",
+               description="Average the weights of checkpoints of one run (as the paper does, section 6.1).")
+    p.add_argument("checkpoints", nargs="+", metavar="CKPT",
+                   help="run directories (their latest checkpoint) or ckpt-* directories of a run")
+    p.add_argument("--out", required=True, help="run directory for the averaged model")
+    p.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
     return p
 
 
@@ -140,6 +155,12 @@ def main(argv: list[str]) -> int:
         from nn2gpt.translate.evaluate import evaluate
 
         evaluate(args)
+        return 0
+    if command == "average":
+        args = _average_parser().parse_args(argv[1:])
+        from nn2gpt.translate.average import write_average
+
+        print(f"averaged {len(args.checkpoints)} checkpoints into {write_average(args.checkpoints, args.out, args.overwrite)}")
         return 0
     if command == "attention":
         args = _attention_parser().parse_args(argv[1:])

@@ -136,6 +136,9 @@ def train(args) -> Path:
     state = None
     if ck is not None:
         config, tok, state = ck.config, BPETokenizer.from_json(ck.tokenizer), ck.state
+        if ck.optimizer is None:
+            raise UserError(f"--resume: {run} holds no optimizer state (an averaged model?); "
+                            f"fine-tune it with --init-from {run} --out NEW_RUN instead")
         if config["train"]["pair"] != args.pair:
             raise UserError(f"--resume: {run} was trained on {config['train']['pair']}, not {args.pair}; "
                             f"drop --pair or pick another --out")
@@ -204,7 +207,7 @@ def train(args) -> Path:
         arrays["rng.torch"] = torch.get_rng_state().numpy()
         if device.type == "cuda":
             arrays["rng.cuda"] = torch.cuda.get_rng_state(device).numpy()
-        save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state))
+        save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state), keep=args.keep)
         _plot_loss(run)
 
     def stop_interrupted() -> None:
@@ -281,7 +284,8 @@ def train(args) -> Path:
             print(f"epoch {state['epoch']}{' (time limit)' if out_of_time else ''}: step {state['step']}, "
                   f"val loss {val:.3f}, perplexity {math.exp(val):.1f}, {state['seconds']:.0f} s of training")
             finished = out_of_time or state["epoch"] >= args.epochs
-            if finished or ctrl_c.set or time.time() - last_save >= EPOCH_SAVE_GAP_S:
+            # with --keep, every epoch end is saved: those are the checkpoints `translate average` is for
+            if finished or ctrl_c.set or args.keep > 1 or time.time() - last_save >= EPOCH_SAVE_GAP_S:
                 save("epoch")
                 last_save = time.time()
             if ctrl_c.set:  # Ctrl-C during the evaluation or the save: that save was the last

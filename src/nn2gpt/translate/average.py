@@ -1,0 +1,40 @@
+"""`nn2gpt translate average`: one model whose weights are the mean of several checkpoints.
+
+    nn2gpt translate train --pair es-en --out runs/es-en --keep 5 ...
+    nn2gpt translate average runs/es-en/ckpt-* --out runs/es-en-avg5
+    nn2gpt translate eval --model runs/es-en-avg5
+
+The paper's reported models are such averages: the last 5 checkpoints for the base model, the
+last 20 for the big one (section 6.1). The maths and the checks are in
+`nn2gpt.checkpoint.average_checkpoints`; this writes the result as a run directory that every
+other `translate` command reads. It holds no optimizer state, so it cannot be resumed; fine-tune
+it with `train --init-from`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nn2gpt.errors import UserError
+
+
+def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
+    from nn2gpt.checkpoint import average_checkpoints, has_checkpoint, save_checkpoint
+    from nn2gpt.files import atomic_write_json, atomic_write_text
+    from nn2gpt.translate.bpe import BPETokenizer
+
+    run = Path(out)
+    if any(Path(p).resolve() == run.resolve() or run.resolve() in Path(p).resolve().parents for p in paths):
+        raise UserError(f"--out {run} is one of the checkpoints being averaged; write the average to a new directory")
+    if has_checkpoint(run) and not overwrite:
+        raise UserError(f"{run} already holds a trained model; pass --overwrite to replace it, or choose another --out")
+    ck = average_checkpoints(paths)
+    if ck.config.get("model", {}).get("model") != "transformer":
+        raise UserError(f"{paths[0]} is not a translation model; average runs of `nn2gpt translate train`")
+    config = dict(ck.config, averaged=ck.state["averaged"])
+    run.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run / "config.json", config)
+    atomic_write_text(run / "tokenizer.json", BPETokenizer.from_json(ck.tokenizer).hf.to_str(pretty=True))
+    save_checkpoint(run, ck.weights, config, ck.tokenizer, None, ck.state)
+    return run
+
