@@ -58,6 +58,23 @@ def test_a_leftover_checkpoint_from_a_replaced_run_goes_even_when_its_step_is_hi
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ckpt-00000010"]
 
 
+def test_a_fresh_run_with_keep_1_first_drops_everything_of_a_replaced_run(tmp_path):
+    for step in (4, 8, 12):  # the run that --overwrite replaces
+        ck.save_checkpoint(tmp_path, _weights(step), CONFIG, TOK, state={"step": step}, keep=3)
+    ck.save_checkpoint(tmp_path, _weights(0), CONFIG, TOK, state={"step": 6}, keep=1)  # the new run's first save
+    ck.save_checkpoint(tmp_path, _weights(1), CONFIG, TOK, state={"step": 9}, keep=3)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ckpt-00000006", "ckpt-00000009"]
+
+
+def test_saving_one_step_again_and_again_orders_by_step_then_repeat(tmp_path):
+    for i in range(12):  # ckpt-00000500, then -1, -2, ..., -11: "-10" must count after "-9"
+        ck.save_checkpoint(tmp_path, _weights(i), CONFIG, TOK, state={"step": 500}, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ckpt-00000500-10", "ckpt-00000500-11"]
+    np.testing.assert_array_equal(ck.load_checkpoint(tmp_path).weights["ln_f.bias"], _weights(11)["ln_f.bias"])
+    ck.save_checkpoint(tmp_path, _weights(20), CONFIG, TOK, state={"step": 500})  # keep=1: the newest stays
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["ckpt-00000500-12"]
+
+
 def test_average_checkpoints_is_the_element_wise_mean(tmp_path):
     runs = [tmp_path / f"r{i}" for i in range(3)]
     for i, run in enumerate(runs):
@@ -85,6 +102,8 @@ def test_average_checkpoints_refuses_other_models_and_a_single_one(tmp_path):
         ck.average_checkpoints([tmp_path / "a"])
     with pytest.raises(UserError, match="does not exist"):
         ck.average_checkpoints([tmp_path / "a", tmp_path / "nowhere"])
+    with pytest.raises(UserError, match="same checkpoint"):  # a run and its own latest checkpoint
+        ck.average_checkpoints([tmp_path / "a", ck.latest_checkpoint_dir(tmp_path / "a")])
 
 
 @pytest.mark.parametrize("stage", ["arrays", "meta", "rename", "pointer"])

@@ -93,7 +93,8 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
 
     `state` (JSON) carries whatever resume needs: step, RNG states, best val loss...
     The checkpoint is named after `state["step"]` when there is one. The newest `keep`
-    checkpoints stay on disk (for `average_checkpoints`); older ones are deleted.
+    checkpoints stay on disk (for `average_checkpoints`); older ones are deleted. The first save
+    of a new run should keep 1, so that nothing of a run it replaces (--overwrite) survives.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -110,10 +111,9 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
             f.flush()
             os.fsync(f.fileno())
         _fsync_dir(tmp)
-        final = run_dir / f"ckpt-{step:08d}"
-        k = 1
-        while final.exists():  # saving the same step twice (e.g. Ctrl-C right after a save)
-            final, k = run_dir / f"ckpt-{step:08d}-{k}", k + 1
+        # saving a step again (e.g. Ctrl-C right after a save) adds a suffix: ckpt-00000500-1, -2...
+        again = [_order(d)[1] for d in _checkpoint_dirs(run_dir) if _order(d)[0] == step]
+        final = run_dir / (f"ckpt-{step:08d}-{max(again) + 1}" if again else f"ckpt-{step:08d}")
         os.rename(tmp, final)  # atomic: the directory appears complete or not at all
         _fsync_dir(run_dir)
     except BaseException:
@@ -121,22 +121,34 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
         raise
     atomic_write_text(run_dir / LATEST, final.name + "\n")  # the switch: one atomic os.replace
     _fsync_dir(run_dir)
-    # Only now is it safe to drop the old ones: all but the newest keep - 1 before this one. Names sort
-    # by step ("ckpt-00000500-1" after "ckpt-00000500"); one that sorts after this save is left over
-    # from a run that --overwrite replaced, and goes too.
-    others = sorted(d for d in run_dir.iterdir() if d.is_dir() and d.name.startswith("ckpt-") and d != final)
-    older = [d for d in others if d.name < final.name]
-    stale = older[:max(len(older) - (keep - 1), 0)] + [d for d in others if d.name > final.name]
+    # Only now is it safe to drop the old ones: all but the newest keep - 1 before this one. One
+    # that sorts after this save is left over from a run that --overwrite replaced, and goes too.
+    others = sorted((d for d in _checkpoint_dirs(run_dir) if d != final), key=_order)
+    older = [d for d in others if _order(d) < _order(final)]
+    stale = older[:max(len(older) - (keep - 1), 0)] + [d for d in others if _order(d) > _order(final)]
     for old in stale + list(run_dir.glob(".ckpt-tmp-*")):
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def _checkpoint_dirs(run_dir: Path) -> list[Path]:
+    return [d for d in run_dir.iterdir() if d.is_dir() and d.name.startswith("ckpt-")]
+
+
+def _order(ckpt: Path) -> tuple[int, int]:
+    """"ckpt-00000500-2" -> (500, 2): the order in which a run wrote its checkpoints."""
+    step, _, again = ckpt.name.removeprefix("ckpt-").partition("-")
+    try:
+        return int(step), int(again or 0)
+    except ValueError:
+        return -1, -1  # not a name we write: the oldest of all
 
 
 def latest_checkpoint_dir(run_dir) -> Path:
     """The directory `latest` points to; UserError when there is none."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise UserError(f"run directory {run_dir} does not exist; train one first with `nn2gpt gpt train --out {run_dir}`")
+        raise UserError(f"run directory {run_dir} does not exist; check the path, or train a model into it first")
     pointer = run_dir / LATEST
     if not pointer.is_file():
         raise UserError(f"{run_dir} holds no checkpoint (no `{LATEST}` file); train first, or point to a run directory")
@@ -165,10 +177,17 @@ def _load_arrays(path: Path, expected_sha: str | None) -> dict[str, np.ndarray]:
         raise UserError(f"checkpoint file {path} cannot be read ({e}); it is corrupt, retrain or restore it") from None
 
 
+def checkpoint_dir(path) -> Path:
+    """A checkpoint directory (`run/ckpt-00000500`) itself, or the latest checkpoint of a run."""
+    path = Path(path)
+    is_one = path.name.startswith("ckpt-") and path.is_dir() and not (path / LATEST).exists()
+    return path if is_one else latest_checkpoint_dir(path)
+
+
 def load_checkpoint(run_dir, with_optimizer: bool = False) -> Checkpoint:
     """Load the latest checkpoint of `run_dir` (weights as float32 numpy arrays); `run_dir` may
     also be one checkpoint directory (`run/ckpt-00000500`), to load that one."""
-    ckpt = Path(run_dir) if (Path(run_dir) / META).is_file() else latest_checkpoint_dir(run_dir)
+    ckpt = checkpoint_dir(run_dir)
     meta_path = ckpt / META
     if not meta_path.is_file():
         raise UserError(f"{meta_path} is missing; the checkpoint is incomplete, retrain or restore it")
@@ -215,6 +234,10 @@ def average_checkpoints(paths) -> Checkpoint:
     paths = [Path(p) for p in paths]
     if len(paths) < 2:
         raise UserError("averaging needs at least two checkpoints; name two or more run or ckpt-* directories")
+    dirs = [checkpoint_dir(p).resolve() for p in paths]
+    for i, d in enumerate(dirs):
+        if d in dirs[:i]:
+            raise UserError(f"{paths[i]} is the same checkpoint as {paths[dirs.index(d)]}; name each checkpoint once")
     first = load_checkpoint(paths[0])
     total = {k: v.astype(np.float64) for k, v in first.weights.items()}
     steps = [(first.state or {}).get("step")]

@@ -258,6 +258,7 @@ def test_keep_and_average_make_a_model_every_command_reads(tmp_path, capsys):
     avg = tmp_path / "avg"
     assert main(["translate", "average", *map(str, ckpts), "--out", str(avg)]) == 0
     got = load_checkpoint(avg)
+    got_dir = next(avg.glob("ckpt-*")).name
     for name, w in got.weights.items():
         assert abs(w - (a.weights[name] + b.weights[name]) / 2).max() < 1e-6, name
     assert json.loads((avg / "config.json").read_text())["averaged"][1]["step"] == b.state["step"]
@@ -269,10 +270,15 @@ def test_keep_and_average_make_a_model_every_command_reads(tmp_path, capsys):
     _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(avg), "--resume", "--quiet"],
                     capsys, "no optimizer state", "--init-from")
     _one_line_error(["translate", "average", *map(str, ckpts), "--out", str(src)], capsys, "new directory")
+    _one_line_error(["translate", "average", *map(str, ckpts), "--out", str(ckpts[0] / "avg")], capsys, "overlaps")
+    _one_line_error(["translate", "average", str(src), str(ckpts[1]), "--out", str(tmp_path / "twice")],
+                    capsys, "same checkpoint")
     _one_line_error(["translate", "average", *map(str, ckpts), "--out", str(avg)], capsys, "--overwrite")
     _one_line_error(["translate", "average", str(ckpts[0]), "--out", str(tmp_path / "one")], capsys, "at least two")
     other = tmp_path / "other"
     assert main(["translate", "train", "--pair", "es-en", "--out", str(other), "--epochs", "1", *TINY,
                  "--d-model", "16"]) == 0
     _one_line_error(["translate", "average", str(src), str(other), "--out", str(tmp_path / "mix")], capsys, "same model")
-    assert main(["translate", "average", *map(str, ckpts), "--out", str(avg), "--overwrite"]) == 0
+    assert main(["translate", "average", *map(str, ckpts), "--out", str(other), "--overwrite"]) == 0
+    assert not (other / "metrics.jsonl").exists() and [d.name for d in other.glob("ckpt-*")] == [got_dir]
+    assert load_checkpoint(other).weights.keys() == got.weights.keys()

@@ -23,18 +23,20 @@ def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
     from nn2gpt.files import atomic_write_json, atomic_write_text
     from nn2gpt.translate.bpe import BPETokenizer
 
-    run = Path(out)
-    if any(Path(p).resolve() == run.resolve() or run.resolve() in Path(p).resolve().parents for p in paths):
-        raise UserError(f"--out {run} is one of the checkpoints being averaged; write the average to a new directory")
+    run = Path(out).resolve()
+    for p in map(Path, paths):  # --out must neither hold an input nor lie inside one
+        if run == p.resolve() or run in p.resolve().parents or p.resolve() in run.parents:
+            raise UserError(f"--out {out} overlaps the checkpoint {p}; write the average to a new directory")
     if has_checkpoint(run) and not overwrite:
-        raise UserError(f"{run} already holds a trained model; pass --overwrite to replace it, or choose another --out")
+        raise UserError(f"{out} already holds a trained model; pass --overwrite to replace it, or choose another --out")
     ck = average_checkpoints(paths)
     if ck.config.get("model", {}).get("model") != "transformer":
         raise UserError(f"{paths[0]} is not a translation model; average runs of `nn2gpt translate train`")
     config = dict(ck.config, averaged=ck.state["averaged"])
-    run.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(run, ck.weights, config, ck.tokenizer, None, ck.state)  # first: the model itself
     atomic_write_json(run / "config.json", config)
     atomic_write_text(run / "tokenizer.json", BPETokenizer.from_json(ck.tokenizer).hf.to_str(pretty=True))
-    save_checkpoint(run, ck.weights, config, ck.tokenizer, None, ck.state)
-    return run
+    for leftover in ("metrics.jsonl", "loss.png"):  # a replaced run's training curve is not this model's
+        (run / leftover).unlink(missing_ok=True)
+    return Path(out)
 

@@ -18,8 +18,9 @@ A run directory holds config.json, tokenizer.json, metrics.jsonl (one JSON objec
 loss.png and the checkpoint (nn2gpt.checkpoint: safetensors weights + optimizer moments +
 JSON state). `--resume` continues exactly where the last save stopped: the same batch order
 (the epoch's RNG state is saved), the same dropout stream (torch's RNG states are saved).
-Saves come at epoch ends (but at most one a minute: a GPU epoch can take seconds), every 5
-minutes, at the end and on Ctrl-C, which saves before exiting.
+Saves come at epoch ends (but at most one a minute: a GPU epoch can take seconds; every one
+with `--keep N`, which keeps the newest N for `translate average`), every 5 minutes, at the end
+and on Ctrl-C, which saves before exiting.
 """
 
 from __future__ import annotations
@@ -200,14 +201,20 @@ def train(args) -> Path:
                 if has_checkpoint(run) else "nothing was saved")
         return UserError(f"{what}: training diverged and stopped ({kept}); lower --lr-factor or raise --warmup")
 
+    fresh = ck is None
+
     def save(reason: str) -> None:
+        nonlocal fresh
         if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # never save a broken model
             raise diverged(f"the weights are no longer finite at step {state['step']}")
         arrays = _optimizer_arrays(opt, model)
         arrays["rng.torch"] = torch.get_rng_state().numpy()
         if device.type == "cuda":
             arrays["rng.cuda"] = torch.cuda.get_rng_state(device).numpy()
-        save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state), keep=args.keep)
+        # a new run's first save keeps nothing else: no checkpoint of a run it replaced may be averaged in
+        save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state),
+                        keep=1 if fresh else args.keep)
+        fresh = False
         _plot_loss(run)
 
     def stop_interrupted() -> None:
