@@ -105,15 +105,11 @@ def test_idx_wrong_magic_and_truncation(tmp_path, data_dir):
 
 
 def test_cli_help_is_fast_and_lists_chapters():
-    import time
-
-    t = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "nn2gpt", "--help"], capture_output=True, text=True)
-    elapsed = time.perf_counter() - t
     assert out.returncode == 0
     for name in ("digits", "gpt", "translate", "lab"):
         assert name in out.stdout
-    assert elapsed < 2.0  # the target is 0.5 s (bench/); this only catches an eager torch import
+    # fast = no heavy import (the 0.5 s target is measured in bench/, not by a timed test, which a busy machine fails)
     out = subprocess.run([sys.executable, "-X", "importtime", "-m", "nn2gpt", "--help"],
                          capture_output=True, text=True)
     assert "torch" not in out.stderr and "numpy" not in out.stderr
