@@ -171,15 +171,18 @@ def test_epoch_ends_save_at_most_once_a_minute(tmp_path, monkeypatch):
 
     real_save, saved_steps = nn2gpt.checkpoint.save_checkpoint, []
 
-    def counting_save(run_dir, weights, config, tokenizer, optimizer=None, state=None):
+    def counting_save(run_dir, weights, config, tokenizer, optimizer=None, state=None, keep=1):
         saved_steps.append(state["step"])
-        return real_save(run_dir, weights, config, tokenizer, optimizer, state)
+        return real_save(run_dir, weights, config, tokenizer, optimizer, state, keep)
 
     monkeypatch.setattr(nn2gpt.checkpoint, "save_checkpoint", counting_save)
     flags = ["translate", "train", "--pair", "es-en", *TINY, "--limit", "40", "--epochs", "3"]
     monkeypatch.setattr(train_module, "EPOCH_SAVE_GAP_S", 10**9)  # epochs far shorter than the gap
     assert main([*flags, "--out", str(tmp_path / "a")]) == 0
     assert len(saved_steps) == 1  # only the final save
+    saved_steps.clear()
+    assert main([*flags, "--out", str(tmp_path / "k"), "--keep", "3"]) == 0  # --keep: every epoch end counts
+    assert len(saved_steps) == 3 and len(list((tmp_path / "k").glob("ckpt-*"))) == 3
     monkeypatch.setattr(train_module, "EPOCH_SAVE_GAP_S", 0)
     saved_steps.clear()
     assert main([*flags, "--out", str(tmp_path / "b")]) == 0
