@@ -16,8 +16,8 @@ looks like this::
 
 A save writes a *new* directory under a temporary name, fsyncs every file, renames the
 directory to `ckpt-<step>` (atomic), then atomically replaces `latest` (one small file written
-by `os.replace`). Only then are older checkpoints deleted (all but the newest `keep`). Until `latest` changes, loaders see
-the old checkpoint; afterwards, the new one, complete. The sha256 in meta.json catches a file
+by `os.replace`). Only then are older checkpoints deleted (all but the newest `keep`). Until
+`latest` changes, loaders see the old checkpoint; afterwards, the new one, complete. The sha256 in meta.json catches a file
 damaged later (a truncated copy, a flipped byte).
 
 This module imports only numpy, json and safetensors.numpy, so the numpy GPT (chapter 5)
@@ -228,8 +228,9 @@ def average_checkpoints(paths) -> Checkpoint:
     reported models (section 6.1): late in training the weights wander around a minimum, and their
     mean sits closer to its centre than any one of them, which usually helps a little and costs
     nothing at inference. It only makes sense for checkpoints of one training run (same
-    configuration, tokenizer and weight shapes; else UserError). Each path is a run directory (its latest checkpoint) or a checkpoint directory.
-    The result has no optimizer state; its `state` lists what was averaged.
+    configuration, tokenizer and weight shapes; else UserError). Each path is a run directory (its
+    latest checkpoint) or a checkpoint directory. The result has no optimizer state; its `state`
+    lists what was averaged.
     """
     paths = [Path(p) for p in paths]
     if len(paths) < 2:

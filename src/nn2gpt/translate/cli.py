@@ -160,7 +160,8 @@ def main(argv: list[str]) -> int:
         args = _average_parser().parse_args(argv[1:])
         from nn2gpt.translate.average import write_average
 
-        print(f"averaged {len(args.checkpoints)} checkpoints into {write_average(args.checkpoints, args.out, args.overwrite)}")
+        out = write_average(args.checkpoints, args.out, args.overwrite)
+        print(f"averaged {len(args.checkpoints)} checkpoints into {out}")
         return 0
     if command == "attention":
         args = _attention_parser().parse_args(argv[1:])
