@@ -43,18 +43,19 @@ def main() -> None:
         lp_own, lp_correct = log_probability(model, tok, PIZZA, own), log_probability(model, tok, PIZZA, CORRECT)
         print(f"{run}\n  beam 4: {own}\n  log P(own) {lp_own:.2f}, log P(correct) {lp_correct:.2f}, "
               f"gap {lp_own - lp_correct:.2f} nats")
-        own_ids, _ = next_token_log_probs(model, tok, PIZZA, own)
         ids, logp = next_token_log_probs(model, tok, PIZZA, CORRECT)  # (T,), (T, V)
-        split = next((i for i, (a, b) in enumerate(zip(own_ids.tolist(), ids.tolist())) if a != b), None)
+        own_ids = tok.encode(own) + [tok.eos_id]
+        split = next((i for i, (a, b) in enumerate(zip(own_ids, ids.tolist())) if a != b), None)
         if split is not None:  # same prefix up to here, so row `split` is the model's choice between them
             top = logp[split].topk(5)
             prefix = tok.decode(ids[:split].tolist())
             print(f"  after {prefix!r}: " + ", ".join(f"{tok.id_to_token(int(i))} {float(v.exp()):.3f}"
                                                      for v, i in zip(top.values, top.indices)))
-        verb = len(tok.encode("The pizza came out of the oven and"))  # ids[verb] is "▁tast"
-        knew = tok.encode("and knew")[-1]
-        sense.append((load_checkpoint(run).state["step"], float(logp[verb, ids[verb]].exp()),
-                      float(logp[verb, knew].exp())))
+        if args.sense_plot:
+            verb = len(tok.encode("The pizza came out of the oven and"))  # ids[verb] is "▁tast"
+            knew = tok.encode("and knew")[-1]
+            sense.append((load_checkpoint(run).state["step"], float(logp[verb, ids[verb]].exp()),
+                          float(logp[verb, knew].exp())))
         for sentence in VARIANTS:
             print(f"  {sentence:42s} -> {translate_one(model, tok, sentence, beam=4)}")
     if args.sense_plot:

@@ -17,8 +17,8 @@ looks like this::
 A save writes a *new* directory under a temporary name, fsyncs every file, renames the
 directory to `ckpt-<step>` (atomic), then atomically replaces `latest` (one small file written
 by `os.replace`). Only then are older checkpoints deleted (all but the newest `keep`). Until
-`latest` changes, loaders see the old checkpoint; afterwards, the new one, complete. The sha256 in meta.json catches a file
-damaged later (a truncated copy, a flipped byte).
+`latest` changes, loaders see the old checkpoint; afterwards, the new one, complete. The sha256
+in meta.json catches a file damaged later (a truncated copy, a flipped byte).
 
 This module imports only numpy, json and safetensors.numpy, so the numpy GPT (chapter 5)
 reads and writes the same files as the PyTorch one.

@@ -181,7 +181,7 @@ def train(args) -> Path:
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=0.0, betas=(0.9, 0.98), eps=1e-9)
     if ck is not None:
-        _load_optimizer_arrays(opt, model, ck.optimizer or {})
+        _load_optimizer_arrays(opt, model, ck.optimizer)
         torch.set_rng_state(torch.from_numpy(ck.optimizer["rng.torch"].copy()))
         if device.type == "cuda" and "rng.cuda" in ck.optimizer:  # GPU dropout draws from the GPU's generator
             torch.cuda.set_rng_state(torch.from_numpy(ck.optimizer["rng.cuda"].copy()), device)
