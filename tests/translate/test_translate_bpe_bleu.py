@@ -27,6 +27,13 @@ def test_bpe_round_trip_is_exact(tok, text):
     assert tok.decode(ids) == text  # spaces included: detokenization is exact
 
 
+def test_unknown_characters_are_named_once_each_in_order(tok):
+    assert tok.unknown_characters("La pizza salió del horno.") == []
+    # "ñ", "🍕" and "这" are in no sentence of CORPUS, so they have no piece: the model would see <unk>
+    assert tok.unknown_characters("La niña 🍕 这 niña.") == ["ñ", "🍕", "这"]
+    assert tok.unk_id in tok.encode("🍕")
+
+
 def test_bpe_specials_shared_vocab_and_json_round_trip(tok):
     assert (tok.pad_id, tok.unk_id, tok.bos_id, tok.eos_id) == (0, 1, 2, 3)
     assert tok.vocab_size <= 200  # a tiny corpus runs out of pairs to merge before 200

@@ -65,6 +65,9 @@ def test_bad_inputs_give_one_line_errors(run, tmp_path, capsys):
     _one_line_error(["translate", "train", "--pair", "fr-en", "--out", str(tmp_path / "x")], capsys, "de-en")
     _one_line_error(["translate", "Hola.", "--model", str(tmp_path / "nothing")], capsys, "does not exist")
     _one_line_error(["translate", "hola " * 300, "--model", str(run)], capsys, "maximum")
+    _one_line_error(["translate", "La pizza 这 salió.", "--model", str(run)], capsys, "never saw", "'这'")
+    _one_line_error(["translate", "attention", "Hola 这.", "--model", str(run), "--out", str(tmp_path / "a")],
+                    capsys, "'这'")
     _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(run), "--limit", "5"], capsys, "--resume")
     _one_line_error(["translate", "Hola.", "--model", str(tmp_path)], capsys, "no checkpoint")
 

@@ -48,6 +48,12 @@ class BPETokenizer:
         """The subword strings, for labelling attention pictures."""
         return self.hf.encode(text).tokens
 
+    def unknown_characters(self, text: str) -> list[str]:
+        """The characters of `text` that no piece of the vocabulary covers (the model would read
+        each as <unk>: nothing), in order, each once."""
+        enc = self.hf.encode(text)
+        return list(dict.fromkeys(text[a:b] for i, (a, b) in zip(enc.ids, enc.offsets) if i == self.unk_id))
+
     def id_to_token(self, i: int) -> str:
         return self.hf.id_to_token(i)
 

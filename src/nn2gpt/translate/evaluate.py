@@ -41,9 +41,14 @@ def load_run(run_dir):
 
 
 def check_sentence(model, tok, sentence: str) -> None:
-    """Bad input -> UserError: an empty sentence, or one longer than the model can read."""
+    """Bad input -> UserError: an empty sentence, characters the model never saw, or a sentence
+    longer than the model can read."""
     if not sentence.strip():
         raise UserError("the sentence is empty; give some text to translate")
+    unknown = tok.unknown_characters(sentence)
+    if unknown:
+        raise UserError(f"the sentence has characters this model never saw in training "
+                        f"({' '.join(map(repr, unknown[:10]))}); remove or replace them")
     n = len(tok.encode(sentence)) + 1  # + </s>
     if n > model.max_len:
         raise UserError(f"the sentence is {n} tokens long, more than this model's maximum of {model.max_len}; "
