@@ -4,10 +4,11 @@
     nn2gpt translate eval --model runs/es-en [--split test] [--beam 4]
     nn2gpt translate average runs/es-en/ckpt-* --out runs/es-en-avg
     nn2gpt translate attention "La pizza salió del horno y sabía bien." --model runs/es-en [--out DIR]
-    nn2gpt translate "La pizza salió del horno y sabía bien." --model runs/es-en [--beam 4]
+    nn2gpt translate "La pizza salió del horno y sabía bien." --model runs/es-en [--beam 4] [--lm GPT_RUN]
+    nn2gpt translate target-text --pair es-en --out en.txt   # then: nn2gpt gpt train --text en.txt ...
 
-The last form has no subcommand: a first argument that is not one of `train`, `eval`,
-`average`, `attention` is the sentence to translate. (To translate the word "train" itself, put `--`
+The sentence form has no subcommand: a first argument that is not one of `train`, `eval`,
+`average`, `attention`, `target-text` is the sentence to translate. (To translate the word "train" itself, put `--`
 first: `nn2gpt translate -- train --model RUN`.) numpy and torch are imported only inside
 functions, so `--help` is instant.
 """
@@ -19,7 +20,8 @@ import sys
 from nn2gpt.cli import Parser, number_at_least
 from nn2gpt.errors import UserError
 
-SUBCOMMANDS = ("train", "eval", "average", "attention")
+SUBCOMMANDS = ("train", "eval", "average", "attention", "target-text")
+LM_WEIGHT = 0.1  # --lm-weight's default: see BENCHMARKS.md, chapter 3, "reranking"
 USAGE = """usage: nn2gpt translate {train,eval,average,attention} ... | nn2gpt translate SENTENCE --model RUN
 
 The encoder-decoder Transformer of "Attention Is All You Need" (chapter 3).
@@ -29,6 +31,7 @@ commands:
   eval        sacreBLEU, loss and perplexity of a trained model on a split
   average     one model from the mean weights of several checkpoints of a run
   attention   PNG heatmaps of encoder self-attention and decoder cross-attention
+  target-text the training split's target sentences, to train a language model for --lm
   SENTENCE    translate one sentence (any first argument that is not a command)
 
 Run `nn2gpt translate <command> --help` for the options of each."""
@@ -42,6 +45,23 @@ def _decoding_flags(p: Parser) -> None:
     p.add_argument("--beam", type=_positive(int), default=4, help="beam size; 1 = greedy (default 4)")
     p.add_argument("--alpha", type=float, default=0.6, help="length penalty exponent (default 0.6; 0 = none)")
     p.add_argument("--threads", type=_positive(int), default=None, help="torch CPU threads (default: torch's)")
+
+
+def _lm_flags(p: Parser) -> None:
+    p.add_argument("--lm", default=None, metavar="GPT_RUN",
+                   help="rerank the beam with this character-level target-language model (a run of "
+                        "`nn2gpt gpt train`; see `nn2gpt translate target-text` and translate/rerank.py)")
+    p.add_argument("--lm-weight", type=number_at_least(float, 0), default=LM_WEIGHT,
+                   help=f"weight of the language model's log-probability (default {LM_WEIGHT}, chosen on es-en val)")
+
+
+def _reranker(args):
+    """The Reranker asked for by --lm/--lm-weight, or None."""
+    if args.lm is None:
+        return None
+    from nn2gpt.translate.rerank import Reranker, TargetLM
+
+    return Reranker(TargetLM(args.lm), args.lm_weight, args.alpha)
 
 
 def _train_parser() -> Parser:
@@ -91,6 +111,7 @@ def _eval_parser() -> Parser:
     p.add_argument("--limit", type=_positive(int), default=None, help="only the first N sentence pairs")
     p.add_argument("--data-dir", default=None)
     _decoding_flags(p)
+    _lm_flags(p)
     return p
 
 
@@ -119,6 +140,17 @@ def _sentence_parser() -> Parser:
     p.add_argument("sentence")
     p.add_argument("--model", required=True, help="run directory of a trained model")
     _decoding_flags(p)
+    _lm_flags(p)
+    return p
+
+
+def _target_text_parser() -> Parser:
+    p = Parser(prog="nn2gpt translate target-text",
+               description="Write the target side of a pair's training split, one sentence per line: the text "
+                           "for a target-language model (`nn2gpt gpt train --text FILE`) to rerank with --lm.")
+    p.add_argument("--pair", required=True, help="language pair: de-en or es-en")
+    p.add_argument("--out", required=True, help="the text file to write")
+    p.add_argument("--data-dir", default=None)
     return p
 
 
@@ -154,7 +186,7 @@ def main(argv: list[str]) -> int:
         _threads(args.threads)
         from nn2gpt.translate.evaluate import evaluate
 
-        evaluate(args)
+        evaluate(args, _reranker(args))
         return 0
     if command == "average":
         args = _average_parser().parse_args(argv[1:])
@@ -171,6 +203,18 @@ def main(argv: list[str]) -> int:
         for path in draw_attention(args):
             print(path)
         return 0
+    if command == "target-text":
+        args = _target_text_parser().parse_args(argv[1:])
+        from nn2gpt.data.translation import PAIRS, load_pair
+        from nn2gpt.files import atomic_write_text
+
+        if args.pair not in PAIRS:
+            raise UserError(f"unknown language pair {args.pair!r}; choose from {', '.join(PAIRS)}")
+        targets = [t for _, t in load_pair(args.pair, args.data_dir)["train"]]
+        atomic_write_text(args.out, "\n".join(targets) + "\n")
+        print(f"wrote {len(targets):,} target sentences to {args.out}; train a language model on them with "
+              f"`nn2gpt gpt train --text {args.out} --tokenizer char --out RUN`")
+        return 0
     if command == "--":  # `-- SENTENCE [options]`: the sentence may look like a command or a flag
         if len(argv) < 2:
             raise UserError("no sentence after `--`; write `nn2gpt translate -- \"SENTENCE\" --model RUN`")
@@ -180,6 +224,6 @@ def main(argv: list[str]) -> int:
     from nn2gpt.translate.evaluate import load_run, translate_one
 
     model, tok, _ = load_run(args.model)
-    print(translate_one(model, tok, args.sentence, args.beam, args.alpha))
+    print(translate_one(model, tok, args.sentence, args.beam, args.alpha, _reranker(args)))
     sys.stdout.flush()
     return 0

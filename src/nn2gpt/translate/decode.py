@@ -51,7 +51,19 @@ def greedy_decode(model, src, max_len: int):
 
 
 def beam_decode(model, src, max_len: int, beam: int = 4, alpha: float = 0.6):
-    """src (B, S) long -> list of B token-id lists: the best of `beam` hypotheses per sentence.
+    """src (B, S) long -> list of B token-id lists: the best of `beam` hypotheses per sentence."""
+    return [max(hyps, key=lambda h: length_penalized(h[1], h[2], alpha))[0]
+            for hyps in beam_candidates(model, src, max_len, beam)]
+
+
+def length_penalized(log_prob: float, length: int, alpha: float) -> float:
+    """The GNMT ranking score: log_prob / ((5 + length) / 6) ** alpha (alpha 0: log_prob)."""
+    return log_prob / ((5.0 + length) / 6.0) ** alpha if alpha else log_prob
+
+
+def beam_candidates(model, src, max_len: int, beam: int = 4):
+    """src (B, S) long -> for each sentence, its `beam` final hypotheses as (token ids,
+    log P(ids + </s> | source), length counting </s>), in beam order (by log probability).
 
     A sentence whose `beam` hypotheses have all ended leaves the batch, so the remaining steps
     only pay for sentences still being translated.
@@ -70,13 +82,7 @@ def beam_decode(model, src, max_len: int, beam: int = 4, alpha: float = 0.6):
     active = torch.arange(B)  # (b,) which input sentence each active row block belongs to
     frozen = torch.full((V,), float("-inf"))
     frozen[model.pad_id] = 0.0  # a finished hypothesis may only continue with <pad>, at no cost
-    results: list[list[int]] = [[] for _ in range(B)]
-
-    def pick_best(done):  # done (b,) bool: store the best hypothesis of those sentences
-        normalized = scores / ((5.0 + lengths) / 6.0) ** alpha if alpha else scores  # (b, K)
-        best = normalized.argmax(-1)  # (b,)
-        for j in done.nonzero().flatten().tolist():
-            results[int(active[j])] = _strip(history[j, best[j]].tolist(), model)
+    results: list[list[tuple[list[int], float, int]]] = [[] for _ in range(B)]
 
     for t in range(max_len):
         b = active.numel()
@@ -92,9 +98,10 @@ def beam_decode(model, src, max_len: int, beam: int = 4, alpha: float = 0.6):
         finished = was_finished | (new == model.eos_id)
         done = finished.all(-1)  # (b,) every hypothesis of the sentence has ended
         if t == max_len - 1:
-            done[:] = True  # out of length budget: take the best of what we have
-        if done.any():
-            pick_best(done)
+            done[:] = True  # out of length budget: take what we have
+        for j in done.nonzero().flatten().tolist():
+            results[int(active[j])] = [(_strip(history[j, k].tolist(), model), float(scores[j, k]),
+                                        int(lengths[j, k])) for k in range(K) if scores[j, k] > float("-inf")]
         keep = (~done).nonzero().flatten()  # (b',) sentences still running
         if keep.numel() == 0:
             break
@@ -115,21 +122,44 @@ def _strip(ids: list[int], model) -> list[int]:
     return out
 
 
-def translate(model, tok, sentences: list[str], beam: int = 1, alpha: float = 0.6,
-              max_sentences: int = 64) -> list[str]:
-    """Translate a list of sentences, batching sentences of similar length together."""
+def _source_batches(model, tok, sentences: list[str], max_sentences: int):
+    """(indices, src (b, S) padded ids, output bound) for chunks of sentences of similar length."""
     import torch
 
     from nn2gpt.translate.batches import pad
 
     # sources longer than the model's positions are cut (the CLI refuses them before they get here)
     encoded = [ids[:model.max_len - 1] + [tok.eos_id] for ids in tok.encode_batch(sentences)]
+    for chunk in _sorted_chunks(len(encoded), [len(e) for e in encoded], max_sentences):
+        src = torch.from_numpy(pad([encoded[i] for i in chunk], tok.pad_id))
+        yield chunk, src, max_output_len(src.shape[1], model.max_len)
+
+
+def sentence_beams(model, tok, sentences: list[str], beam: int = 4, max_sentences: int = 64):
+    """Each sentence's `beam` final hypotheses (see beam_candidates), in the order of `sentences`."""
+    import torch
+
+    beams: list = [None] * len(sentences)
+    model.eval()
+    with torch.inference_mode():
+        for chunk, src, max_len in _source_batches(model, tok, sentences, max_sentences):
+            for i, hyps in zip(chunk, beam_candidates(model, src, max_len, beam)):
+                beams[i] = hyps
+    return beams
+
+
+def translate(model, tok, sentences: list[str], beam: int = 1, alpha: float = 0.6,
+              max_sentences: int = 64, reranker=None) -> list[str]:
+    """Translate a list of sentences, batching sentences of similar length together. With a
+    `reranker` (translate/rerank.py), it chooses each sentence's translation from its beam."""
+    import torch
+
+    if reranker is not None:
+        return [tok.decode(ids) for ids in reranker(sentence_beams(model, tok, sentences, beam, max_sentences), tok)]
     results: list[str] = [""] * len(sentences)
     model.eval()
     with torch.inference_mode():
-        for chunk in _sorted_chunks(len(encoded), [len(e) for e in encoded], max_sentences):
-            src = torch.from_numpy(pad([encoded[i] for i in chunk], tok.pad_id))
-            max_len = max_output_len(src.shape[1], model.max_len)
+        for chunk, src, max_len in _source_batches(model, tok, sentences, max_sentences):
             if beam <= 1:
                 outs = greedy_decode(model, src, max_len)
             else:

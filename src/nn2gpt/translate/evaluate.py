@@ -55,11 +55,11 @@ def check_sentence(model, tok, sentence: str) -> None:
                         f"split it into shorter sentences")
 
 
-def translate_one(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6) -> str:
+def translate_one(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6, reranker=None) -> str:
     from nn2gpt.translate.decode import translate
 
     check_sentence(model, tok, sentence)
-    return translate(model, tok, [sentence.strip()], beam, alpha)[0]
+    return translate(model, tok, [sentence.strip()], beam, alpha, reranker=reranker)[0]
 
 
 def next_token_log_probs(model, tok, source: str, target: str):
@@ -95,8 +95,9 @@ def bleu(hypotheses: list[str], references: list[str]):
     return score, str(metric.get_signature())
 
 
-def evaluate(args) -> dict:
-    """BLEU of beam (or greedy) translations of a split, plus teacher-forced loss and perplexity."""
+def evaluate(args, reranker=None) -> dict:
+    """BLEU of beam (or greedy) translations of a split, plus teacher-forced loss and perplexity.
+    With a `reranker` (translate/rerank.py) the beam is reranked with a target language model."""
     import torch
 
     from nn2gpt.data.translation import load_pair
@@ -111,10 +112,12 @@ def evaluate(args) -> dict:
     examples = [e for e in encode_pairs(tok, pairs) if len(e[0]) <= model.max_len and len(e[1]) <= model.max_len]
     loss = loss_on(model, examples, tok.pad_id, config["train"]["max_tokens"])
     started = time.time()
-    hyps = translate(model, tok, [s for s, _ in pairs], args.beam, args.alpha)
+    hyps = translate(model, tok, [s for s, _ in pairs], args.beam, args.alpha, reranker=reranker)
     seconds = time.time() - started
     score, signature = bleu(hyps, [t for _, t in pairs])
     search = "greedy" if args.beam <= 1 else f"beam {args.beam}, alpha {args.alpha}"
+    if reranker is not None:
+        search += f", reranked with the language model at weight {reranker.lam}"
     print(f"{pair} {args.split}: {len(pairs):,} sentences, {search}, translated in {seconds:.1f} s "
           f"({torch.get_num_threads()} threads)")
     print(f"BLEU = {score.score:.2f}  ({score})")
