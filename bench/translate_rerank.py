@@ -32,7 +32,7 @@ def main() -> None:
     import torch
 
     from nn2gpt.data.translation import load_pair
-    from nn2gpt.translate.decode import sentence_beams, translate
+    from nn2gpt.translate.decode import length_penalized, sentence_beams, translate
     from nn2gpt.translate.evaluate import bleu, load_run
     from nn2gpt.translate.rerank import Reranker, TargetLM, best_combined
 
@@ -64,9 +64,14 @@ def main() -> None:
     print(f"test BLEU: {results['test'][chosen][0].score:.2f} at lam {chosen}, "
           f"{results['test'][0.0][0].score:.2f} at lam 0 (plain beam {args.beam})" if 0.0 in results["test"] else "")
     print(f"signature: {results['test'][chosen][1]}")
-    pizza = translate(model, tok, [PIZZA], args.beam, args.alpha, reranker=Reranker(lm, chosen, args.alpha))[0]
+    reranker = Reranker(lm, chosen, args.alpha)
+    pizza = translate(model, tok, [PIZZA], args.beam, args.alpha, reranker=reranker)[0]
     print(f"pizza at lam {chosen}: {pizza}")
-
+    beams = sentence_beams(model, tok, [PIZZA], args.beam)
+    texts, lms = reranker.lm_scores(beams, tok)
+    for (ids, tm, length), text, lm_score in zip(beams[0], texts[0], lms[0]):
+        print(f"  log P_tm {tm:7.3f}  log P_lm {lm_score:8.2f}  length {length:2d}  "
+              f"combined {length_penalized(tm + chosen * lm_score, length, args.alpha):7.3f}  {text}")
 
 if __name__ == "__main__":
     main()
