@@ -61,10 +61,10 @@ def main() -> None:
             print(f"  {split} lam {lam:<6}: BLEU {score.score:.2f}")
     chosen = max(args.weights, key=lambda lam: (round(results["val"][lam][0].score, 2), -lam))
     print(f"chosen by val BLEU: lam = {chosen}")
-    print(f"test BLEU: {results['test'][chosen][0].score:.2f} at lam {chosen}, "
-          f"{results['test'][0.0][0].score:.2f} at lam 0 (plain beam {args.beam})" if 0.0 in results["test"] else "")
+    plain = f", {results['test'][0.0][0].score:.2f} at lam 0 (plain beam {args.beam})" if 0.0 in results["test"] else ""
+    print(f"test BLEU: {results['test'][chosen][0].score:.2f} at lam {chosen}{plain}")
     print(f"signature: {results['test'][chosen][1]}")
-    reranker = Reranker(lm, chosen, args.alpha)
+    reranker = Reranker(lm, chosen)
     pizza = translate(model, tok, [PIZZA], args.beam, args.alpha, reranker=reranker)[0]
     print(f"pizza at lam {chosen}: {pizza}")
     beams = sentence_beams(model, tok, [PIZZA], args.beam)

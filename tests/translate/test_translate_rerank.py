@@ -39,19 +39,30 @@ def lm_run(tmp_path_factory):
 
 def test_beam_candidates_carry_the_true_log_probability_and_beam_decode_picks_the_penalized_best():
     m = tiny(seed=3)
+    eos_bias = torch.zeros(40)
+    eos_bias[EOS], eos_bias[BOS] = 4.0, -20.0  # so that hypotheses end, at different lengths (this one repeats <s>)
+    step = m.decode_step
+    m.decode_step = lambda state, tokens: step(state, tokens) + eos_bias
     src = torch.tensor([[5, 6, 7, 8, EOS], [9, 10, 11, EOS, PAD]])
+    ended, lengths = 0, set()
     with torch.no_grad():
         beams = beam_candidates(m, src, max_len=12, beam=4)
         for b, hyps in enumerate(beams):
             assert len(hyps) == 4
             for ids, logp, length in hyps:
+                assert EOS not in ids and PAD not in ids and length in (len(ids) + 1, 12)
                 seq = ids + [EOS] if length == len(ids) + 1 else ids  # ended with </s>, or hit the bound
+                ended += length == len(ids) + 1
+                lengths.add(length)
                 tgt = torch.tensor([[BOS] + seq])
-                lp = F.log_softmax(m(src[b:b + 1], tgt[:, :-1]), -1)[0]  # teacher forcing, all at once
+                lp = F.log_softmax(m(src[b:b + 1], tgt[:, :-1]) + eos_bias, -1)[0]  # teacher forcing, all at once
                 assert math.isclose(logp, lp.gather(1, tgt[0, 1:, None]).sum().item(), abs_tol=1e-4)
-            for alpha in (0.0, 0.6):
-                best = max(hyps, key=lambda h: length_penalized(h[1], h[2], alpha))[0]
+            assert [h[1] for h in hyps] == sorted((h[1] for h in hyps), reverse=True)  # beam order
+            by_alpha = {alpha: max(hyps, key=lambda h: length_penalized(h[1], h[2], alpha))[0] for alpha in (0.0, 2.0)}
+            for alpha, best in by_alpha.items():
                 assert beam_decode(m, src, 12, 4, alpha)[b] == best
+    assert ended >= 4 and len(lengths) >= 3  # the cases above really were exercised
+    assert length_penalized(-3.0, 7, 1.0) == -3.0 / 2.0 and length_penalized(-3.0, 7, 0.0) == -3.0
 
 
 def test_the_language_model_scores_a_sentence_as_the_sum_of_its_next_character_log_probs(lm_run):
@@ -70,8 +81,9 @@ def test_the_language_model_scores_a_sentence_as_the_sum_of_its_next_character_l
     assert len(texts[2]) + 2 > lm.block  # the last one really needed two windows
     # it learnt its text: the sentence it saw beats the same words shuffled
     assert lm.log_probs(["The soup tasted good."])[0] > lm.log_probs(["Good soup the tasted."])[0]
-    # characters it never saw are left out, not an error
-    assert lm.log_probs(["The soup tasted good."]) == lm.log_probs(["The soup tasted good.ñ"])
+    # a character it never saw is left out of the reading and costs a blind guess, log(1/V)
+    plain, with_n = lm.log_probs(["The soup tasted good.", "The soup tasted good.ñ"])
+    assert math.isclose(with_n, plain - math.log(lm.tok.vocab_size), rel_tol=1e-6)
 
 
 def test_the_combined_score_trades_the_two_models_as_its_formula_says():
@@ -94,7 +106,7 @@ def test_reranking_with_weight_zero_is_beam_search_and_a_heavy_weight_follows_th
     lm = TargetLM(lm_run)
     with torch.no_grad():
         assert translate(m, tok, sentences, 4, 0.6, reranker=Reranker(lm, 0.0)) == translate(m, tok, sentences, 4)
-        heavy = translate(m, tok, sentences, 4, 0.6, reranker=Reranker(lm, 1e4))
+        heavy = translate(m, tok, sentences, 4, 0.0, reranker=Reranker(lm, 1e4))  # alpha 0: no length penalty
         src = torch.tensor([tok.encode(s) + [tok.eos_id] for s in sentences[:1]])
         texts = [tok.decode(ids) for ids, _, _ in beam_candidates(m, src, max_output_len(src.shape[1], 64), 4)[0]]
     scores = lm.log_probs(texts)
@@ -132,3 +144,18 @@ def test_cli_target_text_and_lm_flags(lm_run, tmp_path, capsys, monkeypatch):
     _one_line_error(["translate", "Hola.", "--model", str(run), "--lm", str(lm_run), "--lm-weight", "-1"],
                     capsys, "--lm-weight")
     _one_line_error(["translate", "target-text", "--pair", "fr-en", "--out", str(out)], capsys, "es-en")
+    _one_line_error(["translate", "target-text", "--pair", "es-en", "--out", str(tmp_path)], capsys, "cannot write")
+    _one_line_error(["translate", "Hola.", "--model", str(run), "--lm", str(lm_run), "--beam", "1"], capsys, "--beam 2")
+    _one_line_error(["translate", "Hola.", "--model", str(run), "--lm-weight", "0.1"], capsys, "needs --lm")
+
+
+def test_a_language_model_that_reads_ahead_is_refused(tmp_path, capsys):
+    from nn2gpt.gpt.train import TrainConfig, train
+
+    (tmp_path / "en.txt").write_text(ENGLISH, encoding="utf-8")
+    train(TrainConfig(text=str(tmp_path / "en.txt"), n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4,
+                      max_iters=2, eval_interval=2, eval_batches=1, sample_tokens=0, out=str(tmp_path / "lm"),
+                      progress=False, device="cpu", threads=1, mask="none"))
+    with pytest.raises(Exception) as info:
+        TargetLM(tmp_path / "lm")
+    assert type(info.value).__name__ == "UserError" and "--mask none" in str(info.value)

@@ -22,7 +22,7 @@ from nn2gpt.errors import UserError
 
 SUBCOMMANDS = ("train", "eval", "average", "attention", "target-text")
 LM_WEIGHT = 0.025  # --lm-weight's default: chosen on es-en val (BENCHMARKS.md, chapter 3, session 5)
-USAGE = """usage: nn2gpt translate {train,eval,average,attention} ... | nn2gpt translate SENTENCE --model RUN
+USAGE = """usage: nn2gpt translate {train,eval,average,attention,target-text} ... | nn2gpt translate SENTENCE --model RUN
 
 The encoder-decoder Transformer of "Attention Is All You Need" (chapter 3).
 
@@ -51,17 +51,21 @@ def _lm_flags(p: Parser) -> None:
     p.add_argument("--lm", default=None, metavar="GPT_RUN",
                    help="rerank the beam with this character-level target-language model (a run of "
                         "`nn2gpt gpt train`; see `nn2gpt translate target-text` and translate/rerank.py)")
-    p.add_argument("--lm-weight", type=number_at_least(float, 0), default=LM_WEIGHT,
+    p.add_argument("--lm-weight", type=number_at_least(float, 0), default=None,
                    help=f"weight of the language model's log-probability (default {LM_WEIGHT}, chosen on es-en val)")
 
 
 def _reranker(args):
     """The Reranker asked for by --lm/--lm-weight, or None."""
     if args.lm is None:
+        if args.lm_weight is not None:
+            raise UserError("--lm-weight needs --lm GPT_RUN, the language model whose score it weighs")
         return None
+    if args.beam < 2:
+        raise UserError("--lm reranks the beam's hypotheses, and --beam 1 leaves one; give --beam 2 or more")
     from nn2gpt.translate.rerank import Reranker, TargetLM
 
-    return Reranker(TargetLM(args.lm), args.lm_weight, args.alpha)
+    return Reranker(TargetLM(args.lm), LM_WEIGHT if args.lm_weight is None else args.lm_weight)
 
 
 def _train_parser() -> Parser:
@@ -211,7 +215,10 @@ def main(argv: list[str]) -> int:
         if args.pair not in PAIRS:
             raise UserError(f"unknown language pair {args.pair!r}; choose from {', '.join(PAIRS)}")
         targets = [t for _, t in load_pair(args.pair, args.data_dir)["train"]]
-        atomic_write_text(args.out, "\n".join(targets) + "\n")
+        try:
+            atomic_write_text(args.out, "\n".join(targets) + "\n")
+        except OSError as e:
+            raise UserError(f"cannot write {args.out} ({e.strerror}); give --out a file path you can write") from None
         print(f"wrote {len(targets):,} target sentences to {args.out}; train a language model on them with "
               f"`nn2gpt gpt train --text {args.out} --tokenizer char --out RUN`")
         return 0

@@ -20,8 +20,10 @@ The language model is any character-level run of `nn2gpt gpt train`, trained on 
 sentence per line, e.g. the English side of the training split (`nn2gpt translate target-text`),
 so it saw no sentence the translation model did not. log P_lm(y) is the log-probability of the
 characters of y and of the newline that ends it, after a newline: a sentence start to a sentence
-end, as the training text lays them out. Characters its vocabulary lacks are left out of its
-score (and so are the same for every hypothesis that contains them).
+end, as the training text lays them out. A character its vocabulary lacks (a "ñ" copied from
+the source, say) is left out of the reading and charged log(1 / vocabulary size), the price of
+a blind guess, so a hypothesis gains nothing by containing it. The model must be causal (a
+`--mask none` model would read the very characters it is asked to predict).
 """
 
 from __future__ import annotations
@@ -35,36 +37,42 @@ class TargetLM:
     """A chapter-2 character model that scores whole sentences: log P(text + "\\n" | "\\n")."""
 
     def __init__(self, run_dir):
-        from nn2gpt.checkpoint import has_checkpoint
-        from nn2gpt.files import read_json
+        from nn2gpt.checkpoint import has_checkpoint, load_checkpoint
         from nn2gpt.gpt.runs import load_model
 
         if not Path(run_dir).is_dir() or not has_checkpoint(run_dir):
             raise UserError(f"--lm {run_dir} holds no trained language model; train one with "
                             f"`nn2gpt gpt train --text ENGLISH.txt --out {run_dir}` (see `nn2gpt translate target-text`)")
-        if read_json(Path(run_dir) / "config.json", "run config").get("model", {}).get("model") == "transformer":
+        if load_checkpoint(run_dir).config.get("model", {}).get("model") == "transformer":
             raise UserError(f"--lm {run_dir} is a translation model; give a language model of the target "
                             f"language, a run of `nn2gpt gpt train` (see `nn2gpt translate target-text`)")
         self.model, self.tok, _ = load_model(run_dir)
         if not hasattr(self.tok, "stoi") or "\n" not in self.tok.stoi:
             raise UserError(f"--lm {run_dir} must be a character-level model trained on one sentence per line "
                             f"(`nn2gpt gpt train --tokenizer char --text FILE`)")
+        if getattr(self.model.cfg, "mask", "causal") not in ("causal", "window"):
+            raise UserError(f"--lm {run_dir} was trained with --mask {self.model.cfg.mask}: it reads ahead, so it "
+                            f"cannot score a sentence; train it with the default causal mask")
         self.block = self.model.cfg.block_size
 
     def log_probs(self, texts: list[str], batch: int = 64) -> list[float]:
         """log P(text + "\\n" | "\\n") for each text, in nats. A text longer than the model's context
-        is scored in consecutive windows of `block_size` characters, each read on its own."""
+        is scored in consecutive windows of `block_size` characters, each read on its own; each
+        character the vocabulary lacks costs log(1 / vocabulary size)."""
+        import math
+
         import torch
 
         nl = self.tok.stoi["\n"]
         windows, owner = [], []  # (input ids, target ids) pieces, and which text each belongs to
+        totals = [0.0] * len(texts)
         for i, text in enumerate(texts):
             ids = [nl] + [self.tok.stoi[c] for c in text if c in self.tok.stoi] + [nl]
+            totals[i] = -math.log(self.tok.vocab_size) * (len(text) + 2 - len(ids))  # the unknown ones
             for start in range(0, len(ids) - 1, self.block):
                 piece = ids[start:start + self.block + 1]
                 windows.append(piece)
                 owner.append(i)
-        totals = [0.0] * len(texts)
         with torch.inference_mode():
             for at in range(0, len(windows), batch):
                 chunk = windows[at:at + batch]
@@ -85,8 +93,8 @@ class Reranker:
     """Picks each sentence's translation from its beam by the combined score of the module docstring;
     pass one to `decode.translate(..., reranker=...)`."""
 
-    def __init__(self, lm: TargetLM, lam: float, alpha: float = 0.6):
-        self.lm, self.lam, self.alpha = lm, lam, alpha
+    def __init__(self, lm: TargetLM, lam: float):
+        self.lm, self.lam = lm, lam
 
     def lm_scores(self, beams, tok) -> tuple[list[list[str]], list[list[float]]]:
         """beams: per sentence [(ids, log P_tm, length), ...] -> per sentence the hypotheses'
@@ -95,10 +103,11 @@ class Reranker:
         flat = iter(self.lm.log_probs([t for ts in texts for t in ts]))
         return texts, [[next(flat) for _ in ts] for ts in texts]
 
-    def __call__(self, beams, tok) -> list[list[int]]:
-        """beams: per sentence [(ids, log P_tm, length), ...] -> per sentence the chosen ids."""
+    def __call__(self, beams, tok, alpha: float) -> list[list[int]]:
+        """beams: per sentence [(ids, log P_tm, length), ...] -> per sentence the chosen ids, with
+        the length penalty `alpha` of the search."""
         _, lm = self.lm_scores(beams, tok)
-        return [hyps[best_combined(hyps, scores, self.lam, self.alpha)][0] for hyps, scores in zip(beams, lm)]
+        return [hyps[best_combined(hyps, scores, self.lam, alpha)][0] for hyps, scores in zip(beams, lm)]
 
 
 def best_combined(hypotheses, lm_log_probs: list[float], lam: float, alpha: float) -> int:
