@@ -66,6 +66,14 @@ def test_bad_inputs_give_one_line_errors(run, tmp_path, capsys):
     _one_line_error(["translate", "Hola.", "--model", str(tmp_path / "nothing")], capsys, "does not exist")
     _one_line_error(["translate", "hola " * 300, "--model", str(run)], capsys, "maximum")
     _one_line_error(["translate", "La pizza 这 salió.", "--model", str(run)], capsys, "never saw", "'这'")
+    # typographic quotes and dots the vocabulary lacks are read as their plain forms, not refused
+    from nn2gpt.translate.evaluate import load_run, prepare_sentence
+
+    model, tok, _ = load_run(run)
+    assert tok.unknown_characters("\u2018\u2019\u2026") == ["\u2018", "\u2019", "\u2026"]
+    assert tok.unknown_characters("'.") == []  # ...while their plain forms are known
+    assert prepare_sentence(model, tok, " \u2018Hola\u2019\u2026 ") == "'Hola'..."
+    assert main(["translate", "\u2018Hola\u2019, dijo\u2026", "--model", str(run), "--beam", "1"]) == 0
     _one_line_error(["translate", "attention", "Hola 这.", "--model", str(run), "--out", str(tmp_path / "a")],
                     capsys, "'这'")
     _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(run), "--limit", "5"], capsys, "--resume")

@@ -40,11 +40,22 @@ def load_run(run_dir):
     return model, BPETokenizer.from_json(ck.tokenizer), ck.config
 
 
-def check_sentence(model, tok, sentence: str) -> None:
-    """Bad input -> UserError: an empty sentence, characters the model never saw, or a sentence
-    longer than the model can read."""
-    if not sentence.strip():
+# Typographic punctuation and its plain form, as MT preprocessing has long normalised it (Moses'
+# normalize-punctuation): used only where the vocabulary lacks the typographic character.
+PLAIN_PUNCTUATION = {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'",
+                     "\u2026": "...", "\u2013": "-", "\u2014": "-"}
+
+
+def prepare_sentence(model, tok, sentence: str) -> str:
+    """The sentence as the model should read it: stripped, typographic punctuation the vocabulary
+    lacks made plain ("…" -> "..."). Bad input -> UserError: an empty sentence, characters the
+    model never saw, or a sentence longer than the model can read."""
+    sentence = sentence.strip()
+    if not sentence:
         raise UserError("the sentence is empty; give some text to translate")
+    for fancy, plain in PLAIN_PUNCTUATION.items():
+        if fancy in sentence and tok.unknown_characters(fancy) and not tok.unknown_characters(plain):
+            sentence = sentence.replace(fancy, plain)
     unknown = tok.unknown_characters(sentence)
     if unknown:
         raise UserError(f"the sentence has characters this model never saw in training "
@@ -53,13 +64,13 @@ def check_sentence(model, tok, sentence: str) -> None:
     if n > model.max_len:
         raise UserError(f"the sentence is {n} tokens long, more than this model's maximum of {model.max_len}; "
                         f"split it into shorter sentences")
+    return sentence
 
 
 def translate_one(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6, reranker=None) -> str:
     from nn2gpt.translate.decode import translate
 
-    check_sentence(model, tok, sentence)
-    return translate(model, tok, [sentence.strip()], beam, alpha, reranker=reranker)[0]
+    return translate(model, tok, [prepare_sentence(model, tok, sentence)], beam, alpha, reranker=reranker)[0]
 
 
 def next_token_log_probs(model, tok, source: str, target: str):

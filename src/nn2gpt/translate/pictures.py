@@ -23,10 +23,9 @@ def attention_maps(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6)
     import torch
 
     from nn2gpt.translate.decode import translate
-    from nn2gpt.translate.evaluate import check_sentence
+    from nn2gpt.translate.evaluate import prepare_sentence
 
-    check_sentence(model, tok, sentence)
-    sentence = sentence.strip()
+    sentence = prepare_sentence(model, tok, sentence)
     translation = translate(model, tok, [sentence], beam, alpha)[0]
     src_ids = tok.encode(sentence) + [tok.eos_id]
     out_ids = tok.encode(translation)[: model.max_len - 2]
