@@ -73,5 +73,6 @@ def main() -> None:
         print(f"  log P_tm {tm:7.3f}  log P_lm {lm_score:8.2f}  length {length:2d}  "
               f"combined {length_penalized(tm + chosen * lm_score, length, args.alpha):7.3f}  {text}")
 
+
 if __name__ == "__main__":
     main()

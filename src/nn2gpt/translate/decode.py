@@ -155,7 +155,8 @@ def translate(model, tok, sentences: list[str], beam: int = 1, alpha: float = 0.
     import torch
 
     if reranker is not None:
-        return [tok.decode(ids) for ids in reranker(sentence_beams(model, tok, sentences, beam, max_sentences), tok, alpha)]
+        beams = sentence_beams(model, tok, sentences, beam, max_sentences)
+        return [tok.decode(ids) for ids in reranker(beams, tok, alpha)]
     results: list[str] = [""] * len(sentences)
     model.eval()
     with torch.inference_mode():
