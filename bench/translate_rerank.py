@@ -32,9 +32,9 @@ def main() -> None:
     import torch
 
     from nn2gpt.data.translation import load_pair
-    from nn2gpt.translate.decode import length_penalized, sentence_beams, translate
+    from nn2gpt.translate.decode import sentence_beams, translate
     from nn2gpt.translate.evaluate import bleu, load_run
-    from nn2gpt.translate.rerank import Reranker, TargetLM, best_combined
+    from nn2gpt.translate.rerank import Reranker, TargetLM, best_combined, combined_scores
 
     torch.set_num_threads(args.threads)
     model, tok, config = load_run(args.model)
@@ -44,7 +44,7 @@ def main() -> None:
     def beams_and_lm(pairs):
         """Every sentence's beam (ids, log P_tm, length), and each hypothesis' text and LM score."""
         beams = sentence_beams(model, tok, [s for s, _ in pairs], args.beam)
-        return (beams, *Reranker(lm, 0.0).lm_scores(beams, tok))
+        return (beams, *lm.score_beams(beams, tok))
 
     def bleu_at(pairs, beams, texts, lms, lam):
         hyps = [ts[best_combined(b, s, lam, args.alpha)] for b, ts, s in zip(beams, texts, lms)]
@@ -68,10 +68,10 @@ def main() -> None:
     pizza = translate(model, tok, [PIZZA], args.beam, args.alpha, reranker=reranker)[0]
     print(f"pizza at lam {chosen}: {pizza}")
     beams = sentence_beams(model, tok, [PIZZA], args.beam)
-    texts, lms = reranker.lm_scores(beams, tok)
-    for (ids, tm, length), text, lm_score in zip(beams[0], texts[0], lms[0]):
-        print(f"  log P_tm {tm:7.3f}  log P_lm {lm_score:8.2f}  length {length:2d}  "
-              f"combined {length_penalized(tm + chosen * lm_score, length, args.alpha):7.3f}  {text}")
+    texts, lms = lm.score_beams(beams, tok)
+    combined = combined_scores(beams[0], lms[0], chosen, args.alpha)
+    for (ids, tm, length), text, lm_score, score in zip(beams[0], texts[0], lms[0], combined):
+        print(f"  log P_tm {tm:7.3f}  log P_lm {lm_score:8.2f}  length {length:2d}  combined {score:7.3f}  {text}")
 
 
 if __name__ == "__main__":

@@ -39,4 +39,3 @@ def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
     for leftover in ("metrics.jsonl", "loss.png"):  # a replaced run's training curve is not this model's
         (run / leftover).unlink(missing_ok=True)
     return Path(out)
-

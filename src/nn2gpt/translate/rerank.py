@@ -88,6 +88,13 @@ class TargetLM:
                     totals[owner[at + r]] += value
         return totals
 
+    def score_beams(self, beams, tok) -> tuple[list[list[str]], list[list[float]]]:
+        """beams: per sentence [(ids, log P_tm, length), ...] -> per sentence the hypotheses'
+        texts and their log-probabilities under this model (all sentences scored in one go)."""
+        texts = [[tok.decode(ids) for ids, _, _ in hyps] for hyps in beams]
+        flat = iter(self.log_probs([t for ts in texts for t in ts]))
+        return texts, [[next(flat) for _ in ts] for ts in texts]
+
 
 class Reranker:
     """Picks each sentence's translation from its beam by the combined score of the module docstring;
@@ -96,25 +103,22 @@ class Reranker:
     def __init__(self, lm: TargetLM, lam: float):
         self.lm, self.lam = lm, lam
 
-    def lm_scores(self, beams, tok) -> tuple[list[list[str]], list[list[float]]]:
-        """beams: per sentence [(ids, log P_tm, length), ...] -> per sentence the hypotheses'
-        texts and their language-model log-probabilities (all sentences scored in one go)."""
-        texts = [[tok.decode(ids) for ids, _, _ in hyps] for hyps in beams]
-        flat = iter(self.lm.log_probs([t for ts in texts for t in ts]))
-        return texts, [[next(flat) for _ in ts] for ts in texts]
-
     def __call__(self, beams, tok, alpha: float) -> list[list[int]]:
         """beams: per sentence [(ids, log P_tm, length), ...] -> per sentence the chosen ids, with
         the length penalty `alpha` of the search."""
-        _, lm = self.lm_scores(beams, tok)
+        _, lm = self.lm.score_beams(beams, tok)
         return [hyps[best_combined(hyps, scores, self.lam, alpha)][0] for hyps, scores in zip(beams, lm)]
 
 
-def best_combined(hypotheses, lm_log_probs: list[float], lam: float, alpha: float) -> int:
-    """Index of the best of one sentence's hypotheses [(ids, log P_tm, length), ...] when each
-    gets (log P_tm + lam * log P_lm) under the length penalty."""
+def combined_scores(hypotheses, lm_log_probs: list[float], lam: float, alpha: float) -> list[float]:
+    """(log P_tm + lam * log P_lm) under the length penalty, for each of one sentence's hypotheses
+    [(ids, log P_tm, length), ...]."""
     from nn2gpt.translate.decode import length_penalized
 
-    combined = [length_penalized(tm + lam * lm, length, alpha)
-                for (_, tm, length), lm in zip(hypotheses, lm_log_probs)]
+    return [length_penalized(tm + lam * lm, length, alpha) for (_, tm, length), lm in zip(hypotheses, lm_log_probs)]
+
+
+def best_combined(hypotheses, lm_log_probs: list[float], lam: float, alpha: float) -> int:
+    """Index of the hypothesis with the best combined score."""
+    combined = combined_scores(hypotheses, lm_log_probs, lam, alpha)
     return max(range(len(combined)), key=combined.__getitem__)
