@@ -9,6 +9,7 @@ looks like this::
 
     run/
       latest                 one line: the name of the current checkpoint directory
+      config.json            a readable copy of the checkpoint's config, written after each save
       ckpt-00000500/
         weights.safetensors  model weights, float32 numpy arrays
         optimizer.safetensors  (optional) optimizer moments, for --resume
@@ -19,6 +20,12 @@ directory to `ckpt-<step>` (atomic), then atomically replaces `latest` (one smal
 by `os.replace`). Only then are older checkpoints deleted (all but the newest `keep`). Until
 `latest` changes, loaders see the old checkpoint; afterwards, the new one, complete. The sha256
 in meta.json catches a file damaged later (a truncated copy, a flipped byte).
+
+The config that counts is the one inside the checkpoint (meta.json): it changes together with
+the weights, in the same rename. `config.json` beside it is a copy for people and is written
+only after the switch, so a new run started with --overwrite and killed before its first save
+leaves the old run whole: its checkpoint, its config, its metrics. A save that fails (a full
+disk, a permission) is one UserError that says the previous checkpoint is intact.
 
 This module imports only numpy, json and safetensors.numpy, so the numpy GPT (chapter 5)
 reads and writes the same files as the PyTorch one.
@@ -37,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from nn2gpt.errors import UserError
-from nn2gpt.files import atomic_write_text
+from nn2gpt.files import atomic_write_json, atomic_write_text, dir_mode
 
 LATEST = "latest"
 WEIGHTS = "weights.safetensors"
@@ -88,19 +95,48 @@ def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, tokenizer: dict,
                     optimizer: dict[str, np.ndarray] | None = None, state: dict | None = None,
-                    keep: int = 1) -> Path:
+                    keep: int = 1, files: dict[str, str] | None = None) -> Path:
     """Write a checkpoint into `run_dir` atomically and return its directory.
 
     `state` (JSON) carries whatever resume needs: step, RNG states, best val loss...
     The checkpoint is named after `state["step"]` when there is one. The newest `keep`
     checkpoints stay on disk (for `average_checkpoints`); older ones are deleted. The first save
     of a new run should keep 1, so that nothing of a run it replaces (--overwrite) survives.
+    After the switch, `config.json` and the text `files` ({name: text}) are written beside it.
+    A failed write is a UserError; the previous checkpoint is then still the one `latest` names.
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     step = int((state or {}).get("step", 0))
+    try:
+        final = _write_checkpoint(run_dir, step, weights, config, tokenizer, optimizer, state)
+    except OSError as e:
+        kept = (f"the previous checkpoint, {latest_checkpoint_dir(run_dir).name}, is intact"
+                if has_checkpoint(run_dir) else "nothing was saved before")
+        raise UserError(f"could not save the checkpoint of step {step} in {run_dir} ({e.strerror or e}); {kept}; "
+                        f"free some disk space or fix the permissions, then run again with --resume") from None
+    # Only now is it safe to drop the old ones: all but the newest keep - 1 before this one. One
+    # that sorts after this save is left over from a run that --overwrite replaced, and goes too.
+    others = sorted((d for d in _checkpoint_dirs(run_dir) if d != final), key=_order)
+    older = [d for d in others if _order(d) < _order(final)]
+    stale = older[:max(len(older) - (keep - 1), 0)] + [d for d in others if _order(d) > _order(final)]
+    for old in stale + list(run_dir.glob(".ckpt-tmp-*")):
+        shutil.rmtree(old, ignore_errors=True)
+    try:
+        atomic_write_json(run_dir / "config.json", config)
+        for name, text in (files or {}).items():
+            atomic_write_text(run_dir / name, text)
+    except OSError as e:
+        raise UserError(f"saved checkpoint {final.name}, but could not write beside it in {run_dir} "
+                        f"({e.strerror or e}); free some disk space, then run again with --resume") from None
+    return final
+
+
+def _write_checkpoint(run_dir: Path, step: int, weights, config, tokenizer, optimizer, state) -> Path:
+    """The new checkpoint directory, complete and durable, and `latest` switched to it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=".ckpt-tmp-"))
     try:
+        os.chmod(tmp, dir_mode())  # mkdtemp makes it 0700: honour the umask like any mkdir
         files = {WEIGHTS: weights} | ({OPTIMIZER: optimizer} if optimizer is not None else {})
         for name, arrays in files.items():
             _save_arrays(tmp / name, arrays)
@@ -121,13 +157,6 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
         raise
     atomic_write_text(run_dir / LATEST, final.name + "\n")  # the switch: one atomic os.replace
     _fsync_dir(run_dir)
-    # Only now is it safe to drop the old ones: all but the newest keep - 1 before this one. One
-    # that sorts after this save is left over from a run that --overwrite replaced, and goes too.
-    others = sorted((d for d in _checkpoint_dirs(run_dir) if d != final), key=_order)
-    older = [d for d in others if _order(d) < _order(final)]
-    stale = older[:max(len(older) - (keep - 1), 0)] + [d for d in others if _order(d) > _order(final)]
-    for old in stale + list(run_dir.glob(".ckpt-tmp-*")):
-        shutil.rmtree(old, ignore_errors=True)
     return final
 
 
@@ -147,6 +176,8 @@ def _order(ckpt: Path) -> tuple[int, int]:
 def latest_checkpoint_dir(run_dir) -> Path:
     """The directory `latest` points to; UserError when there is none."""
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"{run_dir} is a file, not a run directory; give the directory a training run wrote")
     if not run_dir.is_dir():
         raise UserError(f"run directory {run_dir} does not exist; check the path, or train a model into it first")
     pointer = run_dir / LATEST
@@ -184,18 +215,29 @@ def checkpoint_dir(path) -> Path:
     return path if is_one else latest_checkpoint_dir(path)
 
 
-def load_checkpoint(run_dir, with_optimizer: bool = False) -> Checkpoint:
-    """Load the latest checkpoint of `run_dir` (weights as float32 numpy arrays); `run_dir` may
-    also be one checkpoint directory (`run/ckpt-00000500`), to load that one."""
-    ckpt = checkpoint_dir(run_dir)
+def _read_meta(ckpt: Path) -> dict:
     meta_path = ckpt / META
     if not meta_path.is_file():
         raise UserError(f"{meta_path} is missing; the checkpoint is incomplete, retrain or restore it")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        config, tokenizer, sha = meta["config"], meta["tokenizer"], meta["sha256"]
+        meta["config"], meta["tokenizer"], meta["sha256"]  # noqa: B018 - present, or corrupt
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
         raise UserError(f"{meta_path} is corrupt ({type(e).__name__}: {e}); retrain or restore the checkpoint") from None
+    return meta
+
+
+def read_config(run_dir) -> dict:
+    """The config of the latest checkpoint of `run_dir` (the one its weights were trained with)."""
+    return _read_meta(checkpoint_dir(run_dir))["config"]
+
+
+def load_checkpoint(run_dir, with_optimizer: bool = False) -> Checkpoint:
+    """Load the latest checkpoint of `run_dir` (weights as float32 numpy arrays); `run_dir` may
+    also be one checkpoint directory (`run/ckpt-00000500`), to load that one."""
+    ckpt = checkpoint_dir(run_dir)
+    meta = _read_meta(ckpt)
+    config, tokenizer, sha = meta["config"], meta["tokenizer"], meta["sha256"]
     weights = _load_arrays(ckpt / WEIGHTS, sha.get(WEIGHTS))
     optimizer = None
     if with_optimizer and OPTIMIZER in sha:

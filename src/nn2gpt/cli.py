@@ -29,21 +29,59 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def number_at_least(kind, low, strict: bool = False, what: str | None = None):
-    """An argparse `type` for a finite number (int or float) >= low, or > low when `strict`.
+class Number:
+    """An argparse `type` for a finite number (int or float) in a range; NaN and inf are refused.
 
-    `what` names it in the error ("number of seconds"); default "whole number" or "number"."""
-    what = what or ("whole number" if kind is int else "number")
+    `low`/`high` bound it (None = unbounded); `strict` makes the lower bound exclusive and
+    `below` the upper one. The error names the range, so `--lr -1` reads
+    "expected a number > 0, got '-1'". The bounds stay readable (`.low`, `.high`...) so that the
+    tests can walk every flag of every command and probe it at and beyond its range.
+    """
 
-    def parse(text: str):
+    def __init__(self, kind, low=None, high=None, strict: bool = False, below: bool = False,
+                 what: str | None = None):
+        self.kind, self.low, self.high, self.strict, self.below = kind, low, high, strict, below
+        self.what = what or ("whole number" if kind is int else "number")
+
+    def range_text(self) -> str:
+        lo = None if self.low is None else f"{'>' if self.strict else '>='} {self.low:g}"
+        hi = None if self.high is None else f"{'<' if self.below else '<='} {self.high:g}"
+        if lo and hi:
+            return f"{lo} and {hi}"
+        return lo or hi or "(finite)"
+
+    def accepts(self, value) -> bool:
+        if value != value or value in (float("inf"), float("-inf")):
+            return False
+        if self.low is not None and (value < self.low or (self.strict and value == self.low)):
+            return False
+        return self.high is None or not (value > self.high or (self.below and value == self.high))
+
+    def __call__(self, text: str):
         try:
-            value = kind(text)
+            value = self.kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
-        if value != value or value in (float("inf"), float("-inf")) or value < low or (strict and value == low):
-            raise argparse.ArgumentTypeError(f"expected a {what} {'>' if strict else '>='} {low}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected a {self.what}, got {text!r}") from None
+        if not self.accepts(value):
+            raise argparse.ArgumentTypeError(f"expected a {self.what} {self.range_text()}, got {text!r}")
         return value
-    return parse
+
+    def __repr__(self) -> str:  # argparse names the type in some messages
+        return self.what
+
+
+def number_at_least(kind, low, strict: bool = False, what: str | None = None) -> Number:
+    """A finite number >= low (or > low when `strict`)."""
+    return Number(kind, low, strict=strict, what=what)
+
+
+def positive(kind) -> Number:
+    """A finite number > 0 (a whole number >= 1 for int)."""
+    return Number(kind, 1) if kind is int else Number(kind, 0, strict=True)
+
+
+SEED = Number(int, 0, 2**32 - 1, what="seed")  # numpy and torch both take any seed in this range
+FRACTION = Number(float, 0, 1, below=True, what="rate")  # dropout: [0, 1)
 
 
 def _usage() -> str:
@@ -74,15 +112,45 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = importlib.import_module(CHAPTERS[name][0])
         return int(module.main(rest) or 0)
+    except SystemExit as e:  # argparse's own exits (--help, a bad flag): a status, also when called in-process
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
     except UserError as e:
         print(f"nn2gpt {name}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"nn2gpt {name}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(f"nn2gpt {name}: error: out of memory; choose a smaller model, batch or input", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `nn2gpt gpt sample | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as e:  # the last line of defence; the commands name their own files where they can
+        print(f"nn2gpt {name}: error: {describe_os_error(e)}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:  # torch reports a failed allocation as a RuntimeError
+        if "memory" not in str(e).lower():
+            raise
+        print(f"nn2gpt {name}: error: out of memory ({str(e).splitlines()[0][:120]}); "
+              f"choose a smaller model, batch or input", file=sys.stderr)
+        return 2
+
+
+def describe_os_error(e: OSError) -> str:
+    """One line for a failed file operation: what failed, on which path, and what to do."""
+    import errno
+
+    where = f" {e.filename}" if e.filename else ""
+    fix = {errno.ENOSPC: "free some disk space and run again",
+           errno.EDQUOT: "free some disk space and run again",
+           errno.EACCES: "choose a path you may write, or fix its permissions",
+           errno.EPERM: "choose a path you may write, or fix its permissions",
+           errno.EROFS: "the file system is read-only; choose a path elsewhere",
+           errno.ENOTDIR: "a part of the path is a file, not a directory; fix the path",
+           errno.EISDIR: "the path is a directory; give a file",
+           errno.ENOENT: "check the path"}.get(e.errno, "check the path and try again")
+    return f"cannot use{where}: {e.strerror or e}; {fix}"
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def test_resume_continues_the_run(run, tmp_path):
     (["--dropout", "0.2"], "trains without dropout"),
     (["--threads", "2"], "OPENBLAS_NUM_THREADS"),
     (["--n-embd", "30", "--n-head", "4"], "not divisible"),
-    (["--lr", "0"], "--lr must be positive"),
+    (["--lr", "0"], "--lr: expected a number > 0, got '0'"),
     (["--text", "/nonexistent.txt"], "does not exist"),
 ])
 def test_bad_train_flags_are_one_line_errors(flags, message, tmp_path, capsys):

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from nn2gpt.data.fetch import fetch
 from nn2gpt.errors import UserError
+from nn2gpt.files import check_file
 
 
 def read_text(path: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None) -> str:
     """Return the text of `path`, or of Tiny Shakespeare when no path is given."""
     if path is None:
         path = fetch("tinyshakespeare", "input.txt", data_dir)
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"text file {path} does not exist; check the path given to --text")
+    path = check_file(path, "text file", "give --text the path of a UTF-8 text file")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:

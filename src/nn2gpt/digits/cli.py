@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from nn2gpt.cli import Parser
+from nn2gpt.cli import SEED, Number, Parser, positive
 from nn2gpt.errors import UserError
 
 # The book's matrices are tiny (e.g. (100, 10) @ (10, 784) per step): a second BLAS thread spends
@@ -47,29 +47,30 @@ def build_parser() -> Parser:
                                    "final test accuracy; saves weights.npz, config.json, curve.png in --out. "
                                    f"The book's chapter-1 setting: {BOOK}")
     t.add_argument("--sizes", default="784,100,10", help="neurons per layer (default 784,100,10)")
-    t.add_argument("--epochs", type=int, default=10, help="passes over the training data (default 10)")
-    t.add_argument("--batch", type=int, default=10, help="mini-batch size m (default 10)")
-    t.add_argument("--eta", type=float, default=0.5, help="learning rate (default 0.5)")
+    t.add_argument("--epochs", type=positive(int), default=10, help="passes over the training data (default 10)")
+    t.add_argument("--batch", type=positive(int), default=10, help="mini-batch size m (default 10)")
+    t.add_argument("--eta", type=positive(float), default=0.5, help="learning rate (default 0.5)")
     t.add_argument("--cost", choices=["quadratic", "cross-entropy", "log-likelihood"],
                    help="cost function (default cross-entropy; log-likelihood with --softmax)")
-    t.add_argument("--lmbda", type=float, default=5.0, help="L2 regularization strength (default 5.0; 0 = off)")
+    t.add_argument("--lmbda", type=Number(float, 0), default=5.0, help="L2 regularization strength (default 5.0; 0 = off)")
     t.add_argument("--init", choices=["large", "scaled"], default="scaled",
                    help="weights N(0,1) (large, ch.1) or N(0,1/n_in) (scaled, ch.3; default)")
     t.add_argument("--softmax", action="store_true", help="softmax output layer (implies log-likelihood cost)")
-    t.add_argument("--early-stop", type=int, metavar="N", help="stop after N epochs without better validation accuracy")
-    t.add_argument("--halve", type=int, metavar="N",
+    t.add_argument("--early-stop", type=positive(int), metavar="N", help="stop after N epochs without better validation accuracy")
+    t.add_argument("--halve", type=positive(int), metavar="N",
                    help="halve eta after N epochs without better validation accuracy; stop at eta/128")
     t.add_argument("--monitor-train", action="store_true", help="also compute training cost and accuracy each epoch")
     t.add_argument("--per-example", action="store_true", help="the book's backprop, one example at a time (slow)")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="float type (default float32)")
-    t.add_argument("--limit", type=int, metavar="N", help="train on the first N training examples only")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same numbers")
+    t.add_argument("--limit", type=positive(int), metavar="N", help="train on the first N training examples only")
+    t.add_argument("--seed", type=SEED, default=0, help="random seed, 0 to 2**32-1 (default 0): same seed, same numbers")
     t.add_argument("--out", default="runs/digits", help="model directory to write (default runs/digits)")
+    t.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
     t.add_argument("--data-dir", help="directory holding mnist/ (default: $NN2GPT_DATA, then the cache)")
     t.add_argument("--trace", action="store_true", help="print every array's shape through loading and one "
                                                         "forward and backward pass")
     pr = sub.add_parser("predict", help="classify a picture of a digit (any size, either polarity)")
-    pr.add_argument("image", help="PNG/JPEG file of one handwritten digit")
+    pr.add_argument("image", help="PNG/JPEG file of one handwritten digit (at most 4096 pixels a side)")
     pr.add_argument("--model", default="runs/digits", help="model directory (default runs/digits)")
     pr.add_argument("--trace", action="store_true", help="print the shapes through preprocessing and the forward pass")
     s = sub.add_parser("show", help="save a grid of misclassified test digits as a PNG")
@@ -91,15 +92,19 @@ def _shape(name: str, array) -> None:
 
 def train(args) -> int:
     sizes = parse_sizes(args.sizes)
-    for flag, value, low in (("--epochs", args.epochs, 1), ("--batch", args.batch, 1), ("--limit", args.limit, 1),
-                             ("--early-stop", args.early_stop, 1), ("--halve", args.halve, 1)):
-        if value is not None and value < low:
-            raise UserError(f"{flag} must be at least {low}, got {value}")
-    if not args.eta > 0 or not args.lmbda >= 0:
-        raise UserError(f"--eta must be > 0 and --lmbda >= 0, got {args.eta} and {args.lmbda}")
     cost = args.cost or ("log-likelihood" if args.softmax else "cross-entropy")
     output = "softmax" if args.softmax or cost == "log-likelihood" else "sigmoid"
+    from nn2gpt.digits.model import WEIGHTS
+    from nn2gpt.runlock import RunLock
 
+    out = Path(args.out)
+    if (out / WEIGHTS).exists() and not args.overwrite:
+        raise UserError(f"{out} already holds a trained model; pass --overwrite to replace it, or choose another --out")
+    with RunLock(out):  # before training: --out must be writable, and no other process writing it
+        return _train(args, sizes, cost, output, out)
+
+
+def _train(args, sizes, cost, output, out: Path) -> int:
     import numpy as np
     from tqdm import tqdm
 
@@ -109,9 +114,6 @@ def train(args) -> int:
     from nn2gpt.digits.network import Network
     from nn2gpt.digits.plots import learning_curve
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a directory; choose another --out")
     mnist = load_mnist(args.data_dir, dtype=np.dtype(args.dtype))
     train_x, train_y = mnist.train.images, mnist.train.labels
     if args.limit:

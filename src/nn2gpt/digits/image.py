@@ -15,22 +15,45 @@ size, often dark ink on light paper, off-centre. So:
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from nn2gpt.errors import UserError
 
 
+MAX_SIDE = 4096  # pixels: a photo of a digit needs far fewer (MNIST is 28x28); decoding is checked first
+
+
 def open_gray(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as a float (H, W) array in [0, 255]."""
+    """Read an image file as a float (H, W) array in [0, 255].
+
+    The size comes from the file's header, before any pixel is decoded: a 12000x12000 PNG is
+    157 KB on disk but 4.5 GB as float arrays, so anything wider or taller than MAX_SIDE is
+    refused with a one-line error instead of filling the memory."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"image {path} does not exist; give the path of a PNG/JPEG picture of a digit")
+    from nn2gpt.files import check_file
+
+    path = check_file(path, "image", "give the path of a PNG/JPEG picture of a digit")
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():  # Pillow's own "decompression bomb" warning: our check comes first
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except Image.DecompressionBombError:
+        raise UserError(f"image {path} is far too large to decode; shrink it to at most "
+                        f"{MAX_SIDE}x{MAX_SIDE} pixels first") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise UserError(f"{path} is not an image Pillow can read ({e.__class__.__name__}); "
+                        f"give a PNG or JPEG picture of a digit") from None
+    width, height = im.size
+    if max(width, height) > MAX_SIDE:
+        im.close()
+        raise UserError(f"image {path} is {width}x{height} pixels, more than the {MAX_SIDE}x{MAX_SIDE} this "
+                        f"command reads; shrink it first (a digit needs only a few hundred pixels a side)")
+    try:
+        with im:
             im.load()
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 im = im.convert("RGBA")

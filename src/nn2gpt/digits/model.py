@@ -1,15 +1,19 @@
 """Saving and loading a trained digit network: a directory with two files.
 
-    weights.npz   w1, b1, w2, b2, ... (w_l (n_l, n_{l-1}), b_l (n_l, 1)); no pickle inside
+    weights.npz   w1, b1, w2, b2, ... (w_l (n_l, n_{l-1}), b_l (n_l, 1)), and the config as
+                  UTF-8 JSON bytes ("config"); no pickle inside
     config.json   {"sizes": [...], "cost": ..., "output": ..., "init": ..., "dtype": ..., plus
-                  the training settings and results}
-Both are written atomically (nn2gpt.files), so a crash mid-save leaves the old files intact,
-and loading checks every array against the config, so a corrupt model is a clear error.
+                  the training settings and results}: a readable copy
+Both are written atomically (nn2gpt.files). The weights file carries its own config, so weights
+and config change together in one rename: a crash between the two writes leaves a model that
+loads as the new one. Loading checks every array against the config, so a corrupt model is a
+clear error.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -28,11 +32,12 @@ def save_model(net: Network, out_dir: str | os.PathLike, extra: dict | None = No
     arrays = {}
     for l, (w, b) in enumerate(zip(net.weights, net.biases), start=1):
         arrays[f"w{l}"], arrays[f"b{l}"] = w, b
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(out / WEIGHTS, buf.getvalue())
     config = {"sizes": net.sizes, "cost": net.cost, "output": net.output, "init": net.init,
               "dtype": net.dtype.name, **(extra or {})}
+    arrays["config"] = np.frombuffer(json.dumps(config, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(out / WEIGHTS, buf.getvalue())  # the switch: weights and their config at once
     atomic_write_json(out / CONFIG, config)
     return out
 
@@ -44,11 +49,6 @@ def load_model(model_dir: str | os.PathLike) -> tuple[Network, dict]:
     if not d.is_dir():
         raise UserError(f"model directory {d} does not exist; {fix}")
     config = read_json(d / CONFIG, "model config")
-    try:
-        net = Network(config["sizes"], cost=config["cost"], output=config["output"], init=config["init"],
-                      dtype=config.get("dtype", "float64"))
-    except (KeyError, TypeError, ValueError) as e:
-        raise UserError(f"model config {d / CONFIG} is invalid ({e}); {fix}") from None
     path = d / WEIGHTS
     if not path.is_file():
         raise UserError(f"model weights {path} do not exist; {fix}")
@@ -57,6 +57,16 @@ def load_model(model_dir: str | os.PathLike) -> tuple[Network, dict]:
             saved = {k: f[k] for k in f.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise UserError(f"model weights {path} are corrupt ({e}); {fix}") from None
+    if "config" in saved:  # the config saved with the weights is the one they were trained with
+        try:
+            config = json.loads(saved.pop("config").tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise UserError(f"model weights {path} are corrupt (their config: {e}); {fix}") from None
+    try:
+        net = Network(config["sizes"], cost=config["cost"], output=config["output"], init=config["init"],
+                      dtype=config.get("dtype", "float64"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"model config {d / CONFIG} is invalid ({e}); {fix}") from None
     for l in range(1, net.num_layers):
         for name, like in ((f"w{l}", net.weights[l - 1]), (f"b{l}", net.biases[l - 1])):
             if name not in saved or saved[name].shape != like.shape:

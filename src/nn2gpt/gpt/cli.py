@@ -10,34 +10,35 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nn2gpt.cli import Parser
+from nn2gpt.cli import FRACTION, SEED, Number, Parser, positive
 from nn2gpt.errors import UserError
 
 MODELS = ("bigram", "attention", "multihead", "gpt")
 
-# flag -> (type, help). The defaults live in TrainConfig (nn2gpt.gpt.train) and NumpyTrainConfig.
+# flag -> (type with its range, help). The defaults live in TrainConfig (nn2gpt.gpt.train) and
+# NumpyTrainConfig; every number is range-checked here, at parse time, NaN and inf included.
 TRAIN_FLAGS = {
-    "n-layer": (int, "transformer blocks (default 2; 4 with --engine numpy)"),
-    "n-head": (int, "attention heads per block (default 4)"),
-    "n-embd": (int, "embedding width C (default 64; 128 with --engine numpy)"),
-    "block-size": (int, "context length T (default 64)"),
-    "batch-size": (int, "sequences per micro-batch per process (default 32)"),
-    "dropout": (float, "dropout rate (default 0)"),
-    "lr": (float, "peak learning rate (default 6e-3; 2e-3 with --engine numpy)"),
-    "min-lr": (float, "final learning rate of the cosine (default lr/10)"),
-    "max-iters": (int, "optimizer steps (default 2000)"),
-    "max-seconds": (float, "stop after this many seconds of training; the cosine follows the budget"),
-    "warmup": (int, "linear warmup steps (default 50)"),
-    "grad-clip": (float, "clip the gradient norm to this (0 = off; default 1.0)"),
-    "grad-accum": (int, "micro-batches per optimizer step (default 1)"),
-    "weight-decay": (float, "AdamW weight decay on matrices (default 0.1)"),
-    "eval-interval": (int, "evaluate and checkpoint every N steps (default 250)"),
-    "eval-batches": (int, "fixed validation batches per evaluation (default 50)"),
-    "seed": (int, "random seed (default 1337)"),
-    "threads": (int, "CPU threads for torch (default: all cores, fewer when the machine is busy)"),
-    "peak-tflops": (float, "device peak TFLOP/s for MFU (default: built-in estimate)"),
-    "sample-tokens": (int, "tokens written to samples.txt at the end (default 500)"),
-    "window": (int, "sliding-window width for --mask window"),
+    "n-layer": (positive(int), "transformer blocks (default 2; 4 with --engine numpy)"),
+    "n-head": (positive(int), "attention heads per block (default 4)"),
+    "n-embd": (positive(int), "embedding width C (default 64; 128 with --engine numpy)"),
+    "block-size": (positive(int), "context length T (default 64)"),
+    "batch-size": (positive(int), "sequences per micro-batch per process (default 32)"),
+    "dropout": (FRACTION, "dropout rate, 0 <= p < 1 (default 0)"),
+    "lr": (positive(float), "peak learning rate (default 6e-3; 2e-3 with --engine numpy)"),
+    "min-lr": (Number(float, 0), "final learning rate of the cosine, 0 <= min-lr <= lr (default lr/10)"),
+    "max-iters": (positive(int), "optimizer steps (default 2000)"),
+    "max-seconds": (positive(float), "stop after this many seconds of training; the cosine follows the budget"),
+    "warmup": (Number(int, 0), "linear warmup steps (default 50; 0 = none)"),
+    "grad-clip": (Number(float, 0), "clip the gradient norm to this (0 = off; default 1.0)"),
+    "grad-accum": (positive(int), "micro-batches per optimizer step (default 1)"),
+    "weight-decay": (Number(float, 0), "AdamW weight decay on matrices (default 0.1; 0 = none)"),
+    "eval-interval": (positive(int), "evaluate and checkpoint every N steps (default 250)"),
+    "eval-batches": (positive(int), "fixed validation batches per evaluation (default 50)"),
+    "seed": (SEED, "random seed, 0 to 2**32-1 (default 1337)"),
+    "threads": (positive(int), "CPU threads for torch (default: all cores, fewer when the machine is busy)"),
+    "peak-tflops": (positive(float), "device peak TFLOP/s for MFU (default: built-in estimate)"),
+    "sample-tokens": (Number(int, 0), "tokens written to samples.txt at the end (default 500; 0 = no sample)"),
+    "window": (positive(int), "sliding-window width for --mask window"),
 }
 
 
@@ -77,11 +78,12 @@ def _build_parser():
     s = sub.add_parser("sample", help="write text with a trained model, streaming it")
     s.add_argument("--model", dest="run", required=True, help="the run directory of a trained model")
     s.add_argument("--prompt", default="", help="text to continue (default: start from a newline)")
-    s.add_argument("--max-new-tokens", type=int, default=500)
-    s.add_argument("--temperature", type=float, default=1.0, help="0 = greedy; <1 safer, >1 wilder")
-    s.add_argument("--top-k", type=int, help="sample among the k most likely tokens")
-    s.add_argument("--top-p", type=float, help="sample among the most likely tokens holding this much probability")
-    s.add_argument("--seed", type=int, help="for a reproducible sample")
+    s.add_argument("--max-new-tokens", type=Number(int, 0), default=500, help="tokens to write (default 500; 0 = none)")
+    s.add_argument("--temperature", type=Number(float, 0), default=1.0, help="0 = greedy; <1 safer, >1 wilder")
+    s.add_argument("--top-k", type=positive(int), help="sample among the k most likely tokens")
+    s.add_argument("--top-p", type=Number(float, 0, 1, strict=True),
+                   help="sample among the most likely tokens holding this much probability (0 < p <= 1)")
+    s.add_argument("--seed", type=SEED, help="for a reproducible sample (0 to 2**32-1)")
     s.add_argument("--no-cache", action="store_true", help="recompute the whole context every token (slow)")
     s.add_argument("--device", default="cpu")
     s.add_argument("--data-dir")
@@ -94,25 +96,59 @@ def _build_parser():
     return parser
 
 
-def train_config_from_args(args):
-    """TrainConfig from the defaults (or the resumed run's config.json) plus the flags given."""
-    from dataclasses import fields
-    from pathlib import Path
+# Settings that fix the shape of the model or what its tokens are: a resumed run cannot change them.
+SHAPE = ("model", "n_layer", "n_head", "n_embd", "block_size", "bias", "pos", "score", "mask", "window",
+         "tokenizer")
 
-    from nn2gpt.files import read_json
+
+def resumed_settings(args, names) -> dict:
+    """The training settings saved in the checkpoint of `--out` (for --resume), else {}.
+
+    A shape flag given again with another value is refused here, by name, rather than later as
+    a tensor shape mismatch: "this run was trained with n_embd 32; drop --n-embd ...".
+    """
+    from nn2gpt.checkpoint import read_config
+
+    if not getattr(args, "resume", None):
+        return {}
+    if not getattr(args, "out", None):
+        raise UserError("--resume needs --out RUN, the run directory to continue")
+    config = read_config(args.out)
+    saved = config.get("train", {}) | {k: v for k, v in config.get("model", {}).items() if k in SHAPE}
+    for key in SHAPE:
+        given = getattr(args, key, None)
+        if given is not None and key in saved and given != saved[key]:
+            flag = "--" + key.replace("_", "-")
+            raise UserError(f"{args.out} was trained with {key} {saved[key]}, not {given}; a resumed run keeps "
+                            f"its shape: drop {flag}, or start a new --out")
+    return {k: v for k, v in saved.items() if k in names}
+
+
+def check_optimization(cfg) -> None:
+    """Settings that parse one by one but together would train silently wrong."""
+    if cfg.min_lr is not None and cfg.min_lr > cfg.lr:
+        raise UserError(f"--min-lr {cfg.min_lr:g} is above --lr {cfg.lr:g}: the cosine would climb; "
+                        f"give a --min-lr between 0 and --lr")
+    if cfg.lr * cfg.weight_decay >= 1:
+        raise UserError(f"--weight-decay {cfg.weight_decay:g} times --lr {cfg.lr:g} is {cfg.lr * cfg.weight_decay:g}: "
+                        f"each step would shrink the weights past zero; use a weight decay below {1 / cfg.lr:g}")
+
+
+def train_config_from_args(args):
+    """TrainConfig from the defaults (or the resumed run's checkpoint) plus the flags given."""
+    from dataclasses import fields
+
     from nn2gpt.gpt.train import TrainConfig
 
     names = {f.name for f in fields(TrainConfig)}
-    base = {}
-    if args.resume:
-        if not args.out:
-            raise UserError("--resume needs --out RUN, the run directory to continue")
-        base = read_json(Path(args.out) / "config.json", "run config").get("train", {})
-    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
     once = {"stop_at", "resume", "overwrite", "progress"}  # these belong to one invocation
-    merged = {k: v for k, v in base.items() if k in names - once} | given
+    base = {k: v for k, v in resumed_settings(args, names).items() if k not in once}
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    merged = base | given
     merged["progress"] = not args.quiet
-    return TrainConfig(**merged)
+    cfg = TrainConfig(**merged)
+    check_optimization(cfg)
+    return cfg
 
 
 def _numpy_engine():
@@ -170,13 +206,12 @@ def cmd_sample(args) -> int:
         return int(_numpy_engine().sample(args) or 0)
     from nn2gpt.checkpoint import latest_checkpoint_dir
 
-    if args.max_new_tokens < 0:
-        raise UserError(f"--max-new-tokens must be >= 0 (got {args.max_new_tokens})")
     latest_checkpoint_dir(args.run)  # a missing run fails fast, before torch is imported
+    from nn2gpt.devices import pick_device
     from nn2gpt.gpt.runs import load_model
     from nn2gpt.gpt.sample import stream_text
 
-    model, tok, _ = load_model(args.run, args.device, args.data_dir)
+    model, tok, _ = load_model(args.run, pick_device(args.device), args.data_dir)
     pieces = stream_text(model, tok, args.prompt, args.max_new_tokens, temperature=args.temperature,
                          top_k=args.top_k, top_p=args.top_p, seed=args.seed, use_cache=not args.no_cache)
     first = next(pieces, "")  # a bad prompt fails here, before anything is printed

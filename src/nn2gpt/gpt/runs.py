@@ -1,7 +1,7 @@
 """A run directory, and moving a model and its optimizer between torch and checkpoint files.
 
     run/
-      config.json     the resolved config: {"model": {...}, "train": {...}, "engine": "torch"}
+      config.json     a copy of the checkpoint's config: {"model": {...}, "train": {...}, "engine": "torch"}
       metrics.jsonl   one JSON object per log line: step, time, train_loss | val_loss, lr, ...
       loss.png        train and val loss curves
       samples.txt     text the trained model wrote
@@ -16,14 +16,12 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import asdict, fields
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.errors import UserError
-from nn2gpt.files import atomic_write_json
 from nn2gpt.gpt.tokenizer import tokenizer_from_json
 
 
@@ -108,7 +106,6 @@ def load_model(run_dir, device: str = "cpu", data_dir=None):
 
 # ---- the files a run writes -----------------------------------------------------------------
 
-def write_config(run_dir: Path, model_cfg, train_cfg, engine: str = "torch") -> dict:
-    config = {"model": asdict(model_cfg), "train": asdict(train_cfg), "engine": engine}
-    atomic_write_json(run_dir / "config.json", config)
-    return config
+def run_config(model_cfg, train_cfg, engine: str = "torch") -> dict:
+    """The config a checkpoint carries (and config.json copies): model, training and engine."""
+    return {"model": asdict(model_cfg), "train": asdict(train_cfg), "engine": engine}

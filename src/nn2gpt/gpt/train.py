@@ -37,6 +37,7 @@ from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.perf import device_peak_flops
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 from nn2gpt.interrupt import StopOnCtrlC
+from nn2gpt.runlock import RunLock
 from nn2gpt.runlog import plot_losses, write_metrics
 
 
@@ -141,7 +142,16 @@ def _cpu_threads() -> int:
 
 
 def train(cfg: TrainConfig) -> TrainResult:
-    """Train as `cfg` says; see the module docstring. Returns the histories and the model."""
+    """Train as `cfg` says; see the module docstring. Returns the histories and the model.
+
+    The process that writes `cfg.out` holds its lock (nn2gpt.runlock) from start to end, so a
+    second training run into the same directory is refused instead of mixing the two."""
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 alone writes the run
+    with RunLock(cfg.out) if cfg.out and main_process else nullcontext():
+        return _train(cfg)
+
+
+def _train(cfg: TrainConfig) -> TrainResult:
     from nn2gpt.gpt.model import GPTConfig, build_model
 
     t0 = time.perf_counter()
@@ -172,9 +182,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         rng.bit_generator.state = ckpt.state["numpy_rng"]
         runs.torch_rng_from_json(ckpt.state["torch_rng"])
         state = {k: ckpt.state[k] for k in state}
-    config = {"model": vars(model_cfg), "train": vars(cfg), "engine": "torch"}
-    if run_dir and dist.is_main:
-        config = runs.write_config(run_dir, model_cfg, cfg)
+    # saved inside every checkpoint (config.json is its copy): nothing is written before the first save
+    config = runs.run_config(model_cfg, cfg)
 
     autocast, _ = mixed_precision(device, cfg.dtype)
     fast = torch.compile(model) if (cfg.compile if cfg.compile is not None else device.type == "cuda") else model
@@ -199,13 +208,17 @@ def train(cfg: TrainConfig) -> TrainResult:
         ddp.all_reduce_sum(total, dist)
         return float(total[0] / total[1])
 
+    saved = ckpt is not None  # has this run a checkpoint of its own (else the files are a replaced run's)
+
     def save() -> None:
+        nonlocal saved
         if not (run_dir and dist.is_main):
             return
         opt_arrays, groups = runs.optimizer_to_numpy(optimizer)
         save_checkpoint(run_dir, runs.weights_to_numpy(model), config, tok.to_json(), optimizer=opt_arrays,
                         state=state | {"optimizer_groups": groups, "numpy_rng": rng.bit_generator.state,
                                        "torch_rng": runs.torch_rng_to_json()})
+        saved = True
         write_metrics(run_dir, state["rows"])
 
     def micro_batch():
@@ -277,9 +290,10 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     if status == "diverged":
         kept = "the last good checkpoint is kept" if run_dir and has_checkpoint(run_dir) else "nothing was saved"
-        message = f"{message}: training diverged and stopped ({kept}); lower --lr or raise --warmup"
+        message = (f"{message}: training diverged and stopped ({kept}); lower --lr (it was {cfg.lr:g}) "
+                   f"or raise --warmup (it was {cfg.warmup})")
     vals = [(r["step"], r["time"], r["val_loss"]) for r in state["rows"] if "val_loss" in r]
-    if run_dir and dist.is_main:
+    if run_dir and dist.is_main and saved:
         write_metrics(run_dir, state["rows"])
         plot_losses(run_dir, state["rows"])
         if status != "diverged" and cfg.sample_tokens > 0:

@@ -170,14 +170,21 @@ def _public(record: dict) -> dict:
 
 def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_dir=None, jobs: int = 1,
             command: str = "nn2gpt lab run", log=print) -> Path:
-    """Train and measure every run of `plan` (`jobs` at a time), write results.json and REPORT.md."""
+    """Train and measure every run of `plan` (`jobs` at a time), write results.json and REPORT.md.
+
+    `out_dir` is locked for the whole lab (nn2gpt.runlock): two labs never write one report."""
+    from nn2gpt.runlock import RunLock
+
+    with RunLock(out_dir):
+        return _run_lab(plan, Path(out_dir), budget, steps, data_dir, jobs, command, log)
+
+
+def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command: str, log) -> Path:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     import torch
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     t0, started = time.perf_counter(), datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     calibrated = steps is None
     if calibrated:

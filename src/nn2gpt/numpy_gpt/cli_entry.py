@@ -43,29 +43,18 @@ def reject_torch_only(args) -> None:
 
 
 def train_config(args):
-    """NumpyTrainConfig from the defaults (or, with --resume, the run's config.json) plus the flags given."""
-    from nn2gpt.files import read_json
+    """NumpyTrainConfig from the defaults (or, with --resume, the run's checkpoint) plus the flags given."""
+    from nn2gpt.gpt.cli import check_optimization, resumed_settings
     from nn2gpt.numpy_gpt.train import NumpyTrainConfig
 
     names = {f.name for f in fields(NumpyTrainConfig)}
-    base = {}
-    if _given(args, "resume"):
-        if not _given(args, "out"):
-            raise UserError("--resume needs --out RUN, the run directory to continue")
-        base = read_json(Path(args.out) / "config.json", "run config").get("train", {})
+    base = resumed_settings(args, names)
     given = {k: v for k in names if (v := _given(args, k)) is not None}
-    cfg = NumpyTrainConfig(**({k: v for k, v in base.items() if k in names} | given))
-    for key in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "grad_accum", "max_iters",
-                "eval_interval", "eval_batches", "log_interval"):
-        if int(getattr(cfg, key)) < 1:
-            raise UserError(f"--{key.replace('_', '-')} must be at least 1 (got {getattr(cfg, key)})")
+    cfg = NumpyTrainConfig(**({k: v for k, v in base.items() if k not in ("resume", "overwrite", "stop_at")} | given))
+    check_optimization(cfg)
     if cfg.n_embd % cfg.n_head:
         raise UserError(f"--n-embd {cfg.n_embd} is not divisible by --n-head {cfg.n_head}; "
                         f"choose sizes where it is (e.g. --n-embd {32 * cfg.n_head})")
-    if not cfg.lr > 0:
-        raise UserError(f"--lr must be positive (got {cfg.lr})")
-    if cfg.max_seconds is not None and not cfg.max_seconds > 0:
-        raise UserError(f"--max-seconds must be positive (got {cfg.max_seconds})")
     return cfg
 
 

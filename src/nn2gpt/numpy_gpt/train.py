@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,13 +23,14 @@ import numpy as np
 from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
-from nn2gpt.files import atomic_write_json, atomic_write_text
+from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
 from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm, cosine_lr
 from nn2gpt.numpy_gpt.sample import stream_text
+from nn2gpt.runlock import RunLock
 from nn2gpt.runlog import plot_losses, write_metrics
 
 
@@ -84,7 +86,12 @@ class NumpyTrainResult:
 
 
 def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
-    """Train as `cfg` says (see the module docstring)."""
+    """Train as `cfg` says (see the module docstring), holding the lock of `cfg.out` throughout."""
+    with RunLock(cfg.out) if cfg.out else nullcontext():
+        return _train(cfg, log)
+
+
+def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
     t0 = time.perf_counter()
     run_dir = Path(cfg.out) if cfg.out else None
     ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite)
@@ -107,17 +114,18 @@ def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
         state = {k: ckpt.state[k] for k in state}
         opt.load_state_arrays(ckpt.optimizer, state["step"])
         rng.bit_generator.state = ckpt.state["numpy_rng"]
-    config = {"model": mcfg, "train": asdict(cfg), "engine": "numpy"}
-    if run_dir:
-        atomic_write_json(run_dir / "config.json", config)
+    config = {"model": mcfg, "train": asdict(cfg), "engine": "numpy"}  # in every checkpoint; config.json copies it
+    saved = ckpt is not None
 
     def evaluate() -> float:
         return float(np.mean([model.forward(x, y, for_backward=False)[1] for x, y in val_set]))
 
     def save() -> None:
+        nonlocal saved
         if run_dir:
             extra = {"numpy_rng": rng.bit_generator.state}
             save_checkpoint(run_dir, model.weights, config, tok.to_json(), opt.state_arrays(), state | extra)
+            saved = True
             write_metrics(run_dir, state["rows"])
 
     n_params = sum(w.size for w in model.weights.values())
@@ -164,8 +172,9 @@ def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
                     break
     if status == "diverged":
         kept = "the last good checkpoint is kept" if run_dir and has_checkpoint(run_dir) else "nothing was saved"
-        message = f"{message}: training diverged and stopped ({kept}); lower --lr or raise --warmup"
-    if run_dir:
+        message = (f"{message}: training diverged and stopped ({kept}); lower --lr (it was {cfg.lr:g}) "
+                   f"or raise --warmup (it was {cfg.warmup})")
+    if run_dir and saved:
         write_metrics(run_dir, state["rows"])
         plot_losses(run_dir, state["rows"])
         if status != "diverged" and cfg.sample_tokens > 0:

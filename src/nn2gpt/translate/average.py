@@ -20,7 +20,7 @@ from nn2gpt.errors import UserError
 
 def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
     from nn2gpt.checkpoint import average_checkpoints, has_checkpoint, save_checkpoint
-    from nn2gpt.files import atomic_write_json, atomic_write_text
+    from nn2gpt.runlock import RunLock
     from nn2gpt.translate.bpe import BPETokenizer
 
     run = Path(out).resolve()
@@ -33,9 +33,10 @@ def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
     if ck.config.get("model", {}).get("model") != "transformer":
         raise UserError(f"{paths[0]} is not a translation model; average runs of `nn2gpt translate train`")
     config = dict(ck.config, averaged=ck.state["averaged"])
-    save_checkpoint(run, ck.weights, config, ck.tokenizer, None, ck.state)  # first: the model itself
-    atomic_write_json(run / "config.json", config)
-    atomic_write_text(run / "tokenizer.json", BPETokenizer.from_json(ck.tokenizer).hf.to_str(pretty=True))
-    for leftover in ("metrics.jsonl", "loss.png"):  # a replaced run's training curve is not this model's
-        (run / leftover).unlink(missing_ok=True)
+    with RunLock(run):  # no training run may be writing there meanwhile
+        # first the model itself; config.json and tokenizer.json follow it
+        save_checkpoint(run, ck.weights, config, ck.tokenizer, None, ck.state,
+                        files={"tokenizer.json": BPETokenizer.from_json(ck.tokenizer).hf.to_str(pretty=True)})
+        for leftover in ("metrics.jsonl", "loss.png"):  # a replaced run's training curve is not this model's
+            (run / leftover).unlink(missing_ok=True)
     return Path(out)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from nn2gpt.cli import Parser, number_at_least
+from nn2gpt.cli import FRACTION, SEED, Number, Parser, positive
 from nn2gpt.errors import UserError
 
 SUBCOMMANDS = ("train", "eval", "average", "attention", "target-text")
@@ -37,21 +37,17 @@ commands:
 Run `nn2gpt translate <command> --help` for the options of each."""
 
 
-def _positive(kind):
-    return number_at_least(kind, 0, strict=True)
-
-
 def _decoding_flags(p: Parser) -> None:
-    p.add_argument("--beam", type=_positive(int), default=4, help="beam size; 1 = greedy (default 4)")
-    p.add_argument("--alpha", type=float, default=0.6, help="length penalty exponent (default 0.6; 0 = none)")
-    p.add_argument("--threads", type=_positive(int), default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--beam", type=positive(int), default=4, help="beam size; 1 = greedy (default 4)")
+    p.add_argument("--alpha", type=Number(float, 0), default=0.6, help="length penalty exponent (default 0.6; 0 = none)")
+    p.add_argument("--threads", type=positive(int), default=None, help="torch CPU threads (default: torch's)")
 
 
 def _lm_flags(p: Parser) -> None:
     p.add_argument("--lm", default=None, metavar="GPT_RUN",
                    help="rerank the beam with this character-level target-language model (a run of "
                         "`nn2gpt gpt train`; see `nn2gpt translate target-text` and translate/rerank.py)")
-    p.add_argument("--lm-weight", type=number_at_least(float, 0), default=None,
+    p.add_argument("--lm-weight", type=Number(float, 0), default=None,
                    help=f"weight of the language model's log-probability (default {LM_WEIGHT}, chosen on es-en val)")
 
 
@@ -78,30 +74,31 @@ def _train_parser() -> Parser:
     p.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
     p.add_argument("--init-from", default=None, metavar="RUN",
                    help="fine-tune: start a new run from RUN's weights, tokenizer and model shape (fresh Adam; "
-                        "the shape and --dropout flags are then ignored, as on --resume)")
-    p.add_argument("--epochs", type=_positive(int), default=10, help="epochs to train in total (default 10)")
-    p.add_argument("--max-seconds", type=_positive(float), default=None,
+                        "a shape or --dropout flag must then match RUN's, as on --resume)")
+    p.add_argument("--epochs", type=positive(int), default=10, help="epochs to train in total (default 10)")
+    p.add_argument("--max-seconds", type=positive(float), default=None,
                    help="stop (and save) after this many seconds of training in this invocation")
-    p.add_argument("--d-model", type=_positive(int), default=DEFAULTS["d_model"])
-    p.add_argument("--layers", type=_positive(int), default=DEFAULTS["n_layer"], help="encoder and decoder layers each")
-    p.add_argument("--heads", type=_positive(int), default=DEFAULTS["n_head"])
-    p.add_argument("--ff", type=_positive(int), default=DEFAULTS["d_ff"], help="feed-forward hidden size")
-    p.add_argument("--dropout", type=float, default=DEFAULTS["dropout"])
-    p.add_argument("--vocab-size", type=_positive(int), default=DEFAULTS["vocab_size"], help="shared BPE vocabulary")
-    p.add_argument("--max-tokens", type=_positive(int), default=DEFAULTS["max_tokens"],
-                   help="padded tokens per batch (default 4096)")
-    p.add_argument("--warmup", type=_positive(int), default=DEFAULTS["warmup"], help="warm-up steps of the schedule")
-    p.add_argument("--lr-factor", type=_positive(float), default=DEFAULTS["lr_factor"],
-                   help="multiplies the paper's learning-rate schedule")
-    p.add_argument("--limit", type=_positive(int), default=None, help="use only the first N pairs of each split")
-    p.add_argument("--coordinate", type=number_at_least(int, 0), default=None, metavar="N",
+    # Unset flags are None: a fresh run takes the DEFAULTS of translate/train.py, a resumed run its saved values
+    # (and refuses another value, by name).
+    p.add_argument("--d-model", type=positive(int), help=f"model width (default {DEFAULTS['d_model']})")
+    p.add_argument("--layers", type=positive(int), help=f"encoder and decoder layers each (default {DEFAULTS['n_layer']})")
+    p.add_argument("--heads", type=positive(int), help=f"attention heads (default {DEFAULTS['n_head']})")
+    p.add_argument("--ff", type=positive(int), help=f"feed-forward hidden size (default {DEFAULTS['d_ff']})")
+    p.add_argument("--dropout", type=FRACTION, help=f"dropout rate, 0 <= p < 1 (default {DEFAULTS['dropout']})")
+    p.add_argument("--vocab-size", type=positive(int), help=f"shared BPE vocabulary (default {DEFAULTS['vocab_size']})")
+    p.add_argument("--max-tokens", type=positive(int), help=f"padded tokens per batch (default {DEFAULTS['max_tokens']})")
+    p.add_argument("--warmup", type=positive(int), help=f"warm-up steps of the schedule (default {DEFAULTS['warmup']})")
+    p.add_argument("--lr-factor", type=positive(float),
+                   help=f"multiplies the paper's learning-rate schedule (default {DEFAULTS['lr_factor']})")
+    p.add_argument("--limit", type=positive(int), default=None, help="use only the first N pairs of each split")
+    p.add_argument("--coordinate", type=Number(int, 0), default=None, metavar="N",
                    help="add N training pairs joined from two with the same subject, "
                         "'X did A and did B' (see translate/augment.py; default 0)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--keep", type=_positive(int), default=1, metavar="N",
+    p.add_argument("--seed", type=SEED, help="random seed, 0 to 2**32-1 (default 0)")
+    p.add_argument("--keep", type=positive(int), default=1, metavar="N",
                    help="keep the newest N checkpoints (each epoch end is then saved; also every 5 minutes), "
                         "for `translate average` (default 1)")
-    p.add_argument("--threads", type=_positive(int), default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--threads", type=positive(int), default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--device", default="auto", help="auto (default: the GPU if there is one), cpu, cuda, cuda:N")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--data-dir", default=None, help="where the datasets are (default: $NN2GPT_DATA, cache)")
@@ -112,7 +109,7 @@ def _eval_parser() -> Parser:
     p = Parser(prog="nn2gpt translate eval", description="sacreBLEU, loss and perplexity on a split.")
     p.add_argument("--model", required=True, help="run directory of a trained model")
     p.add_argument("--split", choices=("val", "test"), default="test")
-    p.add_argument("--limit", type=_positive(int), default=None, help="only the first N sentence pairs")
+    p.add_argument("--limit", type=positive(int), default=None, help="only the first N sentence pairs")
     p.add_argument("--data-dir", default=None)
     _decoding_flags(p)
     _lm_flags(p)
@@ -175,10 +172,6 @@ def main(argv: list[str]) -> int:
         from nn2gpt.data.translation import PAIRS
         if args.pair not in PAIRS:
             raise UserError(f"unknown language pair {args.pair!r}; choose from {', '.join(PAIRS)}")
-        if not 0.0 <= args.dropout < 1.0:
-            raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
-        if args.d_model % args.heads:
-            raise UserError(f"--d-model {args.d_model} must be divisible by --heads {args.heads}")
         args.out = args.out or f"runs/translate-{args.pair}"
         _threads(args.threads)
         from nn2gpt.translate.train import train

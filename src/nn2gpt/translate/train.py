@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 
 from nn2gpt.errors import UserError
-from nn2gpt.files import atomic_write_json, atomic_write_text
 from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.runlog import plot_losses, read_metrics
 
@@ -101,7 +100,45 @@ def _load_optimizer_arrays(opt, model, arrays: dict) -> None:
 def _plot_loss(run: Path) -> None:
     plot_losses(run, read_metrics(run), labels={"train_loss": "train (label-smoothed)", "val_loss": "val (NLL)"})
 
+# flag (argparse dest) -> where a run keeps it: ("model" | "train", key). A fresh run takes the flag or the
+# default; --resume takes the saved value and refuses a different one; --init-from takes the model's.
+RUN_FLAGS = {"d_model": ("model", "d_model"), "layers": ("model", "n_layer"), "heads": ("model", "n_head"),
+             "ff": ("model", "d_ff"), "dropout": ("model", "dropout"), "vocab_size": ("model", "vocab_size"),
+             "max_tokens": ("train", "max_tokens"), "warmup": ("train", "warmup"), "lr_factor": ("train", "lr_factor"),
+             "seed": ("train", "seed"), "limit": ("train", "limit")}
+DEFAULT_OF = {"layers": "n_layer", "heads": "n_head", "ff": "d_ff", "seed": None, "limit": None}
+
+
+def _settle_flags(args, saved: dict | None, which: tuple[str, ...], why: str) -> None:
+    """Fill each unset flag of RUN_FLAGS; with a `saved` config, its value for the sections `which`.
+
+    A flag given with another value than the saved one is refused by name: resuming a 256-wide
+    model with --d-model 512 would otherwise be silently ignored."""
+    for dest, (section, key) in RUN_FLAGS.items():
+        given = getattr(args, dest)
+        if saved is not None and section in which:
+            have = saved[section].get(key)
+            if key == "vocab_size":  # the BPE may learn fewer pieces than asked: compare with what was asked
+                have = saved["train"].get("vocab_size_asked")
+            if given is not None and have is not None and given != have:
+                flag = "--" + dest.replace("_", "-")
+                raise UserError(f"{args.out if why == '--resume' else args.init_from} was trained with {flag} {have}, "
+                                f"not {given}; with {why} drop {flag}, or start a new --out")
+            setattr(args, dest, have if given is None else given)
+        elif given is None:
+            default_key = DEFAULT_OF.get(dest, dest)
+            setattr(args, dest, DEFAULTS[default_key] if default_key else (0 if dest == "seed" else None))
+
+
 def train(args) -> Path:
+    """Train as `args` (the flags of `nn2gpt translate train`) say, holding the lock of --out throughout."""
+    from nn2gpt.runlock import RunLock
+
+    with RunLock(args.out):
+        return _train(args)
+
+
+def _train(args) -> Path:
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -117,7 +154,6 @@ def train(args) -> Path:
 
     run = Path(args.out)
     device = pick_device(args.device)
-    torch.manual_seed(args.seed)
     if args.resume and args.init_from:
         raise UserError("--resume and --init-from exclude each other: --resume continues this run, "
                         "--init-from starts a new one from another run's weights")
@@ -146,6 +182,11 @@ def train(args) -> Path:
         if args.coordinate is not None and args.coordinate != config["train"].get("coordinate", 0):
             raise UserError(f"--resume: {run} was trained with --coordinate {config['train'].get('coordinate', 0)}; "
                             f"a resumed run keeps its training data (drop --coordinate, or fine-tune with --init-from)")
+    _settle_flags(args, ck.config if ck else start.config if start else None,
+                  ("model", "train") if ck else ("model",), "--resume" if ck else "--init-from")
+    if args.d_model % args.heads:
+        raise UserError(f"--d-model {args.d_model} must be divisible by --heads {args.heads}")
+    torch.manual_seed(args.seed)
     splits = _limit(load_pair(args.pair, args.data_dir), args.limit)
     if start is not None:
         tok, model_cfg = BPETokenizer.from_json(start.tokenizer), start.config["model"]
@@ -160,13 +201,9 @@ def train(args) -> Path:
                   "train": {"pair": args.pair, "max_tokens": args.max_tokens, "warmup": args.warmup,
                             "lr_factor": args.lr_factor, "label_smoothing": DEFAULTS["label_smoothing"],
                             "adam": [0.9, 0.98, 1e-9], "seed": args.seed, "limit": args.limit,
-                            "coordinate": args.coordinate or 0}}
+                            "coordinate": args.coordinate or 0, "vocab_size_asked": args.vocab_size}}
         if start is not None:
             config["train"]["init_from"] = {"run": str(args.init_from), "step": start.state["step"]}
-        run.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run / "config.json", config)
-        atomic_write_text(run / "tokenizer.json", tok.hf.to_str(pretty=True))
-        atomic_write_text(run / "metrics.jsonl", "")
     model = build_model(config["model"])
     tcfg = config["train"]
     if tcfg.get("coordinate"):  # after the BPE: the tokenizer is learnt from real sentences only
@@ -202,6 +239,7 @@ def train(args) -> Path:
         return UserError(f"{what}: training diverged and stopped ({kept}); lower --lr-factor or raise --warmup")
 
     fresh = ck is None
+    pending: list[dict] = []  # a fresh run's metrics, kept until its first save: the files beside it may be a replaced run's
 
     def save(reason: str) -> None:
         nonlocal fresh
@@ -212,9 +250,14 @@ def train(args) -> Path:
         if device.type == "cuda":
             arrays["rng.cuda"] = torch.cuda.get_rng_state(device).numpy()
         # a new run's first save keeps nothing else: no checkpoint of a run it replaced may be averaged in
+        # config.json and tokenizer.json are written beside it after the switch; before the first save of a
+        # fresh run, a run it replaces (--overwrite) stays whole
+        first = {"tokenizer.json": tok.hf.to_str(pretty=True),
+                 "metrics.jsonl": "".join(json.dumps(r) + "\n" for r in pending)} if fresh else {}
         save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state),
-                        keep=1 if fresh else args.keep)
+                        keep=1 if fresh else args.keep, files=first)
         fresh = False
+        pending.clear()
         _plot_loss(run)
 
     def stop_interrupted() -> None:
@@ -222,6 +265,9 @@ def train(args) -> Path:
         raise KeyboardInterrupt  # the command line turns it into exit status 130
 
     def log(row: dict) -> None:
+        if fresh:
+            pending.append(row)
+            return
         with open(run / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
 
