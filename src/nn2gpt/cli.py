@@ -84,6 +84,24 @@ SEED = Number(int, 0, 2**32 - 1, what="seed")  # numpy and torch both take any s
 FRACTION = Number(float, 0, 1, below=True, what="rate")  # dropout: [0, 1)
 
 
+def subcommands(parser: argparse.ArgumentParser) -> dict:
+    """{name: parser} of a parser's subcommands."""
+    return {name: sub for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name, sub in action.choices.items()}
+
+
+def command_parsers() -> dict:
+    """{"gpt train": parser, "translate": parser (the sentence form), ...} for every command of nn2gpt.
+
+    The tests walk these to probe every flag of every command, so a new flag is covered the
+    day it is added."""
+    out = {}
+    for name, (module, _) in CHAPTERS.items():
+        for sub, parser in importlib.import_module(module).parsers().items():
+            out[f"{name} {sub}".strip()] = parser
+    return out
+
+
 def _usage() -> str:
     lines = ["usage: nn2gpt <command> [options]", "", "The road from a neural network to GPT.", "", "commands:"]
     lines += [f"  {name:<10} {desc}" for name, (_, desc) in CHAPTERS.items()]

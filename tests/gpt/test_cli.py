@@ -1,10 +1,16 @@
 """`nn2gpt gpt ...` as a user runs it: train, sample, bad input, Ctrl-C."""
 
+import hashlib
+import io
+import json
 import os
+import pickle
+import re
+import shutil
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 
@@ -71,6 +77,59 @@ def test_truncated_checkpoint_is_a_clear_error_and_left_alone(run, tmp_path):
     assert snapshot(broken) == before
 
 
+class _CreatesMarker:
+    """Unpickling this calls open(path, "w"), which creates `path`: proof that a pickle was loaded."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+def _malicious(kind, marker) -> bytes:
+    if kind == "pickle":
+        return pickle.dumps({"tok_emb.weight": _CreatesMarker(marker)})
+    import torch
+
+    buf = io.BytesIO()
+    torch.save({"tok_emb.weight": _CreatesMarker(marker)}, buf)
+    return buf.getvalue()
+
+
+def _unpickle(kind, data):
+    if kind == "pickle":
+        return pickle.loads(data)
+    import torch
+
+    return torch.load(io.BytesIO(data), weights_only=False)
+
+
+@pytest.mark.parametrize("kind", ["pickle", "torch.save"])
+@pytest.mark.parametrize("name, command", [("weights.safetensors", ["sample", "--max-new-tokens", "5"]),
+                                           ("optimizer.safetensors", ["train", "--resume", "--max-iters", "9"])])
+def test_loading_never_unpickles(run, tmp_path, kind, name, command):
+    """A pickle in place of a checkpoint file, its sha256 in meta.json updated to match (so the
+    checksum does not stop it first), is refused as unreadable and never unpickled."""
+    probe, marker = tmp_path / "probe", tmp_path / "marker"
+    _unpickle(kind, _malicious(kind, probe))
+    assert probe.exists()  # the payload is live: whatever unpickles it creates its marker
+    evil = tmp_path / "evil"
+    shutil.copytree(run, evil)
+    ckpt = evil / (evil / "latest").read_text().strip()
+    data = _malicious(kind, marker)
+    (ckpt / name).write_bytes(data)
+    meta = json.loads((ckpt / "meta.json").read_text())
+    assert name in meta["sha256"]
+    meta["sha256"][name] = hashlib.sha256(data).hexdigest()
+    (ckpt / "meta.json").write_text(json.dumps(meta))
+    before = snapshot(evil)
+    one_line_error(nn2gpt(command[0], "--model" if command[0] == "sample" else "--out", evil, *command[1:]),
+                   name, "cannot be read")
+    assert not marker.exists()
+    assert snapshot(evil) == before
+
+
 def test_missing_run_directory(tmp_path):
     one_line_error(nn2gpt("sample", "--model", tmp_path / "nope"), "does not exist")
 
@@ -85,16 +144,55 @@ def test_bad_text_leaves_the_run_intact(run, tmp_path, content, words):
 
 
 def test_ctrl_c_saves_and_exits_130(tmp_path):
-    out = tmp_path / "run"
-    p = subprocess.Popen([sys.executable, "-m", "nn2gpt", "gpt", "train", "--out", str(out), "--max-iters", "100000",
-                          "--eval-interval", "5", "--sample-tokens", "0", *TINY], stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 90
-    while not (out / "latest").exists() and time.time() < deadline and p.poll() is None:
-        time.sleep(0.2)
-    assert (out / "latest").exists(), "no checkpoint appeared"
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=60)
+    """Ctrl-C between two scheduled saves: the step in flight finishes, is saved, and resumes.
+
+    --eval-interval and --max-iters are 100000, so no save is scheduled before the interrupt:
+    a checkpoint can only come from the Ctrl-C. Training is known to be under way from the
+    progress bar (tqdm, on stderr) counting steps; stderr is drained on a thread so that the
+    child never blocks on a full pipe."""
+    out, total = tmp_path / "run", 100000
+    flags = [a for a in TINY if a != "--quiet"]  # the progress bar is the sign that steps are being taken
+    p = subprocess.Popen([sys.executable, "-m", "nn2gpt", "gpt", "train", "--out", str(out), "--max-iters", str(total),
+                          "--eval-interval", str(total), "--sample-tokens", "0", *flags], stderr=subprocess.PIPE)
+    chunks, stepping = [], threading.Event()
+    bar = re.compile(rb"(\d+)/%d \[" % total)
+
+    def drain():
+        for chunk in iter(lambda: os.read(p.stderr.fileno(), 4096), b""):
+            chunks.append(chunk)
+            if any(int(n) >= 3 for n in bar.findall(b"".join(chunks)[-4096:])):
+                stepping.set()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        assert stepping.wait(90), b"".join(chunks).decode(errors="replace")
+        assert not (out / "latest").exists()  # nothing scheduled has saved: only the Ctrl-C can
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    reader.join(10)
+    err = b"".join(chunks).decode(errors="replace")
     assert p.returncode == 130, err
-    assert "interrupted" in err
-    step = load_checkpoint(out).state["step"]
-    assert step >= 5 and (out / "metrics.jsonl").is_file()
+    ckpt = load_checkpoint(out, with_optimizer=True)
+    step = ckpt.state["step"]
+    assert 3 <= step < total and step % total != 0, step  # not a scheduled save
+    assert f"interrupted at step {step}:" in err, err
+    # the step in flight finished: AdamW took exactly `step` steps on every parameter
+    counters = {k: v for k, v in ckpt.optimizer.items() if k.endswith(".step")}
+    assert counters and len(counters) == len({k for k in ckpt.optimizer if k.endswith(".exp_avg")})
+    assert all(v.size == 1 and v.item() == step for v in counters.values()), (step, counters)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "val_loss" in r] == [step]  # the one evaluation: at the interrupt
+    # and the run continues from it
+    r = nn2gpt("train", "--out", out, "--resume", "--max-iters", step + 3, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert f"done at step {step + 3}" in r.stderr
+    again = load_checkpoint(out, with_optimizer=True)
+    assert again.state["step"] == step + 3
+    assert all(v.item() == step + 3 for k, v in again.optimizer.items() if k.endswith(".step"))
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "val_loss" in r] == [step, step + 3]

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from nn2gpt.checkpoint import latest_checkpoint_dir, load_checkpoint
@@ -56,6 +57,43 @@ def test_resume_continues_the_run(run, tmp_path):
                  "--quiet"]) == 0
     assert load_checkpoint(copy).state["step"] == 12
     assert json.loads((copy / "config.json").read_text())["model"]["n_embd"] == 16  # kept from the run
+
+
+def test_stop_and_resume_is_bit_identical_to_a_straight_run(tmp_path):
+    """Stopping at N/2 and resuming to N gives exactly the straight run: weights, AdamW moments,
+    metrics and sample. (stop_at keeps max_iters, hence the cosine schedule, the same in both.)"""
+    from nn2gpt.numpy_gpt.train import NumpyTrainConfig, train
+
+    n = 8
+    base = dict(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4, warmup=2, max_iters=n,
+                eval_interval=n // 2, eval_batches=2, log_interval=2, sample_tokens=20)
+    quiet = lambda *a: None  # noqa: E731
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train(NumpyTrainConfig(**base, out=str(straight)), log=quiet).status == "done"
+    first = train(NumpyTrainConfig(**base, out=str(split), stop_at=n // 2), log=quiet)
+    assert first.status == "stopped" and first.step == n // 2
+    half = load_checkpoint(split, with_optimizer=True)
+    assert train(NumpyTrainConfig(**base, out=str(split), resume=True), log=quiet).step == n
+
+    a, b = load_checkpoint(straight, with_optimizer=True), load_checkpoint(split, with_optimizer=True)
+    assert a.state["step"] == b.state["step"] == n and half.state["step"] == n // 2
+    for mine, theirs in ((a.weights, b.weights), (a.optimizer, b.optimizer)):
+        assert mine and set(mine) == set(theirs)
+        for k in mine:
+            assert mine[k].dtype == theirs[k].dtype and np.array_equal(mine[k], theirs[k]), k
+    # the second half did train: the resumed run moved away from its half-way checkpoint
+    assert not np.array_equal(half.weights["tok_emb.weight"], b.weights["tok_emb.weight"])
+    assert not np.array_equal(half.optimizer["m.tok_emb.weight"], b.optimizer["m.tok_emb.weight"])
+    assert a.state["numpy_rng"] == b.state["numpy_rng"] and a.state["best_val_loss"] == b.state["best_val_loss"]
+
+    def rows(run):  # wall-clock fields aside
+        return [{k: v for k, v in json.loads(line).items() if k not in ("time", "tokens_per_s")}
+                for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+    assert rows(straight) == rows(split)
+    assert [r["step"] for r in rows(split) if "val_loss" in r] == [n // 2, n]
+    assert [r["step"] for r in rows(split) if "train_loss" in r] == list(range(2, n + 1, 2))
+    assert (straight / "samples.txt").read_text() == (split / "samples.txt").read_text()
 
 
 @pytest.mark.parametrize("flags,message", [

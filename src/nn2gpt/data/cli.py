@@ -5,11 +5,20 @@ from __future__ import annotations
 from nn2gpt.cli import Parser
 
 
-def main(argv: list[str]) -> int:
+def _parser() -> Parser:
     p = Parser(prog="nn2gpt data", description="Fetch (download if needed) and verify the datasets.")
     p.add_argument("action", choices=["fetch", "list"], help="fetch: find or download and verify; list: show files")
     p.add_argument("datasets", nargs="*", help="dataset names (default: all)")
     p.add_argument("--data-dir", help="directory holding the datasets (default: $NN2GPT_DATA, then the cache)")
+    return p
+
+
+def parsers() -> dict:
+    return {"": _parser()}
+
+
+def main(argv: list[str]) -> int:
+    p = _parser()
     args = p.parse_args(argv)
     from nn2gpt.data import DATASETS, fetch_all
 

@@ -80,6 +80,12 @@ def build_parser() -> Parser:
     return p
 
 
+def parsers() -> dict:
+    from nn2gpt.cli import subcommands
+
+    return subcommands(build_parser())
+
+
 def main(argv: list[str]) -> int:
     p = build_parser()
     args = p.parse_args(argv)

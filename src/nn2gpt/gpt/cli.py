@@ -134,6 +134,13 @@ def check_optimization(cfg) -> None:
                         f"each step would shrink the weights past zero; use a weight decay below {1 / cfg.lr:g}")
 
 
+def parsers() -> dict:
+    """Each subcommand's parser by name (for the tests that walk every flag of every command)."""
+    from nn2gpt.cli import subcommands
+
+    return subcommands(_build_parser())
+
+
 def train_config_from_args(args):
     """TrainConfig from the defaults (or the resumed run's checkpoint) plus the flags given."""
     from dataclasses import fields

@@ -46,6 +46,12 @@ def _parser() -> Parser:
     return p
 
 
+def parsers() -> dict:
+    from nn2gpt.cli import subcommands
+
+    return subcommands(_parser())
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.action == "report":

@@ -48,7 +48,8 @@ def _lm_flags(p: Parser) -> None:
                    help="rerank the beam with this character-level target-language model (a run of "
                         "`nn2gpt gpt train`; see `nn2gpt translate target-text` and translate/rerank.py)")
     p.add_argument("--lm-weight", type=Number(float, 0), default=None,
-                   help=f"weight of the language model's log-probability (default {LM_WEIGHT}, chosen on es-en val)")
+                   help=f"weight of the language model's log-probability (default {LM_WEIGHT}, chosen on es-en val; "
+                        f"0 = plain beam search)")
 
 
 def _reranker(args):
@@ -93,7 +94,7 @@ def _train_parser() -> Parser:
     p.add_argument("--limit", type=positive(int), default=None, help="use only the first N pairs of each split")
     p.add_argument("--coordinate", type=Number(int, 0), default=None, metavar="N",
                    help="add N training pairs joined from two with the same subject, "
-                        "'X did A and did B' (see translate/augment.py; default 0)")
+                        "'X did A and did B' (see translate/augment.py; default 0 = none)")
     p.add_argument("--seed", type=SEED, help="random seed, 0 to 2**32-1 (default 0)")
     p.add_argument("--keep", type=positive(int), default=1, metavar="N",
                    help="keep the newest N checkpoints (each epoch end is then saved; also every 5 minutes), "
@@ -153,6 +154,12 @@ def _target_text_parser() -> Parser:
     p.add_argument("--out", required=True, help="the text file to write")
     p.add_argument("--data-dir", default=None)
     return p
+
+
+def parsers() -> dict:
+    """Each command's parser by name; "" is the sentence form (`nn2gpt translate SENTENCE ...`)."""
+    return {"train": _train_parser(), "eval": _eval_parser(), "average": _average_parser(),
+            "attention": _attention_parser(), "target-text": _target_text_parser(), "": _sentence_parser()}
 
 
 def _threads(n) -> None:

@@ -1,0 +1,33 @@
+"""Tiny trained runs of every chapter, made once per test session (see reliability_helpers)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY
+
+from nn2gpt.cli import main
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory) -> dict:
+    """One tiny trained run per kind: gpt (torch), numpy, translate, digits."""
+    root = tmp_path_factory.mktemp("reliability-runs")
+    out = {k: root / k for k in ("gpt", "numpy", "translate", "digits")}
+    assert main(["gpt", "train", "--out", str(out["gpt"]), "--max-iters", "6", "--eval-interval", "3", *GPT_TINY]) == 0
+    assert main(["gpt", "train", "--out", str(out["numpy"]), "--max-iters", "6", "--eval-interval", "3",
+                 *NUMPY_TINY]) == 0
+    assert main(["translate", "train", "--out", str(out["translate"]), "--epochs", "1", *TRANSLATE_TINY]) == 0
+    assert main(["digits", "train", "--out", str(out["digits"]), *DIGITS_TINY]) == 0
+    return out
+
+
+@pytest.fixture
+def copy_of(runs, tmp_path):
+    """copy_of("gpt") -> a fresh copy of that trained run, to damage or overwrite."""
+    def make(kind: str) -> Path:
+        dest = tmp_path / f"copy-{kind}"
+        shutil.copytree(runs[kind], dest)
+        return dest
+    return make
+
