@@ -1,5 +1,7 @@
-"""Backpropagation checked against finite differences, and the two backprop paths against each other."""
+"""Backpropagation checked against finite differences, and the two backprop paths against each other;
+scoring against a one-example-at-a-time loop; a saved model's weights are never unpickled."""
 
+import io
 import subprocess
 import sys
 
@@ -27,6 +29,22 @@ def small_problem(seed=0, m=7, sizes=(6, 5, 4, 3)):
     labels = rng.integers(0, sizes[-1], m)
     Y = one_hot(labels, sizes[-1]).T                    # (n_out, m)
     return X, Y, labels
+
+
+def book_correct(net, examples) -> int:
+    """The book's evaluate, written out: each (x, label) fed alone as a (784, 1) column through
+    sigmoid(w @ a + b) layer by layer (in float64, from the net's weights), argmax vs label."""
+    correct = 0
+    for x, label in examples:
+        a = np.asarray(x, dtype=np.float64).reshape(-1, 1)
+        for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+            z = w.astype(np.float64) @ a + b.astype(np.float64)
+            if i == len(net.weights) - 1 and net.output == "softmax":
+                a = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+            else:
+                a = 1 / (1 + np.exp(-z))
+        correct += int(np.argmax(a)) == int(label)
+    return correct
 
 
 def mean_cost(net, X, labels, lmbda, n):
@@ -88,7 +106,12 @@ def test_book_interface_accepts_lists_of_tuples():
     b.update_mini_batch((X[:, :5], Y[:, :5]), 3.0)                   # matrices
     for p, q in zip(a.weights, b.weights):
         np.testing.assert_array_equal(p, q)
-    assert a.evaluate(test) == a.accuracy((X.T, labels))
+    # evaluate counts what feeding one example at a time counts, in the book's format and as matrices
+    assert a.evaluate(test) == a.accuracy((X.T, labels)) == book_correct(a, test)
+    # and on labels made to be half right (the net's own answer) and half wrong, it counts the right half
+    mine = [int(np.argmax(a.feedforward(x))) for x, _ in test]
+    half = [(x, d if i % 2 == 0 else (d + 1) % 10) for i, ((x, _), d) in enumerate(zip(test, mine))]
+    assert a.evaluate(half) == book_correct(a, half) == (len(half) + 1) // 2
     assert a.feedforward(train[0][0]).shape == (10, 1)
     Xm, lm = to_matrices(train, 784, 10, np.float64)
     np.testing.assert_array_equal(lm, labels)
@@ -160,3 +183,50 @@ def test_importing_digits_does_not_import_torch():
                                                         "plots", "conv", "cli"))
     code = f"import sys, {modules}; assert 'torch' not in sys.modules, 'torch was imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _CreatesMarker:
+    """Unpickling this calls open(path, "w"), which creates `path`: proof that a pickle was loaded."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+def test_loading_a_model_never_unpickles(tmp_path):
+    """weights.npz with a pickled object array in it: `digits predict` refuses it in one line and
+    the pickle never runs (np.load with allow_pickle=True would run it: checked on a probe)."""
+    from PIL import Image, ImageDraw
+
+    from nn2gpt.digits.model import WEIGHTS, save_model
+
+    model = save_model(Network([784, 30, 10], seed=0), tmp_path / "model")
+    picture = tmp_path / "one.png"
+    im = Image.new("L", (56, 56), 255)
+    ImageDraw.Draw(im).line([(28, 8), (28, 48)], fill=0, width=6)
+    im.save(picture)
+    cmd = [sys.executable, "-m", "nn2gpt", "digits", "predict", str(picture), "--model", str(model)]
+    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.startswith("digit: "), ok.stderr  # the genuine model loads
+
+    def malicious(marker) -> bytes:
+        with np.load(model / WEIGHTS) as f:
+            arrays = {k: f[k] for k in f.files}  # the real weights and config...
+        assert "config" in arrays and "w1" in arrays
+        arrays["w1"] = np.array([_CreatesMarker(marker)], dtype=object)  # ...with one pickled object array
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    probe, marker = tmp_path / "probe", tmp_path / "marker"
+    with np.load(io.BytesIO(malicious(probe)), allow_pickle=True) as f:
+        f["w1"]
+    assert probe.exists()  # the payload is live
+    (model / WEIGHTS).write_bytes(malicious(marker))
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith("nn2gpt digits: error:") and WEIGHTS in lines[0] and "corrupt" in lines[0], lines
+    assert not marker.exists()

@@ -1,4 +1,4 @@
-"""`nn2gpt gpt ...` as a user runs it: train, sample, bad input, Ctrl-C."""
+"""`nn2gpt gpt ...` as a user runs it: train, sample, bad input, a pickle posing as a checkpoint, Ctrl-C."""
 
 import hashlib
 import io

@@ -59,25 +59,39 @@ def test_resume_continues_the_run(run, tmp_path):
     assert json.loads((copy / "config.json").read_text())["model"]["n_embd"] == 16  # kept from the run
 
 
-def test_stop_and_resume_is_bit_identical_to_a_straight_run(tmp_path):
-    """Stopping at N/2 and resuming to N gives exactly the straight run: weights, AdamW moments,
-    metrics and sample. (stop_at keeps max_iters, hence the cosine schedule, the same in both.)"""
+N = 8  # steps of the straight run; the split run stops at N // 2 (a scheduled evaluation) and resumes
+
+
+@pytest.fixture(scope="module")
+def straight_and_split(tmp_path_factory):
+    """The same tiny numpy run twice: straight to N, and stopped at N/2 then resumed to N.
+    (stop_at keeps max_iters, hence the cosine schedule, the same in both.)"""
     from nn2gpt.numpy_gpt.train import NumpyTrainConfig, train
 
-    n = 8
-    base = dict(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4, warmup=2, max_iters=n,
-                eval_interval=n // 2, eval_batches=2, log_interval=2, sample_tokens=20)
+    base = dict(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4, warmup=2, max_iters=N,
+                eval_interval=N // 2, eval_batches=2, log_interval=2, sample_tokens=20)
     quiet = lambda *a: None  # noqa: E731
-    straight, split = tmp_path / "straight", tmp_path / "split"
+    root = tmp_path_factory.mktemp("np_resume")
+    straight, split = root / "straight", root / "split"
     assert train(NumpyTrainConfig(**base, out=str(straight)), log=quiet).status == "done"
-    first = train(NumpyTrainConfig(**base, out=str(split), stop_at=n // 2), log=quiet)
-    assert first.status == "stopped" and first.step == n // 2
+    first = train(NumpyTrainConfig(**base, out=str(split), stop_at=N // 2), log=quiet)
+    assert first.status == "stopped" and first.step == N // 2
     half = load_checkpoint(split, with_optimizer=True)
-    assert train(NumpyTrainConfig(**base, out=str(split), resume=True), log=quiet).step == n
+    assert train(NumpyTrainConfig(**base, out=str(split), resume=True), log=quiet).step == N
+    return straight, split, half
 
+
+def metrics_rows(run):
+    """metrics.jsonl without its wall-clock fields."""
+    return [{k: v for k, v in json.loads(line).items() if k not in ("time", "tokens_per_s")}
+            for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_stop_and_resume_is_bit_identical_to_a_straight_run(straight_and_split):
+    straight, split, half = straight_and_split
     a, b = load_checkpoint(straight, with_optimizer=True), load_checkpoint(split, with_optimizer=True)
-    assert a.state["step"] == b.state["step"] == n and half.state["step"] == n // 2
-    for mine, theirs in ((a.weights, b.weights), (a.optimizer, b.optimizer)):
+    assert a.state["step"] == b.state["step"] == N and half.state["step"] == N // 2
+    for mine, theirs in ((a.weights, b.weights), (a.optimizer, b.optimizer)):  # weights, AdamW m and v
         assert mine and set(mine) == set(theirs)
         for k in mine:
             assert mine[k].dtype == theirs[k].dtype and np.array_equal(mine[k], theirs[k]), k
@@ -85,15 +99,18 @@ def test_stop_and_resume_is_bit_identical_to_a_straight_run(tmp_path):
     assert not np.array_equal(half.weights["tok_emb.weight"], b.weights["tok_emb.weight"])
     assert not np.array_equal(half.optimizer["m.tok_emb.weight"], b.optimizer["m.tok_emb.weight"])
     assert a.state["numpy_rng"] == b.state["numpy_rng"] and a.state["best_val_loss"] == b.state["best_val_loss"]
-
-    def rows(run):  # wall-clock fields aside
-        return [{k: v for k, v in json.loads(line).items() if k not in ("time", "tokens_per_s")}
-                for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-    assert rows(straight) == rows(split)
-    assert [r["step"] for r in rows(split) if "val_loss" in r] == [n // 2, n]
-    assert [r["step"] for r in rows(split) if "train_loss" in r] == list(range(2, n + 1, 2))
     assert (straight / "samples.txt").read_text() == (split / "samples.txt").read_text()
+    # every training-loss row, each from the same steps' losses, and the final evaluation
+    train_rows = [r for r in metrics_rows(split) if "train_loss" in r]
+    assert [r["step"] for r in train_rows] == list(range(2, N + 1, 2))
+    assert train_rows == [r for r in metrics_rows(straight) if "train_loss" in r]
+    assert metrics_rows(split)[-1] == metrics_rows(straight)[-1] and "val_loss" in metrics_rows(split)[-1]
+
+
+def test_stop_and_resume_writes_the_straight_runs_metrics(straight_and_split):
+    straight, split, _ = straight_and_split
+    assert metrics_rows(split) == metrics_rows(straight)
+    assert [r["step"] for r in metrics_rows(split) if "val_loss" in r] == [N // 2, N]
 
 
 @pytest.mark.parametrize("flags,message", [

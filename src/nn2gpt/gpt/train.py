@@ -234,6 +234,7 @@ def _train(cfg: TrainConfig) -> TrainResult:
     t_log, step_log = t_train, state["step"]
     loss_sum = torch.zeros((), device=device)
     fast.train()
+    resumed_at = state["step"] if ckpt else None
     with StopOnCtrlC() as ctrl_c:
         while True:
             step = state["step"]
@@ -241,7 +242,8 @@ def _train(cfg: TrainConfig) -> TrainResult:
             out_of_time = bool(cfg.max_seconds) and state["seconds"] >= cfg.max_seconds
             stop = ddp.any_process(ctrl_c.set or out_of_time or step == cfg.stop_at, dist, device)
             last = stop or step >= cfg.max_iters
-            if (step > 0 and step % cfg.eval_interval == 0) or last:
+            # the step a resumed run starts at was evaluated and saved before it stopped: not twice
+            if step != resumed_at and ((step > 0 and step % cfg.eval_interval == 0) or last):
                 val = evaluate()
                 state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
                 state["best_val_loss"] = min(state["best_val_loss"], val)

@@ -134,6 +134,7 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
     status, message, seconds_before = "done", "", state["seconds"]
     t_train = t_log = time.perf_counter()
     step_log, loss_sum = state["step"], 0.0
+    resumed_at = state["step"] if ckpt else None
     with StopOnCtrlC() as ctrl_c:
         while True:
             step = state["step"]
@@ -141,7 +142,8 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
             out_of_time = bool(cfg.max_seconds) and state["seconds"] >= cfg.max_seconds
             stop = ctrl_c.set or out_of_time or step == cfg.stop_at
             last = stop or step >= cfg.max_iters
-            if (step > 0 and step % cfg.eval_interval == 0) or last:
+            # the step a resumed run starts at was evaluated and saved before it stopped: not twice
+            if step != resumed_at and ((step > 0 and step % cfg.eval_interval == 0) or last):
                 val = evaluate()
                 state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
                 state["best_val_loss"] = min(state["best_val_loss"], val)
