@@ -160,8 +160,12 @@ def _train(args, sizes, cost, output, out: Path) -> int:
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "early_stop", "halve", "seed",
                                                "limit", "per_example")}
-    save_model(net, out, {"train": settings, "history": history, "test_accuracy": correct / len(mnist.test),
-                          "train_seconds": seconds})
+    try:
+        save_model(net, out, {"train": settings, "history": history, "test_accuracy": correct / len(mnist.test),
+                              "train_seconds": seconds})
+    except OSError as e:
+        raise UserError(f"could not save the model in {out} ({e.strerror or e}); whatever was saved there before is "
+                        f"unchanged; free some disk space or fix the permissions and train again") from None
     curve = learning_curve(history, out / "curve.png")
     print(f"trained {len(history['epoch'])} epochs in {seconds:.1f} s; model saved in {out}/, learning curve {curve}")
     print(f"test accuracy: {100 * correct / len(mnist.test):.2f}% ({correct} / {len(mnist.test)})")

@@ -31,6 +31,7 @@ import torch
 from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.devices import mixed_precision, pick_device
+from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
@@ -166,6 +167,10 @@ def _train(cfg: TrainConfig) -> TrainResult:
 
     # ---- data, tokenizer, model: fresh or from the checkpoint --------------------------------
     ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite)
+    if ckpt and (ckpt.config.get("engine", "torch") != "torch" or "optimizer_groups" not in (ckpt.state or {})):
+        engine = ckpt.config.get("engine", "torch")
+        raise UserError(f"{run_dir} was trained by the {engine} engine, whose optimizer state the torch engine "
+                        f"cannot continue; resume it with --engine {engine}, or start a new --out")
     text = read_text(cfg.text, cfg.data_dir)
     tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
     train_ids, val_ids = split(encode_text(tok, text), cfg.block_size)
