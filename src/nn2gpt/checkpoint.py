@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from nn2gpt.errors import UserError
-from nn2gpt.files import atomic_write_json, atomic_write_text, dir_mode
+from nn2gpt.files import atomic_write_json, atomic_write_text, dir_mode, file_mode
 
 LATEST = "latest"
 WEIGHTS = "weights.safetensors"
@@ -89,6 +89,7 @@ def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
     # safetensors wants C-contiguous arrays; copies only when needed.
     save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path))
+    os.chmod(path, file_mode())  # safetensors creates its files 0600, whatever the umask
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
 

@@ -75,6 +75,11 @@ def check_file(path: str | os.PathLike, what: str, fix: str) -> Path:
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp_path)` to produce the file, then move it atomically onto `path`."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # never rename over a directory, a device or a pipe
+        from nn2gpt.errors import UserError
+
+        what = "a directory" if path.is_dir() else "not a regular file (a device or a pipe?)"
+        raise UserError(f"{path} is {what}; give the path of a file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.fchmod(fd, file_mode())

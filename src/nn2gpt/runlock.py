@@ -10,8 +10,8 @@ weights of the other. So every command that writes a run directory holds an excl
 The operating system releases a flock when its process ends, however it ends (`kill -9`
 included), so a crashed run never leaves a stale lock behind. The file itself is never
 written: the error names the holder's PID as the kernel reports it (/proc/locks on Linux).
-A command refused before it wrote anything removes the directory it created for the lock, so
-a bad flag leaves no empty run behind. Readers (`sample`, `eval`, `predict`) take no lock:
+A command that ends before it wrote anything (a bad flag, a run that diverged before its first
+save) removes the directory it created for the lock, so it leaves no empty run behind. Readers (`sample`, `eval`, `predict`) take no lock:
 every file they read is replaced atomically (nn2gpt.files, nn2gpt.checkpoint).
 """
 
@@ -60,8 +60,8 @@ class RunLock:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._fd is None:
             return
-        if exc_type is not None and self._created and _only_lock(self.path):
-            self._remove_created()  # refused before anything was written: leave no trace
+        if self._created and _only_lock(self.path):
+            self._remove_created()  # refused, or stopped, before anything was written: leave no trace
         os.close(self._fd)  # closing the descriptor releases the flock
         self._fd = None
 

@@ -1,7 +1,7 @@
 """No traceback, whatever path a user gives and whatever the disk does.
 
 Every path option of every command (read from the parsers) is given a path that is missing,
-a directory, a file of garbage, a device, and a path through a file; each run ends with exit 0
+a directory, a file of garbage, a pipe, and a path through a file; each run ends with exit 0
 or with one line and exit 2. A save that fails on a full disk says so in one line and keeps
 the previous checkpoint, from which the run resumes.
 """
@@ -80,10 +80,14 @@ def test_every_command_has_a_working_base(runs, copy_of, tmp_path, capsys):
 
 
 def _probes(tmp):
+    import os
+
     (tmp / "empty-dir").mkdir(exist_ok=True)
     (tmp / "garbage").write_bytes(b"\x00\xff not what you think \x89PNG")
+    if not (tmp / "a-pipe").exists():
+        os.mkfifo(tmp / "a-pipe")  # not a regular file; unlike /dev/null, no harm if a bug replaced it
     return {"missing": tmp / "no" / "such" / "path", "a directory": tmp / "empty-dir", "garbage": tmp / "garbage",
-            "a device": "/dev/null", "through a file": tmp / "garbage" / "inside"}
+            "a pipe": tmp / "a-pipe", "through a file": tmp / "garbage" / "inside"}
 
 
 @pytest.mark.parametrize("command", sorted(command_parsers()))

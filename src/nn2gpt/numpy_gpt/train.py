@@ -87,7 +87,9 @@ class NumpyTrainResult:
 
 def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
     """Train as `cfg` says (see the module docstring), holding the lock of `cfg.out` throughout."""
-    with RunLock(cfg.out) if cfg.out else nullcontext():
+    # a diverging run overflows to inf and NaN, which the loop detects and reports in one line; numpy's
+    # own warnings about it would only add lines to stderr
+    with RunLock(cfg.out) if cfg.out else nullcontext(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _train(cfg, log)
 
 

@@ -1,0 +1,96 @@
+"""Errors say what is wrong: not "does not exist" for a directory, not the learning rate for a bad weight decay."""
+
+import pytest
+from reliability_helpers import GPT_TINY, NUMPY_TINY, TRANSLATE_TINY, one_line_error, snapshot
+
+
+@pytest.fixture
+def places(tmp_path):
+    import os
+
+    (tmp_path / "a-dir").mkdir()
+    (tmp_path / "a-file").write_text("some text\n")
+    os.mkfifo(tmp_path / "a-pipe")  # exists, but is no regular file (reading it would wait forever)
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv,needles", [
+    (lambda t, r: ["gpt", "train", "--text", t / "a-dir", "--out", t / "o"], ("a-dir is a directory, not a file",)),
+    (lambda t, r: ["gpt", "train", "--text", t / "a-pipe", "--out", t / "o"], ("not a regular file",)),
+    (lambda t, r: ["gpt", "train", "--text", t / "nothing.txt", "--out", t / "o"], ("does not exist",)),
+    (lambda t, r: ["digits", "predict", t / "a-dir", "--model", r["digits"]], ("a-dir is a directory",)),
+    (lambda t, r: ["digits", "predict", t / "a-pipe", "--model", r["digits"]], ("not a regular file",)),
+    (lambda t, r: ["lab", "report", "--results", t / "a-dir"], ("a-dir is a directory",)),
+    (lambda t, r: ["gpt", "sample", "--model", t / "a-file"], ("a-file is a file, not a run directory",)),
+    (lambda t, r: ["gpt", "train", "--out", t / "a-file"], ("--out", "a-file is a file, not a directory")),
+    (lambda t, r: ["gpt", "train", "--out", t / "a-file" / "run"], ("cannot create --out", "a part of it is a file")),
+    (lambda t, r: ["digits", "train", "--out", t / "a-file"], ("--out", "is a file, not a directory")),
+    (lambda t, r: ["translate", "train", "--pair", "es-en", "--out", t / "a-file"], ("is a file, not a directory",)),
+])
+def test_what_a_path_is_instead(argv, needles, places, runs, capsys):
+    one_line_error(argv(places, runs), capsys, *needles)
+
+
+@pytest.mark.parametrize("kind,argv,needles", [
+    ("gpt", ["gpt", "train", "--resume", "--n-embd", "64"], ("trained with n_embd 16, not 64", "drop --n-embd")),
+    ("gpt", ["gpt", "train", "--resume", "--n-layer", "3"], ("trained with n_layer 1, not 3", "drop --n-layer")),
+    ("gpt", ["gpt", "train", "--resume", "--tokenizer", "gpt2"], ("tokenizer char, not gpt2",)),
+    ("numpy", ["gpt", "train", "--engine", "numpy", "--resume", "--n-embd", "64"], ("n_embd 16, not 64",)),
+    ("numpy", ["gpt", "train", "--resume"], ("trained by the numpy engine", "--engine numpy")),
+    ("gpt", ["gpt", "train", "--engine", "numpy", "--resume"], ("trained by the torch engine", "--engine torch")),
+    ("translate", ["translate", "train", "--pair", "es-en", "--resume", "--d-model", "64"],
+     ("trained with --d-model 16, not 64", "drop --d-model")),
+    ("translate", ["translate", "train", "--pair", "es-en", "--resume", "--warmup", "99"],
+     ("trained with --warmup 5, not 99",)),
+    ("translate", ["translate", "train", "--pair", "es-en", "--resume", "--limit", "7"], ("--limit 60, not 7",)),
+])
+def test_a_resumed_run_names_the_setting_it_keeps(kind, argv, needles, copy_of, capsys):
+    run = copy_of(kind)
+    before = snapshot(run)
+    one_line_error([*argv, "--out", run], capsys, *needles)
+    assert snapshot(run) == before
+
+
+def test_a_resumed_run_takes_the_flags_it_was_trained_with(copy_of, capsys):
+    from nn2gpt.checkpoint import load_checkpoint
+    from nn2gpt.cli import main
+
+    run = copy_of("translate")
+    assert main(["translate", "train", "--pair", "es-en", "--out", str(run), "--resume", "--epochs", "2",
+                 "--d-model", "16", "--quiet"]) == 0  # the same value again is fine
+    assert load_checkpoint(run).config["train"]["limit"] == 60
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_divergence_names_the_settings_to_change(engine, tmp_path, capsys):
+    tiny = NUMPY_TINY[2:] if engine == "numpy" else GPT_TINY
+    err = one_line_error(["gpt", "train", "--engine", engine, *tiny, "--lr", "1e30", "--warmup", "0", "--grad-clip",
+                          "0", "--weight-decay", "0", "--max-iters", "30", "--eval-interval", "10",
+                          "--out", tmp_path / "r"], capsys, "diverged")
+    assert "--lr (it was 1e+30)" in err and "--warmup (it was 0)" in err
+    assert "nothing was saved" in err and not (tmp_path / "r").exists()  # no empty run left behind
+
+
+def test_no_command_writes_over_a_device_or_a_pipe(places, capsys):
+    import os
+
+    one_line_error(["translate", "target-text", "--pair", "es-en", "--out", places / "a-pipe"], capsys,
+                   "not a regular file")
+    assert not (places / "a-pipe").is_file() and os.path.exists(places / "a-pipe")
+
+
+def test_eval_batches_zero_is_refused_by_name(capsys):
+    one_line_error(["gpt", "train", "--eval-batches", "0"], capsys, "--eval-batches", ">= 1")
+
+
+def test_translate_shape_flags_default_to_the_recipe(tmp_path):
+    """Unset shape flags are None on the parser and the DEFAULTS in the run (a fresh run is unchanged)."""
+    from nn2gpt.translate.cli import _train_parser
+    from nn2gpt.translate.train import DEFAULTS, _settle_flags
+
+    args = _train_parser().parse_args(["--pair", "es-en", "--out", str(tmp_path / "x")])
+    assert args.d_model is None
+    _settle_flags(args, None, (), "")
+    assert (args.d_model, args.layers, args.heads, args.ff, args.warmup, args.seed, args.limit) == (
+        DEFAULTS["d_model"], DEFAULTS["n_layer"], DEFAULTS["n_head"], DEFAULTS["d_ff"], DEFAULTS["warmup"], 0, None)
+    assert TRANSLATE_TINY  # the tiny runs above set every shape flag explicitly
