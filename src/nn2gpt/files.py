@@ -79,7 +79,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         from nn2gpt.errors import UserError
 
         what = "a directory" if path.is_dir() else "not a regular file (a device or a pipe?)"
-        raise UserError(f"{path} is {what}; give the path of a file to write")
+        raise UserError(f"cannot write {path}: it is {what}; give the path of a file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.fchmod(fd, file_mode())
