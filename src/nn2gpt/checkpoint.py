@@ -247,6 +247,22 @@ def load_checkpoint(run_dir, with_optimizer: bool = False) -> Checkpoint:
                       state=meta.get("state"))
 
 
+# what the "model" of a checkpoint's config says about which command made it and reads it
+KINDS = {"translate": ("a translation model", "nn2gpt translate"), "gpt": ("a chapter-2 GPT", "nn2gpt gpt")}
+
+
+def require_kind(run_dir, config: dict, want: str) -> None:
+    """UserError unless the checkpoint config `config` of `run_dir` is of kind `want` ("gpt" or
+    "translate"): a translation run given to `gpt sample` says so, not "unknown model 'transformer'"."""
+    model = (config.get("model") or {}).get("model") if isinstance(config, dict) else None
+    kind = "translate" if model == "transformer" else "gpt" if model in ("bigram", "attention", "multihead", "gpt") \
+        else None
+    if kind != want:
+        what, command = KINDS.get(kind, ("a model of unknown kind", "the command that trained it"))
+        raise UserError(f"{run_dir} holds {what}, not {KINDS[want][0]}; use it with `{command}`, or give a run "
+                        f"of `{KINDS[want][1]} train`")
+
+
 def checkpoint_to_resume(run_dir, resume: bool, overwrite: bool = False) -> Checkpoint | None:
     """The checkpoint a training run continues from (`--resume`), or None for a fresh run.
 

@@ -53,7 +53,7 @@ def make_dirs(path: str | os.PathLike, flag: str = "--out") -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        why = "a part of it is a file" if isinstance(e, (NotADirectoryError, FileExistsError)) else e.strerror
+        why = "a part of it is a file" if isinstance(e, (NotADirectoryError, FileExistsError)) else e.strerror or e
         raise UserError(f"cannot create {flag} {path} ({why}); choose a directory you may write") from None
     return path
 

@@ -42,3 +42,55 @@ def nn2gpt(*args, timeout=180, **kw) -> subprocess.CompletedProcess:
                           timeout=timeout, **kw)
 
 
+PATH_DESTS = {"out", "model", "run", "text", "data_dir", "results", "init_from", "lm", "image", "checkpoints"}
+
+
+def base_commands(runs, tmp):
+    """command -> {option or positional dest: value}: a run of it that works, with tiny settings."""
+    png = tmp / "digit.png"
+    if not png.exists():
+        from PIL import Image
+
+        Image.new("L", (40, 40), 255).save(png)
+        from PIL import ImageDraw
+
+        im = Image.open(png)
+        ImageDraw.Draw(im).line((20, 5, 20, 35), fill=0, width=4)
+        im.save(png)
+    results = tmp / "lab" / "results.json"
+    return {
+        "digits train": {"--out": tmp / "d", "": [*DIGITS_TINY, "--overwrite"]},
+        "digits predict": {"image": png, "--model": runs["digits"]},
+        "digits show": {"--model": runs["digits"], "--out": tmp / "wrong.png"},
+        "gpt train": {"--out": tmp / "g", "--text": None, "": [*GPT_TINY, "--max-iters", "2", "--overwrite"]},
+        "gpt sample": {"--model": runs["gpt"], "": ["--max-new-tokens", "3"]},
+        "gpt attention": {"text": "To be", "--model": runs["gpt"], "--out": tmp / "att.png"},
+        "translate train": {"--out": tmp / "t", "": [*TRANSLATE_TINY, "--epochs", "1", "--overwrite"]},
+        "translate eval": {"--model": runs["translate"], "--lm": None, "": ["--limit", "3", "--beam", "1"]},
+        "translate average": {"checkpoints": [runs["translate"], runs["translate-copy"]], "--out": tmp / "avg",
+                              "": ["--overwrite"]},
+        "translate attention": {"sentence": "Hola.", "--model": runs["translate"], "--out": tmp / "tatt",
+                                "": ["--beam", "1"]},
+        "translate": {"sentence": "Hola.", "--model": runs["translate"], "--lm": None, "": ["--beam", "1"]},
+        "translate target-text": {"--pair": "es-en", "--out": tmp / "en.txt"},
+        "lab run": {"--out": tmp / "lab", "": ["--tiny", "--steps", "2", "--seeds", "1", "--suite", "masks",
+                                               "--jobs", "1"]},
+        "lab report": {"--results": results, "--out": tmp / "report"},
+        "data": {"action": "list"},
+    }
+
+
+def argv_of(command: str, spec: dict) -> list[str]:
+    words = command.split()
+    head = {"translate": ["translate"], "data": ["data"]}.get(command, words)
+    positionals, options = [], []
+    for key, value in spec.items():
+        if key == "" or value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        (options.extend([key, *map(str, values)]) if key.startswith("--") else positionals.extend(map(str, values)))
+    return [*head, *positionals, *options, *map(str, spec.get("", []))]
+
+
+def path_options(parser):
+    return [a for a in parser._actions if a.dest in PATH_DESTS]

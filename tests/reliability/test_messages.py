@@ -31,6 +31,39 @@ def test_what_a_path_is_instead(argv, needles, places, runs, capsys):
     one_line_error(argv(places, runs), capsys, *needles)
 
 
+MODEL_DESTS = {"model", "run", "init_from", "lm"}
+
+
+def test_a_run_of_another_kind_is_named_as_such(runs, copy_of, tmp_path, capsys):
+    """Every option that reads a trained run, given a run of every other kind: one line that says what it is."""
+    from reliability_helpers import argv_of, base_commands
+
+    from nn2gpt.cli import command_parsers
+
+    runs = runs | {"translate-copy": copy_of("translate")}
+    tried = 0
+    for command, parser in command_parsers().items():
+        for action in (a for a in parser._actions if a.dest in MODEL_DESTS and a.choices is None):
+            key = action.option_strings[-1]
+            own = {k for k, r in runs.items() if r == base_commands(runs, tmp_path)[command].get(key)}
+            own |= {"gpt", "numpy"} if own & {"gpt", "numpy"} or key == "--lm" else set()  # one format, two engines
+            own |= {"gpt", "numpy"} if key in ("--model", "--run") and command.startswith("gpt") else set()
+            own |= {"translate"} if key == "--init-from" else set()
+            for kind in sorted({"gpt", "numpy", "translate", "digits"} - own):
+                spec = base_commands(runs, tmp_path)[command]
+                spec[key] = runs[kind]
+                if key == "--lm":  # reranking needs a beam of two or more
+                    extra = spec.get("", [])
+                    spec[""] = [("2" if i and extra[i - 1] == "--beam" else v) for i, v in enumerate(extra)]
+                if key == "--init-from":
+                    spec["--out"] = tmp_path / "new"
+                err = one_line_error(argv_of(command, spec), capsys)
+                assert any(w in err for w in ("holds a", "holds no checkpoint", "is a translation model",
+                                              "do not exist", "not a es-en translation run", "holds no trained")), err
+                tried += 1
+    assert tried >= 15
+
+
 @pytest.mark.parametrize("kind,argv,needles", [
     ("gpt", ["gpt", "train", "--resume", "--n-embd", "64"], ("trained with n_embd 16, not 64", "drop --n-embd")),
     ("gpt", ["gpt", "train", "--resume", "--n-layer", "3"], ("trained with n_layer 1, not 3", "drop --n-layer")),

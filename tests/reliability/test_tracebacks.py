@@ -9,63 +9,11 @@ the previous checkpoint, from which the run resumes.
 import errno
 
 import pytest
-from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY, one_line_error
+from reliability_helpers import (DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY, argv_of, base_commands,
+                                 one_line_error, path_options)
 
 from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.cli import command_parsers, main
-
-PATH_DESTS = {"out", "model", "run", "text", "data_dir", "results", "init_from", "lm", "image", "checkpoints"}
-
-
-def base_commands(runs, tmp):
-    """command -> {option or positional dest: value}: a run of it that works, with tiny settings."""
-    png = tmp / "digit.png"
-    if not png.exists():
-        from PIL import Image
-
-        Image.new("L", (40, 40), 255).save(png)
-        from PIL import ImageDraw
-
-        im = Image.open(png)
-        ImageDraw.Draw(im).line((20, 5, 20, 35), fill=0, width=4)
-        im.save(png)
-    results = tmp / "lab" / "results.json"
-    return {
-        "digits train": {"--out": tmp / "d", "": [*DIGITS_TINY, "--overwrite"]},
-        "digits predict": {"image": png, "--model": runs["digits"]},
-        "digits show": {"--model": runs["digits"], "--out": tmp / "wrong.png"},
-        "gpt train": {"--out": tmp / "g", "--text": None, "": [*GPT_TINY, "--max-iters", "2", "--overwrite"]},
-        "gpt sample": {"--model": runs["gpt"], "": ["--max-new-tokens", "3"]},
-        "gpt attention": {"text": "To be", "--model": runs["gpt"], "--out": tmp / "att.png"},
-        "translate train": {"--out": tmp / "t", "": [*TRANSLATE_TINY, "--epochs", "1", "--overwrite"]},
-        "translate eval": {"--model": runs["translate"], "--lm": None, "": ["--limit", "3", "--beam", "1"]},
-        "translate average": {"checkpoints": [runs["translate"], runs["translate-copy"]], "--out": tmp / "avg",
-                              "": ["--overwrite"]},
-        "translate attention": {"sentence": "Hola.", "--model": runs["translate"], "--out": tmp / "tatt",
-                                "": ["--beam", "1"]},
-        "translate": {"sentence": "Hola.", "--model": runs["translate"], "--lm": None, "": ["--beam", "1"]},
-        "translate target-text": {"--pair": "es-en", "--out": tmp / "en.txt"},
-        "lab run": {"--out": tmp / "lab", "": ["--tiny", "--steps", "2", "--seeds", "1", "--suite", "masks",
-                                               "--jobs", "1"]},
-        "lab report": {"--results": results, "--out": tmp / "report"},
-        "data": {"action": "list"},
-    }
-
-
-def argv_of(command: str, spec: dict) -> list[str]:
-    words = command.split()
-    head = {"translate": ["translate"], "data": ["data"]}.get(command, words)
-    positionals, options = [], []
-    for key, value in spec.items():
-        if key == "" or value is None:
-            continue
-        values = value if isinstance(value, list) else [value]
-        (options.extend([key, *map(str, values)]) if key.startswith("--") else positionals.extend(map(str, values)))
-    return [*head, *positionals, *options, *map(str, spec.get("", []))]
-
-
-def path_options(parser):
-    return [a for a in parser._actions if a.dest in PATH_DESTS]
 
 
 def test_every_command_has_a_working_base(runs, copy_of, tmp_path, capsys):
@@ -166,3 +114,17 @@ def test_a_device_that_is_not_there(device, runs, monkeypatch, capsys):
     if device == "cuda":
         monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     one_line_error(["gpt", "sample", "--model", runs["gpt"], "--device", device], capsys, device)
+
+
+@pytest.mark.parametrize("argv", [
+    ["digits", "train", *DIGITS_TINY], ["gpt", "train", *GPT_TINY], ["gpt", "train", *NUMPY_TINY],
+    ["translate", "train", *TRANSLATE_TINY], ["lab", "run", "--tiny", "--steps", "2", "--seeds", "1"],
+])
+def test_an_out_that_may_not_be_created_is_refused_before_training(argv, tmp_path, monkeypatch, capsys):
+    """As a user without write access sees it (the tests run as root, so the refusal is injected)."""
+    import pathlib
+
+    def refuse(self, *a, **kw):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+    monkeypatch.setattr(pathlib.Path, "mkdir", refuse)
+    one_line_error([*argv, "--out", tmp_path / "ro" / "run"], capsys, "cannot create --out", "Permission denied")

@@ -107,13 +107,14 @@ def resumed_settings(args, names) -> dict:
     A shape flag given again with another value is refused here, by name, rather than later as
     a tensor shape mismatch: "this run was trained with n_embd 32; drop --n-embd ...".
     """
-    from nn2gpt.checkpoint import read_config
+    from nn2gpt.checkpoint import read_config, require_kind
 
     if not getattr(args, "resume", None):
         return {}
     if not getattr(args, "out", None):
         raise UserError("--resume needs --out RUN, the run directory to continue")
     config = read_config(args.out)
+    require_kind(args.out, config, "gpt")
     saved = config.get("train", {}) | {k: v for k, v in config.get("model", {}).items() if k in SHAPE}
     for key in SHAPE:
         given = getattr(args, key, None)

@@ -20,7 +20,7 @@ from dataclasses import asdict, fields
 import numpy as np
 import torch
 
-from nn2gpt.checkpoint import load_checkpoint
+from nn2gpt.checkpoint import load_checkpoint, require_kind
 from nn2gpt.errors import UserError
 from nn2gpt.gpt.tokenizer import tokenizer_from_json
 
@@ -94,6 +94,7 @@ def load_model(run_dir, device: str = "cpu", data_dir=None):
     from nn2gpt.gpt.model import GPTConfig, build_model
 
     ckpt = load_checkpoint(run_dir)
+    require_kind(run_dir, ckpt.config, "gpt")
     try:
         names = {f.name for f in fields(GPTConfig)}
         cfg = GPTConfig(**{k: v for k, v in ckpt.config["model"].items() if k in names})

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, save_checkpoint
+from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, require_kind, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.devices import mixed_precision, pick_device
 from nn2gpt.errors import UserError
@@ -167,6 +167,8 @@ def _train(cfg: TrainConfig) -> TrainResult:
 
     # ---- data, tokenizer, model: fresh or from the checkpoint --------------------------------
     ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite)
+    if ckpt:
+        require_kind(run_dir, ckpt.config, "gpt")
     if ckpt and (ckpt.config.get("engine", "torch") != "torch" or "optimizer_groups" not in (ckpt.state or {})):
         engine = ckpt.config.get("engine", "torch")
         raise UserError(f"{run_dir} was trained by the {engine} engine, whose optimizer state the torch engine "

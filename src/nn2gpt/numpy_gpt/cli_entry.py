@@ -79,7 +79,7 @@ def sample(args) -> int:
     """Stream --max-new-tokens tokens from a run directory's checkpoint (trained by either engine)."""
     import numpy as np
 
-    from nn2gpt.checkpoint import load_checkpoint
+    from nn2gpt.checkpoint import load_checkpoint, require_kind
     from nn2gpt.gpt.tokenizer import tokenizer_from_json
     from nn2gpt.numpy_gpt.model import NumpyGPT
     from nn2gpt.numpy_gpt.sample import stream_text
@@ -90,6 +90,7 @@ def sample(args) -> int:
     if run is None:
         raise UserError("no run directory given; pass the directory `nn2gpt gpt train --out` wrote")
     ckpt = load_checkpoint(run)
+    require_kind(run, ckpt.config, "gpt")
     mcfg = ckpt.config.get("model") if isinstance(ckpt.config, dict) else None
     if not isinstance(mcfg, dict):
         raise UserError(f"the checkpoint in {run} has no model config; it is damaged, retrain it")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, save_checkpoint
+from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, require_kind, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
@@ -98,6 +98,7 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
     run_dir = Path(cfg.out) if cfg.out else None
     ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite)
     if ckpt:
+        require_kind(run_dir, ckpt.config, "gpt")
         if ckpt.config.get("engine") != "numpy" or not ckpt.optimizer:
             raise UserError(f"{run_dir} was trained by the {ckpt.config.get('engine')} engine, whose optimizer "
                             f"state the numpy engine cannot continue; resume it with --engine "

@@ -19,7 +19,7 @@ def load_run(run_dir):
     """(model in eval mode, tokenizer, config) of the latest checkpoint in `run_dir`."""
     import torch
 
-    from nn2gpt.checkpoint import load_checkpoint
+    from nn2gpt.checkpoint import load_checkpoint, require_kind
     from nn2gpt.translate.bpe import BPETokenizer
     from nn2gpt.translate.model import build_model
 
@@ -28,6 +28,7 @@ def load_run(run_dir):
         raise UserError(f"model directory {run} does not exist; train one with "
                         f"`nn2gpt translate train --pair es-en --out {run}`")
     ck = load_checkpoint(run)
+    require_kind(run, ck.config, "translate")
     try:
         if ck.config["model"]["model"] != "transformer":
             raise KeyError("model")

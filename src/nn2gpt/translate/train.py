@@ -145,7 +145,7 @@ def _train(args) -> Path:
     from tqdm import tqdm
 
     from nn2gpt.checkpoint import (checkpoint_to_resume, has_checkpoint, latest_checkpoint_dir, load_checkpoint,
-                                   save_checkpoint)
+                                   require_kind, save_checkpoint)
     from nn2gpt.data.translation import load_pair
     from nn2gpt.devices import mixed_precision, pick_device
     from nn2gpt.translate.batches import collate, encode_pairs, token_batches
@@ -172,6 +172,7 @@ def _train(args) -> Path:
                             f"point it to a run of `nn2gpt translate train --pair {args.pair}`")
     state = None
     if ck is not None:
+        require_kind(run, ck.config, "translate")
         config, tok, state = ck.config, BPETokenizer.from_json(ck.tokenizer), ck.state
         if ck.optimizer is None:
             raise UserError(f"--resume: {run} holds no optimizer state (an averaged model?); "
