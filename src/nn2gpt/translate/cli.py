@@ -5,6 +5,7 @@
     nn2gpt translate average runs/es-en/ckpt-* --out runs/es-en-avg
     nn2gpt translate attention "La pizza salió del horno y sabía bien." --model runs/es-en [--out DIR]
     nn2gpt translate "La pizza salió del horno y sabía bien." --model runs/es-en [--beam 4] [--lm GPT_RUN]
+    nn2gpt translate --model runs/es-en < sentences.txt > translations.txt   # or --input FILE(.gz)
     nn2gpt translate target-text --pair es-en --out en.txt   # then: nn2gpt gpt train --text en.txt ...
 
 The sentence form has no subcommand: a first argument that is not one of `train`, `eval`,
@@ -28,11 +29,12 @@ The encoder-decoder Transformer of "Attention Is All You Need" (chapter 3).
 
 commands:
   train       train a model: --pair de-en (Multi30k) or es-en (Tatoeba)
-  eval        sacreBLEU, loss and perplexity of a trained model on a split
+  eval        sacreBLEU, loss and perplexity of a trained model on a split or on --src/--ref files
   average     one model from the mean weights of several checkpoints of a run
   attention   PNG heatmaps of encoder self-attention and decoder cross-attention
   target-text the training split's target sentences, to train a language model for --lm
   SENTENCE    translate one sentence (any first argument that is not a command)
+  (none)      translate stdin or --input FILE line for line: nn2gpt translate --model RUN < in.txt
 
 Run `nn2gpt translate <command> --help` for the options of each."""
 
@@ -109,7 +111,9 @@ def _train_parser() -> Parser:
 def _eval_parser() -> Parser:
     p = Parser(prog="nn2gpt translate eval", description="sacreBLEU, loss and perplexity on a split.")
     p.add_argument("--model", required=True, help="run directory of a trained model")
-    p.add_argument("--split", choices=("val", "test"), default="test")
+    p.add_argument("--split", choices=("val", "test"), default="test", help="the built-in split to score (default test)")
+    p.add_argument("--src", metavar="FILE", help="score these source sentences instead, one a line (plain or .gz)")
+    p.add_argument("--ref", metavar="FILE", help="the reference translations of --src, line for line")
     p.add_argument("--limit", type=positive(int), default=None, help="only the first N sentence pairs")
     p.add_argument("--data-dir", default=None)
     _decoding_flags(p)
@@ -137,9 +141,11 @@ def _attention_parser() -> Parser:
 
 
 def _sentence_parser() -> Parser:
-    p = Parser(prog="nn2gpt translate", usage="nn2gpt translate SENTENCE --model RUN [--beam N]",
-               description="Translate one sentence.")
-    p.add_argument("sentence")
+    p = Parser(prog="nn2gpt translate", usage="nn2gpt translate [SENTENCE] --model RUN [--beam N] [--input FILE]",
+               description="Translate one sentence; without one, every line of --input or of standard input "
+                           "(one sentence a line, the output line for line).")
+    p.add_argument("sentence", nargs="?", help="the sentence (default: read lines from --input or stdin)")
+    p.add_argument("--input", metavar="FILE", help="translate this file, one sentence a line (plain or .gz; - = stdin)")
     p.add_argument("--model", required=True, help="run directory of a trained model")
     _decoding_flags(p)
     _lm_flags(p)
@@ -230,7 +236,17 @@ def main(argv: list[str]) -> int:
     _threads(args.threads)
     from nn2gpt.translate.evaluate import load_run, translate_one
 
+    if args.sentence is not None and args.input is not None:
+        raise UserError("give a sentence or --input FILE, not both")
+    if args.sentence is None and args.input is None and sys.stdin.isatty():
+        raise UserError("no sentence given; pass one, or pipe lines in: nn2gpt translate --model RUN < sentences.txt")
+    reranker = _reranker(args)
     model, tok, _ = load_run(args.model)
-    print(translate_one(model, tok, args.sentence, args.beam, args.alpha, _reranker(args)))
+    if args.sentence is None:
+        from nn2gpt.translate.lines import translate_stream
+
+        translate_stream(model, tok, args.input, args.beam, args.alpha, reranker)
+        return 0
+    print(translate_one(model, tok, args.sentence, args.beam, args.alpha, reranker))
     sys.stdout.flush()
     return 0

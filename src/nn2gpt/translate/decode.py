@@ -30,11 +30,23 @@ def _sorted_chunks(n_items: int, lengths, max_sentences: int):
     return [order[i:i + max_sentences] for i in range(0, n_items, max_sentences)]
 
 
-def greedy_decode(model, src, max_len: int):
-    """src (B, S) long -> list of B token-id lists (without <s>/</s>): argmax at every step."""
+def _limits(max_len, B: int):
+    """(the longest bound, (B,) bounds): `max_len` is one bound for all or one per sentence."""
+    import torch
+
+    limits = torch.as_tensor(max_len, dtype=torch.long).expand(B)
+    return int(limits.max()), limits
+
+
+def greedy_decode(model, src, max_len):
+    """src (B, S) long -> list of B token-id lists (without <s>/</s>): argmax at every step.
+
+    `max_len` bounds the output: one int, or a (B,) tensor with each sentence's own bound, so a
+    sentence translates the same alone as in a batch of longer ones."""
     import torch
 
     B = src.shape[0]
+    max_len, limits = _limits(max_len, B)
     state = model.start_decoding(src, max_len)
     tokens = torch.full((B,), model.bos_id, dtype=torch.long)
     out = torch.full((B, max_len), model.pad_id, dtype=torch.long)
@@ -44,13 +56,13 @@ def greedy_decode(model, src, max_len: int):
         tokens = logits.argmax(-1)  # (B,)
         tokens = torch.where(done, torch.full_like(tokens, model.pad_id), tokens)
         out[:, t] = tokens
-        done |= tokens == model.eos_id
+        done |= (tokens == model.eos_id) | (limits <= t + 1)
         if done.all():
             break
     return [_strip(row.tolist(), model) for row in out]
 
 
-def beam_decode(model, src, max_len: int, beam: int = 4, alpha: float = 0.6):
+def beam_decode(model, src, max_len, beam: int = 4, alpha: float = 0.6):
     """src (B, S) long -> list of B token-id lists: the best of `beam` hypotheses per sentence."""
     return [max(hyps, key=lambda h: length_penalized(h[1], h[2], alpha))[0]
             for hyps in beam_candidates(model, src, max_len, beam)]
@@ -61,9 +73,10 @@ def length_penalized(log_prob: float, length: int, alpha: float) -> float:
     return log_prob / ((5.0 + length) / 6.0) ** alpha if alpha else log_prob
 
 
-def beam_candidates(model, src, max_len: int, beam: int = 4):
+def beam_candidates(model, src, max_len, beam: int = 4):
     """src (B, S) long -> for each sentence, its `beam` final hypotheses as (token ids,
     log P(ids + </s> | source), length counting </s>), in beam order (by log probability).
+    `max_len`: one bound for all, or a (B,) tensor of each sentence's own (see greedy_decode).
 
     A sentence whose `beam` hypotheses have all ended leaves the batch, so the remaining steps
     only pay for sentences still being translated.
@@ -72,6 +85,7 @@ def beam_candidates(model, src, max_len: int, beam: int = 4):
 
     B, K = src.shape[0], beam
     V = model.vocab_size
+    max_len, limits = _limits(max_len, B)
     state = model.start_decoding(src.repeat_interleave(K, dim=0), max_len)  # every sentence K times: (B*K, S)
     scores = torch.full((B, K), float("-inf"))
     scores[:, 0] = 0.0  # all K copies start identical; keep just one alive or the beam fills with clones
@@ -97,8 +111,7 @@ def beam_candidates(model, src, max_len: int, beam: int = 4):
         lengths = lengths.gather(1, parent) + (~was_finished).float()
         finished = was_finished | (new == model.eos_id)
         done = finished.all(-1)  # (b,) every hypothesis of the sentence has ended
-        if t == max_len - 1:
-            done[:] = True  # out of length budget: take what we have
+        done |= limits[active] <= t + 1  # out of its length budget: take what it has
         for j in done.nonzero().flatten().tolist():
             results[int(active[j])] = [(_strip(history[j, k].tolist(), model), float(scores[j, k]),
                                         int(lengths[j, k])) for k in range(K) if scores[j, k] > float("-inf")]
@@ -123,7 +136,7 @@ def _strip(ids: list[int], model) -> list[int]:
 
 
 def _source_batches(model, tok, sentences: list[str], max_sentences: int):
-    """(indices, src (b, S) padded ids, output bound) for chunks of sentences of similar length."""
+    """(indices, src (b, S) padded ids, (b,) output bounds) for chunks of sentences of similar length."""
     import torch
 
     from nn2gpt.translate.batches import pad
@@ -132,7 +145,8 @@ def _source_batches(model, tok, sentences: list[str], max_sentences: int):
     encoded = [ids[:model.max_len - 1] + [tok.eos_id] for ids in tok.encode_batch(sentences)]
     for chunk in _sorted_chunks(len(encoded), [len(e) for e in encoded], max_sentences):
         src = torch.from_numpy(pad([encoded[i] for i in chunk], tok.pad_id))
-        yield chunk, src, max_output_len(src.shape[1], model.max_len)
+        # each sentence's own bound, as if it were alone: its translation must not depend on its neighbours
+        yield chunk, src, torch.tensor([max_output_len(len(encoded[i]), model.max_len) for i in chunk])
 
 
 def sentence_beams(model, tok, sentences: list[str], beam: int = 4, max_sentences: int = 64):

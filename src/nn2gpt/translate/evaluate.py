@@ -47,16 +47,21 @@ PLAIN_PUNCTUATION = {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'",
                      "\u2026": "...", "\u2013": "-", "\u2014": "-"}
 
 
+def plain_punctuation(tok, sentence: str) -> str:
+    """`sentence` with each typographic mark the vocabulary lacks replaced by its plain form."""
+    for fancy, plain in PLAIN_PUNCTUATION.items():
+        if fancy in sentence and tok.unknown_characters(fancy) and not tok.unknown_characters(plain):
+            sentence = sentence.replace(fancy, plain)
+    return sentence
+
+
 def prepare_sentence(model, tok, sentence: str) -> str:
     """The sentence as the model should read it: stripped, typographic punctuation the vocabulary
     lacks made plain ("…" -> "..."). Bad input -> UserError: an empty sentence, characters the
     model never saw, or a sentence longer than the model can read."""
-    sentence = sentence.strip()
+    sentence = plain_punctuation(tok, sentence.strip())
     if not sentence:
         raise UserError("the sentence is empty; give some text to translate")
-    for fancy, plain in PLAIN_PUNCTUATION.items():
-        if fancy in sentence and tok.unknown_characters(fancy) and not tok.unknown_characters(plain):
-            sentence = sentence.replace(fancy, plain)
     unknown = tok.unknown_characters(sentence)
     if unknown:
         raise UserError(f"the sentence has characters this model never saw in training "
@@ -108,29 +113,30 @@ def bleu(hypotheses: list[str], references: list[str]):
 
 
 def evaluate(args, reranker=None) -> dict:
-    """BLEU of beam (or greedy) translations of a split, plus teacher-forced loss and perplexity.
-    With a `reranker` (translate/rerank.py) the beam is reranked with a target language model."""
+    """BLEU of beam (or greedy) translations of a split, or of the files --src/--ref, plus
+    teacher-forced loss and perplexity. With a `reranker` (translate/rerank.py) the beam is
+    reranked with a target language model. The sentences are prepared as the pipe prepares them
+    (translate/lines.py), so `nn2gpt translate --model RUN < SRC | sacrebleu REF` agrees."""
     import torch
 
-    from nn2gpt.data.translation import load_pair
     from nn2gpt.translate.batches import encode_pairs
-    from nn2gpt.translate.decode import translate
+    from nn2gpt.translate.lines import report, translate_lines
     from nn2gpt.translate.train import loss_on
 
     model, tok, config = load_run(args.model)
-    pair = config["train"]["pair"]
-    pairs = load_pair(pair, args.data_dir)[args.split]
+    pairs, name = _test_pairs(args, config["train"]["pair"])
     pairs = pairs[:args.limit] if args.limit else pairs
     examples = [e for e in encode_pairs(tok, pairs) if len(e[0]) <= model.max_len and len(e[1]) <= model.max_len]
     loss = loss_on(model, examples, tok.pad_id, config["train"]["max_tokens"])
     started = time.time()
-    hyps = translate(model, tok, [s for s, _ in pairs], args.beam, args.alpha, reranker=reranker)
+    hyps, notes = translate_lines(model, tok, [s for s, _ in pairs], args.beam, args.alpha, reranker)
     seconds = time.time() - started
+    report(notes, name)
     score, signature = bleu(hyps, [t for _, t in pairs])
     search = "greedy" if args.beam <= 1 else f"beam {args.beam}, alpha {args.alpha}"
     if reranker is not None:
         search += f", reranked with the language model at weight {reranker.lam}"
-    print(f"{pair} {args.split}: {len(pairs):,} sentences, {search}, translated in {seconds:.1f} s "
+    print(f"{name}: {len(pairs):,} sentences, {search}, translated in {seconds:.1f} s "
           f"({torch.get_num_threads()} threads)")
     print(f"BLEU = {score.score:.2f}  ({score})")
     print(f"signature: {signature}")
@@ -139,3 +145,22 @@ def evaluate(args, reranker=None) -> dict:
         print(f"  src: {src}\n  ref: {ref}\n  hyp: {hyp}")
     return {"bleu": score.score, "signature": signature, "loss": loss, "ppl": math.exp(loss),
             "seconds": seconds, "hypotheses": hyps}
+
+
+def _test_pairs(args, pair: str) -> tuple[list, str]:
+    """The (source, reference) pairs to score and their name: --src/--ref files, else the split."""
+    from nn2gpt.data.translation import load_pair
+    from nn2gpt.translate.lines import read_lines
+
+    src, ref = getattr(args, "src", None), getattr(args, "ref", None)
+    if (src is None) != (ref is None):
+        raise UserError("--src and --ref go together: the source sentences and their reference translations")
+    if src is None:
+        return load_pair(pair, args.data_dir)[args.split], f"{pair} {args.split}"
+    sources, references = read_lines(src, "--src"), read_lines(ref, "--ref")
+    if len(sources) != len(references):
+        raise UserError(f"--src {src} has {len(sources):,} lines but --ref {ref} has {len(references):,}; "
+                        f"give files with one reference line per source line")
+    if not sources:
+        raise UserError(f"--src {src} is empty; give a file with one sentence a line")
+    return [(s.strip(), r.strip()) for s, r in zip(sources, references)], str(src)
