@@ -22,6 +22,10 @@ CHAPTERS = {
 }
 
 
+# chapter 5 is not a command of its own: it is chapter 2's `gpt train|sample` with another engine
+CH5 = "ch.5  the same GPT in numpy, backprop written by hand (gpt train|sample --engine numpy)"
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr (plus a pointer to --help), exit 2."""
 
@@ -104,7 +108,9 @@ def command_parsers() -> dict:
 
 def _usage() -> str:
     lines = ["usage: nn2gpt <command> [options]", "", "The road from a neural network to GPT.", "", "commands:"]
-    lines += [f"  {name:<10} {desc}" for name, (_, desc) in CHAPTERS.items()]
+    rows = [(name, desc) for name, (_, desc) in CHAPTERS.items()]
+    rows.insert(list(CHAPTERS).index("lab") + 1, ("gpt --engine numpy", CH5))
+    lines += [f"  {name:<19} {desc}" for name, desc in rows]
     lines += ["", "Run `nn2gpt <command> --help` for a command's options.",
               "Datasets are found via --data-dir, then $NN2GPT_DATA, then ~/.cache/nn2gpt, else downloaded."]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ run keeps its saved settings and takes only the flags you pass again.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from nn2gpt.cli import FRACTION, SEED, Number, Parser, positive
@@ -167,6 +168,25 @@ def _numpy_engine():
     return cli_entry
 
 
+def suggested_prompt(text_path) -> str:
+    """A prompt to start a sample with: a speaker of Tiny Shakespeare, else the first words of the
+    training text (a prompt must use characters the model has seen, and read like its text)."""
+    if text_path is None:
+        return "ROMEO:"
+    try:
+        with open(text_path, encoding="utf-8") as f:
+            head = f.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return ""
+    first = next((line.strip() for line in head.splitlines() if line.strip()), "")
+    words, prompt = first.split(), ""
+    for word in words:
+        if len(prompt) + len(word) + 1 > 24 and prompt:
+            break
+        prompt = f"{prompt} {word}".strip()
+    return prompt
+
+
 def cmd_train(args) -> int:
     if args.engine == "numpy":
         args.warmup_iters, args.eval_iters = args.warmup, args.eval_batches  # the numpy engine's names
@@ -183,7 +203,8 @@ def cmd_train(args) -> int:
     print(f"{result.status} at step {result.step}: val loss {result.final_val_loss:.4f} "
           f"(best {result.best_val_loss:.4f}) in {result.seconds:.1f} s{where}", file=sys.stderr)
     if result.run_dir:
-        print(f"sample it: nn2gpt gpt sample --model {result.run_dir} --prompt 'ROMEO:'", file=sys.stderr)
+        print(f"sample it: nn2gpt gpt sample --model {shlex.quote(str(result.run_dir))} "
+              f"--prompt {shlex.quote(suggested_prompt(cfg.text))}", file=sys.stderr)
     return 130 if result.status == "interrupted" else 0
 
 

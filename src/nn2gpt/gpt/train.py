@@ -38,6 +38,7 @@ from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.perf import device_peak_flops
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 from nn2gpt.interrupt import StopOnCtrlC
+from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
 from nn2gpt.runlog import plot_losses, write_metrics
 
@@ -232,10 +233,7 @@ def _train(cfg: TrainConfig) -> TrainResult:
         x, y = get_batch(train_ids, cfg.block_size, cfg.batch_size * dist.world, rng)  # the global batch
         return torch.from_numpy(x[mine]).to(device), torch.from_numpy(y[mine]).to(device)
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=cfg.max_iters, initial=state["step"], disable=not (cfg.progress and dist.is_main),
-               dynamic_ncols=True, unit="step")
+    bar = progress_bar(cfg.max_iters, state["step"], disable=not (cfg.progress and dist.is_main))
     status, message, seconds_before = "done", "", state["seconds"]
     t_train = time.perf_counter()
     t_log, step_log = t_train, state["step"]

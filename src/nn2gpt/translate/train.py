@@ -34,8 +34,11 @@ from nn2gpt.errors import UserError
 from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.runlog import plot_losses, read_metrics
 
-DEFAULTS = {"d_model": 256, "n_layer": 3, "n_head": 4, "d_ff": 1024, "dropout": 0.1, "vocab_size": 8000,
-            "max_tokens": 4096, "warmup": 1000, "lr_factor": 1.0, "max_len": 256, "label_smoothing": 0.1}
+# The measured CPU recipe (BENCHMARKS.md, chapter 3: 38.85 BLEU de-en after 30 minutes on 2 cores):
+# 2.16M parameters, a short warm-up and a gentler factor than the paper's 4000 / 1.0, which suit
+# its 65M-parameter model trained for 100k steps.
+DEFAULTS = {"d_model": 128, "n_layer": 3, "n_head": 4, "d_ff": 512, "dropout": 0.1, "vocab_size": 6000,
+            "max_tokens": 2048, "warmup": 400, "lr_factor": 0.7, "max_len": 256, "label_smoothing": 0.1}
 SAVE_EVERY_S = 300  # a checkpoint at least every 5 minutes, besides epoch ends, the time limit and Ctrl-C
 EPOCH_SAVE_GAP_S = 60  # ...but not at every end of a seconds-long GPU epoch: a save writes ~3x the weights
 
@@ -142,12 +145,12 @@ def _train(args) -> Path:
     import numpy as np
     import torch
     import torch.nn.functional as F
-    from tqdm import tqdm
 
     from nn2gpt.checkpoint import (checkpoint_to_resume, has_checkpoint, latest_checkpoint_dir, load_checkpoint,
                                    require_kind, save_checkpoint)
     from nn2gpt.data.translation import load_pair
     from nn2gpt.devices import mixed_precision, pick_device
+    from nn2gpt.progress import progress_bar
     from nn2gpt.translate.batches import collate, encode_pairs, token_batches
     from nn2gpt.translate.bpe import BPETokenizer, train_bpe
     from nn2gpt.translate.model import build_model, model_weights
@@ -285,8 +288,7 @@ def _train(args) -> Path:
             rng.bit_generator.state = state["epoch_rng"]
             batches = token_batches(train_ex, tcfg["max_tokens"], rng)
             model.train()
-            bar = tqdm(batches, initial=state["batch"], total=len(batches), desc=f"epoch {state['epoch'] + 1}",
-                       unit="batch", dynamic_ncols=True, disable=args.quiet)
+            bar = progress_bar(len(batches), state["batch"], f"epoch {state['epoch'] + 1}", "batch", args.quiet)
             try:
                 for batch in batches[state["batch"]:]:
                     src, tgt_in, tgt_out = (torch.from_numpy(a).to(device, non_blocking=True)
