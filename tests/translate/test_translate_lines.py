@@ -12,26 +12,27 @@ from nn2gpt.data.translation import load_pair
 N = 40  # test sentences used
 
 
+def _train(tmp_path_factory, name: str, *flags) -> object:
+    out = tmp_path_factory.mktemp("lines") / name
+    assert main(["translate", "train", "--pair", "de-en", "--out", str(out), "--d-model", "32", "--heads", "2",
+                 "--ff", "64", "--vocab-size", "400", "--quiet", "--device", "cpu", "--threads", "1", *flags]) == 0
+    return out
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A de-en model left near its random initial weights: its outputs differ from sentence to sentence
     (and in length), which is what order and batching checks need; a briefly trained tiny model says
     the same words for every input."""
-    out = tmp_path_factory.mktemp("lines") / "run"
-    assert main(["translate", "train", "--pair", "de-en", "--out", str(out), "--d-model", "32", "--layers", "2",
-                 "--heads", "2", "--ff", "64", "--vocab-size", "400", "--limit", "300", "--warmup", "5",
-                 "--epochs", "1", "--lr-factor", "1e-9", "--quiet", "--device", "cpu", "--threads", "1"]) == 0
-    return out
+    return _train(tmp_path_factory, "run", "--layers", "2", "--limit", "300", "--warmup", "5", "--epochs", "1",
+                  "--lr-factor", "1e-9")
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A de-en model trained a little: enough for a BLEU above zero, so that equal scores mean something."""
-    out = tmp_path_factory.mktemp("lines") / "trained"
-    assert main(["translate", "train", "--pair", "de-en", "--out", str(out), "--d-model", "32", "--layers", "1",
-                 "--heads", "2", "--ff", "64", "--vocab-size", "400", "--max-tokens", "800", "--limit", "400",
-                 "--warmup", "20", "--epochs", "4", "--quiet", "--device", "cpu", "--threads", "1"]) == 0
-    return out
+    return _train(tmp_path_factory, "trained", "--layers", "1", "--max-tokens", "800", "--limit", "400",
+                  "--warmup", "20", "--epochs", "4")
 
 
 @pytest.fixture(scope="module")
