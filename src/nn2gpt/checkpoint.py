@@ -33,7 +33,6 @@ reads and writes the same files as the PyTorch one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -44,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from nn2gpt.errors import UserError
-from nn2gpt.files import atomic_write_json, atomic_write_text, dir_mode, file_mode
+from nn2gpt.files import atomic_write_json, atomic_write_text, dir_mode, file_mode, sha256_file
 
 LATEST = "latest"
 WEIGHTS = "weights.safetensors"
@@ -60,14 +59,6 @@ class Checkpoint:
     weights: dict[str, np.ndarray]
     optimizer: dict[str, np.ndarray] | None
     state: dict | None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -142,7 +133,7 @@ def _write_checkpoint(run_dir: Path, step: int, weights, config, tokenizer, opti
         for name, arrays in files.items():
             _save_arrays(tmp / name, arrays)
         meta = {"format": FORMAT, "config": config, "tokenizer": tokenizer, "state": state,
-                "sha256": {name: _sha256(tmp / name) for name in files}}
+                "sha256": {name: sha256_file(tmp / name) for name in files}}
         with open(tmp / META, "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2, sort_keys=True)
             f.flush()
@@ -201,7 +192,7 @@ def _load_arrays(path: Path, expected_sha: str | None) -> dict[str, np.ndarray]:
 
     if not path.is_file():
         raise UserError(f"checkpoint file {path} is missing; the checkpoint is incomplete, retrain or restore it")
-    if expected_sha is not None and _sha256(path) != expected_sha:
+    if expected_sha is not None and sha256_file(path) != expected_sha:
         raise UserError(f"checkpoint file {path} is corrupt or truncated (sha256 mismatch); retrain or restore it")
     try:
         return load_file(str(path))
@@ -255,8 +246,9 @@ def require_kind(run_dir, config: dict, want: str) -> None:
     """UserError unless the checkpoint config `config` of `run_dir` is of kind `want` ("gpt" or
     "translate"): a translation run given to `gpt sample` says so, not "unknown model 'transformer'"."""
     model = (config.get("model") or {}).get("model") if isinstance(config, dict) else None
-    kind = "translate" if model == "transformer" else "gpt" if model in ("bigram", "attention", "multihead", "gpt") \
-        else None
+    from nn2gpt.gpt import MODELS
+
+    kind = "translate" if model == "transformer" else "gpt" if model in MODELS else None
     if kind != want:
         what, command = KINDS.get(kind, ("a model of unknown kind", "the command that trained it"))
         raise UserError(f"{run_dir} holds {what}, not {KINDS[want][0]}; use it with `{command}`, or give a run "

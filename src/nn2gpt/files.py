@@ -72,6 +72,17 @@ def check_file(path: str | os.PathLike, what: str, fix: str) -> Path:
     raise UserError(f"{what} {path} does not exist; {fix}")
 
 
+def sha256_file(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, read a megabyte at a time (datasets and checkpoints)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp_path)` to produce the file, then move it atomically onto `path`."""
     path = Path(path)

@@ -10,7 +10,6 @@ A file whose hash does not match is never used: it is an error, with the fix in 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import urllib.request
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from nn2gpt.data.registry import DATASETS, RemoteFile
 from nn2gpt.errors import UserError
-from nn2gpt.files import atomic_write
+from nn2gpt.files import atomic_write, sha256_file
 
 _verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
 
@@ -46,11 +45,7 @@ def sha256_of(path: Path) -> str:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _verified:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _verified[key] = h.hexdigest()
+        _verified[key] = sha256_file(path)
     return _verified[key]
 
 
@@ -75,7 +70,7 @@ def _download(spec: RemoteFile, dest: Path) -> None:
                 for block in iter(lambda: r.read(1 << 16), b""):
                     f.write(block)
                     bar.update(len(block))
-            h = hashlib.sha256(tmp.read_bytes()).hexdigest()
+            h = sha256_file(tmp)
             if h != spec.sha256:
                 raise ValueError(f"sha256 mismatch ({h[:12]}...)")
         try:

@@ -13,8 +13,8 @@ import sys
 
 from nn2gpt.cli import FRACTION, SEED, Number, Parser, positive
 from nn2gpt.errors import UserError
+from nn2gpt.gpt import MODELS
 
-MODELS = ("bigram", "attention", "multihead", "gpt")
 
 # flag -> (type with its range, help). The defaults live in TrainConfig (nn2gpt.gpt.train) and
 # NumpyTrainConfig; every number is range-checked here, at parse time, NaN and inf included.
@@ -243,8 +243,13 @@ def cmd_sample(args) -> int:
     model, tok, _ = load_model(args.run, pick_device(args.device), args.data_dir)
     pieces = stream_text(model, tok, args.prompt, args.max_new_tokens, temperature=args.temperature,
                          top_k=args.top_k, top_p=args.top_p, seed=args.seed, use_cache=not args.no_cache)
+    return stream_to_stdout(args.prompt, pieces)
+
+
+def stream_to_stdout(prompt: str, pieces) -> int:
+    """Write `prompt`, then each piece of text as soon as it is sampled (both engines' `sample`)."""
     first = next(pieces, "")  # a bad prompt fails here, before anything is printed
-    sys.stdout.write(args.prompt + first)
+    sys.stdout.write(prompt + first)
     sys.stdout.flush()
     for piece in pieces:
         sys.stdout.write(piece)

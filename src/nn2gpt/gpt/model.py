@@ -39,13 +39,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from nn2gpt.errors import UserError
+from nn2gpt.gpt import MODELS  # the road: bigram, attention, multihead, gpt
 from nn2gpt.gpt.sampling import check_sampling
 from nn2gpt.nn.attention import KVCache, MultiHeadAttention
 from nn2gpt.nn.masks import MASKS
 from nn2gpt.nn.positional import POSITIONS, LearnedPositions, sinusoidal_encoding
 from nn2gpt.nn.scores import SCORES
-
-MODELS = ("bigram", "attention", "multihead", "gpt")
 
 
 @dataclass

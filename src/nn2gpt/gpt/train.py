@@ -40,6 +40,7 @@ from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
+from nn2gpt.schedule import cosine_lr
 from nn2gpt.runlog import plot_losses, write_metrics
 
 
@@ -111,14 +112,8 @@ class TrainResult:
 
 
 def lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
-    """Warmup for `cfg.warmup` steps, then cosine from lr to min_lr as the budget is used up."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / (cfg.warmup + 1)
-    min_lr = cfg.lr / 10 if cfg.min_lr is None else cfg.min_lr
-    done = (step - cfg.warmup) / max(1, cfg.max_iters - cfg.warmup)
-    if cfg.max_seconds:
-        done = max(done, seconds / cfg.max_seconds)
-    return min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, done))) * (cfg.lr - min_lr)
+    """Warmup for `cfg.warmup` steps, then cosine from lr to min_lr as the budget is used up (nn2gpt.schedule)."""
+    return cosine_lr(step, cfg.lr, cfg.warmup, cfg.max_iters, cfg.min_lr, seconds, cfg.max_seconds)
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:

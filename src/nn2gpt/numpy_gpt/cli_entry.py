@@ -107,10 +107,6 @@ def sample(args) -> int:
     pieces = stream_text(model, tok, prompt, max_new, 1.0 if temperature is None else float(temperature),
                          None if top_k is None else int(top_k), None if top_p is None else float(top_p), rng,
                          use_cache=not _given(args, "no_cache"))
-    first = next(pieces, "")  # a bad prompt fails here, before anything is printed
-    sys.stdout.write(prompt + first)
-    for piece in pieces:
-        sys.stdout.write(piece)
-        sys.stdout.flush()  # stream: each token appears as soon as it is sampled
-    sys.stdout.write("\n")
-    return 0
+    from nn2gpt.gpt.cli import stream_to_stdout
+
+    return stream_to_stdout(prompt, pieces)

@@ -13,19 +13,9 @@ import math
 
 import numpy as np
 
+from nn2gpt.schedule import cosine_lr
 
-def cosine_lr(step: int, max_lr: float, warmup: int, max_steps: int, min_lr: float | None = None,
-              seconds: float = 0.0, max_seconds: float | None = None) -> float:
-    """The torch engine's schedule: linear warmup to max_lr over `warmup` steps, then half a
-    cosine down to min_lr (max_lr / 10 by default) as the budget is used up. The budget is
-    max_steps, or max_seconds of wall-clock time when given (whichever is further along)."""
-    if step < warmup:
-        return max_lr * (step + 1) / (warmup + 1)
-    min_lr = max_lr / 10 if min_lr is None else min_lr
-    done = (step - warmup) / max(1, max_steps - warmup)  # 0 -> 1
-    if max_seconds:
-        done = max(done, seconds / max_seconds)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * min(1.0, done))) * (max_lr - min_lr)
+__all__ = ["AdamW", "clip_grad_norm", "cosine_lr"]  # cosine_lr: the one schedule of both engines (nn2gpt.schedule)
 
 
 def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
