@@ -37,7 +37,7 @@ from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.perf import device_peak_flops
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
-from nn2gpt.interrupt import StopOnCtrlC
+from nn2gpt.loop import run_steps
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
 from nn2gpt.schedule import cosine_lr
@@ -229,65 +229,52 @@ def _train(cfg: TrainConfig) -> TrainResult:
         return torch.from_numpy(x[mine]).to(device), torch.from_numpy(y[mine]).to(device)
 
     bar = progress_bar(cfg.max_iters, state["step"], disable=not (cfg.progress and dist.is_main))
-    status, message, seconds_before = "done", "", state["seconds"]
-    t_train = time.perf_counter()
-    t_log, step_log = t_train, state["step"]
+    log = {"t": time.perf_counter(), "step": state["step"]}  # where the current log interval began
     loss_sum = torch.zeros((), device=device)
+
+    def take_step(step: int, elapsed) -> str | None:
+        """One optimizer step: the learning rate, grad_accum micro-batches, clipping, AdamW."""
+        lr = lr_at(cfg, step, state["seconds"])
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        for micro in range(cfg.grad_accum):
+            x, y = micro_batch()
+            # DDP all-reduces gradients in backward; skip that for all but the last micro-batch.
+            sync = micro == cfg.grad_accum - 1 or not dist.enabled
+            with (nullcontext() if sync else trained.no_sync()), autocast():
+                _, loss = trained(x, y)
+            (loss / cfg.grad_accum).backward()
+            loss_sum.add_(loss.detach() / cfg.grad_accum)
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        state["step"] = step = step + 1
+        bar.update(1)
+        if step % cfg.log_interval == 0 or step == cfg.max_iters:
+            return log_row(step, lr, elapsed)
+        return None
+
+    def log_row(step: int, lr: float, elapsed) -> str | None:
+        """A metrics row: mean training loss since the last one, tokens/s, MFU."""
+        train_loss = float(loss_sum) / (step - log["step"])  # the one host sync per log interval
+        loss_sum.zero_()
+        now = time.perf_counter()
+        tok_s = (step - log["step"]) * cfg.grad_accum * cfg.batch_size * cfg.block_size / (now - log["t"])
+        log.update(t=now, step=step)
+        mfu = flops_tok * tok_s / peak if peak else None
+        state["rows"].append({"step": step, "time": round(elapsed(), 3), "train_loss": train_loss, "lr": lr,
+                              "tokens_per_s": round(tok_s * dist.world), "mfu": mfu})
+        bar.set_postfix_str(f"loss {train_loss:.4f} | {tok_s * dist.world:,.0f} tok/s"
+                            + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""), refresh=False)
+        if ddp.any_process(not math.isfinite(train_loss), dist, device):  # all ranks stop together
+            return f"training loss is {train_loss} at step {step}"
+        return None
+
     fast.train()
-    resumed_at = state["step"] if ckpt else None
-    with StopOnCtrlC() as ctrl_c:
-        while True:
-            step = state["step"]
-            state["seconds"] = seconds_before + time.perf_counter() - t_train
-            out_of_time = bool(cfg.max_seconds) and state["seconds"] >= cfg.max_seconds
-            stop = ddp.any_process(ctrl_c.set or out_of_time or step == cfg.stop_at, dist, device)
-            last = stop or step >= cfg.max_iters
-            # the step a resumed run starts at was evaluated and saved before it stopped: not twice
-            if step != resumed_at and ((step > 0 and step % cfg.eval_interval == 0) or last):
-                val = evaluate()
-                state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
-                state["best_val_loss"] = min(state["best_val_loss"], val)
-                bar.set_postfix_str(f"val {val:.4f}", refresh=False)
-                if not math.isfinite(val):
-                    status, message = "diverged", f"val loss is {val} at step {step}"
-                    break
-                save()
-            if last:
-                status = ("interrupted" if ctrl_c.set else "time" if out_of_time else
-                          "stopped" if step == cfg.stop_at else "done")
-                break
-            lr = lr_at(cfg, step, state["seconds"])
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            for micro in range(cfg.grad_accum):
-                x, y = micro_batch()
-                # DDP all-reduces gradients in backward; skip that for all but the last micro-batch.
-                sync = micro == cfg.grad_accum - 1 or not dist.enabled
-                with (nullcontext() if sync else trained.no_sync()), autocast():
-                    _, loss = trained(x, y)
-                (loss / cfg.grad_accum).backward()
-                loss_sum += loss.detach() / cfg.grad_accum
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            state["step"] = step = step + 1
-            bar.update(1)
-            if step % cfg.log_interval == 0 or step == cfg.max_iters:
-                train_loss = float(loss_sum) / (step - step_log)  # the one host sync per log interval
-                loss_sum.zero_()
-                now = time.perf_counter()
-                tok_s = (step - step_log) * cfg.grad_accum * cfg.batch_size * cfg.block_size / (now - t_log)
-                t_log, step_log = now, step
-                mfu = flops_tok * tok_s / peak if peak else None
-                state["rows"].append({"step": step, "time": round(seconds_before + now - t_train, 3),
-                                      "train_loss": train_loss, "lr": lr, "tokens_per_s": round(tok_s * dist.world),
-                                      "mfu": mfu})
-                bar.set_postfix_str(f"loss {train_loss:.4f} | {tok_s * dist.world:,.0f} tok/s"
-                                    + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""), refresh=False)
-                if ddp.any_process(not math.isfinite(train_loss), dist, device):  # all ranks stop together
-                    status, message = "diverged", f"training loss is {train_loss} at step {step}"
-                    break
+    status, message = run_steps(cfg, state, state["step"] if ckpt else None, evaluate, save, take_step,
+                                on_val=lambda step, val: bar.set_postfix_str(f"val {val:.4f}", refresh=False),
+                                agree=lambda flag: ddp.any_process(flag, dist, device))
     bar.close()
 
     if status == "diverged":

@@ -26,7 +26,7 @@ from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
-from nn2gpt.interrupt import StopOnCtrlC
+from nn2gpt.loop import run_steps
 from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
 from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm, cosine_lr
 from nn2gpt.numpy_gpt.sample import stream_text
@@ -134,47 +134,29 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
     n_params = sum(w.size for w in model.weights.values())
     log(f"numpy GPT: {n_params / 1e6:.2f}M parameters, {len(train_ids):,} training tokens"
         + (f" -> {run_dir}" if run_dir else ""))
-    status, message, seconds_before = "done", "", state["seconds"]
-    t_train = t_log = time.perf_counter()
-    step_log, loss_sum = state["step"], 0.0
-    resumed_at = state["step"] if ckpt else None
-    with StopOnCtrlC() as ctrl_c:
-        while True:
-            step = state["step"]
-            state["seconds"] = seconds_before + time.perf_counter() - t_train
-            out_of_time = bool(cfg.max_seconds) and state["seconds"] >= cfg.max_seconds
-            stop = ctrl_c.set or out_of_time or step == cfg.stop_at
-            last = stop or step >= cfg.max_iters
-            # the step a resumed run starts at was evaluated and saved before it stopped: not twice
-            if step != resumed_at and ((step > 0 and step % cfg.eval_interval == 0) or last):
-                val = evaluate()
-                state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
-                state["best_val_loss"] = min(state["best_val_loss"], val)
-                log(f"step {step:6d}  val loss {val:.4f}  ({state['seconds']:.1f} s)")
-                if not math.isfinite(val):
-                    status, message = "diverged", f"val loss is {val} at step {step}"
-                    break
-                save()
-            if last:
-                status = ("interrupted" if ctrl_c.set else "time" if out_of_time else
-                          "stopped" if step == cfg.stop_at else "done")
-                break
-            lr = cosine_lr(step, cfg.lr, cfg.warmup, cfg.max_iters, cfg.min_lr, state["seconds"], cfg.max_seconds)
-            loss, grads = _accumulated_grads(model, train_ids, mcfg["block_size"], cfg, rng)
-            loss_sum += loss
-            clip_grad_norm(grads, cfg.grad_clip)
-            opt.step(grads, lr)
-            state["step"] = step = step + 1
-            if step % cfg.log_interval == 0 or step == cfg.max_iters:
-                now = time.perf_counter()
-                train_loss = loss_sum / (step - step_log)
-                tok_s = (step - step_log) * cfg.grad_accum * cfg.batch_size * mcfg["block_size"] / (now - t_log)
-                t_log, step_log, loss_sum = now, step, 0.0
-                state["rows"].append({"step": step, "time": round(seconds_before + now - t_train, 3),
-                                      "train_loss": train_loss, "lr": lr, "tokens_per_s": round(tok_s)})
-                if not math.isfinite(train_loss):
-                    status, message = "diverged", f"training loss is {train_loss} at step {step}"
-                    break
+    logged = {"t": time.perf_counter(), "step": state["step"], "loss_sum": 0.0}  # the current log interval
+
+    def take_step(step: int, elapsed) -> str | None:
+        """One optimizer step: the learning rate, grad_accum micro-batches, clipping, AdamW."""
+        lr = cosine_lr(step, cfg.lr, cfg.warmup, cfg.max_iters, cfg.min_lr, state["seconds"], cfg.max_seconds)
+        loss, grads = _accumulated_grads(model, train_ids, mcfg["block_size"], cfg, rng)
+        logged["loss_sum"] += loss
+        clip_grad_norm(grads, cfg.grad_clip)
+        opt.step(grads, lr)
+        state["step"] = step = step + 1
+        if not (step % cfg.log_interval == 0 or step == cfg.max_iters):
+            return None
+        now, n = time.perf_counter(), step - logged["step"]
+        train_loss = logged["loss_sum"] / n
+        tok_s = n * cfg.grad_accum * cfg.batch_size * mcfg["block_size"] / (now - logged["t"])
+        logged.update(t=now, step=step, loss_sum=0.0)
+        state["rows"].append({"step": step, "time": round(elapsed(), 3), "train_loss": train_loss, "lr": lr,
+                              "tokens_per_s": round(tok_s)})
+        return None if math.isfinite(train_loss) else f"training loss is {train_loss} at step {step}"
+
+    status, message = run_steps(cfg, state, state["step"] if ckpt else None, evaluate, save, take_step,
+                                on_val=lambda step, val: log(f"step {step:6d}  val loss {val:.4f}  "
+                                                             f"({state['seconds']:.1f} s)"))
     if status == "diverged":
         kept = "the last good checkpoint is kept" if run_dir and has_checkpoint(run_dir) else "nothing was saved"
         message = (f"{message}: training diverged and stopped ({kept}); lower --lr (it was {cfg.lr:g}) "

@@ -1,0 +1,55 @@
+"""The loop both GPT engines train with, knowing nothing of GPT, torch or numpy.
+
+    status, message = run_steps(cfg, state, resumed_at, evaluate, save, take_step)
+
+One pass per optimizer step:
+  1. the stopping rules: out of steps (cfg.max_iters), out of time (cfg.max_seconds), the step
+     asked for (cfg.stop_at), or Ctrl-C (the step in flight has finished: Ctrl-C only sets a flag);
+  2. every cfg.eval_interval steps, and once at the end: `evaluate()` gives the validation loss,
+     kept in state["rows"]; a non-finite one stops the run ("diverged") before anything is saved;
+     otherwise `save()` writes a checkpoint;
+  3. `take_step(step, elapsed)` makes one optimizer step and moves state["step"] on; it returns
+     a message when the training loss stops being finite.
+A resumed run starts at a step that was evaluated and saved before it stopped, so that one is
+not evaluated again: a stopped-and-resumed run writes the same rows as a straight one.
+`agree(flag)` makes every process of a multi-process run (DDP) stop at the same step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from nn2gpt.interrupt import StopOnCtrlC
+
+
+def run_steps(cfg, state: dict, resumed_at: int | None, evaluate, save, take_step, on_val=None,
+              agree=lambda flag: flag) -> tuple[str, str]:
+    """Train until a stopping rule fires; (status, message). Status: done | time | stopped |
+    interrupted | diverged. `state` ("step", "seconds", "rows", "best_val_loss") is updated in place."""
+    seconds_before, t_train = state["seconds"], time.perf_counter()
+
+    def elapsed() -> float:  # seconds of training, over every invocation of a resumed run
+        return seconds_before + time.perf_counter() - t_train
+
+    with StopOnCtrlC() as ctrl_c:
+        while True:
+            step = state["step"]
+            state["seconds"] = elapsed()
+            out_of_time = bool(cfg.max_seconds) and state["seconds"] >= cfg.max_seconds
+            last = agree(ctrl_c.set or out_of_time or step == cfg.stop_at) or step >= cfg.max_iters
+            if step != resumed_at and ((step > 0 and step % cfg.eval_interval == 0) or last):
+                val = evaluate()
+                state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
+                state["best_val_loss"] = min(state["best_val_loss"], val)
+                if on_val:
+                    on_val(step, val)
+                if not math.isfinite(val):
+                    return "diverged", f"val loss is {val} at step {step}"
+                save()
+            if last:
+                return ("interrupted" if ctrl_c.set else "time" if out_of_time else
+                        "stopped" if step == cfg.stop_at else "done"), ""
+            problem = take_step(step, elapsed)
+            if problem:
+                return "diverged", problem
