@@ -34,7 +34,7 @@ def test_the_report_is_complete(lab):
     assert len(variants) == 15
     table = [line for line in report.split("## Summary")[1].split("## ")[0].splitlines() if line.startswith("| ")]
     assert [row.split("|")[2].strip(" `") for row in table[2:]] == variants
-    assert "README.md#chapter-3--translate" in report
+    assert "../translate.md" in report
     results = json.loads((lab / "results.json").read_text())
     assert {r["variant"] for r in results["runs"]} == set(variants)
     assert all("generated" in r["mask"] for r in results["runs"] if "mask" in r)

@@ -19,8 +19,8 @@ QUESTIONS = {
     "positions": "Question 3 — sinusoidal positions vs learned, rotary, ALiBi or none",
     "pizza": "Question 4 — \"La pizza salió del horno y sabía bien\": pizza or oven?",
 }
-CH3_LINK = "../../README.md#chapter-3--translate"
-CH2_LINK = "../../README.md#chapter-2--gpt"
+CH3_LINK = "../translate.md"
+CH2_LINK = "../gpt.md"
 
 
 def finals(results: dict, suite: str | None = None) -> dict[str, list[float]]:
@@ -132,7 +132,7 @@ def _section_pizza(results: dict) -> list[str]:
     lines = [f"## {QUESTIONS['pizza']}", "",
              f"This one needs a model that reads Spanish: chapter 3 trains the translation Transformer and "
              f"`nn2gpt translate attention` draws, for every layer and head, which source words each target "
-             f"word looks at — see [chapter 3 in the README]({CH3_LINK}). The answer in short: nothing in the "
+             f"word looks at — see [chapter 3]({CH3_LINK}). The answer in short: nothing in the "
              f"architecture knows about pizzas or ovens; \"sabía\" gets a query vector, \"pizza\" and \"horno\" "
              f"get key vectors, and whichever key the trained weights make most similar wins the softmax. "
              f"The model 'knows' only what training on many sentences put into those weights.", ""]

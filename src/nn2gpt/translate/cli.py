@@ -22,7 +22,7 @@ from nn2gpt.cli import FRACTION, SEED, Number, Parser, positive
 from nn2gpt.errors import UserError
 
 SUBCOMMANDS = ("train", "eval", "average", "attention", "target-text")
-LM_WEIGHT = 0.025  # --lm-weight's default: chosen on es-en val (BENCHMARKS.md, chapter 3, session 5)
+LM_WEIGHT = 0.025  # --lm-weight's default: chosen on es-en val (BENCHMARKS.md, chapter 3, reranking)
 USAGE = """usage: nn2gpt translate {train,eval,average,attention,target-text} ... | nn2gpt translate SENTENCE --model RUN
 
 The encoder-decoder Transformer of "Attention Is All You Need" (chapter 3).
