@@ -243,25 +243,28 @@ def _train(args) -> Path:
         return UserError(f"{what}: training diverged and stopped ({kept}); lower --lr-factor or raise --warmup")
 
     fresh = ck is None
-    pending: list[dict] = []  # a fresh run's metrics, kept until its first save: the files beside it may be a replaced run's
+    # A fresh run over a replaced one (--overwrite) keeps its metrics in memory until its first save, so
+    # that the old run stays whole until then; a fresh run in a new directory writes them as they come.
+    pending: list[dict] | None = [] if fresh and has_checkpoint(run) else None
+    if fresh and pending is None:
+        (run / "metrics.jsonl").unlink(missing_ok=True)
 
     def save(reason: str) -> None:
-        nonlocal fresh
+        nonlocal fresh, pending
         if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # never save a broken model
             raise diverged(f"the weights are no longer finite at step {state['step']}")
         arrays = _optimizer_arrays(opt, model)
         arrays["rng.torch"] = torch.get_rng_state().numpy()
         if device.type == "cuda":
             arrays["rng.cuda"] = torch.cuda.get_rng_state(device).numpy()
-        # a new run's first save keeps nothing else: no checkpoint of a run it replaced may be averaged in
-        # config.json and tokenizer.json are written beside it after the switch; before the first save of a
-        # fresh run, a run it replaces (--overwrite) stays whole
-        first = {"tokenizer.json": tok.hf.to_str(pretty=True),
-                 "metrics.jsonl": "".join(json.dumps(r) + "\n" for r in pending)} if fresh else {}
+        # a new run's first save keeps nothing else: no checkpoint of a run it replaced may be averaged in;
+        # config.json and tokenizer.json (and the held-back metrics) are written beside it after the switch
+        first = {"tokenizer.json": tok.hf.to_str(pretty=True)} if fresh else {}
+        if pending is not None:
+            first["metrics.jsonl"] = "".join(json.dumps(r) + "\n" for r in pending)
         save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state),
                         keep=1 if fresh else args.keep, files=first)
-        fresh = False
-        pending.clear()
+        fresh, pending = False, None
         _plot_loss(run)
 
     def stop_interrupted() -> None:
@@ -269,7 +272,7 @@ def _train(args) -> Path:
         raise KeyboardInterrupt  # the command line turns it into exit status 130
 
     def log(row: dict) -> None:
-        if fresh:
+        if pending is not None:
             pending.append(row)
             return
         with open(run / "metrics.jsonl", "a", encoding="utf-8") as f:
