@@ -33,6 +33,7 @@ reads and writes the same files as the PyTorch one.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -79,7 +80,14 @@ def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     from safetensors.numpy import save_file
 
     # safetensors wants C-contiguous arrays; copies only when needed.
-    save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path))
+    try:
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path))
+    except Exception as e:  # safetensors reports a full disk as its own SafetensorError, not an OSError
+        if type(e).__name__ != "SafetensorError":
+            raise
+        full = "No space left" in str(e) or "os error 28" in str(e)
+        raise OSError(errno.ENOSPC if full else errno.EIO, "No space left on device" if full else str(e),
+                      str(path)) from None
     os.chmod(path, file_mode())  # safetensors creates its files 0600, whatever the umask
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
@@ -87,7 +95,7 @@ def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, tokenizer: dict,
                     optimizer: dict[str, np.ndarray] | None = None, state: dict | None = None,
-                    keep: int = 1, files: dict[str, str] | None = None) -> Path:
+                    keep: int = 1, files: dict[str, str] | None = None, again: str | None = None) -> Path:
     """Write a checkpoint into `run_dir` atomically and return its directory.
 
     `state` (JSON) carries whatever resume needs: step, RNG states, best val loss...
@@ -96,6 +104,7 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
     of a new run should keep 1, so that nothing of a run it replaces (--overwrite) survives.
     After the switch, `config.json` and the text `files` ({name: text}) are written beside it.
     A failed write is a UserError; the previous checkpoint is then still the one `latest` names.
+    `again` says how to retry in that error (default: run again, with --resume if there is a checkpoint).
     """
     run_dir = Path(run_dir)
     step = int((state or {}).get("step", 0))
@@ -104,8 +113,9 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
     except OSError as e:
         kept = (f"the previous checkpoint, {latest_checkpoint_dir(run_dir).name}, is intact"
                 if has_checkpoint(run_dir) else "nothing was saved before")
+        again = again or ("run again with --resume" if has_checkpoint(run_dir) else "run again")
         raise UserError(f"could not save the checkpoint of step {step} in {run_dir} ({e.strerror or e}); {kept}; "
-                        f"free some disk space or fix the permissions, then run again with --resume") from None
+                        f"free some disk space or fix the permissions, then {again}") from None
     # Only now is it safe to drop the old ones: all but the newest keep - 1 before this one. One
     # that sorts after this save is left over from a run that --overwrite replaced, and goes too.
     others = sorted((d for d in _checkpoint_dirs(run_dir) if d != final), key=_order)
@@ -119,7 +129,7 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
             atomic_write_text(run_dir / name, text)
     except OSError as e:
         raise UserError(f"saved checkpoint {final.name}, but could not write beside it in {run_dir} "
-                        f"({e.strerror or e}); free some disk space, then run again with --resume") from None
+                        f"({e.strerror or e}); free some disk space, then {again or 'run again with --resume'}") from None
     return final
 
 
@@ -174,6 +184,10 @@ def latest_checkpoint_dir(run_dir) -> Path:
         raise UserError(f"run directory {run_dir} does not exist; check the path, or train a model into it first")
     pointer = run_dir / LATEST
     if not pointer.is_file():
+        other = run_kind(run_dir)
+        if other is not None:
+            raise UserError(f"{run_dir} holds {describe(other)}, not a run with a checkpoint; use it with "
+                            f"`{KINDS[other][1]}`, or give a run of `nn2gpt gpt` or `nn2gpt translate`")
         raise UserError(f"{run_dir} holds no checkpoint (no `{LATEST}` file); train first, or point to a run directory")
     name = pointer.read_text(encoding="utf-8", errors="replace").strip()
     ckpt = run_dir / name
@@ -238,35 +252,85 @@ def load_checkpoint(run_dir, with_optimizer: bool = False) -> Checkpoint:
                       state=meta.get("state"))
 
 
-# what the "model" of a checkpoint's config says about which command made it and reads it
-KINDS = {"translate": ("a translation model", "nn2gpt translate"), "gpt": ("a chapter-2 GPT", "nn2gpt gpt")}
+# what each kind of run directory holds, and the command that makes and reads it
+KINDS = {"translate": ("a translation model", "nn2gpt translate"), "gpt": ("a chapter-2 GPT", "nn2gpt gpt"),
+         "digits": ("a digits network", "nn2gpt digits"), "lab": ("a lab report", "nn2gpt lab")}
+
+
+def config_kind(config) -> str | None:
+    """"gpt" or "translate" from a checkpoint's config (its "model"), None if neither."""
+    from nn2gpt.gpt import MODELS
+
+    model = (config.get("model") or {}).get("model") if isinstance(config, dict) else None
+    return "translate" if model == "transformer" else "gpt" if model in MODELS else None
+
+
+def run_kind(path) -> str | None:
+    """What the directory `path` holds: "gpt" or "translate" (a checkpoint), "digits" (weights.npz),
+    "lab" (results.json), or None (nothing of ours: empty, missing, or someone else's files)."""
+    path = Path(path)
+    if has_checkpoint(path):
+        try:
+            return config_kind(read_config(path)) or "unknown"
+        except UserError:
+            return "unknown"
+    if (path / "weights.npz").is_file():
+        return "digits"
+    if (path / "results.json").is_file():
+        return "lab"
+    return None
+
+
+def describe(kind: str | None) -> str:
+    return KINDS.get(kind, ("a run of unknown kind", ""))[0]
 
 
 def require_kind(run_dir, config: dict, want: str) -> None:
     """UserError unless the checkpoint config `config` of `run_dir` is of kind `want` ("gpt" or
     "translate"): a translation run given to `gpt sample` says so, not "unknown model 'transformer'"."""
-    model = (config.get("model") or {}).get("model") if isinstance(config, dict) else None
-    from nn2gpt.gpt import MODELS
-
-    kind = "translate" if model == "transformer" else "gpt" if model in MODELS else None
+    kind = config_kind(config)
     if kind != want:
-        what, command = KINDS.get(kind, ("a model of unknown kind", "the command that trained it"))
-        raise UserError(f"{run_dir} holds {what}, not {KINDS[want][0]}; use it with `{command}`, or give a run "
-                        f"of `{KINDS[want][1]} train`")
+        refuse_kind(run_dir, kind, want)
 
 
-def checkpoint_to_resume(run_dir, resume: bool, overwrite: bool = False) -> Checkpoint | None:
-    """The checkpoint a training run continues from (`--resume`), or None for a fresh run.
+def refuse_kind(run_dir, kind: str | None, want: str):
+    command = KINDS.get(kind, ("", "the command that made it"))[1]
+    raise UserError(f"{run_dir} holds {describe(kind)}, not {describe(want)}; use it with `{command}`, or give "
+                    f"a directory of `{KINDS[want][1]}`")
 
-    Refuses to start a fresh run over a trained one unless asked to (`--overwrite`): a typo in
-    a command line must never throw away a model that took an hour to train.
-    """
+
+def check_new_run(out, want: str, overwrite: bool, resume_hint: bool = True) -> None:
+    """Before a fresh run of kind `want` writes into `out`: a run of another kind there is never
+    replaced (a digits model does not belong in a GPT's directory), one of the same kind only with
+    --overwrite: a typo in a command line must never throw away a model that took an hour to train."""
+    kind = run_kind(out) if out else None
+    if kind is None:
+        return
+    if kind != want:
+        raise UserError(f"{out} holds {describe(kind)}, not {describe(want)}; choose another --out")
+    if not overwrite:
+        resume = "pass --resume to continue it, " if resume_hint else ""
+        raise UserError(f"{out} already holds a trained model; {resume}pass --overwrite to replace it, "
+                        f"or choose another --out")
+
+
+def checkpoint_to_resume(run_dir, resume: bool, overwrite: bool = False, want: str | None = None) -> Checkpoint | None:
+    """The checkpoint a training run of kind `want` continues from (`--resume`), or None for a
+    fresh run (see check_new_run)."""
     if resume:
         if run_dir is None or not has_checkpoint(run_dir):
+            kind = run_kind(run_dir) if run_dir else None
+            if kind is not None:
+                refuse_kind(run_dir, kind, want or "gpt")
             raise UserError(f"--resume needs a run directory with a checkpoint; {run_dir} has none "
                             f"(drop --resume to start a new run)")
-        return load_checkpoint(run_dir, with_optimizer=True)
-    if run_dir and has_checkpoint(run_dir) and not overwrite:
+        ck = load_checkpoint(run_dir, with_optimizer=True)
+        if want:
+            require_kind(run_dir, ck.config, want)
+        return ck
+    if want:
+        check_new_run(run_dir, want, overwrite)
+    elif run_dir and has_checkpoint(run_dir) and not overwrite:
         raise UserError(f"{run_dir} already holds a trained model; pass --resume to continue it, "
                         f"--overwrite to replace it, or choose another --out")
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
 # name -> (module with main(argv), one-line description). Order is the road.
@@ -48,8 +49,9 @@ class Number:
         self.what = what or ("whole number" if kind is int else "number")
 
     def range_text(self) -> str:
-        lo = None if self.low is None else f"{'>' if self.strict else '>='} {self.low:g}"
-        hi = None if self.high is None else f"{'<' if self.below else '<='} {self.high:g}"
+        show = (lambda v: str(v)) if self.kind is int else (lambda v: f"{v:g}")  # ints exactly: 4294967295
+        lo = None if self.low is None else f"{'>' if self.strict else '>='} {show(self.low)}"
+        hi = None if self.high is None else f"{'<' if self.below else '<='} {show(self.high)}"
         if lo and hi:
             return f"{lo} and {hi}"
         return lo or hi or "(finite)"
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # argparse's own exits (--help, a bad flag): a status, also when called in-process
         return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
     except UserError as e:
-        print(f"nn2gpt {name}: error: {e}", file=sys.stderr)
+        print(f"nn2gpt {name}: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"nn2gpt {name}: interrupted", file=sys.stderr)
@@ -151,14 +153,21 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as e:  # the last line of defence; the commands name their own files where they can
-        print(f"nn2gpt {name}: error: {describe_os_error(e)}", file=sys.stderr)
+        print(f"nn2gpt {name}: error: {one_line(describe_os_error(e))}", file=sys.stderr)
         return 2
     except RuntimeError as e:  # torch reports a failed allocation as a RuntimeError
-        if "memory" not in str(e).lower():
+        text = str(e)
+        if not any(sign in text for sign in ("can't allocate memory", "out of memory", "Cannot allocate memory")):
             raise
-        print(f"nn2gpt {name}: error: out of memory ({str(e).splitlines()[0][:120]}); "
-              f"choose a smaller model, batch or input", file=sys.stderr)
+        detail = re.sub(r"\[enforce fail at [^\]]*\]\s*", "", text.splitlines()[0]).strip()
+        print(f"nn2gpt {name}: error: out of memory ({detail[:200]}); choose a smaller model, batch or input",
+              file=sys.stderr)
         return 2
+
+
+def one_line(message: str) -> str:
+    """An error message as one line, whatever it quotes (a path with a newline in it, say)."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def describe_os_error(e: OSError) -> str:

@@ -53,3 +53,12 @@ def run_steps(cfg, state: dict, resumed_at: int | None, evaluate, save, take_ste
             problem = take_step(step, elapsed)
             if problem:
                 return "diverged", problem
+
+
+def diverged_message(problem: str, run_dir, cfg) -> str:
+    """One line for a run that diverged: what went non-finite, what is kept, which flags to change."""
+    from nn2gpt.checkpoint import has_checkpoint
+
+    kept = "the last good checkpoint is kept" if run_dir and has_checkpoint(run_dir) else "nothing was saved"
+    return (f"{problem}: training diverged and stopped ({kept}); lower --lr (it was {cfg.lr:g}) "
+            f"or raise --warmup (it was {cfg.warmup})")

@@ -40,22 +40,33 @@ class RunLock:
             missing = missing.parent
         self._created = [] if self.path.exists() else [self.path, *[p for p in self.path.parents
                                                                      if p == missing or missing in p.parents]]
-        make_dirs(self.path, self.flag)
-        try:
-            fd = os.open(self.path / LOCK, os.O_RDONLY | os.O_CREAT, 0o666)
-        except OSError as e:
-            self._remove_created()
-            raise UserError(f"cannot write in {self.flag} {self.path} ({e.strerror}); "
-                            f"choose a directory you may write") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = _holder(fd)
+        for _ in range(20):  # a lock file deleted under us (see below) means: try again
+            make_dirs(self.path, self.flag)
+            if not os.access(self.path, os.W_OK | os.X_OK):  # before hours of training, not at the first save
+                raise UserError(f"cannot write in {self.flag} {self.path} (permission denied); "
+                                f"choose a directory you may write")
+            try:
+                fd = os.open(self.path / LOCK, os.O_RDONLY | os.O_CREAT, 0o666)
+            except FileNotFoundError:
+                continue  # the directory went away between the two calls (a refused writer cleaning up)
+            except OSError as e:
+                self._remove_created()
+                raise UserError(f"cannot write in {self.flag} {self.path} ({e.strerror}); "
+                                f"choose a directory you may write") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _holder(fd)
+                os.close(fd)
+                raise UserError(f"{self.path} is in use by another nn2gpt process ({holder}) that writes into it; "
+                                f"wait for it to finish, or choose another {self.flag}") from None
+            # A writer that gave up removes the lock file it created; whoever locked that file meanwhile
+            # holds a lock on nothing. So the lock counts only if the file locked is the one at the path.
+            if _same_file(fd, self.path / LOCK):
+                self._fd = fd
+                return self
             os.close(fd)
-            raise UserError(f"{self.path} is in use by another nn2gpt process ({holder}) that writes into it; "
-                            f"wait for it to finish, or choose another {self.flag}") from None
-        self._fd = fd
-        return self
+        raise UserError(f"could not lock {self.path}: its lock file keeps changing; try again")
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._fd is None:
@@ -72,6 +83,14 @@ class RunLock:
                 d.rmdir()
         except OSError:
             pass  # not empty after all (another process wrote there): leave it
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        a, b = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _only_lock(path: Path) -> bool:

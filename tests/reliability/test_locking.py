@@ -110,3 +110,46 @@ def test_the_lock_goes_with_its_process(tmp_path):
         except UserError:
             assert time.time() < deadline, "the lock outlived its process"
             time.sleep(0.1)
+
+
+def test_a_lock_file_removed_under_a_waiting_writer_is_not_a_lock(tmp_path, monkeypatch):
+    """A refused writer removes the directory it made, lock file included; a writer that locked that
+    file in the meantime holds a lock on nothing, and must take the lock again on the new file."""
+    import fcntl
+
+    import nn2gpt.runlock as runlock
+    from nn2gpt.errors import UserError
+
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / ".lock").touch()
+    real, calls = fcntl.flock, []
+
+    def flock_after_a_cleanup(fd, op):
+        if not calls:  # between our open() and our flock(), another process removes the lock file
+            (run / ".lock").unlink()
+        calls.append(fd)
+        return real(fd, op)
+    monkeypatch.setattr(fcntl, "flock", flock_after_a_cleanup)
+    with runlock.RunLock(run) as held:
+        assert len(calls) >= 2  # it noticed, and locked again
+        assert runlock._same_file(held._fd, run / ".lock")
+        monkeypatch.setattr(fcntl, "flock", real)
+        with pytest.raises(UserError, match="in use by another nn2gpt process"):
+            with runlock.RunLock(run):
+                pass
+
+
+def test_a_run_the_user_may_not_write_is_refused_before_training(copy_of, monkeypatch, capsys):
+    """As a user without write access to an existing run sees it: refused at once, not at the first save
+    after an hour of training (the tests run as root, for whom every directory is writable: the
+    permission check itself is made to say no)."""
+    import nn2gpt.runlock as runlock
+
+    run = copy_of("gpt")
+    before = snapshot(run)
+    real = os.access
+    monkeypatch.setattr(runlock.os, "access", lambda path, mode: False if str(path) == str(run) else real(path, mode))
+    one_line_error(["gpt", "train", "--out", run, "--resume", "--max-iters", "50"], capsys,
+                   "cannot write in --out", "permission denied")
+    assert snapshot(run) == before

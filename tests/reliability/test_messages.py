@@ -58,8 +58,8 @@ def test_a_run_of_another_kind_is_named_as_such(runs, copy_of, tmp_path, capsys)
                 if key == "--init-from":
                     spec["--out"] = tmp_path / "new"
                 err = one_line_error(argv_of(command, spec), capsys)
-                assert any(w in err for w in ("holds a", "holds no checkpoint", "is a translation model",
-                                              "do not exist", "not a es-en translation run", "holds no trained")), err
+                assert any(w in err for w in ("holds a ", "is a translation model", "not a es-en translation run",
+                                              "holds no trained language model")), err
                 tried += 1
     assert tried >= 15
 
@@ -126,4 +126,61 @@ def test_translate_shape_flags_default_to_the_recipe(tmp_path):
     _settle_flags(args, None, (), "")
     assert (args.d_model, args.layers, args.heads, args.ff, args.warmup, args.seed, args.limit) == (
         DEFAULTS["d_model"], DEFAULTS["n_layer"], DEFAULTS["n_head"], DEFAULTS["d_ff"], DEFAULTS["warmup"], 0, None)
-    assert TRANSLATE_TINY  # the tiny runs above set every shape flag explicitly
+
+
+@pytest.mark.parametrize("argv,kind,needles", [
+    (lambda r: ["digits", "train", "--sizes", "784,10,10", "--limit", "100", "--epochs", "1", "--out", r["gpt"],
+                "--overwrite"], "gpt", ("holds a chapter-2 GPT, not a digits network",)),
+    (lambda r: ["lab", "run", "--tiny", "--steps", "2", "--seeds", "1", "--out", r["gpt"]], "gpt",
+     ("holds a chapter-2 GPT, not a lab report",)),
+    (lambda r: ["gpt", "train", *GPT_TINY, "--max-iters", "2", "--out", r["digits"], "--overwrite"], "digits",
+     ("holds a digits network, not a chapter-2 GPT",)),
+    (lambda r: ["gpt", "train", "--resume", "--out", r["digits"]], "digits", ("holds a digits network",)),
+    (lambda r: ["translate", "train", *TRANSLATE_TINY, "--out", r["gpt"], "--overwrite"], "gpt",
+     ("holds a chapter-2 GPT, not a translation model",)),
+    (lambda r: ["digits", "predict", "x.png", "--model", r["gpt"]], "gpt", ("holds a chapter-2 GPT", "nn2gpt gpt")),
+    (lambda r: ["gpt", "sample", "--model", r["digits"]], "digits", ("holds a digits network", "nn2gpt digits")),
+])
+def test_no_command_replaces_or_misreads_a_run_of_another_kind(argv, kind, needles, runs, copy_of, capsys):
+    run = copy_of(kind)
+    before = snapshot(run)
+    one_line_error(argv(runs | {kind: run}), capsys, *needles)
+    assert snapshot(run) == before
+
+
+def test_a_resumed_run_that_used_all_the_data_refuses_a_limit(copy_of, capsys):
+    """An older run's config says "limit": null (all pairs): --limit 60 on --resume would train on other data."""
+    import json
+
+    from nn2gpt.checkpoint import latest_checkpoint_dir
+
+    run = copy_of("translate")
+    meta_path = latest_checkpoint_dir(run) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["config"]["train"]["limit"] = None
+    meta["config"]["train"].pop("vocab_size_asked")  # as runs saved before it was recorded
+    meta_path.write_text(json.dumps(meta))
+    one_line_error(["translate", "train", "--pair", "es-en", "--out", run, "--resume", "--limit", "60"], capsys,
+                   "trained with --limit None, not 60")
+
+
+@pytest.mark.parametrize("flags,needles", [
+    (["--eta", "1e300"], ("--eta 1e+300 times --lmbda 5", "flip the weights' sign")),
+    (["--lmbda", "1e300"], ("--lmbda 1e+300", "flip")),
+    (["--eta", "1e300", "--lmbda", "0"], ("training diverged", "nothing saved", "lower --eta")),
+])
+def test_digits_never_saves_a_network_that_diverged(flags, needles, tmp_path, capsys):
+    out = tmp_path / "d"
+    one_line_error(["digits", "train", "--sizes", "784,10,10", "--limit", "200", "--epochs", "1", *flags,
+                    "--out", out], capsys, *needles)
+    assert not out.exists()
+
+
+def test_a_fresh_digits_model_killed_before_its_config_json_loads(copy_of, tmp_path):
+    """The weights file carries the config: config.json (the copy, written second) may be missing."""
+    from nn2gpt.digits.model import load_model
+
+    run = copy_of("digits")
+    (run / "config.json").unlink()
+    net, config = load_model(run)
+    assert net.sizes == config["sizes"] == [784, 10, 10]

@@ -128,3 +128,67 @@ def test_an_out_that_may_not_be_created_is_refused_before_training(argv, tmp_pat
         raise PermissionError(errno.EACCES, "Permission denied", str(self))
     monkeypatch.setattr(pathlib.Path, "mkdir", refuse)
     one_line_error([*argv, "--out", tmp_path / "ro" / "run"], capsys, "cannot create --out", "Permission denied")
+
+
+def test_safetensors_own_full_disk_error_keeps_the_previous_checkpoint(tmp_path, monkeypatch, capsys):
+    """safetensors reports a full disk as SafetensorError, not OSError: it must read the same."""
+    import safetensors.numpy
+    from safetensors import SafetensorError
+
+    real, calls = safetensors.numpy.save_file, []
+
+    def save_file(arrays, path, *a, **kw):
+        calls.append(path)
+        if len(calls) > 2:  # the weights and the optimizer of the first checkpoint get written
+            raise SafetensorError("Error while serializing: IoError(Os { code: 28, kind: StorageFull, "
+                                  "message: \"No space left on device\" })")
+        return real(arrays, path, *a, **kw)
+    monkeypatch.setattr(safetensors.numpy, "save_file", save_file)
+    out = tmp_path / "r"
+    one_line_error(["gpt", "train", *GPT_TINY, "--max-iters", "6", "--eval-interval", "3", "--out", out], capsys,
+                   "No space left on device", "ckpt-00000003, is intact", "--resume")
+    assert load_checkpoint(out).state["step"] == 3
+
+
+def test_a_full_disk_at_the_first_save_says_run_again_without_resume(tmp_path, monkeypatch, capsys):
+    _full_disk_after(monkeypatch, good_saves=0)
+    err = one_line_error(["gpt", "train", *GPT_TINY, "--max-iters", "4", "--eval-interval", "2",
+                          "--out", tmp_path / "r"], capsys, "nothing was saved before", "then run again")
+    assert "--resume" not in err
+
+
+@pytest.mark.parametrize("flags", [["--temperature", "1e-38"], ["--temperature", "1e-320"], ["--top-p", "1e-300"],
+                                   ["--top-k", "1"], ["--temperature", "1e-30", "--top-p", "1e-300"]])
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_extreme_sampling_values_sample_the_most_likely_token(flags, engine, runs, capsys):
+    """As the temperature goes to 0 (or top-p, top-k to one token), sampling becomes greedy, without NaN."""
+    base = ["gpt", "sample", "--engine", engine, "--model", str(runs["gpt"]), "--prompt", "To be",
+            "--max-new-tokens", "20", "--seed", "1"]
+    assert main([*base, "--temperature", "0"]) == 0
+    greedy = capsys.readouterr().out
+    assert main([*base, *flags]) == 0
+    assert capsys.readouterr().out == greedy
+
+
+def test_a_path_with_a_newline_is_still_one_line(tmp_path, capsys):
+    one_line_error(["gpt", "train", "--text", tmp_path / "two\nlines.txt", "--out", tmp_path / "o"], capsys,
+                   "two\\nlines.txt", "does not exist")
+
+
+INPUTS = {"model", "run", "text", "results", "init_from", "lm", "image", "checkpoints"}
+
+
+@pytest.mark.parametrize("command", sorted(c for c, p in command_parsers().items()
+                                           if any(a.dest in INPUTS for a in p._actions)))
+def test_every_input_path_that_is_not_a_run_or_file_is_refused(command, runs, copy_of, tmp_path, capsys):
+    """Stricter than the walk above: a path that is read must exist and be of the right kind (exit 2)."""
+    parser = command_parsers()[command]
+    runs = runs | {"translate-copy": copy_of("translate")}
+    for action in (a for a in path_options(parser) if a.dest in INPUTS):
+        key = action.option_strings[-1] if action.option_strings else action.dest
+        (tmp_path / "empty-dir").mkdir(exist_ok=True)
+        (tmp_path / "garbage").write_bytes(b"\x00\xff not what you think")
+        for probe in (tmp_path / "missing", tmp_path / "empty-dir", tmp_path / "garbage", tmp_path / "garbage" / "x"):
+            spec = base_commands(runs, tmp_path)[command]
+            spec[key] = [probe, runs["translate"]] if key == "checkpoints" else probe
+            one_line_error(argv_of(command, spec), capsys)

@@ -100,13 +100,12 @@ def train(args) -> int:
     sizes = parse_sizes(args.sizes)
     cost = args.cost or ("log-likelihood" if args.softmax else "cross-entropy")
     output = "softmax" if args.softmax or cost == "log-likelihood" else "sigmoid"
-    from nn2gpt.digits.model import WEIGHTS
+    from nn2gpt.checkpoint import check_new_run
     from nn2gpt.runlock import RunLock
 
     out = Path(args.out)
-    if (out / WEIGHTS).exists() and not args.overwrite:
-        raise UserError(f"{out} already holds a trained model; pass --overwrite to replace it, or choose another --out")
     with RunLock(out):  # before training: --out must be writable, and no other process writing it
+        check_new_run(out, "digits", args.overwrite, resume_hint=False)
         return _train(args, sizes, cost, output, out)
 
 
@@ -152,11 +151,19 @@ def _train(args, sizes, cost, output, out: Path) -> int:
               f"(cost {h['evaluation_cost'][-1]:.4f})"
               f"{extra}  eta {h['eta'][-1]:g}  {h['seconds'][-1]:.2f} s", flush=True)
 
+    if args.eta * args.lmbda / len(train_y) >= 1:  # L2's weight decay factor 1 - eta*lmbda/n would be <= 0
+        raise UserError(f"--eta {args.eta:g} times --lmbda {args.lmbda:g} over {len(train_y):,} examples is "
+                        f"{args.eta * args.lmbda / len(train_y):g}: each step would flip the weights' sign; "
+                        f"lower --eta or --lmbda")
     start = time.perf_counter()
-    history = net.SGD((train_x, train_y), args.epochs, args.batch, args.eta, lmbda=args.lmbda,
-                      evaluation_data=mnist.validation, monitor=args.monitor_train, early_stop=args.early_stop,
-                      halve=args.halve, per_example=args.per_example, progress=progress, on_epoch=on_epoch)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverging run is reported below, once
+        history = net.SGD((train_x, train_y), args.epochs, args.batch, args.eta, lmbda=args.lmbda,
+                          evaluation_data=mnist.validation, monitor=args.monitor_train, early_stop=args.early_stop,
+                          halve=args.halve, per_example=args.per_example, progress=progress, on_epoch=on_epoch)
     seconds = time.perf_counter() - start
+    if not all(np.isfinite(w).all() for w in [*net.weights, *net.biases]):  # never save a broken model
+        raise UserError(f"training diverged: the weights are no longer finite after {len(history['epoch'])} "
+                        f"epoch(s) (nothing saved); lower --eta (it was {args.eta:g})")
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "early_stop", "halve", "seed",
                                                "limit", "per_example")}

@@ -46,11 +46,18 @@ def load_model(model_dir: str | os.PathLike) -> tuple[Network, dict]:
     """-> (network with the saved weights, config dict). Any problem is a one-line UserError."""
     d = Path(model_dir)
     fix = f"train one with `nn2gpt digits train --out {d}`"
+    if d.exists() and not d.is_dir():
+        raise UserError(f"{d} is a file, not a model directory; {fix}")
     if not d.is_dir():
         raise UserError(f"model directory {d} does not exist; {fix}")
-    config = read_json(d / CONFIG, "model config")
     path = d / WEIGHTS
     if not path.is_file():
+        from nn2gpt.checkpoint import KINDS, describe, run_kind
+
+        other = run_kind(d)
+        if other not in (None, "digits"):
+            raise UserError(f"{d} holds {describe(other)}, not a digits network; use it with `{KINDS[other][1]}`, "
+                            f"or give --model a directory of `nn2gpt digits train`")
         raise UserError(f"model weights {path} do not exist; {fix}")
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -62,6 +69,8 @@ def load_model(model_dir: str | os.PathLike) -> tuple[Network, dict]:
             config = json.loads(saved.pop("config").tobytes().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise UserError(f"model weights {path} are corrupt (their config: {e}); {fix}") from None
+    else:  # saved before the weights carried their config
+        config = read_json(d / CONFIG, "model config")
     try:
         net = Network(config["sizes"], cost=config["cost"], output=config["output"], init=config["init"],
                       dtype=config.get("dtype", "float64"))

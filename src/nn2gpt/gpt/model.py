@@ -242,7 +242,9 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
     """
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)  # (B, 1)
-    logits = logits / temperature  # (B, V)
+    # in float64 and from the largest logit down: a temperature as small as 1e-300 then sharpens the
+    # distribution towards the argmax instead of overflowing to inf - inf = NaN
+    logits = (logits.double() - logits.double().amax(dim=-1, keepdim=True)) / temperature  # (B, V), <= 0
     if top_k is not None and top_k < logits.size(-1):
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1) the k-th largest logit
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -250,7 +252,9 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
     if top_p is not None and top_p < 1:
         sorted_p, order = probs.sort(dim=-1, descending=True)  # (B, V) each
         before = sorted_p.cumsum(dim=-1) - sorted_p  # (B, V) mass of the more likely tokens
-        sorted_p = sorted_p.masked_fill(before >= top_p, 0.0)  # the first token always stays
+        drop = before >= top_p
+        drop[:, 0] = False  # the most likely token always stays, however small top_p
+        sorted_p = sorted_p.masked_fill(drop, 0.0)
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)  # (B, V) back in vocab order
     return torch.multinomial(probs, 1, generator=generator)  # (B, 1) (normalises by itself)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, require_kind, save_checkpoint
+from nn2gpt.checkpoint import checkpoint_to_resume, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.devices import mixed_precision, pick_device
 from nn2gpt.errors import UserError
@@ -37,7 +37,7 @@ from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.perf import device_peak_flops
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
-from nn2gpt.loop import run_steps
+from nn2gpt.loop import diverged_message, run_steps
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
 from nn2gpt.schedule import cosine_lr
@@ -162,9 +162,7 @@ def _train(cfg: TrainConfig) -> TrainResult:
     run_dir = Path(cfg.out) if cfg.out else None
 
     # ---- data, tokenizer, model: fresh or from the checkpoint --------------------------------
-    ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite)
-    if ckpt:
-        require_kind(run_dir, ckpt.config, "gpt")
+    ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite, want="gpt")
     if ckpt and (ckpt.config.get("engine", "torch") != "torch" or "optimizer_groups" not in (ckpt.state or {})):
         engine = ckpt.config.get("engine", "torch")
         raise UserError(f"{run_dir} was trained by the {engine} engine, whose optimizer state the torch engine "
@@ -278,9 +276,7 @@ def _train(cfg: TrainConfig) -> TrainResult:
     bar.close()
 
     if status == "diverged":
-        kept = "the last good checkpoint is kept" if run_dir and has_checkpoint(run_dir) else "nothing was saved"
-        message = (f"{message}: training diverged and stopped ({kept}); lower --lr (it was {cfg.lr:g}) "
-                   f"or raise --warmup (it was {cfg.warmup})")
+        message = diverged_message(message, run_dir, cfg)
     vals = [(r["step"], r["time"], r["val_loss"]) for r in state["rows"] if "val_loss" in r]
     if run_dir and dist.is_main and saved:
         write_metrics(run_dir, state["rows"])

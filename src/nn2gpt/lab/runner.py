@@ -21,6 +21,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_json
 from nn2gpt.lab import metrics, positions, probe
 from nn2gpt.lab.plan import BASE, Plan, Variant, suites
@@ -175,7 +176,12 @@ def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_d
     `out_dir` is locked for the whole lab (nn2gpt.runlock): two labs never write one report."""
     from nn2gpt.runlock import RunLock
 
+    from nn2gpt.checkpoint import describe, run_kind
+
     with RunLock(out_dir):
+        kind = run_kind(out_dir)
+        if kind not in (None, "lab"):  # a lab rerun replaces its report; it never replaces a model
+            raise UserError(f"{out_dir} holds {describe(kind)}, not a lab report; choose another --out")
         return _run_lab(plan, Path(out_dir), budget, steps, data_dir, jobs, command, log)
 
 

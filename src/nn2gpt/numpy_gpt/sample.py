@@ -36,7 +36,8 @@ def next_token_probs(logits: np.ndarray, temperature: float = 1.0, top_k: int | 
         probs = np.zeros_like(logits)
         probs[np.argmax(logits)] = 1.0
         return probs
-    logits = logits / temperature
+    with np.errstate(over="ignore"):  # <= 0, so a tiny temperature can only push the unlikely to -inf
+        logits = (logits - logits.max()) / temperature
     if top_k is not None and top_k < logits.size:
         kth = np.partition(logits, -top_k)[-top_k]  # the k-th largest value
         logits[logits < kth] = -np.inf
@@ -44,7 +45,7 @@ def next_token_probs(logits: np.ndarray, temperature: float = 1.0, top_k: int | 
     if top_p is not None and top_p < 1.0:
         order = np.argsort(-probs, kind="stable")  # most likely first
         before = np.cumsum(probs[order]) - probs[order]  # mass of the tokens ranked above each
-        drop = order[before >= top_p]  # the set before already reached p without this token
+        drop = order[1:][before[1:] >= top_p]  # the set before already reached p without this token
         probs[drop] = 0.0
         probs /= probs.sum()
     return probs

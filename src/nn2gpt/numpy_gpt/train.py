@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, require_kind, save_checkpoint
+from nn2gpt.checkpoint import checkpoint_to_resume, save_checkpoint
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
-from nn2gpt.loop import run_steps
+from nn2gpt.loop import diverged_message, run_steps
 from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
 from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm, cosine_lr
 from nn2gpt.numpy_gpt.sample import stream_text
@@ -96,9 +96,8 @@ def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
 def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
     t0 = time.perf_counter()
     run_dir = Path(cfg.out) if cfg.out else None
-    ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite)
+    ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite, want="gpt")
     if ckpt:
-        require_kind(run_dir, ckpt.config, "gpt")
         if ckpt.config.get("engine") != "numpy" or not ckpt.optimizer:
             raise UserError(f"{run_dir} was trained by the {ckpt.config.get('engine')} engine, whose optimizer "
                             f"state the numpy engine cannot continue; resume it with --engine "
@@ -158,9 +157,7 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
                                 on_val=lambda step, val: log(f"step {step:6d}  val loss {val:.4f}  "
                                                              f"({state['seconds']:.1f} s)"))
     if status == "diverged":
-        kept = "the last good checkpoint is kept" if run_dir and has_checkpoint(run_dir) else "nothing was saved"
-        message = (f"{message}: training diverged and stopped ({kept}); lower --lr (it was {cfg.lr:g}) "
-                   f"or raise --warmup (it was {cfg.warmup})")
+        message = diverged_message(message, run_dir, cfg)
     if run_dir and saved:
         write_metrics(run_dir, state["rows"])
         plot_losses(run_dir, state["rows"])

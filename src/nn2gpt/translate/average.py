@@ -27,16 +27,18 @@ def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
     for p in map(Path, paths):  # --out must neither hold an input nor lie inside one
         if run == p.resolve() or run in p.resolve().parents or p.resolve() in run.parents:
             raise UserError(f"--out {out} overlaps the checkpoint {p}; write the average to a new directory")
-    if has_checkpoint(run) and not overwrite:
-        raise UserError(f"{out} already holds a trained model; pass --overwrite to replace it, or choose another --out")
     ck = average_checkpoints(paths)
     if ck.config.get("model", {}).get("model") != "transformer":
         raise UserError(f"{paths[0]} is not a translation model; average runs of `nn2gpt translate train`")
     config = dict(ck.config, averaged=ck.state["averaged"])
     with RunLock(run):  # no training run may be writing there meanwhile
+        if has_checkpoint(run) and not overwrite:
+            raise UserError(f"{out} already holds a trained model; pass --overwrite to replace it, "
+                            f"or choose another --out")
         # first the model itself; config.json and tokenizer.json follow it
         save_checkpoint(run, ck.weights, config, ck.tokenizer, None, ck.state,
-                        files={"tokenizer.json": BPETokenizer.from_json(ck.tokenizer).hf.to_str(pretty=True)})
+                        files={"tokenizer.json": BPETokenizer.from_json(ck.tokenizer).hf.to_str(pretty=True)},
+                        again="average again")
         for leftover in ("metrics.jsonl", "loss.png"):  # a replaced run's training curve is not this model's
             (run / leftover).unlink(missing_ok=True)
     return Path(out)

@@ -41,7 +41,8 @@ Run `nn2gpt translate <command> --help` for the options of each."""
 
 def _decoding_flags(p: Parser) -> None:
     p.add_argument("--beam", type=positive(int), default=4, help="beam size; 1 = greedy (default 4)")
-    p.add_argument("--alpha", type=Number(float, 0), default=0.6, help="length penalty exponent (default 0.6; 0 = none)")
+    p.add_argument("--alpha", type=Number(float, 0, 10), default=0.6,
+                   help="length penalty exponent, 0 to 10 (default 0.6; 0 = none)")
     p.add_argument("--threads", type=positive(int), default=None, help="torch CPU threads (default: torch's)")
 
 

@@ -112,25 +112,39 @@ RUN_FLAGS = {"d_model": ("model", "d_model"), "layers": ("model", "n_layer"), "h
 DEFAULT_OF = {"layers": "n_layer", "heads": "n_head", "ff": "d_ff", "seed": None, "limit": None}
 
 
+_MISSING = object()  # a key an older run's config does not have
+
+
 def _settle_flags(args, saved: dict | None, which: tuple[str, ...], why: str) -> None:
     """Fill each unset flag of RUN_FLAGS; with a `saved` config, its value for the sections `which`.
 
-    A flag given with another value than the saved one is refused by name: resuming a 256-wide
-    model with --d-model 512 would otherwise be silently ignored."""
+    A flag given with another value than the saved one is refused by name: resuming a 128-wide
+    model with --d-model 512 would otherwise be silently ignored. A fine-tuning run (--init-from)
+    keeps its source's shape but may change --dropout."""
     for dest, (section, key) in RUN_FLAGS.items():
         given = getattr(args, dest)
         if saved is not None and section in which:
-            have = saved[section].get(key)
+            have = saved.get(section, {}).get(key, _MISSING)
             if key == "vocab_size":  # the BPE may learn fewer pieces than asked: compare with what was asked
-                have = saved["train"].get("vocab_size_asked")
-            if given is not None and have is not None and given != have:
+                have = saved.get("train", {}).get("vocab_size_asked", _MISSING)
+            may_change = why == "--init-from" and dest == "dropout"
+            if given is not None and have is not _MISSING and given != have and not may_change:
                 flag = "--" + dest.replace("_", "-")
-                raise UserError(f"{args.out if why == '--resume' else args.init_from} was trained with {flag} {have}, "
-                                f"not {given}; with {why} drop {flag}, or start a new --out")
-            setattr(args, dest, have if given is None else given)
-        elif given is None:
+                if why == "--resume":
+                    fix = f"drop {flag} (a resumed run keeps it), or start a new --out"
+                else:
+                    fix = f"drop {flag}: a fine-tuned model keeps the shape of --init-from"
+                raise UserError(f"{args.out if why == '--resume' else args.init_from} was trained with "
+                                f"{flag} {have}, not {given}; {fix}")
+            if given is None:
+                given = None if have is _MISSING else have
+            setattr(args, dest, given)
+        if getattr(args, dest) is None:
             default_key = DEFAULT_OF.get(dest, dest)
-            setattr(args, dest, DEFAULTS[default_key] if default_key else (0 if dest == "seed" else None))
+            if default_key:
+                setattr(args, dest, DEFAULTS[default_key])
+            elif dest == "seed":
+                args.seed = 0
 
 
 def train(args) -> Path:
@@ -147,7 +161,7 @@ def _train(args) -> Path:
     import torch.nn.functional as F
 
     from nn2gpt.checkpoint import (checkpoint_to_resume, has_checkpoint, latest_checkpoint_dir, load_checkpoint,
-                                   require_kind, save_checkpoint)
+                                   refuse_kind, run_kind, save_checkpoint)
     from nn2gpt.data.translation import load_pair
     from nn2gpt.devices import mixed_precision, pick_device
     from nn2gpt.progress import progress_bar
@@ -160,9 +174,11 @@ def _train(args) -> Path:
     if args.resume and args.init_from:
         raise UserError("--resume and --init-from exclude each other: --resume continues this run, "
                         "--init-from starts a new one from another run's weights")
-    ck = checkpoint_to_resume(run, args.resume, args.overwrite)
+    ck = checkpoint_to_resume(run, args.resume, args.overwrite, want="translate")
     start = None  # fine-tuning: the checkpoint whose weights, tokenizer and model shape a new run starts from
     if args.init_from:
+        if not has_checkpoint(args.init_from) and run_kind(args.init_from) is not None:
+            refuse_kind(args.init_from, run_kind(args.init_from), "translate")
         if not has_checkpoint(args.init_from):
             raise UserError(f"--init-from {args.init_from} holds no trained model; point it to the run directory "
                             f"of a `nn2gpt translate train --pair {args.pair}` run")
@@ -175,7 +191,6 @@ def _train(args) -> Path:
                             f"point it to a run of `nn2gpt translate train --pair {args.pair}`")
     state = None
     if ck is not None:
-        require_kind(run, ck.config, "translate")
         config, tok, state = ck.config, BPETokenizer.from_json(ck.tokenizer), ck.state
         if ck.optimizer is None:
             raise UserError(f"--resume: {run} holds no optimizer state (an averaged model?); "
@@ -192,8 +207,8 @@ def _train(args) -> Path:
         raise UserError(f"--d-model {args.d_model} must be divisible by --heads {args.heads}")
     torch.manual_seed(args.seed)
     splits = _limit(load_pair(args.pair, args.data_dir), args.limit)
-    if start is not None:
-        tok, model_cfg = BPETokenizer.from_json(start.tokenizer), start.config["model"]
+    if start is not None:  # fine-tuning: the source's tokenizer and shape, and the dropout asked for
+        tok, model_cfg = BPETokenizer.from_json(start.tokenizer), dict(start.config["model"], dropout=args.dropout)
     elif ck is None:
         tok = train_bpe((s for pair in splits["train"] for s in pair), args.vocab_size)
         model_cfg = {"model": "transformer", "vocab_size": tok.vocab_size, "d_model": args.d_model,
