@@ -179,7 +179,8 @@ def latest_checkpoint_dir(run_dir) -> Path:
     """The directory `latest` points to; UserError when there is none."""
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
-        raise UserError(f"{run_dir} is a file, not a run directory; give the directory a training run wrote")
+        what = "a file" if run_dir.is_file() else "a device or a pipe"
+        raise UserError(f"{run_dir} is {what}, not a run directory; give the directory a training run wrote")
     if not run_dir.is_dir():
         raise UserError(f"run directory {run_dir} does not exist; check the path, or train a model into it first")
     pointer = run_dir / LATEST

@@ -49,7 +49,8 @@ def make_dirs(path: str | os.PathLike, flag: str = "--out") -> Path:
 
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise UserError(f"{flag} {path} is a file, not a directory; choose another {flag}")
+        what = "a file" if path.is_file() else "a device or a pipe"
+        raise UserError(f"{flag} {path} is {what}, not a directory; choose another {flag}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -184,3 +184,12 @@ def test_a_fresh_digits_model_killed_before_its_config_json_loads(copy_of, tmp_p
     (run / "config.json").unlink()
     net, config = load_model(run)
     assert net.sizes == config["sizes"] == [784, 10, 10]
+
+
+@pytest.mark.parametrize("argv,needles", [
+    (lambda t: ["gpt", "train", "--out", t / "a-pipe"], ("a-pipe is a device or a pipe, not a directory",)),
+    (lambda t: ["gpt", "sample", "--model", t / "a-pipe"], ("is a device or a pipe, not a run directory",)),
+    (lambda t: ["translate", "Hola.", "--model", t / "a-file"], ("a-file is not a directory",)),
+])
+def test_a_pipe_or_a_file_where_a_directory_belongs(argv, needles, places, capsys):
+    one_line_error(argv(places), capsys, *needles)

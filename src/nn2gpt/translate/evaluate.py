@@ -24,6 +24,9 @@ def load_run(run_dir):
     from nn2gpt.translate.model import build_model
 
     run = Path(run_dir)
+    if run.exists() and not run.is_dir():
+        raise UserError(f"--model {run} is not a directory; point it to the run directory of "
+                        f"`nn2gpt translate train`")
     if not run.is_dir():
         raise UserError(f"model directory {run} does not exist; train one with "
                         f"`nn2gpt translate train --pair es-en --out {run}`")
