@@ -5,8 +5,9 @@ import torch
 
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
-from nn2gpt.gpt.model import (MODELS, Decoder, GPTConfig, build_model, check_config, sample_next,
-                              trace_forward)
+from nn2gpt.gpt.generate import Decoder, sample_next
+from nn2gpt.gpt.model import MODELS, GPTConfig, build_model, check_config
+from nn2gpt.gpt.trace import trace_forward
 
 
 def tiny(**kw) -> GPTConfig:

@@ -215,7 +215,8 @@ def _trace(cfg) -> int:
     import torch
 
     from nn2gpt.data.text import read_text
-    from nn2gpt.gpt.model import GPTConfig, build_model, trace_forward
+    from nn2gpt.gpt.model import GPTConfig, build_model
+    from nn2gpt.gpt.trace import trace_forward
     from nn2gpt.gpt.tokenizer import make_tokenizer
 
     text = read_text(cfg.text, cfg.data_dir)

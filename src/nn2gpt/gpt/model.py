@@ -21,8 +21,7 @@ API (what the training loop, the sampler, chapter 4's lab and the numpy engine r
     model.generate(...same...)          -> (B, T + max_new_tokens) tensor
     model.num_params()                  parameters, the tied head counted once
     model.flops_per_token(T=None)       training FLOPs per token, for MFU
-    trace_forward(model, idx, print_fn=print)  prints every tensor's name and shape through
-                                        one forward pass (for `nn2gpt gpt train --trace`)
+Sampling and the KV cache are in generate.py, the shape tracer (`gpt train --trace`) in trace.py.
 
 The `gpt` model's state_dict() has exactly the tensor names of the project contract
 (tok_emb.weight, pos_emb.weight, blocks.{i}.ln1, .attn.qkv, .attn.proj, .ln2, .mlp.fc, .mlp.proj,
@@ -40,7 +39,7 @@ from torch import nn
 
 from nn2gpt.errors import UserError
 from nn2gpt.gpt import MODELS  # the road: bigram, attention, multihead, gpt
-from nn2gpt.gpt.sampling import check_sampling
+from nn2gpt.gpt.generate import Sampling
 from nn2gpt.nn.attention import KVCache, MultiHeadAttention
 from nn2gpt.nn.masks import MASKS
 from nn2gpt.nn.positional import POSITIONS, LearnedPositions, sinusoidal_encoding
@@ -76,38 +75,8 @@ class GPTConfig:
         return cfg
 
 
-def check_config(cfg: GPTConfig) -> None:
-    """Raise UserError, naming the valid choices, for anything build_model cannot build."""
-    for name, value, choices in (("model", cfg.model, MODELS), ("pos", cfg.pos, POSITIONS),
-                                 ("score", cfg.score, SCORES), ("mask", cfg.mask, MASKS)):
-        if value not in choices:
-            raise UserError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
-    for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-        value = getattr(cfg, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UserError(f"{name} must be a positive integer, got {value!r}")
-    if cfg.n_embd % cfg.n_head:
-        raise UserError(f"n_embd {cfg.n_embd} must be divisible by n_head {cfg.n_head}")
-    if not 0.0 <= cfg.dropout < 1.0:
-        raise UserError(f"dropout must be in [0, 1), got {cfg.dropout}")
-    if cfg.mask == "window":
-        if not isinstance(cfg.window, int) or cfg.window < 1:
-            raise UserError(f"mask 'window' needs a window width >= 1 (e.g. --window 16), got {cfg.window!r}")
-    elif cfg.window is not None:
-        raise UserError(f"a window width ({cfg.window}) only applies to mask 'window', not {cfg.mask!r}")
-    heads = 1 if cfg.model == "attention" else cfg.n_head
-    if cfg.pos == "rope" and (cfg.n_embd // heads) % 2:
-        raise UserError(f"rope needs an even head size, got n_embd/n_head = {cfg.n_embd // heads}")
-
-
-def build_model(cfg: GPTConfig) -> "LanguageModel":
-    check_config(cfg)
-    kind = {"bigram": BigramLM, "attention": AttentionLM, "multihead": MultiHeadLM, "gpt": GPT}[cfg.model]
-    return kind(cfg)
-
-
-class LanguageModel(nn.Module):
-    """What every model on the road shares: the loss, sampling, counting and tracing."""
+class LanguageModel(Sampling, nn.Module):
+    """What every model on the road shares: the loss, initialisation and counting (sampling: generate.py)."""
 
     cfg: GPTConfig
     n_residual = 1  # residual layers whose output projections get the smaller GPT-2 init
@@ -161,105 +130,8 @@ class LanguageModel(nn.Module):
         layers = 0 if self.cfg.model == "bigram" else self.n_residual
         return 6 * n + 12 * layers * self.cfg.n_embd * T
 
-    # ---------------------------------------------------------------- sampling
 
-    @torch.no_grad()
-    def _sample_steps(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-                      generator=None, use_cache=True):
-        """Yield the next tokens (B, 1), one step at a time, in eval mode."""
-        check_sampling(temperature, top_k, top_p)
-        was_training = self.training
-        self.eval()
-        try:
-            decoder = Decoder(self, use_cache)
-            seq = idx  # (B, T) everything so far
-            for _ in range(max_new_tokens):
-                nxt = sample_next(decoder.next_logits(seq), temperature, top_k, top_p, generator)  # (B, 1)
-                seq = torch.cat((seq, nxt), dim=1)  # (B, T + 1)
-                yield nxt
-        finally:
-            self.train(was_training)
-
-    def stream(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
-               top_p: float | None = None, generator: torch.Generator | None = None, use_cache: bool = True):
-        """Yield max_new_tokens ints, each as soon as it is sampled. idx: (1, T) or (T,) ids."""
-        idx = torch.as_tensor(idx, dtype=torch.long, device=self._device())
-        idx = idx[None] if idx.dim() == 1 else idx  # (1, T)
-        if idx.size(0) != 1:
-            raise ValueError(f"stream() samples one sequence; got a batch of {idx.size(0)} (use generate())")
-        for nxt in self._sample_steps(idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache):
-            yield int(nxt)
-
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, generator: torch.Generator | None = None,
-                 use_cache: bool = True) -> torch.Tensor:
-        """(B, T) prompt -> (B, T + max_new_tokens): the prompt followed by the samples."""
-        steps = self._sample_steps(idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache)
-        return torch.cat([idx, *steps], dim=1)  # (B, T + new)
-
-    def _device(self) -> torch.device:
-        return next(self.parameters()).device
-
-
-class Decoder:
-    """Turns "the sequence so far" into the next token's logits, reusing a KV cache if it can.
-
-    The context is always the last block_size tokens. With the cache, a sequence that grew by
-    one token costs one position's worth of work. When the sequence outgrows block_size the
-    window slides: the oldest token falls out, and every cached key/value was computed from a
-    context that contained it (through the earlier layers, and through learned/sinusoidal
-    positions that all shift by one), so the cache is rebuilt from the cropped context. The
-    logits are therefore exactly those of the cache-free computation, at every step; the cache
-    pays off while the sequence fits in the block.
-    """
-
-    def __init__(self, model: LanguageModel, use_cache: bool = True):
-        self.model, self.fed = model, 0
-        self.caches = model.new_caches() if use_cache else None  # None: recompute every step
-
-    @torch.no_grad()
-    def next_logits(self, seq: torch.Tensor) -> torch.Tensor:
-        """seq (B, T): the whole sequence so far -> (B, V) logits for the token after it."""
-        bs = self.model.cfg.block_size
-        grew_by_one = seq.size(1) == self.fed + 1
-        if self.caches is not None and self.fed and grew_by_one and self.caches[0].length < bs:
-            logits = self.model.logits(seq[:, -1:], self.caches)  # (B, 1, V) the newest position only
-        else:
-            for c in self.caches or ():
-                c.reset()  # first call, or the window slid: (re)fill from the cropped context
-            logits = self.model.logits(seq[:, -bs:], self.caches)  # (B, T', V)
-        self.fed = seq.size(1)
-        return logits[:, -1]  # (B, V)
-
-
-def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Draw the next token (B, 1) from the last position's logits (B, V).
-
-    temperature divides the logits (0 = always the most likely token); top_k keeps the k most
-    likely tokens; top_p (nucleus) keeps the smallest set of most likely tokens whose
-    probability adds up to at least p.
-    """
-    if temperature == 0:
-        return logits.argmax(dim=-1, keepdim=True)  # (B, 1)
-    # in float64 and from the largest logit down: a temperature as small as 1e-300 then sharpens the
-    # distribution towards the argmax instead of overflowing to inf - inf = NaN
-    logits = (logits.double() - logits.double().amax(dim=-1, keepdim=True)) / temperature  # (B, V), <= 0
-    if top_k is not None and top_k < logits.size(-1):
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1) the k-th largest logit
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = F.softmax(logits, dim=-1)  # (B, V)
-    if top_p is not None and top_p < 1:
-        sorted_p, order = probs.sort(dim=-1, descending=True)  # (B, V) each
-        before = sorted_p.cumsum(dim=-1) - sorted_p  # (B, V) mass of the more likely tokens
-        drop = before >= top_p
-        drop[:, 0] = False  # the most likely token always stays, however small top_p
-        sorted_p = sorted_p.masked_fill(drop, 0.0)
-        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)  # (B, V) back in vocab order
-    return torch.multinomial(probs, 1, generator=generator)  # (B, 1) (normalises by itself)
-
-
-# -------------------------------------------------------------------- the models
+# -------------------------------------------------------------------- the road
 
 
 class BigramLM(LanguageModel):
@@ -317,20 +189,6 @@ class _Embedded(LanguageModel):
                                   block_size=c.block_size)
 
 
-class MLP(nn.Module):
-    """Position-wise feed-forward network: widen to 4C, GELU, back to C."""
-
-    def __init__(self, cfg: GPTConfig):
-        super().__init__()
-        self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
-        self.act = nn.GELU(approximate="tanh")  # GPT-2's GELU; numpy can match it exactly
-        self.proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
-        self.drop = nn.Dropout(cfg.dropout)
-
-    def forward(self, x):
-        return self.drop(self.proj(self.act(self.fc(x))))  # (B, T, C) -> (B, T, 4C) -> (B, T, C)
-
-
 class AttentionLM(_Embedded):
     """Embeddings -> one head of masked self-attention (head size C) -> linear head."""
 
@@ -368,28 +226,6 @@ class MultiHeadLM(_Embedded):
         return logits
 
 
-class Block(nn.Module):
-    """Pre-LayerNorm Transformer block: x + attn(ln1(x)), then x + mlp(ln2(x)).
-
-    Normalising the *input* of each sub-layer (GPT-2) rather than the sum (the original
-    post-LN Transformer) leaves the residual stream an untouched identity path from the
-    embedding to the output, so gradients reach early layers undiminished and training is
-    stable without a long learning-rate warm-up.
-    """
-
-    def __init__(self, cfg: GPTConfig, attn: MultiHeadAttention):
-        super().__init__()
-        self.ln1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.attn = attn
-        self.ln2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.mlp = MLP(cfg)
-
-    def forward(self, x, kv_cache: KVCache | None = None):
-        x = x + self.attn(self.ln1(x), kv_cache=kv_cache)  # (B, T, C) communicate
-        x = x + self.mlp(self.ln2(x))  # (B, T, C) compute
-        return x
-
-
 class GPT(_Embedded):
     """GPT-2's decoder: embeddings -> n_layer blocks -> LayerNorm -> tied head."""
 
@@ -412,44 +248,73 @@ class GPT(_Embedded):
         return logits
 
 
-# -------------------------------------------------------------------- seeing inside
+# -------------------------------------------------------------------- the parts of a block
 
 
-def trace_forward(model: LanguageModel, idx: torch.Tensor, print_fn=print) -> torch.Tensor:
-    """Run one forward pass on idx (B, T), printing every tensor's name, shape and meaning.
+class MLP(nn.Module):
+    """Position-wise feed-forward network: widen to 4C, GELU, back to C."""
 
-    Module outputs come from forward hooks (`blocks.0.attn.qkv  (2, 8, 384)  B,T,3C`); the
-    per-head q, k, v and the embedding sum come from the models' own trace points. Returns the
-    logits. The model is left exactly as it was (hooks and tracers removed).
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
+        self.act = nn.GELU(approximate="tanh")  # GPT-2's GELU; numpy can match it exactly
+        self.proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x):
+        return self.drop(self.proj(self.act(self.fc(x))))  # (B, T, C) -> (B, T, 4C) -> (B, T, C)
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm Transformer block: x + attn(ln1(x)), then x + mlp(ln2(x)).
+
+    Normalising the *input* of each sub-layer (GPT-2) rather than the sum (the original
+    post-LN Transformer) leaves the residual stream an untouched identity path from the
+    embedding to the output, so gradients reach early layers undiminished and training is
+    stable without a long learning-rate warm-up.
     """
-    cfg = model.cfg
-    C = cfg.vocab_size if cfg.model == "bigram" else cfg.n_embd
-    names = {C: "C", 2 * C: "2C", 3 * C: "3C", 4 * C: "4C", cfg.vocab_size: "V"}
 
-    def show(name: str, t: torch.Tensor, dims: str) -> None:
-        print_fn(f"{name:<28} {str(tuple(t.shape)):<20} {dims}")
+    def __init__(self, cfg: GPTConfig, attn: MultiHeadAttention):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.attn = attn
+        self.ln2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.mlp = MLP(cfg)
 
-    def hook(name):
-        def on_output(module, inputs, output):
-            if isinstance(output, torch.Tensor) and output.dim() in (2, 3):  # (T, C) position rows too
-                lead = "B,T," if output.dim() == 3 else "T,"
-                show(name, output, lead + names.get(output.size(-1), str(output.size(-1))))
-        return on_output
+    def forward(self, x, kv_cache: KVCache | None = None):
+        x = x + self.attn(self.ln1(x), kv_cache=kv_cache)  # (B, T, C) communicate
+        x = x + self.mlp(self.ln2(x))  # (B, T, C) compute
+        return x
 
-    show("idx", idx, "B,T")
-    handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules()
-               if n and not isinstance(m, (nn.Dropout, nn.ModuleList))]
-    mhas = {n: m for n, m in model.named_modules() if isinstance(m, MultiHeadAttention)}
-    for n, m in mhas.items():
-        m.tracer = lambda name, t, dims, n=n: show(f"{n}.{name}", t, dims)
-    model.tracer = lambda name, t, dims: show(name, t, dims)
-    try:
-        with torch.no_grad():
-            logits, _ = model(idx)
-    finally:
-        for h in handles:
-            h.remove()
-        for m in mhas.values():
-            m.tracer = None
-        model.tracer = None
-    return logits
+
+# -------------------------------------------------------------------- building one
+
+
+def check_config(cfg: GPTConfig) -> None:
+    """Raise UserError, naming the valid choices, for anything build_model cannot build."""
+    for name, value, choices in (("model", cfg.model, MODELS), ("pos", cfg.pos, POSITIONS),
+                                 ("score", cfg.score, SCORES), ("mask", cfg.mask, MASKS)):
+        if value not in choices:
+            raise UserError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
+    for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UserError(f"{name} must be a positive integer, got {value!r}")
+    if cfg.n_embd % cfg.n_head:
+        raise UserError(f"n_embd {cfg.n_embd} must be divisible by n_head {cfg.n_head}")
+    if not 0.0 <= cfg.dropout < 1.0:
+        raise UserError(f"dropout must be in [0, 1), got {cfg.dropout}")
+    if cfg.mask == "window":
+        if not isinstance(cfg.window, int) or cfg.window < 1:
+            raise UserError(f"mask 'window' needs a window width >= 1 (e.g. --window 16), got {cfg.window!r}")
+    elif cfg.window is not None:
+        raise UserError(f"a window width ({cfg.window}) only applies to mask 'window', not {cfg.mask!r}")
+    heads = 1 if cfg.model == "attention" else cfg.n_head
+    if cfg.pos == "rope" and (cfg.n_embd // heads) % 2:
+        raise UserError(f"rope needs an even head size, got n_embd/n_head = {cfg.n_embd // heads}")
+
+
+def build_model(cfg: GPTConfig) -> "LanguageModel":
+    check_config(cfg)
+    kind = {"bigram": BigramLM, "attention": AttentionLM, "multihead": MultiHeadLM, "gpt": GPT}[cfg.model]
+    return kind(cfg)
