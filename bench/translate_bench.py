@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import time
-from types import SimpleNamespace
 
 
 def main() -> None:
@@ -31,7 +30,7 @@ def main() -> None:
     import torch
 
     from nn2gpt.checkpoint import load_checkpoint
-    from nn2gpt.translate.evaluate import evaluate
+    from nn2gpt.translate.evaluate import EvalConfig, evaluate
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -46,7 +45,7 @@ def main() -> None:
           f"{torch.get_num_threads()} threads, load before {load_before[0]:.2f}")
     results = []
     for beam in args.beams:
-        ns = SimpleNamespace(model=args.model, split=args.split, limit=None, data_dir=None, beam=beam, alpha=args.alpha)
+        ns = EvalConfig(model=args.model, split=args.split, beam=beam, alpha=args.alpha)
         t = time.time()
         r = evaluate(ns)
         results.append({"beam": beam, "bleu": round(r["bleu"], 2), "seconds": round(r["seconds"], 1),

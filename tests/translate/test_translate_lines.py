@@ -81,14 +81,12 @@ def test_standard_input_and_gz_give_the_same_lines(run, test_files, capsys):
 def test_eval_on_the_test_files_equals_eval_on_the_split_and_the_pipe(trained, test_files, capsys):
     import sacrebleu
 
-    from nn2gpt.translate.cli import _eval_parser
-    from nn2gpt.translate.evaluate import evaluate
+    from nn2gpt.translate.evaluate import EvalConfig, evaluate
 
     d, pairs = test_files
     run = trained
-    on_split = evaluate(_eval_parser().parse_args(["--model", str(run), "--limit", str(N), "--beam", "2"]))
-    on_files = evaluate(_eval_parser().parse_args(["--model", str(run), "--src", str(d / "src.de.gz"),
-                                                   "--ref", str(d / "ref.en"), "--beam", "2"]))
+    on_split = evaluate(EvalConfig(model=str(run), limit=N, beam=2))
+    on_files = evaluate(EvalConfig(model=str(run), src=str(d / "src.de.gz"), ref=str(d / "ref.en"), beam=2))
     assert on_files["hypotheses"] == on_split["hypotheses"]
     assert on_files["bleu"] == on_split["bleu"] > 0 and on_files["loss"] == on_split["loss"]
     capsys.readouterr()

@@ -169,6 +169,13 @@ def parsers() -> dict:
             "attention": _attention_parser(), "target-text": _target_text_parser(), "": _sentence_parser()}
 
 
+def _config(cls, args):
+    """The library's config dataclass `cls` from the parsed flags of the same names."""
+    from dataclasses import fields
+
+    return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+
 def _threads(n) -> None:
     if n:
         import torch
@@ -188,16 +195,16 @@ def main(argv: list[str]) -> int:
             raise UserError(f"unknown language pair {args.pair!r}; choose from {', '.join(PAIRS)}")
         args.out = args.out or f"runs/translate-{args.pair}"
         _threads(args.threads)
-        from nn2gpt.translate.train import train
+        from nn2gpt.translate.train import TranslateConfig, train
 
-        train(args)
+        train(_config(TranslateConfig, args))
         return 0
     if command == "eval":
         args = _eval_parser().parse_args(argv[1:])
         _threads(args.threads)
-        from nn2gpt.translate.evaluate import evaluate
+        from nn2gpt.translate.evaluate import EvalConfig, evaluate
 
-        evaluate(args, _reranker(args))
+        evaluate(_config(EvalConfig, args), _reranker(args))
         return 0
     if command == "average":
         args = _average_parser().parse_args(argv[1:])
@@ -209,9 +216,9 @@ def main(argv: list[str]) -> int:
     if command == "attention":
         args = _attention_parser().parse_args(argv[1:])
         _threads(args.threads)
-        from nn2gpt.translate.pictures import draw_attention
+        from nn2gpt.translate.pictures import AttentionConfig, draw_attention
 
-        for path in draw_attention(args):
+        for path in draw_attention(_config(AttentionConfig, args)):
             print(path)
         return 0
     if command == "target-text":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from nn2gpt.errors import UserError
@@ -115,7 +116,21 @@ def bleu(hypotheses: list[str], references: list[str]):
     return score, str(metric.get_signature())
 
 
-def evaluate(args, reranker=None) -> dict:
+@dataclass
+class EvalConfig:
+    """What `nn2gpt translate eval` scores: a built-in split, or the files src/ref."""
+
+    model: str  # a run directory of `nn2gpt translate train`
+    split: str = "test"  # val | test
+    limit: int | None = None  # only the first N sentence pairs
+    data_dir: str | None = None
+    beam: int = 4  # 1 = greedy
+    alpha: float = 0.6  # the length penalty's exponent
+    src: str | None = None  # source sentences, one a line (plain or .gz)...
+    ref: str | None = None  # ...and their reference translations
+
+
+def evaluate(cfg: EvalConfig, reranker=None) -> dict:
     """BLEU of beam (or greedy) translations of a split, or of the files --src/--ref, plus
     teacher-forced loss and perplexity. With a `reranker` (translate/rerank.py) the beam is
     reranked with a target language model. The sentences are prepared as the pipe prepares them
@@ -126,17 +141,17 @@ def evaluate(args, reranker=None) -> dict:
     from nn2gpt.translate.lines import report, translate_lines
     from nn2gpt.translate.train import loss_on
 
-    model, tok, config = load_run(args.model)
-    pairs, name = _test_pairs(args, config["train"]["pair"])
-    pairs = pairs[:args.limit] if args.limit else pairs
+    model, tok, config = load_run(cfg.model)
+    pairs, name = _test_pairs(cfg, config["train"]["pair"])
+    pairs = pairs[:cfg.limit] if cfg.limit else pairs
     examples = [e for e in encode_pairs(tok, pairs) if len(e[0]) <= model.max_len and len(e[1]) <= model.max_len]
     loss = loss_on(model, examples, tok.pad_id, config["train"]["max_tokens"])
     started = time.time()
-    hyps, notes = translate_lines(model, tok, [s for s, _ in pairs], args.beam, args.alpha, reranker)
+    hyps, notes = translate_lines(model, tok, [s for s, _ in pairs], cfg.beam, cfg.alpha, reranker)
     seconds = time.time() - started
     report(notes, name)
     score, signature = bleu(hyps, [t for _, t in pairs])
-    search = "greedy" if args.beam <= 1 else f"beam {args.beam}, alpha {args.alpha}"
+    search = "greedy" if cfg.beam <= 1 else f"beam {cfg.beam}, alpha {cfg.alpha}"
     if reranker is not None:
         search += f", reranked with the language model at weight {reranker.lam}"
     print(f"{name}: {len(pairs):,} sentences, {search}, translated in {seconds:.1f} s "
@@ -150,16 +165,16 @@ def evaluate(args, reranker=None) -> dict:
             "seconds": seconds, "hypotheses": hyps}
 
 
-def _test_pairs(args, pair: str) -> tuple[list, str]:
+def _test_pairs(cfg, pair: str) -> tuple[list, str]:
     """The (source, reference) pairs to score and their name: --src/--ref files, else the split."""
     from nn2gpt.data.translation import load_pair
     from nn2gpt.translate.lines import read_lines
 
-    src, ref = getattr(args, "src", None), getattr(args, "ref", None)
+    src, ref = cfg.src, cfg.ref
     if (src is None) != (ref is None):
         raise UserError("--src and --ref go together: the source sentences and their reference translations")
     if src is None:
-        return load_pair(pair, args.data_dir)[args.split], f"{pair} {args.split}"
+        return load_pair(pair, cfg.data_dir)[cfg.split], f"{pair} {cfg.split}"
     sources, references = read_lines(src, "--src"), read_lines(ref, "--ref")
     if len(sources) != len(references):
         raise UserError(f"--src {src} has {len(sources):,} lines but --ref {ref} has {len(references):,}; "

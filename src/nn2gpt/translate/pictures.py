@@ -15,6 +15,7 @@ not why the model decided anything; reading them as explanations needs care.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -70,15 +71,26 @@ def _save_panels(path: Path, panels, rows, cols, suptitle: str) -> Path:
     return path
 
 
-def draw_attention(args) -> list[Path]:
-    """The CLI's `attention` command: write the PNGs into args.out and return their paths."""
+@dataclass
+class AttentionConfig:
+    """What `nn2gpt translate attention` draws: one sentence through the model `model`."""
+
+    sentence: str
+    model: str  # a run directory of `nn2gpt translate train`
+    out: str = "attention"  # the directory for the PNG files
+    beam: int = 4
+    alpha: float = 0.6
+
+
+def draw_attention(cfg: AttentionConfig) -> list[Path]:
+    """Translate cfg.sentence, write its attention PNGs into cfg.out and return their paths."""
+    from nn2gpt.files import make_dirs
     from nn2gpt.translate.evaluate import load_run
 
-    model, tok, _ = load_run(args.model)
-    src, tgt, enc, cross, translation = attention_maps(model, tok, args.sentence, args.beam, args.alpha)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"{args.sentence.strip()}\n-> {translation}")
+    model, tok, _ = load_run(cfg.model)
+    src, tgt, enc, cross, translation = attention_maps(model, tok, cfg.sentence, cfg.beam, cfg.alpha)
+    out = make_dirs(cfg.out)
+    print(f"{cfg.sentence.strip()}\n-> {translation}")
     paths = []
     for i, w in enumerate(enc):  # w (nh, S, S)
         panels = [(f"head {h}", w[h]) for h in range(w.shape[0])] + [("mean of heads", w.mean(0))]

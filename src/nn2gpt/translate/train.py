@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from nn2gpt.errors import UserError
@@ -115,14 +116,14 @@ DEFAULT_OF = {"layers": "n_layer", "heads": "n_head", "ff": "d_ff", "seed": None
 _MISSING = object()  # a key an older run's config does not have
 
 
-def _settle_flags(args, saved: dict | None, which: tuple[str, ...], why: str) -> None:
+def _settle_flags(cfg, saved: dict | None, which: tuple[str, ...], why: str) -> None:
     """Fill each unset flag of RUN_FLAGS; with a `saved` config, its value for the sections `which`.
 
     A flag given with another value than the saved one is refused by name: resuming a 128-wide
     model with --d-model 512 would otherwise be silently ignored. A fine-tuning run (--init-from)
     keeps its source's shape but may change --dropout."""
     for dest, (section, key) in RUN_FLAGS.items():
-        given = getattr(args, dest)
+        given = getattr(cfg, dest)
         if saved is not None and section in which:
             have = saved.get(section, {}).get(key, _MISSING)
             if key == "vocab_size":  # the BPE may learn fewer pieces than asked: compare with what was asked
@@ -134,28 +135,59 @@ def _settle_flags(args, saved: dict | None, which: tuple[str, ...], why: str) ->
                     fix = f"drop {flag} (a resumed run keeps it), or start a new --out"
                 else:
                     fix = f"drop {flag}: a fine-tuned model keeps the shape of --init-from"
-                raise UserError(f"{args.out if why == '--resume' else args.init_from} was trained with "
+                raise UserError(f"{cfg.out if why == '--resume' else cfg.init_from} was trained with "
                                 f"{flag} {have}, not {given}; {fix}")
             if given is None:
                 given = None if have is _MISSING else have
-            setattr(args, dest, given)
-        if getattr(args, dest) is None:
+            setattr(cfg, dest, given)
+        if getattr(cfg, dest) is None:
             default_key = DEFAULT_OF.get(dest, dest)
             if default_key:
-                setattr(args, dest, DEFAULTS[default_key])
+                setattr(cfg, dest, DEFAULTS[default_key])
             elif dest == "seed":
-                args.seed = 0
+                cfg.seed = 0
 
 
-def train(args) -> Path:
-    """Train as `args` (the flags of `nn2gpt translate train`) say, holding the lock of --out throughout."""
+@dataclass
+class TranslateConfig:
+    """Every setting of a translation run (`nn2gpt translate train`'s flags). A model or schedule
+    setting left None takes the recipe's value (DEFAULTS) in a fresh run, the saved one in a
+    resumed run, and the source run's model shape with `init_from` (see _settle_flags)."""
+
+    pair: str  # de-en (Multi30k) | es-en (Tatoeba)
+    out: str  # the run directory
+    resume: bool = False
+    overwrite: bool = False
+    init_from: str | None = None  # fine-tune from this run's weights, tokenizer and shape
+    epochs: int = 10
+    max_seconds: float | None = None  # stop (and save) after this many seconds of this invocation
+    d_model: int | None = None
+    layers: int | None = None
+    heads: int | None = None
+    ff: int | None = None
+    dropout: float | None = None
+    vocab_size: int | None = None
+    max_tokens: int | None = None
+    warmup: int | None = None
+    lr_factor: float | None = None
+    limit: int | None = None  # only the first N pairs of each split
+    coordinate: int | None = None  # joined pairs to add (augment.py)
+    seed: int | None = None
+    keep: int = 1  # checkpoints kept (for `translate average`)
+    device: str = "auto"
+    quiet: bool = False
+    data_dir: str | None = None
+
+
+def train(cfg: TranslateConfig) -> Path:
+    """Train as `cfg` says, holding the lock of its run directory throughout."""
     from nn2gpt.runlock import RunLock
 
-    with RunLock(args.out):
-        return _train(args)
+    with RunLock(cfg.out):
+        return _train(cfg)
 
 
-def _train(args) -> Path:
+def _train(cfg: TranslateConfig) -> Path:
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -169,66 +201,66 @@ def _train(args) -> Path:
     from nn2gpt.translate.bpe import BPETokenizer, train_bpe
     from nn2gpt.translate.model import build_model, model_weights
 
-    run = Path(args.out)
-    device = pick_device(args.device)
-    if args.resume and args.init_from:
+    run = Path(cfg.out)
+    device = pick_device(cfg.device)
+    if cfg.resume and cfg.init_from:
         raise UserError("--resume and --init-from exclude each other: --resume continues this run, "
                         "--init-from starts a new one from another run's weights")
-    ck = checkpoint_to_resume(run, args.resume, args.overwrite, want="translate")
+    ck = checkpoint_to_resume(run, cfg.resume, cfg.overwrite, want="translate")
     start = None  # fine-tuning: the checkpoint whose weights, tokenizer and model shape a new run starts from
-    if args.init_from:
-        if not has_checkpoint(args.init_from) and run_kind(args.init_from) is not None:
-            refuse_kind(args.init_from, run_kind(args.init_from), "translate")
-        if not has_checkpoint(args.init_from):
-            raise UserError(f"--init-from {args.init_from} holds no trained model; point it to the run directory "
-                            f"of a `nn2gpt translate train --pair {args.pair}` run")
-        if Path(args.init_from).resolve() == run.resolve():
+    if cfg.init_from:
+        if not has_checkpoint(cfg.init_from) and run_kind(cfg.init_from) is not None:
+            refuse_kind(cfg.init_from, run_kind(cfg.init_from), "translate")
+        if not has_checkpoint(cfg.init_from):
+            raise UserError(f"--init-from {cfg.init_from} holds no trained model; point it to the run directory "
+                            f"of a `nn2gpt translate train --pair {cfg.pair}` run")
+        if Path(cfg.init_from).resolve() == run.resolve():
             raise UserError(f"--init-from and --out are the same directory ({run}); the new run needs its own --out")
-        start = load_checkpoint(args.init_from)
+        start = load_checkpoint(cfg.init_from)
         start_pair = start.config.get("train", {}).get("pair")
-        if start.config.get("model", {}).get("model") != "transformer" or start_pair != args.pair:
-            raise UserError(f"--init-from {args.init_from} is not a {args.pair} translation run; "
-                            f"point it to a run of `nn2gpt translate train --pair {args.pair}`")
+        if start.config.get("model", {}).get("model") != "transformer" or start_pair != cfg.pair:
+            raise UserError(f"--init-from {cfg.init_from} is not a {cfg.pair} translation run; "
+                            f"point it to a run of `nn2gpt translate train --pair {cfg.pair}`")
     state = None
     if ck is not None:
         config, tok, state = ck.config, BPETokenizer.from_json(ck.tokenizer), ck.state
         if ck.optimizer is None:
             raise UserError(f"--resume: {run} holds no optimizer state (an averaged model?); "
                             f"fine-tune it with --init-from {run} --out NEW_RUN instead")
-        if config["train"]["pair"] != args.pair:
-            raise UserError(f"--resume: {run} was trained on {config['train']['pair']}, not {args.pair}; "
+        if config["train"]["pair"] != cfg.pair:
+            raise UserError(f"--resume: {run} was trained on {config['train']['pair']}, not {cfg.pair}; "
                             f"drop --pair or pick another --out")
-        if args.coordinate is not None and args.coordinate != config["train"].get("coordinate", 0):
+        if cfg.coordinate is not None and cfg.coordinate != config["train"].get("coordinate", 0):
             raise UserError(f"--resume: {run} was trained with --coordinate {config['train'].get('coordinate', 0)}; "
                             f"a resumed run keeps its training data (drop --coordinate, or fine-tune with --init-from)")
-    _settle_flags(args, ck.config if ck else start.config if start else None,
+    _settle_flags(cfg, ck.config if ck else start.config if start else None,
                   ("model", "train") if ck else ("model",), "--resume" if ck else "--init-from")
-    if args.d_model % args.heads:
-        raise UserError(f"--d-model {args.d_model} must be divisible by --heads {args.heads}")
-    torch.manual_seed(args.seed)
-    splits = _limit(load_pair(args.pair, args.data_dir), args.limit)
+    if cfg.d_model % cfg.heads:
+        raise UserError(f"--d-model {cfg.d_model} must be divisible by --heads {cfg.heads}")
+    torch.manual_seed(cfg.seed)
+    splits = _limit(load_pair(cfg.pair, cfg.data_dir), cfg.limit)
     if start is not None:  # fine-tuning: the source's tokenizer and shape, and the dropout asked for
-        tok, model_cfg = BPETokenizer.from_json(start.tokenizer), dict(start.config["model"], dropout=args.dropout)
+        tok, model_cfg = BPETokenizer.from_json(start.tokenizer), dict(start.config["model"], dropout=cfg.dropout)
     elif ck is None:
-        tok = train_bpe((s for pair in splits["train"] for s in pair), args.vocab_size)
-        model_cfg = {"model": "transformer", "vocab_size": tok.vocab_size, "d_model": args.d_model,
-                     "n_layer": args.layers, "n_head": args.heads, "d_ff": args.ff, "dropout": args.dropout,
+        tok = train_bpe((s for pair in splits["train"] for s in pair), cfg.vocab_size)
+        model_cfg = {"model": "transformer", "vocab_size": tok.vocab_size, "d_model": cfg.d_model,
+                     "n_layer": cfg.layers, "n_head": cfg.heads, "d_ff": cfg.ff, "dropout": cfg.dropout,
                      "max_len": DEFAULTS["max_len"], "norm": "pre", "pad_id": tok.pad_id,
                      "bos_id": tok.bos_id, "eos_id": tok.eos_id}
     if ck is None:
         config = {"model": model_cfg, "engine": "torch",
-                  "train": {"pair": args.pair, "max_tokens": args.max_tokens, "warmup": args.warmup,
-                            "lr_factor": args.lr_factor, "label_smoothing": DEFAULTS["label_smoothing"],
-                            "adam": [0.9, 0.98, 1e-9], "seed": args.seed, "limit": args.limit,
-                            "coordinate": args.coordinate or 0, "vocab_size_asked": args.vocab_size}}
+                  "train": {"pair": cfg.pair, "max_tokens": cfg.max_tokens, "warmup": cfg.warmup,
+                            "lr_factor": cfg.lr_factor, "label_smoothing": DEFAULTS["label_smoothing"],
+                            "adam": [0.9, 0.98, 1e-9], "seed": cfg.seed, "limit": cfg.limit,
+                            "coordinate": cfg.coordinate or 0, "vocab_size_asked": cfg.vocab_size}}
         if start is not None:
-            config["train"]["init_from"] = {"run": str(args.init_from), "step": start.state["step"]}
+            config["train"]["init_from"] = {"run": str(cfg.init_from), "step": start.state["step"]}
     model = build_model(config["model"])
     tcfg = config["train"]
     if tcfg.get("coordinate"):  # after the BPE: the tokenizer is learnt from real sentences only
         from nn2gpt.translate.augment import coordinated_pairs
 
-        extra = coordinated_pairs(splits["train"], tcfg["coordinate"], args.pair.split("-")[0], tcfg["seed"])
+        extra = coordinated_pairs(splits["train"], tcfg["coordinate"], cfg.pair.split("-")[0], tcfg["seed"])
         print(f"coordination augmentation: {len(extra):,} joined pairs, e.g. {extra[0][0]!r}" if extra else
               "coordination augmentation: no two training pairs share a subject; nothing added")
         splits["train"] = splits["train"] + extra
@@ -244,7 +276,7 @@ def _train(args) -> Path:
     autocast, use_bf16 = mixed_precision(device)  # bf16 autocast and TF32 on a GPU, float32 on the CPU
     state = state or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None, "seconds": 0.0}
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{args.pair}: {len(splits['train']):,} training pairs, vocabulary {tok.vocab_size:,}, "
+    print(f"{cfg.pair}: {len(splits['train']):,} training pairs, vocabulary {tok.vocab_size:,}, "
           f"{n_params / 1e6:.2f}M parameters, on {device}{' (bf16 autocast)' if use_bf16 else ''}, run directory {run}")
 
     train_ex = encode_pairs(tok, splits["train"])
@@ -278,7 +310,7 @@ def _train(args) -> Path:
         if pending is not None:
             first["metrics.jsonl"] = "".join(json.dumps(r) + "\n" for r in pending)
         save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state),
-                        keep=1 if fresh else args.keep, files=first)
+                        keep=1 if fresh else cfg.keep, files=first)
         fresh, pending = False, None
         _plot_loss(run)
 
@@ -299,14 +331,14 @@ def _train(args) -> Path:
     recent: list[float] = []  # losses since the last log line (one batch alone is noisy: lengths vary)
     # Ctrl-C sets a flag that is read between steps, so a save never sees a half-applied Adam step.
     with StopOnCtrlC() as ctrl_c:
-        while state["epoch"] < args.epochs and not (out_of_time or interrupted):
+        while state["epoch"] < cfg.epochs and not (out_of_time or interrupted):
             rng = np.random.default_rng()
             if state["epoch_rng"] is None:  # a new epoch: remember how its batches were drawn
                 state["epoch_rng"] = np.random.default_rng([tcfg["seed"], state["epoch"]]).bit_generator.state
             rng.bit_generator.state = state["epoch_rng"]
             batches = token_batches(train_ex, tcfg["max_tokens"], rng)
             model.train()
-            bar = progress_bar(len(batches), state["batch"], f"epoch {state['epoch'] + 1}", "batch", args.quiet)
+            bar = progress_bar(len(batches), state["batch"], f"epoch {state['epoch'] + 1}", "batch", cfg.quiet)
             try:
                 for batch in batches[state["batch"]:]:
                     src, tgt_in, tgt_out = (torch.from_numpy(a).to(device, non_blocking=True)
@@ -337,7 +369,7 @@ def _train(args) -> Path:
                     if ctrl_c.set:
                         interrupted = True
                         break
-                    if args.max_seconds is not None and time.time() - started >= args.max_seconds:
+                    if cfg.max_seconds is not None and time.time() - started >= cfg.max_seconds:
                         out_of_time = True
                         break
                     if time.time() - last_save >= SAVE_EVERY_S:
@@ -357,9 +389,9 @@ def _train(args) -> Path:
                  "val_ppl": round(math.exp(val), 2), "seconds": round(state["seconds"], 1)})
             print(f"epoch {state['epoch']}{' (time limit)' if out_of_time else ''}: step {state['step']}, "
                   f"val loss {val:.3f}, perplexity {math.exp(val):.1f}, {state['seconds']:.0f} s of training")
-            finished = out_of_time or state["epoch"] >= args.epochs
+            finished = out_of_time or state["epoch"] >= cfg.epochs
             # with --keep, every epoch end is saved: those are the checkpoints `translate average` is for
-            if finished or ctrl_c.set or args.keep > 1 or time.time() - last_save >= EPOCH_SAVE_GAP_S:
+            if finished or ctrl_c.set or cfg.keep > 1 or time.time() - last_save >= EPOCH_SAVE_GAP_S:
                 save("epoch")
                 last_save = time.time()
             if ctrl_c.set:  # Ctrl-C during the evaluation or the save: that save was the last
