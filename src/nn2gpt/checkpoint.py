@@ -185,10 +185,8 @@ def latest_checkpoint_dir(run_dir) -> Path:
         raise UserError(f"run directory {run_dir} does not exist; check the path, or train a model into it first")
     pointer = run_dir / LATEST
     if not pointer.is_file():
-        other = run_kind(run_dir)
-        if other is not None:
-            raise UserError(f"{run_dir} holds {describe(other)}, not a run with a checkpoint; use it with "
-                            f"`{KINDS[other][1]}`, or give a run of `nn2gpt gpt` or `nn2gpt translate`")
+        if run_kind(run_dir) is not None:
+            refuse_kind(run_dir, run_kind(run_dir), None)
         raise UserError(f"{run_dir} holds no checkpoint (no `{LATEST}` file); train first, or point to a run directory")
     name = pointer.read_text(encoding="utf-8", errors="replace").strip()
     ckpt = run_dir / name
@@ -294,10 +292,12 @@ def require_kind(run_dir, config: dict, want: str) -> None:
         refuse_kind(run_dir, kind, want)
 
 
-def refuse_kind(run_dir, kind: str | None, want: str):
+def refuse_kind(run_dir, kind: str | None, want: str | None):
+    """UserError: `run_dir` holds a run of `kind`, where one of `want` (None: any checkpoint) belongs."""
     command = KINDS.get(kind, ("", "the command that made it"))[1]
-    raise UserError(f"{run_dir} holds {describe(kind)}, not {describe(want)}; use it with `{command}`, or give "
-                    f"a directory of `{KINDS[want][1]}`")
+    wanted = describe(want) if want else "a run with a checkpoint"
+    fix = f"a directory of `{KINDS[want][1]}`" if want else "a run of `nn2gpt gpt` or `nn2gpt translate`"
+    raise UserError(f"{run_dir} holds {describe(kind)}, not {wanted}; use it with `{command}`, or give {fix}")
 
 
 def check_new_run(out, want: str, overwrite: bool, resume_hint: bool = True) -> None:

@@ -52,12 +52,10 @@ def load_model(model_dir: str | os.PathLike) -> tuple[Network, dict]:
         raise UserError(f"model directory {d} does not exist; {fix}")
     path = d / WEIGHTS
     if not path.is_file():
-        from nn2gpt.checkpoint import KINDS, describe, run_kind
+        from nn2gpt.checkpoint import refuse_kind, run_kind
 
-        other = run_kind(d)
-        if other not in (None, "digits"):
-            raise UserError(f"{d} holds {describe(other)}, not a digits network; use it with `{KINDS[other][1]}`, "
-                            f"or give --model a directory of `nn2gpt digits train`")
+        if run_kind(d) not in (None, "digits"):
+            refuse_kind(d, run_kind(d), "digits")
         raise UserError(f"model weights {path} do not exist; {fix}")
     try:
         with np.load(path, allow_pickle=False) as f:

@@ -8,12 +8,11 @@ middle of a multi-byte UTF-8 character, so bytes are held back until they decode
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterator
 
 import torch
 
-from nn2gpt.gpt.tokenizer import prompt_ids
+from nn2gpt.gpt.tokenizer import prompt_ids, text_pieces
 
 
 def stream_text(model, tok, prompt: str, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
@@ -26,20 +25,10 @@ def stream_text(model, tok, prompt: str, max_new_tokens: int, temperature: float
     idx = torch.tensor([prompt_ids(tok, prompt)], dtype=torch.long, device=device)  # (1, T)
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
-    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
     model.eval()
     with torch.no_grad():
-        for token in model.stream(idx, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-                                  generator=generator, use_cache=use_cache):
-            if hasattr(tok, "decode_bytes"):
-                piece = utf8.decode(tok.decode_bytes([token]))
-            else:
-                piece = tok.decode([token])
-            if piece:
-                yield piece
-    tail = utf8.decode(b"", final=True)
-    if tail:
-        yield tail
+        yield from text_pieces(tok, model.stream(idx, max_new_tokens, temperature=temperature, top_k=top_k,
+                                                 top_p=top_p, generator=generator, use_cache=use_cache))
 
 
 def sample_text(model, tok, prompt: str, max_new_tokens: int, **kw) -> str:

@@ -114,3 +114,20 @@ def prompt_ids(tok, prompt: str) -> list[int]:
     if hasattr(tok, "stoi"):
         return [tok.stoi["\n"]] if "\n" in tok.stoi else [0]
     return [GPT2_EOT_ID]
+
+
+def text_pieces(tok, tokens):
+    """Token ids -> text, piece by piece, as they come (both engines' samplers stream through this).
+
+    A GPT-2 token is a few bytes that can end inside a multi-byte UTF-8 character, so bytes are
+    decoded incrementally and a half character waits for the rest."""
+    import codecs
+
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for token in tokens:
+        piece = utf8.decode(tok.decode_bytes([token])) if hasattr(tok, "decode_bytes") else tok.decode([token])
+        if piece:
+            yield piece
+    tail = utf8.decode(b"", final=True)
+    if tail:
+        yield tail

@@ -12,13 +12,12 @@ step recomputes the window, giving exactly the logits of a plain forward on the 
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterator
 
 import numpy as np
 
 from nn2gpt.gpt.sampling import check_sampling
-from nn2gpt.gpt.tokenizer import prompt_ids
+from nn2gpt.gpt.tokenizer import prompt_ids, text_pieces
 from nn2gpt.numpy_gpt.layers import softmax
 from nn2gpt.numpy_gpt.model import NumpyGPT
 
@@ -84,11 +83,5 @@ def stream_text(model: NumpyGPT, tok, prompt: str, max_new_tokens: int, temperat
     are decoded incrementally and a half character waits for the rest.
     """
     check_sampling(temperature, top_k, top_p)
-    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    for token in stream(model, prompt_ids(tok, prompt), max_new_tokens, temperature, top_k, top_p, rng, use_cache):
-        piece = utf8.decode(tok.decode_bytes([token])) if hasattr(tok, "decode_bytes") else tok.decode([token])
-        if piece:
-            yield piece
-    tail = utf8.decode(b"", final=True)
-    if tail:
-        yield tail
+    yield from text_pieces(tok, stream(model, prompt_ids(tok, prompt), max_new_tokens, temperature, top_k, top_p,
+                                       rng, use_cache))
