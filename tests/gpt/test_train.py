@@ -161,3 +161,24 @@ def test_bf16_autocast_trains_and_keeps_float32_weights(tmp_path, data_dir):
     assert half.final_val_loss != full.final_val_loss                 # autocast really ran
     assert all(p.dtype == torch.float32 for p in half.model.parameters())
     assert all(w.dtype == np.float32 for w in load_checkpoint(tmp_path / "bf16").weights.values())
+
+
+def test_a_locked_run_stops_every_ddp_process_with_one_line(tmp_path, data_dir):
+    """Under torchrun only rank 0 takes the run's lock; when it is refused, every rank must stop (none may wait
+    for the others forever), each with the one UserError."""
+    from nn2gpt.runlock import RunLock
+
+    out = tmp_path / "run"
+    base = TINY | dict(max_iters=4, eval_interval=2, data_dir=str(data_dir), out=str(out))
+    code = ("import sys\nfrom nn2gpt.errors import UserError\nfrom nn2gpt.gpt.train import TrainConfig, train\n"
+            f"try:\n    train(TrainConfig(**{base!r}))\nexcept UserError as e:\n    print(e, file=sys.stderr)\n"
+            "    sys.exit(2)\n")
+    port = str(_free_port())
+    with RunLock(out):
+        procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True,
+                                  env=os.environ | {"RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": "2",
+                                                    "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port})
+                 for r in range(2)]
+        errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [2, 2], errs
+    assert "in use by another nn2gpt process" in errs[0] and "refused by process 0" in errs[1], errs

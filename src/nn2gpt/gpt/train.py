@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -143,20 +143,28 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     The process that writes `cfg.out` holds its lock (nn2gpt.runlock) from start to end, so a
     second training run into the same directory is refused instead of mixing the two."""
-    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 alone writes the run
-    with RunLock(cfg.out) if cfg.out and main_process else nullcontext():
-        return _train(cfg)
-
-
-def _train(cfg: TrainConfig) -> TrainResult:
-    from nn2gpt.gpt.model import GPTConfig, build_model
-
     t0 = time.perf_counter()
     device = pick_device(cfg.device)
     dist = ddp.setup(device.type)
     if dist.enabled and device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(device)
+    with ExitStack() as held:
+        refused = None
+        if cfg.out and dist.is_main:  # under torchrun, rank 0 alone writes the run
+            try:
+                held.enter_context(RunLock(cfg.out))
+            except UserError as e:
+                refused = e
+        if ddp.any_process(refused is not None, dist, device):  # every rank stops, not only rank 0
+            ddp.teardown(dist)
+            raise refused or UserError(f"{cfg.out}: refused by process 0 (see its error)")
+        return _train(cfg, t0, device, dist)
+
+
+def _train(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
+    from nn2gpt.gpt.model import GPTConfig, build_model
+
     if device.type == "cpu":
         torch.set_num_threads(cfg.threads or _cpu_threads())
     run_dir = Path(cfg.out) if cfg.out else None
