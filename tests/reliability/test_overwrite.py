@@ -17,13 +17,14 @@ from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TIN
 
 from nn2gpt.checkpoint import load_checkpoint
 
-# kind -> (a command that starts a long new run of another shape, where and what it prints once it trains)
+# kind -> (a command that starts a long new run of another shape, where and what it prints once it trains);
+# long enough that its first save is a minute away (translate saves an epoch end at most once a minute)
 LONG_RUNS = {
     "gpt": (["gpt", "train", *GPT_TINY[:-1], "--n-embd", "32", "--max-iters", "100000", "--eval-interval", "100000"],
             "stderr", "/100000"),
     "numpy": (["gpt", "train", *NUMPY_TINY[:-1], "--n-embd", "32", "--max-iters", "100000",
                "--eval-interval", "100000"], "stdout", "parameters"),
-    "translate": (["translate", "train", *TRANSLATE_TINY[:-5], "--d-model", "32", "--epochs", "50",
+    "translate": (["translate", "train", *TRANSLATE_TINY[:-5], "--d-model", "32", "--epochs", "100000",
                    "--device", "cpu", "--threads", "1"], "stderr", "epoch 1"),
 }
 CHECK = {  # a command that reads the run, and must still work on the old one
