@@ -33,7 +33,7 @@ def test_the_sample_hint_after_training_on_a_text_uses_that_text(tmp_path):
 
 def test_translate_defaults_are_the_measured_cpu_recipe(capsys):
     """BENCHMARKS.md, chapter 3: 2.16M parameters, 38.85 BLEU de-en after 30 minutes on 2 CPU cores."""
-    from nn2gpt.translate.train import DEFAULTS
+    from nn2gpt.translate.runconfig import DEFAULTS
 
     recipe = {"d_model": 128, "n_layer": 3, "n_head": 4, "d_ff": 512, "dropout": 0.1, "vocab_size": 6000,
               "max_tokens": 2048, "warmup": 400, "lr_factor": 0.7}

@@ -119,11 +119,11 @@ def test_eval_batches_zero_is_refused_by_name(capsys):
 def test_translate_shape_flags_default_to_the_recipe(tmp_path):
     """Unset shape flags are None on the parser and the DEFAULTS in the run (a fresh run is unchanged)."""
     from nn2gpt.translate.cli import _config, _train_parser
-    from nn2gpt.translate.train import DEFAULTS, TranslateConfig, _settle_flags
+    from nn2gpt.translate.runconfig import DEFAULTS, TranslateConfig, settle_flags
 
     cfg = _config(TranslateConfig, _train_parser().parse_args(["--pair", "es-en", "--out", str(tmp_path / "x")]))
     assert cfg.d_model is None
-    _settle_flags(cfg, None, (), "")
+    settle_flags(cfg, None, (), "")
     assert (cfg.d_model, cfg.layers, cfg.heads, cfg.ff, cfg.warmup, cfg.seed, cfg.limit) == (
         DEFAULTS["d_model"], DEFAULTS["n_layer"], DEFAULTS["n_head"], DEFAULTS["d_ff"], DEFAULTS["warmup"], 0, None)
 
@@ -135,7 +135,7 @@ def test_chapter_3s_configs_hold_every_flag_of_their_commands():
     from nn2gpt.translate.cli import parsers
     from nn2gpt.translate.evaluate import EvalConfig
     from nn2gpt.translate.pictures import AttentionConfig
-    from nn2gpt.translate.train import TranslateConfig
+    from nn2gpt.translate.runconfig import TranslateConfig
 
     handled_by_the_cli = {"help", "threads", "lm", "lm_weight"}  # torch threads; the reranker is built apart
     for command, cls in (("train", TranslateConfig), ("eval", EvalConfig), ("attention", AttentionConfig)):

@@ -69,7 +69,7 @@ def _reranker(args):
 
 
 def _train_parser() -> Parser:
-    from nn2gpt.translate.train import DEFAULTS
+    from nn2gpt.translate.runconfig import DEFAULTS
 
     p = Parser(prog="nn2gpt translate train", description="Train a translation Transformer.")
     p.add_argument("--pair", required=True, help="language pair: de-en (Multi30k) or es-en (Tatoeba)")
@@ -195,7 +195,8 @@ def main(argv: list[str]) -> int:
             raise UserError(f"unknown language pair {args.pair!r}; choose from {', '.join(PAIRS)}")
         args.out = args.out or f"runs/translate-{args.pair}"
         _threads(args.threads)
-        from nn2gpt.translate.train import TranslateConfig, train
+        from nn2gpt.translate.runconfig import TranslateConfig
+        from nn2gpt.translate.train import train
 
         train(_config(TranslateConfig, args))
         return 0

@@ -28,18 +28,13 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from nn2gpt.errors import UserError
 from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.runlog import plot_losses, read_metrics
+from nn2gpt.translate.runconfig import TranslateConfig, joined_pairs, run_config, settle_flags, starting_point
 
-# The measured CPU recipe (BENCHMARKS.md, chapter 3: 38.85 BLEU de-en after 30 minutes on 2 cores):
-# 2.16M parameters, a short warm-up and a gentler factor than the paper's 4000 / 1.0, which suit
-# its 65M-parameter model trained for 100k steps.
-DEFAULTS = {"d_model": 128, "n_layer": 3, "n_head": 4, "d_ff": 512, "dropout": 0.1, "vocab_size": 6000,
-            "max_tokens": 2048, "warmup": 400, "lr_factor": 0.7, "max_len": 256, "label_smoothing": 0.1}
 SAVE_EVERY_S = 300  # a checkpoint at least every 5 minutes, besides epoch ends, the time limit and Ctrl-C
 EPOCH_SAVE_GAP_S = 60  # ...but not at every end of a seconds-long GPU epoch: a save writes ~3x the weights
 
@@ -104,81 +99,6 @@ def _load_optimizer_arrays(opt, model, arrays: dict) -> None:
 def _plot_loss(run: Path) -> None:
     plot_losses(run, read_metrics(run), labels={"train_loss": "train (label-smoothed)", "val_loss": "val (NLL)"})
 
-# flag (argparse dest) -> where a run keeps it: ("model" | "train", key). A fresh run takes the flag or the
-# default; --resume takes the saved value and refuses a different one; --init-from takes the model's.
-RUN_FLAGS = {"d_model": ("model", "d_model"), "layers": ("model", "n_layer"), "heads": ("model", "n_head"),
-             "ff": ("model", "d_ff"), "dropout": ("model", "dropout"), "vocab_size": ("model", "vocab_size"),
-             "max_tokens": ("train", "max_tokens"), "warmup": ("train", "warmup"), "lr_factor": ("train", "lr_factor"),
-             "seed": ("train", "seed"), "limit": ("train", "limit")}
-DEFAULT_OF = {"layers": "n_layer", "heads": "n_head", "ff": "d_ff", "seed": None, "limit": None}
-
-
-_MISSING = object()  # a key an older run's config does not have
-
-
-def _settle_flags(cfg, saved: dict | None, which: tuple[str, ...], why: str) -> None:
-    """Fill each unset flag of RUN_FLAGS; with a `saved` config, its value for the sections `which`.
-
-    A flag given with another value than the saved one is refused by name: resuming a 128-wide
-    model with --d-model 512 would otherwise be silently ignored. A fine-tuning run (--init-from)
-    keeps its source's shape but may change --dropout."""
-    for dest, (section, key) in RUN_FLAGS.items():
-        given = getattr(cfg, dest)
-        if saved is not None and section in which:
-            have = saved.get(section, {}).get(key, _MISSING)
-            if key == "vocab_size":  # the BPE may learn fewer pieces than asked: compare with what was asked
-                have = saved.get("train", {}).get("vocab_size_asked", _MISSING)
-            may_change = why == "--init-from" and dest == "dropout"
-            if given is not None and have is not _MISSING and given != have and not may_change:
-                flag = "--" + dest.replace("_", "-")
-                if why == "--resume":
-                    fix = f"drop {flag} (a resumed run keeps it), or start a new --out"
-                else:
-                    fix = f"drop {flag}: a fine-tuned model keeps the shape of --init-from"
-                raise UserError(f"{cfg.out if why == '--resume' else cfg.init_from} was trained with "
-                                f"{flag} {have}, not {given}; {fix}")
-            if given is None:
-                given = None if have is _MISSING else have
-            setattr(cfg, dest, given)
-        if getattr(cfg, dest) is None:
-            default_key = DEFAULT_OF.get(dest, dest)
-            if default_key:
-                setattr(cfg, dest, DEFAULTS[default_key])
-            elif dest == "seed":
-                cfg.seed = 0
-
-
-@dataclass
-class TranslateConfig:
-    """Every setting of a translation run (`nn2gpt translate train`'s flags). A model or schedule
-    setting left None takes the recipe's value (DEFAULTS) in a fresh run, the saved one in a
-    resumed run, and the source run's model shape with `init_from` (see _settle_flags)."""
-
-    pair: str  # de-en (Multi30k) | es-en (Tatoeba)
-    out: str  # the run directory
-    resume: bool = False
-    overwrite: bool = False
-    init_from: str | None = None  # fine-tune from this run's weights, tokenizer and shape
-    epochs: int = 10
-    max_seconds: float | None = None  # stop (and save) after this many seconds of this invocation
-    d_model: int | None = None
-    layers: int | None = None
-    heads: int | None = None
-    ff: int | None = None
-    dropout: float | None = None
-    vocab_size: int | None = None
-    max_tokens: int | None = None
-    warmup: int | None = None
-    lr_factor: float | None = None
-    limit: int | None = None  # only the first N pairs of each split
-    coordinate: int | None = None  # joined pairs to add (augment.py)
-    seed: int | None = None
-    keep: int = 1  # checkpoints kept (for `translate average`)
-    device: str = "auto"
-    quiet: bool = False
-    data_dir: str | None = None
-
-
 def train(cfg: TranslateConfig) -> Path:
     """Train as `cfg` says, holding the lock of its run directory throughout."""
     from nn2gpt.runlock import RunLock
@@ -187,83 +107,13 @@ def train(cfg: TranslateConfig) -> Path:
         return _train(cfg)
 
 
-def _train(cfg: TranslateConfig) -> Path:
-    import numpy as np
+def _model_and_optimizer(config: dict, ck, start, device):
+    """The Transformer (its saved or source weights, if any) and Adam (its saved moments and RNG on --resume)."""
     import torch
-    import torch.nn.functional as F
 
-    from nn2gpt.checkpoint import (checkpoint_to_resume, has_checkpoint, latest_checkpoint_dir, load_checkpoint,
-                                   refuse_kind, run_kind, save_checkpoint)
-    from nn2gpt.data.translation import load_pair
-    from nn2gpt.devices import mixed_precision, pick_device
-    from nn2gpt.progress import progress_bar
-    from nn2gpt.translate.batches import collate, encode_pairs, token_batches
-    from nn2gpt.translate.bpe import BPETokenizer, train_bpe
-    from nn2gpt.translate.model import build_model, model_weights
+    from nn2gpt.translate.model import build_model
 
-    run = Path(cfg.out)
-    device = pick_device(cfg.device)
-    if cfg.resume and cfg.init_from:
-        raise UserError("--resume and --init-from exclude each other: --resume continues this run, "
-                        "--init-from starts a new one from another run's weights")
-    ck = checkpoint_to_resume(run, cfg.resume, cfg.overwrite, want="translate")
-    start = None  # fine-tuning: the checkpoint whose weights, tokenizer and model shape a new run starts from
-    if cfg.init_from:
-        if not has_checkpoint(cfg.init_from) and run_kind(cfg.init_from) is not None:
-            refuse_kind(cfg.init_from, run_kind(cfg.init_from), "translate")
-        if not has_checkpoint(cfg.init_from):
-            raise UserError(f"--init-from {cfg.init_from} holds no trained model; point it to the run directory "
-                            f"of a `nn2gpt translate train --pair {cfg.pair}` run")
-        if Path(cfg.init_from).resolve() == run.resolve():
-            raise UserError(f"--init-from and --out are the same directory ({run}); the new run needs its own --out")
-        start = load_checkpoint(cfg.init_from)
-        start_pair = start.config.get("train", {}).get("pair")
-        if start.config.get("model", {}).get("model") != "transformer" or start_pair != cfg.pair:
-            raise UserError(f"--init-from {cfg.init_from} is not a {cfg.pair} translation run; "
-                            f"point it to a run of `nn2gpt translate train --pair {cfg.pair}`")
-    state = None
-    if ck is not None:
-        config, tok, state = ck.config, BPETokenizer.from_json(ck.tokenizer), ck.state
-        if ck.optimizer is None:
-            raise UserError(f"--resume: {run} holds no optimizer state (an averaged model?); "
-                            f"fine-tune it with --init-from {run} --out NEW_RUN instead")
-        if config["train"]["pair"] != cfg.pair:
-            raise UserError(f"--resume: {run} was trained on {config['train']['pair']}, not {cfg.pair}; "
-                            f"drop --pair or pick another --out")
-        if cfg.coordinate is not None and cfg.coordinate != config["train"].get("coordinate", 0):
-            raise UserError(f"--resume: {run} was trained with --coordinate {config['train'].get('coordinate', 0)}; "
-                            f"a resumed run keeps its training data (drop --coordinate, or fine-tune with --init-from)")
-    _settle_flags(cfg, ck.config if ck else start.config if start else None,
-                  ("model", "train") if ck else ("model",), "--resume" if ck else "--init-from")
-    if cfg.d_model % cfg.heads:
-        raise UserError(f"--d-model {cfg.d_model} must be divisible by --heads {cfg.heads}")
-    torch.manual_seed(cfg.seed)
-    splits = _limit(load_pair(cfg.pair, cfg.data_dir), cfg.limit)
-    if start is not None:  # fine-tuning: the source's tokenizer and shape, and the dropout asked for
-        tok, model_cfg = BPETokenizer.from_json(start.tokenizer), dict(start.config["model"], dropout=cfg.dropout)
-    elif ck is None:
-        tok = train_bpe((s for pair in splits["train"] for s in pair), cfg.vocab_size)
-        model_cfg = {"model": "transformer", "vocab_size": tok.vocab_size, "d_model": cfg.d_model,
-                     "n_layer": cfg.layers, "n_head": cfg.heads, "d_ff": cfg.ff, "dropout": cfg.dropout,
-                     "max_len": DEFAULTS["max_len"], "norm": "pre", "pad_id": tok.pad_id,
-                     "bos_id": tok.bos_id, "eos_id": tok.eos_id}
-    if ck is None:
-        config = {"model": model_cfg, "engine": "torch",
-                  "train": {"pair": cfg.pair, "max_tokens": cfg.max_tokens, "warmup": cfg.warmup,
-                            "lr_factor": cfg.lr_factor, "label_smoothing": DEFAULTS["label_smoothing"],
-                            "adam": [0.9, 0.98, 1e-9], "seed": cfg.seed, "limit": cfg.limit,
-                            "coordinate": cfg.coordinate or 0, "vocab_size_asked": cfg.vocab_size}}
-        if start is not None:
-            config["train"]["init_from"] = {"run": str(cfg.init_from), "step": start.state["step"]}
     model = build_model(config["model"])
-    tcfg = config["train"]
-    if tcfg.get("coordinate"):  # after the BPE: the tokenizer is learnt from real sentences only
-        from nn2gpt.translate.augment import coordinated_pairs
-
-        extra = coordinated_pairs(splits["train"], tcfg["coordinate"], cfg.pair.split("-")[0], tcfg["seed"])
-        print(f"coordination augmentation: {len(extra):,} joined pairs, e.g. {extra[0][0]!r}" if extra else
-              "coordination augmentation: no two training pairs share a subject; nothing added")
-        splits["train"] = splits["train"] + extra
     if ck is not None or start is not None:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in (ck or start).weights.items()}, strict=False)
     model.to(device)
@@ -273,6 +123,35 @@ def _train(cfg: TranslateConfig) -> Path:
         torch.set_rng_state(torch.from_numpy(ck.optimizer["rng.torch"].copy()))
         if device.type == "cuda" and "rng.cuda" in ck.optimizer:  # GPU dropout draws from the GPU's generator
             torch.cuda.set_rng_state(torch.from_numpy(ck.optimizer["rng.cuda"].copy()), device)
+    return model, opt
+
+
+def _train(cfg: TranslateConfig) -> Path:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from nn2gpt.checkpoint import has_checkpoint, latest_checkpoint_dir, save_checkpoint
+    from nn2gpt.data.translation import load_pair
+    from nn2gpt.devices import mixed_precision, pick_device
+    from nn2gpt.progress import progress_bar
+    from nn2gpt.translate.batches import collate, encode_pairs, token_batches
+    from nn2gpt.translate.model import model_weights
+
+    run = Path(cfg.out)
+    device = pick_device(cfg.device)
+    ck, start = starting_point(cfg, run)  # 1. continue this run, fine-tune another, or start afresh
+    settle_flags(cfg, ck.config if ck else start.config if start else None,
+                  ("model", "train") if ck else ("model",), "--resume" if ck else "--init-from")
+    if cfg.d_model % cfg.heads:
+        raise UserError(f"--d-model {cfg.d_model} must be divisible by --heads {cfg.heads}")
+    torch.manual_seed(cfg.seed)
+    splits = _limit(load_pair(cfg.pair, cfg.data_dir), cfg.limit)  # 2. the data, the tokenizer, the config
+    config, tok = run_config(cfg, ck, start, splits)
+    tcfg = config["train"]
+    splits["train"] = splits["train"] + joined_pairs(tcfg, splits["train"], cfg.pair)
+    model, opt = _model_and_optimizer(config, ck, start, device)  # 3. the model and its optimizer
+    state = ck.state if ck is not None else None
     autocast, use_bf16 = mixed_precision(device)  # bf16 autocast and TF32 on a GPU, float32 on the CPU
     state = state or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None, "seconds": 0.0}
     n_params = sum(p.numel() for p in model.parameters())
