@@ -182,8 +182,8 @@ def test_ctrl_c_saves_and_exits_130(tmp_path):
     assert 1 <= step < total and step % total != 0, step  # not a scheduled save
     assert f"interrupted at step {step}:" in err, err
     # the step in flight finished: AdamW took exactly `step` steps on every parameter
-    counters = {k: v for k, v in ckpt.optimizer.items() if k.endswith(".step")}
-    assert counters and len(counters) == len({k for k in ckpt.optimizer if k.endswith(".exp_avg")})
+    counters = {k: v for k, v in ckpt.optimizer.items() if k.startswith("step.")}
+    assert counters and len(counters) == len({k for k in ckpt.optimizer if k.startswith("exp_avg.")})
     assert all(v.size == 1 and v.item() == step for v in counters.values()), (step, counters)
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "val_loss" in r] == [step]  # the one evaluation: at the interrupt

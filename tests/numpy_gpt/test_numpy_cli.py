@@ -32,7 +32,9 @@ def test_train_writes_the_run_directory(run):
     assert [r["step"] for r in rows if "val_loss" in r] == [4, 8]
     assert any("train_loss" in r for r in rows)
     ckpt = load_checkpoint(run, with_optimizer=True)
-    assert ckpt.state["step"] == 8 and set(ckpt.optimizer) == {f"{k}.{n}" for k in "mv" for n in ckpt.weights}
+    assert ckpt.state["step"] == 8  # Adam's state named by parameter, as every chapter names it (optstate)
+    assert set(ckpt.optimizer) == {f"{k}.{n}" for k in ("exp_avg", "exp_avg_sq", "step") for n in ckpt.weights}
+    assert all(ckpt.optimizer[f"step.{n}"][0] == 8 for n in ckpt.weights)
     assert (run / "samples.txt").read_text().strip()
 
 
@@ -97,7 +99,7 @@ def test_stop_and_resume_is_bit_identical_to_a_straight_run(straight_and_split):
             assert mine[k].dtype == theirs[k].dtype and np.array_equal(mine[k], theirs[k]), k
     # the second half did train: the resumed run moved away from its half-way checkpoint
     assert not np.array_equal(half.weights["tok_emb.weight"], b.weights["tok_emb.weight"])
-    assert not np.array_equal(half.optimizer["m.tok_emb.weight"], b.optimizer["m.tok_emb.weight"])
+    assert not np.array_equal(half.optimizer["exp_avg.tok_emb.weight"], b.optimizer["exp_avg.tok_emb.weight"])
     assert a.state["numpy_rng"] == b.state["numpy_rng"] and a.state["best_val_loss"] == b.state["best_val_loss"]
     assert (straight / "samples.txt").read_text() == (split / "samples.txt").read_text()
     # every training-loss row, each from the same steps' losses, and the final evaluation

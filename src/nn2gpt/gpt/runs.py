@@ -14,7 +14,6 @@ optimizer's state and the random generators' states are converted here, both way
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import asdict, fields
 
 import numpy as np
@@ -60,15 +59,9 @@ def load_weights(model: torch.nn.Module, weights: dict[str, np.ndarray], where: 
 
 # ---- optimizer and RNG state ----------------------------------------------------------------
 
-def optimizer_to_numpy(opt: torch.optim.Optimizer) -> tuple[dict[str, np.ndarray], list[dict]]:
-    """AdamW's per-parameter tensors as arrays ("state.<i>.exp_avg"...) + its param groups (JSON)."""
-    sd = opt.state_dict()
-    arrays = {f"state.{i}.{k}": v.detach().cpu().numpy().copy()
-              for i, st in sd["state"].items() for k, v in st.items() if torch.is_tensor(v)}
-    return arrays, json.loads(json.dumps(sd["param_groups"]))
-
-
 def optimizer_from_numpy(opt: torch.optim.Optimizer, arrays: dict[str, np.ndarray], groups: list[dict]) -> None:
+    """AdamW's state from a checkpoint written before nn2gpt.optstate named it by parameter:
+    arrays "state.<i>.exp_avg"... and the param groups as JSON (newer checkpoints: optstate)."""
     state: dict[int, dict] = {}
     for name, arr in arrays.items():
         _, i, k = name.split(".", 2)

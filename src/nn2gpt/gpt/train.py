@@ -38,6 +38,7 @@ from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.perf import device_peak_flops
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 from nn2gpt.loop import diverged_message, run_steps
+from nn2gpt.optstate import load_torch_adam, torch_adam_arrays
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
 from nn2gpt.schedule import cosine_lr
@@ -171,7 +172,7 @@ def _train(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
 
     # ---- data, tokenizer, model: fresh or from the checkpoint --------------------------------
     ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite, want="gpt")
-    if ckpt and (ckpt.config.get("engine", "torch") != "torch" or "optimizer_groups" not in (ckpt.state or {})):
+    if ckpt and ckpt.config.get("engine", "torch") != "torch":
         engine = ckpt.config.get("engine", "torch")
         raise UserError(f"{run_dir} was trained by the {engine} engine, whose optimizer state the torch engine "
                         f"cannot continue; resume it with --engine {engine}, or start a new --out")
@@ -187,7 +188,10 @@ def _train(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
     state = {"step": 0, "seconds": 0.0, "rows": [], "best_val_loss": float("inf")}
     if ckpt:
         runs.load_weights(model, ckpt.weights)
-        runs.optimizer_from_numpy(optimizer, ckpt.optimizer or {}, ckpt.state["optimizer_groups"])
+        if "optimizer_groups" in ckpt.state:  # saved before Adam's state was named by parameter
+            runs.optimizer_from_numpy(optimizer, ckpt.optimizer or {}, ckpt.state["optimizer_groups"])
+        else:
+            load_torch_adam(optimizer, model, ckpt.optimizer or {})
         rng.bit_generator.state = ckpt.state["numpy_rng"]
         runs.torch_rng_from_json(ckpt.state["torch_rng"])
         state = {k: ckpt.state[k] for k in state}
@@ -223,10 +227,9 @@ def _train(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
         nonlocal saved
         if not (run_dir and dist.is_main):
             return
-        opt_arrays, groups = runs.optimizer_to_numpy(optimizer)
-        save_checkpoint(run_dir, runs.weights_to_numpy(model), config, tok.to_json(), optimizer=opt_arrays,
-                        state=state | {"optimizer_groups": groups, "numpy_rng": rng.bit_generator.state,
-                                       "torch_rng": runs.torch_rng_to_json()})
+        save_checkpoint(run_dir, runs.weights_to_numpy(model), config, tok.to_json(),
+                        optimizer=torch_adam_arrays(optimizer, model),
+                        state=state | {"numpy_rng": rng.bit_generator.state, "torch_rng": runs.torch_rng_to_json()})
         saved = True
         write_metrics(run_dir, state["rows"])
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from nn2gpt.optstate import adam_arrays, read_adam
 from nn2gpt.schedule import cosine_lr
 
 __all__ = ["AdamW", "clip_grad_norm", "cosine_lr"]  # cosine_lr: the one schedule of both engines (nn2gpt.schedule)
@@ -77,11 +78,11 @@ class AdamW:
             w -= tmp
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """The moments, named for a safetensors file."""
-        return {**{f"m.{n}": a for n, a in self.m.items()}, **{f"v.{n}": a for n, a in self.v.items()}}
+        """The moments, named for a checkpoint as every chapter names Adam's state (nn2gpt.optstate)."""
+        return adam_arrays((n, self.m[n], self.v[n], self.steps) for n in self.weights)
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray], steps: int) -> None:
+        saved = read_adam(arrays, steps)
         for n in self.weights:
-            self.m[n][...] = arrays[f"m.{n}"]
-            self.v[n][...] = arrays[f"v.{n}"]
+            self.m[n][...], self.v[n][...] = saved[n][0], saved[n][1]
         self.steps = steps

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from nn2gpt.errors import UserError
 from nn2gpt.interrupt import StopOnCtrlC
+from nn2gpt.optstate import load_torch_adam, torch_adam_arrays
 from nn2gpt.runlog import plot_losses, read_metrics
 from nn2gpt.translate.runconfig import TranslateConfig, joined_pairs, run_config, settle_flags, starting_point
 
@@ -72,30 +73,6 @@ def loss_on(model, examples, pad_id: int, max_tokens: int, autocast=None) -> flo
     return total / max(count, 1)
 
 
-def _optimizer_arrays(opt, model) -> dict:
-    """Adam's moments as named numpy arrays (safetensors holds only arrays)."""
-    names = {id(p): n for n, p in model.named_parameters()}
-    out = {}
-    for group in opt.param_groups:
-        for p in group["params"]:
-            st = opt.state.get(p)
-            if st:
-                out[f"exp_avg.{names[id(p)]}"] = st["exp_avg"].cpu().numpy()
-                out[f"exp_avg_sq.{names[id(p)]}"] = st["exp_avg_sq"].cpu().numpy()
-                out[f"step.{names[id(p)]}"] = st["step"].cpu().reshape(1).numpy()
-    return out
-
-
-def _load_optimizer_arrays(opt, model, arrays: dict) -> None:
-    import torch
-
-    for name, p in model.named_parameters():
-        if f"exp_avg.{name}" in arrays:
-            opt.state[p] = {"step": torch.tensor(float(arrays[f"step.{name}"][0])),  # on the CPU, as Adam keeps it
-                            "exp_avg": torch.from_numpy(arrays[f"exp_avg.{name}"].copy()).to(p.device),
-                            "exp_avg_sq": torch.from_numpy(arrays[f"exp_avg_sq.{name}"].copy()).to(p.device)}
-
-
 def _plot_loss(run: Path) -> None:
     plot_losses(run, read_metrics(run), labels={"train_loss": "train (label-smoothed)", "val_loss": "val (NLL)"})
 
@@ -119,7 +96,7 @@ def _model_and_optimizer(config: dict, ck, start, device):
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=0.0, betas=(0.9, 0.98), eps=1e-9)
     if ck is not None:
-        _load_optimizer_arrays(opt, model, ck.optimizer)
+        load_torch_adam(opt, model, ck.optimizer)
         torch.set_rng_state(torch.from_numpy(ck.optimizer["rng.torch"].copy()))
         if device.type == "cuda" and "rng.cuda" in ck.optimizer:  # GPU dropout draws from the GPU's generator
             torch.cuda.set_rng_state(torch.from_numpy(ck.optimizer["rng.cuda"].copy()), device)
@@ -179,7 +156,7 @@ def _train(cfg: TranslateConfig) -> Path:
         nonlocal fresh, pending
         if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # never save a broken model
             raise diverged(f"the weights are no longer finite at step {state['step']}")
-        arrays = _optimizer_arrays(opt, model)
+        arrays = torch_adam_arrays(opt, model)
         arrays["rng.torch"] = torch.get_rng_state().numpy()
         if device.type == "cuda":
             arrays["rng.cuda"] = torch.cuda.get_rng_state(device).numpy()
