@@ -17,7 +17,7 @@ Recipes:
 - fast:    the recipe tuned for time to val loss <= 1.88 (the target: <= 50 s): the default
            model with rotary positions (RoPE).
 - best102: the lowest val loss in 102 s of wall time (the fast model, cosine over the budget).
-nanoGPT itself, on this machine: 1.886 after 2000 iters in 102 s (the issue's figure).
+nanoGPT itself, on this machine: 1.886 after 2000 iters in 102 s (the peer figure in BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def main() -> None:
     by = {r["recipe"]: r for r in rows}
     if "baby" in by and "fast" in by:
         print(f"wall-time ratio baby / fast: {by['baby']['wall_s'] / by['fast']['wall_s']:.2f}x; "
-              f"nanoGPT (issue's figure, 102 s) / fast: {102 / by['fast']['wall_s']:.2f}x")
+              f"nanoGPT (102 s, BENCHMARKS.md) / fast: {102 / by['fast']['wall_s']:.2f}x")
     print(f"# load after: {os.getloadavg()[0]:.2f}")
     print(json.dumps(rows))
 

@@ -315,26 +315,20 @@ def check_new_run(out, want: str, overwrite: bool, resume_hint: bool = True) -> 
                         f"or choose another --out")
 
 
-def checkpoint_to_resume(run_dir, resume: bool, overwrite: bool = False, want: str | None = None) -> Checkpoint | None:
+def checkpoint_to_resume(run_dir, resume: bool, overwrite: bool, want: str) -> Checkpoint | None:
     """The checkpoint a training run of kind `want` continues from (`--resume`), or None for a
     fresh run (see check_new_run)."""
-    if resume:
-        if run_dir is None or not has_checkpoint(run_dir):
-            kind = run_kind(run_dir) if run_dir else None
-            if kind is not None:
-                refuse_kind(run_dir, kind, want or "gpt")
-            raise UserError(f"--resume needs a run directory with a checkpoint; {run_dir} has none "
-                            f"(drop --resume to start a new run)")
-        ck = load_checkpoint(run_dir, with_optimizer=True)
-        if want:
-            require_kind(run_dir, ck.config, want)
-        return ck
-    if want:
+    if not resume:
         check_new_run(run_dir, want, overwrite)
-    elif run_dir and has_checkpoint(run_dir) and not overwrite:
-        raise UserError(f"{run_dir} already holds a trained model; pass --resume to continue it, "
-                        f"--overwrite to replace it, or choose another --out")
-    return None
+        return None
+    if run_dir is None or not has_checkpoint(run_dir):
+        if run_dir and run_kind(run_dir) is not None:
+            refuse_kind(run_dir, run_kind(run_dir), want)
+        raise UserError(f"--resume needs a run directory with a checkpoint; {run_dir} has none "
+                        f"(drop --resume to start a new run)")
+    ck = load_checkpoint(run_dir, with_optimizer=True)
+    require_kind(run_dir, ck.config, want)
+    return ck
 
 
 def average_checkpoints(paths) -> Checkpoint:

@@ -76,11 +76,6 @@ class Number:
         return self.what
 
 
-def number_at_least(kind, low, strict: bool = False, what: str | None = None) -> Number:
-    """A finite number >= low (or > low when `strict`)."""
-    return Number(kind, low, strict=strict, what=what)
-
-
 def positive(kind) -> Number:
     """A finite number > 0 (a whole number >= 1 for int)."""
     return Number(kind, 1) if kind is int else Number(kind, 0, strict=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from nn2gpt.cli import Parser, number_at_least
+from nn2gpt.cli import Number, Parser, positive
 from nn2gpt.errors import UserError
 
 DEFAULT_BUDGET = 25.0  # CPU seconds per run (~490 steps): 45 runs, 2 at a time, about 20 minutes on 2 idle cores
@@ -24,18 +24,18 @@ def _parser() -> Parser:
     run = sub.add_parser("run", help="train every variant of the chosen suites and write the report")
     run.add_argument("--suite", default="all", choices=["scores", "masks", "positions", "all"],
                      help="which question to run (default: all three)")
-    seconds = number_at_least(float, 0, strict=True, what="number of seconds")
+    seconds = Number(float, 0, strict=True, what="number of seconds")
     run.add_argument("--budget", type=seconds, default=DEFAULT_BUDGET,
                      help=f"CPU seconds of training per run, measured on the baseline and turned once into "
                           f"a step count that every variant and seed then uses (default {DEFAULT_BUDGET:g})")
-    run.add_argument("--steps", type=number_at_least(int, 1), default=None,
+    run.add_argument("--steps", type=positive(int), default=None,
                      help="train exactly this many steps per run instead of calibrating --budget "
                           "(the report prints the step count it used, so a rerun can match it)")
-    run.add_argument("--seeds", type=number_at_least(int, 1), default=DEFAULT_SEEDS,
+    run.add_argument("--seeds", type=positive(int), default=DEFAULT_SEEDS,
                      help=f"seeds per variant (0..N-1; default {DEFAULT_SEEDS})")
     run.add_argument("--variants", default=None,
                      help="comma-separated subset of the suite's variants (the baseline is always kept)")
-    run.add_argument("--jobs", type=number_at_least(int, 1), default=None,
+    run.add_argument("--jobs", type=positive(int), default=None,
                      help="runs trained at the same time, one per core (default: the number of cores, at most 4)")
     run.add_argument("--out", default="runs/lab", help="directory for results.json, REPORT.md and the PNGs")
     run.add_argument("--data-dir", default=None, help="directory holding the datasets")

@@ -19,7 +19,7 @@ from nn2gpt.errors import UserError
 
 
 def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
-    from nn2gpt.checkpoint import average_checkpoints, has_checkpoint, save_checkpoint
+    from nn2gpt.checkpoint import average_checkpoints, check_new_run, save_checkpoint
     from nn2gpt.runlock import RunLock
     from nn2gpt.translate.bpe import BPETokenizer
 
@@ -32,9 +32,7 @@ def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
         raise UserError(f"{paths[0]} is not a translation model; average runs of `nn2gpt translate train`")
     config = dict(ck.config, averaged=ck.state["averaged"])
     with RunLock(run):  # no training run may be writing there meanwhile
-        if has_checkpoint(run) and not overwrite:
-            raise UserError(f"{out} already holds a trained model; pass --overwrite to replace it, "
-                            f"or choose another --out")
+        check_new_run(out, "translate", overwrite, resume_hint=False)
         # first the model itself; config.json and tokenizer.json follow it
         save_checkpoint(run, ck.weights, config, ck.tokenizer, None, ck.state,
                         files={"tokenizer.json": BPETokenizer.from_json(ck.tokenizer).hf.to_str(pretty=True)},
