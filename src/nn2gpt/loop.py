@@ -13,6 +13,8 @@ One pass per optimizer step:
 A resumed run starts at a step that was evaluated and saved before it stopped, so that one is
 not evaluated again: a stopped-and-resumed run writes the same rows as a straight one.
 `agree(flag)` makes every process of a multi-process run (DDP) stop at the same step.
+The translation trainer (nn2gpt.translate.train) counts in epochs, not steps, so it has a loop
+of its own in the same shape, and shares `diverged_message`.
 """
 
 from __future__ import annotations
@@ -55,10 +57,17 @@ def run_steps(cfg, state: dict, resumed_at: int | None, evaluate, save, take_ste
                 return "diverged", problem
 
 
-def diverged_message(problem: str, run_dir, cfg) -> str:
-    """One line for a run that diverged: what went non-finite, what is kept, which flags to change."""
-    from nn2gpt.checkpoint import has_checkpoint
+def diverged_message(problem: str, run_dir, cfg=None, advice: str | None = None, name_kept: bool = False) -> str:
+    """One line for a run that diverged: what went non-finite, what is kept, which flags to change.
 
-    kept = "the last good checkpoint is kept" if run_dir and has_checkpoint(run_dir) else "nothing was saved"
-    return (f"{problem}: training diverged and stopped ({kept}); lower --lr (it was {cfg.lr:g}) "
-            f"or raise --warmup (it was {cfg.warmup})")
+    The advice is the GPT engines' (--lr and --warmup, with the values `cfg` had) unless given;
+    `name_kept` also names the checkpoint that is kept (translate's runs say which)."""
+    from nn2gpt.checkpoint import has_checkpoint, latest_checkpoint_dir
+
+    if run_dir and has_checkpoint(run_dir):
+        named = f", {latest_checkpoint_dir(run_dir).name}," if name_kept else ""
+        kept = f"the last good checkpoint{named} is kept"
+    else:
+        kept = "nothing was saved"
+    advice = advice or f"lower --lr (it was {cfg.lr:g}) or raise --warmup (it was {cfg.warmup})"
+    return f"{problem}: training diverged and stopped ({kept}); {advice}"

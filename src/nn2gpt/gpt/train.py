@@ -14,31 +14,35 @@ Stops at max_iters, at max_seconds, on Ctrl-C (finishes the step, saves, status
 "interrupted"), or on a non-finite loss (status "diverged", the last good checkpoint is kept).
 `resume=True` restores weights, optimizer, step and every random generator, so a resumed run
 continues exactly as if it had never stopped.
+
+Where each part lives: what a run holds before its first step (checkpoint, text and tokenizer,
+model, the fixed validation batches) in nn2gpt.gpt.setup; the order of stopping, evaluating,
+saving and stepping in nn2gpt.loop.run_steps, shared with the numpy engine; here, the recipe
+(TrainConfig, lr_at, make_optimizer) and what one step, one evaluation and one save do (_Run).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from contextlib import ExitStack, nullcontext
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from nn2gpt.checkpoint import checkpoint_to_resume, save_checkpoint
-from nn2gpt.data.text import read_text
+from nn2gpt.checkpoint import save_checkpoint
 from nn2gpt.devices import mixed_precision, pick_device
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
-from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
+from nn2gpt.gpt.batches import get_batch
 from nn2gpt.gpt.perf import device_peak_flops
-from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
+from nn2gpt.gpt.setup import (build, checkpoint_for, cpu_threads, fixed_val_set, fresh_state, my_share, restore,
+                              text_and_tokenizer, wrapped)
 from nn2gpt.loop import diverged_message, run_steps
-from nn2gpt.optstate import load_torch_adam, torch_adam_arrays
+from nn2gpt.optstate import torch_adam_arrays
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
 from nn2gpt.schedule import cosine_lr
@@ -118,25 +122,12 @@ def lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    """AdamW with weight decay on the matrices only (see the module docstring); fused kernels on a GPU."""
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     fused = {"fused": True} if device.type == "cuda" else {"foreach": True}
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **fused)
-
-
-def _cpu_threads() -> int:
-    """All cores on an idle machine, one thread when other processes keep the CPU busy.
-
-    torch's OpenMP threads wait for each other at the end of every operation; when another
-    process holds one of the cores, the thread that shares it makes all the others wait. On the
-    project's 2-core box with other jobs running, 2 threads did 8 steps in 20 s, 1 thread 96 steps in 15 s.
-    The test is "at least as many runnable processes as cores" (1-minute load average): a
-    lower threshold also fires on the load a just-finished run of our own leaves behind.
-    """
-    cores = os.cpu_count() or 1
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return cores if busy < cores else 1
 
 
 def train(cfg: TrainConfig) -> TrainResult:
@@ -164,140 +155,137 @@ def train(cfg: TrainConfig) -> TrainResult:
 
 
 def _train(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
-    from nn2gpt.gpt.model import GPTConfig, build_model
-
+    """Prepare the run (nn2gpt.gpt.setup), take its steps in the shared loop, write its last files."""
     if device.type == "cpu":
-        torch.set_num_threads(cfg.threads or _cpu_threads())
-    run_dir = Path(cfg.out) if cfg.out else None
+        torch.set_num_threads(cfg.threads or cpu_threads())
+    run = _Run(cfg, device, dist)
+    status, message = run_steps(cfg, run.state, run.resumed_at, run.evaluate, run.save, run.take_step,
+                                on_val=run.show_val, agree=run.agree)
+    return run.finish(status, message, t0)
 
-    # ---- data, tokenizer, model: fresh or from the checkpoint --------------------------------
-    ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite, want="gpt")
-    if ckpt and ckpt.config.get("engine", "torch") != "torch":
-        engine = ckpt.config.get("engine", "torch")
-        raise UserError(f"{run_dir} was trained by the {engine} engine, whose optimizer state the torch engine "
-                        f"cannot continue; resume it with --engine {engine}, or start a new --out")
-    text = read_text(cfg.text, cfg.data_dir)
-    tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
-    train_ids, val_ids = split(encode_text(tok, text), cfg.block_size)
-    names = {f.name for f in fields(GPTConfig)}
-    model_cfg = GPTConfig(**{k: v for k, v in vars(cfg).items() if k in names} | {"vocab_size": tok.vocab_size})
-    torch.manual_seed(cfg.seed + dist.rank)  # init is the same on every rank: DDP broadcasts rank 0's
-    model = build_model(model_cfg).to(device)
-    optimizer = make_optimizer(model, cfg, device)
-    rng = np.random.default_rng(cfg.seed)  # the same on every rank: each takes its slice of the batch
-    state = {"step": 0, "seconds": 0.0, "rows": [], "best_val_loss": float("inf")}
-    if ckpt:
-        runs.load_weights(model, ckpt.weights)
-        if "optimizer_groups" in ckpt.state:  # saved before Adam's state was named by parameter
-            runs.optimizer_from_numpy(optimizer, ckpt.optimizer or {}, ckpt.state["optimizer_groups"])
-        else:
-            load_torch_adam(optimizer, model, ckpt.optimizer or {})
-        rng.bit_generator.state = ckpt.state["numpy_rng"]
-        runs.torch_rng_from_json(ckpt.state["torch_rng"])
-        state = {k: ckpt.state[k] for k in state}
-    # saved inside every checkpoint (config.json is its copy): nothing is written before the first save
-    config = runs.run_config(model_cfg, cfg)
 
-    autocast, _ = mixed_precision(device, cfg.dtype)
-    fast = torch.compile(model) if (cfg.compile if cfg.compile is not None else device.type == "cuda") else model
-    trained = torch.nn.parallel.DistributedDataParallel(fast) if dist.enabled else fast
+class _Run:
+    """One run of the torch engine: what it holds (the model, AdamW, the data, the state a
+    checkpoint keeps) and the three things nn2gpt.loop.run_steps asks of it, whose order the loop
+    owns: `evaluate` (the val loss), `save` (a checkpoint), `take_step` (one optimizer step).
+    Under torchrun every process holds one; only process 0 writes files."""
 
-    flops_tok = model.flops_per_token()  # for MFU
-    peak = cfg.peak_tflops * 1e12 if cfg.peak_tflops else device_peak_flops(device)
-    # The same windows whatever the number of processes: each takes its rows of every global batch.
-    mine = slice(dist.rank * cfg.batch_size, (dist.rank + 1) * cfg.batch_size)
-    val_set = [(torch.from_numpy(x[mine]).to(device), torch.from_numpy(y[mine]).to(device))
-               for x, y in val_batches(val_ids, cfg.block_size, cfg.batch_size * dist.world, cfg.eval_batches)]
+    def __init__(self, cfg: TrainConfig, device, dist):
+        self.cfg, self.device, self.dist = cfg, device, dist
+        self.run_dir = Path(cfg.out) if cfg.out else None
+        ckpt = checkpoint_for(cfg, self.run_dir)  # data, tokenizer, model: fresh or from the checkpoint
+        self.tok, self.train_ids, val_ids = text_and_tokenizer(cfg, ckpt)
+        model_cfg, self.model = build(cfg, self.tok, device, dist)
+        self.optimizer = make_optimizer(self.model, cfg, device)
+        self.rng = np.random.default_rng(cfg.seed)  # the same on every rank: each takes its slice of the batch
+        self.state = restore(ckpt, self.model, self.optimizer, self.rng) if ckpt else fresh_state()
+        self.resumed_at = self.state["step"] if ckpt else None  # evaluated and saved already
+        # saved inside every checkpoint (config.json is its copy): nothing is written before the first save
+        self.config = runs.run_config(model_cfg, cfg)
+        self.autocast, _ = mixed_precision(device, cfg.dtype)
+        self.fast, self.trained = wrapped(self.model, cfg, device, dist)
+        self.flops_tok = self.model.flops_per_token()  # for MFU
+        self.peak = cfg.peak_tflops * 1e12 if cfg.peak_tflops else device_peak_flops(device)
+        self.share = my_share(cfg, dist, device)
+        self.val_set = fixed_val_set(val_ids, cfg, dist, self.share)
+        self.saved = ckpt is not None  # has this run a checkpoint of its own (else the files are a replaced run's)
+        self.bar = progress_bar(cfg.max_iters, self.state["step"], disable=not (cfg.progress and dist.is_main))
+        self.log = {"t": time.perf_counter(), "step": self.state["step"]}  # where the current log interval began
+        self.loss_sum = torch.zeros((), device=device)  # training losses since then, summed on the device
+        self.fast.train()
 
     @torch.no_grad()
-    def evaluate() -> float:
-        fast.eval()
-        total = torch.zeros(2, device=device, dtype=torch.float64)  # (sum of losses, batches)
-        for x, y in val_set:
-            with autocast():
-                total[0] += fast(x, y)[1].double()
+    def evaluate(self) -> float:
+        """The mean loss over the fixed validation batches, averaged over every process's rows."""
+        self.fast.eval()
+        total = torch.zeros(2, device=self.device, dtype=torch.float64)  # (sum of losses, batches)
+        for x, y in self.val_set:
+            with self.autocast():
+                total[0] += self.fast(x, y)[1].double()
             total[1] += 1
-        fast.train()
-        ddp.all_reduce_sum(total, dist)
+        self.fast.train()
+        ddp.all_reduce_sum(total, self.dist)
         return float(total[0] / total[1])
 
-    saved = ckpt is not None  # has this run a checkpoint of its own (else the files are a replaced run's)
-
-    def save() -> None:
-        nonlocal saved
-        if not (run_dir and dist.is_main):
+    def save(self) -> None:
+        """A checkpoint that resumes exactly (weights, Adam, state, both generators), and metrics.jsonl."""
+        if not (self.run_dir and self.dist.is_main):
             return
-        save_checkpoint(run_dir, runs.weights_to_numpy(model), config, tok.to_json(),
-                        optimizer=torch_adam_arrays(optimizer, model),
-                        state=state | {"numpy_rng": rng.bit_generator.state, "torch_rng": runs.torch_rng_to_json()})
-        saved = True
-        write_metrics(run_dir, state["rows"])
+        state = self.state | {"numpy_rng": self.rng.bit_generator.state, "torch_rng": runs.torch_rng_to_json()}
+        save_checkpoint(self.run_dir, runs.weights_to_numpy(self.model), self.config, self.tok.to_json(),
+                        optimizer=torch_adam_arrays(self.optimizer, self.model), state=state)
+        self.saved = True
+        write_metrics(self.run_dir, self.state["rows"])
 
-    def micro_batch():
-        x, y = get_batch(train_ids, cfg.block_size, cfg.batch_size * dist.world, rng)  # the global batch
-        return torch.from_numpy(x[mine]).to(device), torch.from_numpy(y[mine]).to(device)
-
-    bar = progress_bar(cfg.max_iters, state["step"], disable=not (cfg.progress and dist.is_main))
-    log = {"t": time.perf_counter(), "step": state["step"]}  # where the current log interval began
-    loss_sum = torch.zeros((), device=device)
-
-    def take_step(step: int, elapsed) -> str | None:
+    def take_step(self, step: int, elapsed) -> str | None:
         """One optimizer step: the learning rate, grad_accum micro-batches, clipping, AdamW."""
-        lr = lr_at(cfg, step, state["seconds"])
-        for group in optimizer.param_groups:
+        cfg = self.cfg
+        lr = lr_at(cfg, step, self.state["seconds"])
+        for group in self.optimizer.param_groups:
             group["lr"] = lr
         for micro in range(cfg.grad_accum):
-            x, y = micro_batch()
+            x, y = self.share(*get_batch(self.train_ids, cfg.block_size, cfg.batch_size * self.dist.world, self.rng))
             # DDP all-reduces gradients in backward; skip that for all but the last micro-batch.
-            sync = micro == cfg.grad_accum - 1 or not dist.enabled
-            with (nullcontext() if sync else trained.no_sync()), autocast():
-                _, loss = trained(x, y)
+            sync = micro == cfg.grad_accum - 1 or not self.dist.enabled
+            with (nullcontext() if sync else self.trained.no_sync()), self.autocast():
+                _, loss = self.trained(x, y)
             (loss / cfg.grad_accum).backward()
-            loss_sum.add_(loss.detach() / cfg.grad_accum)
+            self.loss_sum.add_(loss.detach() / cfg.grad_accum)
         if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        state["step"] = step = step + 1
-        bar.update(1)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.state["step"] = step = step + 1
+        self.bar.update(1)
         if step % cfg.log_interval == 0 or step == cfg.max_iters:
-            return log_row(step, lr, elapsed)
+            return self.log_row(step, lr, elapsed)
         return None
 
-    def log_row(step: int, lr: float, elapsed) -> str | None:
-        """A metrics row: mean training loss since the last one, tokens/s, MFU."""
-        train_loss = float(loss_sum) / (step - log["step"])  # the one host sync per log interval
-        loss_sum.zero_()
+    def log_row(self, step: int, lr: float, elapsed) -> str | None:
+        """A metrics row: mean training loss since the last one, tokens/s, MFU; a message if the loss is not finite."""
+        cfg, dist, log = self.cfg, self.dist, self.log
+        train_loss = float(self.loss_sum) / (step - log["step"])  # the one host sync per log interval
+        self.loss_sum.zero_()
         now = time.perf_counter()
         tok_s = (step - log["step"]) * cfg.grad_accum * cfg.batch_size * cfg.block_size / (now - log["t"])
         log.update(t=now, step=step)
-        mfu = flops_tok * tok_s / peak if peak else None
-        state["rows"].append({"step": step, "time": round(elapsed(), 3), "train_loss": train_loss, "lr": lr,
-                              "tokens_per_s": round(tok_s * dist.world), "mfu": mfu})
-        bar.set_postfix_str(f"loss {train_loss:.4f} | {tok_s * dist.world:,.0f} tok/s"
-                            + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""), refresh=False)
-        if ddp.any_process(not math.isfinite(train_loss), dist, device):  # all ranks stop together
+        mfu = self.flops_tok * tok_s / self.peak if self.peak else None
+        self.state["rows"].append({"step": step, "time": round(elapsed(), 3), "train_loss": train_loss, "lr": lr,
+                                   "tokens_per_s": round(tok_s * dist.world), "mfu": mfu})
+        self.bar.set_postfix_str(f"loss {train_loss:.4f} | {tok_s * dist.world:,.0f} tok/s"
+                                 + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""), refresh=False)
+        if self.agree(not math.isfinite(train_loss)):  # all ranks stop together
             return f"training loss is {train_loss} at step {step}"
         return None
 
-    fast.train()
-    status, message = run_steps(cfg, state, state["step"] if ckpt else None, evaluate, save, take_step,
-                                on_val=lambda step, val: bar.set_postfix_str(f"val {val:.4f}", refresh=False),
-                                agree=lambda flag: ddp.any_process(flag, dist, device))
-    bar.close()
+    def show_val(self, step: int, val: float) -> None:
+        self.bar.set_postfix_str(f"val {val:.4f}", refresh=False)
 
-    if status == "diverged":
-        message = diverged_message(message, run_dir, cfg)
-    vals = [(r["step"], r["time"], r["val_loss"]) for r in state["rows"] if "val_loss" in r]
-    if run_dir and dist.is_main and saved:
-        write_metrics(run_dir, state["rows"])
-        plot_losses(run_dir, state["rows"])
-        if status != "diverged" and cfg.sample_tokens > 0:
+    def agree(self, flag: bool) -> bool:
+        """True on every process when `flag` is true on any (nn2gpt.gpt.ddp.any_process)."""
+        return ddp.any_process(flag, self.dist, self.device)
+
+    def finish(self, status: str, message: str, t0: float) -> TrainResult:
+        """After the loop: the one-line message of a diverged run, the last files, the result."""
+        self.bar.close()
+        if status == "diverged":
+            message = diverged_message(message, self.run_dir, self.cfg)
+        rows = self.state["rows"]
+        if self.run_dir and self.dist.is_main and self.saved:
+            self._write_last_files(status)
+        ddp.teardown(self.dist)
+        vals = [(r["step"], r["time"], r["val_loss"]) for r in rows if "val_loss" in r]
+        return TrainResult(status=status, step=self.state["step"], seconds=time.perf_counter() - t0, val_history=vals,
+                           train_history=[(r["step"], r["train_loss"]) for r in rows if "train_loss" in r],
+                           best_val_loss=self.state["best_val_loss"], final_val_loss=vals[-1][2] if vals else float("nan"),
+                           model=self.model, tokenizer=self.tok, run_dir=self.run_dir, message=message)
+
+    def _write_last_files(self, status: str) -> None:
+        """metrics.jsonl with every row, loss.png, and (unless the run diverged) samples.txt."""
+        write_metrics(self.run_dir, self.state["rows"])
+        plot_losses(self.run_dir, self.state["rows"])
+        if status != "diverged" and self.cfg.sample_tokens > 0:
             from nn2gpt.gpt.sample import sample_text
 
-            atomic_write_text(run_dir / "samples.txt", sample_text(model, tok, "", cfg.sample_tokens, seed=cfg.seed) + "\n")
-    ddp.teardown(dist)
-    return TrainResult(status=status, step=state["step"], seconds=time.perf_counter() - t0, val_history=vals,
-                       train_history=[(r["step"], r["train_loss"]) for r in state["rows"] if "train_loss" in r],
-                       best_val_loss=state["best_val_loss"], final_val_loss=vals[-1][2] if vals else float("nan"),
-                       model=model, tokenizer=tok, run_dir=run_dir, message=message)
+            text = sample_text(self.model, self.tok, "", self.cfg.sample_tokens, seed=self.cfg.seed)
+            atomic_write_text(self.run_dir / "samples.txt", text + "\n")

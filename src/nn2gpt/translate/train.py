@@ -21,6 +21,14 @@ JSON state). `--resume` continues exactly where the last save stopped: the same 
 Saves come at epoch ends (but at most one a minute: a GPU epoch can take seconds; every one
 with `--keep N`, which keeps the newest N for `translate average`), every 5 minutes, at the end
 and on Ctrl-C, which saves before exiting.
+
+The loop, one epoch at a time (the shape of nn2gpt.loop.run_steps, counted in epochs):
+  1. the epoch's batches, from a generator whose state the run keeps (`_Run._epoch_batches`);
+  2. one Adam step per batch (`take_step`), a metrics row every LOG_EVERY steps; after each step,
+     Ctrl-C, the time limit and the periodic save are checked (`train_epoch`);
+  3. at the epoch's end, or the time limit's: the validation loss, its row, maybe a save (`end_epoch`).
+A non-finite loss (or weights no longer finite when a save comes) stops the run with a one-line
+"diverged" error, keeping the last good checkpoint if there is one.
 """
 
 from __future__ import annotations
@@ -32,12 +40,15 @@ from pathlib import Path
 
 from nn2gpt.errors import UserError
 from nn2gpt.interrupt import StopOnCtrlC
+from nn2gpt.loop import diverged_message
 from nn2gpt.optstate import load_torch_adam, torch_adam_arrays
+from nn2gpt.progress import progress_bar
 from nn2gpt.runlog import plot_losses, read_metrics
 from nn2gpt.translate.runconfig import TranslateConfig, joined_pairs, run_config, settle_flags, starting_point
 
 SAVE_EVERY_S = 300  # a checkpoint at least every 5 minutes, besides epoch ends, the time limit and Ctrl-C
 EPOCH_SAVE_GAP_S = 60  # ...but not at every end of a seconds-long GPU epoch: a save writes ~3x the weights
+LOG_EVERY = 20  # steps between two training-loss rows of metrics.jsonl
 
 
 def lr_at(step: int, d_model: int, warmup: int, factor: float) -> float:
@@ -103,153 +114,216 @@ def _model_and_optimizer(config: dict, ck, start, device):
     return model, opt
 
 
-def _train(cfg: TranslateConfig) -> Path:
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-
-    from nn2gpt.checkpoint import has_checkpoint, latest_checkpoint_dir, save_checkpoint
-    from nn2gpt.data.translation import load_pair
-    from nn2gpt.devices import mixed_precision, pick_device
-    from nn2gpt.progress import progress_bar
-    from nn2gpt.translate.batches import collate, encode_pairs, token_batches
-    from nn2gpt.translate.model import model_weights
-
-    run = Path(cfg.out)
-    device = pick_device(cfg.device)
-    ck, start = starting_point(cfg, run)  # 1. continue this run, fine-tune another, or start afresh
+def _settled_start(cfg: TranslateConfig, run: Path):
+    """starting_point's (checkpoint to continue, checkpoint to fine-tune from), with every unset flag
+    settled from it (settle_flags) and the model's shape checked."""
+    ck, start = starting_point(cfg, run)
     settle_flags(cfg, ck.config if ck else start.config if start else None,
                   ("model", "train") if ck else ("model",), "--resume" if ck else "--init-from")
     if cfg.d_model % cfg.heads:
         raise UserError(f"--d-model {cfg.d_model} must be divisible by --heads {cfg.heads}")
-    torch.manual_seed(cfg.seed)
-    splits = _limit(load_pair(cfg.pair, cfg.data_dir), cfg.limit)  # 2. the data, the tokenizer, the config
-    config, tok = run_config(cfg, ck, start, splits)
-    tcfg = config["train"]
-    splits["train"] = splits["train"] + joined_pairs(tcfg, splits["train"], cfg.pair)
-    model, opt = _model_and_optimizer(config, ck, start, device)  # 3. the model and its optimizer
-    state = ck.state if ck is not None else None
-    autocast, use_bf16 = mixed_precision(device)  # bf16 autocast and TF32 on a GPU, float32 on the CPU
-    state = state or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None, "seconds": 0.0}
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"{cfg.pair}: {len(splits['train']):,} training pairs, vocabulary {tok.vocab_size:,}, "
-          f"{n_params / 1e6:.2f}M parameters, on {device}{' (bf16 autocast)' if use_bf16 else ''}, run directory {run}")
+    return ck, start
+
+
+def _examples(tok, splits: dict, max_len: int):
+    """(training examples, validation examples) as token ids; training pairs longer than the model's
+    positions (max_len) are left out."""
+    from nn2gpt.translate.batches import encode_pairs
 
     train_ex = encode_pairs(tok, splits["train"])
     val_ex = encode_pairs(tok, splits["val"])
-    too_long = config["model"]["max_len"]
-    train_ex = [e for e in train_ex if len(e[0]) <= too_long and len(e[1]) <= too_long]
+    return [e for e in train_ex if len(e[0]) <= max_len and len(e[1]) <= max_len], val_ex
 
-    def diverged(what: str) -> UserError:
-        kept = (f"the last good checkpoint, {latest_checkpoint_dir(run).name}, is kept"
-                if has_checkpoint(run) else "nothing was saved")
-        return UserError(f"{what}: training diverged and stopped ({kept}); lower --lr-factor or raise --warmup")
 
-    fresh = ck is None
-    # A fresh run over a replaced one (--overwrite) keeps its metrics in memory until its first save, so
-    # that the old run stays whole until then; a fresh run in a new directory writes them as they come.
-    pending: list[dict] | None = [] if fresh and has_checkpoint(run) else None
-    if fresh and pending is None:
-        (run / "metrics.jsonl").unlink(missing_ok=True)
-
-    def save(reason: str) -> None:
-        nonlocal fresh, pending
-        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # never save a broken model
-            raise diverged(f"the weights are no longer finite at step {state['step']}")
-        arrays = torch_adam_arrays(opt, model)
-        arrays["rng.torch"] = torch.get_rng_state().numpy()
-        if device.type == "cuda":
-            arrays["rng.cuda"] = torch.cuda.get_rng_state(device).numpy()
-        # a new run's first save keeps nothing else: no checkpoint of a run it replaced may be averaged in;
-        # config.json and tokenizer.json (and the held-back metrics) are written beside it after the switch
-        first = {"tokenizer.json": tok.hf.to_str(pretty=True)} if fresh else {}
-        if pending is not None:
-            first["metrics.jsonl"] = "".join(json.dumps(r) + "\n" for r in pending)
-        save_checkpoint(run, model_weights(model), config, tok.to_json(), arrays, dict(state),
-                        keep=1 if fresh else cfg.keep, files=first)
-        fresh, pending = False, None
-        _plot_loss(run)
-
-    def stop_interrupted() -> None:
-        print(f"\ninterrupted: saved step {state['step']} to {run}; continue with --resume")
-        raise KeyboardInterrupt  # the command line turns it into exit status 130
-
-    def log(row: dict) -> None:
-        if pending is not None:
-            pending.append(row)
-            return
-        with open(run / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
-
-    started, last_save = time.time(), time.time()
-    seconds_before = state["seconds"]
-    out_of_time = interrupted = False
-    recent: list[float] = []  # losses since the last log line (one batch alone is noisy: lengths vary)
+def _train(cfg: TranslateConfig) -> Path:
+    """Prepare the run, then epoch by epoch: its steps, then its evaluation and maybe a save."""
+    run = _Run(cfg)
     # Ctrl-C sets a flag that is read between steps, so a save never sees a half-applied Adam step.
     with StopOnCtrlC() as ctrl_c:
-        while state["epoch"] < cfg.epochs and not (out_of_time or interrupted):
-            rng = np.random.default_rng()
-            if state["epoch_rng"] is None:  # a new epoch: remember how its batches were drawn
-                state["epoch_rng"] = np.random.default_rng([tcfg["seed"], state["epoch"]]).bit_generator.state
-            rng.bit_generator.state = state["epoch_rng"]
-            batches = token_batches(train_ex, tcfg["max_tokens"], rng)
-            model.train()
-            bar = progress_bar(len(batches), state["batch"], f"epoch {state['epoch'] + 1}", "batch", cfg.quiet)
-            try:
-                for batch in batches[state["batch"]:]:
-                    src, tgt_in, tgt_out = (torch.from_numpy(a).to(device, non_blocking=True)
-                                            for a in collate(train_ex, batch, tok.pad_id))
-                    lr = lr_at(state["step"] + 1, config["model"]["d_model"], tcfg["warmup"], tcfg["lr_factor"])
-                    for g in opt.param_groups:
-                        g["lr"] = lr
-                    with autocast():
-                        logits = model(src, tgt_in)  # (B, T, V)
-                    loss = F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=tok.pad_id,
-                                           label_smoothing=tcfg["label_smoothing"])
-                    loss_value = loss.item()
-                    if not math.isfinite(loss_value):  # before the step, so the weights stay as last saved
-                        raise diverged(f"training loss is {loss_value} at step {state['step'] + 1}")
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    state["step"] += 1
-                    state["batch"] += 1
-                    state["seconds"] = seconds_before + time.time() - started
-                    recent.append(loss_value)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{recent[-1]:.3f}", lr=f"{lr:.2e}")
-                    if state["step"] % 20 == 0:
-                        log({"step": state["step"], "epoch": state["epoch"], "lr": lr,
-                             "train_loss": round(sum(recent) / len(recent), 4), "seconds": round(state["seconds"], 1)})
-                        recent.clear()
-                    if ctrl_c.set:
-                        interrupted = True
-                        break
-                    if cfg.max_seconds is not None and time.time() - started >= cfg.max_seconds:
-                        out_of_time = True
-                        break
-                    if time.time() - last_save >= SAVE_EVERY_S:
-                        save("periodic")
-                        last_save = time.time()
-            finally:  # also when a divergence error leaves the loop: the error prints on its own line
-                bar.close()
-            if interrupted:
-                save("interrupted")
-                stop_interrupted()
-            if not out_of_time:
-                state.update(epoch=state["epoch"] + 1, batch=0, epoch_rng=None)
-            val = loss_on(model, val_ex, tok.pad_id, tcfg["max_tokens"], autocast)
-            if not math.isfinite(val):
-                raise diverged(f"validation loss is {val} at step {state['step']}")
-            log({"step": state["step"], "epoch": state["epoch"], "val_loss": round(val, 4),
-                 "val_ppl": round(math.exp(val), 2), "seconds": round(state["seconds"], 1)})
-            print(f"epoch {state['epoch']}{' (time limit)' if out_of_time else ''}: step {state['step']}, "
-                  f"val loss {val:.3f}, perplexity {math.exp(val):.1f}, {state['seconds']:.0f} s of training")
-            finished = out_of_time or state["epoch"] >= cfg.epochs
-            # with --keep, every epoch end is saved: those are the checkpoints `translate average` is for
-            if finished or ctrl_c.set or cfg.keep > 1 or time.time() - last_save >= EPOCH_SAVE_GAP_S:
-                save("epoch")
-                last_save = time.time()
+        while run.state["epoch"] < cfg.epochs:
+            stop = run.train_epoch(ctrl_c)  # None: the epoch is done; else "interrupted" | "time"
+            if stop == "interrupted":
+                run.save()
+                run.stop_interrupted()
+            run.end_epoch(out_of_time=stop == "time", ctrl_c=ctrl_c)
             if ctrl_c.set:  # Ctrl-C during the evaluation or the save: that save was the last
-                stop_interrupted()
-    return run
+                run.stop_interrupted()
+            if stop == "time":
+                break
+    return run.dir
+
+
+class _Run:
+    """A translation run in training: its model, Adam, data and the state a checkpoint keeps
+    (step, epoch, the batch reached in it, the generator state its batches came from, seconds),
+    and the steps _train takes: `train_epoch` (a `take_step` per batch), `end_epoch` (`evaluate`,
+    `log`, maybe `save`), and `save` and `stop_interrupted` on Ctrl-C."""
+
+    def __init__(self, cfg: TranslateConfig):
+        import torch
+
+        from nn2gpt.data.translation import load_pair
+        from nn2gpt.devices import mixed_precision, pick_device
+
+        self.cfg, self.dir = cfg, Path(cfg.out)
+        self.device = pick_device(cfg.device)
+        ck, start = _settled_start(cfg, self.dir)  # 1. continue this run, fine-tune another, or start afresh
+        torch.manual_seed(cfg.seed)
+        splits = _limit(load_pair(cfg.pair, cfg.data_dir), cfg.limit)  # 2. the data, the tokenizer, the config
+        self.config, self.tok = run_config(cfg, ck, start, splits)
+        self.tcfg = self.config["train"]
+        splits["train"] = splits["train"] + joined_pairs(self.tcfg, splits["train"], cfg.pair)
+        self.model, self.opt = _model_and_optimizer(self.config, ck, start, self.device)  # 3. the model and its optimizer
+        self.autocast, use_bf16 = mixed_precision(self.device)  # bf16 autocast and TF32 on a GPU, float32 on the CPU
+        self.state = (ck.state if ck is not None else None) or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None,
+                                                                "seconds": 0.0}
+        n_params = sum(p.numel() for p in self.model.parameters())
+        print(f"{cfg.pair}: {len(splits['train']):,} training pairs, vocabulary {self.tok.vocab_size:,}, "
+              f"{n_params / 1e6:.2f}M parameters, on {self.device}{' (bf16 autocast)' if use_bf16 else ''}, "
+              f"run directory {self.dir}")
+        self.train_ex, self.val_ex = _examples(self.tok, splits, self.config["model"]["max_len"])
+        self._start_metrics(fresh=ck is None)
+        self.started = self.last_save = time.time()
+        self.seconds_before = self.state["seconds"]
+        self.recent: list[float] = []  # losses since the last log line (one batch alone is noisy: lengths vary)
+
+    def _start_metrics(self, fresh: bool) -> None:
+        """Where metrics rows go until the first save, and whether that save is the run's first."""
+        from nn2gpt.checkpoint import has_checkpoint
+
+        self.fresh = fresh
+        # A fresh run over a replaced one (--overwrite) keeps its metrics in memory until its first save, so
+        # that the old run stays whole until then; a fresh run in a new directory writes them as they come.
+        self.pending: list[dict] | None = [] if fresh and has_checkpoint(self.dir) else None
+        if fresh and self.pending is None:
+            (self.dir / "metrics.jsonl").unlink(missing_ok=True)
+
+    def train_epoch(self, ctrl_c) -> str | None:
+        """The epoch's remaining batches, a step each. After every step: Ctrl-C ("interrupted"), the
+        time limit ("time"), and a save when the last is SAVE_EVERY_S old; None at the epoch's end."""
+        batches = self._epoch_batches()
+        self.model.train()
+        bar = progress_bar(len(batches), self.state["batch"], f"epoch {self.state['epoch'] + 1}", "batch", self.cfg.quiet)
+        try:
+            for batch in batches[self.state["batch"]:]:
+                loss, lr = self.take_step(batch)
+                self.recent.append(loss)
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}")
+                if self.state["step"] % LOG_EVERY == 0:
+                    self.log({"step": self.state["step"], "epoch": self.state["epoch"], "lr": lr,
+                              "train_loss": round(sum(self.recent) / len(self.recent), 4),
+                              "seconds": round(self.state["seconds"], 1)})
+                    self.recent.clear()
+                if ctrl_c.set:
+                    return "interrupted"
+                if self.cfg.max_seconds is not None and time.time() - self.started >= self.cfg.max_seconds:
+                    return "time"
+                if time.time() - self.last_save >= SAVE_EVERY_S:
+                    self.save()
+        finally:  # also when a divergence error leaves the loop: the error prints on its own line
+            bar.close()
+        return None
+
+    def _epoch_batches(self) -> list:
+        """This epoch's batches, drawn from a generator seeded by (seed, epoch) whose starting state
+        the run keeps, so a resumed epoch draws the same batches and goes on where it stopped."""
+        import numpy as np
+
+        from nn2gpt.translate.batches import token_batches
+
+        if self.state["epoch_rng"] is None:  # a new epoch: remember how its batches were drawn
+            self.state["epoch_rng"] = np.random.default_rng([self.tcfg["seed"], self.state["epoch"]]).bit_generator.state
+        rng = np.random.default_rng()
+        rng.bit_generator.state = self.state["epoch_rng"]
+        return token_batches(self.train_ex, self.tcfg["max_tokens"], rng)
+
+    def take_step(self, batch) -> tuple[float, float]:
+        """One Adam step on one batch at the schedule's learning rate; (its label-smoothed loss, lr)."""
+        import torch
+        import torch.nn.functional as F
+
+        from nn2gpt.translate.batches import collate
+
+        src, tgt_in, tgt_out = (torch.from_numpy(a).to(self.device, non_blocking=True)
+                                for a in collate(self.train_ex, batch, self.tok.pad_id))
+        lr = lr_at(self.state["step"] + 1, self.config["model"]["d_model"], self.tcfg["warmup"], self.tcfg["lr_factor"])
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        with self.autocast():
+            logits = self.model(src, tgt_in)  # (B, T, V)
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=self.tok.pad_id,
+                               label_smoothing=self.tcfg["label_smoothing"])
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):  # before the step, so the weights stay as last saved
+            raise self.diverged(f"training loss is {loss_value} at step {self.state['step'] + 1}")
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.state["step"] += 1
+        self.state["batch"] += 1
+        self.state["seconds"] = self.seconds_before + time.time() - self.started
+        return loss_value, lr
+
+    def end_epoch(self, out_of_time: bool, ctrl_c) -> None:
+        """The epoch is over (or the time is): the validation loss, its row and line, and a save at the
+        run's end, on Ctrl-C, with --keep, or when the last save is EPOCH_SAVE_GAP_S old."""
+        state = self.state
+        if not out_of_time:
+            state.update(epoch=state["epoch"] + 1, batch=0, epoch_rng=None)
+        val = self.evaluate()
+        self.log({"step": state["step"], "epoch": state["epoch"], "val_loss": round(val, 4),
+                  "val_ppl": round(math.exp(val), 2), "seconds": round(state["seconds"], 1)})
+        print(f"epoch {state['epoch']}{' (time limit)' if out_of_time else ''}: step {state['step']}, "
+              f"val loss {val:.3f}, perplexity {math.exp(val):.1f}, {state['seconds']:.0f} s of training")
+        finished = out_of_time or state["epoch"] >= self.cfg.epochs
+        # with --keep, every epoch end is saved: those are the checkpoints `translate average` is for
+        if finished or ctrl_c.set or self.cfg.keep > 1 or time.time() - self.last_save >= EPOCH_SAVE_GAP_S:
+            self.save()
+
+    def evaluate(self) -> float:
+        """The validation loss (NLL, without label smoothing); a non-finite one stops the run as diverged."""
+        val = loss_on(self.model, self.val_ex, self.tok.pad_id, self.tcfg["max_tokens"], self.autocast)
+        if not math.isfinite(val):
+            raise self.diverged(f"validation loss is {val} at step {self.state['step']}")
+        return val
+
+    def save(self) -> None:
+        """A checkpoint that resumes exactly: weights, Adam's moments, torch's generators, the state.
+        Weights that are no longer finite are never saved: the run stops as diverged instead."""
+        import torch
+
+        from nn2gpt.checkpoint import save_checkpoint
+        from nn2gpt.translate.model import model_weights
+
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):  # never save a broken model
+            raise self.diverged(f"the weights are no longer finite at step {self.state['step']}")
+        arrays = torch_adam_arrays(self.opt, self.model)
+        arrays["rng.torch"] = torch.get_rng_state().numpy()
+        if self.device.type == "cuda":
+            arrays["rng.cuda"] = torch.cuda.get_rng_state(self.device).numpy()
+        # a new run's first save keeps nothing else: no checkpoint of a run it replaced may be averaged in;
+        # config.json and tokenizer.json (and the held-back metrics) are written beside it after the switch
+        first = {"tokenizer.json": self.tok.hf.to_str(pretty=True)} if self.fresh else {}
+        if self.pending is not None:
+            first["metrics.jsonl"] = "".join(json.dumps(r) + "\n" for r in self.pending)
+        save_checkpoint(self.dir, model_weights(self.model), self.config, self.tok.to_json(), arrays, dict(self.state),
+                        keep=1 if self.fresh else self.cfg.keep, files=first)
+        self.fresh, self.pending = False, None
+        _plot_loss(self.dir)
+        self.last_save = time.time()
+
+    def log(self, row: dict) -> None:
+        """A row of metrics.jsonl: appended at once, or held back until the first save (see _start_metrics)."""
+        if self.pending is not None:
+            self.pending.append(row)
+            return
+        with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def diverged(self, what: str) -> UserError:
+        return UserError(diverged_message(what, self.dir, advice="lower --lr-factor or raise --warmup", name_kept=True))
+
+    def stop_interrupted(self) -> None:
+        print(f"\ninterrupted: saved step {self.state['step']} to {self.dir}; continue with --resume")
+        raise KeyboardInterrupt  # the command line turns it into exit status 130
