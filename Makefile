@@ -28,7 +28,17 @@ demo: install
 	$(BIN)/nn2gpt gpt train --out runs/gpt --overwrite --max-seconds 100
 	$(BIN)/nn2gpt gpt sample --model runs/gpt --prompt "ROMEO:" --max-new-tokens 500 --seed 0
 
-test: install
+# The studio's browser tests drive Debian's chromium package; it is installed here when missing
+# (as root, or through sudo).
+browser:
+	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
-.PHONY: install demo test
+# After `make demo`: the local web page over runs/ (http://127.0.0.1:8000/)
+studio: install
+	$(BIN)/nn2gpt studio --runs runs
+
+.PHONY: install browser demo test studio

@@ -42,7 +42,7 @@ def nn2gpt(*args, timeout=180, **kw) -> subprocess.CompletedProcess:
                           timeout=timeout, **kw)
 
 
-PATH_DESTS = {"out", "model", "run", "text", "data_dir", "results", "init_from", "lm", "image", "checkpoints"}
+PATH_DESTS = {"out", "model", "run", "runs", "text", "data_dir", "results", "init_from", "lm", "image", "checkpoints"}
 
 
 def base_commands(runs, tmp):
@@ -77,12 +77,13 @@ def base_commands(runs, tmp):
                                                "--jobs", "1"]},
         "lab report": {"--results": results, "--out": tmp / "report"},
         "data": {"action": "list"},
+        "studio": {"--runs": runs["gpt"].parent, "": ["--list"]},
     }
 
 
 def argv_of(command: str, spec: dict) -> list[str]:
     words = command.split()
-    head = {"translate": ["translate"], "data": ["data"]}.get(command, words)
+    head = {"translate": ["translate"], "data": ["data"], "studio": ["studio"]}.get(command, words)
     positionals, options = [], []
     for key, value in spec.items():
         if key == "" or value is None:

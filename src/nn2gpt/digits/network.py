@@ -67,10 +67,16 @@ class Network:
     # ---- forward ----------------------------------------------------------------------------
     def feedforward(self, a: np.ndarray) -> np.ndarray:
         """a (784, m) -> output activations (10, m); m = 1 for the book's single column."""
+        return self.activations(a)[-1]
+
+    def activations(self, a: np.ndarray) -> list[np.ndarray]:
+        """a (784, m) -> [a_2, ..., a_L]: every layer's activations, the hidden ones and the output."""
+        layers = []
         for l, (b, w) in enumerate(zip(self.biases, self.weights)):
             z = w @ a + b                                   # (n_l, m); b broadcasts over columns
             a = costs.activate(self.output, z) if l == self.num_layers - 2 else costs.sigmoid(z)
-        return a
+            layers.append(a)
+        return layers
 
     def cost_derivative(self, output_activations: np.ndarray, y: np.ndarray) -> np.ndarray:
         """grad_a C for one example or m columns; (10, m). For the quadratic cost, a - y."""

@@ -20,9 +20,17 @@ def attention_weights(model, idx: torch.Tensor) -> list[torch.Tensor]:
     """One forward pass on idx (1, T); the attention weights (n_head, T, T) of every layer, in order."""
     from nn2gpt.nn.attention import MultiHeadAttention
 
-    layers = [m for m in model.modules() if isinstance(m, MultiHeadAttention)]
-    if not layers:
+    if not any(isinstance(m, MultiHeadAttention) for m in model.modules()):
         raise UserError(f"the {model.cfg.model} model has no attention to show; train --model attention, multihead or gpt")
+    return look_inside(model, idx)[0]
+
+
+def look_inside(model, idx: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """One forward pass on idx (1, T): (every layer's attention weights [(n_head, T, T)], logits (1, T, V)).
+    A model without attention (the bigram) gives an empty list."""
+    from nn2gpt.nn.attention import MultiHeadAttention
+
+    layers = [m for m in model.modules() if isinstance(m, MultiHeadAttention)]
     found: list[torch.Tensor] = []
 
     def ask(module, args, kwargs):
@@ -37,11 +45,11 @@ def attention_weights(model, idx: torch.Tensor) -> list[torch.Tensor]:
                                            m.register_forward_hook(take, with_kwargs=True))]
     try:
         with torch.no_grad():
-            model(idx)
+            logits, _ = model(idx)
     finally:
         for h in handles:
             h.remove()
-    return found
+    return found, logits
 
 
 def attention_heatmaps(run_dir, text: str, out: Path, data_dir=None) -> Path:

@@ -1,0 +1,93 @@
+"""The digits page: a drawing goes through the same steps as `nn2gpt digits predict`.
+
+The browser sends the canvas as grey levels (0 = black .. 255 = white, row by row). From there
+it is the command's own path: `mnist_like` finds the ink, fits it into 20x20, centres it by mass
+in 28x28 (what MNIST did to every digit it holds), and the network's `activations` give every
+layer: the hidden neurons (sigmoids in [0, 1]) and the 10 outputs.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from nn2gpt.errors import UserError
+
+MAX_SIDE = 1024  # a canvas bigger than this is not a drawing
+SHOWN = 48  # misclassified digits in the gallery
+
+
+def canvas_gray(body: dict) -> np.ndarray:
+    """The request's {"width", "height", "pixels"} as an (H, W) float array; UserError when malformed."""
+    w, h, pixels = body.get("width"), body.get("height"), body.get("pixels")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 8 <= v <= MAX_SIDE for v in (w, h)):
+        raise UserError(f"the canvas must be 8 to {MAX_SIDE} pixels a side, with whole-number width and height")
+    if not isinstance(pixels, list) or len(pixels) != w * h:
+        raise UserError(f"the canvas sent {len(pixels) if isinstance(pixels, list) else 'no'} pixels "
+                        f"for {w}x{h}; send one grey level per pixel")
+    try:
+        gray = np.asarray(pixels, dtype=np.float64).reshape(h, w)  # (H, W)
+    except (TypeError, ValueError):
+        raise UserError("the canvas pixels must be numbers from 0 to 255") from None
+    if not np.isfinite(gray).all() or gray.min() < 0 or gray.max() > 255:
+        raise UserError("the canvas pixels must be numbers from 0 to 255")
+    return gray
+
+
+def predict(net, gray: np.ndarray) -> dict:
+    """(H, W) grey levels -> what the page draws: input (784,), hidden layers, probabilities (10,)."""
+    from nn2gpt.digits.image import mnist_like
+
+    try:
+        x = mnist_like(gray)  # (784,) in [0, 1], the network's input
+    except UserError as e:
+        if "blank" in str(e):
+            raise UserError("the canvas is blank; draw a digit on it") from None
+        raise
+    layers = net.activations(x.reshape(784, 1).astype(net.dtype))  # [(n_l, 1)]
+    out = layers[-1][:, 0]  # (10,)
+    probs = out if net.output == "softmax" else out / out.sum()
+    return {"digit": int(np.argmax(out)), "probabilities": [round(float(p), 5) for p in probs],
+            "input": [round(float(v), 3) for v in x],
+            "hidden": [[round(float(v), 3) for v in a[:, 0]] for a in layers[:-1]],
+            "sizes": net.sizes, "output": net.output}
+
+
+class Gallery:
+    """The test digits a network gets wrong, computed once per network and kept."""
+
+    def __init__(self, data_dir=None):
+        self.data_dir = data_dir
+        self._test = None
+        self._done: dict[int, dict] = {}
+        self._lock = threading.Lock()
+
+    def misclassified(self, net, limit: int = SHOWN) -> dict:
+        with self._lock:
+            if id(net) not in self._done:
+                self._done[id(net)] = self._compute(net)
+            found = self._done[id(net)]
+        return found | {"items": found["items"][:limit]}
+
+    def _compute(self, net) -> dict:
+        from nn2gpt.data.mnist import load_mnist
+
+        if self._test is None:
+            self._test = load_mnist(self.data_dir, dtype=np.float32).test
+        images, labels = self._test.images, self._test.labels  # (10000, 784), (10000,)
+        outputs = net.predict(images)  # (10000, 10)
+        predicted = np.argmax(outputs, axis=1)
+        wrong = np.flatnonzero(predicted != labels)
+        items = [{"index": int(i), "label": int(labels[i]), "predicted": int(predicted[i]),
+                  "pixels": (images[i] * 255).round().astype(int).tolist()} for i in wrong[:SHOWN]]
+        return {"wrong": int(len(wrong)), "total": int(len(labels)), "items": items,
+                "accuracy": round(100 * (1 - len(wrong) / max(len(labels), 1)), 2)}
+
+
+def book_network_command(name: str, runs_dir, epochs: int) -> list[str]:
+    """The `nn2gpt digits train` line the page's "train one" button runs: the book's [784, 30, 10]."""
+    if not (1 <= epochs <= 30) or math.isnan(epochs):
+        raise UserError("epochs must be 1 to 30")
+    return ["digits", "train", "--sizes", "784,30,10", "--epochs", str(epochs), "--out", str(runs_dir / name)]

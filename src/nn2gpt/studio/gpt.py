@@ -1,0 +1,122 @@
+"""The GPT page: tokens stream in as they are sampled; any position can be opened up.
+
+Generating is `gpt sample`'s own path (`stream_text`: temperature, top-k, top-p, a seed, the KV
+cache), sent to the browser as Server-Sent Events, one event per piece of text. Opening a
+position `t` is one forward pass over the context the model would read there (at most
+block_size tokens ending at t): the logits at t give the next-token distribution, and every
+layer's and head's attention row t says how much t read from each earlier token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import torch
+
+from nn2gpt.errors import UserError
+
+MAX_PROMPT = 10_000  # characters; the model reads only its last block_size tokens anyway
+MAX_NEW = 2_000
+TOP = 10
+
+
+def _number(body: dict, key: str, kind, low, high, default=None, optional: bool = False):
+    value = body.get(key, default)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or not low <= value <= high:
+        raise UserError(f"{key.replace('_', ' ')} must be a number from {low} to {high}")
+    if kind is int and value != int(value):
+        raise UserError(f"{key.replace('_', ' ')} must be a whole number")
+    return kind(value)
+
+
+def check_text(text, what: str = "prompt") -> str:
+    if not isinstance(text, str) or not text:
+        raise UserError(f"the {what} is empty; type a few characters to start from (e.g. ROMEO:)")
+    if len(text) > MAX_PROMPT:
+        raise UserError(f"the {what} is {len(text):,} characters; the page takes at most {MAX_PROMPT:,} "
+                        f"(the model reads only its last block of tokens)")
+    return text
+
+
+def sampling(body: dict) -> dict:
+    """The request's sampling settings, checked; UserError names the bad one."""
+    return {"temperature": _number(body, "temperature", float, 0, 10, 1.0),
+            "top_k": _number(body, "top_k", int, 1, 1_000_000, optional=True),
+            "top_p": _number(body, "top_p", float, 0.001, 1, optional=True),
+            "seed": _number(body, "seed", int, 0, 2**32 - 1, optional=True),
+            "max_new_tokens": _number(body, "max_new_tokens", int, 1, MAX_NEW, 300)}
+
+
+def pieces_of(tok, ids: list[int]) -> list[str]:
+    """Each token's own text (a GPT-2 token that ends inside a character shows its bytes as '?')."""
+    if hasattr(tok, "decode_bytes"):
+        return [tok.decode_bytes([i]).decode("utf-8", errors="replace") for i in ids]
+    return [tok.decode([i]) for i in ids]
+
+
+def event(payload: dict) -> str:
+    return f"data: {json.dumps(payload)}\n\n"
+
+
+def generate_events(model, tok, prompt: str, settings: dict):
+    """Check everything first (a bad prompt is a 400, not a broken stream), then yield SSE lines."""
+    from nn2gpt.gpt.sample import stream_text
+    from nn2gpt.gpt.tokenizer import prompt_ids
+
+    prompt = check_text(prompt)
+    prompt_ids(tok, prompt)  # unknown characters -> UserError now
+    n = settings.pop("max_new_tokens")
+    pieces = stream_text(model, tok, prompt, n, **settings)
+
+    def events():
+        start, count = time.perf_counter(), 0
+        yield event({"type": "start", "prompt": prompt})
+        text = prompt
+        for piece in pieces:
+            count += 1
+            text += piece
+            yield event({"type": "piece", "text": piece})
+        seconds = time.perf_counter() - start
+        ids = tok.encode(text)
+        yield event({"type": "end", "tokens": pieces_of(tok, ids), "new_tokens": count,
+                     "tokens_per_s": round(count / seconds, 1) if seconds > 0 else None})
+    return events()
+
+
+def inspect(model, tok, text: str, position: int) -> dict:
+    """Token `position` of `text`: the next-token distribution after it and every head's attention row."""
+    from nn2gpt.gpt.heatmaps import look_inside
+
+    text = check_text(text, "text")
+    ids = tok.encode(text)
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < len(ids):
+        raise UserError(f"position must be a token of the text, 0 to {len(ids) - 1}")
+    start = max(0, position + 1 - model.cfg.block_size)  # the context the model reads at `position`
+    window = torch.tensor([ids[start:position + 1]])  # (1, W)
+    model.eval()
+    weights, logits = look_inside(model, window)  # [(nh, W, W)] per layer, (1, W, V)
+    probs = logits[0, -1].float().softmax(-1)  # (V,) after reading token `position`
+    top = torch.topk(probs, min(TOP, probs.numel()))
+    attention = [{"layer": l, "head": h, "weights": [round(float(x), 4) for x in w[h, -1]]}  # row `position`: (W,)
+                 for l, w in enumerate(weights) for h in range(w.size(0))]
+    return {"tokens": pieces_of(tok, ids), "position": position, "start": start,
+            "next": [{"token": pieces_of(tok, [int(i)])[0], "p": round(float(p), 4)}
+                     for p, i in zip(top.values, top.indices)],
+            "attention": attention, "n_layer": len(weights), "n_head": weights[0].size(0) if weights else 0}
+
+
+def shapes(model, tok, text: str) -> dict:
+    """What `gpt train --trace` prints: every tensor of one forward pass on `text`, with its shape."""
+    from nn2gpt.gpt.trace import trace_forward
+
+    ids = tok.encode(check_text(text, "text"))[-model.cfg.block_size:]
+    lines: list[str] = []
+    trace_forward(model, torch.tensor([ids]), print_fn=lines.append)  # idx (1, T)
+    rows = [re.match(r"(\S+)\s+(\(.*?\))\s*(.*)$", line) for line in lines]  # name (shape) dims
+    return {"T": len(ids), "rows": [{"name": r[1], "shape": r[2], "dims": r[3]} for r in rows if r],
+            "config": {k: getattr(model.cfg, k) for k in ("model", "n_layer", "n_head", "n_embd", "block_size",
+                                                         "vocab_size", "pos")}}

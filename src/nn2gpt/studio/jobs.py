@@ -1,0 +1,200 @@
+"""Training from the page: one run at a time, in its own process, watched by every open tab.
+
+A job is the same `nn2gpt gpt train` (or `digits train`) command a terminal would run, started as
+a child process, so it keeps every promise of the command line: it takes the run's lock, writes
+its checkpoints atomically, and on Stop (SIGINT, as Ctrl-C) finishes its step, saves and exits.
+Two jobs at once are refused: on a 2-core machine each would run at half speed.
+
+What the page sees is a list of events that only grows: the child's output lines; for a GPT the
+rows of `metrics.jsonl` as each checkpoint writes them, with a short sample from that checkpoint;
+for digits each epoch's validation accuracy. A tab asks for the events after the last one it has,
+so any number of tabs can watch one run, and a tab opened late sees it all from the start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from nn2gpt.errors import UserError
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+POSITIONS = ("learned", "rope", "sinusoidal", "alibi", "none")
+EPOCH = re.compile(r"^epoch\s+(\d+)/(\d+): validation ([\d.]+)%")
+SAMPLE_CHARS = 160
+
+
+class Busy(Exception):
+    """A job is already running (HTTP 409)."""
+
+
+def _whole(fields: dict, key: str, low: int, high: int, default: int) -> int:
+    value = fields.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise UserError(f"{key} must be a whole number from {low} to {high}")
+    return value
+
+
+def gpt_command(fields: dict) -> list[str]:
+    """`gpt train` with its defaults and the page's few fields (layers, width, positions, seconds)."""
+    layers = _whole(fields, "layers", 1, 12, 2)
+    width = _whole(fields, "width", 16, 512, 64)
+    if width % 4:
+        raise UserError("width must be a multiple of 4 (the model has 4 heads)")
+    pos = fields.get("pos", "learned")
+    if pos not in POSITIONS:
+        raise UserError(f"positions must be one of {', '.join(POSITIONS)}")
+    seconds = _whole(fields, "seconds", 5, 3600, 60)
+    return ["gpt", "train", "--n-layer", str(layers), "--n-embd", str(width), "--pos", pos,
+            "--max-seconds", str(seconds), "--max-iters", "1000000", "--eval-interval", "100"]
+
+
+def digits_command(fields: dict) -> list[str]:
+    """The book's chapter-1 network [784, 30, 10], a few epochs: about 15 s on 2 cores."""
+    epochs = _whole(fields, "epochs", 1, 30, 5)
+    return ["digits", "train", "--sizes", "784,30,10", "--epochs", str(epochs)]
+
+
+COMMANDS = {"gpt": gpt_command, "digits": digits_command}
+
+
+class Job:
+    def __init__(self, chapter: str, name: str, run: Path, argv: list[str]):
+        self.chapter, self.name, self.run, self.argv = chapter, name, run, argv
+        self.started = time.time()
+        self.events: list[dict] = []
+        self.status = "running"
+        self.returncode: int | None = None
+        self.proc: subprocess.Popen | None = None
+        self.stopping = False
+
+    def add(self, event: dict) -> None:
+        self.events.append(event | {"n": len(self.events)})
+
+    def public(self) -> dict:
+        return {"chapter": self.chapter, "name": self.name, "status": self.status, "returncode": self.returncode,
+                "seconds": round(time.time() - self.started, 1), "command": "nn2gpt " + " ".join(self.argv),
+                "events": len(self.events)}
+
+
+class Jobs:
+    """The one job that may run, and the last one that ran."""
+
+    def __init__(self, runs_dir: Path, data_dir=None):
+        self.runs_dir, self.data_dir = runs_dir, data_dir
+        self.job: Job | None = None
+        self._lock = threading.Lock()
+
+    def start(self, chapter: str, name: str, fields: dict) -> Job:
+        if chapter not in COMMANDS:
+            raise UserError(f"the page trains {' or '.join(COMMANDS)} runs, not {chapter!r}")
+        if not isinstance(name, str) or not NAME.match(name):
+            raise UserError("the run name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a "
+                            "letter or digit")
+        run = self.runs_dir / name
+        if run.exists():
+            raise UserError(f"{name} already exists in {self.runs_dir}; choose another name")
+        argv = COMMANDS[chapter](fields if isinstance(fields, dict) else {}) + ["--out", str(run)]
+        with self._lock:
+            if self.job and self.job.status == "running":
+                raise Busy(f"{self.job.name} is still training ({self.job.public()['seconds']:.0f} s so far); "
+                           f"stop it or wait for it: two runs at once would each train at half speed")
+            job = self.job = Job(chapter, name, run, argv)
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        if self.data_dir:
+            env["NN2GPT_DATA"] = str(self.data_dir)
+        job.proc = subprocess.Popen([sys.executable, "-m", "nn2gpt", *argv], stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env,
+                                    bufsize=1, errors="replace")
+        job.add({"type": "start", **job.public()})
+        threading.Thread(target=self._read, args=(job,), daemon=True).start()
+        if chapter == "gpt":
+            threading.Thread(target=self._watch_metrics, args=(job,), daemon=True).start()
+        return job
+
+    def stop(self) -> dict:
+        """SIGINT, as Ctrl-C: the run finishes its step, saves its checkpoint and exits."""
+        job = self.job
+        if not job or job.status != "running":
+            raise UserError("no training run is running")
+        job.stopping = True
+        job.proc.send_signal(signal.SIGINT)
+        return job.public()
+
+    def shutdown(self, wait: float = 30.0) -> None:
+        job = self.job
+        if job and job.status == "running":
+            job.proc.send_signal(signal.SIGINT)
+            try:
+                job.proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                job.proc.kill()
+
+    # ---- watching ---------------------------------------------------------------------------
+    def _read(self, job: Job) -> None:
+        for line in job.proc.stdout:
+            line = line.rstrip("\n")
+            job.add({"type": "log", "line": line})
+            m = EPOCH.match(line) if job.chapter == "digits" else None
+            if m:
+                job.add({"type": "metric", "epoch": int(m[1]), "epochs": int(m[2]), "accuracy": float(m[3])})
+        job.returncode = job.proc.wait()
+        if job.chapter == "gpt":
+            time.sleep(0.3)  # let the metrics watcher take the last rows first
+            self._new_rows(job)
+        job.status = "finished" if job.returncode == 0 else "stopped" if job.stopping else "failed"
+        job.add({"type": "end", **job.public()})
+
+    def _watch_metrics(self, job: Job) -> None:
+        while job.status == "running":
+            self._new_rows(job)
+            time.sleep(0.5)
+
+    def _new_rows(self, job: Job) -> None:
+        rows = _read_rows(job.run / "metrics.jsonl")
+        seen = getattr(job, "rows_seen", 0)
+        if len(rows) <= seen:
+            return
+        job.rows_seen = len(rows)
+        for row in rows[seen:]:
+            job.add({"type": "metric", **row})
+        if any("val_loss" in r for r in rows[seen:]):
+            sample = self._sample(job.run)
+            if sample:
+                job.add({"type": "sample", "step": rows[-1].get("step"), "text": sample})
+
+    def _sample(self, run: Path) -> str | None:
+        """A short sample from the checkpoint just written (read-only, one thread of the server)."""
+        from nn2gpt.gpt.runs import load_model
+        from nn2gpt.gpt.sample import sample_text
+
+        try:
+            model, tok, _ = load_model(run, data_dir=self.data_dir)
+            return sample_text(model, tok, "", SAMPLE_CHARS, seed=0)
+        except (UserError, OSError, RuntimeError):
+            return None  # a checkpoint being replaced right now: the next one will do
+
+    def events_after(self, n: int) -> list[dict]:
+        job = self.job
+        return job.events[n:] if job else []
+
+
+def _read_rows(path: Path) -> list[dict]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    rows = []
+    for line in text.splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            break  # a row being written
+    return rows

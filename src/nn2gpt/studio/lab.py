@@ -1,0 +1,66 @@
+"""The lab page: the lab's report, and a toy for "why the dot product?".
+
+The report is the REPORT.md that `nn2gpt lab run` wrote, turned into HTML (Python-Markdown), its
+pictures served from the same run folder. The toy draws random queries and keys q, k ~ N(0, 1)
+of shape (T, hs) and scores them with the lab's own score functions (`nn.scores.Score`, at their
+initial parameters), then shows softmax(scores) row by row and each row's entropy. Entropy in
+nats: log T when a query spreads its attention evenly over T keys, 0 when it reads one key only.
+Unscaled `dot` grows like sqrt(hs), so as the head size grows its rows turn one-hot: the
+saturation that dividing by sqrt(hs) prevents.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+from nn2gpt.errors import UserError
+
+TOY_SCORES = ("scaled_dot", "dot", "squared", "inverse", "cosine", "neg_dot")
+PICTURE = re.compile(r"^[\w.-]+\.png$")
+
+
+def report_html(run: Path, name: str) -> str:
+    import markdown
+
+    path = run / "REPORT.md"
+    if not path.is_file():
+        raise UserError(f"{name} has results but no REPORT.md; write it with `nn2gpt lab report --out {name}`")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    body = markdown.markdown(html.escape(text, quote=False), extensions=["tables", "fenced_code"])
+    link = f"api/lab/file?run={quote(name)}&name="
+    return re.sub(r'<img alt="([^"]*)" src="([\w.-]+\.png)"',
+                  lambda m: f'<img alt="{m[1]}" src="{link}{quote(m[2])}"', body)
+
+
+def picture(run: Path, file_name: str) -> Path:
+    """A .png of the lab run `run` (by its bare file name only)."""
+    if not isinstance(file_name, str) or not PICTURE.match(file_name) or not (run / file_name).is_file():
+        raise UserError(f"the lab run has no picture {file_name!r}")
+    return run / file_name
+
+
+def toy(score: str, head_size: int, T: int = 8, seed: int = 0) -> dict:
+    """softmax rows and their entropies for random q, k (T, hs) under one score function."""
+    import torch
+
+    from nn2gpt.nn.scores import Score
+
+    if score not in TOY_SCORES:
+        raise UserError(f"score must be one of {', '.join(TOY_SCORES)}")
+    for key, value, low, high in (("head size", head_size, 1, 1024), ("T", T, 2, 32), ("seed", seed, 0, 2**31)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise UserError(f"{key} must be a whole number from {low} to {high}")
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(1, 1, T, head_size, generator=g)  # (B, nh, T, hs)
+    k = torch.randn(1, 1, T, head_size, generator=g)  # (B, nh, T, hs)
+    with torch.no_grad():
+        scores = Score(score, 1, head_size)(q, k)[0, 0].double()  # (T, T) rows = queries, columns = keys
+    weights = scores.softmax(-1)  # (T, T), each row sums to 1
+    entropy = -(weights * weights.clamp_min(1e-300).log()).sum(-1)  # (T,) nats
+    return {"weights": weights.round(decimals=4).tolist(), "entropy": entropy.round(decimals=4).tolist(),
+            "mean_entropy": round(float(entropy.mean()), 4), "uniform": round(math.log(T), 4),
+            "score_spread": round(float(scores.std()), 4)}

@@ -1,0 +1,167 @@
+// nn2gpt studio: the page's shared pieces (requests, run lists, heatmaps) and the tab router.
+// Plain JavaScript modules, no build step and nothing fetched from the internet.
+
+export const $ = (id) => document.getElementById(id);
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}
+
+async function answer(response) {
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || `the studio answered ${response.status}`);
+  return body;
+}
+
+export async function getJSON(path) {
+  return answer(await fetch(path));
+}
+
+export async function postJSON(path, body) {
+  return answer(await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                                   body: JSON.stringify(body)}));
+}
+
+// Server-Sent Events over a POST (EventSource can only GET): call onEvent with each data object.
+export async function postStream(path, body, onEvent, signal) {
+  const response = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                                      body: JSON.stringify(body), signal});
+  if (!response.ok) await answer(response);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const {value, done} = await reader.read();
+    if (done) break;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const chunk = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      if (chunk.startsWith("data: ")) onEvent(JSON.parse(chunk.slice(6)));
+    }
+  }
+}
+
+export function showError(node, error) {
+  node.hidden = !error;
+  node.textContent = error ? (error.message || String(error)) : "";
+}
+
+// A calm white -> blue scale for weights in [0, 1].
+export function shade(w, max = 1) {
+  const t = Math.max(0, Math.min(1, max > 0 ? w / max : 0));
+  const r = Math.round(255 - t * (255 - 31)), g = Math.round(255 - t * (255 - 78)), b = Math.round(255 - t * (255 - 140));
+  return `rgb(${r},${g},${b})`;
+}
+
+// A heatmap as rows of cells: rows[i] is an array of weights; hover shows the value.
+export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picked, big, max} = {}) {
+  node.replaceChildren();
+  node.classList.toggle("big", !!big);
+  const top = max ?? Math.max(1e-9, ...rows.flat());
+  if (colLabels) node.append(el("div", {class: "hm-cols"}, ...colLabels.map((c) => el("span", {text: c, title: c}))));
+  rows.forEach((row, i) => {
+    const line = el("div", {class: "hm-row" + (i === picked ? " picked" : ""), "data-row": i},
+      el("div", {class: "hm-label", text: rowLabels[i] ?? "", title: rowLabels[i] ?? ""}),
+      ...row.map((w, j) => el("div", {class: "hm-cell", style: `background:${shade(w, top)}`,
+                                      title: `${rowLabels[i] ?? i} → ${colLabels ? colLabels[j] : j}: ${w.toFixed(3)}`})));
+    if (onRow) { line.style.cursor = "pointer"; line.addEventListener("click", () => onRow(i)); }
+    if (onHover) { line.addEventListener("mouseenter", () => onHover(i)); line.addEventListener("mouseleave", () => onHover(null)); }
+    node.append(line);
+  });
+}
+
+// Probability bars, vertical (labels under) or horizontal (label, bar, value).
+export function bars(node, items, {horizontal = false, top = null, max = null} = {}) {
+  node.replaceChildren();
+  const best = top ?? items.reduce((b, it, i) => (it.value > items[b].value ? i : b), 0);
+  max = max ?? Math.max(1e-9, ...items.map((it) => it.value));
+  for (const [i, it] of items.entries()) {
+    if (horizontal) {
+      node.append(el("div", {class: "row"}, el("code", {text: it.label}),
+        el("i", {style: `width:${(100 * it.value / max).toFixed(1)}%`}), el("span", {text: it.text ?? it.value.toFixed(3)})));
+    } else {
+      node.append(el("div", {class: "bar" + (i === best ? " top" : "")}, el("span", {text: it.text ?? ""}),
+        el("i", {style: `height:${(100 * it.value).toFixed(1)}%`}), el("b", {text: it.label})));
+    }
+  }
+}
+
+// A tiny line chart: series = [{points: [[x, y]], cls: "train" | "val", dots: bool}].
+export function curve(svg, series, {xLabel = "step", yLabel = ""} = {}) {
+  const W = svg.viewBox.baseVal.width, H = svg.viewBox.baseVal.height, L = 40, B = 22, T = 8, R = 8;
+  const pts = series.flatMap((s) => s.points);
+  svg.replaceChildren();
+  const ns = "http://www.w3.org/2000/svg", add = (tag, attrs) => {
+    const n = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    svg.append(n);
+    return n;
+  };
+  add("line", {x1: L, y1: H - B, x2: W - R, y2: H - B, class: "axis"});
+  add("line", {x1: L, y1: T, x2: L, y2: H - B, class: "axis"});
+  if (!pts.length) return;
+  const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 1), y0 = Math.min(...ys), y1 = Math.max(...ys, y0 + 1e-3);
+  const X = (x) => L + (W - L - R) * (x - x0) / (x1 - x0), Y = (y) => H - B - (H - B - T) * (y - y0) / (y1 - y0);
+  for (const s of series) {
+    if (s.dots) s.points.forEach((p) => add("circle", {cx: X(p[0]), cy: Y(p[1]), r: 3, class: s.cls}));
+    else if (s.points.length) add("polyline", {points: s.points.map((p) => `${X(p[0])},${Y(p[1])}`).join(" "), class: s.cls});
+  }
+  add("text", {x: L, y: H - 6, text: ""}).textContent = `${x0}`;
+  add("text", {x: W - R - 40, y: H - 6}).textContent = `${x1} ${xLabel}`;
+  add("text", {x: 2, y: T + 8}).textContent = y1.toFixed(2);
+  add("text", {x: 2, y: H - B}).textContent = y0.toFixed(2);
+  if (yLabel) add("text", {x: L + 6, y: T + 8}).textContent = yLabel;
+}
+
+// The runs of one chapter in a <select>; with none, say which command trains one.
+let runsCache = null;
+export async function loadRuns(force = false) {
+  if (!runsCache || force) runsCache = await getJSON("api/runs");
+  $("runs-dir").textContent = runsCache.runs_dir + "/";
+  return runsCache;
+}
+
+export async function fillRuns(chapter, select, emptyNode, summaryNode, {force = false, choose = null} = {}) {
+  const {runs, train_one} = await loadRuns(force);
+  const list = runs[chapter], keep = choose ?? select.value;
+  select.replaceChildren(...list.map((r) => el("option", {value: r.name, text: r.name})));
+  if (list.some((r) => r.name === keep)) select.value = keep;
+  emptyNode.hidden = list.length > 0;
+  if (!list.length) {
+    emptyNode.replaceChildren("No run of this chapter yet in the studio's folder. Train one: ",
+                              el("code", {text: train_one[chapter]}), " (then reload this page).");
+  }
+  const show = () => { if (summaryNode) summaryNode.textContent = list.find((r) => r.name === select.value)?.summary ?? ""; };
+  show();
+  select.onchange = () => { show(); select.dispatchEvent(new CustomEvent("run")); };
+  return list.length > 0;
+}
+
+// ---- the router: one view at a time, chosen by the URL's #fragment ----
+const views = {};
+const started = new Set();
+
+function route() {
+  const name = (location.hash || "#digits").slice(1);
+  const view = views[name] ? name : "digits";
+  for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
+  for (const a of document.querySelectorAll("#tabs a")) a.classList.toggle("active", a.dataset.view === view);
+  if (!started.has(view)) { started.add(view); views[view](); }
+}
+
+export function register(name, start) { views[name] = start; }
+
+Promise.all(["digits", "gpt", "translate", "train", "lab"].map((v) => import(`./${v}.js`))).then(() => {
+  window.addEventListener("hashchange", route);
+  route();
+});

@@ -1,0 +1,136 @@
+// Chapter 1: draw a digit; see the 28x28 input, the hidden sigmoids and the 10 outputs as you draw.
+import {$, bars, curve, el, fillRuns, loadRuns, postJSON, register, shade, showError, getJSON} from "./app.js";
+
+const SIDE = 140; // the drawing is sent at 140x140 grey levels: enough detail for a 20x20 digit
+let inFlight = false, again = false, drawn = false;
+
+function paintPixels(canvas, values, side = 28) {
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(side, side);
+  values.forEach((v, i) => { const g = Math.round(255 * v); img.data.set([g, g, g, 255], 4 * i); });
+  const small = el("canvas", {width: side, height: side});
+  small.getContext("2d").putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+}
+
+function greyLevels(canvas) {
+  const small = el("canvas", {width: SIDE, height: SIDE}), ctx = small.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, SIDE, SIDE);
+  ctx.drawImage(canvas, 0, 0, SIDE, SIDE);
+  const rgba = ctx.getImageData(0, 0, SIDE, SIDE).data, out = new Array(SIDE * SIDE);
+  for (let i = 0; i < out.length; i++) out[i] = rgba[4 * i];
+  return out;
+}
+
+function showPrediction(p) {
+  paintPixels($("digits-input"), p.input);
+  const hidden = p.hidden[0] || [], cols = Math.ceil(Math.sqrt(hidden.length));
+  const box = $("digits-hidden");
+  box.style.gridTemplateColumns = `repeat(${cols}, 12px)`;
+  box.replaceChildren(...hidden.map((a, i) => el("div", {style: `background:${shade(a)}`, title: `neuron ${i}: ${a.toFixed(3)}`})));
+  $("digits-hidden-caption").textContent = `hidden layer: ${hidden.length} sigmoids σ(w·x + b)` +
+    (p.hidden.length > 1 ? ` (first of ${p.hidden.length})` : "");
+  bars($("digits-output"), p.probabilities.map((v, d) => ({label: String(d), value: v, text: v >= 0.01 ? v.toFixed(2) : ""})));
+  $("digits-output-caption").textContent = p.output === "softmax" ? "output: softmax probabilities (10,)"
+    : "output: 10 sigmoid activations, scaled to sum to 1";
+  $("digits-verdict").replaceChildren("The network says ", el("b", {text: String(p.digit)}),
+    ` (${(100 * p.probabilities[p.digit]).toFixed(1)}%)`);
+}
+
+async function predict() {
+  if (!drawn || !$("digits-run").value) return;
+  if (inFlight) { again = true; return; } // one request at a time; the latest drawing wins
+  inFlight = true;
+  $("digits-verdict").dataset.state = "busy";
+  try {
+    const p = await postJSON("api/digits/predict", {run: $("digits-run").value, width: SIDE, height: SIDE,
+                                                     pixels: greyLevels($("digits-canvas"))});
+    showPrediction(p);
+  } catch (e) {
+    $("digits-verdict").textContent = e.message;
+  } finally {
+    inFlight = false;
+    if (again) { again = false; predict(); } else $("digits-verdict").dataset.state = "done";
+  }
+}
+
+function setUpCanvas() {
+  const canvas = $("digits-canvas"), ctx = canvas.getContext("2d");
+  const clear = () => {
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height); drawn = false;
+    $("digits-verdict").textContent = "Draw a digit in the white square.";
+  };
+  clear();
+  let last = null;
+  const at = (e) => { const r = canvas.getBoundingClientRect();
+    return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height]; };
+  canvas.addEventListener("pointerdown", (e) => { canvas.setPointerCapture(e.pointerId); last = at(e); });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!last) return;
+    const p = at(e);
+    ctx.strokeStyle = "#111"; ctx.lineWidth = 20; ctx.lineCap = "round"; ctx.lineJoin = "round";
+    ctx.beginPath(); ctx.moveTo(...last); ctx.lineTo(...p); ctx.stroke();
+    last = p; drawn = true; predict();
+  });
+  const end = () => { if (last) { last = null; predict(); } };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+  $("digits-clear").addEventListener("click", clear);
+}
+
+async function gallery() {
+  const box = $("digits-gallery");
+  box.replaceChildren(el("span", {class: "note", text: "scoring the 10,000 test digits…"}));
+  try {
+    const g = await getJSON(`api/digits/misclassified?run=${encodeURIComponent($("digits-run").value)}`);
+    box.replaceChildren(el("p", {class: "note", text: `${g.wrong.toLocaleString("en")} of ${g.total.toLocaleString("en")} wrong (${g.accuracy}% right); the first ${g.items.length}:`}));
+    for (const it of g.items) {
+      const c = el("canvas", {width: 28, height: 28});
+      paintPixels(c, it.pixels.map((v) => v / 255));
+      box.append(el("figure", {}, c, el("figcaption", {text: `${it.label} → ${it.predicted}`})));
+    }
+  } catch (e) { box.replaceChildren(el("p", {class: "error", text: e.message})); }
+}
+
+async function trainOne() {
+  const {runs} = await loadRuns(true);
+  const names = new Set(runs.digits.map((r) => r.name));
+  let name = "digits", i = 2;
+  while (names.has(name)) name = `digits-${i++}`;
+  $("digits-training").hidden = false;
+  const log = $("digits-log"), points = [];
+  log.textContent = "";
+  try {
+    await postJSON("api/train/start", {chapter: "digits", name, fields: {epochs: 5}});
+  } catch (e) { log.textContent = e.message; return; }
+  $("digits-train").disabled = true;
+  const source = new EventSource("api/train/events");
+  source.onmessage = async (m) => {
+    const e = JSON.parse(m.data);
+    if (e.type === "log") log.textContent = (log.textContent + e.line + "\n").split("\n").slice(-8).join("\n");
+    if (e.type === "metric") {
+      points.push([e.epoch, e.accuracy]);
+      curve($("digits-curve"), [{points, cls: "train"}, {points, cls: "val", dots: true}], {xLabel: "epoch", yLabel: "validation accuracy, %"});
+    }
+    if (e.type === "end") {
+      source.close();
+      $("digits-train").disabled = false;
+      await start(name);
+    }
+  };
+}
+
+async function start(choose = null) {
+  const has = await fillRuns("digits", $("digits-run"), $("digits-empty"), $("digits-summary"),
+                             {force: choose !== null, choose});
+  if (has) { predict(); gallery(); }
+}
+
+register("digits", () => {
+  setUpCanvas();
+  $("digits-train").addEventListener("click", trainOne);
+  $("digits-run").addEventListener("run", () => { predict(); gallery(); });
+  start().catch((e) => showError($("digits-empty"), e));
+});

@@ -1,0 +1,42 @@
+// Chapter 4: the dot-product toy (random q, k through each score function) and the lab's own report.
+import {$, bars, fillRuns, getJSON, heatmap, postJSON, register, showError} from "./app.js";
+
+const SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+let seed = 0, pending = null;
+
+async function toy() {
+  const size = SIZES[Number($("toy-size").value)];
+  $("toy-size-value").textContent = String(size);
+  const ask = {score: $("toy-score").value, head_size: size, T: 8, seed};
+  pending = ask;
+  try {
+    const t = await postJSON("api/lab/toy", ask);
+    if (pending !== ask) return; // a newer position of the slider is on its way
+    const labels = t.weights.map((_, i) => `q${i + 1}`), keys = t.weights.map((_, j) => `k${j + 1}`);
+    heatmap($("toy-map"), t.weights, labels, keys, {big: true, max: 1});
+    bars($("toy-entropy"), t.entropy.map((h, i) => ({label: `q${i + 1}`, value: h, text: `${h.toFixed(2)} nats`})),
+         {horizontal: true, max: t.uniform});
+    $("toy-summary").textContent = `mean entropy ${t.mean_entropy.toFixed(2)} of ${t.uniform.toFixed(2)} nats (uniform); ` +
+      `the scores' spread (std) is ${t.score_spread.toFixed(2)}`;
+  } catch (e) { $("toy-summary").textContent = e.message; }
+}
+
+async function report() {
+  const box = $("lab-report");
+  if (!$("lab-run").value) { box.replaceChildren(); return; }
+  try {
+    const r = await getJSON(`api/lab/report?run=${encodeURIComponent($("lab-run").value)}`);
+    box.innerHTML = r.html; // the report REPORT.md that `nn2gpt lab` wrote, rendered on the server
+  } catch (e) { showError($("lab-empty"), e); }
+}
+
+register("lab", async () => {
+  $("toy-size").addEventListener("input", toy);
+  $("toy-score").addEventListener("change", toy);
+  $("toy-new").addEventListener("click", () => { seed += 1; toy(); });
+  $("lab-run").addEventListener("run", report);
+  toy();
+  try {
+    if (await fillRuns("lab", $("lab-run"), $("lab-empty"), null)) report();
+  } catch (e) { showError($("lab-empty"), e); }
+});

@@ -1,0 +1,67 @@
+"""The translate page: a sentence, its translation, and where each attention head reads.
+
+`attention_maps` (the same function as `nn2gpt translate attention`) translates the sentence,
+then runs the model once more on its own translation with teacher forcing and keeps the weights:
+the encoder's self-attention (nh, S, S) per layer, rows = the source subword that asks, and the
+decoder's cross-attention (nh, T, S) per layer, rows = the English subword being produced.
+`log_probability` scores any translation, the model's own or one the user types, as
+log P(target | source) in nats: comparing two says how much the model prefers one.
+"""
+
+from __future__ import annotations
+
+from nn2gpt.errors import UserError
+
+PIZZA = {"es": "La pizza salió del horno y sabía bien.", "de": "Die Pizza kam aus dem Ofen und schmeckte gut."}
+MAX_CHARS = 2_000
+
+
+def _round(array) -> list:
+    return (array.round(4)).tolist()
+
+
+def source_language(config: dict) -> str:
+    pair = (config.get("train") or {}).get("pair") or "es-en"
+    return str(pair).split("-")[0]
+
+
+def check_sentence(sentence, what: str = "sentence") -> str:
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise UserError(f"the {what} is empty; type a sentence")
+    if len(sentence) > MAX_CHARS:
+        raise UserError(f"the {what} is {len(sentence):,} characters; this page translates one sentence "
+                        f"(at most {MAX_CHARS:,} characters)")
+    return sentence
+
+
+def translate(model, tok, sentence: str, beam: int) -> dict:
+    """The translation with both attentions, and its log-probability token by token."""
+    from nn2gpt.translate.pictures import attention_maps
+
+    if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= 16:
+        raise UserError("beam must be a whole number from 1 (greedy) to 16")
+    src, tgt, enc, cross, translation = attention_maps(model, tok, check_sentence(sentence), beam)
+    scored = score(model, tok, sentence, translation) if translation.strip() else {"log_prob": None, "tokens": []}
+    return {"translation": translation, "source": src, "target": tgt,
+            "encoder": [_round(w) for w in enc],  # [layer][head][S][S]
+            "cross": [_round(w) for w in cross],  # [layer][head][T][S]
+            "log_prob": scored["log_prob"], "tokens": scored["tokens"]}
+
+
+def score(model, tok, sentence: str, target: str) -> dict:
+    """log P(target | sentence), in total and for each target token (its </s> included)."""
+    from nn2gpt.translate.evaluate import next_token_log_probs, prepare_sentence
+
+    source = prepare_sentence(model, tok, check_sentence(sentence))
+    target = check_sentence(target, "translation").strip()
+    unknown = tok.unknown_characters(target)
+    if unknown:
+        raise UserError(f"the translation has characters this model never saw ({' '.join(map(repr, unknown[:10]))}); "
+                        f"remove or replace them")
+    if len(tok.encode(target)) + 1 > model.max_len:
+        raise UserError(f"the translation is longer than this model's maximum of {model.max_len} tokens")
+    ids, logp = next_token_log_probs(model, tok, source, target)  # (T,), (T, V)
+    per = logp.gather(-1, ids[:, None])[:, 0]  # (T,)
+    labels = [tok.id_to_token(int(i)) for i in ids[:-1]] + ["</s>"]
+    return {"translation": target, "log_prob": round(float(per.sum()), 4),
+            "tokens": [{"token": t, "log_prob": round(float(p), 4)} for t, p in zip(labels, per)]}

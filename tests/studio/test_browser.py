@@ -1,0 +1,132 @@
+"""The studio in a real browser: Debian's chromium driven by Playwright, against `nn2gpt studio` started
+as a user starts it. `make test` installs chromium; a missing browser fails here, it is never skipped.
+Each test saves a screenshot of its page under the test's temporary folder."""
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nn2gpt.gpt.runs import load_model
+
+
+@pytest.fixture(scope="module")
+def studio(runs_dir):
+    """`nn2gpt studio --port 0` in its own process; yields its URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "nn2gpt", "studio", "--runs", str(runs_dir), "--port", "0"],
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    match = re.search(r"http://[\w.]+:\d+/", line)
+    assert match, line
+    yield match[0]
+    proc.terminate()
+    proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is not installed: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    yield page
+    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+    context.close()
+    assert not problems, problems  # no JavaScript error on any page
+
+
+def test_draw_a_seven_with_the_mouse(page, studio):
+    page.goto(studio + "#digits")
+    page.wait_for_selector("#digits-run option", state="attached")
+    box = page.locator("#digits-canvas").bounding_box()
+    x, y = box["x"], box["y"]
+    page.mouse.move(x + 60, y + 60)
+    page.mouse.down()
+    for t in range(11):
+        page.mouse.move(x + 60 + 16 * t, y + 60)
+    for t in range(11):
+        page.mouse.move(x + 220 - 10 * t, y + 60 + 18 * t)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('#digits-verdict b') !== null && "
+                           "document.getElementById('digits-verdict').dataset.state === 'done'")  # the whole 7
+    assert page.locator("#digits-verdict b").inner_text() == "7"
+    assert page.locator("#digits-hidden div").count() == 30  # the book's 30 hidden neurons
+    assert page.locator("#digits-output .bar").count() == 10
+    page.wait_for_selector("#digits-gallery figure")
+
+
+def test_generate_streams_and_a_click_opens_the_attention(page, studio):
+    page.goto(studio + "#gpt")
+    page.wait_for_selector("#gpt-run option", state="attached")
+    page.evaluate("""() => { window.appended = 0;
+        new MutationObserver((ms) => { for (const m of ms) window.appended += m.addedNodes.length; })
+          .observe(document.getElementById('gpt-text'), {childList: true}); }""")
+    page.fill("#gpt-max", "200")
+    page.click("#gpt-generate")
+    page.wait_for_function("document.getElementById('gpt-speed').textContent.includes('tokens/s')")
+    assert page.evaluate("window.appended") > 200  # 200 pieces arrived one by one, then the token spans
+    assert page.locator("#gpt-text span").count() == len("ROMEO:") + 200
+    page.locator("#gpt-text span").nth(40).click()
+    page.wait_for_selector("#gpt-attention .hm-row")
+    assert page.locator("#gpt-attention .hm-row").count() == 2 * 2  # layers x heads of the test's model
+    assert page.locator("#gpt-next .row").count() == 10
+    assert page.locator("#gpt-attention .hm-row").first.locator(".hm-cell").count() == 32  # the block it reads
+
+
+def test_translate_shows_cross_attention_with_subword_labels(page, studio, client):
+    page.goto(studio + "#translate")
+    page.wait_for_selector("#translate-run option", state="attached")
+    page.wait_for_function("document.getElementById('translate-sentence').value.length > 0")
+    sentence = page.input_value("#translate-sentence")
+    assert "pizza" in sentence  # preloaded for an es-en model
+    page.click("#translate-go")
+    page.wait_for_selector("#translate-cross .hm-row")
+    expected = client.post("/api/translate", json={"run": "nested/translate", "sentence": sentence, "beam": 4}).json()
+    columns = page.locator("#translate-cross .hm-cols span").all_inner_texts()
+    rows = page.locator("#translate-cross .hm-label").all_inner_texts()
+    assert columns == expected["source"] and rows == expected["target"]
+    assert page.locator("#translate-enc-tokens span").count() == len(expected["source"])
+
+
+def test_train_live_gains_points_and_stop_saves(page, studio, runs_dir):
+    page.goto(studio + "#train")
+    page.wait_for_function("/^gpt-live-\\d+$/.test(document.getElementById('train-name').value)")  # a free name
+    page.fill("#train-name", "browser-live")
+    page.fill("#train-layers", "1")
+    page.fill("#train-seconds", "120")
+    page.click("#train-start")
+    page.wait_for_function("document.querySelectorAll('#train-curve circle').length >= 2", timeout=90_000)
+    points = page.locator("#train-curve circle").count()
+    page.wait_for_function(f"document.querySelectorAll('#train-curve circle').length > {points}", timeout=60_000)
+    page.click("#train-stop")
+    page.wait_for_function("document.getElementById('train-status').textContent.includes('stopped') || "
+                           "document.getElementById('train-status').textContent.includes('finished')", timeout=60_000)
+    model, _, config = load_model(runs_dir / "browser-live")  # the checkpoint Stop saved loads
+    assert config["model"]["n_layer"] == 1
+
+
+def test_the_lab_toy_and_report(page, studio):
+    page.goto(studio + "#lab")
+    page.wait_for_selector("#toy-map .hm-row")
+    assert page.locator("#toy-map .hm-row").count() == 8
+    page.select_option("#toy-score", "dot")
+    page.locator("#toy-size").fill("8")  # head size 256
+    page.wait_for_function("document.getElementById('toy-size-value').textContent === '256'")
+    page.wait_for_function("document.getElementById('toy-summary').textContent.startsWith('mean entropy 0.')")
+    page.wait_for_selector("#lab-report table")
+    time.sleep(0.2)

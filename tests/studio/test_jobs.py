@@ -1,0 +1,58 @@
+"""Training from the page: one run at a time, the same command a terminal runs, watched through events."""
+
+import json
+import time
+
+import pytest
+
+from nn2gpt.gpt.runs import load_model
+
+
+def wait_for_end(client, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = client.get("/api/train").json()["job"]
+        if job and job["status"] != "running":
+            return job
+        time.sleep(0.5)
+    raise AssertionError("the training run did not end")
+
+
+def test_a_run_trains_a_second_is_refused_and_the_checkpoint_loads(client, runs_dir):
+    fields = {"layers": 1, "width": 32, "pos": "rope", "seconds": 5}
+    r = client.post("/api/train/start", json={"chapter": "gpt", "name": "live", "fields": fields})
+    assert r.status_code == 200, r.text
+    assert "--pos rope" in r.json()["command"] and "--max-seconds 5" in r.json()["command"]
+    second = client.post("/api/train/start", json={"chapter": "gpt", "name": "live-2", "fields": fields})
+    assert second.status_code == 409 and "still training" in second.json()["error"]
+    job = wait_for_end(client)
+    assert job["status"] == "finished", job
+    with client.stream("GET", "/api/train/events?after=0") as s:  # a tab opened late sees it all
+        got = [json.loads(line[6:]) for line in s.iter_lines() if line.startswith("data: ")]
+    kinds = [e["type"] for e in got]
+    assert kinds[0] == "start" and kinds[-1] == "end"
+    metrics = [e for e in got if e["type"] == "metric"]
+    assert any("val_loss" in e for e in metrics) and any("train_loss" in e for e in metrics)
+    assert any(e["type"] == "sample" and e["text"] for e in got)
+    model, _, config = load_model(runs_dir / "live")
+    assert config["model"]["pos"] == "rope" and config["model"]["n_layer"] == 1
+    # the new run is listed for the other pages
+    assert "live" in [r["name"] for r in client.get("/api/runs").json()["runs"]["gpt"]]
+
+
+@pytest.mark.parametrize("body,needle", [
+    ({"chapter": "gpt", "name": "../escape"}, "run name"), ({"chapter": "gpt", "name": "gpt"}, "already exists"),
+    ({"chapter": "translate", "name": "t"}, "trains gpt or digits"),
+    ({"chapter": "gpt", "name": "w", "fields": {"width": 30}}, "multiple of 4"),
+    ({"chapter": "gpt", "name": "w", "fields": {"seconds": 0}}, "seconds"),
+    ({"chapter": "gpt", "name": "w", "fields": {"pos": "spiral"}}, "positions")])
+def test_bad_training_requests_are_400s_and_start_nothing(client, runs_dir, body, needle):
+    r = client.post("/api/train/start", json=body)
+    assert r.status_code == 400 and needle in r.json()["error"], r.text
+    assert not (runs_dir / "w").exists()
+
+
+def test_stop_with_nothing_running_says_so(client):
+    wait_for_end(client) if client.get("/api/train").json()["job"] else None
+    r = client.post("/api/train/stop", json={})
+    assert r.status_code == 400 and "no training run" in r.json()["error"]
