@@ -1,6 +1,7 @@
 """Chapter 2 CPU benchmark: time to a val loss on Tiny Shakespeare (char-level), speedrun style.
 
-    flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/gpt_train_bench.py [--recipes baby,default,fast,best102]
+    flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/gpt_train_bench.py \
+        [--recipes baby,default,fast,best102,nanogpt] [--peers DIR]
 
 Each recipe runs in a fresh process, and its clock starts when that process starts (Python
 start-up, imports, reading and encoding the text and the final evaluation all count), as
@@ -17,7 +18,15 @@ Recipes:
 - fast:    the recipe tuned for time to val loss <= 1.88 (the target: <= 50 s): the default
            model with rotary positions (RoPE).
 - best102: the lowest val loss in 102 s of wall time (the fast model, cosine over the budget).
-nanoGPT itself, on this machine: 1.886 after 2000 iters in 102 s (the peer figure in BENCHMARKS.md).
+- nanogpt: the peer, nanoGPT's own code (found in --peers, default ../shared/peers beside the
+           repository), copied to a temporary directory and run there: Tiny Shakespeare (the
+           same file our recipes read) as data/shakespeare_char/input.txt, its prepare.py, then
+           its train.py with its README's CPU "baby GPT" recipe, evaluated on eval_iters = 200
+           batches at step 0 and at the end only (NANOGPT_ARGS). Timed from the start of the train.py process
+           to its exit (prepare.py's few seconds are printed apart); its final val loss is parsed
+           from its log. It gets the same number of threads as ours (OMP_NUM_THREADS).
+The table at the end sets our recipes against nanoGPT's run of the same series: the wall-time
+ratio of each recipe to nanoGPT, and the lowest loss we reach within nanoGPT's time.
 """
 
 from __future__ import annotations
@@ -25,9 +34,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 T_START = time.time()
 
@@ -47,6 +60,13 @@ RECIPES = {"baby": BABY, "default": DEFAULT | {"max_seconds": 50.0}, "fast": FAS
 # core count) would otherwise fire on the load the previous recipe of this series leaves behind.
 EVAL = dict(eval_batches=200, log_interval=50, progress=False, sample_tokens=0, device="cpu", threads=os.cpu_count())
 TARGET = 1.88
+# nanoGPT's README recipe for a CPU ("baby GPT"), evaluated only at step 0 and at the end
+# (eval_interval = max_iters), on 200 batches of 12 like our recipes.
+NANOGPT_ARGS = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=False", "--eval_iters=200",
+                "--eval_interval=2000", "--log_interval=200", "--block_size=64", "--batch_size=12", "--n_layer=4",
+                "--n_head=4", "--n_embd=128", "--max_iters=2000", "--lr_decay_iters=2000", "--dropout=0.0",
+                "--out_dir=out-baby"]
+PEER = "nanogpt"
 
 
 def run_one(name: str, overrides: dict) -> dict:
@@ -70,29 +90,109 @@ def run_one(name: str, overrides: dict) -> dict:
             "torch": torch.__version__, "sample": sample}
 
 
+def run_nanogpt(folder: Path) -> dict:
+    """nanoGPT's own code in a temporary copy: prepare.py, then train.py timed from process start."""
+    import torch
+
+    import peers
+    from nn2gpt.data.fetch import fetch
+
+    text = fetch("tinyshakespeare", "input.txt")  # the file our recipes read (NN2GPT_DATA, the cache, ...)
+    env = os.environ | {"OMP_NUM_THREADS": str(os.cpu_count())}
+    with tempfile.TemporaryDirectory(prefix="nanogpt-") as tmp:
+        root = peers.copy(folder, Path(tmp) / "nanoGPT")
+        shutil.copyfile(text, root / "data" / "shakespeare_char" / "input.txt")  # so prepare.py downloads nothing
+        start = time.time()
+        prep = subprocess.run([sys.executable, "data/shakespeare_char/prepare.py"], cwd=root, env=env,
+                              capture_output=True, text=True)
+        prepare_s = time.time() - start
+        if prep.returncode == 0:
+            start = time.time()
+            out = subprocess.run([sys.executable, "train.py", *NANOGPT_ARGS], cwd=root, env=env, capture_output=True,
+                                 text=True)
+            wall = time.time() - start
+        else:
+            out = prep
+    evals = re.findall(r"^step (\d+): train loss ([\d.]+), val loss ([\d.]+)$", out.stdout, re.M)
+    if out.returncode != 0 or not evals:
+        tail = (out.stderr.strip() or out.stdout.strip()).splitlines()[-1:] or ["no output"]
+        raise SystemExit(f"bench: nanoGPT failed (exit {out.returncode}): {tail[0]}")
+    step, train_loss, val_loss = evals[-1]
+    iters = re.findall(r"^iter (\d+): loss [\d.]+, time ([\d.]+)ms", out.stdout, re.M)
+    return {"recipe": PEER, "config": " ".join(["train.py", *NANOGPT_ARGS]), "steps": int(step),
+            "val_loss": round(float(val_loss), 4), "train_loss": round(float(train_loss), 4),
+            "wall_s": round(wall, 1), "prepare_s": round(prepare_s, 1),
+            "ms_per_iter_logged": [float(ms) for _, ms in iters], "threads": int(env["OMP_NUM_THREADS"]),
+            "torch": torch.__version__}
+
+
+def compare(by: dict) -> list[str]:
+    """Lines setting our recipes against nanoGPT's run in the same series."""
+    peer = by[PEER]
+    ours = [r for name, r in by.items() if name != PEER]
+    lines = [f"| recipe | steps | val loss | wall (s) | wall / nanoGPT | val - nanoGPT |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in [*ours, peer]:
+        lines.append(f"| {r['recipe']} | {r['steps']} | {r['val_loss']:.4f} | {r['wall_s']:.1f} | "
+                     f"{r['wall_s'] / peer['wall_s']:.2f}x | {r['val_loss'] - peer['val_loss']:+.4f} |")
+    lower = [r for r in ours if r["val_loss"] < peer["val_loss"]]
+    if lower:
+        r = min(lower, key=lambda r: r["wall_s"])
+        lines.append(f"time to a lower loss than nanoGPT: {r['recipe']} reaches {r['val_loss']:.4f} (< "
+                     f"{peer['val_loss']:.4f}) in {r['wall_s']:.1f} s, {r['wall_s'] / peer['wall_s']:.2f}x "
+                     f"nanoGPT's {peer['wall_s']:.1f} s")
+    within = [r for r in ours if r["wall_s"] <= peer["wall_s"]]
+    if within:
+        r = min(within, key=lambda r: r["val_loss"])
+        lines.append(f"loss within nanoGPT's time ({peer['wall_s']:.1f} s): {r['recipe']} reaches {r['val_loss']:.4f} "
+                     f"in {r['wall_s']:.1f} s, against nanoGPT's {peer['val_loss']:.4f}")
+    if "baby" in by:
+        r = by["baby"]
+        lines.append(f"nanoGPT's recipe in our code (baby): {r['wall_s'] / peer['wall_s']:.2f}x nanoGPT's time, "
+                     f"val {r['val_loss'] - peer['val_loss']:+.4f}")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--recipes", default="baby,default,fast,best102")
-    ap.add_argument("--set", default="{}", help='JSON overrides for every recipe, e.g. \'{"lr": 2e-3}\'')
+    ap.add_argument("--recipes", default=",".join([*RECIPES, PEER]),
+                    help=f"comma-separated, run in this order (default: all of {', '.join([*RECIPES, PEER])})")
+    ap.add_argument("--set", default="{}", help='JSON overrides for every recipe of ours, e.g. \'{"lr": 2e-3}\'')
+    import peers
+
+    peers.add_argument(ap)
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one recipe in this process
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_one(args.one, json.loads(args.set))), flush=True)
         return
+    names = [n.strip() for n in args.recipes.split(",") if n.strip()]
+    unknown = [n for n in names if n not in RECIPES and n != PEER]
+    if unknown or not names:
+        print(f"bench: unknown recipe {unknown[0] if unknown else '(none given)'}; choose from "
+              f"{', '.join([*RECIPES, PEER])}", file=sys.stderr)
+        raise SystemExit(2)
+    nanogpt = peers.find(args.peers, "nanoGPT", "train.py") if PEER in names else None  # before any run
     print(f"# {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load before: {os.getloadavg()[0]:.2f}")
     rows = []
-    for name in args.recipes.split(","):
-        out = subprocess.run([sys.executable, __file__, "--one", name, "--set", args.set], capture_output=True,
-                             text=True, check=True)
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    for name in names:
+        if name == PEER:
+            rows.append(run_nanogpt(nanogpt))
+        else:
+            out = subprocess.run([sys.executable, __file__, "--one", name, "--set", args.set], capture_output=True,
+                                 text=True, check=True)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         r = rows[-1]
         hit = "yes" if r["val_loss"] <= TARGET else "no"
+        where = (f"its train.py from process start; prepare.py {r['prepare_s']:.1f} s before" if name == PEER
+                 else f"{r['train_s']:.1f} s in train()")
         print(f"{name:8} val {r['val_loss']:.4f} (<= {TARGET}: {hit}) after {r['steps']} steps, "
-              f"{r['wall_s']:.1f} s wall ({r['train_s']:.1f} s in train())", flush=True)
+              f"{r['wall_s']:.1f} s wall ({where})", flush=True)
     by = {r["recipe"]: r for r in rows}
     if "baby" in by and "fast" in by:
-        print(f"wall-time ratio baby / fast: {by['baby']['wall_s'] / by['fast']['wall_s']:.2f}x; "
-              f"nanoGPT (102 s, BENCHMARKS.md) / fast: {102 / by['fast']['wall_s']:.2f}x")
+        print(f"wall-time ratio baby / fast: {by['baby']['wall_s'] / by['fast']['wall_s']:.2f}x")
+    if PEER in by and len(by) > 1:
+        print("\n".join(compare(by)))
     print(f"# load after: {os.getloadavg()[0]:.2f}")
     print(json.dumps(rows))
 

@@ -1,13 +1,14 @@
 """`nn2gpt lab`: a tiny lab end to end, reproducibility, and one-line errors for bad input."""
 
 import json
+import re
 
 import pytest
 from PIL import Image
 
 from nn2gpt.cli import main
 from nn2gpt.lab.plan import make_plan
-from nn2gpt.lab.report import QUESTIONS
+from nn2gpt.lab.report import QUESTIONS, portable_command
 
 TINY = ["--tiny", "--steps", "12", "--seeds", "1", "--jobs", "1"]
 
@@ -83,3 +84,47 @@ def test_report_of_a_missing_file_is_one_line(tmp_path, capsys):
     assert main(["lab", "report", "--results", str(tmp_path / "nope.json")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err
+
+
+ABSOLUTE = re.compile(r"(?:^|[\s`(\['\"=])(?:/|~/|[A-Za-z]:[\\/])[\w.-]", re.M)  # a path from the root
+
+
+def _no_machine_path(text: str, *paths) -> None:
+    for p in paths:
+        assert str(p) not in text
+    assert not ABSOLUTE.findall(text), [text[max(0, m.start() - 40):m.end() + 40] for m in ABSOLUTE.finditer(text)]
+
+
+def test_the_report_names_no_path_of_the_machine(lab, data_dir):
+    # the lab ran with an absolute --out (a tmp dir); the report and results.json show its name only
+    report = (lab / "REPORT.md").read_text(encoding="utf-8")
+    _no_machine_path(report, lab, data_dir)
+    assert f"`nn2gpt lab run {' '.join(TINY)} --out {lab.name}`" in report
+    assert str(lab) not in (lab / "results.json").read_text(encoding="utf-8")
+
+
+def test_a_report_from_absolute_paths_shows_none(lab, tmp_path, data_dir):
+    results = json.loads((lab / "results.json").read_text(encoding="utf-8"))
+    where = tmp_path / "deep" / "lab"
+    results["settings"]["command"] = (f"nn2gpt lab run --out {where} --data-dir {data_dir} --seeds 1 "
+                                      f"--data-dir={data_dir} --steps 12")
+    results["attention"]["picture"] = str(where / "attention_baseline.png")
+    results["learned_positions"]["picture"] = str(tmp_path / "elsewhere" / "learned_similarity.png")
+    code = main(["lab", "report", "--results", str(_write(tmp_path / "results.json", results)), "--out", str(where)])
+    assert code == 0
+    report = (where / "REPORT.md").read_text(encoding="utf-8")
+    _no_machine_path(report, tmp_path, data_dir)
+    assert "`nn2gpt lab run --out lab --seeds 1 --steps 12`" in report
+    assert "](attention_baseline.png)" in report and "](learned_similarity.png)" in report
+
+
+def test_portable_command_keeps_relative_paths():
+    assert portable_command("nn2gpt lab run --out runs/lab --steps 490", "runs/lab") == \
+        "nn2gpt lab run --out runs/lab --steps 490"
+    assert portable_command("nn2gpt lab run --out=/srv/x/lab2 --data-dir=/srv/data", "/srv/x/lab2") == \
+        "nn2gpt lab run --out=lab2"
+
+
+def _write(path, obj):
+    path.write_text(json.dumps(obj), encoding="utf-8")
+    return path

@@ -3,11 +3,16 @@
 The report is a pure function of the results: `nn2gpt lab report --results DIR/results.json`
 rewrites it without training anything. Layout: settings, the summary table, one section per
 question (numbers, pictures, a paragraph chosen from the numbers), then one sample per variant.
+
+The report travels (it is read in a repository, on a web page), so it never names a path of the
+machine that wrote it: pictures are named relative to the report's folder, and the rerun command
+shows the run directory by its name (`portable_command`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 from nn2gpt.files import atomic_write_text
@@ -21,6 +26,48 @@ QUESTIONS = {
 }
 CH3_LINK = "../translate.md"
 CH2_LINK = "../gpt.md"
+
+
+def _is_absolute(path: str) -> bool:
+    return os.path.isabs(os.path.expanduser(path)) or (len(path) > 2 and path[1] == ":" and path[2] in "\\/")
+
+
+def portable_path(path: str, out_dir: str | Path) -> str:
+    """`path` as the report may show it: a relative path as it is; an absolute one relative to the
+    report's folder when it lies inside it, otherwise by its last component alone."""
+    if not _is_absolute(path):
+        return path
+    p, out = Path(os.path.expanduser(path)), Path(out_dir).expanduser().absolute()
+    try:
+        return p.relative_to(out).as_posix() or "."
+    except ValueError:
+        return p.name or "."
+
+
+def portable_command(command: str, out_dir: str | Path) -> str:
+    """The rerun command with no machine-local path: an absolute `--out` becomes the run directory's
+    name, `--data-dir` is left out (the data is checked by its sha256, so where it lies changes no
+    number), and any other absolute path is shown by `portable_path`."""
+    words, out = command.split(), []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        flag, eq, value = w.partition("=")
+        if flag == "--data-dir":
+            i += 1 if eq else 2
+            continue
+        if flag == "--out" and eq:
+            out.append(f"--out={Path(value).name if _is_absolute(value) else value}")
+        elif flag == "--out" and i + 1 < len(words):
+            value = words[i + 1]
+            out += ["--out", Path(os.path.expanduser(value)).name if _is_absolute(value) else value]
+            i += 1
+        elif eq and flag.startswith("--"):
+            out.append(f"{flag}={portable_path(value, out_dir)}")
+        else:
+            out.append(portable_path(w, out_dir))
+        i += 1
+    return " ".join(out)
 
 
 def finals(results: dict, suite: str | None = None) -> dict[str, list[float]]:
@@ -117,7 +164,7 @@ def _section_positions(results: dict, out: Path) -> list[str]:
     learned = []
     lp = results.get("learned_positions")
     if lp:
-        learned = [f"![learned positions]({lp['picture']})", "",
+        learned = [f"![learned positions]({portable_path(lp['picture'], out)})", "",
                    explain.learned_positions(lp["near"], lp["far"], lp["T"]), ""]
     return [f"## {QUESTIONS['positions']}", "",
             "![sinusoidal encoding](pe_matrix.png) ![similarity between positions](pe_similarity.png)", "",
@@ -127,7 +174,7 @@ def _section_positions(results: dict, out: Path) -> list[str]:
             explain.q3_positions(f, pe["toeplitz_error"], pe["T"], pe["d"]), ""]
 
 
-def _section_pizza(results: dict) -> list[str]:
+def _section_pizza(results: dict, out: Path) -> list[str]:
     att = results.get("attention") or {}
     lines = [f"## {QUESTIONS['pizza']}", "",
              f"This one needs a model that reads Spanish: chapter 3 trains the translation Transformer and "
@@ -145,7 +192,7 @@ def _section_pizza(results: dict) -> list[str]:
                   f"about e^H ≈ {math.exp(att['entropy']):.1f} characters each. "
                   f"For any trained GPT, `nn2gpt gpt attention \"TEXT\" --model RUN` draws the same grid "
                   f"([chapter 2]({CH2_LINK})).", "",
-                  f"![attention per layer and head]({att['picture']})", ""]
+                  f"![attention per layer and head]({portable_path(att['picture'], out)})", ""]
     return lines
 
 
@@ -164,7 +211,7 @@ def write_report(results: dict, out_dir: str | Path) -> Path:
                 f"(measured at the start), chosen so that the whole lab, {s.get('jobs', 1)} runs at a time, fits in "
                 f"{s['target_minutes']} minutes on this project's 2-core machine. "
                 if s.get("budget_s") else "it was given with --steps. ")
-             + f"Rerun exactly with `{s['command']}` (the same seed gives the same numbers). "
+             + f"Rerun exactly with `{portable_command(s['command'], out)}` (the same seed gives the same numbers). "
              f"Validation loss: mean next-character loss in nats on fixed windows of the last 10% of the text "
              f"(lower is better; guessing uniformly among {s['vocab_size']} characters gives "
              f"{math.log(s['vocab_size']):.2f}).", "",
@@ -180,7 +227,7 @@ def write_report(results: dict, out_dir: str | Path) -> Path:
         lines += _section_masks(results, out)
     if any("positions" in v["suites"] for v in results["variants"]):
         lines += _section_positions(results, out)
-    lines += _section_pizza(results)
+    lines += _section_pizza(results, out)
     lines += ["## Samples", "",
               "200 characters from each model (seed 0, temperature 1, prompt: a newline):", ""]
     for v in results["variants"]:

@@ -25,7 +25,7 @@ from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_json
 from nn2gpt.lab import metrics, positions, probe
 from nn2gpt.lab.plan import BASE, Plan, Variant, suites
-from nn2gpt.lab.report import write_report
+from nn2gpt.lab.report import portable_command, write_report
 
 EVALS_PER_RUN = 10  # points on each validation curve
 GEN_SEQS, GEN_TOKENS = 4, 256  # text each model writes for the mask question and the samples
@@ -205,7 +205,7 @@ def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command:
                      "learning_rate": plan.train["learning_rate"], "eval_batches": plan.train["eval_batches"], "head_size": plan.model["n_embd"] // plan.model["n_head"],
                      "machine": f"{platform.machine()} CPU, {jobs} run(s) at a time on 1 thread each, "
                                 f"torch {torch.__version__}",
-                     "command": command, "started": started, "target_minutes": 30, "wall_s": 0.0, "jobs": jobs},
+                     "command": portable_command(command, out), "started": started, "target_minutes": 30, "wall_s": 0.0, "jobs": jobs},
         "variants": [{"name": v.name, "what": v.what, "suites": table[v.name], "config": v.model_fields()}
                      for v in plan.variants],
         "runs": [],
