@@ -1,6 +1,7 @@
 """Training from the page: one run at a time, the same command a terminal runs, watched through events."""
 
 import json
+import math
 import time
 
 import pytest
@@ -56,3 +57,19 @@ def test_stop_with_nothing_running_says_so(client):
     wait_for_end(client) if client.get("/api/train").json()["job"] else None
     r = client.post("/api/train/stop", json={})
     assert r.status_code == 400 and "no training run" in r.json()["error"]
+
+
+def test_the_digits_button_trains_the_book_s_network_and_reports_each_epoch(client, runs_dir):
+    from nn2gpt.digits.model import load_model
+
+    wait_for_end(client) if client.get("/api/train").json()["job"] else None
+    r = client.post("/api/train/start", json={"chapter": "digits", "name": "book", "fields": {"epochs": 2}})
+    assert r.status_code == 200 and "--sizes 784,30,10" in r.json()["command"] and "--eta 3.0" in r.json()["command"]
+    assert wait_for_end(client)["status"] == "finished"
+    with client.stream("GET", "/api/train/events?after=0") as s:
+        got = [json.loads(line[6:]) for line in s.iter_lines() if line.startswith("data: ")]
+    epochs = [e for e in got if e["type"] == "metric"]
+    assert [e["epoch"] for e in epochs] == [1, 2] and all(50 < e["accuracy"] <= 100 for e in epochs)
+    net, config = load_model(runs_dir / "book")
+    assert net.sizes == [784, 30, 10] and config["cost"] == "quadratic"
+    assert math.isclose(100 * config["history"]["evaluation_accuracy"][-1], epochs[-1]["accuracy"], abs_tol=0.01)

@@ -63,12 +63,19 @@ export function shade(w, max = 1) {
 }
 
 // A heatmap as rows of cells: rows[i] is an array of weights; hover shows the value.
-export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picked, big, max} = {}) {
+// perRow shades each row against its own largest weight (a diffuse head stays visible next to a sharp one).
+// fit narrows the cells so that every column shows at the view's width (and scrolls to the newest).
+export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picked, big, max, perRow, fit} = {}) {
   node.replaceChildren();
   node.classList.toggle("big", !!big);
-  const top = max ?? Math.max(1e-9, ...rows.flat());
+  if (fit) {
+    const columns = rows[0]?.length || 1, room = (node.clientWidth || 700) - 95;
+    node.style.setProperty("--cell", `${Math.max(5, Math.min(14, Math.floor(room / columns)))}px`);
+  }
+  const all = max ?? Math.max(1e-9, ...rows.flat());
   if (colLabels) node.append(el("div", {class: "hm-cols"}, ...colLabels.map((c) => el("span", {text: c, title: c}))));
   rows.forEach((row, i) => {
+    const top = perRow ? Math.max(1e-9, ...row) : all;
     const line = el("div", {class: "hm-row" + (i === picked ? " picked" : ""), "data-row": i},
       el("div", {class: "hm-label", text: rowLabels[i] ?? "", title: rowLabels[i] ?? ""}),
       ...row.map((w, j) => el("div", {class: "hm-cell", style: `background:${shade(w, top)}`,
@@ -77,6 +84,7 @@ export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picke
     if (onHover) { line.addEventListener("mouseenter", () => onHover(i)); line.addEventListener("mouseleave", () => onHover(null)); }
     node.append(line);
   });
+  if (fit) node.scrollLeft = node.scrollWidth;
 }
 
 // Probability bars, vertical (labels under) or horizontal (label, bar, value).

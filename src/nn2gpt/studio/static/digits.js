@@ -103,7 +103,7 @@ async function trainOne() {
   const log = $("digits-log"), points = [];
   log.textContent = "";
   try {
-    await postJSON("api/train/start", {chapter: "digits", name, fields: {epochs: 5}});
+    await postJSON("api/train/start", {chapter: "digits", name, fields: {epochs: 30}});
   } catch (e) { log.textContent = e.message; return; }
   $("digits-train").disabled = true;
   const source = new EventSource("api/train/events");

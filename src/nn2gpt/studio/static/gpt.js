@@ -33,7 +33,7 @@ function drawAttention() {
   const labels = a.map((r) => `L${r.layer + 1} H${r.head + 1}`);
   const cols = inspected.tokens.slice(inspected.start, inspected.position + 1).map(visible);
   heatmap($("gpt-attention"), a.map((r) => r.weights), labels, cols,
-          {picked: head, onRow: (i) => { head = i; drawAttention(); shadeText(); }});
+          {picked: head, perRow: true, fit: true, onRow: (i) => { head = i; drawAttention(); shadeText(); }});
 }
 
 async function inspect(position) {
