@@ -20,10 +20,19 @@ def write_metrics(run_dir: Path, rows: list[dict]) -> None:
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.is_file():
+    """The rows of `run_dir`/metrics.jsonl; [] when there is none. A reader may look while a run
+    writes (the studio does): rows stop at the first line that is not whole JSON."""
+    try:
+        text = (Path(run_dir) / "metrics.jsonl").read_text(encoding="utf-8")
+    except OSError:
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for line in filter(str.strip, text.splitlines()):
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            break
+    return rows
 
 
 def plot_losses(run_dir: Path, rows: list[dict], labels: dict[str, str] | None = None) -> None:

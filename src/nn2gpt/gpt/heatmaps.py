@@ -28,6 +28,7 @@ def attention_weights(model, idx: torch.Tensor) -> list[torch.Tensor]:
 def look_inside(model, idx: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
     """One forward pass on idx (1, T): (every layer's attention weights [(n_head, T, T)], logits (1, T, V)).
     A model without attention (the bigram) gives an empty list."""
+    from nn2gpt.gpt.trace import forward_then_unhook
     from nn2gpt.nn.attention import MultiHeadAttention
 
     layers = [m for m in model.modules() if isinstance(m, MultiHeadAttention)]
@@ -43,13 +44,7 @@ def look_inside(model, idx: torch.Tensor) -> tuple[list[torch.Tensor], torch.Ten
 
     handles = [h for m in layers for h in (m.register_forward_pre_hook(ask, with_kwargs=True),
                                            m.register_forward_hook(take, with_kwargs=True))]
-    try:
-        with torch.no_grad():
-            logits, _ = model(idx)
-    finally:
-        for h in handles:
-            h.remove()
-    return found, logits
+    return found, forward_then_unhook(model, idx, handles)
 
 
 def attention_heatmaps(run_dir, text: str, out: Path, data_dir=None) -> Path:

@@ -36,13 +36,21 @@ def trace_forward(model, idx: torch.Tensor, print_fn=print) -> torch.Tensor:
     for n, m in mhas.items():
         m.tracer = lambda name, t, dims, n=n: show(f"{n}.{name}", t, dims)
     model.tracer = lambda name, t, dims: show(name, t, dims)
+    def untrace():
+        for m in mhas.values():
+            m.tracer = None
+        model.tracer = None
+    return forward_then_unhook(model, idx, handles, untrace)
+
+
+def forward_then_unhook(model, idx: torch.Tensor, handles, undo=None) -> torch.Tensor:
+    """model(idx)'s logits without gradients; the hooks `handles` are removed (and `undo()` run) even on error."""
     try:
         with torch.no_grad():
             logits, _ = model(idx)
     finally:
         for h in handles:
             h.remove()
-        for m in mhas.values():
-            m.tracer = None
-        model.tracer = None
+        if undo:
+            undo()
     return logits

@@ -8,7 +8,6 @@ layer: the hidden neurons (sigmoids in [0, 1]) and the 10 outputs.
 
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
@@ -84,10 +83,3 @@ class Gallery:
                   "pixels": (images[i] * 255).round().astype(int).tolist()} for i in wrong[:SHOWN]]
         return {"wrong": int(len(wrong)), "total": int(len(labels)), "items": items,
                 "accuracy": round(100 * (1 - len(wrong) / max(len(labels), 1)), 2)}
-
-
-def book_network_command(name: str, runs_dir, epochs: int) -> list[str]:
-    """The `nn2gpt digits train` line the page's "train one" button runs: the book's [784, 30, 10]."""
-    if not (1 <= epochs <= 30) or math.isnan(epochs):
-        raise UserError("epochs must be 1 to 30")
-    return ["digits", "train", "--sizes", "784,30,10", "--epochs", str(epochs), "--out", str(runs_dir / name)]

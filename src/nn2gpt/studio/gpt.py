@@ -15,40 +15,24 @@ import time
 
 import torch
 
-from nn2gpt.errors import UserError
+from nn2gpt.studio import checks
 
 MAX_PROMPT = 10_000  # characters; the model reads only its last block_size tokens anyway
 MAX_NEW = 2_000
 TOP = 10
 
 
-def _number(body: dict, key: str, kind, low, high, default=None, optional: bool = False):
-    value = body.get(key, default)
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or not low <= value <= high:
-        raise UserError(f"{key.replace('_', ' ')} must be a number from {low} to {high}")
-    if kind is int and value != int(value):
-        raise UserError(f"{key.replace('_', ' ')} must be a whole number")
-    return kind(value)
-
-
 def check_text(text, what: str = "prompt") -> str:
-    if not isinstance(text, str) or not text:
-        raise UserError(f"the {what} is empty; type a few characters to start from (e.g. ROMEO:)")
-    if len(text) > MAX_PROMPT:
-        raise UserError(f"the {what} is {len(text):,} characters; the page takes at most {MAX_PROMPT:,} "
-                        f"(the model reads only its last block of tokens)")
-    return text
+    return checks.text(text, what, MAX_PROMPT, "type a few characters to start from (e.g. ROMEO:)")
 
 
 def sampling(body: dict) -> dict:
     """The request's sampling settings, checked; UserError names the bad one."""
-    return {"temperature": _number(body, "temperature", float, 0, 10, 1.0),
-            "top_k": _number(body, "top_k", int, 1, 1_000_000, optional=True),
-            "top_p": _number(body, "top_p", float, 0.001, 1, optional=True),
-            "seed": _number(body, "seed", int, 0, 2**32 - 1, optional=True),
-            "max_new_tokens": _number(body, "max_new_tokens", int, 1, MAX_NEW, 300)}
+    return {"temperature": checks.number(body, "temperature", float, 0, 10, 1.0),
+            "top_k": checks.number(body, "top_k", int, 1, 1_000_000, optional=True),
+            "top_p": checks.number(body, "top_p", float, 0.001, 1, optional=True),
+            "seed": checks.number(body, "seed", int, 0, 2**32 - 1, optional=True),
+            "max_new_tokens": checks.number(body, "max_new_tokens", int, 1, MAX_NEW, 300)}
 
 
 def pieces_of(tok, ids: list[int]) -> list[str]:
@@ -93,8 +77,7 @@ def inspect(model, tok, text: str, position: int) -> dict:
 
     text = check_text(text, "text")
     ids = tok.encode(text)
-    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < len(ids):
-        raise UserError(f"position must be a token of the text, 0 to {len(ids) - 1}")
+    position = checks.number({"position": position}, "position", int, 0, len(ids) - 1)
     start = max(0, position + 1 - model.cfg.block_size)  # the context the model reads at `position`
     window = torch.tensor([ids[start:position + 1]])  # (1, W)
     model.eval()

@@ -13,7 +13,6 @@ so any number of tabs can watch one run, and a tab opened late sees it all from 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 
 from nn2gpt.errors import UserError
+from nn2gpt.runlog import read_metrics
+from nn2gpt.studio import checks
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 POSITIONS = ("learned", "rope", "sinusoidal", "alibi", "none")
@@ -35,23 +36,16 @@ class Busy(Exception):
     """A job is already running (HTTP 409)."""
 
 
-def _whole(fields: dict, key: str, low: int, high: int, default: int) -> int:
-    value = fields.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise UserError(f"{key} must be a whole number from {low} to {high}")
-    return value
-
-
 def gpt_command(fields: dict) -> list[str]:
     """`gpt train` with its defaults and the page's few fields (layers, width, positions, seconds)."""
-    layers = _whole(fields, "layers", 1, 12, 2)
-    width = _whole(fields, "width", 16, 512, 64)
+    layers = checks.number(fields, "layers", int, 1, 12, 2)
+    width = checks.number(fields, "width", int, 16, 512, 64)
     if width % 4:
         raise UserError("width must be a multiple of 4 (the model has 4 heads)")
     pos = fields.get("pos", "learned")
     if pos not in POSITIONS:
         raise UserError(f"positions must be one of {', '.join(POSITIONS)}")
-    seconds = _whole(fields, "seconds", 5, 3600, 60)
+    seconds = checks.number(fields, "seconds", int, 5, 3600, 60)
     return ["gpt", "train", "--n-layer", str(layers), "--n-embd", str(width), "--pos", pos,
             "--max-seconds", str(seconds), "--max-iters", "1000000", "--eval-interval", "100"]
 
@@ -61,7 +55,7 @@ def digits_command(fields: dict) -> list[str]:
     from nn2gpt.digits.cli import BOOK
 
     argv = BOOK.split()[1:]  # ["digits", "train", "--sizes", "784,30,10", "--epochs", "30", ...]
-    argv[argv.index("--epochs") + 1] = str(_whole(fields, "epochs", 1, 30, 30))
+    argv[argv.index("--epochs") + 1] = str(checks.number(fields, "epochs", int, 1, 30, 30))
     return argv
 
 
@@ -161,7 +155,7 @@ class Jobs:
             time.sleep(0.5)
 
     def _new_rows(self, job: Job) -> None:
-        rows = _read_rows(job.run / "metrics.jsonl")
+        rows = read_metrics(job.run)
         seen = getattr(job, "rows_seen", 0)
         if len(rows) <= seen:
             return
@@ -187,17 +181,3 @@ class Jobs:
     def events_after(self, n: int) -> list[dict]:
         job = self.job
         return job.events[n:] if job else []
-
-
-def _read_rows(path: Path) -> list[dict]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return []
-    rows = []
-    for line in text.splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            break  # a row being written
-    return rows

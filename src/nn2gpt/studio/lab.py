@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from nn2gpt.errors import UserError
+from nn2gpt.studio import checks
 
 TOY_SCORES = ("scaled_dot", "dot", "squared", "inverse", "cosine", "neg_dot")
 PICTURE = re.compile(r"^[\w.-]+\.png$")
@@ -51,9 +52,9 @@ def toy(score: str, head_size: int, T: int = 8, seed: int = 0) -> dict:
 
     if score not in TOY_SCORES:
         raise UserError(f"score must be one of {', '.join(TOY_SCORES)}")
-    for key, value, low, high in (("head size", head_size, 1, 1024), ("T", T, 2, 32), ("seed", seed, 0, 2**31)):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise UserError(f"{key} must be a whole number from {low} to {high}")
+    asked = {"head_size": head_size, "T": T, "seed": seed}
+    head_size, T, seed = (checks.number(asked, k, int, low, high) for k, low, high in
+                          (("head_size", 1, 1024), ("T", 2, 32), ("seed", 0, 2**31)))
     g = torch.Generator().manual_seed(seed)
     q = torch.randn(1, 1, T, head_size, generator=g)  # (B, nh, T, hs)
     k = torch.randn(1, 1, T, head_size, generator=g)  # (B, nh, T, hs)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from nn2gpt.checkpoint import has_checkpoint, latest_checkpoint_dir, refuse_kind, run_kind
 from nn2gpt.errors import UserError
+from nn2gpt.runlog import read_metrics
 
 CHAPTERS = ("digits", "gpt", "translate", "lab")
 DEPTH = 3  # runs/a/b/c at most: a folder tree of someone's home is not walked
@@ -69,22 +70,9 @@ def summary(run: Path, kind: str) -> str:
     m = c.get("model", {})
     if kind == "translate":
         return f"{c.get('train', {}).get('pair', '?')}, d{m.get('d_model', '?')} x {m.get('n_layer', '?')} layers"
-    val = [r["val_loss"] for r in _metrics(run) if isinstance(r.get("val_loss"), (int, float))]
+    val = [r["val_loss"] for r in read_metrics(run) if isinstance(r.get("val_loss"), (int, float))]
     shape = f"{m.get('model', '?')} {m.get('n_layer', '?')}x{m.get('n_embd', '?')}, {m.get('pos', 'learned')} positions"
     return shape + (f", val {val[-1]:.3f}" if val and math.isfinite(val[-1]) else "")
-
-
-def _metrics(run: Path) -> list[dict]:
-    rows = []
-    try:
-        for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                continue
-    except OSError:
-        pass
-    return rows
 
 
 def signature(run: Path, kind: str) -> tuple:

@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from nn2gpt.errors import UserError
-from nn2gpt.studio import digits, gpt, lab, translate
+from nn2gpt.studio import checks, digits, gpt, lab, translate
 from nn2gpt.studio.guard import Forbidden, Guard, resolve_run
 from nn2gpt.studio.jobs import Busy, Jobs
 from nn2gpt.studio.runs import TRAIN_ONE, Models, find_runs
@@ -68,93 +68,100 @@ async def body_of(request: Request) -> dict:
     return body
 
 
-def routes(studio: Studio) -> list:
-    async def index(request):
-        return FileResponse(STATIC / "index.html")
+async def answer(fn, *args) -> JSONResponse:
+    """fn(*args) in a worker thread (a forward pass must not stall the event loop), as JSON."""
+    return JSONResponse(await run_in_threadpool(fn, *args))
 
-    async def runs(request):
-        found = await run_in_threadpool(find_runs, studio.runs_dir)
-        train = {k: v.format(runs=studio.cfg.runs) for k, v in TRAIN_ONE.items()}
-        return JSONResponse({"runs": found, "runs_dir": studio.cfg.runs, "train_one": train})
 
-    # ---- digits ----------------------------------------------------------------------------
+def page_routes(studio: Studio) -> list:
+    """One chapter's requests each: read the body, take the run's loaded model, call the page's module."""
+    async def model_of(request, kind: str, body: dict | None = None):
+        name = (body if body is not None else request.query_params).get("run")
+        return await run_in_threadpool(studio.model, name, kind)
+
     async def digits_predict(request):
         body = await body_of(request)
-        net, _ = await run_in_threadpool(studio.model, body.get("run"), "digits")
-        return JSONResponse(await run_in_threadpool(digits.predict, net, digits.canvas_gray(body)))
+        net, _ = await model_of(request, "digits", body)
+        return await answer(digits.predict, net, digits.canvas_gray(body))
 
     async def digits_gallery(request):
-        net, _ = await run_in_threadpool(studio.model, request.query_params.get("run"), "digits")
-        return JSONResponse(await run_in_threadpool(studio.gallery.misclassified, net))
+        net, _ = await model_of(request, "digits")
+        return await answer(studio.gallery.misclassified, net)
 
-    # ---- gpt -------------------------------------------------------------------------------
     async def gpt_generate(request):
         body = await body_of(request)
-        model, tok, _ = await run_in_threadpool(studio.model, body.get("run"), "gpt")
+        model, tok, _ = await model_of(request, "gpt", body)
         events = await run_in_threadpool(gpt.generate_events, model, tok, body.get("prompt"), gpt.sampling(body))
         return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     async def gpt_inspect(request):
         body = await body_of(request)
-        model, tok, _ = await run_in_threadpool(studio.model, body.get("run"), "gpt")
-        return JSONResponse(await run_in_threadpool(gpt.inspect, model, tok, body.get("text"), body.get("position")))
+        model, tok, _ = await model_of(request, "gpt", body)
+        return await answer(gpt.inspect, model, tok, body.get("text"), body.get("position"))
 
     async def gpt_shapes(request):
         body = await body_of(request)
-        model, tok, _ = await run_in_threadpool(studio.model, body.get("run"), "gpt")
-        return JSONResponse(await run_in_threadpool(gpt.shapes, model, tok, body.get("text") or "ROMEO:"))
+        model, tok, _ = await model_of(request, "gpt", body)
+        return await answer(gpt.shapes, model, tok, body.get("text") or "ROMEO:")
 
-    # ---- translate -------------------------------------------------------------------------
     async def translate_info(request):
-        _, _, config = await run_in_threadpool(studio.model, request.query_params.get("run"), "translate")
+        _, _, config = await model_of(request, "translate")
         lang = translate.source_language(config)
         return JSONResponse({"source_language": lang, "example": translate.PIZZA.get(lang, "")})
 
     async def translate_run(request):
         body = await body_of(request)
-        model, tok, _ = await run_in_threadpool(studio.model, body.get("run"), "translate")
-        return JSONResponse(await run_in_threadpool(translate.translate, model, tok, body.get("sentence"),
-                                                    body.get("beam", 4)))
+        model, tok, _ = await model_of(request, "translate", body)
+        return await answer(translate.translate, model, tok, body.get("sentence"), body.get("beam", 4))
 
     async def translate_score(request):
         body = await body_of(request)
-        model, tok, _ = await run_in_threadpool(studio.model, body.get("run"), "translate")
-        return JSONResponse(await run_in_threadpool(translate.score, model, tok, body.get("sentence"),
-                                                    body.get("translation")))
+        model, tok, _ = await model_of(request, "translate", body)
+        return await answer(translate.score, model, tok, body.get("sentence"), body.get("translation"))
 
-    # ---- lab -------------------------------------------------------------------------------
-    async def lab_report(request):
+    return [Route("/api/digits/predict", digits_predict, methods=["POST"]),
+            Route("/api/digits/misclassified", digits_gallery),
+            Route("/api/gpt/generate", gpt_generate, methods=["POST"]),
+            Route("/api/gpt/inspect", gpt_inspect, methods=["POST"]),
+            Route("/api/gpt/shapes", gpt_shapes, methods=["POST"]),
+            Route("/api/translate/info", translate_info),
+            Route("/api/translate", translate_run, methods=["POST"]),
+            Route("/api/translate/score", translate_score, methods=["POST"])]
+
+
+def lab_routes(studio: Studio) -> list:
+    async def report(request):
         name = request.query_params.get("run")
-        run = resolve_run(studio.runs_dir, name)
-        return JSONResponse({"html": await run_in_threadpool(lab.report_html, run, name)})
+        return await answer(lambda: {"html": lab.report_html(resolve_run(studio.runs_dir, name), name)})
 
-    async def lab_file(request):
+    async def picture(request):
         run = resolve_run(studio.runs_dir, request.query_params.get("run"))
         return FileResponse(lab.picture(run, request.query_params.get("name")))
 
-    async def lab_toy(request):
+    async def toy(request):
         body = await body_of(request)
-        return JSONResponse(await run_in_threadpool(lab.toy, body.get("score"), body.get("head_size"),
-                                                    body.get("T", 8), body.get("seed", 0)))
+        return await answer(lab.toy, body.get("score"), body.get("head_size"), body.get("T", 8), body.get("seed", 0))
 
-    # ---- training --------------------------------------------------------------------------
-    async def train_start(request):
+    return [Route("/api/lab/report", report), Route("/api/lab/file", picture),
+            Route("/api/lab/toy", toy, methods=["POST"])]
+
+
+def train_routes(studio: Studio) -> list:
+    """Start, stop and watch the one training job; /events streams every event after `after`."""
+    async def start(request):
         body = await body_of(request)
         job = await run_in_threadpool(studio.jobs.start, body.get("chapter"), body.get("name"), body.get("fields"))
         return JSONResponse(job.public())
 
-    async def train_stop(request):
+    async def stop(request):
         return JSONResponse(studio.jobs.stop())
 
-    async def train_state(request):
+    async def state(request):
         job = studio.jobs.job
         return JSONResponse({"job": job.public() if job else None})
 
-    async def train_events(request):
-        try:
-            after = max(0, int(request.query_params.get("after", "0")))
-        except ValueError:
-            raise UserError("after must be a whole number") from None
+    async def events(request):
+        after = checks.number({"after": _int(request.query_params.get("after", "0"))}, "after", int, 0, 10**9)
 
         async def stream():
             n = after
@@ -169,21 +176,28 @@ def routes(studio: Studio) -> list:
                 await asyncio.sleep(0.25)
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
-    return [Route("/", index), Route("/api/runs", runs),
-            Route("/api/digits/predict", digits_predict, methods=["POST"]),
-            Route("/api/digits/misclassified", digits_gallery),
-            Route("/api/gpt/generate", gpt_generate, methods=["POST"]),
-            Route("/api/gpt/inspect", gpt_inspect, methods=["POST"]),
-            Route("/api/gpt/shapes", gpt_shapes, methods=["POST"]),
-            Route("/api/translate/info", translate_info),
-            Route("/api/translate", translate_run, methods=["POST"]),
-            Route("/api/translate/score", translate_score, methods=["POST"]),
-            Route("/api/lab/report", lab_report), Route("/api/lab/file", lab_file),
-            Route("/api/lab/toy", lab_toy, methods=["POST"]),
-            Route("/api/train", train_state), Route("/api/train/start", train_start, methods=["POST"]),
-            Route("/api/train/stop", train_stop, methods=["POST"]),
-            Route("/api/train/events", train_events),
-            Mount("/static", StaticFiles(directory=STATIC), name="static")]
+    return [Route("/api/train", state), Route("/api/train/start", start, methods=["POST"]),
+            Route("/api/train/stop", stop, methods=["POST"]), Route("/api/train/events", events)]
+
+
+def _int(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def routes(studio: Studio) -> list:
+    async def index(request):
+        return FileResponse(STATIC / "index.html")
+
+    async def runs(request):
+        found = await run_in_threadpool(find_runs, studio.runs_dir)
+        train = {k: v.format(runs=studio.cfg.runs) for k, v in TRAIN_ONE.items()}
+        return JSONResponse({"runs": found, "runs_dir": studio.cfg.runs, "train_one": train})
+
+    return [Route("/", index), Route("/api/runs", runs), *page_routes(studio), *lab_routes(studio),
+            *train_routes(studio), Mount("/static", StaticFiles(directory=STATIC), name="static")]
 
 
 class Checked:

@@ -10,7 +10,7 @@ log P(target | source) in nats: comparing two says how much the model prefers on
 
 from __future__ import annotations
 
-from nn2gpt.errors import UserError
+from nn2gpt.studio import checks
 
 PIZZA = {"es": "La pizza salió del horno y sabía bien.", "de": "Die Pizza kam aus dem Ofen und schmeckte gut."}
 MAX_CHARS = 2_000
@@ -26,20 +26,14 @@ def source_language(config: dict) -> str:
 
 
 def check_sentence(sentence, what: str = "sentence") -> str:
-    if not isinstance(sentence, str) or not sentence.strip():
-        raise UserError(f"the {what} is empty; type a sentence")
-    if len(sentence) > MAX_CHARS:
-        raise UserError(f"the {what} is {len(sentence):,} characters; this page translates one sentence "
-                        f"(at most {MAX_CHARS:,} characters)")
-    return sentence
+    return checks.text(sentence, what, MAX_CHARS, "type a sentence")
 
 
 def translate(model, tok, sentence: str, beam: int) -> dict:
     """The translation with both attentions, and its log-probability token by token."""
     from nn2gpt.translate.pictures import attention_maps
 
-    if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= 16:
-        raise UserError("beam must be a whole number from 1 (greedy) to 16")
+    beam = checks.number({"beam": beam}, "beam", int, 1, 16)  # 1 = greedy
     src, tgt, enc, cross, translation = attention_maps(model, tok, check_sentence(sentence), beam)
     scored = score(model, tok, sentence, translation) if translation.strip() else {"log_prob": None, "tokens": []}
     return {"translation": translation, "source": src, "target": tgt,
@@ -53,13 +47,7 @@ def score(model, tok, sentence: str, target: str) -> dict:
     from nn2gpt.translate.evaluate import next_token_log_probs, prepare_sentence
 
     source = prepare_sentence(model, tok, check_sentence(sentence))
-    target = check_sentence(target, "translation").strip()
-    unknown = tok.unknown_characters(target)
-    if unknown:
-        raise UserError(f"the translation has characters this model never saw ({' '.join(map(repr, unknown[:10]))}); "
-                        f"remove or replace them")
-    if len(tok.encode(target)) + 1 > model.max_len:
-        raise UserError(f"the translation is longer than this model's maximum of {model.max_len} tokens")
+    target = prepare_sentence(model, tok, check_sentence(target, "translation"), "translation")
     ids, logp = next_token_log_probs(model, tok, source, target)  # (T,), (T, V)
     per = logp.gather(-1, ids[:, None])[:, 0]  # (T,)
     labels = [tok.id_to_token(int(i)) for i in ids[:-1]] + ["</s>"]

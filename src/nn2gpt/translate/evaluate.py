@@ -59,20 +59,21 @@ def plain_punctuation(tok, sentence: str) -> str:
     return sentence
 
 
-def prepare_sentence(model, tok, sentence: str) -> str:
+def prepare_sentence(model, tok, sentence: str, what: str = "sentence") -> str:
     """The sentence as the model should read it: stripped, typographic punctuation the vocabulary
     lacks made plain ("…" -> "..."). Bad input -> UserError: an empty sentence, characters the
-    model never saw, or a sentence longer than the model can read."""
+    model never saw, or a sentence longer than the model can read. `what` names it in the
+    message ("translation" for a target sentence: the same vocabulary, the same limit)."""
     sentence = plain_punctuation(tok, sentence.strip())
     if not sentence:
-        raise UserError("the sentence is empty; give some text to translate")
+        raise UserError(f"the {what} is empty; give some text to translate")
     unknown = tok.unknown_characters(sentence)
     if unknown:
-        raise UserError(f"the sentence has characters this model never saw in training "
+        raise UserError(f"the {what} has characters this model never saw in training "
                         f"({' '.join(map(repr, unknown[:10]))}); remove or replace them")
     n = len(tok.encode(sentence)) + 1  # + </s>
     if n > model.max_len:
-        raise UserError(f"the sentence is {n} tokens long, more than this model's maximum of {model.max_len}; "
+        raise UserError(f"the {what} is {n} tokens long, more than this model's maximum of {model.max_len}; "
                         f"split it into shorter sentences")
     return sentence
 

@@ -1,0 +1,31 @@
+"""The values a request may carry, checked in one place: a bad one is a one-line UserError (HTTP 400).
+
+JSON gives the server whatever the browser sent: a string where a number belongs, `true` for 1,
+a list, NaN (Python's JSON reads it), 10**30. Each check names the field and its range.
+"""
+
+from __future__ import annotations
+
+from nn2gpt.errors import UserError
+
+
+def number(body: dict, key: str, kind, low, high, default=None, optional: bool = False):
+    """body[key] as `kind` (int or float) in [low, high]; `optional` lets a missing or null value be None."""
+    value = body.get(key, default)
+    if value is None and optional:
+        return None
+    name = key.replace("_", " ")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or not low <= value <= high:
+        raise UserError(f"{name} must be a {'whole number' if kind is int else 'number'} from {low} to {high}")
+    if kind is int and value != int(value):
+        raise UserError(f"{name} must be a whole number from {low} to {high}")
+    return kind(value)
+
+
+def text(value, what: str, limit: int, hint: str) -> str:
+    """A non-empty string of at most `limit` characters; `hint` says what to type instead."""
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(f"the {what} is empty; {hint}")
+    if len(value) > limit:
+        raise UserError(f"the {what} is {len(value):,} characters; the page takes at most {limit:,}")
+    return value
