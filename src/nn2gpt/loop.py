@@ -10,6 +10,8 @@ One pass per optimizer step:
      otherwise `save()` writes a checkpoint;
   3. `take_step(step, elapsed)` makes one optimizer step and moves state["step"] on; it returns
      a message when the training loss stops being finite.
+With cfg.eval_off_clock the time spent evaluating and saving is kept off the clock that
+max_seconds and the schedule read (bench/speedrun.py evaluates often; see docs/speedrun.md).
 A resumed run starts at a step that was evaluated and saved before it stopped, so that one is
 not evaluated again: a stopped-and-resumed run writes the same rows as a straight one.
 `agree(flag)` makes every process of a multi-process run (DDP) stop at the same step.
@@ -30,9 +32,10 @@ def run_steps(cfg, state: dict, resumed_at: int | None, evaluate, save, take_ste
     """Train until a stopping rule fires; (status, message). Status: done | time | stopped |
     interrupted | diverged. `state` ("step", "seconds", "rows", "best_val_loss") is updated in place."""
     seconds_before, t_train = state["seconds"], time.perf_counter()
+    paused = [0.0]  # seconds spent evaluating and saving, when cfg.eval_off_clock keeps them off the clock
 
     def elapsed() -> float:  # seconds of training, over every invocation of a resumed run
-        return seconds_before + time.perf_counter() - t_train
+        return seconds_before + time.perf_counter() - t_train - paused[0]
 
     with StopOnCtrlC() as ctrl_c:
         while True:
@@ -41,14 +44,19 @@ def run_steps(cfg, state: dict, resumed_at: int | None, evaluate, save, take_ste
             out_of_time = bool(cfg.max_seconds) and state["seconds"] >= cfg.max_seconds
             last = agree(ctrl_c.set or out_of_time or step == cfg.stop_at) or step >= cfg.max_iters
             if step != resumed_at and ((step > 0 and step % cfg.eval_interval == 0) or last):
+                t_eval = time.perf_counter()
                 val = evaluate()
                 state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
+                off_clock = getattr(cfg, "eval_off_clock", False)
                 state["best_val_loss"] = min(state["best_val_loss"], val)
                 if on_val:
                     on_val(step, val)
                 if not math.isfinite(val):
                     return "diverged", f"val loss is {val} at step {step}"
                 save()
+                if off_clock:  # the row says how long it stood off the clock (benchmarks add it back)
+                    state["rows"][-1]["eval_s"] = round(time.perf_counter() - t_eval, 4)
+                    paused[0] += time.perf_counter() - t_eval
             if last:
                 return ("interrupted" if ctrl_c.set else "time" if out_of_time else
                         "stopped" if step == cfg.stop_at else "done"), ""

@@ -1,10 +1,17 @@
-"""The learning-rate schedule of chapters 2 and 5: linear warm-up, then half a cosine.
+"""The learning-rate schedules of chapters 2, 5 and 6: linear warm-up, then half a cosine (or WSD).
 
 Both GPT engines (torch and numpy) train with it, so it lives here, with no torch and no numpy.
 Warm-up: a freshly initialised network's gradients point in poor directions and Adam's second
 moments are still near zero, so full-size steps early on can throw the weights far off; the
 rate grows linearly over `warmup` steps. Cosine: large steps while the loss falls fast, ever
 smaller ones to settle in a minimum at the end.
+
+WSD (warm-up, stable, decay; chapter 6, `--schedule wsd`): the same warm-up, then the full rate
+for most of the budget, then a straight line down to min_lr over the last `cooldown` fraction.
+The loss falls little while the rate is high and a lot in the cool-down; holding the peak
+longer explores further before settling (Hu et al., MiniCPM 2024; modded-nanogpt's schedule).
+
+    lr_at(schedule, step, max_lr, warmup, max_steps, min_lr, seconds, max_seconds, cooldown)
 """
 
 from __future__ import annotations
@@ -20,7 +27,35 @@ def cosine_lr(step: int, max_lr: float, warmup: int, max_steps: int, min_lr: flo
     if step < warmup:
         return max_lr * (step + 1) / (warmup + 1)
     min_lr = max_lr / 10 if min_lr is None else min_lr
-    done = (step - warmup) / max(1, max_steps - warmup)  # 0 -> 1
+    done = _done(step, warmup, max_steps, seconds, max_seconds)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * done)) * (max_lr - min_lr)
+
+
+def _done(step: int, warmup: int, max_steps: int, seconds: float, max_seconds: float | None) -> float:
+    """How much of the budget after the warm-up is used up, 0 -> 1 (steps or seconds, the further)."""
+    done = (step - warmup) / max(1, max_steps - warmup)
     if max_seconds:
         done = max(done, seconds / max_seconds)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * min(1.0, done))) * (max_lr - min_lr)
+    return min(1.0, done)
+
+
+def wsd_lr(step: int, max_lr: float, warmup: int, max_steps: int, min_lr: float | None = None,
+           seconds: float = 0.0, max_seconds: float | None = None, cooldown: float = 0.4) -> float:
+    """Linear warmup to max_lr, max_lr until 1 - cooldown of the budget is used, then linear down
+    to min_lr (max_lr / 10 by default) at its end."""
+    if step < warmup:
+        return max_lr * (step + 1) / (warmup + 1)
+    min_lr = max_lr / 10 if min_lr is None else min_lr
+    left = 1.0 - _done(step, warmup, max_steps, seconds, max_seconds)  # 1 -> 0
+    return min_lr + min(1.0, left / cooldown) * (max_lr - min_lr) if cooldown > 0 else max_lr
+
+
+SCHEDULES = ("cosine", "wsd")
+
+
+def lr_at(schedule: str, step: int, max_lr: float, warmup: int, max_steps: int, min_lr: float | None = None,
+          seconds: float = 0.0, max_seconds: float | None = None, cooldown: float = 0.4) -> float:
+    """The rate of `schedule` (SCHEDULES) at this step; cooldown is WSD's only."""
+    if schedule == "wsd":
+        return wsd_lr(step, max_lr, warmup, max_steps, min_lr, seconds, max_seconds, cooldown)
+    return cosine_lr(step, max_lr, warmup, max_steps, min_lr, seconds, max_seconds)

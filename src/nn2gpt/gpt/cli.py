@@ -40,6 +40,20 @@ TRAIN_FLAGS = {
     "peak-tflops": (positive(float), "device peak TFLOP/s for MFU (default: built-in estimate)"),
     "sample-tokens": (Number(int, 0), "tokens written to samples.txt at the end (default 500; 0 = no sample)"),
     "window": (positive(int), "sliding-window width for --mask window"),
+    # chapter 6, the speedrun (docs/speedrun.md)
+    "muon-lr": (positive(float), "Muon's peak learning rate with --optimizer muon (default 0.02)"),
+    "softcap": (positive(float), "cap the logits smoothly: C * tanh(logits / C) (default: no cap)"),
+    "cooldown": (Number(float, 0, 1), "--schedule wsd: the last fraction of the budget, decaying linearly, "
+                                      "0 <= f <= 1 (default 0.4)"),
+}
+# chapter 6's switches: flag -> (choices or None for on/off, help); all off by default
+SPEEDRUN_FLAGS = {
+    "optimizer": (("adamw", "muon"), "adamw (default) | muon: Muon for the blocks' matrices, AdamW for the rest"),
+    "mlp": (("gelu", "relu2"), "the MLP's activation: gelu (default) | relu2, ReLU(x)^2"),
+    "schedule": (("cosine", "wsd"), "learning-rate schedule: cosine (default) | wsd, warm-up-stable-decay"),
+    "qk-norm": (None, "RMS-normalise q and k per head before the attention score"),
+    "zero-init": (None, "start the blocks' output projections (and an untied head) at zero"),
+    "untie": (None, "give the gpt model a head of its own instead of the token embedding"),
 }
 
 
@@ -53,6 +67,11 @@ def _train_parser(p) -> None:
     p.add_argument("--overwrite", action="store_true", default=None, help="replace the model already in --out")
     for flag, (typ, help_) in TRAIN_FLAGS.items():
         p.add_argument(f"--{flag}", type=typ, help=help_)
+    for flag, (choices, help_) in SPEEDRUN_FLAGS.items():
+        if choices:
+            p.add_argument(f"--{flag}", choices=choices, help=help_)
+        else:
+            p.add_argument(f"--{flag}", action="store_true", default=None, help=help_)
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--compile", action=_BoolFlag, nargs=0, help="torch.compile the model (default: on GPU only)")
     p.add_argument("--no-compile", dest="compile", action=_BoolFlag, nargs=0, help="never torch.compile")
@@ -97,9 +116,10 @@ def _build_parser():
     return parser
 
 
-# Settings that fix the shape of the model or what its tokens are: a resumed run cannot change them.
+# Settings that fix the shape of the model or what its tokens are, or what the optimizer's saved
+# state is: a resumed run cannot change them.
 SHAPE = ("model", "n_layer", "n_head", "n_embd", "block_size", "bias", "pos", "score", "mask", "window",
-         "tokenizer")
+         "tokenizer", "mlp", "qk_norm", "untie", "softcap", "optimizer")
 
 
 def resumed_settings(args, names) -> dict:

@@ -40,6 +40,7 @@ from torch import nn
 from nn2gpt.errors import UserError
 from nn2gpt.gpt import MODELS  # the road: bigram, attention, multihead, gpt
 from nn2gpt.gpt.generate import Sampling
+from nn2gpt.gpt.modern import MLPS, activation, softcap, zero_out
 from nn2gpt.nn.attention import KVCache, MultiHeadAttention
 from nn2gpt.nn.masks import MASKS
 from nn2gpt.nn.positional import POSITIONS, LearnedPositions, sinusoidal_encoding
@@ -60,6 +61,12 @@ class GPTConfig:
     score: str = "scaled_dot"  # see nn2gpt.nn.scores.SCORES
     mask: str = "causal"  # causal | anticausal | none | window
     window: int | None = None  # width of the sliding window when mask == "window"
+    # chapter 6 (nn2gpt.gpt.modern), all off by default
+    mlp: str = "gelu"  # gelu | relu2
+    qk_norm: bool = False  # RMS-normalise q and k per head before the score
+    zero_init: bool = False  # output projections (and an untied head) start at zero
+    untie: bool = False  # a head of its own (lm_head) instead of tok_emb read backwards
+    softcap: float | None = None  # logits -> softcap * tanh(logits / softcap)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -113,6 +120,8 @@ class LanguageModel(Sampling, nn.Module):
         for name, p in self.named_parameters():
             if name.endswith("attn.proj.weight") or name.endswith("mlp.proj.weight"):
                 nn.init.normal_(p, std=0.02 / math.sqrt(2 * self.n_residual))
+        if self.cfg.zero_init:
+            zero_out(self)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())  # parameters() yields tied tensors once
@@ -186,7 +195,7 @@ class _Embedded(LanguageModel):
     def _mha(self, n_head: int) -> MultiHeadAttention:
         c = self.cfg
         return MultiHeadAttention(c.n_embd, n_head, c.dropout, c.bias, c.score, c.mask, c.window, c.pos,
-                                  block_size=c.block_size)
+                                  block_size=c.block_size, qk_norm=c.qk_norm)
 
 
 class AttentionLM(_Embedded):
@@ -227,12 +236,15 @@ class MultiHeadLM(_Embedded):
 
 
 class GPT(_Embedded):
-    """GPT-2's decoder: embeddings -> n_layer blocks -> LayerNorm -> tied head."""
+    """GPT-2's decoder: embeddings -> n_layer blocks -> LayerNorm -> tied head (or, with
+    cfg.untie, a head of its own), the logits soft-capped when cfg.softcap is set."""
 
     def __init__(self, cfg: GPTConfig):
         super().__init__(cfg)
         self.blocks = nn.ModuleList(Block(cfg, self._mha(cfg.n_head)) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        if cfg.untie:
+            self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)  # (V, C), trained apart from tok_emb
         self.n_residual = cfg.n_layer
         self._init_weights()
 
@@ -243,7 +255,9 @@ class GPT(_Embedded):
         x = self.ln_f(x)  # (B, T, C)
         # the head is the token embedding read backwards: the logit of token v is h · e_v.
         # Tying saves V*C parameters and makes "similar input" imply "similar prediction".
-        logits = F.linear(x, self.tok_emb.weight)  # (B, T, V)
+        logits = self.lm_head(x) if self.cfg.untie else F.linear(x, self.tok_emb.weight)  # (B, T, V)
+        if self.cfg.softcap:
+            logits = softcap(logits, self.cfg.softcap)  # (B, T, V) inside (-cap, cap)
         self._trace("logits", logits, "B,T,V")
         return logits
 
@@ -252,12 +266,12 @@ class GPT(_Embedded):
 
 
 class MLP(nn.Module):
-    """Position-wise feed-forward network: widen to 4C, GELU, back to C."""
+    """Position-wise feed-forward network: widen to 4C, GELU (or ReLU², cfg.mlp), back to C."""
 
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
-        self.act = nn.GELU(approximate="tanh")  # GPT-2's GELU; numpy can match it exactly
+        self.act = activation(cfg.mlp)  # GPT-2's tanh GELU (numpy matches it exactly), or ReLU²
         self.proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.drop = nn.Dropout(cfg.dropout)
 
@@ -293,7 +307,7 @@ class Block(nn.Module):
 def check_config(cfg: GPTConfig) -> None:
     """Raise UserError, naming the valid choices, for anything build_model cannot build."""
     for name, value, choices in (("model", cfg.model, MODELS), ("pos", cfg.pos, POSITIONS),
-                                 ("score", cfg.score, SCORES), ("mask", cfg.mask, MASKS)):
+                                 ("score", cfg.score, SCORES), ("mask", cfg.mask, MASKS), ("mlp", cfg.mlp, MLPS)):
         if value not in choices:
             raise UserError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
     for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -309,6 +323,10 @@ def check_config(cfg: GPTConfig) -> None:
             raise UserError(f"mask 'window' needs a window width >= 1 (e.g. --window 16), got {cfg.window!r}")
     elif cfg.window is not None:
         raise UserError(f"a window width ({cfg.window}) only applies to mask 'window', not {cfg.mask!r}")
+    if cfg.model != "gpt" and (cfg.untie or cfg.softcap):
+        raise UserError(f"untie and softcap are options of the gpt model (its head), not of {cfg.model!r}")
+    if cfg.softcap is not None and not cfg.softcap > 0:
+        raise UserError(f"softcap must be a positive number, got {cfg.softcap!r}")
     heads = 1 if cfg.model == "attention" else cfg.n_head
     if cfg.pos == "rope" and (cfg.n_embd // heads) % 2:
         raise UserError(f"rope needs an even head size, got n_embd/n_head = {cfg.n_embd // heads}")

@@ -26,7 +26,7 @@ from nn2gpt.errors import UserError
 from nn2gpt.gpt import runs
 from nn2gpt.gpt.batches import encode_text, split, val_batches
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
-from nn2gpt.optstate import load_torch_adam
+from nn2gpt.gpt.muon import load_optimizer_arrays
 
 
 def cpu_threads() -> int:
@@ -88,7 +88,7 @@ def restore(ckpt, model, optimizer, rng: np.random.Generator) -> dict:
     if "optimizer_groups" in ckpt.state:  # saved before Adam's state was named by parameter
         runs.optimizer_from_numpy(optimizer, ckpt.optimizer or {}, ckpt.state["optimizer_groups"])
     else:
-        load_torch_adam(optimizer, model, ckpt.optimizer or {})
+        load_optimizer_arrays(optimizer, model, ckpt.optimizer or {})
     rng.bit_generator.state = ckpt.state["numpy_rng"]
     runs.torch_rng_from_json(ckpt.state["torch_rng"])
     return {k: ckpt.state[k] for k in fresh_state()}

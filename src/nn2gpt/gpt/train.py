@@ -5,10 +5,10 @@
 
 The loop, one optimizer step at a time:
   1. learning rate: linear warmup, then cosine decay to lr/10 (over max_iters, or over
-     max_seconds when the budget is time);
+     max_seconds when the budget is time), or WSD (--schedule wsd);
   2. grad_accum micro-batches: forward (bf16 autocast on GPU), loss / grad_accum, backward;
   3. clip the gradient norm, AdamW step (weight decay on matrices only: decaying biases and
-     LayerNorm gains only hurts);
+     LayerNorm gains only hurts); with --optimizer muon the blocks' matrices take Muon's step;
   4. every eval_interval steps: val loss on the FIXED validation batches, checkpoint.
 Stops at max_iters, at max_seconds, on Ctrl-C (finishes the step, saves, status
 "interrupted"), or on a non-finite loss (status "diverged", the last good checkpoint is kept).
@@ -42,10 +42,10 @@ from nn2gpt.gpt.perf import device_peak_flops
 from nn2gpt.gpt.setup import (build, checkpoint_for, cpu_threads, fixed_val_set, fresh_state, my_share, restore,
                               text_and_tokenizer, wrapped)
 from nn2gpt.loop import diverged_message, run_steps
-from nn2gpt.optstate import torch_adam_arrays
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
-from nn2gpt.schedule import cosine_lr
+from nn2gpt.gpt.muon import Muon, Optimizers, muon_names, optimizer_arrays
+from nn2gpt.schedule import lr_at as schedule_lr
 from nn2gpt.runlog import plot_losses, write_metrics
 
 
@@ -65,6 +65,11 @@ class TrainConfig:
     score: str = "scaled_dot"
     mask: str = "causal"
     window: int | None = None
+    mlp: str = "gelu"  # chapter 6 (docs/speedrun.md): gelu | relu2
+    qk_norm: bool = False
+    zero_init: bool = False
+    untie: bool = False
+    softcap: float | None = None
     # data
     text: str | None = None  # a UTF-8 file; None = Tiny Shakespeare
     tokenizer: str = "char"  # char | gpt2
@@ -79,6 +84,10 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.99
     grad_clip: float = 1.0  # 0 = off
+    optimizer: str = "adamw"  # adamw | muon (Muon for the blocks' matrices, AdamW for the rest)
+    muon_lr: float = 0.02  # Muon's peak rate; the schedule scales it like lr
+    schedule: str = "cosine"  # cosine | wsd (nn2gpt.schedule)
+    cooldown: float = 0.4  # wsd: the last fraction of the budget, decaying linearly to min_lr
     max_iters: int = 2000
     max_seconds: float | None = None  # a wall-clock budget (the schedule follows it)
     stop_at: int | None = None  # stop early at this step, keeping max_iters' schedule
@@ -86,6 +95,7 @@ class TrainConfig:
     eval_interval: int = 250
     eval_batches: int = 50
     log_interval: int = 10
+    eval_off_clock: bool = False  # the clock (max_seconds, the schedule) stops while evaluating and saving
     sample_tokens: int = 500  # written to samples.txt at the end
     # machine
     seed: int = 1337
@@ -117,17 +127,24 @@ class TrainResult:
 
 
 def lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
-    """Warmup for `cfg.warmup` steps, then cosine from lr to min_lr as the budget is used up (nn2gpt.schedule)."""
-    return cosine_lr(step, cfg.lr, cfg.warmup, cfg.max_iters, cfg.min_lr, seconds, cfg.max_seconds)
+    """Warmup for `cfg.warmup` steps, then cosine (or WSD) from lr to min_lr as the budget is used up (nn2gpt.schedule)."""
+    return schedule_lr(cfg.schedule, step, cfg.lr, cfg.warmup, cfg.max_iters, cfg.min_lr, seconds, cfg.max_seconds,
+                       cfg.cooldown)
 
 
-def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
-    """AdamW with weight decay on the matrices only (see the module docstring); fused kernels on a GPU."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device):
+    """AdamW with weight decay on the matrices only (see the module docstring); fused kernels on a GPU.
+    With cfg.optimizer "muon", the blocks' matrices go to Muon instead (nn2gpt.gpt.muon)."""
+    to_muon = set(muon_names(model)) if cfg.optimizer == "muon" else set()
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad and n not in to_muon]
+    groups = [{"params": [p for _, p in named if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+              {"params": [p for _, p in named if p.dim() < 2], "weight_decay": 0.0}]
     fused = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **fused)
+    adamw = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **fused)
+    if not to_muon:
+        return adamw
+    hidden = [p for n, p in model.named_parameters() if n in to_muon]
+    return Optimizers(adamw, Muon(hidden, lr=cfg.muon_lr, weight_decay=cfg.weight_decay))
 
 
 def train(cfg: TrainConfig) -> TrainResult:
@@ -213,7 +230,7 @@ class _Run:
             return
         state = self.state | {"numpy_rng": self.rng.bit_generator.state, "torch_rng": runs.torch_rng_to_json()}
         save_checkpoint(self.run_dir, runs.weights_to_numpy(self.model), self.config, self.tok.to_json(),
-                        optimizer=torch_adam_arrays(self.optimizer, self.model), state=state)
+                        optimizer=optimizer_arrays(self.optimizer, self.model), state=state)
         self.saved = True
         write_metrics(self.run_dir, self.state["rows"])
 
@@ -221,8 +238,8 @@ class _Run:
         """One optimizer step: the learning rate, grad_accum micro-batches, clipping, AdamW."""
         cfg = self.cfg
         lr = lr_at(cfg, step, self.state["seconds"])
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        for group in self.optimizer.param_groups:  # Muon's groups at its own rate, on the same schedule
+            group["lr"] = lr * cfg.muon_lr / cfg.lr if group.get("muon") else lr
         for micro in range(cfg.grad_accum):
             x, y = self.share(*get_batch(self.train_ids, cfg.block_size, cfg.batch_size * self.dist.world, self.rng))
             # DDP all-reduces gradients in backward; skip that for all but the last micro-batch.

@@ -31,6 +31,11 @@ from nn2gpt.nn.positional import POSITIONS, Rotary, alibi_bias, alibi_slopes
 from nn2gpt.nn.scores import SCORES, Score, scaled_dot  # noqa: F401
 
 
+def rms_rows(t: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """t / sqrt(mean(t^2) + eps) over the last axis: each row gets a root mean square of 1 (QK-norm)."""
+    return F.rms_norm(t, (t.size(-1),), eps=eps)  # (..., hs)
+
+
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *,
               score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = scaled_dot,
               bias: torch.Tensor | None = None, dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,7 +125,7 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, n_head: int, dropout: float = 0.0, bias: bool = True,
                  score: str = "scaled_dot", mask: str = "causal", window: int | None = None,
-                 pos: str = "none", cross: bool = False, block_size: int = 1024):
+                 pos: str = "none", cross: bool = False, block_size: int = 1024, qk_norm: bool = False):
         super().__init__()
         if d_model % n_head:
             raise ValueError(f"d_model {d_model} is not divisible by n_head {n_head}")
@@ -134,6 +139,7 @@ class MultiHeadAttention(nn.Module):
             raise ValueError("rope/alibi relate positions of one sequence; cross-attention cannot use them")
         self.n_head, self.hs, self.cross = n_head, d_model // n_head, cross
         self.mask_kind, self.window, self.pos, self.block_size = mask, window, pos, block_size
+        self.qk_norm = qk_norm  # q and k of unit RMS per head (nn2gpt.gpt.modern.rms_rows) before RoPE
         if cross:
             self.q = nn.Linear(d_model, d_model, bias=bias)
             self.kv = nn.Linear(d_model, 2 * d_model, bias=bias)
@@ -174,6 +180,8 @@ class MultiHeadAttention(nn.Module):
             q, k, v = self.qkv(x).split(C, dim=2)  # (B, Tq, C) each
             q, k, v = self._heads(q), self._heads(k), self._heads(v)  # (B, nh, Tq, hs)
         offset = kv_cache.length if kv_cache is not None else 0  # absolute position of x[:, 0]
+        if self.qk_norm:
+            q, k = rms_rows(q), rms_rows(k)  # (B, nh, T, hs) each row of unit RMS
         if self.rotary is not None:
             q, k = self.rotary(q, offset), self.rotary(k, offset)  # (B, nh, Tq, hs) rotated
         if kv_cache is not None:

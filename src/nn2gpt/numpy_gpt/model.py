@@ -22,7 +22,8 @@ from nn2gpt.numpy_gpt.layers import (cross_entropy_backward, cross_entropy_forwa
                                      gelu_backward, gelu_forward, layer_norm_backward, layer_norm_forward,
                                      linear_backward, linear_forward)
 
-SUPPORTED = {"model": ("gpt",), "pos": ("learned",), "score": ("scaled_dot",), "mask": ("causal",)}
+SUPPORTED = {"model": ("gpt",), "pos": ("learned",), "score": ("scaled_dot",), "mask": ("causal",),
+             "mlp": ("gelu",), "qk_norm": (False,), "untie": (False,), "softcap": (None,)}  # chapter 6: torch only
 
 
 def check_supported(config: dict, training: bool) -> None:

@@ -1,0 +1,147 @@
+"""Chapter 6's switches, each against its formula, and what checkpoints do with them."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nn2gpt.errors import UserError
+from nn2gpt.gpt.model import GPTConfig, build_model
+from nn2gpt.gpt.modern import relu_squared, rms_rows, softcap
+from nn2gpt.schedule import cosine_lr, lr_at, wsd_lr
+
+SMALL = dict(vocab_size=20, block_size=8, n_layer=2, n_head=2, n_embd=16)
+
+
+def test_relu_squared_is_the_formula_and_the_mlp_uses_it():
+    x = torch.linspace(-3, 3, 13)
+    assert torch.equal(relu_squared(x), torch.where(x > 0, x * x, torch.zeros_like(x)))
+    model = build_model(GPTConfig(**SMALL, mlp="relu2"))
+    mlp = model.blocks[0].mlp
+    h = torch.randn(2, 5, 16)
+    assert torch.allclose(mlp(h), mlp.proj(torch.clamp(mlp.fc(h), min=0) ** 2))
+
+
+def test_rms_rows_have_unit_rms_and_match_the_formula():
+    t = torch.randn(2, 3, 5, 8) * 7
+    out = rms_rows(t)
+    assert torch.allclose(out.pow(2).mean(-1), torch.ones(2, 3, 5), atol=1e-5)
+    assert torch.allclose(out, t / torch.sqrt(t.pow(2).mean(-1, keepdim=True) + 1e-6), atol=1e-6)
+
+
+def test_qk_norm_gives_the_score_unit_rms_queries_and_keys():
+    model = build_model(GPTConfig(**SMALL, qk_norm=True, pos="rope"))
+    seen = {}
+    for layer in model.attention_layers():
+        layer.tracer = lambda name, t, dims: seen.setdefault(name, t)
+    model(torch.randint(0, 20, (2, 8)))
+    for name in ("q", "k"):  # after RoPE, a rotation, which keeps every row's norm
+        assert torch.allclose(seen[name].pow(2).mean(-1), torch.ones(2, 2, 8), atol=2e-3), name  # eps 1e-6 in the root
+    plain = build_model(GPTConfig(**SMALL, pos="rope"))
+    plain.load_state_dict(model.state_dict())
+    x = torch.randint(0, 20, (2, 8))
+    assert not torch.allclose(model(x)[0], plain(x)[0])  # the switch changes the function
+
+
+def test_softcap_is_bounded_and_near_identity_for_small_logits():
+    z = torch.tensor([-1e4, -30.0, -0.01, 0.0, 0.01, 30.0, 1e4])
+    capped = softcap(z, 15.0)
+    assert capped.abs().max() <= 15.0 and torch.allclose(capped, 15 * torch.tanh(z / 15))
+    assert torch.allclose(capped[2:5], z[2:5], atol=1e-6)
+    model = build_model(GPTConfig(**SMALL, softcap=2.0))
+    with torch.no_grad():
+        model.tok_emb.weight.mul_(100)  # huge logits without the cap
+    logits, _ = model(torch.randint(0, 20, (2, 8)))
+    assert logits.abs().max() <= 2.0
+
+
+def test_zero_init_zeroes_the_output_projections_only():
+    model = build_model(GPTConfig(**SMALL, zero_init=True, untie=True))
+    for name, p in model.named_parameters():
+        zero = name.endswith(("attn.proj.weight", "mlp.proj.weight")) or name == "lm_head.weight"
+        assert bool((p == 0).all()) == zero or p.dim() == 1, name
+    logits, loss = model(torch.randint(0, 20, (2, 8)), torch.randint(0, 20, (2, 8)))
+    assert math.isclose(loss.item(), math.log(20), rel_tol=1e-6)  # a zero head: uniform predictions
+
+
+def test_untie_gives_a_head_of_its_own():
+    tied, untied = build_model(GPTConfig(**SMALL)), build_model(GPTConfig(**SMALL, untie=True))
+    assert "lm_head.weight" not in tied.state_dict()
+    assert untied.lm_head.weight is not untied.tok_emb.weight
+    assert untied.num_params() == tied.num_params() + 20 * 16
+    x = torch.randint(0, 20, (1, 8))
+    h = untied.ln_f(untied.blocks[1](untied.blocks[0](untied.embed(x))))
+    assert torch.allclose(untied(x)[0], h @ untied.lm_head.weight.T, atol=1e-6)
+
+
+def test_bad_switch_values_are_user_errors():
+    with pytest.raises(UserError, match="mlp"):
+        build_model(GPTConfig(**SMALL, mlp="swish"))
+    with pytest.raises(UserError, match="softcap"):
+        build_model(GPTConfig(**SMALL, softcap=-1.0))
+    with pytest.raises(UserError, match="gpt model"):
+        build_model(GPTConfig(**SMALL, model="multihead", untie=True))
+
+
+def test_wsd_warms_up_holds_then_decays_linearly():
+    lr = [wsd_lr(s, 1.0, 10, 110, 0.0, cooldown=0.5) for s in range(111)]
+    assert lr[:10] == [cosine_lr(s, 1.0, 10, 110, 0.0) for s in range(10)]  # the same warm-up
+    assert all(v == 1.0 for v in lr[10:61])  # stable for the first half of the budget after it
+    decay = np.array(lr[60:111])
+    assert np.allclose(np.diff(decay), -1 / 50) and lr[110] == 0.0  # a straight line to min_lr
+    # a time budget drives it the same way; the dispatcher picks it by name
+    assert wsd_lr(1000, 1.0, 0, 10**6, None, seconds=9.0, max_seconds=10.0, cooldown=0.2) == pytest.approx(0.55)
+    assert lr_at("wsd", 80, 1.0, 10, 110, 0.0, cooldown=0.5) == lr[80]
+    assert lr_at("cosine", 80, 1.0, 10, 110, 0.0) == cosine_lr(80, 1.0, 10, 110, 0.0)
+
+
+def test_the_switches_travel_in_the_checkpoint(tmp_path, data_dir, capsys):
+    """`gpt sample` rebuilds the model the run trained; the numpy engine names what it lacks;
+    --resume keeps the switches and refuses to change them."""
+    from nn2gpt.checkpoint import load_checkpoint
+    from nn2gpt.cli import main
+    from nn2gpt.gpt.runs import load_model
+
+    out = tmp_path / "run"
+    tiny = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
+            "--max-iters", "4", "--eval-interval", "2", "--eval-batches", "2", "--sample-tokens", "0", "--quiet"]
+    flags = ["--mlp", "relu2", "--qk-norm", "--zero-init", "--untie", "--softcap", "10", "--optimizer", "muon",
+             "--schedule", "wsd"]
+    assert main(["gpt", "train", "--out", str(out), *tiny, *flags]) == 0
+    model_cfg = load_checkpoint(out).config["model"]
+    assert (model_cfg["mlp"], model_cfg["qk_norm"], model_cfg["untie"], model_cfg["softcap"]) == ("relu2", True, True, 10.0)
+    model, _, _ = load_model(out)
+    assert model.cfg.untie and model.cfg.softcap == 10.0
+    capsys.readouterr()
+    assert main(["gpt", "sample", "--model", str(out), "--max-new-tokens", "5", "--seed", "0"]) == 0
+    capsys.readouterr()
+    assert main(["gpt", "sample", "--engine", "numpy", "--model", str(out), "--max-new-tokens", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "numpy engine does not support mlp 'relu2'" in err
+    assert main(["gpt", "train", "--out", str(out), "--resume", "--mlp", "gelu", *tiny]) == 2
+    assert "trained with mlp relu2" in capsys.readouterr().err
+    assert main(["gpt", "train", "--out", str(out), "--resume", *tiny[:-3], "--max-iters", "6", "--quiet"]) == 0
+    assert load_checkpoint(out).state["step"] == 6
+
+
+@pytest.mark.parametrize("flag", [["--qk-norm"], ["--optimizer", "muon"], ["--softcap", "5"], ["--untie"]])
+def test_the_numpy_engine_refuses_the_switches_by_name(flag, capsys):
+    from nn2gpt.cli import main
+
+    assert main(["gpt", "train", "--engine", "numpy", "--max-iters", "1", *flag]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"numpy engine does not support {flag[0]}" in err
+
+
+def test_the_numpy_engine_loads_a_zero_init_checkpoint():
+    """zero_init only changes the starting point: the trained weights are plain GPT weights."""
+    from nn2gpt.gpt.runs import weights_to_numpy
+    from nn2gpt.numpy_gpt.model import NumpyGPT
+
+    cfg = GPTConfig(**SMALL, zero_init=True)
+    model = build_model(cfg)
+    x = torch.randint(0, 20, (1, 8))
+    logits, _, _ = NumpyGPT(cfg.to_dict(), weights_to_numpy(model)).forward(x.numpy(), for_backward=False)
+    assert np.allclose(logits, model(x)[0].detach().numpy(), atol=1e-5)
