@@ -25,7 +25,8 @@ def _draw_seven(page) -> None:
 
 def take_screenshots(browser, base: str, out: Path, train_seconds: int = 40) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1,
+                                  bypass_csp=True)  # for wait_for_function's evaluated strings
     page = context.new_page()
     shots = []
 

@@ -81,7 +81,7 @@ def test_a_blank_or_malformed_canvas_is_a_clear_400(client):
     assert "pixels" in error(client.post("/api/digits/predict", json={"run": "digits", **bad, "pixels": bad["pixels"][:-1]}))
     assert "0 to 255" in error(client.post("/api/digits/predict", json={"run": "digits", **bad,
                                                                       "pixels": [999] * 1600}))
-    assert "side" in error(client.post("/api/digits/predict", json={"run": "digits", "width": 5000, "height": 1,
+    assert "side" in error(client.post("/api/digits/predict", json={"run": "digits", "width": 600, "height": 8,
                                                                   "pixels": []}))
     body = json.dumps({"run": "digits", **bad, "pixels": [float("nan")] * 1600})  # Python's JSON writes NaN
     assert "0 to 255" in error(client.post("/api/digits/predict", content=body, headers={"Content-Type": "application/json"}))
@@ -263,3 +263,70 @@ def test_the_toy_is_the_softmax_of_the_score_and_dot_saturates(client):
     assert toy("dot", 256)["mean_entropy"] < 0.5 < toy("scaled_dot", 256)["mean_entropy"]
     assert "score" in error(client.post("/api/lab/toy", json={"score": "magic", "head_size": 8}))
     assert "head size" in error(client.post("/api/lab/toy", json={"score": "dot", "head_size": 0}))
+
+
+def test_a_report_s_html_and_links_are_text_and_its_pictures_stay_in_the_run(client, runs_dir, tmp_path):
+    lab = runs_dir / "lab-odd"
+    shutil.copytree(runs_dir / "lab", lab)
+    (lab / "REPORT.md").write_text("# odd\n\n<script>alert(1)</script> [x](javascript:alert(2)) [y](../../etc)\n\n"
+                                   "```\na & b < c\n```\n", encoding="utf-8")
+    (tmp_path / "secret.png").write_bytes(b"\x89PNG secret")
+    (lab / "leak.png").symlink_to(tmp_path / "secret.png")
+    try:
+        html = client.get("/api/lab/report?run=lab-odd").json()["html"]
+        assert "<script>" not in html and "&lt;script&gt;" in html
+        assert "javascript:" not in html and 'href="../../etc"' not in html
+        assert "a &amp; b &lt; c" in html  # code shows as written, escaped once
+        assert "no picture" in error(client.get("/api/lab/file?run=lab-odd&name=leak.png"))
+    finally:
+        shutil.rmtree(lab)
+
+
+def test_odd_files_and_requests_never_break_the_page(client, runs_dir):
+    odd = runs_dir / "odd-gpt"
+    shutil.copytree(runs_dir / "gpt", odd)
+    (odd / "config.json").write_text('["not", "a", "dict"]')
+    try:
+        listed = client.get("/api/runs").json()["runs"]["gpt"]
+        assert "odd-gpt" in [r["name"] for r in listed]
+    finally:
+        shutil.rmtree(odd)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert "JSON" in error(client.post("/api/gpt/inspect", content=deep, headers={"Content-Type": "application/json"}))
+    assert "trains" in error(client.post("/api/train/start", json={"chapter": {}, "name": "x"}))
+    assert "must be" in error(client.post("/api/gpt/generate", json={"run": "gpt", "prompt": "a", "seed": "1"}))
+
+
+def test_a_newline_is_a_prompt_and_tokens_join_to_the_text(client):
+    with client.stream("POST", "/api/gpt/generate", json={"run": "gpt", "prompt": "\n", "max_new_tokens": 5,
+                                                          "seed": 0}) as r:
+        got = events(r)
+    assert got[-1]["type"] == "end" and got[-1]["new_tokens"] == 5
+    text = "ROMEO:\nSoft!"
+    assert "".join(client.post("/api/gpt/tokens", json={"run": "gpt", "text": text}).json()["tokens"]) == text
+
+
+def test_gpt2_pieces_join_to_exactly_the_text():
+    from nn2gpt.gpt.tokenizer import GPT2Tokenizer
+    from nn2gpt.studio.gpt import pieces_of
+
+    tok = GPT2Tokenizer()
+    text = "La pizza salió del horno 🍕 y sabía bien"
+    ids = tok.encode(text)
+    pieces = pieces_of(tok, ids)
+    assert len(pieces) == len(ids) and "".join(pieces) == text and "\ufffd" not in "".join(pieces)
+
+
+def test_concurrent_looks_inside_one_model_do_not_mix(app, client):
+    """Hooks are attached to the shared model for one pass: overlapping passes must wait for each other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "First Citizen:\nBefore we proceed any further, hear me speak."
+    ask = lambda p: client.post("/api/gpt/inspect", json={"run": "gpt", "text": text, "position": p}).json()
+    shape = lambda _: client.post("/api/gpt/shapes", json={"run": "gpt", "text": "ROMEO:"}).json()
+    alone_rows = len(shape(0)["rows"])
+    with ThreadPoolExecutor(6) as pool:
+        inspected = list(pool.map(ask, range(10, 40)))
+        shaped = list(pool.map(shape, range(12)))
+    assert all(a["n_layer"] == 2 and len(a["attention"]) == 4 for a in inspected)
+    assert all(len(s["rows"]) == alone_rows for s in shaped)

@@ -40,7 +40,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, tmp_path):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # bypass_csp: the test's own wait_for_function() evaluates strings, which the page's policy forbids;
+    # test_the_pages_run_under_their_own_policy checks the page without it
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     problems = []
     page.on("pageerror", lambda e: problems.append(str(e)))
@@ -130,3 +132,19 @@ def test_the_lab_toy_and_report(page, studio):
     page.wait_for_function("document.getElementById('toy-summary').textContent.startsWith('mean entropy 0.')")
     page.wait_for_selector("#lab-report table")
     time.sleep(0.2)
+
+
+def test_the_pages_run_under_their_own_policy(browser, studio):
+    """Without bypass: every view works under the Content-Security-Policy and logs no error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for view, ready in (("digits", "#digits-gallery figure"), ("gpt", "#gpt-shapes tr"),
+                        ("translate", "#translate-run option"), ("train", "#train-curve line"),
+                        ("lab", "#lab-report table")):
+        page.goto(f"{studio}#{view}")
+        page.wait_for_selector(ready, state="attached")
+    context.close()
+    assert not errors, errors

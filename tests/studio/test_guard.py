@@ -45,7 +45,7 @@ def test_run_names_resolve_only_inside_runs(tmp_path):
     (tmp_path / "runs" / "link").symlink_to(tmp_path / "outside")
     runs = tmp_path / "runs"
     assert resolve_run(runs, "a/b") == (runs / "a" / "b").resolve()
-    for bad in ("../outside", "/etc", "a/../../outside", "link", "a\\b", "", "nope"):
+    for bad in ("../outside", "/etc", "a/../../outside", "link", "a\\b", "", "nope", ".", "a/.."):
         with pytest.raises(UserError):
             resolve_run(runs, bad)
 
@@ -71,3 +71,21 @@ def test_the_page_starts_on_localhost_and_warns_when_open_to_all(monkeypatch, ca
     server.serve(server.StudioConfig(runs=str(tmp_path), host="0.0.0.0", port=0), announce=seen.append)
     assert seen[0].startswith("nn2gpt studio: http://localhost:") and "no login" in seen[1]
     assert Path(tmp_path).is_dir()
+
+
+def test_the_page_runs_only_its_own_scripts_and_a_link_to_it_opens(client):
+    page = client.get("/")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    opened = client.get("/", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})
+    assert opened.status_code == 200  # following a link from elsewhere opens the page, and nothing more
+
+
+def test_a_dangling_link_in_runs_is_not_a_free_name(client, runs_dir, tmp_path):
+    (runs_dir / "dangling").symlink_to(tmp_path / "nowhere")
+    try:
+        r = client.post("/api/train/start", json={"chapter": "gpt", "name": "dangling", "fields": {"seconds": 5}})
+        assert r.status_code == 400 and "already exists" in r.json()["error"]
+        assert not (tmp_path / "nowhere").exists()
+    finally:
+        (runs_dir / "dangling").unlink()

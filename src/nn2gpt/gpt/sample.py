@@ -21,14 +21,21 @@ def stream_text(model, tok, prompt: str, max_new_tokens: int, temperature: float
 
     temperature 0 is greedy; bad values raise UserError (checked by the model).
     """
+    yield from text_pieces(tok, stream_ids(model, tok, prompt, max_new_tokens, temperature, top_k, top_p, seed,
+                                           use_cache))
+
+
+def stream_ids(model, tok, prompt: str, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, seed: int | None = None, use_cache: bool = True) -> Iterator[int]:
+    """Yield the sampled token ids one by one (stream_text turns them into text)."""
     device = next(model.parameters()).device
     idx = torch.tensor([prompt_ids(tok, prompt)], dtype=torch.long, device=device)  # (1, T)
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
     model.eval()
     with torch.no_grad():
-        yield from text_pieces(tok, model.stream(idx, max_new_tokens, temperature=temperature, top_k=top_k,
-                                                 top_p=top_p, generator=generator, use_cache=use_cache))
+        yield from model.stream(idx, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                                generator=generator, use_cache=use_cache)
 
 
 def sample_text(model, tok, prompt: str, max_new_tokens: int, **kw) -> str:

@@ -22,9 +22,10 @@ def number(body: dict, key: str, kind, low, high, default=None, optional: bool =
     return kind(value)
 
 
-def text(value, what: str, limit: int, hint: str) -> str:
-    """A non-empty string of at most `limit` characters; `hint` says what to type instead."""
-    if not isinstance(value, str) or not value.strip():
+def text(value, what: str, limit: int, hint: str, blank_ok: bool = False) -> str:
+    """A non-empty string of at most `limit` characters (`blank_ok`: whitespace alone, such as a
+    newline, counts as text); `hint` says what to type instead."""
+    if not isinstance(value, str) or not (value if blank_ok else value.strip()):
         raise UserError(f"the {what} is empty; {hint}")
     if len(value) > limit:
         raise UserError(f"the {what} is {len(value):,} characters; the page takes at most {limit:,}")

@@ -9,12 +9,13 @@ layer: the hidden neurons (sigmoids in [0, 1]) and the 10 outputs.
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 
 from nn2gpt.errors import UserError
 
-MAX_SIDE = 1024  # a canvas bigger than this is not a drawing
+MAX_SIDE = 512  # a canvas bigger than this is not a drawing
 SHOWN = 48  # misclassified digits in the gallery
 
 
@@ -60,14 +61,14 @@ class Gallery:
     def __init__(self, data_dir=None):
         self.data_dir = data_dir
         self._test = None
-        self._done: dict[int, dict] = {}
+        self._done: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # net -> its gallery, gone with it
         self._lock = threading.Lock()
 
     def misclassified(self, net, limit: int = SHOWN) -> dict:
         with self._lock:
-            if id(net) not in self._done:
-                self._done[id(net)] = self._compute(net)
-            found = self._done[id(net)]
+            if net not in self._done:
+                self._done[net] = self._compute(net)
+            found = self._done[net]
         return found | {"items": found["items"][:limit]}
 
     def _compute(self, net) -> dict:

@@ -9,6 +9,7 @@ layer's and head's attention row t says how much t read from each earlier token.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import time
@@ -23,7 +24,7 @@ TOP = 10
 
 
 def check_text(text, what: str = "prompt") -> str:
-    return checks.text(text, what, MAX_PROMPT, "type a few characters to start from (e.g. ROMEO:)")
+    return checks.text(text, what, MAX_PROMPT, "type a few characters to start from (e.g. ROMEO:)", blank_ok=True)
 
 
 def sampling(body: dict) -> dict:
@@ -36,39 +37,65 @@ def sampling(body: dict) -> dict:
 
 
 def pieces_of(tok, ids: list[int]) -> list[str]:
-    """Each token's own text (a GPT-2 token that ends inside a character shows its bytes as '?')."""
-    if hasattr(tok, "decode_bytes"):
-        return [tok.decode_bytes([i]).decode("utf-8", errors="replace") for i in ids]
-    return [tok.decode([i]) for i in ids]
+    """Each token's share of the text, so that the pieces join to exactly the decoded text: a GPT-2
+    token that ends inside a multi-byte character gets "" and the next token the whole character."""
+    if not hasattr(tok, "decode_bytes"):
+        return [tok.decode([i]) for i in ids]
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pieces = [utf8.decode(tok.decode_bytes([i])) for i in ids]
+    if pieces:
+        pieces[-1] += utf8.decode(b"", final=True)
+    return pieces
 
 
 def event(payload: dict) -> str:
-    return f"data: {json.dumps(payload)}\n\n"
+    """One Server-Sent Event; its id lets a reconnecting browser say where it stopped."""
+    head = f"id: {payload['n']}\n" if "n" in payload else ""
+    return f"{head}data: {json.dumps(payload)}\n\n"
 
 
-def generate_events(model, tok, prompt: str, settings: dict):
-    """Check everything first (a bad prompt is a 400, not a broken stream), then yield SSE lines."""
-    from nn2gpt.gpt.sample import stream_text
-    from nn2gpt.gpt.tokenizer import prompt_ids
+def generate_events(model, tok, prompt: str, settings: dict, lock):
+    """Check everything first (a bad prompt is a 400, not a broken stream), then yield SSE lines.
+
+    Each token is sampled holding the run's lock (another request may be looking inside the same
+    model between two tokens); a failure mid-way is an "error" event, not a cut connection."""
+    from nn2gpt.cli import one_line
+    from nn2gpt.gpt.sample import stream_ids
+    from nn2gpt.gpt.tokenizer import prompt_ids, text_pieces
 
     prompt = check_text(prompt)
     prompt_ids(tok, prompt)  # unknown characters -> UserError now
-    n = settings.pop("max_new_tokens")
-    pieces = stream_text(model, tok, prompt, n, **settings)
+    counted = []
+
+    def ids():
+        steps = stream_ids(model, tok, prompt, settings.pop("max_new_tokens"), **settings)
+        while True:
+            with lock:
+                token = next(steps, None)
+            if token is None:
+                return
+            counted.append(token)
+            yield token
 
     def events():
-        start, count = time.perf_counter(), 0
+        start, text = time.perf_counter(), prompt
         yield event({"type": "start", "prompt": prompt})
-        text = prompt
-        for piece in pieces:
-            count += 1
-            text += piece
-            yield event({"type": "piece", "text": piece})
+        try:
+            for piece in text_pieces(tok, ids()):
+                text += piece
+                yield event({"type": "piece", "text": piece})
+        except Exception as e:  # noqa: BLE001 - the page shows it; the stream ends cleanly
+            yield event({"type": "error", "error": one_line(f"generation stopped: {e}")})
+            return
         seconds = time.perf_counter() - start
-        ids = tok.encode(text)
-        yield event({"type": "end", "tokens": pieces_of(tok, ids), "new_tokens": count,
-                     "tokens_per_s": round(count / seconds, 1) if seconds > 0 else None})
+        yield event({"type": "end", "tokens": pieces_of(tok, tok.encode(text)), "new_tokens": len(counted),
+                     "tokens_per_s": round(len(counted) / seconds, 1) if seconds > 0 else None})
     return events()
+
+
+def tokens(tok, text: str) -> dict:
+    """The text as the model reads it, one piece per token (for a text the page did not stream)."""
+    return {"tokens": pieces_of(tok, tok.encode(check_text(text, "text")))}
 
 
 def inspect(model, tok, text: str, position: int) -> dict:

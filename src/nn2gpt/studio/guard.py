@@ -8,7 +8,8 @@
 2. **Origin.** A page elsewhere can make the browser send a POST here (start a training run,
    say). Browsers add an `Origin` header to such requests; a request that changes anything is
    refused unless its Origin is this page's own. A request that reads is refused too when the
-   browser marks it as sent by another site (`Sec-Fetch-Site: cross-site`).
+   browser marks it as sent by another site (`Sec-Fetch-Site: cross-site`), except following a
+   link to the page itself. The page's Content-Security-Policy lets it run only its own scripts.
 3. **Run names.** A run name from the browser is a path *inside* `--runs`: no absolute paths,
    no `..`, nothing that resolves outside it (a symbolic link included).
 """
@@ -72,7 +73,8 @@ class Guard:
         origin = headers.get("origin")
         if method in WRITES and origin is not None and origin != f"http://{host}":
             raise Forbidden(f"a request from {origin} may not change anything here; use the studio's own page")
-        if headers.get("sec-fetch-site") == "cross-site":
+        navigating = method == "GET" and headers.get("sec-fetch-mode") == "navigate"  # a link to the page
+        if headers.get("sec-fetch-site") == "cross-site" and not navigating:
             raise Forbidden("requests sent by another website are refused; open the studio's own page")
 
 
@@ -85,8 +87,8 @@ def resolve_run(runs_dir: Path, name: str) -> Path:
         raise UserError(f"run {name!r} is not a run name; names are folders inside the studio's --runs")
     root = runs_dir.resolve()
     path = (root / pure).resolve()
-    if path != root and root not in path.parents:
-        raise UserError(f"run {name!r} is outside the studio's --runs folder")
+    if root not in path.parents:  # the folder itself is not a run either
+        raise UserError(f"run {name!r} is not a run inside the studio's --runs folder")
     if not path.is_dir():
         raise UserError(f"there is no run {name!r} in {runs_dir}; pick one from the list")
     return path

@@ -71,9 +71,14 @@ class Job:
         self.returncode: int | None = None
         self.proc: subprocess.Popen | None = None
         self.stopping = False
+        self.rows_seen = 0  # metrics.jsonl rows already sent as events
+        self.exited = False  # the process has ended (the metrics watcher then stops)
+        self.watcher: threading.Thread | None = None
+        self._lock = threading.Lock()  # two threads add events: the output reader and the metrics watcher
 
     def add(self, event: dict) -> None:
-        self.events.append(event | {"n": len(self.events)})
+        with self._lock:
+            self.events.append(event | {"n": len(self.events)})
 
     def public(self) -> dict:
         return {"chapter": self.chapter, "name": self.name, "status": self.status, "returncode": self.returncode,
@@ -90,45 +95,54 @@ class Jobs:
         self._lock = threading.Lock()
 
     def start(self, chapter: str, name: str, fields: dict) -> Job:
-        if chapter not in COMMANDS:
+        if not isinstance(chapter, str) or chapter not in COMMANDS:
             raise UserError(f"the page trains {' or '.join(COMMANDS)} runs, not {chapter!r}")
         if not isinstance(name, str) or not NAME.match(name):
             raise UserError("the run name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a "
                             "letter or digit")
         run = self.runs_dir / name
-        if run.exists():
+        if os.path.lexists(run):  # a dangling symbolic link too: training must not write through it
             raise UserError(f"{name} already exists in {self.runs_dir}; choose another name")
         argv = COMMANDS[chapter](fields if isinstance(fields, dict) else {}) + ["--out", str(run)]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        if self.data_dir:
+            env["NN2GPT_DATA"] = str(self.data_dir)
         with self._lock:
             if self.job and self.job.status == "running":
                 raise Busy(f"{self.job.name} is still training ({self.job.public()['seconds']:.0f} s so far); "
                            f"stop it or wait for it: two runs at once would each train at half speed")
-            job = self.job = Job(chapter, name, run, argv)
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        if self.data_dir:
-            env["NN2GPT_DATA"] = str(self.data_dir)
-        job.proc = subprocess.Popen([sys.executable, "-m", "nn2gpt", *argv], stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env,
-                                    bufsize=1, errors="replace")
+            job = Job(chapter, name, run, argv)
+            # its own session: a Ctrl-C in the studio's terminal reaches the studio only, which then
+            # stops the run with one SIGINT (a second one would cut its final save short)
+            job.proc = subprocess.Popen([sys.executable, "-m", "nn2gpt", *argv], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env,
+                                        bufsize=1, errors="replace", start_new_session=True)
+            self.job = job
         job.add({"type": "start", **job.public()})
-        threading.Thread(target=self._read, args=(job,), daemon=True).start()
+        reader = threading.Thread(target=self._read, args=(job,), daemon=True)
         if chapter == "gpt":
-            threading.Thread(target=self._watch_metrics, args=(job,), daemon=True).start()
+            job.watcher = threading.Thread(target=self._watch_metrics, args=(job,), daemon=True)
+            job.watcher.start()
+        reader.start()
         return job
 
     def stop(self) -> dict:
-        """SIGINT, as Ctrl-C: the run finishes its step, saves its checkpoint and exits."""
+        """SIGINT, once, as Ctrl-C: the run finishes its step, saves its checkpoint and exits."""
         job = self.job
         if not job or job.status != "running":
             raise UserError("no training run is running")
-        job.stopping = True
-        job.proc.send_signal(signal.SIGINT)
+        if not job.stopping:
+            job.stopping = True
+            job.proc.send_signal(signal.SIGINT)
         return job.public()
 
     def shutdown(self, wait: float = 30.0) -> None:
+        """The server is going: the run saves (one SIGINT), or is killed after `wait` seconds."""
         job = self.job
         if job and job.status == "running":
-            job.proc.send_signal(signal.SIGINT)
+            if not job.stopping:
+                job.stopping = True
+                job.proc.send_signal(signal.SIGINT)
             try:
                 job.proc.wait(wait)
             except subprocess.TimeoutExpired:
@@ -143,20 +157,22 @@ class Jobs:
             if m:
                 job.add({"type": "metric", "epoch": int(m[1]), "epochs": int(m[2]), "accuracy": float(m[3])})
         job.returncode = job.proc.wait()
+        job.exited = True
         if job.chapter == "gpt":
-            time.sleep(0.3)  # let the metrics watcher take the last rows first
+            job.watcher.join()  # the watcher stops, then the last rows are read once
             self._new_rows(job)
-        job.status = "finished" if job.returncode == 0 else "stopped" if job.stopping else "failed"
+        saved = job.returncode == 0 or (job.stopping and job.returncode == 130)
+        job.status = ("stopped" if job.stopping else "finished") if saved else "failed"
         job.add({"type": "end", **job.public()})
 
     def _watch_metrics(self, job: Job) -> None:
-        while job.status == "running":
+        while not job.exited:
             self._new_rows(job)
             time.sleep(0.5)
 
     def _new_rows(self, job: Job) -> None:
         rows = read_metrics(job.run)
-        seen = getattr(job, "rows_seen", 0)
+        seen = job.rows_seen
         if len(rows) <= seen:
             return
         job.rows_seen = len(rows)

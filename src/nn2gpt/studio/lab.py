@@ -11,7 +11,6 @@ saturation that dividing by sqrt(hs) prevents.
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from pathlib import Path
@@ -24,14 +23,43 @@ TOY_SCORES = ("scaled_dot", "dot", "squared", "inverse", "cosine", "neg_dot")
 PICTURE = re.compile(r"^[\w.-]+\.png$")
 
 
-def report_html(run: Path, name: str) -> str:
-    import markdown
+SAFE_LINK = re.compile(r"^(#|https?://|[\w./-]+$)")  # in-page, the web, or a file beside the report
 
-    path = run / "REPORT.md"
-    if not path.is_file():
-        raise UserError(f"{name} has results but no REPORT.md; write it with `nn2gpt lab report --out {name}`")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    body = markdown.markdown(html.escape(text, quote=False), extensions=["tables", "fenced_code"])
+
+def _markdown():
+    """Python-Markdown that treats any HTML in the report as text, and keeps only safe links."""
+    import markdown
+    from markdown.treeprocessors import Treeprocessor
+
+    class SafeLinks(Treeprocessor):
+        def run(self, root):
+            for node in root.iter():
+                for attr in ("href", "src"):
+                    value = node.get(attr)
+                    if value is not None and (not SAFE_LINK.match(value) or ".." in value):
+                        node.set(attr, "#")  # javascript:, data: and paths out of the run go nowhere
+
+    md = markdown.Markdown(extensions=["tables", "fenced_code"])
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    md.treeprocessors.register(SafeLinks(md), "safe_links", 0)
+    return md
+
+
+def _inside(run: Path, file_name: str) -> Path | None:
+    """run/file_name when it is a plain file of the run itself (no symbolic link, no sub-folder)."""
+    path = run / file_name
+    if path.is_symlink() or not path.is_file() or path.resolve().parent != run.resolve():
+        return None
+    return path
+
+
+def report_html(run: Path, name: str) -> str:
+    path = _inside(run, "REPORT.md")
+    if path is None:
+        raise UserError(f"{name} has results but no REPORT.md; write it with "
+                        f"`nn2gpt lab report --results {name}/results.json --out {name}`")
+    body = _markdown().convert(path.read_text(encoding="utf-8", errors="replace"))
     link = f"api/lab/file?run={quote(name)}&name="
     return re.sub(r'<img alt="([^"]*)" src="([\w.-]+\.png)"',
                   lambda m: f'<img alt="{m[1]}" src="{link}{quote(m[2])}"', body)
@@ -39,9 +67,10 @@ def report_html(run: Path, name: str) -> str:
 
 def picture(run: Path, file_name: str) -> Path:
     """A .png of the lab run `run` (by its bare file name only)."""
-    if not isinstance(file_name, str) or not PICTURE.match(file_name) or not (run / file_name).is_file():
+    path = _inside(run, file_name) if isinstance(file_name, str) and PICTURE.match(file_name) else None
+    if path is None:
         raise UserError(f"the lab run has no picture {file_name!r}")
-    return run / file_name
+    return path
 
 
 def toy(score: str, head_size: int, T: int = 8, seed: int = 0) -> dict:

@@ -41,7 +41,11 @@ def find_runs(runs_dir: Path) -> dict[str, list[dict]]:
             kind = run_kind(child)
             if kind in found:
                 name = child.relative_to(runs_dir).as_posix()
-                found[kind].append({"name": name, "summary": summary(child, kind)})
+                try:
+                    line = summary(child, kind)
+                except (AttributeError, TypeError, KeyError, ValueError):  # an odd config.json: still listed
+                    line = "?"
+                found[kind].append({"name": name, "summary": line})
             elif kind is None and depth < DEPTH:
                 walk(child, depth + 1)
 
@@ -52,9 +56,10 @@ def find_runs(runs_dir: Path) -> dict[str, list[dict]]:
 
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {}
+    return value if isinstance(value, dict) else {}
 
 
 def summary(run: Path, kind: str) -> str:
@@ -102,13 +107,22 @@ def _load(run: Path, kind: str, data_dir):
 
 
 class Models:
-    """The loaded models, one per run, reloaded only when the run's signature changes."""
+    """The loaded models, one per run, reloaded only when the run's signature changes.
+
+    Each run has its own lock. It is held while the run loads (a slow load stalls no other run)
+    and by every forward pass that looks inside the model (`using`): hooks that read attention
+    weights are attached to the shared model for one pass, so two passes must not overlap."""
 
     def __init__(self, data_dir=None):
         self.data_dir = data_dir
         self._loaded: dict[Path, tuple[tuple, object]] = {}
-        self._lock = threading.Lock()
+        self._locks: dict[Path, threading.RLock] = {}
+        self._guard = threading.Lock()
         self.loads = 0  # how many times a checkpoint was read (the tests and the bench watch it)
+
+    def lock(self, run: Path) -> threading.RLock:
+        with self._guard:
+            return self._locks.setdefault(run, threading.RLock())
 
     def get(self, run: Path, want: str):
         kind = run_kind(run)
@@ -118,7 +132,7 @@ class Models:
                                 f"`{TRAIN_ONE[want].format(runs='runs')}`")
             refuse_kind(run.name, kind, want)
         sig = signature(run, kind)
-        with self._lock:
+        with self.lock(run):
             cached = self._loaded.get(run)
             if cached and cached[0] == sig and sig:
                 return cached[1]

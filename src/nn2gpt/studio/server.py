@@ -30,7 +30,10 @@ from nn2gpt.studio.jobs import Busy, Jobs
 from nn2gpt.studio.runs import TRAIN_ONE, Models, find_runs
 
 STATIC = Path(__file__).parent / "static"
-MAX_BODY = 1_000_000  # bytes: a 1024x1024 canvas fits, anything bigger is not a drawing
+MAX_BODY = 2_000_000  # bytes: a 512x512 canvas of grey levels fits; the page sends 140x140
+# Only the page's own scripts and styles run; pictures come from here; no other page may frame it.
+CSP = (b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
 @dataclass
@@ -54,23 +57,35 @@ class Studio:
     def model(self, name, kind: str):
         return self.models.get(resolve_run(self.runs_dir, name), kind)
 
+    def looked_into(self, name, kind: str):
+        """(the run's model, the lock every pass that hooks into it holds)."""
+        run = resolve_run(self.runs_dir, name)
+        return self.models.get(run, kind), self.models.lock(run)
+
 
 async def body_of(request: Request) -> dict:
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > MAX_BODY:
+        raise UserError(f"the request is {declared} bytes; the studio takes at most {MAX_BODY:,}")
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise UserError(f"the request is {len(raw):,} bytes; the studio takes at most {MAX_BODY:,}")
     try:
         body = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise UserError("the request is not JSON; send it from the studio's page") from None
     if not isinstance(body, dict):
         raise UserError("the request must be a JSON object")
     return body
 
 
-async def answer(fn, *args) -> JSONResponse:
-    """fn(*args) in a worker thread (a forward pass must not stall the event loop), as JSON."""
-    return JSONResponse(await run_in_threadpool(fn, *args))
+async def answer(fn, *args, lock=None) -> JSONResponse:
+    """fn(*args) in a worker thread (a forward pass must not stall the event loop), as JSON;
+    holding `lock` if one is given."""
+    def call():
+        with lock or contextlib.nullcontext():
+            return fn(*args)
+    return JSONResponse(await run_in_threadpool(call))
 
 
 def page_routes(studio: Studio) -> list:
@@ -88,21 +103,30 @@ def page_routes(studio: Studio) -> list:
         net, _ = await model_of(request, "digits")
         return await answer(studio.gallery.misclassified, net)
 
+    async def gpt_of(body: dict):
+        return await run_in_threadpool(studio.looked_into, body.get("run"), "gpt")
+
     async def gpt_generate(request):
         body = await body_of(request)
-        model, tok, _ = await model_of(request, "gpt", body)
-        events = await run_in_threadpool(gpt.generate_events, model, tok, body.get("prompt"), gpt.sampling(body))
+        (model, tok, _), lock = await gpt_of(body)
+        events = await run_in_threadpool(gpt.generate_events, model, tok, body.get("prompt"), gpt.sampling(body),
+                                         lock)
         return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     async def gpt_inspect(request):
         body = await body_of(request)
-        model, tok, _ = await model_of(request, "gpt", body)
-        return await answer(gpt.inspect, model, tok, body.get("text"), body.get("position"))
+        (model, tok, _), lock = await gpt_of(body)
+        return await answer(gpt.inspect, model, tok, body.get("text"), body.get("position"), lock=lock)
 
     async def gpt_shapes(request):
         body = await body_of(request)
-        model, tok, _ = await model_of(request, "gpt", body)
-        return await answer(gpt.shapes, model, tok, body.get("text") or "ROMEO:")
+        (model, tok, _), lock = await gpt_of(body)
+        return await answer(gpt.shapes, model, tok, body.get("text") or "ROMEO:", lock=lock)
+
+    async def gpt_tokens(request):
+        body = await body_of(request)
+        (_, tok, _), _ = await gpt_of(body)
+        return await answer(gpt.tokens, tok, body.get("text"))
 
     async def translate_info(request):
         _, _, config = await model_of(request, "translate")
@@ -124,6 +148,7 @@ def page_routes(studio: Studio) -> list:
             Route("/api/gpt/generate", gpt_generate, methods=["POST"]),
             Route("/api/gpt/inspect", gpt_inspect, methods=["POST"]),
             Route("/api/gpt/shapes", gpt_shapes, methods=["POST"]),
+            Route("/api/gpt/tokens", gpt_tokens, methods=["POST"]),
             Route("/api/translate/info", translate_info),
             Route("/api/translate", translate_run, methods=["POST"]),
             Route("/api/translate/score", translate_score, methods=["POST"])]
@@ -162,6 +187,9 @@ def train_routes(studio: Studio) -> list:
 
     async def events(request):
         after = checks.number({"after": _int(request.query_params.get("after", "0"))}, "after", int, 0, 10**9)
+        resumed = _int(request.headers.get("last-event-id", ""))  # a browser reconnecting says where it was
+        if resumed is not None and resumed >= 0:
+            after = max(after, resumed + 1)
 
         async def stream():
             n = after
@@ -217,7 +245,7 @@ class Checked:
                 if message["type"] == "http.response.start":
                     message.setdefault("headers", [])
                     message["headers"] = [*message["headers"], (b"x-content-type-options", b"nosniff"),
-                                          (b"referrer-policy", b"no-referrer")]
+                                          (b"referrer-policy", b"no-referrer"), (b"content-security-policy", CSP)]
                 await send(message)
             return await self.app(scope, receive, send_with_headers)
         return await self.app(scope, receive, send)
@@ -238,13 +266,20 @@ def make_app(cfg: StudioConfig) -> Starlette:
     async def forbidden(request, exc):
         return JSONResponse({"error": str(exc)}, status_code=403)
 
+    async def failed(request, exc):  # a bug of ours: still one line on the page, never a stack trace
+        from nn2gpt.cli import one_line
+
+        return JSONResponse({"error": one_line(f"the studio failed on this request ({type(exc).__name__}: {exc})")},
+                            status_code=500)
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
         await run_in_threadpool(studio.jobs.shutdown)  # a training run saves before the server goes
 
     app = Starlette(routes=routes(studio), lifespan=lifespan,
-                    exception_handlers={UserError: user_error, Busy: busy, Forbidden: forbidden, OSError: user_error})
+                    exception_handlers={UserError: user_error, Busy: busy, Forbidden: forbidden, OSError: user_error,
+                                        Exception: failed})
 
     app.add_middleware(Checked, guard=guard)
     app.state.studio = studio

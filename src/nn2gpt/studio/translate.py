@@ -21,8 +21,9 @@ def _round(array) -> list:
 
 
 def source_language(config: dict) -> str:
-    pair = (config.get("train") or {}).get("pair") or "es-en"
-    return str(pair).split("-")[0]
+    train = config.get("train") if isinstance(config, dict) else None
+    pair = train.get("pair") if isinstance(train, dict) else None
+    return str(pair or "es-en").split("-")[0]
 
 
 def check_sentence(sentence, what: str = "sentence") -> str:

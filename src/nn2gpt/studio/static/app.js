@@ -45,7 +45,8 @@ export async function postStream(path, body, onEvent, signal) {
     while ((cut = buffer.indexOf("\n\n")) >= 0) {
       const chunk = buffer.slice(0, cut);
       buffer = buffer.slice(cut + 2);
-      if (chunk.startsWith("data: ")) onEvent(JSON.parse(chunk.slice(6)));
+      const data = chunk.split("\n").find((line) => line.startsWith("data: "));
+      if (data) onEvent(JSON.parse(data.slice(6)));
     }
   }
 }
@@ -165,9 +166,11 @@ function route() {
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
   for (const a of document.querySelectorAll("#tabs a")) a.classList.toggle("active", a.dataset.view === view);
   if (!started.has(view)) { started.add(view); views[view](); }
+  else if (refreshers[view]) refreshers[view](); // a run trained meanwhile shows up in the lists
 }
 
-export function register(name, start) { views[name] = start; }
+const refreshers = {};
+export function register(name, start, refresh = null) { views[name] = start; refreshers[name] = refresh; }
 
 Promise.all(["digits", "gpt", "translate", "train", "lab"].map((v) => import(`./${v}.js`))).then(() => {
   window.addEventListener("hashchange", route);

@@ -107,6 +107,7 @@ async function trainOne() {
   } catch (e) { log.textContent = e.message; return; }
   $("digits-train").disabled = true;
   const source = new EventSource("api/train/events");
+  source.onerror = () => { if (source.readyState === EventSource.CLOSED) $("digits-train").disabled = false; };
   source.onmessage = async (m) => {
     const e = JSON.parse(m.data);
     if (e.type === "log") log.textContent = (log.textContent + e.line + "\n").split("\n").slice(-8).join("\n");
@@ -133,4 +134,4 @@ register("digits", () => {
   $("digits-train").addEventListener("click", trainOne);
   $("digits-run").addEventListener("run", () => { predict(); gallery(); });
   start().catch((e) => showError($("digits-empty"), e));
-});
+}, () => fillRuns("digits", $("digits-run"), $("digits-empty"), $("digits-summary"), {force: true}));

@@ -73,6 +73,7 @@ async function generate() {
         box.append(e.text);
         box.scrollTop = box.scrollHeight;
       }
+      if (e.type === "error") throw new Error(e.error);
       if (e.type === "end") {
         tokens = e.tokens;
         renderTokens();
@@ -82,7 +83,10 @@ async function generate() {
     }, controller.signal);
   } catch (e) {
     if (e.name !== "AbortError") showError($("gpt-error"), e);
-    else { tokens = Array.from(text); renderTokens(); }
+    if (text) { // stopped early: ask how the model splits what is there, so each span is one token
+      try { tokens = (await postJSON("api/gpt/tokens", {run: body.run, text})).tokens; renderTokens(); }
+      catch (err) { showError($("gpt-error"), err); }
+    }
   } finally {
     controller = null;
     $("gpt-generate").textContent = "Generate";
@@ -101,13 +105,18 @@ async function shapes() {
   } catch (e) { table.replaceChildren(el("tr", {}, el("td", {class: "error", text: e.message}))); }
 }
 
+async function refresh() {
+  const has = await fillRuns("gpt", $("gpt-run"), $("gpt-empty"), $("gpt-summary"), {force: true});
+  $("gpt-generate").disabled = !has;
+}
+
 register("gpt", async () => {
   $("gpt-generate").addEventListener("click", generate);
   $("gpt-run").addEventListener("run", () => { shapes(); inspected = null; $("gpt-inspect").hidden = true; });
-  $("gpt-shapes-box").addEventListener("toggle", shapes);
+  $("gpt-shapes-box").addEventListener("toggle", () => { if ($("gpt-shapes-box").open) shapes(); });
   try {
     const has = await fillRuns("gpt", $("gpt-run"), $("gpt-empty"), $("gpt-summary"));
     $("gpt-generate").disabled = !has;
     if (has) shapes();
   } catch (e) { showError($("gpt-error"), e); }
-});
+}, refresh);

@@ -26,8 +26,10 @@ async function report() {
   if (!$("lab-run").value) { box.replaceChildren(); return; }
   try {
     const r = await getJSON(`api/lab/report?run=${encodeURIComponent($("lab-run").value)}`);
-    box.innerHTML = r.html; // the report REPORT.md that `nn2gpt lab` wrote, rendered on the server
-  } catch (e) { showError($("lab-empty"), e); }
+    showError($("lab-error"), null);
+    // REPORT.md as `nn2gpt lab` wrote it, rendered on the server with its HTML shown as text
+    box.innerHTML = r.html;
+  } catch (e) { box.replaceChildren(); showError($("lab-error"), e); }
 }
 
 register("lab", async () => {
@@ -38,5 +40,5 @@ register("lab", async () => {
   toy();
   try {
     if (await fillRuns("lab", $("lab-run"), $("lab-empty"), null)) report();
-  } catch (e) { showError($("lab-empty"), e); }
-});
+  } catch (e) { showError($("lab-error"), e); }
+}, async () => { if (await fillRuns("lab", $("lab-run"), $("lab-empty"), null, {force: true})) report(); });

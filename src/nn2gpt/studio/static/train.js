@@ -55,7 +55,9 @@ async function startRun() {
 }
 
 async function stopRun() {
-  try { status(await postJSON("api/train/stop", {})); } catch (e) { showError($("train-error"), e); }
+  $("train-stop").disabled = true; // one Stop: the run is saving
+  try { status(await postJSON("api/train/stop", {})); $("train-stop").disabled = true; }
+  catch (e) { showError($("train-error"), e); }
 }
 
 register("train", async () => {

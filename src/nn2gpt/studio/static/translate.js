@@ -47,6 +47,7 @@ function compareRow(label, scored) {
 }
 
 async function translate() {
+  if ($("translate-go").disabled) return; // one at a time (Enter pressed twice)
   showError($("translate-error"), null);
   $("translate-go").disabled = true;
   try {
@@ -98,4 +99,5 @@ register("translate", async () => {
     $("translate-go").disabled = !has;
     if (has) await example();
   } catch (e) { showError($("translate-error"), e); }
-});
+}, () => fillRuns("translate", $("translate-run"), $("translate-empty"), $("translate-summary"), {force: true})
+      .then((has) => { $("translate-go").disabled = !has; }));
