@@ -27,6 +27,7 @@ install: $(BIN)/nn2gpt
 demo: install
 	$(BIN)/nn2gpt gpt train --out runs/gpt --overwrite --max-seconds 100
 	$(BIN)/nn2gpt gpt sample --model runs/gpt --prompt "ROMEO:" --max-new-tokens 500 --seed 0
+	@echo "Look inside it: make studio, then open http://127.0.0.1:8000/"
 
 # The studio's browser tests drive Debian's chromium package; it is installed here when missing
 # (as root, or through sudo).
