@@ -69,19 +69,32 @@ NANOGPT_ARGS = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=F
 PEER = "nanogpt"
 
 
+def timed_train(cfg: dict, t_start: float = T_START, eval_every: int | None = None):
+    """Train `cfg` (TrainConfig fields) in this fresh process on the clock that started at `t_start`.
+
+    A max_seconds budget counts from process start: what is left of it after start-up, minus
+    cfg["eval_reserve"] (default 4 s, the final evaluation). Validation is always the same 2400
+    windows (200 batches of 12), in batches of the recipe's batch size. With `eval_every` the
+    run evaluates every that many steps with the clock stopped (TrainConfig.eval_off_clock), each
+    row saying how long it stood off the clock ("eval_s"). Returns (cfg as run, result, wall s)."""
+    from nn2gpt.gpt.train import TrainConfig, train
+
+    cfg = dict(cfg)
+    reserve = cfg.pop("eval_reserve", 4.0)
+    if "max_seconds" in cfg:
+        cfg["max_seconds"] = cfg["max_seconds"] - (time.time() - t_start) - reserve
+    batch = cfg.get("batch_size", TrainConfig.batch_size)
+    cfg["eval_batches"] = int(cfg.get("eval_batches", EVAL["eval_batches"]) * 12 / batch)  # 200 x 12 windows
+    every = {"eval_interval": eval_every, "eval_off_clock": True} if eval_every else {"eval_interval": 10**9}
+    result = train(TrainConfig(**(EVAL | cfg | every)))
+    return cfg, result, time.time() - t_start
+
+
 def run_one(name: str, overrides: dict) -> dict:
     """In this (fresh) process: train the recipe, evaluate once at the end, time it all."""
     import torch
 
-    from nn2gpt.gpt.train import TrainConfig, train
-
-    cfg = RECIPES[name] | overrides
-    if "max_seconds" in cfg:  # what is left of the wall budget after start-up, minus the final evaluation
-        cfg["max_seconds"] = cfg["max_seconds"] - (time.time() - T_START) - cfg.pop("eval_reserve", 4.0)
-    batch = cfg.get("batch_size", TrainConfig.batch_size)
-    cfg["eval_batches"] = int(cfg.get("eval_batches", EVAL["eval_batches"]) * 12 / batch)  # 200 x 12 windows
-    result = train(TrainConfig(**(EVAL | cfg | {"eval_interval": 10**9, "eval_batches": cfg["eval_batches"]})))
-    wall = time.time() - T_START
+    cfg, result, wall = timed_train(RECIPES[name] | overrides)
     from nn2gpt.gpt.sample import sample_text  # after the clock stopped: a sample for README.md
 
     sample = sample_text(result.model, result.tokenizer, "ROMEO:", 300, temperature=0.8, seed=0)

@@ -124,6 +124,7 @@ class TrainResult:
     tokenizer: object = field(repr=False)
     run_dir: Path | None = None
     message: str = ""
+    eval_seconds: float = 0.0  # with eval_off_clock: the seconds evaluating and saving took, off the clock
 
 
 def lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
@@ -295,7 +296,8 @@ class _Run:
         return TrainResult(status=status, step=self.state["step"], seconds=time.perf_counter() - t0, val_history=vals,
                            train_history=[(r["step"], r["train_loss"]) for r in rows if "train_loss" in r],
                            best_val_loss=self.state["best_val_loss"], final_val_loss=vals[-1][2] if vals else float("nan"),
-                           model=self.model, tokenizer=self.tok, run_dir=self.run_dir, message=message)
+                           model=self.model, tokenizer=self.tok, run_dir=self.run_dir, message=message,
+                           eval_seconds=sum(r.get("eval_s", 0.0) for r in rows))
 
     def _write_last_files(self, status: str) -> None:
         """metrics.jsonl with every row, loss.png, and (unless the run diverged) samples.txt."""
