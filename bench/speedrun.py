@@ -2,6 +2,7 @@
 
     flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/speedrun.py [--budget 20] [--long 60] \
         [--seeds 3] [--rungs muon,relu2,...] [--peers DIR | --no-peer] [--out docs/speedrun]
+    .venv/bin/python bench/speedrun.py --report      # the tables of docs/speedrun.md, from ladder.json
 
 The record ladder: the baseline is gpt_train_bench's `fast` recipe (`nn2gpt gpt train --pos
 rope`); each rung adds ONE idea to the current record, and the idea stays in the record only
@@ -126,6 +127,31 @@ def plot(ladder: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def report(data: dict) -> list[str]:
+    """The markdown tables of docs/speedrun.md from ladder.json."""
+    def hit(s):
+        return f"{s['time_to_target']:.1f} s ({s['hits']}/{len(s['runs'])})" if s["time_to_target"] else \
+            f"not in {s['budget']:g} s ({s['hits']}/{len(s['runs'])})"
+
+    lines = [f"| rung | what changed | kept | time to {gtb.TARGET} | val at {data['ladder'][0]['budget']:g} s | "
+             f"gain | tokens/s | command |", "| --- | --- | :-: | ---: | ---: | ---: | ---: | --- |"]
+    for s in data["ladder"]:
+        kept = "yes" if s.get("kept") else "no"
+        gain = f"{s['gain']:+.4f}" if "gain" in s else "—"
+        lines.append(f"| {s['name']} | {s.get('what', 'the fast recipe')} | {kept} | {hit(s)} | {s['val']:.4f} | "
+                     f"{gain} | {s['tokens_per_s']:,} | `{s['command']}` |")
+    if data["long"]:
+        lines += ["", f"| run | val | wall (s) | time to {gtb.TARGET} | tokens/s | command |",
+                  "| --- | ---: | ---: | ---: | ---: | --- |"]
+        lines += [f"| {s['name']} | {s['val']:.4f} | {s['wall_s']:.1f} | {hit(s)} | {s['tokens_per_s']:,} | "
+                  f"`{s['command']}` |" for s in data["long"]]
+    peer = data.get("nanogpt")
+    if peer:
+        lines.append(f"| nanoGPT baby (its own code) | {peer['val_loss']:.4f} | {peer['wall_s']:.1f} | — | — | "
+                     f"`{peer['config']}` |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--budget", type=float, default=20.0, help="seconds per ladder run, from process start")
@@ -138,11 +164,15 @@ def main() -> None:
     import peers
 
     peers.add_argument(ap)
+    ap.add_argument("--report", action="store_true", help="print the markdown tables of OUT/ladder.json and exit")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: one run in this process
     ap.add_argument("--seed", type=int, default=1337, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_one(json.loads(args.one), args.budget, args.seed, args.eval_every)), flush=True)
+        return
+    if args.report:
+        print("\n".join(report(json.loads((Path(args.out) / "ladder.json").read_text()))))
         return
     rungs = [r.strip() for r in args.rungs.split(",") if r.strip()]
     if any(r not in IDEAS for r in rungs):
