@@ -76,6 +76,7 @@ def base_commands(runs, tmp):
         "lab run": {"--out": tmp / "lab", "": ["--tiny", "--steps", "2", "--seeds", "1", "--suite", "masks",
                                                "--jobs", "1"]},
         "lab report": {"--results": results, "--out": tmp / "report"},
+        "lab pizza": {"--model": runs["translate"], "--out": tmp / "pizza"},
         "data": {"action": "list"},
         "studio": {"--runs": runs["gpt"].parent, "": ["--list"]},
     }

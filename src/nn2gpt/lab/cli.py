@@ -40,6 +40,13 @@ def _parser() -> Parser:
     run.add_argument("--out", default="runs/lab", help="directory for results.json, REPORT.md and the PNGs")
     run.add_argument("--data-dir", default=None, help="directory holding the datasets")
     run.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the tests' tiny model
+    pz = sub.add_parser("pizza", help="which heads of an es-en model link a verb to its subject (pizza or oven?)",
+                        description="Measure, on a trained `nn2gpt translate train --pair es-en` model and a probe "
+                                    "set of 44 sentences, how often each encoder head's verb row weighs the verb's "
+                                    "subject above the other noun, and where the decoder's English verb reads; "
+                                    "writes pizza.md, pizza.json and pizza_heads.png.")
+    pz.add_argument("--model", required=True, help="the run directory of an es-en translation model")
+    pz.add_argument("--out", default=None, help="where to write pizza.md (default: MODEL/pizza)")
     rep = sub.add_parser("report", help="rewrite REPORT.md and the plots from a results.json")
     rep.add_argument("--results", required=True, help="results.json written by `nn2gpt lab run`")
     rep.add_argument("--out", default=None, help="where to write the report (default: next to results.json)")
@@ -67,6 +74,8 @@ def main(argv: list[str]) -> int:
         print(f"report: {path}")
         return 0
 
+    if args.action == "pizza":
+        return pizza(args, argv)
     from nn2gpt.lab.plan import make_plan
 
     only = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
@@ -80,4 +89,28 @@ def main(argv: list[str]) -> int:
     path = run_lab(plan, out_dir=args.out, budget=args.budget, steps=args.steps, data_dir=args.data_dir,
                    jobs=jobs, command=command)
     print(f"report: {path}")
+    return 0
+
+
+def pizza(args, argv: list[str]) -> int:
+    from pathlib import Path
+
+    from nn2gpt.lab import pizza as measured
+    from nn2gpt.lab.report import portable_command
+    from nn2gpt.translate.evaluate import load_run
+    from nn2gpt.translate.runconfig import pair_of
+
+    model, tok, config = load_run(args.model)
+    if pair_of(config) != "es-en":
+        raise UserError(f"{args.model} translates {pair_of(config)}, not es-en; the probe sentences are Spanish: "
+                        f"train one with `nn2gpt translate train --pair es-en --out runs/es-en`")
+    out = Path(args.out) if args.out else Path(args.model) / "pizza"
+    m = config["model"]
+    from nn2gpt.checkpoint import load_checkpoint
+
+    step = load_checkpoint(args.model).state.get("step", "?")
+    line = (f"`{Path(args.model).name}`, d_model {m['d_model']}, {m['n_layer']} layers, {m['n_head']} heads, "
+            f"its checkpoint at step {step}")
+    path = measured.write(model, tok, out, portable_command(" ".join(["nn2gpt lab", *argv]), out), line)
+    print(f"wrote {path}")
     return 0

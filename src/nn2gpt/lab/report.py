@@ -15,7 +15,7 @@ import math
 import os
 from pathlib import Path
 
-from nn2gpt.files import atomic_write_text
+from nn2gpt.files import atomic_write_text, read_json
 from nn2gpt.lab import explain, plots, positions
 
 QUESTIONS = {
@@ -193,6 +193,14 @@ def _section_pizza(results: dict, out: Path) -> list[str]:
                   f"For any trained GPT, `nn2gpt gpt attention \"TEXT\" --model RUN` draws the same grid "
                   f"([chapter 2]({CH2_LINK})).", "",
                   f"![attention per layer and head]({portable_path(att['picture'], out)})", ""]
+    measured = out / "pizza.json"
+    if measured.is_file():  # written by `nn2gpt lab pizza --out` this folder
+        from nn2gpt.lab import pizza
+
+        m = read_json(measured, "pizza measurements")
+        lines += ["**Measured** on an es→en model over 44 probe sentences (`nn2gpt lab pizza`, "
+                  "[every head](pizza.md)): " + pizza.verdict(m) + " " + pizza.cross_verdict(m), "",
+                  "![the row of sabía in every encoder head](pizza_heads.png)", ""]
     return lines
 
 

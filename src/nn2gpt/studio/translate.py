@@ -21,9 +21,9 @@ def _round(array) -> list:
 
 
 def source_language(config: dict) -> str:
-    train = config.get("train") if isinstance(config, dict) else None
-    pair = train.get("pair") if isinstance(train, dict) else None
-    return str(pair or "es-en").split("-")[0]
+    from nn2gpt.translate.runconfig import pair_of
+
+    return (pair_of(config) or "es-en").split("-")[0]
 
 
 def check_sentence(sentence, what: str = "sentence") -> str:

@@ -158,6 +158,13 @@ def run_config(cfg: TranslateConfig, ck, start, splits: dict):
     return config, tok
 
 
+def pair_of(config) -> str | None:
+    """The language pair ("es-en") a checkpoint's config was trained on; None if it does not say."""
+    train = config.get("train") if isinstance(config, dict) else None
+    pair = train.get("pair") if isinstance(train, dict) else None
+    return pair if isinstance(pair, str) else None
+
+
 def joined_pairs(tcfg: dict, train_pairs: list, pair: str) -> list:
     """The --coordinate augmentation (augment.py), after the BPE: the tokenizer learns from real sentences only."""
     if not tcfg.get("coordinate"):
