@@ -145,3 +145,26 @@ def test_the_numpy_engine_loads_a_zero_init_checkpoint():
     x = torch.randint(0, 20, (1, 8))
     logits, _, _ = NumpyGPT(cfg.to_dict(), weights_to_numpy(model)).forward(x.numpy(), for_backward=False)
     assert np.allclose(logits, model(x)[0].detach().numpy(), atol=1e-5)
+
+
+def test_eval_off_clock_keeps_evaluations_out_of_the_budget(data_dir, monkeypatch):
+    """Benchmarks that evaluate often stop the clock while they do: the budget is training time."""
+    import time
+
+    from nn2gpt.gpt import train as train_mod
+    from nn2gpt.gpt.train import TrainConfig, train
+
+    slow = train_mod._Run.evaluate
+
+    def evaluate(self):
+        time.sleep(0.3)
+        return slow(self)
+
+    monkeypatch.setattr(train_mod._Run, "evaluate", evaluate)
+    tiny = dict(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4, eval_batches=2, progress=False,
+                sample_tokens=0, device="cpu", threads=1, max_iters=10**6, max_seconds=1.0, eval_interval=5)
+    off = train(TrainConfig(**tiny, eval_off_clock=True))
+    assert off.eval_seconds >= 0.3 * len(off.val_history)
+    assert 1.0 <= off.val_history[-1][1] < 1.3  # a full second of training, evaluations excluded
+    on = train(TrainConfig(**tiny))
+    assert on.eval_seconds == 0.0 and on.step < off.step / 2  # the sleeps ate the budget

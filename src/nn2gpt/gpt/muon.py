@@ -14,17 +14,18 @@ The SVD is slow; a polynomial does it. If X = U S V^T then X X^T X = U S^3 V^T, 
 polynomial p(X) = a X + b (X X^T) X + c (X X^T)^2 X acts on the singular values alone:
 s -> a s + b s^3 + c s^5. Scale X so that every s <= 1 (divide by its Frobenius norm), then
 apply p five times: with Jordan's coefficients (a, b, c) = (3.4445, -4.7750, 2.0315), chosen to
-grow small s as fast as possible, every s lands in a band around 1 (about 0.7 to 1.2),
+grow small s as fast as possible, every s lands in a band around 1 (about 0.68 to 1.2),
 not exactly 1, which trains as well as U V^T. Only matmuls: cheap on any device.
 
-Muon is for the hidden matrices only; embeddings, the head, biases and gains stay with AdamW
-(make_optimizers). torch.optim.Muon (torch >= 2.9) is the same algorithm; this hand-written
+Muon is for the hidden matrices only (muon_names); embeddings, the head, biases and gains stay
+with AdamW (nn2gpt.gpt.train.make_optimizer builds the pair). torch.optim.Muon (torch >= 2.9) is the same algorithm; this hand-written
 one runs the iteration in float32 (torch's runs it in bfloat16, slow and coarse on a CPU), and
 tests/gpt/test_muon.py checks the two agree.
 
     newton_schulz(G, steps=5) -> O          (out, in) -> (out, in), singular values ~1
     Muon(params, lr, momentum, weight_decay, nesterov)
-    make_optimizers(model, ...) -> Optimizers   AdamW + Muon behind one step()/zero_grad()
+    Optimizers(adamw, muon)                 the two behind one step() / zero_grad()
+    optimizer_arrays / load_optimizer_arrays   their state in a checkpoint, and back
 """
 
 from __future__ import annotations
