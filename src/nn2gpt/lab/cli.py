@@ -95,6 +95,7 @@ def main(argv: list[str]) -> int:
 def pizza(args, argv: list[str]) -> int:
     from pathlib import Path
 
+    from nn2gpt.checkpoint import load_checkpoint
     from nn2gpt.lab import pizza as measured
     from nn2gpt.lab.report import portable_command
     from nn2gpt.translate.evaluate import load_run
@@ -106,8 +107,6 @@ def pizza(args, argv: list[str]) -> int:
                         f"train one with `nn2gpt translate train --pair es-en --out runs/es-en`")
     out = Path(args.out) if args.out else Path(args.model) / "pizza"
     m = config["model"]
-    from nn2gpt.checkpoint import load_checkpoint
-
     step = load_checkpoint(args.model).state.get("step", "?")
     line = (f"`{Path(args.model).name}`, d_model {m['d_model']}, {m['n_layer']} layers, {m['n_head']} heads, "
             f"its checkpoint at step {step}")
