@@ -6,7 +6,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -131,7 +130,6 @@ def test_the_lab_toy_and_report(page, studio):
     page.wait_for_function("document.getElementById('toy-size-value').textContent === '256'")
     page.wait_for_function("document.getElementById('toy-summary').textContent.startsWith('mean entropy 0.')")
     page.wait_for_selector("#lab-report table")
-    time.sleep(0.2)
 
 
 def test_the_pages_run_under_their_own_policy(browser, studio):

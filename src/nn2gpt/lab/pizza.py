@@ -89,9 +89,10 @@ def encoder_weights(model, tok, sentence: str) -> np.ndarray:
     return np.stack([w[0].float().numpy() for w in weights])
 
 
-def cross_peaks(model, tok, probe: Probe, where: dict) -> np.ndarray:
-    """(L, H) the source subword each head's cross-attention peaks on, for the row that produces
-    the reference's English verb (teacher forcing on the reference translation)."""
+def looked_at(model, tok, probe: Probe) -> tuple[np.ndarray, np.ndarray]:
+    """One pass over a probe, teacher-forcing its English reference: (the encoder's self-attention
+    (L, H, S, S), rows = queries; and (L, H) the source subword each decoder head's cross-attention
+    peaks on in the row that produces the reference's English verb)."""
     import torch
 
     src = torch.tensor([tok.encode(probe.sentence) + [tok.eos_id]])  # (1, S)
@@ -100,9 +101,10 @@ def cross_peaks(model, tok, probe: Probe, where: dict) -> np.ndarray:
     row = token_positions(offsets, word_span(probe.english, probe.english_verb))[0]  # produces ids[row]
     tgt_in = torch.tensor([[tok.bos_id] + ids])  # (1, T)
     with torch.inference_mode():
-        memory, keep, _ = model.encode(src, return_weights=True)
+        memory, keep, enc = model.encode(src, return_weights=True)  # [(1, H, S, S)] per layer
         _, cross = model.decode(tgt_in, memory, keep, return_weights=True)  # [(1, H, T, S)] per layer
-    return np.stack([w[0, :, row].float().numpy() for w in cross]).argmax(-1)  # (L, H)
+    return (np.stack([w[0].float().numpy() for w in enc]),
+            np.stack([w[0, :, row].float().numpy() for w in cross]).argmax(-1))
 
 
 def measure(model, tok, probes: list[Probe]) -> dict:
@@ -112,8 +114,8 @@ def measure(model, tok, probes: list[Probe]) -> dict:
     peaks = {"subject": [], "other": [], "verb": []}
     for p in probes:
         where = locate(tok, p)
-        right[p.kind].append(prefers_subject(encoder_weights(model, tok, p.sentence), where))
-        peak = cross_peaks(model, tok, p, where)  # (L, H)
+        encoder, peak = looked_at(model, tok, p)  # (L, H, S, S), (L, H)
+        right[p.kind].append(prefers_subject(encoder, where))
         for k in peaks:
             peaks[k].append(np.isin(peak, where[k]))
     far, near = np.mean(right["far"], axis=0), np.mean(right["near"], axis=0)  # (L, H) accuracies
