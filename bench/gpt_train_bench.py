@@ -1,7 +1,7 @@
 """Chapter 2 CPU benchmark: time to a val loss on Tiny Shakespeare (char-level), speedrun style.
 
     flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/gpt_train_bench.py \
-        [--recipes baby,default,fast,best102,nanogpt] [--peers DIR]
+        [--recipes baby,classic,fast,default,best102,nanogpt] [--peers DIR]
 
 Each recipe runs in a fresh process, and its clock starts when that process starts (Python
 start-up, imports, reading and encoding the text and the final evaluation all count), as
@@ -13,11 +13,13 @@ Recipes:
 - baby:    nanoGPT's README "baby GPT" recipe run by OUR code (4 layers, 4 heads, n_embd 128,
            block 64, batch 12, 2000 iters, lr 1e-3 cosine to 1e-4, warmup 100, dropout 0,
            beta2 0.99, weight decay 0.1). The same-run baseline.
-- default: TrainConfig's defaults (what `nn2gpt gpt train` runs): 2 layers x 64, learned
-           positions, batch 32, lr 6e-3, cosine over the 50 s budget.
-- fast:    the recipe tuned for time to val loss <= 1.88 (the target: <= 50 s): the default
-           model with rotary positions (RoPE).
-- best102: the lowest val loss in 102 s of wall time (the fast model, cosine over the budget).
+- classic: the 2019 recipe that was the default before chapter 6: 2 layers x 64, learned
+           positions, AdamW, a tied head, GPT-2's initialisation, batch 32, lr 6e-3, cosine
+           over the 50 s budget.
+- fast:    classic with rotary positions (RoPE): the baseline of chapter 6's ladder.
+- default: TrainConfig's defaults (what `nn2gpt gpt train` runs): fast plus Muon, zero-init and
+           an untied head, chapter 6's record; 50 s budget.
+- best102: the lowest val loss in 102 s of wall time (the default, cosine over the budget).
 - nanogpt: the peer, nanoGPT's own code (found in --peers, default ../shared/peers beside the
            repository), copied to a temporary directory and run there: Tiny Shakespeare (the
            same file our recipes read) as data/shakespeare_char/input.txt, its prepare.py, then
@@ -46,16 +48,21 @@ T_START = time.time()
 
 BABY = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max_iters=2000, lr=1e-3, min_lr=1e-4,
             warmup=100, dropout=0.0, beta2=0.99, weight_decay=0.1)
+# The 2019 pieces, pinned: nanoGPT's recipe and the classic one are run as they were.
+CLASSIC_PIECES = dict(pos="learned", optimizer="adamw", zero_init=False, untie=False)
+BABY |= CLASSIC_PIECES
 # Measured on the 2-core box (see BENCHMARKS.md). DEFAULT is TrainConfig's own defaults (2x64,
-# learned positions, batch 32, lr 6e-3 cosine to lr/10, warmup 50), with no step limit: the
-# cosine then runs over the wall budget (max_seconds), whatever the machine's speed.
+# RoPE, Muon + AdamW, zero-init, untied head, batch 32, lr 6e-3 cosine to lr/10, warmup 50), with
+# no step limit: the cosine then runs over the wall budget (max_seconds), whatever the machine's speed.
 # Why shallow and narrow: at this size a step of 32 x 64 tokens costs about 20 ms per layer on 2
 # cores, mostly operator overhead, and in 50 s more steps of a 2-layer model beat fewer steps of a
-# deeper one (sweep in BENCHMARKS.md). RoPE lowers the loss at equal steps.
+# deeper one (sweep in BENCHMARKS.md). RoPE lowers the loss at equal steps; chapter 6's ladder
+# (bench/speedrun.py) adds Muon, zero-init and the untied head one at a time.
 DEFAULT = dict(max_iters=10**6)
-FAST = DEFAULT | {"pos": "rope"}
-RECIPES = {"baby": BABY, "default": DEFAULT | {"max_seconds": 50.0}, "fast": FAST | {"max_seconds": 50.0},
-           "best102": FAST | {"max_seconds": 102.0}}
+CLASSIC = DEFAULT | CLASSIC_PIECES
+FAST = CLASSIC | {"pos": "rope"}
+RECIPES = {"baby": BABY, "classic": CLASSIC | {"max_seconds": 50.0}, "fast": FAST | {"max_seconds": 50.0},
+           "default": DEFAULT | {"max_seconds": 50.0}, "best102": DEFAULT | {"max_seconds": 102.0}}
 # All cores, always: train()'s busy-machine rule (one thread when the load average reaches the
 # core count) would otherwise fire on the load the previous recipe of this series leaves behind.
 EVAL = dict(eval_batches=200, log_interval=50, progress=False, sample_tokens=0, device="cpu", threads=os.cpu_count())

@@ -47,8 +47,6 @@ IDEAS = {
     "softcap": ("logit soft-cap 15 (--softcap 15)", {"softcap": 15.0}),
     "wsd": ("warm-up-stable-decay schedule (--schedule wsd)", {"schedule": "wsd"}),
 }
-FLAGS = {"optimizer": "--optimizer muon", "mlp": "--mlp relu2", "qk_norm": "--qk-norm", "zero_init": "--zero-init",
-         "untie": "--untie", "softcap": "--softcap 15", "schedule": "--schedule wsd"}
 BASELINE = gtb.FAST  # the `fast` recipe, less its 50 s budget
 
 
@@ -94,8 +92,21 @@ def summary(runs: list[dict], budget: float) -> dict:
 
 
 def command(cfg: dict, budget: float) -> str:
-    extra = " ".join(f for k, f in FLAGS.items() if k in cfg)
-    return f"nn2gpt gpt train --pos rope {extra} --max-seconds {budget:g}".replace("  ", " ")
+    """The `nn2gpt gpt train` line that runs `cfg`: the flags whose value differs from today's
+    defaults. A config without the pieces named is read as the ladder's start, the 2019 ones
+    (ladder.json files written before the record became the default say nothing about them)."""
+    from nn2gpt.gpt.train import TrainConfig
+
+    full, default = gtb.CLASSIC_PIECES | cfg, TrainConfig()
+    flags = []
+    for key in ("pos", "optimizer", "mlp", "qk_norm", "zero_init", "untie", "softcap", "schedule"):
+        value = full.get(key, getattr(default, key))
+        if value == getattr(default, key):
+            continue
+        flag = "--" + key.replace("_", "-")
+        flags.append(flag if value is True else f"--no-{flag[2:]}" if value is False else f"{flag} {value:g}"
+                     if isinstance(value, float) else f"{flag} {value}")
+    return " ".join(["nn2gpt gpt train", *flags, f"--max-seconds {budget:g}"])
 
 
 def series(cfg: dict, budget: float, seeds: int, eval_every: int, name: str) -> dict:
@@ -139,12 +150,12 @@ def report(data: dict) -> list[str]:
         kept = "yes" if s.get("kept") else "no"
         gain = f"{s['gain']:+.4f}" if "gain" in s else "—"
         lines.append(f"| {s['name']} | {s.get('what', 'the fast recipe')} | {kept} | {hit(s)} | {s['val']:.4f} | "
-                     f"{gain} | {s['tokens_per_s']:,} | `{s['command']}` |")
+                     f"{gain} | {s['tokens_per_s']:,} | `{command(s['config'], s['budget'])}` |")
     if data["long"]:
         lines += ["", f"| run | val | wall (s) | time to {gtb.TARGET} | tokens/s | command |",
                   "| --- | ---: | ---: | ---: | ---: | --- |"]
         lines += [f"| {s['name']} | {s['val']:.4f} | {s['wall_s']:.1f} | {hit(s)} | {s['tokens_per_s']:,} | "
-                  f"`{s['command']}` |" for s in data["long"]]
+                  f"`{command(s['config'], s['budget'])}` |" for s in data["long"]]
     peer = data.get("nanogpt")
     if peer:
         lines.append(f"| nanoGPT baby (its own code) | {peer['val_loss']:.4f} | {peer['wall_s']:.1f} | — | — | "

@@ -126,7 +126,7 @@ def test_the_switches_travel_in_the_checkpoint(tmp_path, data_dir, capsys):
     assert load_checkpoint(out).state["step"] == 6
 
 
-@pytest.mark.parametrize("flag", [["--qk-norm"], ["--optimizer", "muon"], ["--softcap", "5"], ["--untie"]])
+@pytest.mark.parametrize("flag", [["--qk-norm"], ["--optimizer", "muon"], ["--softcap", "5"], ["--mlp", "relu2"]])
 def test_the_numpy_engine_refuses_the_switches_by_name(flag, capsys):
     from nn2gpt.cli import main
 
@@ -168,3 +168,39 @@ def test_eval_off_clock_keeps_evaluations_out_of_the_budget(data_dir, monkeypatc
     assert 1.0 <= off.val_history[-1][1] < 1.3  # a full second of training, evaluations excluded
     on = train(TrainConfig(**tiny))
     assert on.eval_seconds == 0.0 and on.step < off.step / 2  # the sleeps ate the budget
+
+
+def test_the_record_is_the_default_and_each_piece_can_be_turned_off():
+    from nn2gpt.gpt.cli import _build_parser, train_config_from_args
+    from nn2gpt.gpt.train import TrainConfig
+
+    d = TrainConfig()
+    assert (d.pos, d.optimizer, d.zero_init, d.untie) == ("rope", "muon", True, True)
+    assert (d.mlp, d.qk_norm, d.softcap, d.schedule) == ("gelu", False, None, "cosine")  # dropped by the ladder
+    args = _build_parser().parse_args(["train", "--pos", "learned", "--optimizer", "adamw", "--no-zero-init",
+                                       "--no-untie", "--quiet"])
+    cfg = train_config_from_args(args)
+    assert (cfg.pos, cfg.optimizer, cfg.zero_init, cfg.untie) == ("learned", "adamw", False, False)
+
+
+def test_the_road_before_gpt_trains_with_the_defaults_and_refuses_an_explicit_untie(tmp_path, capsys):
+    from nn2gpt.cli import main
+    from nn2gpt.checkpoint import load_checkpoint
+
+    tiny = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
+            "--max-iters", "3", "--eval-interval", "3", "--eval-batches", "1", "--sample-tokens", "0", "--quiet"]
+    for model in ("bigram", "attention", "multihead"):
+        assert main(["gpt", "train", "--model", model, "--out", str(tmp_path / model), *tiny]) == 0
+        assert load_checkpoint(tmp_path / model).config["model"]["untie"] is False
+    capsys.readouterr()
+    assert main(["gpt", "train", "--model", "bigram", "--untie", "--out", str(tmp_path / "x"), *tiny]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--untie is an option of the gpt model" in err and not (tmp_path / "x").exists()
+
+
+def test_the_lab_keeps_the_2019_recipe_whatever_the_defaults():
+    from nn2gpt.lab.plan import BASE, make_plan
+    from nn2gpt.lab.runner import train_config
+
+    cfg = train_config(make_plan("scores", 1), BASE, 0, 10, None)
+    assert (cfg.pos, cfg.optimizer, cfg.zero_init, cfg.untie) == ("learned", "adamw", False, False)

@@ -32,7 +32,7 @@ def test_the_report_is_complete(lab):
             assert im.format == "PNG"
             im.verify()
     variants = [v.name for v in make_plan("all", 1, tiny=True).variants]
-    assert len(variants) == 15
+    assert len(variants) == 25  # 8 scores, 3 masks, 5 positions, 9 head sizes
     table = [line for line in report.split("## Summary")[1].split("## ")[0].splitlines() if line.startswith("| ")]
     assert [row.split("|")[2].strip(" `") for row in table[2:]] == variants
     assert "../translate.md" in report

@@ -30,3 +30,22 @@ def torch_gpt_loss(weights: dict, config: dict, idx, targets):
     logits = x @ w["tok_emb.weight"].T
     loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
     return logits, loss
+
+
+def assert_finite_differences(model, idx, targets, entries, h=1e-6):
+    """Torch-free check of a numpy model's backward: for each weight name, the flat `entries(name,
+    w)` are nudged by ±h and the central difference of the loss must equal the gradient there."""
+    import numpy as np
+    import pytest
+
+    _, grads = model.loss_and_grads(idx, targets)
+    for name, w in model.weights.items():
+        flat = w.reshape(-1)
+        for i in np.asarray(entries(name, w)):
+            old = flat[i]
+            flat[i] = old + h
+            up = model.forward(idx, targets, for_backward=False)[1]
+            flat[i] = old - h
+            down = model.forward(idx, targets, for_backward=False)[1]
+            flat[i] = old
+            assert grads[name].reshape(-1)[i] == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-9), name

@@ -116,7 +116,7 @@ def test_stop_and_resume_writes_the_straight_runs_metrics(straight_and_split):
 
 
 @pytest.mark.parametrize("flags,message", [
-    (["--pos", "rope"], "numpy engine does not support --pos rope; use --engine torch"),
+    (["--pos", "alibi"], "numpy engine does not support --pos alibi; use --engine torch"),
     (["--score", "cosine"], "numpy engine does not support --score cosine; use --engine torch"),
     (["--dtype", "bfloat16"], "numpy engine does not support --dtype bfloat16"),
     (["--compile"], "numpy engine does not support --compile"),

@@ -46,14 +46,15 @@ TRAIN_FLAGS = {
     "cooldown": (Number(float, 0, 1), "--schedule wsd: the last fraction of the budget, decaying linearly, "
                                       "0 <= f <= 1 (default 0.4)"),
 }
-# chapter 6's switches: flag -> (choices or None for on/off, help); all off by default
+# chapter 6's switches: flag -> (choices or None for on/off, help). The record recipe (Muon,
+# zero-init, an untied head, with RoPE) is the default; --no-X turns an on/off switch off.
 SPEEDRUN_FLAGS = {
-    "optimizer": (("adamw", "muon"), "adamw (default) | muon: Muon for the blocks' matrices, AdamW for the rest"),
+    "optimizer": (("adamw", "muon"), "muon (default): Muon for the blocks' matrices, AdamW for the rest | adamw"),
     "mlp": (("gelu", "relu2"), "the MLP's activation: gelu (default) | relu2, ReLU(x)^2"),
     "schedule": (("cosine", "wsd"), "learning-rate schedule: cosine (default) | wsd, warm-up-stable-decay"),
-    "qk-norm": (None, "RMS-normalise q and k per head before the attention score"),
-    "zero-init": (None, "start the blocks' output projections (and an untied head) at zero"),
-    "untie": (None, "give the gpt model a head of its own instead of the token embedding"),
+    "qk-norm": (None, "RMS-normalise q and k per head before the attention score (default off)"),
+    "zero-init": (None, "start the blocks' output projections (and an untied head) at zero (default on)"),
+    "untie": (None, "give the gpt model a head of its own instead of the token embedding (default on)"),
 }
 
 
@@ -71,14 +72,14 @@ def _train_parser(p) -> None:
         if choices:
             p.add_argument(f"--{flag}", choices=choices, help=help_)
         else:
-            p.add_argument(f"--{flag}", action="store_true", default=None, help=help_)
+            p.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=help_)
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--compile", action=_BoolFlag, nargs=0, help="torch.compile the model (default: on GPU only)")
     p.add_argument("--no-compile", dest="compile", action=_BoolFlag, nargs=0, help="never torch.compile")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), help="auto: bf16 autocast on GPU, fp32 on CPU")
     p.add_argument("--score", help="attention score function (chapter 4; default scaled_dot)")
     p.add_argument("--mask", help="causal (default) | anticausal | none | window")
-    p.add_argument("--pos", help="positions: learned (default) | sinusoidal | rope | alibi | none")
+    p.add_argument("--pos", help="positions: rope (default) | learned | sinusoidal | sinusoidal_scaled | alibi | none")
     p.add_argument("--engine", choices=("torch", "numpy"), default="torch", help="torch (default) or the numpy GPT")
     p.add_argument("--trace", action="store_true", help="print every tensor's name and shape in one forward pass, then exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -174,6 +175,8 @@ def train_config_from_args(args):
     base = {k: v for k, v in resumed_settings(args, names).items() if k not in once}
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
     merged = base | given
+    if given.get("untie") and merged.get("model", "gpt") != "gpt":
+        raise UserError(f"--untie is an option of the gpt model (its head), not of --model {merged['model']}; drop it")
     merged["progress"] = not args.quiet
     cfg = TrainConfig(**merged)
     check_optimization(cfg)
@@ -230,19 +233,17 @@ def cmd_train(args) -> int:
 
 def _trace(cfg) -> int:
     """Build the model as configured and print the shapes of one forward pass on real text."""
-    from dataclasses import fields
-
     import torch
 
     from nn2gpt.data.text import read_text
-    from nn2gpt.gpt.model import GPTConfig, build_model
+    from nn2gpt.gpt.model import build_model
+    from nn2gpt.gpt.setup import model_config
     from nn2gpt.gpt.trace import trace_forward
     from nn2gpt.gpt.tokenizer import make_tokenizer
 
     text = read_text(cfg.text, cfg.data_dir)
     tok = make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
-    names = {f.name for f in fields(GPTConfig)}
-    model = build_model(GPTConfig(**{k: v for k, v in vars(cfg).items() if k in names} | {"vocab_size": tok.vocab_size}))
+    model = build_model(model_config(cfg, tok.vocab_size))
     T = min(cfg.block_size, 8)
     idx = torch.tensor([tok.encode(text[:200])[:T], tok.encode(text[200:400])[:T]])  # (B=2, T)
     print(f"one forward pass of the {cfg.model} model on B=2 sequences of T={T} tokens:")

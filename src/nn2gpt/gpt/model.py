@@ -43,7 +43,7 @@ from nn2gpt.gpt.generate import Sampling
 from nn2gpt.gpt.modern import MLPS, activation, softcap, zero_out
 from nn2gpt.nn.attention import KVCache, MultiHeadAttention
 from nn2gpt.nn.masks import MASKS
-from nn2gpt.nn.positional import POSITIONS, LearnedPositions, sinusoidal_encoding
+from nn2gpt.nn.positional import POSITIONS, SINUSOIDAL, LearnedPositions, sinusoidal_encoding
 from nn2gpt.nn.scores import SCORES
 
 
@@ -57,7 +57,7 @@ class GPTConfig:
     n_embd: int = 128
     dropout: float = 0.0
     bias: bool = True  # biases in Linear and LayerNorm layers
-    pos: str = "learned"  # none | sinusoidal | learned | rope | alibi
+    pos: str = "learned"  # none | sinusoidal | sinusoidal_scaled | learned | rope | alibi
     score: str = "scaled_dot"  # see nn2gpt.nn.scores.SCORES
     mask: str = "causal"  # causal | anticausal | none | window
     window: int | None = None  # width of the sliding window when mask == "window"
@@ -167,16 +167,18 @@ class _Embedded(LanguageModel):
         self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)  # (V, C)
         if cfg.pos == "learned":
             self.pos_emb = LearnedPositions(cfg.block_size, cfg.n_embd)  # (block_size, C)
-        elif cfg.pos == "sinusoidal":  # a fixed function of the position: a buffer, not saved
+        elif cfg.pos in SINUSOIDAL:  # a fixed function of the position: a buffer, not saved
             self.register_buffer("pos_table", sinusoidal_encoding(cfg.block_size, cfg.n_embd), persistent=False)
         self.drop = nn.Dropout(cfg.dropout)
 
     def embed(self, idx: torch.Tensor, offset: int = 0) -> torch.Tensor:
         T = idx.size(1)
         x = self.tok_emb(idx)  # (B, T, C) what each token is
+        if self.cfg.pos == "sinusoidal_scaled":  # the paper: embeddings x √C, so the table does not drown them
+            x = x * math.sqrt(self.cfg.n_embd)  # (B, T, C)
         if self.cfg.pos == "learned":
             x = x + self.pos_emb(torch.arange(offset, offset + T, device=idx.device))  # + (T, C) where it is
-        elif self.cfg.pos == "sinusoidal":
+        elif self.cfg.pos in SINUSOIDAL:
             x = x + self.pos_table[offset : offset + T]  # + (T, C)
         x = self.drop(x)  # (B, T, C)
         self._trace("x", x, "B,T,C")

@@ -64,13 +64,23 @@ def text_and_tokenizer(cfg, ckpt):
     return tok, train_ids, val_ids
 
 
+def model_config(cfg, vocab_size: int):
+    """The GPTConfig of a TrainConfig: the fields they share, and the tokenizer's vocabulary."""
+    from nn2gpt.gpt.model import GPTConfig
+
+    names = {f.name for f in fields(GPTConfig)}
+    shared = {k: v for k, v in vars(cfg).items() if k in names}
+    if cfg.model != "gpt":  # the untied head is the gpt model's; the earlier steps have a head of their own
+        shared["untie"] = False
+    return GPTConfig(**shared | {"vocab_size": vocab_size})
+
+
 def build(cfg, tok, device, dist):
     """(GPTConfig, the model on `device`) from the TrainConfig fields GPTConfig shares, freshly
     initialised from cfg.seed (restore() then overwrites the weights of a resumed run)."""
-    from nn2gpt.gpt.model import GPTConfig, build_model
+    from nn2gpt.gpt.model import build_model
 
-    names = {f.name for f in fields(GPTConfig)}
-    model_cfg = GPTConfig(**{k: v for k, v in vars(cfg).items() if k in names} | {"vocab_size": tok.vocab_size})
+    model_cfg = model_config(cfg, tok.vocab_size)
     torch.manual_seed(cfg.seed + dist.rank)  # init is the same on every rank: DDP broadcasts rank 0's
     return model_cfg, build_model(model_cfg).to(device)
 

@@ -1,7 +1,10 @@
 """`nn2gpt lab`: answer the attention questions with experiments.
 
-    nn2gpt lab run [--suite scores|masks|positions|all] [--budget SECONDS] [--seeds N] [--out DIR]
-    nn2gpt lab report --results DIR/results.json     (rewrite the report without training)
+    nn2gpt lab run [--suite scores|masks|positions|heads|all] [--budget SECONDS] [--seeds N] [--out DIR]
+    nn2gpt lab run --long                             (2000 steps per run, into runs/lab-long)
+    nn2gpt lab report --results DIR/results.json [--long LONG/results.json]
+                                                      (rewrite the report without training; with --long,
+                                                       both budgets side by side)
 
 Heavy imports (numpy, torch, matplotlib) happen inside the functions so `--help` stays fast.
 """
@@ -12,9 +15,11 @@ import argparse
 
 from nn2gpt.cli import Number, Parser, positive
 from nn2gpt.errors import UserError
+from nn2gpt.lab.plan import SUITE_NAMES
 
 DEFAULT_BUDGET = 25.0  # CPU seconds per run (~490 steps): 45 runs, 2 at a time, about 20 minutes on 2 idle cores
 DEFAULT_SEEDS = 3
+LONG_STEPS = 2000  # --long: the default chapter-2 model's own step count, about 4x the default budget
 
 
 def _parser() -> Parser:
@@ -22,8 +27,8 @@ def _parser() -> Parser:
                "under the same budget, then write a report with tables, plots and explanations.")
     sub = p.add_subparsers(dest="action", required=True, parser_class=Parser)
     run = sub.add_parser("run", help="train every variant of the chosen suites and write the report")
-    run.add_argument("--suite", default="all", choices=["scores", "masks", "positions", "all"],
-                     help="which question to run (default: all three)")
+    run.add_argument("--suite", default="all", choices=[*SUITE_NAMES, "all"],
+                     help="which question to run (default: all of them)")
     seconds = Number(float, 0, strict=True, what="number of seconds")
     run.add_argument("--budget", type=seconds, default=DEFAULT_BUDGET,
                      help=f"CPU seconds of training per run, measured on the baseline and turned once into "
@@ -31,13 +36,18 @@ def _parser() -> Parser:
     run.add_argument("--steps", type=positive(int), default=None,
                      help="train exactly this many steps per run instead of calibrating --budget "
                           "(the report prints the step count it used, so a rerun can match it)")
+    run.add_argument("--long", action="store_true",
+                     help=f"the long budget: {LONG_STEPS} steps per run (unless --steps says otherwise), "
+                          f"written to runs/lab-long unless --out says otherwise; hours on 2 cores")
     run.add_argument("--seeds", type=positive(int), default=DEFAULT_SEEDS,
                      help=f"seeds per variant (0..N-1; default {DEFAULT_SEEDS})")
     run.add_argument("--variants", default=None,
                      help="comma-separated subset of the suite's variants (the baseline is always kept)")
+    run.add_argument("--skip", default=None, help="comma-separated variants to leave out (e.g. the slow additive)")
     run.add_argument("--jobs", type=positive(int), default=None,
                      help="runs trained at the same time, one per core (default: the number of cores, at most 4)")
-    run.add_argument("--out", default="runs/lab", help="directory for results.json, REPORT.md and the PNGs")
+    run.add_argument("--out", default=None, help="directory for results.json, REPORT.md and the PNGs "
+                                                 "(default runs/lab, or runs/lab-long with --long)")
     run.add_argument("--data-dir", default=None, help="directory holding the datasets")
     run.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the tests' tiny model
     pz = sub.add_parser("pizza", help="which heads of an es-en model link a verb to its subject (pizza or oven?)",
@@ -49,6 +59,8 @@ def _parser() -> Parser:
     pz.add_argument("--out", default=None, help="where to write pizza.md (default: MODEL/pizza)")
     rep = sub.add_parser("report", help="rewrite REPORT.md and the plots from a results.json")
     rep.add_argument("--results", required=True, help="results.json written by `nn2gpt lab run`")
+    rep.add_argument("--long", default=None, help="the results.json of a --long lab: the report then shows "
+                                                  "both budgets side by side and what survives the longer one")
     rep.add_argument("--out", default=None, help="where to write the report (default: next to results.json)")
     return p
 
@@ -64,13 +76,14 @@ def main(argv: list[str]) -> int:
     if args.action == "report":
         from pathlib import Path
 
-        from nn2gpt.files import read_json
         from nn2gpt.lab.report import write_report
 
-        results = read_json(args.results, "lab results")
-        if not isinstance(results, dict) or "runs" not in results or "settings" not in results:
-            raise UserError(f"{args.results} is not a results.json written by `nn2gpt lab run`; rerun the lab")
-        path = write_report(results, args.out or Path(args.results).parent)
+        results, long = (_results(path) if path else None for path in (args.results, args.long))
+        import os
+
+        out = Path(args.out or Path(args.results).parent)
+        link = os.path.relpath(Path(args.long).parent / "REPORT.md", out).replace(os.sep, "/") if args.long else None
+        path = write_report(results, out, long=long, long_link=link)
         print(f"report: {path}")
         return 0
 
@@ -78,18 +91,29 @@ def main(argv: list[str]) -> int:
         return pizza(args, argv)
     from nn2gpt.lab.plan import make_plan
 
-    only = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
-    plan = make_plan(args.suite, args.seeds, only, tiny=args.tiny)
+    names = lambda text: [v.strip() for v in text.split(",") if v.strip()] if text else None  # noqa: E731
+    plan = make_plan(args.suite, args.seeds, names(args.variants), tiny=args.tiny, skip=names(args.skip))
+    steps = LONG_STEPS if args.long and args.steps is None else args.steps
+    out = args.out or ("runs/lab-long" if args.long else "runs/lab")
     from nn2gpt.lab.runner import run_lab
 
     command = " ".join(["nn2gpt lab", *argv])
     import os
 
     jobs = args.jobs or max(1, min(4, os.cpu_count() or 1))
-    path = run_lab(plan, out_dir=args.out, budget=args.budget, steps=args.steps, data_dir=args.data_dir,
+    path = run_lab(plan, out_dir=out, budget=args.budget, steps=steps, data_dir=args.data_dir,
                    jobs=jobs, command=command)
     print(f"report: {path}")
     return 0
+
+
+def _results(path: str) -> dict:
+    from nn2gpt.files import read_json
+
+    results = read_json(path, "lab results")
+    if not isinstance(results, dict) or "runs" not in results or "settings" not in results:
+        raise UserError(f"{path} is not a results.json written by `nn2gpt lab run`; rerun the lab")
+    return results
 
 
 def pizza(args, argv: list[str]) -> int:

@@ -166,9 +166,18 @@ def q3_positions(finals: dict[str, list[float]], toeplitz_error: float, T: int, 
             out.append("Why is `sinusoidal` so far behind here? Its table has entries of size up to 1, while the "
                        "token embeddings start at N(0, 0.02) (GPT-2's initialisation): added together, *where* a "
                        "character is drowns out *which* character it is until the embeddings grow. (The original "
-                       "Transformer multiplies the embeddings by √d before adding the sinusoids; this GPT does "
-                       "not.) Learned positions start small, like the tokens, and RoPE and ALiBi never add "
+                       "Transformer multiplies the embeddings by √d before adding the sinusoids; `sinusoidal` "
+                       "does not.) Learned positions start small, like the tokens, and RoPE and ALiBi never add "
                        "anything to the embeddings at all.")
+        if "sinusoidal_scaled" in finals and "sinusoidal" in finals:
+            out.append(f"**The paper's way** (`sinusoidal_scaled`: token embeddings × √d = {math.sqrt(d):.0f} "
+                       f"before the table is added) is {compare(finals['sinusoidal_scaled'], finals['sinusoidal'])} "
+                       f"adding the table to unscaled embeddings, and {compare(finals['sinusoidal_scaled'], base)} "
+                       f"learned positions: "
+                       + ("the scale was most of what held the sinusoids back." if
+                          mean_std(finals["sinusoidal_scaled"])[0] < mean_std(finals["sinusoidal"])[0] - 0.05 else
+                          "the scale alone does not explain the gap." if
+                          mean_std(finals["sinusoidal"])[0] > mean_std(base)[0] + 0.1 else "no gap to explain here."))
         if "no_pos" in finals:
             out.append("Without any positional information, attention sees a *set* of characters, not a "
                        "sequence. The causal mask still leaks a little order (position t averages over t+1 "
@@ -187,3 +196,48 @@ def learned_positions(near: float, far: float, T: int) -> str:
                     "the same banded picture the sinusoids have by construction.")
     return s + ("At this budget the table has not become smooth: neighbours are hardly more alike than distant "
                 "positions, so each position is still mostly its own random vector.")
+
+
+def copying(strongest: dict[str, tuple[float, int, int]], tf: dict[str, float], base_tf: float | None,
+            T: int) -> str:
+    """The copy shortcut, seen directly: `strongest[variant]` = (weight of its strongest head on
+    key t+1, mean over seeds; layer; head), `tf` the teacher-forced val loss per variant, T the
+    context. Chance is the weight a query spreading evenly would give one of its visible keys."""
+    chance = {"no_mask": 1 / T, "anticausal": sum(1 / (T - t) for t in range(T - 1)) / (T - 1)}
+    out = []
+    for name in ("no_mask", "anticausal"):
+        if name not in strongest:
+            continue
+        w, layer, head = strongest[name]
+        s = (f"**`{name}`, seen directly.** Its strongest head (layer {layer}, head {head}) puts on average "
+             f"{w:.2f} of each query's weight on key t+1, the character it is asked to predict (spread evenly "
+             f"over the keys it sees, a query would give it {chance[name]:.2f})")
+        if w > 0.5:
+            s += ": the superdiagonal lights up in the picture below, and that head *copies*."
+        elif w > 2 * chance[name]:
+            s += ": more than chance, so the copying is starting, but no head has become a copy machine yet."
+        else:
+            s += ": no more than chance, so it has not found the shortcut."
+        if base_tf is not None and name in tf:
+            s += (f" Its teacher-forced loss is {tf[name]:.3f} nats against the causal baseline's {base_tf:.3f}"
+                  + (" — the collapse copying gives." if tf[name] < base_tf - 0.1 else "."))
+        out.append(s)
+    return "\n\n".join(out)
+
+
+def extrapolation(table: dict[str, dict[str, float | None]], trained: int) -> str:
+    """Length extrapolation: the val loss of each encoding at 1x, 2x, 4x its trained context."""
+    out = []
+    for name, losses in table.items():
+        longest = max(int(k) for k, v in losses.items() if v is not None)
+        if longest == trained:
+            out.append(f"`{name}` cannot be scored beyond {trained} characters: its table has no row for "
+                       f"position {trained}.")
+            continue
+        d = losses[str(longest)] - losses[str(trained)]
+        how = ("gets better with the longer context" if d < -0.01 else
+               "holds its loss" if d < 0.05 else "degrades" if d < 0.5 else "falls apart")
+        out.append(f"`{name}` {how} at {longest} characters ({losses[str(trained)]:.3f} → "
+                   f"{losses[str(longest)]:.3f} nats).")
+    return ("**Length extrapolation** (trained on windows of " + str(trained) + ", scored on longer windows of "
+            "the same validation text, same weights): " + " ".join(out))

@@ -34,6 +34,8 @@ class Variant:
     what: str  # one line for the report's table
 
     def model_fields(self) -> dict:
+        """The GPTConfig fields this variant sets: the baseline's four, changed, and for the
+        head-size suite also its width and number of heads (which override the plan's model)."""
         return {**BASELINE, **self.change}
 
 
@@ -69,13 +71,33 @@ def suites(model: dict = MODEL) -> dict[str, list[Variant]]:
             BASE,
             Variant("no_pos", {"pos": "none"}, "no positional information at all"),
             Variant("sinusoidal", {"pos": "sinusoidal"}, "fixed sines and cosines (Vaswani et al.)"),
+            Variant("sinusoidal_scaled", {"pos": "sinusoidal_scaled"},
+                    "the same sines, added as the paper does: token embeddings × √d_model first"),
             Variant("rope", {"pos": "rope"}, "rotary: q and k rotated by position"),
             Variant("alibi", {"pos": "alibi"}, "ALiBi: a distance penalty added to the scores"),
         ],
+        "heads": [BASE, *head_size_variants(model)],
     }
 
 
-SUITE_NAMES = ("scores", "masks", "positions")
+SUITE_NAMES = ("scores", "masks", "positions", "heads")
+HEAD_SCORES = {"scaled": "scaled_dot", "dot": "dot", "squared": "squared"}  # the scores trained per head size
+HEAD_SIZES = (8, 32, 128)
+
+
+def head_size_variants(model: dict) -> list[Variant]:
+    """Scaled dot, unscaled dot and squared at head sizes 8, 32 and 128 with the same total width.
+
+    Width = the largest head size (128; one head of 128, four of 32, sixteen of 8), wider than
+    the baseline's 64, so these nine compare with each other, not with the baseline. The tests'
+    tiny model shrinks every size by the same factor.
+    """
+    width = model["n_embd"] * 2
+    sizes = [max(1, width * d // HEAD_SIZES[-1]) for d in HEAD_SIZES]
+    return [Variant(f"{short}_h{d}", {"score": score, "n_embd": width, "n_head": width // d},
+                    f"{'q·k/√d' if short == 'scaled' else 'q·k' if short == 'dot' else '(q∘q)·(k∘k)/√d'}, "
+                    f"{width // d} head{'s' if width // d > 1 else ''} of {d} (width {width})")
+            for short, score in HEAD_SCORES.items() for d in sizes]
 
 
 @dataclass
@@ -91,8 +113,9 @@ class Plan:
         return [(v, s) for s in self.seeds for v in self.variants]
 
 
-def make_plan(suite: str = "all", seeds: int = 3, only: list[str] | None = None, tiny: bool = False) -> Plan:
-    """Resolve the CLI's --suite/--seeds/--variants into the list of runs.
+def make_plan(suite: str = "all", seeds: int = 3, only: list[str] | None = None, tiny: bool = False,
+              skip: list[str] | None = None) -> Plan:
+    """Resolve the CLI's --suite/--seeds/--variants/--skip into the list of runs.
 
     The baseline is always kept: every comparison (and the mask metrics, which score generated
     text with the causal baseline of the same seed) needs it.
@@ -105,13 +128,17 @@ def make_plan(suite: str = "all", seeds: int = 3, only: list[str] | None = None,
     variants: list[Variant] = []
     for name in chosen:
         variants += [v for v in table[name] if v not in variants]
-    if only:
-        known = {v.name for v in variants}
-        unknown = [n for n in only if n not in known]
+    known = {v.name for v in variants}
+    for flag, names in (("--variants", only), ("--skip", skip)):
+        unknown = [n for n in names or [] if n not in known]
         if unknown:
-            raise UserError(f"unknown variant {', '.join(unknown)} for suite {suite}; "
+            raise UserError(f"unknown variant {', '.join(unknown)} in {flag} for suite {suite}; "
                             f"choose from {', '.join(sorted(known))}")
+    if skip and BASE.name in skip:
+        raise UserError("--skip cannot leave out the baseline: every comparison is made against it")
+    if only:
         variants = [v for v in variants if v.name in only or v.name == BASE.name]
+    variants = [v for v in variants if v.name not in (skip or [])]
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise UserError(f"--seeds must be a whole number >= 1, got {seeds!r}")
     return Plan(chosen, variants, list(range(seeds)), model, dict(TINY_TRAIN if tiny else TRAIN))

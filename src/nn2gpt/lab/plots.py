@@ -160,3 +160,23 @@ def attention_grid(path: Path, weights, chars: str, title: str) -> Path:
     fig.suptitle(title + "\n(row: the character looking; column: the character looked at; "
                  "each panel scaled to its own maximum)", fontsize=9)
     return _save(fig, path)
+
+
+def loss_vs_head_size(path: Path, by_score: dict[str, dict[int, list[float]]], title: str) -> Path:
+    """Final validation loss against head size (same total width), one line per score function:
+    the mean over seeds, with the seed-to-seed standard deviation as error bars."""
+    import numpy as np
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for score, points in by_score.items():
+        sizes = sorted(points)
+        ax.errorbar(sizes, [float(np.mean(points[d])) for d in sizes], yerr=[float(np.std(points[d])) for d in sizes],
+                    fmt="o-", capsize=3, label=score)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("head size d (the total width stays the same: fewer, larger heads)")
+    ax.set_ylabel("final validation loss")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

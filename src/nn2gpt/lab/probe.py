@@ -10,6 +10,8 @@ layers are `nn2gpt.nn.attention.MultiHeadAttention`, and these helpers only *loo
 * `generate`: free-running text, one token at a time.
 * `text_loss`: how surprising a text is to a (causal) model, in nats per token.
 * `captured_attention`: the attention weights of every layer during one forward pass.
+* `weight_on_next`: how much each head's query t puts on key t+1 (the copying shortcut).
+* `with_context(model, L)`: the same weights at a longer context, for length extrapolation.
 """
 
 from __future__ import annotations
@@ -106,3 +108,32 @@ def captured_attention(model):
     finally:
         for m in layers:
             del m.forward  # back to the class's forward
+
+
+def weight_on_next(weights: list[torch.Tensor]) -> list[list[float]]:
+    """Per layer, per head: the mean attention weight of query t on key t+1.
+
+    `weights` holds (B, nh, T, T) per layer. Key t+1 carries the very character query t must
+    predict, so a head that has learned to copy puts almost all its weight there (that is the
+    superdiagonal of the attention picture). Under the causal mask the number is exactly 0.
+    """
+    return [w.diagonal(offset=1, dim1=-2, dim2=-1).mean(dim=(0, 2)).tolist() for w in weights]  # (nh,) per layer
+
+
+def with_context(model, block_size: int):
+    """The trained `model` rebuilt for windows of `block_size` tokens, same weights; None when its
+    positional encoding has nothing to say beyond the context it was trained on (a learned table
+    has no row for position 64 of a 64-position model).
+
+    Sinusoids, RoPE and ALiBi are functions of the position, computed for any length, and
+    'none' has nothing to extend, so those models can be scored on longer windows.
+    """
+    from dataclasses import replace
+
+    from nn2gpt.gpt.model import build_model
+
+    if model.cfg.pos == "learned":
+        return None
+    longer = build_model(replace(model.cfg, block_size=block_size))
+    longer.load_state_dict(model.state_dict())  # strict: every learned tensor fits, none is new
+    return longer.eval()

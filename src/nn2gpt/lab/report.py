@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from nn2gpt.files import atomic_write_text, read_json
-from nn2gpt.lab import explain, plots, positions
+from nn2gpt.lab import budgets, explain, heads, plots, positions
 
 QUESTIONS = {
     "scores": "Question 1 — why the dot product? What about squared or \"inverse\" dot products?",
@@ -152,6 +152,29 @@ def _section_masks(results: dict, out: Path) -> list[str]:
     plots.loss_curves(out / "masks_curves.png", _curves(results, "masks"), "Masks: teacher-forced validation loss")
     lines += ["![masks: validation loss](masks_curves.png)", "",
               explain.q2_masks(f, mask, results["settings"]["vocab_size"]), ""]
+    return lines + _copy(results, f, out)
+
+
+def _copy(results: dict, f: dict, out: Path) -> list[str]:
+    """Does a model that sees the future copy? Its heads' weight on key t+1, and its picture."""
+    strongest = {}
+    for name in f:
+        per_seed = [r["next_weight"] for r in _runs(results, name) if "next_weight" in r]
+        if not per_seed or name == "baseline":
+            continue
+        heads_mean = [[_mean([s[l][h] for s in per_seed]) for h in range(len(per_seed[0][l]))]
+                      for l in range(len(per_seed[0]))]  # (n_layer, nh) mean over seeds
+        w, l, h = max((w, l, h) for l, row in enumerate(heads_mean) for h, w in enumerate(row))
+        strongest[name] = (w, l, h)
+    if not strongest:
+        return []
+    lines = ["| variant | weight on key t+1, strongest head (mean over seeds) | its layer, head |",
+             "| --- | --- | --- |"]
+    lines += [f"| `{n}` | {w:.3f} | {l}, {h} |" for n, (w, l, h) in strongest.items()]
+    tf = {n: _mean(v) for n, v in f.items()}
+    lines += ["", explain.copying(strongest, tf, tf.get("baseline"), results["settings"]["model"]["block_size"]), ""]
+    for name, pic in (results.get("copy_pictures") or {}).items():
+        lines += [f"![attention of {name}]({portable_path(pic['picture'], out)})", ""]
     return lines
 
 
@@ -166,12 +189,31 @@ def _section_positions(results: dict, out: Path) -> list[str]:
     if lp:
         learned = [f"![learned positions]({portable_path(lp['picture'], out)})", "",
                    explain.learned_positions(lp["near"], lp["far"], lp["T"]), ""]
+    ctx = {n: _context_means(results, n) for n in f}
+    ctx = {n: c for n, c in ctx.items() if c}
+    extra = []
+    if ctx:
+        lengths = sorted({int(k) for c in ctx.values() for k in c})
+        extra = ["| variant | " + " | ".join(f"val loss at {L}" for L in lengths) + " |",
+                 "| --- |" + " --- |" * len(lengths)]
+        extra += [f"| `{n}` | " + " | ".join("—" if c.get(str(L)) is None else f"{c[str(L)]:.3f}" for L in lengths)
+                  + " |" for n, c in ctx.items()]
+        extra += ["", explain.extrapolation(ctx, m["block_size"]), ""]
     return [f"## {QUESTIONS['positions']}", "",
             "![sinusoidal encoding](pe_matrix.png) ![similarity between positions](pe_similarity.png)", "",
             *learned,
             "![positions: validation loss](positions_curves.png)", "",
             "![positions: final loss](positions_final.png)", "",
-            explain.q3_positions(f, pe["toeplitz_error"], pe["T"], pe["d"]), ""]
+            explain.q3_positions(f, pe["toeplitz_error"], pe["T"], pe["d"]), "", *extra]
+
+
+def _context_means(results: dict, name: str) -> dict[str, float | None]:
+    """Context length -> mean over seeds of the val loss there (None where it cannot be scored)."""
+    per_seed = [r["contexts"] for r in _runs(results, name) if "contexts" in r]
+    if not per_seed:
+        return {}
+    return {k: None if any(c.get(k) is None for c in per_seed) else _mean([c[k] for c in per_seed])
+            for k in per_seed[0]}
 
 
 def _section_pizza(results: dict, out: Path) -> list[str]:
@@ -204,8 +246,11 @@ def _section_pizza(results: dict, out: Path) -> list[str]:
     return lines
 
 
-def write_report(results: dict, out_dir: str | Path) -> Path:
-    """Write every plot and REPORT.md into `out_dir`; return the report's path."""
+def write_report(results: dict, out_dir: str | Path, long: dict | None = None, long_link: str | None = None) -> Path:
+    """Write every plot and REPORT.md into `out_dir`; return the report's path.
+
+    With `long` (the results of the same lab at a longer budget) the report also has a section
+    that sets both budgets side by side (`long_link`: where the long lab's own report lies)."""
     out = Path(out_dir)
     s = results["settings"]
     m = s["model"]
@@ -229,11 +274,15 @@ def write_report(results: dict, out_dir: str | Path) -> Path:
                 f"runs**: the 'seeds' column says how many seeds each number averages."
                 if len(results["runs"]) < len(results["variants"]) * len(s["seeds"]) else ""), "",
              "## Summary", "", summary_table(results), ""]
-    if any("scores" in v["suites"] for v in results["variants"]):
+    if long is not None:
+        lines += budgets.section(results, long, long_link)
+    if finals(results, "scores"):  # a lab stopped early may have no run of a suite yet
         lines += _section_scores(results, out)
-    if any("masks" in v["suites"] for v in results["variants"]):
+    if finals(results, "heads"):  # a lab stopped early may have no run of a suite yet
+        lines += heads.section(results, out)
+    if finals(results, "masks"):  # a lab stopped early may have no run of a suite yet
         lines += _section_masks(results, out)
-    if any("positions" in v["suites"] for v in results["variants"]):
+    if finals(results, "positions"):  # a lab stopped early may have no run of a suite yet
         lines += _section_positions(results, out)
     lines += _section_pizza(results, out)
     lines += ["## Samples", "",

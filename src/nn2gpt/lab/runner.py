@@ -32,6 +32,9 @@ GEN_SEQS, GEN_TOKENS = 4, 256  # text each model writes for the mask question an
 HEAD_SIZES = [4, 8, 16, 32, 64, 128, 256]
 RANDOM_SCORES = ["scaled_dot", "dot", "squared", "neg_l2"]
 ATTENTION_TEXT = "To be, or not to be:"  # short enough to label every character
+CONTEXTS = (1, 2, 4)  # the positions suite is also scored at 2x and 4x the trained context
+COPY_PICTURES = ("no_mask", "anticausal")
+CLASSIC = {"optimizer": "adamw", "zero_init": False, "untie": False}  # the lab's optimizer and head, fixed  # variants whose attention (seed 0) is drawn: do they copy?
 
 
 
@@ -39,12 +42,14 @@ def train_config(plan: Plan, variant: Variant, seed: int, steps: int, data_dir, 
     """Chapter 2's TrainConfig for one run: the plan's model, the variant's change, the seed.
 
     One thread per run: these models are too small for two threads to help (the threads spend
-    their time waiting for each other), so the lab runs one model per core instead.
+    their time waiting for each other), so the lab runs one model per core instead. The lab's
+    GPT is the 2019 one (AdamW, a tied head, GPT-2's initialisation), pinned here so that
+    chapter 6's defaults never change what the lab measures.
     """
     from nn2gpt.gpt.train import TrainConfig
 
     t = plan.train
-    return TrainConfig(**plan.model, **variant.model_fields(), batch_size=t["batch_size"], lr=t["learning_rate"],
+    return TrainConfig(**{**plan.model, **variant.model_fields()}, **CLASSIC, batch_size=t["batch_size"], lr=t["learning_rate"],
                        warmup=min(50, steps // 10), max_iters=steps, stop_at=stop_at,
                        eval_interval=max(1, steps // EVALS_PER_RUN), eval_batches=t["eval_batches"], seed=seed,
                        data_dir=str(data_dir) if data_dir else None, device="cpu", threads=1, out=None,
@@ -75,13 +80,14 @@ def calibrate(plan: Plan, budget: float, data_dir) -> int:
     return max(10, int(budget / per_step) // 10 * 10)
 
 
-def _val_windows(tok, plan: Plan, data_dir):
-    """The fixed validation windows the training loop evaluates on (recomputed, not copied)."""
+def _val_windows(tok, plan: Plan, data_dir, length: int | None = None):
+    """The fixed validation windows the training loop evaluates on (recomputed, not copied);
+    `length` asks for longer windows spread over the same validation text."""
     from nn2gpt.data.text import read_text
     from nn2gpt.gpt.batches import encode_text, split, val_batches
 
     _, val_ids = split(encode_text(tok, read_text(None, data_dir)), plan.model["block_size"])
-    return val_batches(val_ids, plan.model["block_size"], plan.train["batch_size"], plan.train["eval_batches"])
+    return val_batches(val_ids, length or plan.model["block_size"], plan.train["batch_size"], plan.train["eval_batches"])
 
 
 def train_and_measure(plan: Plan, variant: Variant, seed: int, steps: int, data_dir, picture_dir) -> dict:
@@ -91,8 +97,6 @@ def train_and_measure(plan: Plan, variant: Variant, seed: int, steps: int, data_
     needs afterwards: the text the model wrote (scored later by the causal baseline of the same
     seed) and, for the baseline, its weights. Runs in a worker process when --jobs > 1.
     """
-    import torch
-
     from nn2gpt.gpt.runs import weights_to_numpy
     from nn2gpt.gpt.train import train
 
@@ -107,11 +111,17 @@ def train_and_measure(plan: Plan, variant: Variant, seed: int, steps: int, data_
               "seconds": round(result.seconds, 2), "final_val": result.final_val_loss,
               "history": [[s, v] for s, _, v in result.val_history],
               "entropy": sum(metrics.attention_entropy(w) for w in weights) / len(weights),
+              "next_weight": probe.weight_on_next(_by_layer(weights, model)),
               "sample": tok.decode(own_text[0, :200].tolist()), "vocab_size": tok.vocab_size,
               "_own_text": own_text.tolist()}
     if variant.model_fields()["mask"] != "causal" or variant.name == BASE.name:
         with probe.masked_as(model, "causal"):
             record["mask"] = {"teacher_forced": result.final_val_loss, "causal_eval": probe.mean_loss(model, val)}
+    if variant in suites(plan.model)["positions"]:
+        record["contexts"] = context_losses(plan, model, tok, data_dir)
+    if picture_dir is not None and variant.name in COPY_PICTURES:
+        record["copy_picture"] = attention_picture(Path(picture_dir), model, tok, plan.model["block_size"], seed,
+                                                   variant.name)
     if variant.name == BASE.name:
         record["_weights"] = weights_to_numpy(model)
         if picture_dir is not None:
@@ -120,8 +130,32 @@ def train_and_measure(plan: Plan, variant: Variant, seed: int, steps: int, data_
     return record
 
 
-def attention_picture(out: Path, model, tok, T: int, seed: int) -> dict:
-    """Per-layer, per-head attention of a trained baseline on a line of Hamlet."""
+def _by_layer(weights: list, model) -> list:
+    """Weights captured over several batches (batch 0's layers, then batch 1's, ...) as one
+    (B_total, nh, T, T) tensor per layer."""
+    import torch
+
+    n = len(probe.attention_layers(model))
+    return [torch.cat(weights[layer::n]) for layer in range(n)]
+
+
+def context_losses(plan: Plan, model, tok, data_dir) -> dict[str, float | None]:
+    """Validation loss on windows of 1x, 2x and 4x the trained context ("64": ..., "128": ...).
+
+    The same weights, rebuilt for the longer window (probe.with_context); None where the
+    encoding cannot go beyond the trained length. Every window length is scored on the same
+    number of windows spread over the validation text.
+    """
+    T = plan.model["block_size"]
+    out: dict[str, float | None] = {}
+    for k in CONTEXTS:
+        longer = model if k == 1 else probe.with_context(model, k * T)
+        out[str(k * T)] = None if longer is None else probe.mean_loss(longer, _val_windows(tok, plan, data_dir, k * T))
+    return out
+
+
+def attention_picture(out: Path, model, tok, T: int, seed: int, name: str = BASE.name) -> dict:
+    """Per-layer, per-head attention of a trained model (`name`, the variant) on a line of Hamlet."""
     import torch
 
     from nn2gpt.lab import plots
@@ -131,10 +165,11 @@ def attention_picture(out: Path, model, tok, T: int, seed: int) -> dict:
     with probe.captured_attention(model) as weights, torch.no_grad():
         model(ids)
     grid = torch.cat(weights)  # (n_layer, nh, T, T): batch of 1 per layer, stacked
-    plots.attention_grid(out / "attention_baseline.png", grid.numpy(), text,
-                         f"Trained char GPT (baseline, seed {seed}): who looks at whom")
-    return {"picture": "attention_baseline.png", "text": text, "seed": seed,
-            "entropy": metrics.attention_entropy(grid), "uniform_entropy": metrics.uniform_causal_entropy(len(text))}
+    plots.attention_grid(out / f"attention_{name}.png", grid.numpy(), text,
+                         f"Trained char GPT ({name}, seed {seed}): who looks at whom")
+    return {"picture": f"attention_{name}.png", "text": text, "seed": seed,
+            "entropy": metrics.attention_entropy(grid), "uniform_entropy": metrics.uniform_causal_entropy(len(text)),
+            "next_weight": probe.weight_on_next(weights)}
 
 
 def _baseline_model(plan: Plan, weights: dict, vocab_size: int):
@@ -166,7 +201,8 @@ def _score_own_text(plan: Plan, records: list[dict], judges: dict) -> None:
 
 
 def _public(record: dict) -> dict:
-    return {k: v for k, v in record.items() if not k.startswith("_") and k not in ("attention", "learned_positions")}
+    return {k: v for k, v in record.items()
+            if not k.startswith("_") and k not in ("attention", "learned_positions", "copy_picture")}
 
 
 def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_dir=None, jobs: int = 1,
@@ -214,8 +250,9 @@ def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command:
         "random_T": plan.model["block_size"],
         "random_max_entropy": metrics.uniform_causal_entropy(plan.model["block_size"]),
     }
-    # the slowest variant first, so the last minutes are not one long run on one core
-    todo = sorted(plan.runs(), key=lambda vs: vs[0].name != "additive")
+    # the slowest variants first (additive, then the wider head-size models), so the last
+    # minutes are not one long run on one core
+    todo = sorted(plan.runs(), key=lambda vs: (vs[0].name != "additive", "n_embd" not in vs[0].change))
     records: list[dict] = []
 
     judges: dict = {}  # seed -> the causal baseline of that seed, rebuilt from its weights
@@ -228,6 +265,8 @@ def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command:
         for key in ("attention", "learned_positions"):
             if key in record:
                 results[key] = record[key]
+        if "copy_picture" in record:
+            results.setdefault("copy_pictures", {})[record["variant"]] = record["copy_picture"]
         order = {(v.name, s): i for i, (v, s) in enumerate(plan.runs())}
         results["runs"] = [_public(r) for r in sorted(records, key=lambda r: order[r["variant"], r["seed"]])]
         atomic_write_json(out / "results.json", results)  # a lab stopped half-way keeps its numbers
@@ -235,7 +274,7 @@ def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command:
             f"({record['seconds']:.1f} s; {len(records)}/{len(todo)} runs, "
             f"{results['settings']['wall_s'] / 60:.1f} min so far)")
 
-    picture = lambda v, s: out if (v.name == BASE.name and s == plan.seeds[0]) else None  # noqa: E731
+    picture = lambda v, s: out if (v.name in (BASE.name, *COPY_PICTURES) and s == plan.seeds[0]) else None  # noqa: E731
     if jobs == 1:
         for v, s in todo:
             done(train_and_measure(plan, v, s, steps, data_dir, picture(v, s)))

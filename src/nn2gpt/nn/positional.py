@@ -6,6 +6,8 @@ Order has to be put in from outside, and there are two places to put it:
 * **added to the input** (once, before the first block):
   - `sinusoidal_encoding(T, d)` — the fixed table of "Attention Is All You Need",
     PE(pos, 2i) = sin(pos / 10000^(2i/d)),  PE(pos, 2i+1) = cos(pos / 10000^(2i/d));
+    (`sinusoidal_scaled` is the paper's way of adding it: the token embeddings are first
+    multiplied by √d, so a table of entries up to 1 does not drown embeddings of size ~0.02);
   - `LearnedPositions(block_size, d)` — one trainable vector per position (GPT-2).
 * **inside every attention layer** (acting on the scores, so only *relative* position counts):
   - `Rotary` — RoPE (Su et al., 2021): rotate q and k by an angle proportional to the
@@ -23,7 +25,8 @@ import math
 import torch
 from torch import nn
 
-POSITIONS = ("none", "sinusoidal", "learned", "rope", "alibi")
+POSITIONS = ("none", "sinusoidal", "sinusoidal_scaled", "learned", "rope", "alibi")
+SINUSOIDAL = ("sinusoidal", "sinusoidal_scaled")  # the two that add the fixed table
 
 
 def sinusoidal_encoding(T: int, d: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:

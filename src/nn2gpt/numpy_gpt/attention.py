@@ -13,6 +13,11 @@ Shapes: B batch, T time steps, C = n_embd, nh heads, hs = C // nh head size.
 The only new derivative compared with chapter 1 is the softmax's: for each row a = softmax(s),
 ds = a * (da - sum(da * a)). Every other step is a matmul, and the backward of Z = X @ Y is
 dX = dZ @ Y^T, dY = X^T @ dZ.
+
+With rotary positions (pos "rope", chapter 6's default) q and k are rotated by their position
+before the scores: pair (j, j + hs/2) of the vector at position m turns by the angle m·θ_j,
+θ_j = 10000^(-2j/hs). A rotation's backward is the rotation by the opposite angle (its
+transpose), so the gradient of the unrotated q is the gradient of the rotated q turned back.
 """
 
 from __future__ import annotations
@@ -54,6 +59,28 @@ def additive_causal_mask(t_q: int, t_k: int, dtype) -> np.ndarray:
     return mask
 
 
+@lru_cache(maxsize=16)
+def rotary_tables(n: int, hs: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin (n, hs/2) of the angles m·θ_j for positions m < n (computed in float64)."""
+    theta = 10000.0 ** (-np.arange(0, hs, 2, dtype=np.float64) / hs)  # (hs/2,)
+    angle = np.arange(n, dtype=np.float64)[:, None] * theta  # (n, hs/2)
+    cos, sin = np.cos(angle).astype(dtype), np.sin(angle).astype(dtype)
+    cos.flags.writeable = sin.flags.writeable = False  # shared between calls
+    return cos, sin
+
+
+def rotate(x: np.ndarray, offset: int, inverse: bool = False) -> np.ndarray:
+    """Rotate each pair (x[..., j], x[..., j + hs/2]) of x (B, nh, T, hs), whose rows sit at
+    positions offset..offset+T-1, by its angle (by minus the angle with inverse: the backward)."""
+    t, hs = x.shape[-2:]
+    cos, sin = rotary_tables(offset + t, hs, x.dtype)
+    cos, sin = cos[offset:], sin[offset:]  # (T, hs/2)
+    if inverse:
+        sin = -sin
+    x1, x2 = x[..., : hs // 2], x[..., hs // 2:]  # (B, nh, T, hs/2) each
+    return np.concatenate((x1 * cos - x2 * sin, x1 * sin + x2 * cos), axis=-1)  # (B, nh, T, hs)
+
+
 def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray):
     """Causal scaled dot-product attention. q (B,nh,Tq,hs), k, v (B,nh,Tk,hs) -> y (B,nh,Tq,hs).
 
@@ -88,12 +115,14 @@ def attention_backward(dy: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarr
     return dq, dk, dv
 
 
-def self_attention_forward(x: np.ndarray, p: dict, n_head: int, kv_cache: dict | None = None):
+def self_attention_forward(x: np.ndarray, p: dict, n_head: int, kv_cache: dict | None = None,
+                           rope: bool = False):
     """Multi-head causal self-attention on x (B, T, C) with weights p (names as in the checkpoint:
     "qkv.weight" (3C, C), "qkv.bias", "proj.weight" (C, C), "proj.bias").
 
     kv_cache (sampling only): a dict holding "k", "v" (B, nh, T_past, hs) from earlier calls; the
-    new keys and values are appended, and x holds only the new positions.
+    new keys and values are appended, and x holds only the new positions (which start at
+    T_past: with rope, q and k are rotated by those positions, and cached keys keep their angle).
     Returns (out (B, T, C), cache for the backward; None when sampling).
     """
     b, t, c = x.shape
@@ -101,6 +130,9 @@ def self_attention_forward(x: np.ndarray, p: dict, n_head: int, kv_cache: dict |
     qkv = linear_forward(x2, p["qkv.weight"], p.get("qkv.bias"))  # (N, 3C)
     qkv = qkv.reshape(b, t, 3, n_head, c // n_head).transpose(2, 0, 3, 1, 4)  # (3, B, nh, T, hs)
     q, k, v = qkv[0], qkv[1], qkv[2]  # (B, nh, T, hs) each
+    if rope:
+        past = kv_cache["k"].shape[2] if kv_cache and "k" in kv_cache else 0
+        q, k = rotate(q, past), rotate(k, past)  # (B, nh, T, hs): where each row sits
     if kv_cache is not None:
         if "k" in kv_cache:
             k = np.concatenate([kv_cache["k"], k], axis=2)  # (B, nh, T_past + T, hs)
@@ -109,18 +141,20 @@ def self_attention_forward(x: np.ndarray, p: dict, n_head: int, kv_cache: dict |
     y, att = attention_forward(q, k, v)  # (B, nh, T, hs)
     y2 = merge_heads(y).reshape(b * t, c)  # (N, C)
     out = linear_forward(y2, p["proj.weight"], p.get("proj.bias")).reshape(b, t, c)
-    cache = None if kv_cache is not None else (x2, q, k, v, att, y2)
+    cache = None if kv_cache is not None else (x2, q, k, v, att, y2, rope)
     return out, cache
 
 
 def self_attention_backward(dout: np.ndarray, p: dict, cache, n_head: int):
     """Backward of self_attention_forward. dout (B, T, C) -> (dx (B, T, C), grads dict)."""
-    x2, q, k, v, att, y2 = cache
+    x2, q, k, v, att, y2, rope = cache
     b, t, c = dout.shape
     has_bias = "proj.bias" in p
     dy2, dw_proj, db_proj = linear_backward(dout.reshape(b * t, c), y2, p["proj.weight"], has_bias)
     dy = split_heads(dy2.reshape(b, t, c), n_head)  # (B, nh, T, hs)
-    dq, dk, dv = attention_backward(dy, q, k, v, att)
+    dq, dk, dv = attention_backward(dy, q, k, v, att)  # w.r.t. the rotated q and k
+    if rope:
+        dq, dk = rotate(dq, 0, inverse=True), rotate(dk, 0, inverse=True)  # turned back
     dqkv = np.empty((b, t, 3, n_head, c // n_head), dtype=dout.dtype)  # (B, T, 3, nh, hs)
     for i, d in enumerate((dq, dk, dv)):
         dqkv[:, :, i] = d.transpose(0, 2, 1, 3)  # (B, T, nh, hs): undo the head split

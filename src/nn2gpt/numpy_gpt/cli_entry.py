@@ -17,11 +17,12 @@ from pathlib import Path
 from nn2gpt.errors import UserError
 
 # flag -> the values the numpy engine can honour (any other value is torch-only)
-NUMPY_CAN = {"model": ("gpt",), "pos": ("learned",), "score": ("scaled_dot",), "mask": ("causal",),
+NUMPY_CAN = {"model": ("gpt",), "pos": ("learned", "rope"), "score": ("scaled_dot",), "mask": ("causal",),
              "device": ("auto", "cpu"), "dtype": ("auto", "float32", "fp32"), "compile": (False,),
              "window": (0,), "trace": (False,), "threads": (), "peak_tflops": (),
-             "optimizer": ("adamw",), "mlp": ("gelu",), "schedule": ("cosine",), "qk_norm": (), "zero_init": (),
-             "untie": (), "softcap": (), "muon_lr": (), "cooldown": ()}  # chapter 6's options are torch-only
+             "optimizer": ("adamw",), "mlp": ("gelu",), "schedule": ("cosine",), "qk_norm": (),
+             "zero_init": (False, True), "untie": (False, True), "softcap": (), "muon_lr": (), "cooldown": ()}
+# chapter 6's model pieces (rope, untie, zero-init) are here; Muon, ReLU², QK-norm, soft-cap and WSD are torch-only
 WHY_NOT = {"threads": " (numpy's BLAS picks its own threads; set OPENBLAS_NUM_THREADS instead)",
            "peak_tflops": " (the numpy engine reports no MFU)"}
 

@@ -5,6 +5,10 @@
     logits = ln_f(x) @ tok_emb.T                                     (B, T, V)  head tied to tok_emb
     loss = mean cross-entropy(logits, targets)
 
+Chapter 6's recipe changes two pieces, and this engine has both: pos "rope" adds no table to
+the input (attention rotates q and k instead, attention.py), and untie gives the head a matrix
+of its own, lm_head.weight (V, C), so logits = ln_f(x) @ lm_head.T and tok_emb is only looked up.
+
 The weights live in one flat dict under exactly the checkpoint names of the torch model
 ("tok_emb.weight", "blocks.0.attn.qkv.weight", ...: those of nn2gpt.gpt.model), so a checkpoint
 moves between the engines without any renaming. The backward visits the layers in reverse and
@@ -22,8 +26,8 @@ from nn2gpt.numpy_gpt.layers import (cross_entropy_backward, cross_entropy_forwa
                                      gelu_backward, gelu_forward, layer_norm_backward, layer_norm_forward,
                                      linear_backward, linear_forward)
 
-SUPPORTED = {"model": ("gpt",), "pos": ("learned",), "score": ("scaled_dot",), "mask": ("causal",),
-             "mlp": ("gelu",), "qk_norm": (False,), "untie": (False,), "softcap": (None,)}  # chapter 6: torch only
+SUPPORTED = {"model": ("gpt",), "pos": ("learned", "rope"), "score": ("scaled_dot",), "mask": ("causal",),
+             "mlp": ("gelu",), "qk_norm": (False,), "untie": (False, True), "softcap": (None,)}
 
 
 def check_supported(config: dict, training: bool) -> None:
@@ -43,7 +47,9 @@ def check_supported(config: dict, training: bool) -> None:
 def parameter_shapes(config: dict) -> dict[str, tuple[int, ...]]:
     """Every tensor name of the checkpoint and its shape, in the torch model's order."""
     v, c, bias = config["vocab_size"], config["n_embd"], config.get("bias", True)
-    shapes = {"tok_emb.weight": (v, c), "pos_emb.weight": (config["block_size"], c)}
+    shapes = {"tok_emb.weight": (v, c)}
+    if config.get("pos", "learned") == "learned":
+        shapes["pos_emb.weight"] = (config["block_size"], c)
     for i in range(config["n_layer"]):
         layer = {"ln1.weight": (c,), "ln1.bias": (c,), "attn.qkv.weight": (3 * c, c), "attn.qkv.bias": (3 * c,),
                  "attn.proj.weight": (c, c), "attn.proj.bias": (c,), "ln2.weight": (c,), "ln2.bias": (c,),
@@ -53,17 +59,21 @@ def parameter_shapes(config: dict) -> dict[str, tuple[int, ...]]:
     shapes["ln_f.weight"] = (c,)
     if bias:
         shapes["ln_f.bias"] = (c,)
+    if config.get("untie"):
+        shapes["lm_head.weight"] = (v, c)
     return shapes
 
 
 def init_weights(config: dict, seed: int = 0, dtype=np.float32) -> dict[str, np.ndarray]:
     """GPT-2's initialisation: N(0, 0.02) matrices and embeddings, zero biases, unit LayerNorm
     gains, and the projections that feed a residual stream scaled by 1/sqrt(2 n_layer) so the
-    stream's variance does not grow with depth."""
+    stream's variance does not grow with depth. With zero_init (chapter 6) those projections and
+    an untied head start at zero instead, so every block starts as the identity map."""
     rng = np.random.default_rng(seed)
     weights = {}
+    zero = ("attn.proj.weight", "mlp.proj.weight", "lm_head.weight") if config.get("zero_init") else ()
     for name, shape in parameter_shapes(config).items():
-        if name.endswith(".bias"):
+        if name.endswith(".bias") or name.endswith(zero):
             w = np.zeros(shape)
         elif len(shape) == 1:  # LayerNorm gain
             w = np.ones(shape)
@@ -92,6 +102,8 @@ class NumpyGPT:
                        for i in range(config["n_layer"])]
         self.attn = [_prefixed(p, "attn.") for p in self.blocks]  # "qkv.weight", "proj.weight", ...
         self.n_head = config["n_head"]
+        self.rope = config.get("pos", "learned") == "rope"
+        self.head = "lm_head.weight" if config.get("untie") else "tok_emb.weight"  # (V, C) the read-out
 
     # ------------------------------------------------------------------ forward
     def forward(self, idx: np.ndarray, targets: np.ndarray | None = None, pos_offset: int = 0,
@@ -106,14 +118,16 @@ class NumpyGPT:
         if pos_offset + t > self.config["block_size"]:
             raise ValueError(f"sequence of {pos_offset + t} tokens is longer than block_size")
         keep = targets is not None and for_backward
-        x = w["tok_emb.weight"][idx] + w["pos_emb.weight"][pos_offset:pos_offset + t]  # (B, T, C)
+        x = w["tok_emb.weight"][idx]  # (B, T, C)
+        if not self.rope:
+            x = x + w["pos_emb.weight"][pos_offset:pos_offset + t]  # (B, T, C)
         c = x.shape[-1]
         x = x.reshape(b * t, c)  # (N, C), the residual stream
         block_caches = []
         for i, p in enumerate(self.blocks):
             h1, ln1 = layer_norm_forward(x, p["ln1.weight"], p.get("ln1.bias"))  # (N, C)
             a, attn = self_attention_forward(h1.reshape(b, t, c), self.attn[i], self.n_head,
-                                             None if kv_caches is None else kv_caches[i])
+                                             None if kv_caches is None else kv_caches[i], self.rope)
             x += a.reshape(b * t, c)  # residual 1 (in place: the caches hold xhat, never x)
             h2, ln2 = layer_norm_forward(x, p["ln2.weight"], p.get("ln2.bias"))  # (N, C)
             f = linear_forward(h2, p["mlp.fc.weight"], p.get("mlp.fc.bias"))  # (N, 4C)
@@ -125,7 +139,7 @@ class NumpyGPT:
         if last_only:
             x = x.reshape(b, t, c)[:, -1]  # (B, C): sampling needs the next token only
         hf, lnf = layer_norm_forward(x, w["ln_f.weight"], w.get("ln_f.bias"))  # (N, C)
-        logits = hf @ w["tok_emb.weight"].T  # (N, V), the head tied to the token embedding
+        logits = hf @ w[self.head].T  # (N, V), the head: tied to the token embedding, or lm_head
         if targets is None:
             return logits.reshape(b, -1, logits.shape[-1]), None, None
         loss, probs = cross_entropy_forward(logits, targets.reshape(-1))
@@ -142,8 +156,8 @@ class NumpyGPT:
         b, t = idx.shape
         grads = {}
         dlogits = cross_entropy_backward(probs, targets)  # (N, V)
-        dhf = dlogits @ w["tok_emb.weight"]  # (N, C)
-        dtok = dlogits.T @ hf  # (V, C): the head's share of tok_emb's gradient
+        dhf = dlogits @ w[self.head]  # (N, C)
+        dhead = dlogits.T @ hf  # (V, C): the head's gradient (tok_emb's share of it when tied)
         has_bias = "ln_f.bias" in w
         dx, grads["ln_f.weight"], db = layer_norm_backward(dhf, w["ln_f.weight"], lnf, has_bias)
         if has_bias:
@@ -165,10 +179,15 @@ class NumpyGPT:
             dx += dln1
             grads.update({f"blocks.{i}.{k}": v for k, v in gb.items() if v is not None})
         # x0 = tok_emb[idx] + pos_emb[:T]: the sum passes dx to both tables
-        dpos = np.zeros_like(w["pos_emb.weight"])
-        dpos[:t] = dx.reshape(b, t, -1).sum(axis=0)
-        grads["pos_emb.weight"] = dpos
-        dtok += embedding_backward(idx, dx, w["tok_emb.weight"].shape[0])
+        if not self.rope:
+            dpos = np.zeros_like(w["pos_emb.weight"])
+            dpos[:t] = dx.reshape(b, t, -1).sum(axis=0)
+            grads["pos_emb.weight"] = dpos
+        dtok = embedding_backward(idx, dx, w["tok_emb.weight"].shape[0])
+        if self.head == "lm_head.weight":
+            grads["lm_head.weight"] = dhead
+        else:
+            dtok += dhead
         grads["tok_emb.weight"] = dtok
         return {n: grads[n] for n in w}  # the checkpoint's order
 

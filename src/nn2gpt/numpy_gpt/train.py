@@ -44,6 +44,9 @@ class NumpyTrainConfig:
     block_size: int = 64
     dropout: float = 0.0
     bias: bool = True
+    pos: str = "learned"  # learned | rope
+    untie: bool = False  # a head of its own (lm_head.weight)
+    zero_init: bool = False  # output projections and an untied head start at zero
     text: str | None = None
     tokenizer: str = "char"
     data_dir: str | None = None
@@ -71,7 +74,8 @@ class NumpyTrainConfig:
     def model_config(self, vocab_size: int) -> dict:
         return {"model": "gpt", "vocab_size": vocab_size, "block_size": self.block_size, "n_layer": self.n_layer,
                 "n_head": self.n_head, "n_embd": self.n_embd, "dropout": self.dropout, "bias": self.bias,
-                "pos": "learned", "score": "scaled_dot", "mask": "causal", "window": None}
+                "pos": self.pos, "score": "scaled_dot", "mask": "causal", "window": None, "untie": self.untie,
+                "zero_init": self.zero_init}
 
 
 @dataclass

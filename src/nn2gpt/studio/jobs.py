@@ -27,7 +27,7 @@ from nn2gpt.runlog import read_metrics
 from nn2gpt.studio import checks
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-POSITIONS = ("learned", "rope", "sinusoidal", "alibi", "none")
+POSITIONS = ("rope", "learned", "sinusoidal", "alibi", "none")  # the default of `gpt train` first
 EPOCH = re.compile(r"^epoch\s+(\d+)/(\d+): validation ([\d.]+)%")
 SAMPLE_CHARS = 160
 
@@ -42,7 +42,7 @@ def gpt_command(fields: dict) -> list[str]:
     width = checks.number(fields, "width", int, 16, 512, 64)
     if width % 4:
         raise UserError("width must be a multiple of 4 (the model has 4 heads)")
-    pos = fields.get("pos", "learned")
+    pos = fields.get("pos", POSITIONS[0])
     if pos not in POSITIONS:
         raise UserError(f"positions must be one of {', '.join(POSITIONS)}")
     seconds = checks.number(fields, "seconds", int, 5, 3600, 60)
