@@ -158,9 +158,10 @@ def _section_masks(results: dict, out: Path) -> list[str]:
 def _copy(results: dict, f: dict, out: Path) -> list[str]:
     """Does a model that sees the future copy? Its heads' weight on key t+1, and its picture."""
     strongest = {}
+    sees_ahead = {v["name"] for v in results["variants"] if v["config"].get("mask") in ("anticausal", "none")}
     for name in f:
         per_seed = [r["next_weight"] for r in _runs(results, name) if "next_weight" in r]
-        if not per_seed or name == "baseline":
+        if not per_seed or name not in sees_ahead:  # under a causal or window mask key t+1 is hidden: 0
             continue
         heads_mean = [[_mean([s[l][h] for s in per_seed]) for h in range(len(per_seed[0][l]))]
                       for l in range(len(per_seed[0]))]  # (n_layer, nh) mean over seeds
