@@ -77,7 +77,7 @@ def torch_stepper():
         torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
     model = build_model(GPTConfig(**BABY))
     load_weights(model, init_weights(BABY, seed=0))
-    opt = make_optimizer(model, TrainConfig(lr=1e-3), torch.device("cpu"))
+    opt = make_optimizer(model, TrainConfig(lr=1e-3, optimizer="adamw"), torch.device("cpu"))  # the engines' shared AdamW
     model.train()
 
     def step(x, y):

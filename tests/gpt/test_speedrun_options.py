@@ -1,6 +1,7 @@
 """Chapter 6's switches, each against its formula, and what checkpoints do with them."""
 
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -191,11 +192,37 @@ def test_the_road_before_gpt_trains_with_the_defaults_and_refuses_an_explicit_un
             "--max-iters", "3", "--eval-interval", "3", "--eval-batches", "1", "--sample-tokens", "0", "--quiet"]
     for model in ("bigram", "attention", "multihead"):
         assert main(["gpt", "train", "--model", model, "--out", str(tmp_path / model), *tiny]) == 0
-        assert load_checkpoint(tmp_path / model).config["model"]["untie"] is False
+        ckpt = load_checkpoint(tmp_path / model)
+        assert ckpt.config["model"]["untie"] is False and ckpt.config["model"]["zero_init"] is False
+        # no residual path: zeroed projections would leave every gradient at zero; these learned
+        assert all(w.any() for n, w in ckpt.weights.items() if n.endswith(("lm_head.weight", "proj.weight")))
     capsys.readouterr()
-    assert main(["gpt", "train", "--model", "bigram", "--untie", "--out", str(tmp_path / "x"), *tiny]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "--untie is an option of the gpt model" in err and not (tmp_path / "x").exists()
+    for flag in ("--untie", "--zero-init"):
+        assert main(["gpt", "train", "--model", "attention", flag, "--out", str(tmp_path / "x"), *tiny]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and f"{flag} is an option of the gpt model" in err and not (tmp_path / "x").exists()
+
+
+def test_a_run_saved_before_chapter_6_resumes_with_its_own_recipe(tmp_path):
+    """Its config has no optimizer, zero_init or untie: it trained with AdamW and a tied head."""
+    from nn2gpt.checkpoint import latest_checkpoint_dir, load_checkpoint, save_checkpoint
+    from nn2gpt.cli import main
+
+    out = tmp_path / "old"
+    tiny = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
+            "--eval-interval", "3", "--eval-batches", "1", "--sample-tokens", "0", "--quiet", "--out", str(out)]
+    assert main(["gpt", "train", *tiny, "--max-iters", "3", "--pos", "learned", "--optimizer",
+                 "adamw", "--no-zero-init", "--no-untie"]) == 0
+    ck = load_checkpoint(out, with_optimizer=True)
+    for part in ("train", "model"):
+        for key in ("optimizer", "zero_init", "untie", "qk_norm", "mlp", "softcap", "schedule"):
+            ck.config[part].pop(key, None)
+    shutil.rmtree(latest_checkpoint_dir(out))
+    save_checkpoint(out, ck.weights, ck.config, ck.tokenizer, ck.optimizer, ck.state)
+    assert main(["gpt", "train", *tiny, "--max-iters", "6", "--resume"]) == 0
+    resumed = load_checkpoint(out)
+    assert resumed.state["step"] == 6 and "lm_head.weight" not in resumed.weights
+    assert resumed.config["train"]["optimizer"] == "adamw" and resumed.config["model"]["untie"] is False
 
 
 def test_the_lab_keeps_the_2019_recipe_whatever_the_defaults():

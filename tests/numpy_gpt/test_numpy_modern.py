@@ -126,3 +126,22 @@ def test_the_numpy_engine_trains_the_pieces_and_torch_loads_them(tmp_path):
     with torch.no_grad():
         np.testing.assert_allclose(tmodel(torch.tensor(idx))[0].numpy(),
                                    NumpyGPT(ckpt.config["model"], ckpt.weights).forward(idx)[0], atol=1e-5)
+
+
+def test_an_odd_head_size_with_rope_is_a_one_line_error():
+    from nn2gpt.errors import UserError
+
+    cfg = GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=4, n_embd=12, pos="rope").to_dict()
+    with pytest.raises(UserError, match="rope needs an even head size, got n_embd/n_head = 3"):
+        NumpyGPT(cfg, init_weights(cfg))
+
+
+def test_switching_a_torch_only_piece_off_is_not_refused():
+    from argparse import Namespace
+
+    from nn2gpt.errors import UserError
+    from nn2gpt.numpy_gpt.cli_entry import reject_torch_only
+
+    reject_torch_only(Namespace(qk_norm=False, untie=True, zero_init=False, pos="rope"))  # nothing torch-only asked
+    with pytest.raises(UserError, match="does not support --qk-norm"):
+        reject_torch_only(Namespace(qk_norm=True))

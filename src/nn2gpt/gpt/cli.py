@@ -123,6 +123,10 @@ SHAPE = ("model", "n_layer", "n_head", "n_embd", "block_size", "bias", "pos", "s
          "tokenizer", "mlp", "qk_norm", "untie", "softcap", "optimizer")
 
 
+BEFORE_CHAPTER_6 = {"optimizer": "adamw", "zero_init": False, "untie": False, "qk_norm": False, "mlp": "gelu",
+                    "softcap": None, "schedule": "cosine"}
+
+
 def resumed_settings(args, names) -> dict:
     """The training settings saved in the checkpoint of `--out` (for --resume), else {}.
 
@@ -137,7 +141,8 @@ def resumed_settings(args, names) -> dict:
         raise UserError("--resume needs --out RUN, the run directory to continue")
     config = read_config(args.out)
     require_kind(args.out, config, "gpt")
-    saved = config.get("train", {}) | {k: v for k, v in config.get("model", {}).items() if k in SHAPE}
+    # a run saved before chapter 6's switches existed trained with their 2019 values, whatever today's defaults
+    saved = BEFORE_CHAPTER_6 | config.get("train", {}) | {k: v for k, v in config.get("model", {}).items() if k in SHAPE}
     for key in SHAPE:
         given = getattr(args, key, None)
         if given is not None and key in saved and given != saved[key]:
@@ -175,8 +180,10 @@ def train_config_from_args(args):
     base = {k: v for k, v in resumed_settings(args, names).items() if k not in once}
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
     merged = base | given
-    if given.get("untie") and merged.get("model", "gpt") != "gpt":
-        raise UserError(f"--untie is an option of the gpt model (its head), not of --model {merged['model']}; drop it")
+    for flag in ("untie", "zero_init"):  # pieces of the gpt model (its head, its residual blocks)
+        if given.get(flag) and merged.get("model", "gpt") != "gpt":
+            raise UserError(f"--{flag.replace('_', '-')} is an option of the gpt model, not of --model "
+                            f"{merged['model']}; drop it")
     merged["progress"] = not args.quiet
     cfg = TrainConfig(**merged)
     check_optimization(cfg)

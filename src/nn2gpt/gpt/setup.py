@@ -70,8 +70,8 @@ def model_config(cfg, vocab_size: int):
 
     names = {f.name for f in fields(GPTConfig)}
     shared = {k: v for k, v in vars(cfg).items() if k in names}
-    if cfg.model != "gpt":  # the untied head is the gpt model's; the earlier steps have a head of their own
-        shared["untie"] = False
+    if cfg.model != "gpt":  # the untied head and zero-init are the gpt model's: the earlier steps have a
+        shared["untie"] = shared["zero_init"] = False  # head of their own and no residual path to start from
     return GPTConfig(**shared | {"vocab_size": vocab_size})
 
 

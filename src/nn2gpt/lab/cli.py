@@ -17,7 +17,7 @@ from nn2gpt.cli import Number, Parser, positive
 from nn2gpt.errors import UserError
 from nn2gpt.lab.plan import SUITE_NAMES
 
-DEFAULT_BUDGET = 25.0  # CPU seconds per run (~490 steps): 45 runs, 2 at a time, about 20 minutes on 2 idle cores
+DEFAULT_BUDGET = 25.0  # CPU seconds of the baseline per run (~490 steps): 75 runs, 2 at a time, about 25 minutes on 2 cores
 DEFAULT_SEEDS = 3
 LONG_STEPS = 2000  # --long: the default chapter-2 model's own step count, about 4x the default budget
 

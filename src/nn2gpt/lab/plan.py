@@ -2,7 +2,8 @@
 
 A *variant* changes exactly one thing about the baseline char GPT (scaled dot-product scores,
 causal mask, learned positions), so any difference in validation loss is caused by that one
-change. The three suites share the baseline, so it is trained once per seed, not three times.
+change. The suites share the baseline, so it is trained once per seed, not once per suite. (The
+head-size suite also changes the width, and compares its nine variants with each other.)
 
 This module is plain Python (no torch): the CLI validates names against it before any heavy
 import, and the report reads the descriptions from it.
@@ -17,7 +18,7 @@ from nn2gpt.errors import UserError
 # The baseline every variant departs from (fields of nn2gpt.gpt.model.GPTConfig).
 BASELINE = {"score": "scaled_dot", "mask": "causal", "pos": "learned", "window": None}
 
-# The model every run trains: small enough that 45 runs fit in 30 minutes on 2 CPU cores,
+# The model every run trains: small enough that the 75 runs fit in 30 minutes on 2 CPU cores,
 # big enough (2 layers x 4 heads, 16 numbers per head) to learn words, not only letter pairs.
 MODEL = {"block_size": 64, "n_layer": 2, "n_head": 4, "n_embd": 64, "dropout": 0.0, "bias": True}
 # The tests' model: a few thousand weights, trains in a second.

@@ -20,7 +20,7 @@ from nn2gpt.errors import UserError
 NUMPY_CAN = {"model": ("gpt",), "pos": ("learned", "rope"), "score": ("scaled_dot",), "mask": ("causal",),
              "device": ("auto", "cpu"), "dtype": ("auto", "float32", "fp32"), "compile": (False,),
              "window": (0,), "trace": (False,), "threads": (), "peak_tflops": (),
-             "optimizer": ("adamw",), "mlp": ("gelu",), "schedule": ("cosine",), "qk_norm": (),
+             "optimizer": ("adamw",), "mlp": ("gelu",), "schedule": ("cosine",), "qk_norm": (False,),
              "zero_init": (False, True), "untie": (False, True), "softcap": (), "muon_lr": (), "cooldown": ()}
 # chapter 6's model pieces (rope, untie, zero-init) are here; Muon, ReLU², QK-norm, soft-cap and WSD are torch-only
 WHY_NOT = {"threads": " (numpy's BLAS picks its own threads; set OPENBLAS_NUM_THREADS instead)",

@@ -37,6 +37,9 @@ def check_supported(config: dict, training: bool) -> None:
         if value not in allowed:
             raise UserError(f"the numpy engine does not support {key} {value!r} (only {', '.join(allowed)}); "
                             f"use --engine torch")
+    if config.get("pos") == "rope" and (config["n_embd"] // config["n_head"]) % 2:
+        raise UserError(f"rope needs an even head size, got n_embd/n_head = {config['n_embd'] // config['n_head']}; "
+                        f"choose --n-embd and --n-head so that it is even")
     if config.get("window") not in (None, 0):
         raise UserError("the numpy engine does not support an attention window; use --engine torch")
     if training and float(config.get("dropout", 0.0)) > 0:
