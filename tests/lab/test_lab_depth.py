@@ -96,7 +96,7 @@ def test_two_budgets_say_what_survives_reverses_and_fades():
     assert "`scaled_h8`" in rows["dot_h8"] and rows["baseline"].count("—") >= 2
     assert budgets.counts(short, long) == {"reverses": 1, "survives": 1, "appears": 1}
     lines = budgets.by_question(short, long)
-    assert any(line.startswith("- **Scores.**") and "`dot`: better than `baseline` → worse than" in line
+    assert any(line.startswith("- **Scores.**") and "`dot`: lower than `baseline` → higher than" in line
                for line in lines)
     long["runs"] = [r for r in long["runs"] if r["variant"] != "squared"]  # not run at the long budget
     assert "not run" in {r.split("|")[1].strip(" `"): r for r in budgets.table(short, long)[2:]}["squared"]

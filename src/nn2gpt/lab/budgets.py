@@ -93,7 +93,7 @@ def by_question(short: dict, long: dict) -> list[str]:
             if suite not in v["suites"] or n not in ref or not all(x in f for x in (n, ref[n]) for f in (fs, fl)):
                 continue
             a, b = verdict(fs[n], fs[ref[n]]), verdict(fl[n], fl[ref[n]])
-            word = {"lower": "better than", "higher": "worse than", "same": "level with"}
+            word = {"lower": "lower than", "higher": "higher than", "same": "level with"}  # in loss
             (kept if a == b else moved).append(
                 f"`{n}` {word[b]} `{ref[n]}`" if a == b else f"`{n}`: {word[a]} `{ref[n]}` → {word[b]}")
         if kept or moved:
