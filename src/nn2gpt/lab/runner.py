@@ -33,8 +33,8 @@ HEAD_SIZES = [4, 8, 16, 32, 64, 128, 256]
 RANDOM_SCORES = ["scaled_dot", "dot", "squared", "neg_l2"]
 ATTENTION_TEXT = "To be, or not to be:"  # short enough to label every character
 CONTEXTS = (1, 2, 4)  # the positions suite is also scored at 2x and 4x the trained context
-COPY_PICTURES = ("no_mask", "anticausal")
-CLASSIC = {"optimizer": "adamw", "zero_init": False, "untie": False}  # the lab's optimizer and head, fixed  # variants whose attention (seed 0) is drawn: do they copy?
+COPY_PICTURES = ("no_mask", "anticausal")  # variants whose attention (seed 0) is drawn: do they copy?
+CLASSIC = {"optimizer": "adamw", "zero_init": False, "untie": False}  # the lab's optimizer and head, fixed
 
 
 
