@@ -1,6 +1,6 @@
 """Two budgets side by side: which of the lab's conclusions survive four times more training.
 
-A conclusion here is the wording `explain.compare` picks for a variant against its reference
+A conclusion here is the word `explain.verdict` picks for a variant against its reference
 (the baseline, or the scaled dot product of the same head size): "lower than", "higher than"
 or "within the spread of". It *survives* when the long budget picks the same word, *reverses*
 when the sign flips, and *fades* or *appears* when one budget sees a difference and the other
@@ -18,12 +18,6 @@ def _finals(results: dict) -> dict[str, list[float]]:
     for r in results["runs"]:
         out.setdefault(r["variant"], []).append(r["final_val"])
     return out
-
-
-def verdict(a: list[float], b: list[float]) -> str:
-    """'lower', 'higher' or 'same': the word compare() uses for a against b."""
-    words = explain.compare(a, b)
-    return "same" if words.startswith("within") else "lower" if "lower" in words else "higher"
 
 
 def change(short: str, long: str) -> str:
@@ -66,7 +60,7 @@ def table(short: dict, long: dict) -> list[str]:
         r = ref[n]
         gap = lambda f: explain.mean_std(f[n])[0] - explain.mean_std(f[r])[0]  # noqa: E731
         rows.append(f"| `{n}` | `{r}` | {explain.fmt(fs[n])} | {gap(fs):+.3f} | {explain.fmt(fl[n])} | {gap(fl):+.3f} | "
-                    f"{change(verdict(fs[n], fs[r]), verdict(fl[n], fl[r]))} |")
+                    f"{change(explain.verdict(fs[n], fs[r]), explain.verdict(fl[n], fl[r]))} |")
     return rows
 
 
@@ -75,7 +69,7 @@ def counts(short: dict, long: dict) -> dict[str, int]:
     out: dict[str, int] = {}
     for n, r in references(short).items():
         if all(x in f for x in (n, r) for f in (fs, fl)):
-            c = change(verdict(fs[n], fs[r]), verdict(fl[n], fl[r])).strip("*")
+            c = change(explain.verdict(fs[n], fs[r]), explain.verdict(fl[n], fl[r])).strip("*")
             out[c] = out.get(c, 0) + 1
     return out
 
@@ -92,7 +86,7 @@ def by_question(short: dict, long: dict) -> list[str]:
             n = v["name"]
             if suite not in v["suites"] or n not in ref or not all(x in f for x in (n, ref[n]) for f in (fs, fl)):
                 continue
-            a, b = verdict(fs[n], fs[ref[n]]), verdict(fl[n], fl[ref[n]])
+            a, b = explain.verdict(fs[n], fs[ref[n]]), explain.verdict(fl[n], fl[ref[n]])
             word = {"lower": "lower than", "higher": "higher than", "same": "level with"}  # in loss
             (kept if a == b else moved).append(
                 f"`{n}` {word[b]} `{ref[n]}`" if a == b else f"`{n}`: {word[a]} `{ref[n]}` → {word[b]}")

@@ -23,21 +23,26 @@ def fmt(values: list[float]) -> str:
     return f"{m:.3f} ± {s:.3f}" if len(values) > 1 else f"{m:.3f}"
 
 
-def compare(a: list[float], b: list[float]) -> str:
-    """How a's mean loss compares with b's, in words that respect the seed-to-seed noise.
+def verdict(a: list[float], b: list[float]) -> str:
+    """'lower', 'higher' or 'same': a's mean loss against b's, respecting the seed-to-seed noise.
 
     A difference counts only when it is larger than twice the bigger of the two spreads
-    (and than 0.01 nats, below which nobody should care). With one seed there is no spread,
-    so the wording says so.
+    (and than 0.01 nats, below which nobody should care).
     """
     (ma, sa), (mb, sb) = mean_std(a), mean_std(b)
-    d = ma - mb
-    noise = 2 * max(sa, sb)
-    if abs(d) <= max(noise, 0.01):
-        spread = f"the seed-to-seed spread (±{max(sa, sb):.3f})" if len(a) > 1 else "0.01 nats"
+    if abs(ma - mb) <= max(2 * max(sa, sb), 0.01):
+        return "same"
+    return "lower" if ma < mb else "higher"
+
+
+def compare(a: list[float], b: list[float]) -> str:
+    """`verdict` in words: "within the seed-to-seed spread (±s) of", "0.123 nats lower than", ...
+    With one seed there is no spread, so the wording says so."""
+    word = verdict(a, b)
+    if word == "same":
+        spread = f"the seed-to-seed spread (±{max(mean_std(a)[1], mean_std(b)[1]):.3f})" if len(a) > 1 else "0.01 nats"
         return f"within {spread} of"
-    word = "lower" if d < 0 else "higher"
-    return f"{abs(d):.3f} nats {word} than"
+    return f"{abs(mean_std(a)[0] - mean_std(b)[0]):.3f} nats {word} than"
 
 
 def q1_scores(finals: dict[str, list[float]], random_entropy: dict[str, dict[int, float]],
