@@ -35,7 +35,7 @@ def test_the_report_is_complete(lab):
     assert len(variants) == 25  # 8 scores, 3 masks, 5 positions, 9 head sizes
     table = [line for line in report.split("## Summary")[1].split("## ")[0].splitlines() if line.startswith("| ")]
     assert [row.split("|")[2].strip(" `") for row in table[2:]] == variants
-    assert "../translate.md" in report
+    assert "docs/translate.md" in report
     results = json.loads((lab / "results.json").read_text())
     assert {r["variant"] for r in results["runs"]} == set(variants)
     assert all("generated" in r["mask"] for r in results["runs"] if "mask" in r)

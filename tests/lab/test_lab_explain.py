@@ -33,3 +33,15 @@ def test_scores_paragraph_reports_the_measured_saturation():
                              3.2, 16)
     assert "falls from 1.50 nats at d = 8 to 0.20 at d = 256" in text
     assert "`dot` is 0.095 nats higher than" in text
+
+
+def test_the_unscaled_dot_sentence_follows_its_numbers():
+    """The old fixed sentence called the penalty 'modest' even where `dot` was the best variant."""
+    rand = {"scaled_dot": {8: 2.8, 256: 2.79}, "dot": {8: 1.5, 256: 0.2}}
+    ent = {"baseline": 2.0, "dot": 1.0}
+    better = explain.q1_scores({"baseline": [1.70, 1.71], "dot": [1.60, 1.61]}, rand, ent, 3.2, 16)
+    worse = explain.q1_scores({"baseline": [1.60, 1.61], "dot": [1.70, 1.71]}, rand, ent, 3.2, 16)
+    same = explain.q1_scores({"baseline": [1.60, 1.62], "dot": [1.61, 1.60]}, rand, ent, 3.2, 16)
+    assert "did not hurt" in better and "paid for it" not in better and "modest" not in better
+    assert "paid for it" in worse and "0.100 nats higher than" in worse and "did not hurt" not in worse
+    assert "no penalty is measurable" in same

@@ -45,6 +45,21 @@ def compare(a: list[float], b: list[float]) -> str:
     return f"{abs(mean_std(a)[0] - mean_std(b)[0]):.3f} nats {word} than"
 
 
+def dot_outcome(dot: list[float] | None, base: list[float] | None) -> str:
+    """What the unscaled dot product's measured loss says, in the words its numbers allow."""
+    if not dot or not base:
+        return ""
+    word = verdict(dot, base)
+    if word == "lower":
+        return (f"Here it ended {compare(dot, base)} the scaled dot product: at this head size and budget the "
+                f"sharper softmax did not hurt; the random-q,k curve shows how the risk grows with the head size.")
+    if word == "same":
+        return (f"Here it ended {compare(dot, base)} the scaled dot product: no penalty is measurable at this "
+                f"head size; the random-q,k curve shows how the risk grows with it.")
+    return (f"Here it paid for it: it ended {compare(dot, base)} the scaled dot product, and the random-q,k "
+            f"curve shows the penalty growing with the head size.")
+
+
 def q1_scores(finals: dict[str, list[float]], random_entropy: dict[str, dict[int, float]],
               trained_entropy: dict[str, float], max_entropy: float, head_size: int,
               seconds: dict[str, float] | None = None) -> str:
@@ -72,9 +87,9 @@ def q1_scores(finals: dict[str, list[float]], random_entropy: dict[str, dict[int
             f"`{ranked[0]}` ({fmt(finals[ranked[0]])}); worst: `{ranked[-1]}` ({fmt(finals[ranked[-1]])}). "
             + " ".join(f"`{n}` is {compare(finals[n], base)} the scaled dot product." for n in ranked if n != "baseline"))
     why = {
-        "dot": "At head size {hs} the unscaled scores are only √{hs} = {r:.0f}× larger, and the first layer's "
-               "LayerNorm and small initial weights keep q·k small at the start, so the penalty at this size "
-               "is modest; it grows with the head size, as the random-q,k curve shows.",
+        "dot": "At head size {hs} the unscaled scores are √{hs} = {r:.0f}× the scaled ones, and the first layer's "
+               "LayerNorm and small initial weights keep q·k small at the start, so any saturation comes as "
+               "training makes q and k larger. " + dot_outcome(finals.get("dot"), base),
         "squared": "(q∘q)·(k∘k) = Σ q_i² k_i² adds only non-negative terms: it cannot say \"these two vectors "
                    "point in opposite directions\", and q and −q get the same score, so half of what a dot "
                    "product can express is thrown away.",

@@ -183,8 +183,9 @@ def pizza_picture(model, tok, path: Path) -> Path:
     return path
 
 
-def report(model, tok, m: dict, command: str, model_line: str) -> str:
-    """pizza.md: the tables, the verdict, the picture."""
+def report(model, tok, m: dict, command: str, model_line: str, out: Path) -> str:
+    """pizza.md (written into `out`): the tables, the verdict, the picture."""
+    from nn2gpt.lab.report import source_link
     from nn2gpt.translate.evaluate import translate_one
 
     pizza = read_probes()[0]
@@ -196,7 +197,7 @@ def report(model, tok, m: dict, command: str, model_line: str) -> str:
         "# Pizza or oven, measured", "",
         f"Model: {model_line}. It translates \"{pizza.sentence}\" as \"{translate_one(model, tok, pizza.sentence)}\".",
         f"Rerun with `{command}` (the same model gives the same numbers).", "",
-        f"The probe set ([pizza_probes.tsv](../../src/nn2gpt/lab/pizza_probes.tsv)): {m['n_far']} *far* sentences, "
+        f"The probe set ({source_link('pizza_probes.tsv', 'src/nn2gpt/lab/pizza_probes.tsv', out)}): {m['n_far']} *far* sentences, "
         f"where the later verb's subject is the first noun and another noun stands between them (\"La sopa salió de "
         f"la cocina y estaba fría\"), and {m['n_near']} *near* controls, where the subject is the nearer noun (\"El niño "
         f"vio al perro que ladraba\"). Each says its subject, the other noun and the verb.", "",
@@ -223,4 +224,4 @@ def write(model, tok, out: Path, command: str, model_line: str) -> Path:
     m = measure(model, tok, read_probes())
     atomic_write_json(out / "pizza.json", m)
     pizza_picture(model, tok, out / "pizza_heads.png")
-    return atomic_write_text(out / "pizza.md", report(model, tok, m, command, model_line))
+    return atomic_write_text(out / "pizza.md", report(model, tok, m, command, model_line, out))

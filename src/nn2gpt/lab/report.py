@@ -24,8 +24,19 @@ QUESTIONS = {
     "positions": "Question 3 — sinusoidal positions vs learned, rotary, ALiBi or none",
     "pizza": "Question 4 — \"La pizza salió del horno y sabía bien\": pizza or oven?",
 }
-CH3_LINK = "../translate.md"
-CH2_LINK = "../gpt.md"
+SOURCES = Path(__file__).resolve().parents[3]  # the checkout: docs/ and src/ side by side
+
+
+def source_link(text: str, path: str, out_dir: str | Path) -> str:
+    """A Markdown link from a report in `out_dir` to `path` (relative to the checkout, e.g.
+    "docs/gpt.md") that works wherever the report is written (docs/lab/, docs/lab/long/, a user's
+    runs/lab/): it is relative to the report's own folder. Installed without the sources, the file
+    is named in plain text."""
+    target = SOURCES / path
+    if not target.is_file():
+        return f"{text} ({path} in nn2gpt's sources)"
+    rel = os.path.relpath(target, Path(out_dir).expanduser().resolve())
+    return f"[{text}]({Path(rel).as_posix()})"
 
 
 def _is_absolute(path: str) -> bool:
@@ -222,7 +233,7 @@ def _section_pizza(results: dict, out: Path) -> list[str]:
     lines = [f"## {QUESTIONS['pizza']}", "",
              f"This one needs a model that reads Spanish: chapter 3 trains the translation Transformer and "
              f"`nn2gpt translate attention` draws, for every layer and head, which source words each target "
-             f"word looks at — see [chapter 3]({CH3_LINK}). The answer in short: nothing in the "
+             f"word looks at — see {source_link('chapter 3', 'docs/translate.md', out)}. The answer in short: nothing in the "
              f"architecture knows about pizzas or ovens; \"sabía\" gets a query vector, \"pizza\" and \"horno\" "
              f"get key vectors, and whichever key the trained weights make most similar wins the softmax. "
              f"The model 'knows' only what training on many sentences put into those weights.", ""]
@@ -234,7 +245,7 @@ def _section_pizza(results: dict, out: Path) -> list[str]:
                   f"evenly over the visible characters: the trained heads pick out "
                   f"about e^H ≈ {math.exp(att['entropy']):.1f} characters each. "
                   f"For any trained GPT, `nn2gpt gpt attention \"TEXT\" --model RUN` draws the same grid "
-                  f"([chapter 2]({CH2_LINK})).", "",
+                  f"({source_link('chapter 2', 'docs/gpt.md', out)}).", "",
                   f"![attention per layer and head]({portable_path(att['picture'], out)})", ""]
     measured = out / "pizza.json"
     if measured.is_file():  # written by `nn2gpt lab pizza --out` this folder
