@@ -1,5 +1,6 @@
-"""Backpropagation checked against finite differences, and the two backprop paths against each other;
-scoring against a one-example-at-a-time loop; a saved model's weights are never unpickled."""
+"""Backpropagation checked against finite differences, one column at a time against m columns at once;
+the readable training path against the fast one; scoring against a one-example-at-a-time loop; a saved
+model's weights are never unpickled."""
 
 import io
 import subprocess
@@ -57,7 +58,7 @@ def test_backprop_matches_finite_differences(cost, output, lmbda):
     X, Y, labels = small_problem(sizes=sizes)
     m, n = X.shape[1], 20                                # n: "training set size" in the L2 term
     net = Network(sizes, cost=cost, output=output, init="scaled", seed=3, dtype=np.float64)
-    nabla_b, nabla_w = net.backprop_batch(X, Y)
+    nabla_b, nabla_w = net.backprop(X, Y)
     # gradient of mean cost + lmbda/(2n) sum w^2, as update_mini_batch uses it
     grads = [nb / m for nb in nabla_b] + [nw / m + lmbda / n * w for nw, w in zip(nabla_w, net.weights)]
     params = net.biases + net.weights
@@ -74,26 +75,43 @@ def test_backprop_matches_finite_differences(cost, output, lmbda):
             assert abs(numeric - g[idx]) <= 1e-7 + 1e-5 * abs(numeric), (cost, output, idx, numeric, g[idx])
 
 
+def book_step(net, X, Y, eta, lmbda, n):
+    """The book's chapter-3 update_mini_batch, written out: backprop one (784, 1) column at a time,
+    sum the gradients, then w -> (1 - eta lmbda/n) w - eta/m sum nabla_w, b -> b - eta/m sum nabla_b."""
+    m = X.shape[1]
+    sum_b = [np.zeros_like(b) for b in net.biases]
+    sum_w = [np.zeros_like(w) for w in net.weights]
+    for i in range(m):
+        db, dw = net.backprop(X[:, i:i + 1], Y[:, i:i + 1])
+        sum_b = [a + d for a, d in zip(sum_b, db)]
+        sum_w = [a + d for a, d in zip(sum_w, dw)]
+    net.weights = [(1 - eta * lmbda / n) * w - (eta / m) * nw for w, nw in zip(net.weights, sum_w)]
+    net.biases = [b - (eta / m) * nb for b, nb in zip(net.biases, sum_b)]
+
+
 @pytest.mark.parametrize("cost,output,lmbda", VARIANTS)
-def test_per_example_equals_mini_batch(cost, output, lmbda):
+def test_one_column_at_a_time_equals_the_mini_batch_matrix(cost, output, lmbda):
     X, Y, _ = small_problem(seed=1, m=9, sizes=(784, 30, 10))
     net = Network([784, 30, 10], cost=cost, output=output, seed=5)
-    nabla_b, nabla_w = net.backprop_batch(X, Y)
+    nabla_b, nabla_w = net.backprop(X, Y)                            # (784, 9): all nine columns at once
+    assert [g.shape for g in nabla_b] == [b.shape for b in net.biases]
+    assert [g.shape for g in nabla_w] == [w.shape for w in net.weights]
     per_b = [np.zeros_like(b) for b in net.biases]
     per_w = [np.zeros_like(w) for w in net.weights]
     for i in range(X.shape[1]):
-        db, dw = net.backprop(X[:, i:i + 1], Y[:, i:i + 1])
+        db, dw = net.backprop(X[:, i:i + 1], Y[:, i:i + 1])        # the book's x (784, 1)
         per_b = [a + d for a, d in zip(per_b, db)]
         per_w = [a + d for a, d in zip(per_w, dw)]
     for a, b in zip(per_b + per_w, nabla_b + nabla_w):
-        assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
-    # and one whole update step is the same either way
+    # and update_mini_batch on the book's list of (x, y) tuples takes the book's step
+    mini_batch = [(X[:, i:i + 1], Y[:, i:i + 1]) for i in range(X.shape[1])]
     nets = [Network([784, 30, 10], cost=cost, output=output, seed=5) for _ in range(2)]
-    for net, per_example in zip(nets, (True, False)):
-        net.update_mini_batch((X, Y), eta=0.5, lmbda=lmbda, n=100, per_example=per_example)
+    nets[0].update_mini_batch(mini_batch, 0.5, lmbda, 100)
+    book_step(nets[1], X, Y, 0.5, lmbda, 100)
     for a, b in zip(nets[0].weights + nets[0].biases, nets[1].weights + nets[1].biases):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+    assert not np.allclose(nets[0].weights[0], net.weights[0])      # a step was taken
 
 
 def test_book_interface_accepts_lists_of_tuples():
@@ -103,9 +121,9 @@ def test_book_interface_accepts_lists_of_tuples():
     assert train[0][0].shape == (784, 1) and train[0][1].shape == (10, 1) and isinstance(test[0][1], int)
     a, b = Network([784, 30, 10], seed=0), Network([784, 30, 10], seed=0)
     a.update_mini_batch(train[:5], 3.0)                              # the book's call
-    b.update_mini_batch((X[:, :5], Y[:, :5]), 3.0)                   # matrices
-    for p, q in zip(a.weights, b.weights):
-        np.testing.assert_array_equal(p, q)
+    book_step(b, X[:, :5], Y[:, :5], 3.0, 0.0, 50_000)
+    for p, q in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
     # evaluate counts what feeding one example at a time counts, in the book's format and as matrices
     assert a.evaluate(test) == a.accuracy((X.T, labels)) == book_correct(a, test)
     # and on labels made to be half right (the net's own answer) and half wrong, it counts the right half
@@ -115,6 +133,41 @@ def test_book_interface_accepts_lists_of_tuples():
     assert a.feedforward(train[0][0]).shape == (10, 1)
     Xm, lm = to_matrices(train, 784, 10, np.float64)
     np.testing.assert_array_equal(lm, labels)
+
+
+def test_sgd_trains_through_update_mini_batch_and_backprop():
+    """The readable path is the one SGD runs by default: replacing Network.backprop changes training
+    (the seam an exercise plugs a learner's own code into), and fast=True does not go through it."""
+    X, _, labels = small_problem(seed=7, m=95, sizes=(784, 30, 10))
+    calls = []
+
+    class Counting(Network):
+        def update_mini_batch(self, mini_batch, eta, lmbda=0.0, n=None):
+            calls.append(("update", len(mini_batch), mini_batch[0][0].shape, mini_batch[0][1].shape))
+            super().update_mini_batch(mini_batch, eta, lmbda, n)
+
+        def backprop(self, x, y, **kw):
+            calls.append(("backprop", x.shape, y.shape))
+            return super().backprop(x, y, **kw)
+
+    Counting([784, 30, 10], seed=0).SGD((X.T, labels), 1, 10, 3.0, on_epoch=lambda h: None)
+    updates = [c for c in calls if c[0] == "update"]
+    assert len(updates) == 10 and updates[0] == ("update", 10, (784, 1), (10, 1)) and updates[-1][1] == 5
+    assert calls[1] == ("backprop", (784, 10), (10, 10)) and len(calls) == 20   # one matrix call per mini-batch
+    calls.clear()
+    Counting([784, 30, 10], seed=0).SGD((X.T, labels), 1, 10, 3.0, fast=True, on_epoch=lambda h: None)
+    assert calls == []
+
+    class Frozen(Network):
+        def backprop(self, x, y, **kw):              # a "learner's" backprop that returns zero gradients
+            nabla_b, nabla_w = super().backprop(x, y, **kw)
+            return [0 * g for g in nabla_b], [0 * g for g in nabla_w]
+
+    frozen = Frozen([784, 30, 10], seed=0)
+    before = [w.copy() for w in frozen.weights]
+    frozen.SGD((X.T, labels), 1, 10, 3.0, on_epoch=lambda h: None)
+    for p, q in zip(before, frozen.weights):
+        np.testing.assert_array_equal(p, q)
 
 
 def test_same_seed_same_numbers():
@@ -135,24 +188,25 @@ def test_same_seed_same_numbers():
 @pytest.mark.parametrize("cost,output,lmbda,m,dtype", [(*v, 10, np.float64) for v in VARIANTS]
                          + [("quadratic", "sigmoid", 0.0, 7, np.float64),
                             ("cross-entropy", "sigmoid", 3.0, 10, np.float32)])
-def test_fast_epoch_equals_update_mini_batch(cost, output, lmbda, m, dtype):
-    """SGD's lean loop (bias folded into the weights, chunked gathers, a short last mini-batch)
-    takes exactly the steps that update_mini_batch takes on the same shuffles."""
+def test_fast_path_equals_readable_path(cost, output, lmbda, m, dtype):
+    """SGD(fast=True) (bias folded into the weights, chunked gathers, a short last mini-batch) takes
+    the steps that the readable update_mini_batch + backprop take on the same seed: the same weights
+    to float tolerance, and the same accuracy after every epoch."""
     sizes, n, eta = (20, 7, 6, 5), 1037, 0.5             # 1037: chunks of 1000 (994 for m = 7), a short last batch
     rng = np.random.default_rng(1)
     X, labels = rng.random((n, sizes[0])).astype(dtype), rng.integers(0, sizes[-1], n)
-    fast = Network(sizes, cost=cost, output=output, seed=3, dtype=dtype)
-    ref = Network(sizes, cost=cost, output=output, seed=3, dtype=dtype)
-    fast.SGD((X, labels), 2, m, eta, lmbda=lmbda, on_epoch=lambda h: None)
-    Y = one_hot(labels, sizes[-1], dtype)
-    for _ in range(2):
-        order = ref.rng.permutation(n)                   # the same random numbers SGD draws
-        for k in range(0, n, m):
-            idx = order[k:k + m]
-            ref.update_mini_batch((X[idx].T, Y[idx].T), eta, lmbda, n)
-    for p, q in zip(fast.weights + fast.biases, ref.weights + ref.biases):
+    val = (X[:300], labels[:300])
+    histories = []
+    nets = [Network(sizes, cost=cost, output=output, seed=3, dtype=dtype) for _ in range(2)]
+    for net, fast in zip(nets, (False, True)):
+        histories.append(net.SGD((X, labels), 3, m, eta, lmbda=lmbda, evaluation_data=val, fast=fast,
+                                 on_epoch=lambda h: None))
+    readable, fast = nets
+    for p, q in zip(fast.weights + fast.biases, readable.weights + readable.biases):
         assert p.dtype == q.dtype == dtype
         np.testing.assert_allclose(p, q, rtol=0, atol=1e-12 if dtype == np.float64 else 1e-5)
+    assert histories[0]["evaluation_accuracy"] == histories[1]["evaluation_accuracy"]
+    np.testing.assert_allclose(histories[0]["evaluation_cost"], histories[1]["evaluation_cost"], rtol=1e-5)
     assert not np.allclose(fast.weights[0], Network(sizes, cost=cost, output=output, seed=3).weights[0])
 
 

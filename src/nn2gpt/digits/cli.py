@@ -1,6 +1,6 @@
 """`nn2gpt digits`: train Nielsen's network on MNIST, classify your own picture, show mistakes.
 
-    nn2gpt digits train [--sizes 784,100,10] [--epochs 10] ... [--out runs/digits] [--trace]
+    nn2gpt digits train [--sizes 784,100,10] [--epochs 10] ... [--out runs/digits] [--trace] [--fast]
     nn2gpt digits predict IMAGE.png --model runs/digits
     nn2gpt digits show --model runs/digits [--out misclassified.png]
 
@@ -43,8 +43,10 @@ def build_parser() -> Parser:
                epilog=f"The book's chapter-1 setting: {BOOK}")
     sub = p.add_subparsers(dest="action", required=True, metavar="{train,predict,show}", parser_class=Parser)
     t = sub.add_parser("train", help="train on MNIST (50k train / 10k validation / 10k test)",
-                       description="Train by mini-batch SGD; prints validation accuracy per epoch and the "
-                                   "final test accuracy; saves weights.npz, config.json, curve.png in --out. "
+                       description="Train by mini-batch SGD through Network.update_mini_batch and "
+                                   "Network.backprop (src/nn2gpt/digits/network.py; --fast: the same steps in "
+                                   "a leaner loop); prints validation accuracy per epoch and the final test "
+                                   "accuracy; saves weights.npz, config.json, curve.png in --out. "
                                    f"The book's chapter-1 setting: {BOOK}")
     t.add_argument("--sizes", default="784,100,10", help="neurons per layer (default 784,100,10)")
     t.add_argument("--epochs", type=positive(int), default=10, help="passes over the training data (default 10)")
@@ -60,7 +62,9 @@ def build_parser() -> Parser:
     t.add_argument("--halve", type=positive(int), metavar="N",
                    help="halve eta after N epochs without better validation accuracy; stop at eta/128")
     t.add_argument("--monitor-train", action="store_true", help="also compute training cost and accuracy each epoch")
-    t.add_argument("--per-example", action="store_true", help="the book's backprop, one example at a time (slow)")
+    t.add_argument("--fast", action="store_true",
+                   help="the fast path: train with digits/fast_epoch.py, the same steps as the readable "
+                        "update_mini_batch in fewer numpy calls (faster, harder to read)")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="float type (default float32)")
     t.add_argument("--limit", type=positive(int), metavar="N", help="train on the first N training examples only")
     t.add_argument("--seed", type=SEED, default=0, help="random seed, 0 to 2**32-1 (default 0): same seed, same numbers")
@@ -130,7 +134,7 @@ def _train(args, sizes, cost, output, out: Path) -> int:
         trace_loading(mnist)
         m = min(args.batch, len(train_y))
         print(f"one forward and backward pass on the first mini-batch (m = {m}; the book's x is one column, m = 1):")
-        net.backprop_batch(train_x[:m].T, one_hot(train_y[:m], 10, train_x.dtype).T, trace=_shape)
+        net.backprop(train_x[:m].T, one_hot(train_y[:m], 10, train_x.dtype).T, trace=_shape)
         decay = "(1 - eta*lmbda/n) * " if args.lmbda else ""
         for l, (w, b) in enumerate(zip(net.weights, net.biases), start=1):
             _shape(f"update: w{l} = {decay}w{l} - eta/m * nabla_w{l}", w)
@@ -159,14 +163,14 @@ def _train(args, sizes, cost, output, out: Path) -> int:
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverging run is reported below, once
         history = net.SGD((train_x, train_y), args.epochs, args.batch, args.eta, lmbda=args.lmbda,
                           evaluation_data=mnist.validation, monitor=args.monitor_train, early_stop=args.early_stop,
-                          halve=args.halve, per_example=args.per_example, progress=progress, on_epoch=on_epoch)
+                          halve=args.halve, fast=args.fast, progress=progress, on_epoch=on_epoch)
     seconds = time.perf_counter() - start
     if not all(np.isfinite(w).all() for w in [*net.weights, *net.biases]):  # never save a broken model
         raise UserError(f"training diverged: the weights are no longer finite after {len(history['epoch'])} "
                         f"epoch(s) (nothing saved); lower --eta (it was {args.eta:g})")
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "early_stop", "halve", "seed",
-                                               "limit", "per_example")}
+                                               "limit", "fast")}
     try:
         save_model(net, out, {"train": settings, "history": history, "test_accuracy": correct / len(mnist.test),
                               "train_seconds": seconds})

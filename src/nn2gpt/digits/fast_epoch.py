@@ -1,4 +1,7 @@
-"""One epoch of mini-batch SGD, the same maths as `Network.update_mini_batch`, made fast.
+"""The fast path: one epoch of mini-batch SGD, the same steps as `Network.update_mini_batch`.
+
+`nn2gpt digits train --fast` (or `Network.SGD(..., fast=True)`) trains with this loop instead
+of the readable `update_mini_batch` + `backprop`; read those first (notation in network.py).
 
 With the book's sizes a mini-batch step is small: two (30, 784)-sized matrix products and a
 few dozen tiny arrays. At m = 10 each numpy call costs about as much as its arithmetic, so
@@ -17,7 +20,7 @@ the time goes into *how many* calls a step makes. This loop makes fewer, by thre
    the next chunk while this one trains.
 
 L2 weight decay scales the w part of W^l only (biases are not decayed, as in the book).
-`Network.SGD` uses this loop by default; tests check it against `update_mini_batch`.
+A test checks that this loop and the readable one give the same weights on the same seed.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def train_epoch(net, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch
     dtype, m_full = net.dtype, mini_batch_size
     n = n or len(X)
     decay = 1.0 - eta * lmbda / n if lmbda else 1.0
-    # W^l = [w^l | b^l]  (n_l, n_{l-1} + 1), copied back into net.weights/net.biases at the end.
+    # Ws[l-1] = W^l = [w^l | b^l]  (n_l, n_{l-1} + 1), copied back into net.weights/biases at the end.
     Ws = [np.hstack([w, b]).astype(dtype) for w, b in zip(net.weights, net.biases)]
     chunk = m_full * max(1, CHUNK // m_full)
     # Two chunk buffers: a helper thread gathers the next chunk (np.take releases the GIL, and
@@ -57,7 +60,7 @@ def train_epoch(net, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch
     pending = helper.submit(gather, 0, buffers[0])
     # Hidden activations with their ones row, one buffer per mini-batch width (the last may be short).
     hidden: dict[int, list] = {}
-    last = len(Ws) - 1
+    L = len(Ws)
     try:
         starts = range(0, len(order), m_full)
         for k in (progress(starts) if progress else starts):
@@ -70,26 +73,26 @@ def train_epoch(net, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch
             m = min(m_full, len(order) - k)
             if m not in hidden:
                 hidden[m] = [np.ones((W.shape[0] + 1, m), dtype) for W in Ws[:-1]]
-            acts = [xs[j:j + m].T]                          # [a^0; 1]  (n_in + 1, m), a view
-            for l, W in enumerate(Ws):                      # forward
-                z = np.dot(W, acts[-1])                     # z^l = W^l [a^{l-1}; 1]  (n_l, m)
-                if l == last:
-                    a = costs.activate(net.output, z)       # a^L (n_out, m)
+            acts = [xs[j:j + m].T]                          # acts[l] = [a^l; 1]; [a^0; 1] (n_0 + 1, m), a view
+            for l in range(1, L + 1):                       # forward
+                z = np.dot(Ws[l - 1], acts[l - 1])          # z^l = W^l [a^{l-1}; 1]  (n_l, m)
+                if l == L:
+                    a = costs.activate(net.output, z)       # a^L (n_L, m)
                 else:
-                    a = hidden[m][l]
+                    a = hidden[m][l - 1]
                     costs.sigmoid(z, out=a[:-1])            # a^l into rows 0..n_l-1; row n_l stays 1
                 acts.append(a)
-            delta = costs.output_delta(net.cost, net.output, acts[-1], ys[j:j + m].T)   # BP1 (n_out, m)
+            delta = costs.output_delta(net.cost, net.output, acts[L], ys[j:j + m].T)    # BP1 delta^L (n_L, m)
             delta *= eta / m                                # the step's scale, on the smallest array
-            for l in range(last, -1, -1):                   # backward, updating as we go
-                if l > 0:                                   # BP2 with the weights before this step's update
-                    s = acts[l][:-1]                        # sigma(z^l) (n_l, m)
-                    below = np.dot(Ws[l][:, :-1].T, delta)  # (n_l, m)
+            for l in range(L, 0, -1):                       # backward, updating W^l as we go
+                if l > 1:                                   # BP2: delta^{l-1}, through w^l before its update
+                    s = acts[l - 1][:-1]                    # a^{l-1} = sigma(z^{l-1}) (n_{l-1}, m)
+                    below = np.dot(Ws[l - 1][:, :-1].T, delta)   # (n_{l-1}, m)
                     below *= s * (1.0 - s)
                 if decay != 1.0:
-                    Ws[l][:, :-1] *= decay
-                Ws[l] -= np.dot(delta, acts[l].T)           # BP3 + BP4 in one product (n_l, n_{l-1} + 1)
-                if l > 0:
+                    Ws[l - 1][:, :-1] *= decay
+                Ws[l - 1] -= np.dot(delta, acts[l - 1].T)   # BP3 + BP4: delta^l [a^{l-1}; 1]^T (n_l, n_{l-1} + 1)
+                if l > 1:
                     delta = below
     finally:  # also on Ctrl-C: the steps taken reach net (the last one may be cut short), the helper stops
         helper.shutdown()

@@ -1,10 +1,14 @@
 """Nielsen's digit network ("Neural Networks and Deep Learning", ch. 1-3), from scratch in numpy.
 
-Notation (the book's). Layer l = 0 is the input, l = L-1 the output; sizes = [784, 30, 10].
-    w^l  (n_l, n_{l-1})   weights into layer l; w^l_jk connects neuron k below to neuron j
-    b^l  (n_l, 1)         biases of layer l
-    z^l = w^l a^{l-1} + b^l,   a^l = sigma(z^l)          (n_l, m): one column per example
-The four equations of backpropagation, for the cost C of the m examples in the columns:
+Notation, used by every docstring and comment in this chapter. Layers are numbered l = 0 (the
+input) to L = num_layers - 1 (the output); sizes = [n_0, ..., n_L], e.g. [784, 30, 10].
+    w^l  (n_l, n_{l-1})   weights into layer l (l = 1..L); w^l_jk joins neuron k of layer l-1
+                          to neuron j of layer l.  Stored in self.weights[l-1]
+    b^l  (n_l, 1)         biases of layer l.  Stored in self.biases[l-1]
+    z^l = w^l a^{l-1} + b^l,   a^l = sigma(z^l),   a^0 = x            (n_l, m)
+m examples travel together as the m columns of one matrix (m = 1: the book's single column x).
+(The book counts the input as layer 1, so its w^2 is our w^1; traces and saved files name
+w^l and b^l "wl" and "bl", e.g. w1, b1.) For the cost C of the m columns, backpropagation is:
     BP1  delta^L = grad_a C (*) sigma'(z^L)                  output error, (n_L, m)
     BP2  delta^l = ((w^{l+1})^T delta^{l+1}) (*) sigma'(z^l)  error moved one layer down
     BP3  dC/db^l = delta^l                   summed over the m columns -> (n_l, 1)
@@ -12,14 +16,15 @@ The four equations of backpropagation, for the cost C of the m examples in the c
 ((*) is the elementwise product.) Gradient descent then steps every w and b against the
 gradient averaged over a mini-batch.
 
-Two paths compute the same numbers: `backprop(x, y)` is the book's, one (784, 1) column at
-a time, summed in a Python loop; `backprop_batch(X, Y)` feeds the whole mini-batch as one
-(784, m) matrix, so BP4's sum of outer products becomes one matrix product. `SGD` trains with
-a leaner loop over the same matrix maths (`fast_epoch.py`: the bias as a weight on a constant
-input of 1, reused buffers); `update_mini_batch` and `backprop_batch` are the readable reference.
+What `nn2gpt digits train` runs, top to bottom: `SGD` shuffles the training examples and cuts
+them into mini-batches; `update_mini_batch` stacks a mini-batch's m examples as the columns of
+one (784, m) matrix (the book's chapter-2 exercise) and steps down the gradient that `backprop`
+returns; `backprop` is BP1-BP4 above, written once for any number of columns. These methods
+keep the book's names and signatures, so the book's code and this one read side by side.
 
-In code, lists are indexed from 0: weights[0] is w^1 (the book's w^2 - it counts the input
-as layer 1). Traces name them w1, w2, ... as the layers above the input.
+`SGD(..., fast=True)` (`digits train --fast`) trains with `fast_epoch.train_epoch` instead: the
+same steps in fewer numpy calls (the bias folded into the weights, reused buffers); a test
+checks that both give the same weights on the same seed.
 """
 
 from __future__ import annotations
@@ -39,13 +44,14 @@ INITS = ("large", "scaled")
 class Network:
     """A fully connected sigmoid network trained by mini-batch stochastic gradient descent.
 
-    sizes:  neurons per layer, e.g. [784, 30, 10]
+    sizes:  neurons per layer, [n_0, ..., n_L], e.g. [784, 30, 10]
     cost:   "quadratic" (ch.1), "cross-entropy" or "log-likelihood" (ch.3)
-    init:   "large": w, b ~ N(0, 1) (ch.1);  "scaled": w ~ N(0, 1/n_in), b ~ N(0, 1) (ch.3),
-            which keeps z = w.a + b ~ N(0, ~1) so the hidden neurons start unsaturated
-    output: "sigmoid" or "softmax" (ch.3; pairs with the log-likelihood cost)
+    init:   "large": w, b ~ N(0, 1) (ch.1);  "scaled": w ~ N(0, 1/n_{l-1}), b ~ N(0, 1) (ch.3),
+            which keeps z = w a + b ~ N(0, ~1) so the hidden neurons start unsaturated
+    output: "sigmoid" or "softmax" (ch.3; pairs with the log-likelihood cost) for layer L
     seed:   every random number (init, shuffling) comes from np.random.default_rng(seed)
     dtype:  float64 for checking, float32 for speed (accuracy is the same)
+    The book's attributes: num_layers, sizes, biases [b^1..b^L], weights [w^1..w^L].
     """
 
     def __init__(self, sizes: Iterable[int], cost: str = "quadratic", init: str = "large",
@@ -66,131 +72,77 @@ class Network:
 
     # ---- forward ----------------------------------------------------------------------------
     def feedforward(self, a: np.ndarray) -> np.ndarray:
-        """a (784, m) -> output activations (10, m); m = 1 for the book's single column."""
+        """a^0 (784, m) -> a^L (10, m), the output activations; m = 1 for the book's column x."""
         return self.activations(a)[-1]
 
-    def activations(self, a: np.ndarray) -> list[np.ndarray]:
-        """a (784, m) -> [a_2, ..., a_L]: every layer's activations, the hidden ones and the output."""
-        layers = []
-        for l, (b, w) in enumerate(zip(self.biases, self.weights)):
-            z = w @ a + b                                   # (n_l, m); b broadcasts over columns
-            a = costs.activate(self.output, z) if l == self.num_layers - 2 else costs.sigmoid(z)
-            layers.append(a)
-        return layers
+    def activations(self, x: np.ndarray) -> list[np.ndarray]:
+        """x = a^0 (n_0, m) -> [a^0, a^1, ..., a^L]: every layer's activations, a^l (n_l, m)."""
+        acts = [x]
+        for l in range(1, self.num_layers):
+            z = self.weights[l - 1] @ acts[l - 1] + self.biases[l - 1]  # z^l (n_l, m); b^l joins every column
+            acts.append(self.sigma(l, z))
+        return acts
+
+    def sigma(self, l: int, z: np.ndarray) -> np.ndarray:
+        """Layer l's activation function: the sigmoid, or at l = L the chosen output (softmax)."""
+        return costs.activate(self.output, z) if l == self.num_layers - 1 else costs.sigmoid(z)
 
     def cost_derivative(self, output_activations: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """grad_a C for one example or m columns; (10, m). For the quadratic cost, a - y."""
+        """grad_a C for m columns; (10, m). For the quadratic cost, a^L - y."""
         return costs.derivative(self.cost, output_activations, y)
 
-    # ---- backward: the book's path, one example at a time -----------------------------------
-    def backprop(self, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
-        """Gradient of the cost C_x of ONE example: x (784, 1), y (10, 1) one-hot.
+    # ---- backward ---------------------------------------------------------------------------
+    def backprop(self, x: np.ndarray, y: np.ndarray, *,
+                 trace: Callable[[str, np.ndarray], None] | None = None) -> tuple[list, list]:
+        """The gradient of C, the cost summed over the columns of x, by BP1-BP4.
 
-        Returns (nabla_b, nabla_w), lists shaped like self.biases and self.weights.
+        x (784, m) inputs, y (10, m) one-hot targets: the book's one example is m = 1, x (784, 1);
+        `update_mini_batch` passes a whole mini-batch as m columns, and BP4's delta @ a.T then
+        adds up the m outer products inside one matrix product.
+        Returns (nabla_b, nabla_w), shaped like self.biases and self.weights:
+        nabla_b[l-1] = dC/db^l (n_l, 1), nabla_w[l-1] = dC/dw^l (n_l, n_{l-1}).
+        `trace(name, array)`, if given, is called with every array on the way (`digits train --trace`).
         """
-        activations, zs = [x], []                          # a^0 = x (784, 1)
-        a = x
-        for l, (b, w) in enumerate(zip(self.biases, self.weights)):
-            z = w @ a + b                                   # z^l (n_l, 1)
-            a = costs.activate(self.output, z) if l == self.num_layers - 2 else costs.sigmoid(z)
-            zs.append(z)
-            activations.append(a)
-        nabla_b = [None] * len(self.biases)
-        nabla_w = [None] * len(self.weights)
-        delta = costs.output_delta(self.cost, self.output, activations[-1], y)   # BP1 (10, 1)
-        nabla_b[-1] = delta                                                      # BP3
-        nabla_w[-1] = delta @ activations[-2].T                                  # BP4 (10, n_{L-1})
-        for l in range(2, self.num_layers):                 # l-th layer counted from the end
-            delta = (self.weights[-l + 1].T @ delta) * costs.sigmoid_prime(zs[-l])  # BP2 (n_l, 1)
-            nabla_b[-l] = delta                                                  # BP3
-            nabla_w[-l] = delta @ activations[-l - 1].T                          # BP4 outer product
-        return nabla_b, nabla_w
-
-    # ---- backward: the whole mini-batch as one matrix ---------------------------------------
-    def backprop_batch(self, X: np.ndarray, Y: np.ndarray, scale: float = 1.0,
-                       trace: Callable[[str, np.ndarray], None] | None = None) -> tuple[list, list]:
-        """Gradient of C = sum of the m examples' costs, times `scale`. X (784, m), Y (10, m).
-
-        Same equations as `backprop`, with m columns at once: BP3 sums delta over columns and
-        BP4's delta @ a.T adds up the m outer products inside one matrix product. Two speed
-        details: sigma'(z) is computed as a (1 - a) from the activation already at hand, and
-        `scale` (the update passes eta/m) multiplies the small delta^L (10, m) instead of
-        every (n_l, n_{l-1}) gradient afterwards - delta is linear, so all gradients scale.
-        `trace(name, array)`, if given, is called with every intermediate array.
-        """
-        activations = [X]                                   # a0 = x (784, m)
+        a = self.activations(x)                             # a[l] = a^l (n_l, m)
+        L = self.num_layers - 1
         if trace:
-            trace("x = a0", X)
-            trace("y (one-hot columns)", Y)
-        a = X
-        last = self.num_layers - 2
-        for l, (b, w) in enumerate(zip(self.biases, self.weights)):
-            z = w @ a                                       # (n_l, m)
-            z += b                                          # b (n_l, 1) broadcasts over columns
-            a = costs.activate(self.output, z) if l == last else costs.sigmoid(z)
-            activations.append(a)
+            _trace_forward(self, a, y, trace)
+        nabla_b = [None] * L
+        nabla_w = [None] * L
+        delta = costs.output_delta(self.cost, self.output, a[L], y)             # BP1: delta^L (n_L, m)
+        for l in range(L, 0, -1):
+            if l < L:                                       # BP2; sigma'(z^l) = a^l (1 - a^l)
+                delta = (self.weights[l].T @ delta) * (a[l] * (1 - a[l]))       # (n_l, m); weights[l] is w^{l+1}
+            nabla_b[l - 1] = delta.sum(axis=1, keepdims=True)                   # BP3: sum over columns (n_l, 1)
+            nabla_w[l - 1] = delta @ a[l - 1].T                                 # BP4 (n_l, n_{l-1})
             if trace:
-                trace(f"z{l + 1} = w{l + 1} @ a{l} + b{l + 1}", z)
-                trace(f"a{l + 1} = {self.output if l == last else 'sigmoid'}(z{l + 1})", a)
-        nabla_b = [None] * len(self.biases)
-        nabla_w = [None] * len(self.weights)
-        delta = costs.output_delta(self.cost, self.output, activations[-1], Y)   # BP1 (10, m)
-        if scale != 1.0:
-            delta *= scale
-        for l in range(len(self.weights) - 1, -1, -1):     # weights[l] is w^{l+1}
-            if l < len(self.weights) - 1:                   # BP2, with sigma'(z) = a (1 - a)
-                a_l = activations[l + 1]
-                delta = (self.weights[l + 1].T @ delta) * (a_l * (1.0 - a_l))
-            nabla_b[l] = np.add.reduce(delta, axis=1, keepdims=True)  # BP3: sum over columns (n_l, 1)
-            nabla_w[l] = delta @ activations[l].T           # BP4 (n_l, n_{l-1})
-            if trace:
-                formula = (costs.bp1_formula(self.cost, self.output, f"a{l + 1}") if l == len(self.weights) - 1
-                           else f"(w{l + 2}.T @ delta{l + 2}) * a{l + 1}(1-a{l + 1})")
-                trace(f"delta{l + 1} = {formula}", delta)
-                trace(f"nabla_b{l + 1} = delta{l + 1}.sum(axis=1)", nabla_b[l])
-                trace(f"nabla_w{l + 1} = delta{l + 1} @ a{l}.T", nabla_w[l])
+                _trace_backward(self, l, delta, nabla_b[l - 1], nabla_w[l - 1], trace)
         return nabla_b, nabla_w
 
     # ---- one step of gradient descent -------------------------------------------------------
-    def update_mini_batch(self, mini_batch, eta: float, lmbda: float = 0.0, n: int | None = None,
-                          per_example: bool = False) -> None:
-        """One gradient-descent step on a mini-batch of m examples.
+    def update_mini_batch(self, mini_batch, eta: float, lmbda: float = 0.0, n: int | None = None) -> None:
+        """One gradient-descent step on a mini-batch: the book's list of m (x (784, 1), y (10, 1)) tuples.
 
-        mini_batch: the book's list of (x (784,1), y (10,1)) tuples, or a pair of matrices
-        (X (784, m), Y (10, m)). With L2 regularization (ch.3) the cost gains
+        The m examples become the columns of one matrix, so one `backprop` call computes the
+        gradient summed over all of them. With L2 regularization (ch.3, lmbda > 0) the cost gains
         lmbda/(2n) sum w^2 over a training set of n examples, and the step becomes
             w -> (1 - eta lmbda / n) w - (eta / m) sum_x nabla_w C_x      ("weight decay")
             b -> b - (eta / m) sum_x nabla_b C_x                          (biases not decayed)
         """
-        if isinstance(mini_batch, tuple) and isinstance(mini_batch[0], np.ndarray) and mini_batch[0].ndim == 2:
-            X, Y = mini_batch
-        else:
-            X = np.hstack([x for x, _ in mini_batch]).astype(self.dtype, copy=False)
-            Y = np.hstack([y for _, y in mini_batch]).astype(self.dtype, copy=False)
-        m = X.shape[1]
-        decay = 1.0 - eta * lmbda / (n or m) if lmbda else 1.0
-        if per_example:                                     # the book's loop
-            nabla_b = [np.zeros(b.shape, self.dtype) for b in self.biases]
-            nabla_w = [np.zeros(w.shape, self.dtype) for w in self.weights]
-            for i in range(m):
-                dnb, dnw = self.backprop(X[:, i:i + 1], Y[:, i:i + 1])
-                nabla_b = [nb + d for nb, d in zip(nabla_b, dnb)]
-                nabla_w = [nw + d for nw, d in zip(nabla_w, dnw)]
-            for nb, nw in zip(nabla_b, nabla_w):
-                nb *= eta / m
-                nw *= eta / m
-        else:                                               # already multiplied by eta/m
-            nabla_b, nabla_w = self.backprop_batch(X, Y, scale=eta / m)
-        for b, w, nb, nw in zip(self.biases, self.weights, nabla_b, nabla_w):
-            if decay != 1.0:
-                w *= decay                                  # in place: no new (n_l, n_{l-1}) array
-            w -= nw
-            b -= nb
+        x = np.vstack([x.T for x, y in mini_batch]).T      # (784, m): example i is column i
+        y = np.vstack([y.T for x, y in mini_batch]).T      # (10, m)
+        m = x.shape[1]
+        nabla_b, nabla_w = self.backprop(x, y)
+        for w, b, nw, nb in zip(self.weights, self.biases, nabla_w, nabla_b):
+            if lmbda:
+                w *= 1 - eta * lmbda / (n or m)             # in place: no new (n_l, n_{l-1}) array
+            w -= (eta / m) * nw
+            b -= (eta / m) * nb
 
     # ---- the training loop ------------------------------------------------------------------
     def SGD(self, training_data, epochs: int, mini_batch_size: int, eta: float, test_data=None, *,
             lmbda: float = 0.0, evaluation_data=None, monitor: bool = False, early_stop: int | None = None,
-            halve: int | None = None, per_example: bool = False, progress=None, on_epoch=None) -> dict:
+            halve: int | None = None, fast: bool = False, progress=None, on_epoch=None) -> dict:
         """Train for `epochs` passes over training_data, in shuffled mini-batches.
 
         training_data: the book's list of (x, y) tuples, a `Split`, or (X (n, 784), labels (n,)).
@@ -200,6 +152,8 @@ class Network:
                        accuracy, and keep the best weights; `halve`: after that many epochs without
                        improvement halve eta, and stop once eta is 1/128 of its start (ch.3).
         monitor:       also score the training data after every epoch (a forward pass over all n).
+        fast:          train each epoch with `fast_epoch.train_epoch` (the same steps, fewer numpy calls)
+                       instead of `update_mini_batch`.
         progress(iterable, epoch) may wrap the mini-batch loop (a progress bar); on_epoch(history)
         is called after each epoch (default: print the book's "Epoch j: k / n").
         Returns the history: per-epoch lists of eta, seconds and the monitored numbers.
@@ -212,6 +166,7 @@ class Network:
         if (early_stop or halve) and val is None:
             raise ValueError("early stopping and eta halving watch evaluation_data; pass it")
         n = len(X)
+        examples = list(zip(X[:, :, None], Y[:, :, None]))  # the book's (x (784, 1), y (10, 1)) tuples, views
         history: dict[str, list] = {k: [] for k in ("epoch", "eta", "seconds", "training_cost", "training_accuracy",
                                                      "evaluation_cost", "evaluation_accuracy", "test_accuracy")}
         best, best_weights, since_best, since_halved, eta0 = -1, None, 0, 0, eta
@@ -219,14 +174,13 @@ class Network:
             start = time.perf_counter()
             order = self.rng.permutation(n)
             wrap = (lambda it: progress(it, epoch)) if progress else None
-            if per_example:                                 # the book's path, step by step
-                starts = range(0, n, mini_batch_size)
-                for k in (wrap(starts) if wrap else starts):
-                    idx = order[k:k + mini_batch_size]
-                    # X[idx] is (m, 784) C-ordered, so X[idx].T is the book's (784, m) without a copy.
-                    self.update_mini_batch((X[idx].T, Y[idx].T), eta, lmbda, n, per_example=True)
-            else:                                           # same maths, fewer numpy calls
+            if fast:
                 fast_epoch.train_epoch(self, X, Y, order, mini_batch_size, eta, lmbda, n, wrap)
+            else:
+                shuffled = [examples[i] for i in order]
+                mini_batches = [shuffled[k:k + mini_batch_size] for k in range(0, n, mini_batch_size)]
+                for mini_batch in (wrap(mini_batches) if wrap else mini_batches):
+                    self.update_mini_batch(mini_batch, eta, lmbda, n)
             history["epoch"].append(epoch + 1)
             history["eta"].append(eta)
             history["seconds"].append(time.perf_counter() - start)
@@ -280,3 +234,21 @@ class Network:
         A = self.predict(X)                                  # (n_data, 10)
         c = costs.cost_value(self.cost, A.T, one_hot(labels, self.sizes[-1], A.dtype).T) / len(X)
         return c + 0.5 * lmbda / (n or len(X)) * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in self.weights)
+
+
+def _trace_forward(net: Network, a: list, y: np.ndarray, trace: Callable[[str, np.ndarray], None]) -> None:
+    """The forward pass's arrays, named as the module docstring names them."""
+    trace("x = a0", a[0])
+    trace("y (one-hot columns)", y)
+    for l in range(1, net.num_layers):
+        trace(f"z{l} = w{l} @ a{l - 1} + b{l}", a[l])       # z^l has a^l's shape
+        trace(f"a{l} = {net.output if l == net.num_layers - 1 else 'sigmoid'}(z{l})", a[l])
+
+
+def _trace_backward(net: Network, l: int, delta, nabla_b, nabla_w, trace: Callable[[str, np.ndarray], None]) -> None:
+    """Layer l's arrays in the backward pass: delta^l (BP1 or BP2), then BP3 and BP4."""
+    L = net.num_layers - 1
+    formula = costs.bp1_formula(net.cost, net.output, f"a{l}") if l == L else f"(w{l + 1}.T @ delta{l + 1}) * a{l}(1-a{l})"
+    trace(f"delta{l} = {formula}", delta)
+    trace(f"nabla_b{l} = delta{l}.sum(axis=1)", nabla_b)
+    trace(f"nabla_w{l} = delta{l} @ a{l - 1}.T", nabla_w)

@@ -46,7 +46,7 @@ def predict(net, gray: np.ndarray) -> dict:
         if "blank" in str(e):
             raise UserError("the canvas is blank; draw a digit on it") from None
         raise
-    layers = net.activations(x.reshape(784, 1).astype(net.dtype))  # [(n_l, 1)]
+    layers = net.activations(x.reshape(784, 1).astype(net.dtype))[1:]  # [a^1, ..., a^L], each (n_l, 1)
     out = layers[-1][:, 0]  # (10,)
     probs = out if net.output == "softmax" else out / out.sum()
     return {"digit": int(np.argmax(out)), "probabilities": [round(float(p), 5) for p in probs],
