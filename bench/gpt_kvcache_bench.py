@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from nn2gpt.gpt.model import GPTConfig, build_model
+from nn2gpt.gpt.variants import ModelConfig, build_model
 
 
 def time_generate(model, prompt, new, use_cache, seed=0):
@@ -45,7 +45,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- |")
     for block in (1024, 64):
         torch.manual_seed(0)
-        cfg = GPTConfig(vocab_size=65, block_size=block, n_layer=4, n_head=4, n_embd=128)
+        cfg = ModelConfig(vocab_size=65, block_size=block, n_layer=4, n_head=4, n_embd=128)
         model = build_model(cfg).eval()
         prompt = torch.randint(0, 65, (1, 12), generator=torch.Generator().manual_seed(1))
         time_generate(model, prompt, 20, True)  # warm-up: allocator, kernels

@@ -68,14 +68,14 @@ def numpy_stepper():
 def torch_stepper():
     import torch
 
-    from nn2gpt.gpt.model import GPTConfig, build_model
+    from nn2gpt.gpt.variants import ModelConfig, build_model
     from nn2gpt.gpt.runs import load_weights
     from nn2gpt.gpt.train import TrainConfig, make_optimizer
     from nn2gpt.numpy_gpt.model import init_weights
 
     if os.environ.get("OPENBLAS_NUM_THREADS"):  # the same thread count as numpy's BLAS
         torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
-    model = build_model(GPTConfig(**BABY))
+    model = build_model(ModelConfig(**BABY))
     load_weights(model, init_weights(BABY, seed=0))
     opt = make_optimizer(model, TrainConfig(lr=1e-3, optimizer="adamw"), torch.device("cpu"))  # the engines' shared AdamW
     model.train()

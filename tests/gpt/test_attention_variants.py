@@ -6,7 +6,7 @@ import itertools
 import pytest
 import torch
 
-from nn2gpt.gpt.model import GPTConfig, build_model
+from nn2gpt.gpt.variants import ModelConfig, build_model
 from nn2gpt.nn.masks import MASKS
 from nn2gpt.nn.positional import POSITIONS
 from nn2gpt.nn.scores import SCORES
@@ -22,7 +22,7 @@ def one_thread():
 
 def check_variant(model_kind, score, mask, pos):
     torch.manual_seed(0)
-    cfg = GPTConfig(model=model_kind, vocab_size=7, block_size=6, n_layer=1, n_head=2, n_embd=8,
+    cfg = ModelConfig(model=model_kind, vocab_size=7, block_size=6, n_layer=1, n_head=2, n_embd=8,
                     dropout=0.1, score=score, mask=mask, pos=pos, window=2 if mask == "window" else None)
     model = build_model(cfg)
     g = torch.Generator().manual_seed(1)
@@ -51,8 +51,8 @@ def test_the_earlier_models_take_the_variants_too(kind, score, mask, pos):
 
 
 def test_variant_parameters_have_their_own_names():
-    cfg = GPTConfig(vocab_size=7, block_size=6, n_layer=1, n_head=2, n_embd=8, score="additive")
+    cfg = ModelConfig(vocab_size=7, block_size=6, n_layer=1, n_head=2, n_embd=8, score="additive")
     names = set(build_model(cfg).state_dict())
     assert {"blocks.0.attn.score.w_q", "blocks.0.attn.score.w_k", "blocks.0.attn.score.v"} <= names
-    cfg = GPTConfig(vocab_size=7, block_size=6, n_layer=1, n_head=2, n_embd=8, score="cosine")
+    cfg = ModelConfig(vocab_size=7, block_size=6, n_layer=1, n_head=2, n_embd=8, score="cosine")
     assert build_model(cfg).state_dict()["blocks.0.attn.score.log_tau"].shape == (2,)

@@ -5,12 +5,12 @@ import torch
 
 from nn2gpt.errors import UserError
 from nn2gpt.gpt.heatmaps import attention_weights
-from nn2gpt.gpt.model import GPTConfig, build_model
+from nn2gpt.gpt.variants import ModelConfig, build_model
 
 
 def test_weights_per_layer_are_causal_distributions():
     torch.manual_seed(0)
-    model = build_model(GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=3, n_embd=12)).eval()
+    model = build_model(ModelConfig(vocab_size=11, block_size=8, n_layer=2, n_head=3, n_embd=12)).eval()
     idx = torch.randint(0, 11, (1, 7))
     before = model(idx)[0]
     maps = attention_weights(model, idx)
@@ -23,4 +23,4 @@ def test_weights_per_layer_are_causal_distributions():
 
 def test_bigram_has_no_attention():
     with pytest.raises(UserError, match="no attention"):
-        attention_weights(build_model(GPTConfig(model="bigram", vocab_size=5)), torch.zeros(1, 3, dtype=torch.long))
+        attention_weights(build_model(ModelConfig(model="bigram", vocab_size=5)), torch.zeros(1, 3, dtype=torch.long))

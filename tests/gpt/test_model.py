@@ -6,14 +6,16 @@ import torch
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.gpt.generate import Decoder, sample_next
-from nn2gpt.gpt.model import MODELS, GPTConfig, build_model, check_config
+from nn2gpt.gpt import MODELS
+from nn2gpt.gpt.variants import ModelConfig, build_model, check_config
+from nn2gpt.gpt.perf import flops_per_token, num_params
 from nn2gpt.gpt.trace import trace_forward
 
 
-def tiny(**kw) -> GPTConfig:
+def tiny(**kw) -> ModelConfig:
     base = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16)
     base.update(kw)
-    return GPTConfig(**base)
+    return ModelConfig(**base)
 
 
 def model_of(seed=0, **kw):
@@ -68,7 +70,7 @@ def test_the_head_is_the_token_embedding():
 
 def test_gpt2_initialisation():
     torch.manual_seed(0)
-    model = build_model(GPTConfig(n_layer=8, n_embd=256, n_head=8))
+    model = build_model(ModelConfig(n_layer=8, n_embd=256, n_head=8))
     std = model.blocks[0].mlp.fc.weight.std().item()
     proj_std = model.blocks[0].mlp.proj.weight.std().item()
     assert std == pytest.approx(0.02, rel=0.05)
@@ -107,7 +109,7 @@ def test_bigram_learns_tiny_shakespeare(data_dir):
     stoi = {c: i for i, c in enumerate(chars)}
     data = torch.tensor([stoi[c] for c in text])
     torch.manual_seed(0)
-    model = build_model(GPTConfig(model="bigram", vocab_size=len(chars), block_size=32))
+    model = build_model(ModelConfig(model="bigram", vocab_size=len(chars), block_size=32))
     opt = torch.optim.AdamW(model.parameters(), lr=0.1)
     g = torch.Generator().manual_seed(0)
     for _ in range(60):
@@ -206,9 +208,9 @@ def test_trace_prints_every_tensor_with_its_shape():
 def test_num_params_and_flops_per_token():
     model = model_of()
     n = sum(p.numel() for p in model.parameters())
-    assert model.num_params() == n
+    assert num_params(model) == n
     C, L, T = 16, 2, 8
-    assert model.flops_per_token() == 6 * (n - 8 * C) + 12 * L * C * T
+    assert flops_per_token(model) == 6 * (n - 8 * C) + 12 * L * C * T
     # weights count: 12 C^2 per layer plus embeddings, LayerNorms and biases
     assert n == 11 * C + 8 * C + L * (12 * C * C + 13 * C) + 2 * C
 
@@ -226,6 +228,6 @@ def test_bad_config_is_a_user_error_listing_the_choices(field, value, hint):
 
 def test_config_round_trips_through_a_dict():
     cfg = tiny(pos="rope", score="squared")
-    assert GPTConfig.from_dict(cfg.to_dict()) == cfg
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(UserError, match="unknown model config key"):
-        GPTConfig.from_dict({**cfg.to_dict(), "n_layers": 3})
+        ModelConfig.from_dict({**cfg.to_dict(), "n_layers": 3})

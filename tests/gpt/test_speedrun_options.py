@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from nn2gpt.errors import UserError
-from nn2gpt.gpt.model import GPTConfig, build_model
+from nn2gpt.gpt.variants import ModelConfig, build_model
+from nn2gpt.gpt.perf import num_params
 from nn2gpt.gpt.modern import relu_squared, rms_rows, softcap
 from nn2gpt.schedule import cosine_lr, lr_at, wsd_lr
 
@@ -19,7 +20,7 @@ SMALL = dict(vocab_size=20, block_size=8, n_layer=2, n_head=2, n_embd=16)
 def test_relu_squared_is_the_formula_and_the_mlp_uses_it():
     x = torch.linspace(-3, 3, 13)
     assert torch.equal(relu_squared(x), torch.where(x > 0, x * x, torch.zeros_like(x)))
-    model = build_model(GPTConfig(**SMALL, mlp="relu2"))
+    model = build_model(ModelConfig(**SMALL, mlp="relu2"))
     mlp = model.blocks[0].mlp
     h = torch.randn(2, 5, 16)
     assert torch.allclose(mlp(h), mlp.proj(torch.clamp(mlp.fc(h), min=0) ** 2))
@@ -33,14 +34,14 @@ def test_rms_rows_have_unit_rms_and_match_the_formula():
 
 
 def test_qk_norm_gives_the_score_unit_rms_queries_and_keys():
-    model = build_model(GPTConfig(**SMALL, qk_norm=True, pos="rope"))
+    model = build_model(ModelConfig(**SMALL, qk_norm=True, pos="rope"))
     seen = {}
     for layer in model.attention_layers():
         layer.tracer = lambda name, t, dims: seen.setdefault(name, t)
     model(torch.randint(0, 20, (2, 8)))
     for name in ("q", "k"):  # after RoPE, a rotation, which keeps every row's norm
         assert torch.allclose(seen[name].pow(2).mean(-1), torch.ones(2, 2, 8), atol=2e-3), name  # eps 1e-6 in the root
-    plain = build_model(GPTConfig(**SMALL, pos="rope"))
+    plain = build_model(ModelConfig(**SMALL, pos="rope"))
     plain.load_state_dict(model.state_dict())
     x = torch.randint(0, 20, (2, 8))
     assert not torch.allclose(model(x)[0], plain(x)[0])  # the switch changes the function
@@ -51,7 +52,7 @@ def test_softcap_is_bounded_and_near_identity_for_small_logits():
     capped = softcap(z, 15.0)
     assert capped.abs().max() <= 15.0 and torch.allclose(capped, 15 * torch.tanh(z / 15))
     assert torch.allclose(capped[2:5], z[2:5], atol=1e-6)
-    model = build_model(GPTConfig(**SMALL, softcap=2.0))
+    model = build_model(ModelConfig(**SMALL, softcap=2.0))
     with torch.no_grad():
         model.tok_emb.weight.mul_(100)  # huge logits without the cap
     logits, _ = model(torch.randint(0, 20, (2, 8)))
@@ -59,7 +60,7 @@ def test_softcap_is_bounded_and_near_identity_for_small_logits():
 
 
 def test_zero_init_zeroes_the_output_projections_only():
-    model = build_model(GPTConfig(**SMALL, zero_init=True, untie=True))
+    model = build_model(ModelConfig(**SMALL, zero_init=True, untie=True))
     for name, p in model.named_parameters():
         zero = name.endswith(("attn.proj.weight", "mlp.proj.weight")) or name == "lm_head.weight"
         assert bool((p == 0).all()) == zero or p.dim() == 1, name
@@ -68,10 +69,10 @@ def test_zero_init_zeroes_the_output_projections_only():
 
 
 def test_untie_gives_a_head_of_its_own():
-    tied, untied = build_model(GPTConfig(**SMALL)), build_model(GPTConfig(**SMALL, untie=True))
+    tied, untied = build_model(ModelConfig(**SMALL)), build_model(ModelConfig(**SMALL, untie=True))
     assert "lm_head.weight" not in tied.state_dict()
     assert untied.lm_head.weight is not untied.tok_emb.weight
-    assert untied.num_params() == tied.num_params() + 20 * 16
+    assert num_params(untied) == num_params(tied) + 20 * 16
     x = torch.randint(0, 20, (1, 8))
     h = untied.ln_f(untied.blocks[1](untied.blocks[0](untied.embed(x))))
     assert torch.allclose(untied(x)[0], h @ untied.lm_head.weight.T, atol=1e-6)
@@ -79,11 +80,11 @@ def test_untie_gives_a_head_of_its_own():
 
 def test_bad_switch_values_are_user_errors():
     with pytest.raises(UserError, match="mlp"):
-        build_model(GPTConfig(**SMALL, mlp="swish"))
+        build_model(ModelConfig(**SMALL, mlp="swish"))
     with pytest.raises(UserError, match="softcap"):
-        build_model(GPTConfig(**SMALL, softcap=-1.0))
+        build_model(ModelConfig(**SMALL, softcap=-1.0))
     with pytest.raises(UserError, match="gpt model"):
-        build_model(GPTConfig(**SMALL, model="multihead", untie=True))
+        build_model(ModelConfig(**SMALL, model="multihead", untie=True))
 
 
 def test_wsd_warms_up_holds_then_decays_linearly():
@@ -141,7 +142,7 @@ def test_the_numpy_engine_loads_a_zero_init_checkpoint():
     from nn2gpt.gpt.runs import weights_to_numpy
     from nn2gpt.numpy_gpt.model import NumpyGPT
 
-    cfg = GPTConfig(**SMALL, zero_init=True)
+    cfg = ModelConfig(**SMALL, zero_init=True)
     model = build_model(cfg)
     x = torch.randint(0, 20, (1, 8))
     logits, _, _ = NumpyGPT(cfg.to_dict(), weights_to_numpy(model)).forward(x.numpy(), for_backward=False)

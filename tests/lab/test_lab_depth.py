@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nn2gpt.cli import main
-from nn2gpt.gpt.model import GPTConfig, build_model
+from nn2gpt.gpt.variants import ModelConfig, build_model
 from nn2gpt.lab import budgets, explain, heads, probe
 from nn2gpt.lab.plan import make_plan
 
@@ -17,7 +17,7 @@ TINY = ["--tiny", "--seeds", "1", "--jobs", "1"]
 
 def _model(pos="learned", seed=0, **kw):
     torch.manual_seed(seed)
-    cfg = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16, pos=pos, **kw)
+    cfg = ModelConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16, pos=pos, **kw)
     return build_model(cfg).eval()
 
 

@@ -4,13 +4,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nn2gpt.gpt.model import GPTConfig, build_model
+from nn2gpt.gpt.variants import ModelConfig, build_model
 from nn2gpt.lab import probe
 
 
 def _model(mask="causal", seed=0):
     torch.manual_seed(seed)
-    return build_model(GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16, mask=mask)).eval()
+    return build_model(ModelConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16, mask=mask)).eval()
 
 
 def test_masked_as_gives_the_causal_model_with_the_same_weights():

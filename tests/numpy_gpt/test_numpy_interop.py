@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nn2gpt.checkpoint import load_checkpoint
-from nn2gpt.gpt.model import GPTConfig, build_model
+from nn2gpt.gpt.variants import ModelConfig, build_model
 from nn2gpt.gpt.runs import load_model, weights_to_numpy
 from nn2gpt.gpt.train import TrainConfig, lr_at
 from nn2gpt.gpt.train import train as train_torch
@@ -24,7 +24,7 @@ TINY = dict(n_layer=2, n_head=2, n_embd=16, block_size=16, batch_size=4, eval_in
 
 @pytest.mark.parametrize("bias", [True, False])
 def test_gradients_match_the_torch_engine_float64(bias):
-    cfg = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, bias=bias)
+    cfg = ModelConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, bias=bias)
     torch.manual_seed(0)
     tmodel = build_model(cfg).double()
     with torch.no_grad():  # move LayerNorm gains and biases away from the trivial 1 and 0

@@ -8,7 +8,7 @@ import torch
 from numpy_gpt_torch_reference import assert_finite_differences
 
 from nn2gpt.checkpoint import load_checkpoint
-from nn2gpt.gpt.model import GPTConfig, build_model
+from nn2gpt.gpt.variants import ModelConfig, build_model
 from nn2gpt.gpt.runs import load_model
 from nn2gpt.gpt.train import TrainConfig
 from nn2gpt.gpt.train import train as train_torch
@@ -24,7 +24,7 @@ TINY = dict(n_layer=2, n_head=2, n_embd=16, block_size=16, batch_size=4, eval_in
 
 
 def torch_model(pos, untie, seed=0):
-    cfg = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, pos=pos, untie=untie)
+    cfg = ModelConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, pos=pos, untie=untie)
     torch.manual_seed(seed)
     model = build_model(cfg).double()
     with torch.no_grad():  # move gains, biases and the head away from 1, 0 and tok_emb
@@ -84,7 +84,7 @@ def test_rope_kv_cache_sampling_equals_recomputing_even_past_block_size():
 
 
 def test_zero_init_zeroes_what_the_torch_engine_zeroes():
-    cfg = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, pos="rope", untie=True,
+    cfg = ModelConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, pos="rope", untie=True,
                     zero_init=True)
     zero_torch = {n for n, p in build_model(cfg).named_parameters() if p.dim() == 2 and not p.detach().any()}
     w = init_weights(cfg.to_dict(), seed=0)
@@ -131,7 +131,7 @@ def test_the_numpy_engine_trains_the_pieces_and_torch_loads_them(tmp_path):
 def test_an_odd_head_size_with_rope_is_a_one_line_error():
     from nn2gpt.errors import UserError
 
-    cfg = GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=4, n_embd=12, pos="rope").to_dict()
+    cfg = ModelConfig(vocab_size=11, block_size=8, n_layer=1, n_head=4, n_embd=12, pos="rope").to_dict()
     with pytest.raises(UserError, match="rope needs an even head size, got n_embd/n_head = 3"):
         NumpyGPT(cfg, init_weights(cfg))
 

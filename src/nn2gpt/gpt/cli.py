@@ -56,6 +56,8 @@ SPEEDRUN_FLAGS = {
     "zero-init": (None, "start the blocks' output projections (and an untied head) at zero (default on)"),
     "untie": (None, "give the gpt model a head of its own instead of the token embedding (default on)"),
 }
+FLASH_HELP = ("attention through torch's fused kernel (default); --no-flash runs chapter 2's written-out "
+              "softmax(q k^T / sqrt(hs) + mask) v instead: the same numbers, slower")
 
 
 def _train_parser(p) -> None:
@@ -73,6 +75,7 @@ def _train_parser(p) -> None:
             p.add_argument(f"--{flag}", choices=choices, help=help_)
         else:
             p.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=help_)
+    p.add_argument("--flash", action=argparse.BooleanOptionalAction, default=None, help=FLASH_HELP)
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--compile", action=_BoolFlag, nargs=0, help="torch.compile the model (default: on GPU only)")
     p.add_argument("--no-compile", dest="compile", action=_BoolFlag, nargs=0, help="never torch.compile")
@@ -243,8 +246,8 @@ def _trace(cfg) -> int:
     import torch
 
     from nn2gpt.data.text import read_text
-    from nn2gpt.gpt.model import build_model
     from nn2gpt.gpt.setup import model_config
+    from nn2gpt.gpt.variants import build_model
     from nn2gpt.gpt.trace import trace_forward
     from nn2gpt.gpt.tokenizer import make_tokenizer
 

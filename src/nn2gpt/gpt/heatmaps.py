@@ -2,7 +2,7 @@
 
 Row t of a head's (T, T) map is the softmax over the positions token t attends to; with the
 causal mask everything above the diagonal is zero. The weights come from the attention
-modules themselves (`MultiHeadAttention(..., return_weights=True)`): a forward pre-hook asks
+modules themselves (their `forward(..., return_weights=True)`): a forward pre-hook asks
 each module for them and a forward hook takes them out again, so the model runs unchanged.
 """
 
@@ -18,9 +18,7 @@ from nn2gpt.files import atomic_write
 
 def attention_weights(model, idx: torch.Tensor) -> list[torch.Tensor]:
     """One forward pass on idx (1, T); the attention weights (n_head, T, T) of every layer, in order."""
-    from nn2gpt.nn.attention import MultiHeadAttention
-
-    if not any(isinstance(m, MultiHeadAttention) for m in model.modules()):
+    if not model.attention_layers():
         raise UserError(f"the {model.cfg.model} model has no attention to show; train --model attention, multihead or gpt")
     return look_inside(model, idx)[0]
 
@@ -29,9 +27,7 @@ def look_inside(model, idx: torch.Tensor) -> tuple[list[torch.Tensor], torch.Ten
     """One forward pass on idx (1, T): (every layer's attention weights [(n_head, T, T)], logits (1, T, V)).
     A model without attention (the bigram) gives an empty list."""
     from nn2gpt.gpt.trace import forward_then_unhook
-    from nn2gpt.nn.attention import MultiHeadAttention
-
-    layers = [m for m in model.modules() if isinstance(m, MultiHeadAttention)]
+    layers = model.attention_layers()
     found: list[torch.Tensor] = []
 
     def ask(module, args, kwargs):

@@ -1,6 +1,4 @@
-"""The GPT family, from a bigram table to GPT-2's architecture, in one file.
-
-The road of "Let's build GPT", each step a model you can train (`GPTConfig.model`):
+"""Chapter 2: the road from a bigram table to GPT, each step a model you can train (`--model`).
 
     bigram     a (V, V) table: the next token's logits are read off the current token's row.
     attention  token + position embeddings, ONE head of masked self-attention, a linear head:
@@ -10,272 +8,124 @@ The road of "Let's build GPT", each step a model you can train (`GPTConfig.model
     gpt        n_layer pre-LayerNorm blocks with residual connections, a final LayerNorm,
                dropout, and the output head tied to the token embedding (GPT-2).
 
-API (what the training loop, the sampler, chapter 4's lab and the numpy engine rely on):
-
-    GPTConfig(...)                      the model config; .to_dict() / GPTConfig.from_dict(d)
-    check_config(cfg)                   UserError naming the valid choices for bad values
-    build_model(cfg) -> LanguageModel   checks, builds, initialises like GPT-2
-    model(idx, targets=None)            -> (logits (B, T, V), mean cross-entropy or None)
-    model.stream(idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-                 generator=None, use_cache=True)   yields one int token at a time (batch of 1)
-    model.generate(...same...)          -> (B, T + max_new_tokens) tensor
-    model.num_params()                  parameters, the tied head counted once
-    model.flops_per_token(T=None)       training FLOPs per token, for MFU
-Sampling and the KV cache are in generate.py, the shape tracer (`gpt train --trace`) in trace.py.
-
-The `gpt` model's state_dict() has exactly the tensor names of the project contract
-(tok_emb.weight, pos_emb.weight, blocks.{i}.ln1, .attn.qkv, .attn.proj, .ln2, .mlp.fc, .mlp.proj,
-ln_f): the head is tied (logits = h @ tok_emb.weight.T), so no head tensor is stored.
+Read it top to bottom: the config, attention written out, the layers it makes, then the four
+models. This is the whole of `nn2gpt gpt train --recipe classic` (the default). Chapter 4's
+variants (other scores, masks and positions: nn2gpt.nn) and chapter 6's (ReLU², QK-norm,
+soft-cap, zero-init, an untied head: nn2gpt.gpt.modern) extend these classes from
+nn2gpt.gpt.variants, which also builds a model from a saved config. Sampling and the KV cache
+are in generate.py.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from nn2gpt.errors import UserError
-from nn2gpt.gpt import MODELS  # the road: bigram, attention, multihead, gpt
 from nn2gpt.gpt.generate import Sampling
-from nn2gpt.gpt.modern import MLPS, activation, softcap, zero_out
-from nn2gpt.nn.attention import KVCache, MultiHeadAttention
-from nn2gpt.nn.masks import MASKS
-from nn2gpt.nn.positional import POSITIONS, SINUSOIDAL, LearnedPositions, sinusoidal_encoding
-from nn2gpt.nn.scores import SCORES
+from nn2gpt.nn.attention import KVCache
 
 
 @dataclass
 class GPTConfig:
-    model: str = "gpt"  # bigram | attention | multihead | gpt
-    vocab_size: int = 65
+    model: str = "gpt"  # bigram | attention | multihead | gpt: how far along the road
+    vocab_size: int = 65  # Tiny Shakespeare has 65 distinct characters
     block_size: int = 64  # the longest context the model sees
     n_layer: int = 4
     n_head: int = 4
-    n_embd: int = 128
+    n_embd: int = 128  # C, the width of every token's vector
     dropout: float = 0.0
-    bias: bool = True  # biases in Linear and LayerNorm layers
-    pos: str = "learned"  # none | sinusoidal | sinusoidal_scaled | learned | rope | alibi
-    score: str = "scaled_dot"  # see nn2gpt.nn.scores.SCORES
-    mask: str = "causal"  # causal | anticausal | none | window
-    window: int | None = None  # width of the sliding window when mask == "window"
-    # chapter 6 (nn2gpt.gpt.modern), all off by default
-    mlp: str = "gelu"  # gelu | relu2
-    qk_norm: bool = False  # RMS-normalise q and k per head before the score
-    zero_init: bool = False  # output projections (and an untied head) start at zero
-    untie: bool = False  # a head of its own (lm_head) instead of tok_emb read backwards
-    softcap: float | None = None  # logits -> softcap * tanh(logits / softcap)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "GPTConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise UserError(f"unknown model config key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}")
-        cfg = cls(**d)
-        check_config(cfg)
-        return cfg
+    bias: bool = True  # biases in Linear and LayerNorm layers, as GPT-2 has them
+    # the fused kernel F.scaled_dot_product_attention; False runs `attention` below, written out
+    # (the same numbers, slower: a test holds them equal)
+    flash: bool = True
 
 
-class LanguageModel(Sampling, nn.Module):
-    """What every model on the road shares: the loss, initialisation and counting (sampling: generate.py)."""
-
-    cfg: GPTConfig
-    n_residual = 1  # residual layers whose output projections get the smaller GPT-2 init
-
-    def logits(self, idx: torch.Tensor, caches: list[KVCache] | None = None) -> torch.Tensor:
-        """(B, T) token ids -> (B, T, V) logits; with caches, idx holds only the newest tokens."""
-        raise NotImplementedError
-
-    def new_caches(self) -> list[KVCache] | None:
-        return None  # models without attention have nothing to cache
-
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        logits = self.logits(idx)  # (B, T, V)
-        if targets is None:
-            return logits, None
-        # mean over every position of -log p(right next token); -1 marks positions to ignore
-        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
-        return logits, loss
-
-    def _trace(self, name: str, t: torch.Tensor, dims: str) -> None:
-        tracer = getattr(self, "tracer", None)
-        if tracer is not None:
-            tracer(name, t, dims)
-
-    def _init_weights(self) -> None:
-        """GPT-2's initialisation: N(0, 0.02) everywhere, zero biases, and the projections that
-        write into the residual stream scaled by 1/sqrt(2 n_layer) so the stream's variance does
-        not grow with depth (each block adds two such writes)."""
-        for m in self.modules():
-            if isinstance(m, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(m.weight, std=0.02)
-            if isinstance(m, nn.Linear) and m.bias is not None:
-                nn.init.zeros_(m.bias)
-        for name, p in self.named_parameters():
-            if name.endswith("attn.proj.weight") or name.endswith("mlp.proj.weight"):
-                nn.init.normal_(p, std=0.02 / math.sqrt(2 * self.n_residual))
-        if self.cfg.zero_init:
-            zero_out(self)
-
-    def num_params(self) -> int:
-        return sum(p.numel() for p in self.parameters())  # parameters() yields tied tensors once
-
-    def flops_per_token(self, T: int | None = None) -> float:
-        """Training FLOPs (forward + backward) per token at context length T (default block_size).
-
-        6N for the weights (2 per multiply-add forward, 4 backward; PaLM appendix B), N without
-        the position table (a lookup, no matmul), plus 12·L·C·T for attention's q·k and w·v,
-        which no weight counts. Divide tokens/s × this by the peak FLOP/s to get MFU.
-        (The bigram's table is a lookup, counted as the one-hot matmul it stands for.)
-        """
-        T = self.cfg.block_size if T is None else T
-        n = self.num_params() - (self.pos_emb.weight.numel() if hasattr(self, "pos_emb") else 0)
-        layers = 0 if self.cfg.model == "bigram" else self.n_residual
-        return 6 * n + 12 * layers * self.cfg.n_embd * T
+# -------------------------------------------------------------------- attention, written out
 
 
-# -------------------------------------------------------------------- the road
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout: float = 0.0):
+    """softmax(q kᵀ / √hs + causal mask) v, for every head at once.
+
+    q (B, nh, Tq, hs); k, v (B, nh, Tk, hs). The queries are the LAST Tq of the Tk positions
+    (Tq = Tk in training; Tq < Tk when a KV cache holds the earlier keys), so query i may look
+    at keys 0 .. Tk - Tq + i. Returns (out (B, nh, Tq, hs), weights (B, nh, Tq, Tk)).
+    """
+    Tq, Tk, hs = q.size(-2), k.size(-2), q.size(-1)
+    # dividing by √hs keeps the scores' variance near 1 whatever the head size, so the softmax
+    # does not saturate into a one-hot at initialisation
+    scores = q @ k.transpose(-2, -1) / math.sqrt(hs)  # (B, nh, Tq, Tk) how much query i likes key j
+    future = torch.ones(Tq, Tk, dtype=torch.bool, device=q.device).triu(Tk - Tq + 1)  # (Tq, Tk) keys after i
+    scores = scores.masked_fill(future, float("-inf"))  # no peeking: exp(-inf) = 0
+    weights = F.softmax(scores, dim=-1)  # (B, nh, Tq, Tk) each row sums to 1
+    dropped = F.dropout(weights, dropout) if dropout > 0 else weights
+    return dropped @ v, weights  # (B, nh, Tq, hs): each query's weighted average of the values
 
 
-class BigramLM(LanguageModel):
-    """Each token's row of a (V, V) table holds the logits of the token that follows it."""
+def fast_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+    """The same as `attention`, through torch's fused kernel (flash / memory-efficient attention),
+    which never stores the (Tq, Tk) weights. With Tq = Tk the kernel masks by itself."""
+    Tq, Tk = q.size(-2), k.size(-2)
+    if Tq == Tk:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)  # (B, nh, T, hs)
+    sees = torch.ones(Tq, Tk, dtype=torch.bool, device=q.device).tril(Tk - Tq)  # (Tq, Tk) True = may attend
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=sees, dropout_p=dropout)  # (B, nh, Tq, hs)
 
-    def __init__(self, cfg: GPTConfig):
+
+# -------------------------------------------------------------------- the layers
+
+
+class CausalSelfAttention(nn.Module):
+    """n_head heads of masked self-attention side by side, then a projection that mixes them.
+
+    One Linear `qkv` (3C, C) makes every head's query, key and value in a single matmul: rows
+    [0:C] are q, [C:2C] k, [2C:3C] v, and head h owns rows h*hs:(h+1)*hs of each (hs = C / nh).
+    One head (n_head = 1) is the road's `attention` step: a head as wide as the embedding.
+    """
+
+    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True, flash: bool = True):
         super().__init__()
-        self.cfg = cfg
-        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.vocab_size)  # (V, V) the whole model
-        self._init_weights()
+        self.qkv = nn.Linear(n_embd, 3 * n_embd, bias=bias)
+        self.proj = nn.Linear(n_embd, n_embd, bias=bias)
+        self.resid_drop = nn.Dropout(dropout)
+        self.n_head, self.dropout, self.flash = n_head, dropout, flash
+        self.tracer = None  # gpt train --trace sets it to print q, k, v and the weights
 
-    def logits(self, idx, caches=None):
-        logits = self.tok_emb(idx)  # (B, T, V)
-        self._trace("logits", logits, "B,T,V")
-        return logits
-
-
-class _Embedded(LanguageModel):
-    """Token embeddings plus the input positional encoding (learned or sinusoidal, if any)."""
-
-    def __init__(self, cfg: GPTConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)  # (V, C)
-        if cfg.pos == "learned":
-            self.pos_emb = LearnedPositions(cfg.block_size, cfg.n_embd)  # (block_size, C)
-        elif cfg.pos in SINUSOIDAL:  # a fixed function of the position: a buffer, not saved
-            self.register_buffer("pos_table", sinusoidal_encoding(cfg.block_size, cfg.n_embd), persistent=False)
-        self.drop = nn.Dropout(cfg.dropout)
-
-    def embed(self, idx: torch.Tensor, offset: int = 0) -> torch.Tensor:
-        T = idx.size(1)
-        x = self.tok_emb(idx)  # (B, T, C) what each token is
-        if self.cfg.pos == "sinusoidal_scaled":  # the paper: embeddings x √C, so the table does not drown them
-            x = x * math.sqrt(self.cfg.n_embd)  # (B, T, C)
-        if self.cfg.pos == "learned":
-            x = x + self.pos_emb(torch.arange(offset, offset + T, device=idx.device))  # + (T, C) where it is
-        elif self.cfg.pos in SINUSOIDAL:
-            x = x + self.pos_table[offset : offset + T]  # + (T, C)
-        x = self.drop(x)  # (B, T, C)
-        self._trace("x", x, "B,T,C")
-        return x
-
-    def attention_layers(self) -> list[MultiHeadAttention]:
-        return [m for m in self.modules() if isinstance(m, MultiHeadAttention)]
-
-    def new_caches(self) -> list[KVCache] | None:
-        # incremental decoding assumes earlier positions never see later ones; under the
-        # anti-causal or no-mask variants every position changes when a token is appended
-        if self.cfg.mask not in ("causal", "window"):
-            return None
-        return [KVCache(self.cfg.block_size) for _ in self.attention_layers()]
-
-    def _mha(self, n_head: int) -> MultiHeadAttention:
-        c = self.cfg
-        return MultiHeadAttention(c.n_embd, n_head, c.dropout, c.bias, c.score, c.mask, c.window, c.pos,
-                                  block_size=c.block_size, qk_norm=c.qk_norm)
-
-
-class AttentionLM(_Embedded):
-    """Embeddings -> one head of masked self-attention (head size C) -> linear head."""
-
-    def __init__(self, cfg: GPTConfig):
-        super().__init__(cfg)
-        self.attn = self._mha(1)
-        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size)
-        self._init_weights()
-
-    def logits(self, idx, caches=None):
-        x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
-        x = self.attn(x, kv_cache=caches[0] if caches else None)  # (B, T, C)
-        logits = self.lm_head(x)  # (B, T, V)
-        self._trace("logits", logits, "B,T,V")
-        return logits
-
-
-class MultiHeadLM(_Embedded):
-    """Embeddings -> n_head heads of self-attention -> feed-forward -> linear head.
-    No residuals or LayerNorm yet: that is what the next step, `gpt`, adds."""
-
-    def __init__(self, cfg: GPTConfig):
-        super().__init__(cfg)
-        self.attn = self._mha(cfg.n_head)
-        self.mlp = MLP(cfg)
-        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size)
-        self._init_weights()
-
-    def logits(self, idx, caches=None):
-        x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
-        x = self.attn(x, kv_cache=caches[0] if caches else None)  # (B, T, C) gather from the context
-        x = self.mlp(x)  # (B, T, C) think about it, per position
-        logits = self.lm_head(x)  # (B, T, V)
-        self._trace("logits", logits, "B,T,V")
-        return logits
-
-
-class GPT(_Embedded):
-    """GPT-2's decoder: embeddings -> n_layer blocks -> LayerNorm -> tied head (or, with
-    cfg.untie, a head of its own), the logits soft-capped when cfg.softcap is set."""
-
-    def __init__(self, cfg: GPTConfig):
-        super().__init__(cfg)
-        self.blocks = nn.ModuleList(Block(cfg, self._mha(cfg.n_head)) for _ in range(cfg.n_layer))
-        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        if cfg.untie:
-            self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)  # (V, C), trained apart from tok_emb
-        self.n_residual = cfg.n_layer
-        self._init_weights()
-
-    def logits(self, idx, caches=None):
-        x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
-        for i, block in enumerate(self.blocks):
-            x = block(x, caches[i] if caches else None)  # (B, T, C) the residual stream
-        x = self.ln_f(x)  # (B, T, C)
-        # the head is the token embedding read backwards: the logit of token v is h · e_v.
-        # Tying saves V*C parameters and makes "similar input" imply "similar prediction".
-        logits = self.lm_head(x) if self.cfg.untie else F.linear(x, self.tok_emb.weight)  # (B, T, V)
-        if self.cfg.softcap:
-            logits = softcap(logits, self.cfg.softcap)  # (B, T, V) inside (-cap, cap)
-        self._trace("logits", logits, "B,T,V")
-        return logits
-
-
-# -------------------------------------------------------------------- the parts of a block
+    def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None, return_weights: bool = False):
+        """x (B, T, C) -> (B, T, C); with return_weights, also the weights (B, nh, T, Tk).
+        kv_cache: x then holds only the newest positions, the cache the earlier keys and values."""
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)  # (B, T, C) each
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
+        if kv_cache is not None:
+            k, v = kv_cache.append(k, v)  # (B, nh, Tk, hs): the earlier positions' too
+        p = self.dropout if self.training else 0.0
+        if self.flash and not return_weights and self.tracer is None:
+            y, weights = fast_attention(q, k, v, p), None  # (B, nh, T, hs)
+        else:
+            y, weights = attention(q, k, v, p)  # (B, nh, T, hs), (B, nh, T, Tk)
+        if self.tracer is not None:
+            for name, t, dims in (("q", q, "B,nh,T,hs"), ("k", k, "B,nh,T,hs"), ("v", v, "B,nh,T,hs"),
+                                  ("weights", weights, "B,nh,T,T"), ("heads_out", y, "B,nh,T,hs")):
+                self.tracer(name, t, dims)
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C) the heads side by side again
+        y = self.resid_drop(self.proj(y))  # (B, T, C)
+        return (y, weights) if return_weights else y
 
 
 class MLP(nn.Module):
-    """Position-wise feed-forward network: widen to 4C, GELU (or ReLU², cfg.mlp), back to C."""
+    """Position-wise feed-forward network: widen to 4C, GELU, back to C."""
 
-    def __init__(self, cfg: GPTConfig):
+    def __init__(self, n_embd: int, dropout: float = 0.0, bias: bool = True):
         super().__init__()
-        self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
-        self.act = activation(cfg.mlp)  # GPT-2's tanh GELU (numpy matches it exactly), or ReLU²
-        self.proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.fc = nn.Linear(n_embd, 4 * n_embd, bias=bias)
+        self.act = nn.GELU(approximate="tanh")  # GPT-2's tanh GELU (the numpy engine matches it exactly)
+        self.proj = nn.Linear(4 * n_embd, n_embd, bias=bias)
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, x):
         return self.drop(self.proj(self.act(self.fc(x))))  # (B, T, C) -> (B, T, 4C) -> (B, T, C)
@@ -287,15 +137,16 @@ class Block(nn.Module):
     Normalising the *input* of each sub-layer (GPT-2) rather than the sum (the original
     post-LN Transformer) leaves the residual stream an untouched identity path from the
     embedding to the output, so gradients reach early layers undiminished and training is
-    stable without a long learning-rate warm-up.
+    stable without a long learning-rate warm-up. `attn` replaces the block's attention layer
+    (chapter 4's general one); by default it is CausalSelfAttention.
     """
 
-    def __init__(self, cfg: GPTConfig, attn: MultiHeadAttention):
+    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True, attn: nn.Module | None = None):
         super().__init__()
-        self.ln1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.attn = attn
-        self.ln2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.mlp = MLP(cfg)
+        self.ln1 = nn.LayerNorm(n_embd, bias=bias)
+        self.attn = attn if attn is not None else CausalSelfAttention(n_embd, n_head, dropout, bias)
+        self.ln2 = nn.LayerNorm(n_embd, bias=bias)
+        self.mlp = MLP(n_embd, dropout, bias)
 
     def forward(self, x, kv_cache: KVCache | None = None):
         x = x + self.attn(self.ln1(x), kv_cache=kv_cache)  # (B, T, C) communicate
@@ -303,15 +154,178 @@ class Block(nn.Module):
         return x
 
 
+# -------------------------------------------------------------------- the road
+
+
+class LanguageModel(Sampling, nn.Module):
+    """What every model on the road does with its logits: the loss (sampling: generate.py)."""
+
+    cfg: GPTConfig
+    tracer = None  # gpt train --trace sets it (nn2gpt.gpt.trace)
+
+    def logits(self, idx: torch.Tensor, caches: list[KVCache] | None = None) -> torch.Tensor:
+        """(B, T) token ids -> (B, T, V) logits; with caches, idx holds only the newest tokens."""
+        raise NotImplementedError
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        logits = self.logits(idx)  # (B, T, V)
+        if targets is None:
+            return logits, None
+        # mean over every position of -log p(right next token); -1 marks positions to ignore
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
+        return logits, loss
+
+    def attention_layers(self) -> list[nn.Module]:
+        return []  # the bigram has none
+
+    def new_caches(self) -> list[KVCache] | None:
+        """One KV cache per attention layer, for sampling (None: nothing to cache)."""
+        return [KVCache(self.cfg.block_size) for _ in self.attention_layers()] or None
+
+    def init_weights(self, n_layer: int = 1) -> None:
+        init_gpt2(self, n_layer)
+
+    def _trace(self, name: str, t: torch.Tensor, dims: str) -> None:
+        if self.tracer is not None:
+            self.tracer(name, t, dims)
+
+
+class BigramLM(LanguageModel):
+    """Each token's row of a (V, V) table holds the logits of the token that follows it."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.vocab_size)  # (V, V) the whole model
+        self.init_weights()
+
+    def logits(self, idx, caches=None):
+        logits = self.tok_emb(idx)  # (B, T, V)
+        self._trace("logits", logits, "B,T,V")
+        return logits
+
+
+class Embedded(LanguageModel):
+    """Token embeddings plus learned position embeddings: what a token is, and where."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)  # (V, C)
+        self.pos_emb = self.new_positions()  # (block_size, C): one trained vector per position
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def new_positions(self) -> nn.Module | None:
+        return nn.Embedding(self.cfg.block_size, self.cfg.n_embd)
+
+    def new_attention(self, n_head: int) -> nn.Module:
+        """The attention layer of every step (chapter 4's variants give another)."""
+        c = self.cfg
+        return CausalSelfAttention(c.n_embd, n_head, c.dropout, c.bias, c.flash)
+
+    def embed(self, idx: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """idx (B, T) of the positions offset .. offset + T - 1 -> x (B, T, C)."""
+        T = idx.size(1)
+        x = self.tok_emb(idx) + self.pos_emb(torch.arange(offset, offset + T, device=idx.device))  # (B, T, C)
+        x = self.drop(x)  # (B, T, C)
+        self._trace("x", x, "B,T,C")
+        return x
+
+
+class AttentionLM(Embedded):
+    """Embeddings -> one head of masked self-attention (head size C) -> linear head."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__(cfg)
+        self.attn = self.new_attention(1)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size)
+        self.init_weights()
+
+    def attention_layers(self):
+        return [self.attn]
+
+    def logits(self, idx, caches=None):
+        x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
+        x = self.attn(x, kv_cache=caches[0] if caches else None)  # (B, T, C)
+        logits = self.lm_head(x)  # (B, T, V)
+        self._trace("logits", logits, "B,T,V")
+        return logits
+
+
+class MultiHeadLM(Embedded):
+    """Embeddings -> n_head heads of self-attention -> feed-forward -> linear head.
+    No residuals or LayerNorm yet: that is what the next step, `gpt`, adds."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__(cfg)
+        self.attn = self.new_attention(cfg.n_head)
+        self.mlp = MLP(cfg.n_embd, cfg.dropout, cfg.bias)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size)
+        self.init_weights()
+
+    def attention_layers(self):
+        return [self.attn]
+
+    def logits(self, idx, caches=None):
+        x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
+        x = self.attn(x, kv_cache=caches[0] if caches else None)  # (B, T, C) gather from the context
+        x = self.mlp(x)  # (B, T, C) think about it, per position
+        logits = self.lm_head(x)  # (B, T, V)
+        self._trace("logits", logits, "B,T,V")
+        return logits
+
+
+class GPT(Embedded):
+    """GPT-2's decoder: embeddings -> n_layer blocks -> LayerNorm -> the tied head."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__(cfg)
+        self.blocks = nn.ModuleList(Block(cfg.n_embd, cfg.n_head, cfg.dropout, cfg.bias, self.new_attention(cfg.n_head))
+                                    for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.init_weights(cfg.n_layer)
+
+    def attention_layers(self):
+        return [block.attn for block in self.blocks]
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        # the token embedding read backwards: the logit of token v is h · e_v. Tying saves V*C
+        # parameters and makes "similar input" imply "similar prediction"
+        return F.linear(x, self.tok_emb.weight)  # (B, T, V)
+
+    def logits(self, idx, caches=None):
+        x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
+        for i, block in enumerate(self.blocks):
+            x = block(x, caches[i] if caches else None)  # (B, T, C) the residual stream
+        logits = self.head(self.ln_f(x))  # (B, T, V)
+        self._trace("logits", logits, "B,T,V")
+        return logits
+
+
 # -------------------------------------------------------------------- building one
 
 
+def init_gpt2(model: nn.Module, n_layer: int = 1) -> None:
+    """GPT-2's initialisation: N(0, 0.02) everywhere, zero biases, and the projections that
+    write into the residual stream scaled by 1/sqrt(2 n_layer) so the stream's variance does
+    not grow with depth (each block adds two such writes)."""
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+    for name, p in model.named_parameters():
+        if name.endswith(("attn.proj.weight", "mlp.proj.weight")):
+            nn.init.normal_(p, std=0.02 / math.sqrt(2 * n_layer))
+
+
+ROAD = {"bigram": BigramLM, "attention": AttentionLM, "multihead": MultiHeadLM, "gpt": GPT}
+
+
 def check_config(cfg: GPTConfig) -> None:
-    """Raise UserError, naming the valid choices, for anything build_model cannot build."""
-    for name, value, choices in (("model", cfg.model, MODELS), ("pos", cfg.pos, POSITIONS),
-                                 ("score", cfg.score, SCORES), ("mask", cfg.mask, MASKS), ("mlp", cfg.mlp, MLPS)):
-        if value not in choices:
-            raise UserError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
+    """Raise UserError, naming the valid choices, for anything the road cannot build."""
+    if cfg.model not in ROAD:
+        raise UserError(f"unknown model {cfg.model!r}; choose from {', '.join(ROAD)}")
     for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -320,21 +334,9 @@ def check_config(cfg: GPTConfig) -> None:
         raise UserError(f"n_embd {cfg.n_embd} must be divisible by n_head {cfg.n_head}")
     if not 0.0 <= cfg.dropout < 1.0:
         raise UserError(f"dropout must be in [0, 1), got {cfg.dropout}")
-    if cfg.mask == "window":
-        if not isinstance(cfg.window, int) or cfg.window < 1:
-            raise UserError(f"mask 'window' needs a window width >= 1 (e.g. --window 16), got {cfg.window!r}")
-    elif cfg.window is not None:
-        raise UserError(f"a window width ({cfg.window}) only applies to mask 'window', not {cfg.mask!r}")
-    if cfg.model != "gpt" and (cfg.untie or cfg.softcap):
-        raise UserError(f"untie and softcap are options of the gpt model (its head), not of {cfg.model!r}")
-    if cfg.softcap is not None and not cfg.softcap > 0:
-        raise UserError(f"softcap must be a positive number, got {cfg.softcap!r}")
-    heads = 1 if cfg.model == "attention" else cfg.n_head
-    if cfg.pos == "rope" and (cfg.n_embd // heads) % 2:
-        raise UserError(f"rope needs an even head size, got n_embd/n_head = {cfg.n_embd // heads}")
 
 
-def build_model(cfg: GPTConfig) -> "LanguageModel":
+def build_model(cfg: GPTConfig) -> LanguageModel:
+    """The road's model `cfg.model`, initialised like GPT-2 (from torch's current seed)."""
     check_config(cfg)
-    kind = {"bigram": BigramLM, "attention": AttentionLM, "multihead": MultiHeadLM, "gpt": GPT}[cfg.model]
-    return kind(cfg)
+    return ROAD[cfg.model](cfg)

@@ -1,7 +1,7 @@
 """How fast is training, against how fast the hardware could go? (tokens/s and MFU)
 
 MFU, model FLOPs utilization, is the share of the device's peak arithmetic that training
-actually uses: tokens/s x FLOPs per token (the model's `flops_per_token()`, 6N + 12*L*C*T)
+actually uses: tokens/s x FLOPs per token (`flops_per_token(model)`, 6N + 12*L*C*T)
 divided by the peak FLOP/s found here.
 """
 
@@ -12,6 +12,26 @@ import re
 
 # Dense bf16 tensor-core peaks from the vendors' datasheets, FLOP/s.
 GPU_PEAKS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12, "4090": 165e12}
+
+
+def num_params(model) -> int:
+    """The model's parameters, a tied head counted once (parameters() yields a shared tensor once)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def flops_per_token(model, T: int | None = None) -> float:
+    """Training FLOPs (forward + backward) per token of `model` at context length T (default block_size).
+
+    6N for the weights (2 per multiply-add forward, 4 backward; PaLM appendix B), N without
+    the position table (a lookup, no matmul), plus 12·L·C·T for attention's q·k and w·v,
+    which no weight counts (L attention layers). Divide tokens/s × this by the peak FLOP/s
+    to get MFU. (The bigram's table is a lookup, counted as the one-hot matmul it stands for.)
+    """
+    cfg = model.cfg
+    T = cfg.block_size if T is None else T
+    pos = getattr(model, "pos_emb", None)
+    n = num_params(model) - (pos.weight.numel() if pos is not None else 0)
+    return 6 * n + 12 * len(model.attention_layers()) * cfg.n_embd * T
 
 
 def cpu_peak_flops(n_threads: int) -> float:

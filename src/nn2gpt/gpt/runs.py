@@ -14,7 +14,7 @@ optimizer's state and the random generators' states are converted here, both way
 from __future__ import annotations
 
 import base64
-from dataclasses import asdict, fields
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -84,13 +84,12 @@ def torch_rng_from_json(s: str) -> None:
 
 def load_model(run_dir, device: str = "cpu", data_dir=None):
     """(model in eval mode, tokenizer, config) from the latest checkpoint of `run_dir`."""
-    from nn2gpt.gpt.model import GPTConfig, build_model
+    from nn2gpt.gpt.variants import build_model, config_from_saved
 
     ckpt = load_checkpoint(run_dir)
     require_kind(run_dir, ckpt.config, "gpt")
     try:
-        names = {f.name for f in fields(GPTConfig)}
-        cfg = GPTConfig(**{k: v for k, v in ckpt.config["model"].items() if k in names})
+        cfg = config_from_saved(ckpt.config["model"])
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"the model config in {run_dir} is not understood ({e}); retrain the run") from None
     model = build_model(cfg)

@@ -65,20 +65,20 @@ def text_and_tokenizer(cfg, ckpt):
 
 
 def model_config(cfg, vocab_size: int):
-    """The GPTConfig of a TrainConfig: the fields they share, and the tokenizer's vocabulary."""
-    from nn2gpt.gpt.model import GPTConfig
+    """The ModelConfig of a TrainConfig: the fields they share, and the tokenizer's vocabulary."""
+    from nn2gpt.gpt.variants import ModelConfig
 
-    names = {f.name for f in fields(GPTConfig)}
+    names = {f.name for f in fields(ModelConfig)}
     shared = {k: v for k, v in vars(cfg).items() if k in names}
     if cfg.model != "gpt":  # the untied head and zero-init are the gpt model's: the earlier steps have a
         shared["untie"] = shared["zero_init"] = False  # head of their own and no residual path to start from
-    return GPTConfig(**shared | {"vocab_size": vocab_size})
+    return ModelConfig(**shared | {"vocab_size": vocab_size})
 
 
 def build(cfg, tok, device, dist):
-    """(GPTConfig, the model on `device`) from the TrainConfig fields GPTConfig shares, freshly
+    """(ModelConfig, the model on `device`) from the TrainConfig fields ModelConfig shares, freshly
     initialised from cfg.seed (restore() then overwrites the weights of a resumed run)."""
-    from nn2gpt.gpt.model import build_model
+    from nn2gpt.gpt.variants import build_model
 
     model_cfg = model_config(cfg, tok.vocab_size)
     torch.manual_seed(cfg.seed + dist.rank)  # init is the same on every rank: DDP broadcasts rank 0's

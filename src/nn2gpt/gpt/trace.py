@@ -5,8 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nn2gpt.nn.attention import MultiHeadAttention
-
 
 def trace_forward(model, idx: torch.Tensor, print_fn=print) -> torch.Tensor:
     """Run one forward pass on idx (B, T), printing every tensor's name, shape and meaning.
@@ -32,7 +30,8 @@ def trace_forward(model, idx: torch.Tensor, print_fn=print) -> torch.Tensor:
     show("idx", idx, "B,T")
     handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules()
                if n and not isinstance(m, (nn.Dropout, nn.ModuleList))]
-    mhas = {n: m for n, m in model.named_modules() if isinstance(m, MultiHeadAttention)}
+    layers = {id(m) for m in model.attention_layers()}
+    mhas = {n: m for n, m in model.named_modules() if id(m) in layers}
     for n, m in mhas.items():
         m.tracer = lambda name, t, dims, n=n: show(f"{n}.{name}", t, dims)
     model.tracer = lambda name, t, dims: show(name, t, dims)

@@ -38,7 +38,7 @@ from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.batches import get_batch
-from nn2gpt.gpt.perf import device_peak_flops
+from nn2gpt.gpt.perf import device_peak_flops, flops_per_token
 from nn2gpt.gpt.setup import (build, checkpoint_for, cpu_threads, fixed_val_set, fresh_state, my_share, restore,
                               text_and_tokenizer, wrapped)
 from nn2gpt.loop import diverged_message, run_steps
@@ -73,6 +73,7 @@ class TrainConfig:
     zero_init: bool = True
     untie: bool = True
     softcap: float | None = None
+    flash: bool = True  # the fused attention kernel; False = chapter 2's written-out attention (same numbers)
     # data
     text: str | None = None  # a UTF-8 file; None = Tiny Shakespeare
     tokenizer: str = "char"  # char | gpt2
@@ -205,7 +206,7 @@ class _Run:
         self.config = runs.run_config(model_cfg, cfg)
         self.autocast, _ = mixed_precision(device, cfg.dtype)
         self.fast, self.trained = wrapped(self.model, cfg, device, dist)
-        self.flops_tok = self.model.flops_per_token()  # for MFU
+        self.flops_tok = flops_per_token(self.model)  # for MFU
         self.peak = cfg.peak_tflops * 1e12 if cfg.peak_tflops else device_peak_flops(device)
         self.share = my_share(cfg, dist, device)
         self.val_set = fixed_val_set(val_ids, cfg, dist, self.share)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from nn2gpt.errors import UserError
 
-# The baseline every variant departs from (fields of nn2gpt.gpt.model.GPTConfig).
+# The baseline every variant departs from (fields of nn2gpt.gpt.variants.ModelConfig).
 BASELINE = {"score": "scaled_dot", "mask": "causal", "pos": "learned", "window": None}
 
 # The model every run trains: small enough that the 75 runs fit in 30 minutes on 2 CPU cores,
@@ -35,7 +35,7 @@ class Variant:
     what: str  # one line for the report's table
 
     def model_fields(self) -> dict:
-        """The GPTConfig fields this variant sets: the baseline's four, changed, and for the
+        """The ModelConfig fields this variant sets: the baseline's four, changed, and for the
         head-size suite also its width and number of heads (which override the plan's model)."""
         return {**BASELINE, **self.change}
 

@@ -1,7 +1,8 @@
 """Measuring a trained GPT from the outside: losses under another mask, its own text, its attention.
 
 Nothing here trains or re-implements attention: the model is chapter 2's GPT, its attention
-layers are `nn2gpt.nn.attention.MultiHeadAttention`, and these helpers only *look* at them.
+layers chapter 2's or, for a variant, `nn2gpt.nn.attention.MultiHeadAttention`, and these helpers
+only *look* at them (changing the mask needs the general layer).
 
 * `mean_loss`: the teacher-forced loss on fixed (x, y) windows.
 * `masked_as(model, "causal")`: temporarily give every attention layer another mask. A mask
@@ -22,9 +23,7 @@ import torch
 
 
 def attention_layers(model) -> list:
-    from nn2gpt.nn.attention import MultiHeadAttention
-
-    return [m for m in model.modules() if isinstance(m, MultiHeadAttention)]
+    return model.attention_layers()  # chapter 2's CausalSelfAttention or the general MultiHeadAttention
 
 
 @torch.no_grad()
@@ -38,7 +37,9 @@ def mean_loss(model, batches) -> float:
 @contextmanager
 def masked_as(model, kind: str):
     """Within the block, every attention layer of `model` uses the structural mask `kind`."""
-    layers = attention_layers(model)
+    layers = [m for m in attention_layers(model) if hasattr(m, "mask_kind")]  # chapter 2's layer is always causal
+    if kind != "causal" and len(layers) < len(attention_layers(model)):
+        raise ValueError(f"chapter 2's attention layer is causal only; build the model as a variant to mask it {kind!r}")
     saved = [(m.mask_kind, m.window) for m in layers]
     try:
         for m in layers:
@@ -130,7 +131,7 @@ def with_context(model, block_size: int):
     """
     from dataclasses import replace
 
-    from nn2gpt.gpt.model import build_model
+    from nn2gpt.gpt.variants import build_model
 
     if model.cfg.pos == "learned":
         return None

@@ -173,10 +173,10 @@ def attention_picture(out: Path, model, tok, T: int, seed: int, name: str = BASE
 
 
 def _baseline_model(plan: Plan, weights: dict, vocab_size: int):
-    from nn2gpt.gpt.model import GPTConfig, build_model
     from nn2gpt.gpt.runs import load_weights
+    from nn2gpt.gpt.variants import ModelConfig, build_model
 
-    model = build_model(GPTConfig(**plan.model, **BASE.model_fields(), vocab_size=vocab_size))
+    model = build_model(ModelConfig(**plan.model, **BASE.model_fields(), vocab_size=vocab_size))
     load_weights(model, weights, where="baseline of the lab")
     return model.eval()
 

@@ -121,11 +121,13 @@ class MultiHeadAttention(nn.Module):
     score:  a name from nn2gpt.nn.scores.SCORES        mask: causal | anticausal | none | window
     window: width w for mask="window"                  pos: only rope and alibi act here
     block_size: longest sequence planned for (RoPE table; KV cache length)
+    flash: the fused kernel where it applies; False = always written out
     """
 
     def __init__(self, d_model: int, n_head: int, dropout: float = 0.0, bias: bool = True,
                  score: str = "scaled_dot", mask: str = "causal", window: int | None = None,
-                 pos: str = "none", cross: bool = False, block_size: int = 1024, qk_norm: bool = False):
+                 pos: str = "none", cross: bool = False, block_size: int = 1024, qk_norm: bool = False,
+                 flash: bool = True):
         super().__init__()
         if d_model % n_head:
             raise ValueError(f"d_model {d_model} is not divisible by n_head {n_head}")
@@ -140,6 +142,7 @@ class MultiHeadAttention(nn.Module):
         self.n_head, self.hs, self.cross = n_head, d_model // n_head, cross
         self.mask_kind, self.window, self.pos, self.block_size = mask, window, pos, block_size
         self.qk_norm = qk_norm  # q and k of unit RMS per head (nn2gpt.gpt.modern.rms_rows) before RoPE
+        self.flash = flash  # False: always the written-out `attention` (the same numbers, slower)
         if cross:
             self.q = nn.Linear(d_model, d_model, bias=bias)
             self.kv = nn.Linear(d_model, 2 * d_model, bias=bias)
@@ -192,7 +195,7 @@ class MultiHeadAttention(nn.Module):
                 self.tracer(name, t, "B,nh,T,hs")
 
         # the fused kernel when the score is the standard one and nobody wants to see weights
-        use_fast = self.score.name == "scaled_dot" and not return_weights and self.tracer is None
+        use_fast = self.flash and self.score.name == "scaled_dot" and not return_weights and self.tracer is None
         # plain causal self-attention over a whole sequence: the kernel masks by itself, no tensor
         is_causal = use_fast and self.mask_kind == "causal" and Tq == Tk and mask is None and self.pos != "alibi"
         newest_only = self.mask_kind == "causal" and Tq == 1  # one new query may see every key

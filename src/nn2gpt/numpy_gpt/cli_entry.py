@@ -21,7 +21,7 @@ NUMPY_CAN = {"model": ("gpt",), "pos": ("learned", "rope"), "score": ("scaled_do
              "device": ("auto", "cpu"), "dtype": ("auto", "float32", "fp32"), "compile": (False,),
              "window": (0,), "trace": (False,), "threads": (), "peak_tflops": (),
              "optimizer": ("adamw",), "mlp": ("gelu",), "schedule": ("cosine",), "qk_norm": (False,),
-             "zero_init": (False, True), "untie": (False, True), "softcap": (), "muon_lr": (), "cooldown": ()}
+             "zero_init": (False, True), "flash": (False, True), "untie": (False, True), "softcap": (), "muon_lr": (), "cooldown": ()}
 # chapter 6's model pieces (rope, untie, zero-init) are here; Muon, ReLU², QK-norm, soft-cap and WSD are torch-only
 WHY_NOT = {"threads": " (numpy's BLAS picks its own threads; set OPENBLAS_NUM_THREADS instead)",
            "peak_tflops": " (the numpy engine reports no MFU)"}
