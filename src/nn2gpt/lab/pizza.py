@@ -63,7 +63,7 @@ def token_positions(offsets: list[tuple[int, int]], span: tuple[int, int]) -> li
 
 def locate(tok, probe: Probe) -> dict:
     """Subword positions of the subject, the other noun and the verb (the verb after both nouns)."""
-    offsets = tok.hf.encode(probe.sentence).offsets
+    offsets = tok.offsets(probe.sentence)
     subject, other = word_span(probe.sentence, probe.subject), word_span(probe.sentence, probe.other)
     verb = word_span(probe.sentence, probe.verb, max(subject[1], other[1]))
     found = {k: token_positions(offsets, s) for k, s in (("subject", subject), ("other", other), ("verb", verb))}
@@ -96,8 +96,8 @@ def looked_at(model, tok, probe: Probe) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
     src = torch.tensor([tok.encode(probe.sentence) + [tok.eos_id]])  # (1, S)
-    ids = tok.encode(probe.english)
-    offsets = tok.hf.encode(probe.english).offsets
+    ids = tok.encode(probe.english, target=True)
+    offsets = tok.offsets(probe.english, target=True)
     row = token_positions(offsets, word_span(probe.english, probe.english_verb))[0]  # produces ids[row]
     tgt_in = torch.tensor([[tok.bos_id] + ids])  # (1, T)
     with torch.inference_mode():

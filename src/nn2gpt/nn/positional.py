@@ -29,19 +29,31 @@ POSITIONS = ("none", "sinusoidal", "sinusoidal_scaled", "learned", "rope", "alib
 SINUSOIDAL = ("sinusoidal", "sinusoidal_scaled")  # the two that add the fixed table
 
 
-def sinusoidal_encoding(T: int, d: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+SINUSOID_LAYOUTS = ("interleaved", "halves")
+
+
+def sinusoidal_encoding(T: int, d: int, dtype: torch.dtype = torch.float32, layout: str = "interleaved") -> torch.Tensor:
     """The (T, d) sinusoidal table of Vaswani et al.; row `pos` is added to token `pos`.
 
     Column 2i holds sin(pos / 10000^(2i/d)), column 2i+1 holds cos of the same angle, so each
     pair of columns is a clock ticking at its own frequency (fast in the first columns, slow in
     the last). An odd `d` simply has one more sine column than cosine columns.
+
+    layout="halves" holds the same numbers in another column order, Marian's (the opus-mt
+    models): all sines first, then all cosines, column i < ceil(d/2) = sin(angle_i) and column
+    ceil(d/2) + i = cos(angle_i). A model learns with either; weights trained with one need it.
     """
+    if layout not in SINUSOID_LAYOUTS:
+        raise ValueError(f"unknown sinusoid layout {layout!r}; choose from {', '.join(SINUSOID_LAYOUTS)}")
     pos = torch.arange(T, dtype=torch.float64)[:, None]  # (T, 1)
     two_i = torch.arange(0, d, 2, dtype=torch.float64)  # (ceil(d/2),) the even column indices 2i
     angle = pos / 10000.0 ** (two_i / d)  # (T, ceil(d/2))
+    sin, cos = torch.sin(angle), torch.cos(angle[:, : d // 2])  # (T, ceil(d/2)), (T, floor(d/2))
+    if layout == "halves":
+        return torch.cat([sin, cos], dim=1).to(dtype)  # (T, d)
     pe = torch.zeros(T, d, dtype=torch.float64)  # (T, d)
-    pe[:, 0::2] = torch.sin(angle)
-    pe[:, 1::2] = torch.cos(angle[:, : d // 2])
+    pe[:, 0::2] = sin
+    pe[:, 1::2] = cos
     return pe.to(dtype)  # computed in float64 so float32 tables are correctly rounded
 
 

@@ -21,7 +21,7 @@ from nn2gpt.errors import UserError
 def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
     from nn2gpt.checkpoint import average_checkpoints, check_new_run, save_checkpoint
     from nn2gpt.runlock import RunLock
-    from nn2gpt.translate.bpe import BPETokenizer
+    from nn2gpt.translate.spm import tokenizer_from_json
 
     run = Path(out).resolve()
     for p in map(Path, paths):  # --out must neither hold an input nor lie inside one
@@ -34,9 +34,9 @@ def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
     with RunLock(run):  # no training run may be writing there meanwhile
         check_new_run(out, "translate", overwrite, resume_hint=False)
         # first the model itself; config.json and tokenizer.json follow it
-        save_checkpoint(run, ck.weights, config, ck.tokenizer, None, ck.state,
-                        files={"tokenizer.json": BPETokenizer.from_json(ck.tokenizer).hf.to_str(pretty=True)},
-                        again="average again")
+        tok = tokenizer_from_json(ck.tokenizer)
+        files = {"tokenizer.json": tok.hf.to_str(pretty=True)} if hasattr(tok, "hf") else {}  # our BPE's, readable
+        save_checkpoint(run, ck.weights, config, ck.tokenizer, None, ck.state, files=files, again="average again")
         for leftover in ("metrics.jsonl", "loss.png"):  # a replaced run's training curve is not this model's
             (run / leftover).unlink(missing_ok=True)
     return Path(out)

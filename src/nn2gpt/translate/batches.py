@@ -15,7 +15,7 @@ import numpy as np
 def encode_pairs(tok, pairs: list[tuple[str, str]]) -> list[tuple[list[int], list[int]]]:
     """Token ids of each (source, target); the target gets <s> ... </s>, the source only </s>."""
     src = tok.encode_batch([s for s, _ in pairs])
-    tgt = tok.encode_batch([t for _, t in pairs])
+    tgt = tok.encode_batch([t for _, t in pairs], target=True)
     return [(s + [tok.eos_id], [tok.bos_id] + t + [tok.eos_id]) for s, t in zip(src, tgt)]
 
 

@@ -25,7 +25,10 @@ SPECIALS = [PAD, UNK, BOS, EOS]  # ids 0, 1, 2, 3 in this order (the trainer add
 
 
 class BPETokenizer:
-    """Thin wrapper: encode a sentence to ids (no BOS/EOS), decode ids back to text."""
+    """Thin wrapper: encode a sentence to ids (no BOS/EOS), decode ids back to text.
+
+    `target=True` asks for the target side; one vocabulary serves both here, so it changes
+    nothing (Marian's tokenizer, spm.py, has one piece model per side)."""
 
     def __init__(self, hf_tokenizer):
         self.hf = hf_tokenizer
@@ -38,17 +41,21 @@ class BPETokenizer:
     def vocab_size(self) -> int:
         return self.hf.get_vocab_size()
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, target: bool = False) -> list[int]:
         return self.hf.encode(text).ids
 
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+    def encode_batch(self, texts: list[str], target: bool = False) -> list[list[int]]:
         return [e.ids for e in self.hf.encode_batch(texts)]  # parallel in Rust
 
-    def tokens(self, text: str) -> list[str]:
+    def tokens(self, text: str, target: bool = False) -> list[str]:
         """The subword strings, for labelling attention pictures."""
         return self.hf.encode(text).tokens
 
-    def unknown_characters(self, text: str) -> list[str]:
+    def offsets(self, text: str, target: bool = False) -> list[tuple[int, int]]:
+        """(start, end) character span of each token of `encode(text)`."""
+        return self.hf.encode(text).offsets
+
+    def unknown_characters(self, text: str, target: bool = False) -> list[str]:
         """The characters of `text` that no piece of the vocabulary covers (the model would read
         each as <unk>: nothing), in order, each once."""
         enc = self.hf.encode(text)

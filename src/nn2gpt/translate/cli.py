@@ -7,9 +7,10 @@
     nn2gpt translate "La pizza salió del horno y sabía bien." --model runs/es-en [--beam 4] [--lm GPT_RUN]
     nn2gpt translate --model runs/es-en < sentences.txt > translations.txt   # or --input FILE(.gz)
     nn2gpt translate target-text --pair es-en --out en.txt   # then: nn2gpt gpt train --text en.txt ...
+    nn2gpt translate import Helsinki-NLP/opus-mt-es-en --out runs/opus-es-en [--from FOLDER]
 
 The sentence form has no subcommand: a first argument that is not one of `train`, `eval`,
-`average`, `attention`, `target-text` is the sentence to translate. (To translate the word "train" itself, put `--`
+`average`, `attention`, `target-text`, `import` is the sentence to translate. (To translate the word "train" itself, put `--`
 first: `nn2gpt translate -- train --model RUN`.) numpy and torch are imported only inside
 functions, so `--help` is instant.
 """
@@ -21,9 +22,9 @@ import sys
 from nn2gpt.cli import FRACTION, SEED, Number, Parser, positive
 from nn2gpt.errors import UserError
 
-SUBCOMMANDS = ("train", "eval", "average", "attention", "target-text")
+SUBCOMMANDS = ("train", "eval", "average", "attention", "target-text", "import")
 LM_WEIGHT = 0.025  # --lm-weight's default: chosen on es-en val (BENCHMARKS.md, chapter 3, reranking)
-USAGE = """usage: nn2gpt translate {train,eval,average,attention,target-text} ... | nn2gpt translate SENTENCE --model RUN
+USAGE = """usage: nn2gpt translate {train,eval,average,attention,target-text,import} ... | nn2gpt translate SENTENCE --model RUN
 
 The encoder-decoder Transformer of "Attention Is All You Need" (chapter 3).
 
@@ -33,6 +34,7 @@ commands:
   average     one model from the mean weights of several checkpoints of a run
   attention   PNG heatmaps of encoder self-attention and decoder cross-attention
   target-text the training split's target sentences, to train a language model for --lm
+  import      a real opus-mt (Marian) model into this chapter's Transformer (docs/pretrained.md)
   SENTENCE    translate one sentence (any first argument that is not a command)
   (none)      translate stdin or --input FILE line for line: nn2gpt translate --model RUN < in.txt
 
@@ -163,10 +165,25 @@ def _target_text_parser() -> Parser:
     return p
 
 
+def _import_parser() -> Parser:
+    p = Parser(prog="nn2gpt translate import",
+               description="Import an opus-mt (Marian) translation model from the Hugging Face Hub (safetensors "
+                           "only; cached where huggingface_hub caches) or from a folder, into a run directory.")
+    p.add_argument("name", nargs="?", help="the Hub repository, e.g. Helsinki-NLP/opus-mt-es-en")
+    p.add_argument("--from", dest="from_dir", metavar="FOLDER",
+                   help="read a folder copied by hand instead (config.json, model.safetensors, source.spm, "
+                        "target.spm, vocab.json)")
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--pair", default=None, help="the language pair, e.g. es-en (default: from the name opus-mt-SRC-TGT)")
+    p.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
+    return p
+
+
 def parsers() -> dict:
     """Each command's parser by name; "" is the sentence form (`nn2gpt translate SENTENCE ...`)."""
     return {"train": _train_parser(), "eval": _eval_parser(), "average": _average_parser(),
-            "attention": _attention_parser(), "target-text": _target_text_parser(), "": _sentence_parser()}
+            "attention": _attention_parser(), "target-text": _target_text_parser(), "import": _import_parser(),
+            "": _sentence_parser()}
 
 
 def _config(cls, args):
@@ -236,6 +253,16 @@ def main(argv: list[str]) -> int:
             raise UserError(f"cannot write {args.out} ({e.strerror}); give --out a file path you can write") from None
         print(f"wrote {len(targets):,} target sentences to {args.out}; train a language model on them with "
               f"`nn2gpt gpt train --text {args.out} --tokenizer char --out RUN`")
+        return 0
+    if command == "import":
+        args = _import_parser().parse_args(argv[1:])
+        if (args.name is None) == (args.from_dir is None):
+            raise UserError("give a Hub repository (e.g. Helsinki-NLP/opus-mt-es-en) or --from FOLDER, one of the two")
+        from nn2gpt.translate.marian import import_marian
+
+        out = import_marian(args.name, args.out, args.from_dir, args.pair, args.overwrite)
+        print(f"imported {args.name or args.from_dir} into {out}; translate with: "
+              f"nn2gpt translate \"SENTENCE\" --model {out}")
         return 0
     if command == "--":  # `-- SENTENCE [options]`: the sentence may look like a command or a flag
         if len(argv) < 2:

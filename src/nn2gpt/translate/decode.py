@@ -20,6 +20,15 @@ alpha = 0 is the plain sum; with beam = 1 the search is exactly greedy.
 from __future__ import annotations
 
 
+def next_logits(model, state, tokens):
+    """tokens (B,) -> logits (B, V) of the next token. A model whose decoder starts from <pad>
+    (Marian's) never writes one: its <pad> logit is -inf, as Marian's own decoder has it."""
+    logits = model.decode_step(state, tokens)  # (B, V)
+    if model.bos_id == model.pad_id:
+        logits[:, model.pad_id] = float("-inf")
+    return logits
+
+
 def max_output_len(src_len: int, model_max_len: int) -> int:
     return min(int(1.5 * src_len) + 10, model_max_len - 1)
 
@@ -52,7 +61,7 @@ def greedy_decode(model, src, max_len):
     out = torch.full((B, max_len), model.pad_id, dtype=torch.long)
     done = torch.zeros(B, dtype=torch.bool)
     for t in range(max_len):
-        logits = model.decode_step(state, tokens)  # (B, V)
+        logits = next_logits(model, state, tokens)  # (B, V)
         tokens = logits.argmax(-1)  # (B,)
         tokens = torch.where(done, torch.full_like(tokens, model.pad_id), tokens)
         out[:, t] = tokens
@@ -100,7 +109,7 @@ def beam_candidates(model, src, max_len, beam: int = 4):
 
     for t in range(max_len):
         b = active.numel()
-        logp = model.decode_step(state, tokens).log_softmax(-1).view(b, K, V)  # (b, K, V)
+        logp = next_logits(model, state, tokens).log_softmax(-1).view(b, K, V)  # (b, K, V)
         logp = torch.where(finished[..., None], frozen, logp)
         total = (scores[..., None] + logp).view(b, K * V)  # (b, K*V)
         scores, flat = total.topk(K, dim=-1)  # (b, K)

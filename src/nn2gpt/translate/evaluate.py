@@ -21,8 +21,8 @@ def load_run(run_dir):
     import torch
 
     from nn2gpt.checkpoint import load_checkpoint, require_kind
-    from nn2gpt.translate.bpe import BPETokenizer
     from nn2gpt.translate.model import build_model
+    from nn2gpt.translate.spm import tokenizer_from_json
 
     run = Path(run_dir)
     if run.exists() and not run.is_dir():
@@ -42,7 +42,7 @@ def load_run(run_dir):
         raise UserError(f"{run} does not hold a translation model that matches its config ({type(e).__name__}: "
                         f"{str(e)[:120]}); point --model to a run of `nn2gpt translate train`") from None
     model.eval()
-    return model, BPETokenizer.from_json(ck.tokenizer), ck.config
+    return model, tokenizer_from_json(ck.tokenizer), ck.config
 
 
 # Typographic punctuation and its plain form, as MT preprocessing has long normalised it (Moses'
@@ -64,14 +64,15 @@ def prepare_sentence(model, tok, sentence: str, what: str = "sentence") -> str:
     lacks made plain ("…" -> "..."). Bad input -> UserError: an empty sentence, characters the
     model never saw, or a sentence longer than the model can read. `what` names it in the
     message ("translation" for a target sentence: the same vocabulary, the same limit)."""
+    target = what == "translation"  # a target sentence: the target side's pieces
     sentence = plain_punctuation(tok, sentence.strip())
     if not sentence:
         raise UserError(f"the {what} is empty; give some text to translate")
-    unknown = tok.unknown_characters(sentence)
+    unknown = tok.unknown_characters(sentence, target)
     if unknown:
         raise UserError(f"the {what} has characters this model never saw in training "
                         f"({' '.join(map(repr, unknown[:10]))}); remove or replace them")
-    n = len(tok.encode(sentence)) + 1  # + </s>
+    n = len(tok.encode(sentence, target)) + 1  # + </s>
     if n > model.max_len:
         raise UserError(f"the {what} is {n} tokens long, more than this model's maximum of {model.max_len}; "
                         f"split it into shorter sentences")
@@ -92,7 +93,7 @@ def next_token_log_probs(model, tok, source: str, target: str):
     import torch
 
     src = torch.tensor([tok.encode(source) + [tok.eos_id]])  # (1, S), as in training
-    ids = tok.encode(target)
+    ids = tok.encode(target, target=True)
     tgt_in, tgt_out = torch.tensor([[tok.bos_id] + ids]), torch.tensor(ids + [tok.eos_id])  # (1, T), (T,)
     model.eval()
     with torch.inference_mode():
@@ -175,6 +176,10 @@ def _test_pairs(cfg, pair: str) -> tuple[list, str]:
     if (src is None) != (ref is None):
         raise UserError("--src and --ref go together: the source sentences and their reference translations")
     if src is None:
+        from nn2gpt.data.translation import PAIRS
+
+        if pair not in PAIRS:  # an imported model of another pair (translate/marian.py)
+            raise UserError(f"nn2gpt has no built-in test set for {pair}; score files with --src FILE --ref FILE")
         return load_pair(pair, cfg.data_dir)[cfg.split], f"{pair} {cfg.split}"
     sources, references = read_lines(src, "--src"), read_lines(ref, "--ref")
     if len(sources) != len(references):

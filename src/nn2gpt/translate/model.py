@@ -23,6 +23,16 @@ Choices, and why:
   not drowned by the sinusoids (which have entries in [-1, 1]).
 - Dropout (p = `dropout`) on the sum of embedding and position, after attention weights and
   after every sublayer, as in the paper.
+
+Options (the "model" object of config.json; the defaults are the recipe above). They are what
+a Marian model (the opus-mt translation models, imported by translate/marian.py) differs in:
+- `norm="post"`: the paper's own arrangement, `x = LayerNorm(x + sublayer(x))`, and no final
+  LayerNorm on either stack (the last sublayer's LayerNorm already normalises the output);
+- `activation="silu"`: FFN(x) = SiLU(x W1 + b1) W2 + b2, SiLU(z) = z·sigmoid(z) ("swish");
+- `pe_layout="halves"`: the same sinusoids, sines in the first d/2 columns and cosines in the
+  last d/2, instead of interleaved (nn2gpt.nn.positional.sinusoidal_encoding);
+- `scale_embed=False`: token embeddings added to the positions as they are, without the √d;
+- `logits_bias=True`: a learned vector (V,) added to the output logits.
 - Padding: the source padding mask (B, S) (True = real token) is given to the encoder's
   self-attention and to every cross-attention, so no query ever attends to a padding key.
   Target padding sits *after* the real tokens and the mask is causal, so real positions never
@@ -41,60 +51,86 @@ from nn2gpt.nn.masks import as_4d
 from nn2gpt.nn.positional import sinusoidal_encoding
 
 
-class FeedForward(nn.Module):
-    """FFN(x) = max(0, x W1 + b1) W2 + b2, applied to each position alone (paper eq. 2)."""
+NORMS = ("pre", "post")
+ACTIVATIONS = {"relu": torch.relu, "silu": torch.nn.functional.silu}
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float):
+
+class FeedForward(nn.Module):
+    """FFN(x) = act(x W1 + b1) W2 + b2, applied to each position alone (paper eq. 2: act = ReLU)."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float, activation: str = "relu"):
         super().__init__()
         self.fc = nn.Linear(d_model, d_ff)
         self.proj = nn.Linear(d_ff, d_model)
         self.drop = nn.Dropout(dropout)
+        self.act = ACTIVATIONS[activation]
 
     def forward(self, x):  # (B, T, C)
-        return self.drop(self.proj(torch.relu(self.fc(x))))  # (B, T, C)
+        return self.drop(self.proj(self.act(self.fc(x))))  # (B, T, C)
+
+
+def residual(x, sublayer, ln: nn.LayerNorm, post: bool):
+    """One residual connection around `sublayer` (a function of (B, T, C)) with its LayerNorm:
+    pre-LN x + sublayer(LN(x)), or the paper's post-LN LN(x + sublayer(x))."""
+    return ln(x + sublayer(x)) if post else x + sublayer(ln(x))  # (B, T, C)
 
 
 class EncoderLayer(nn.Module):
-    def __init__(self, d_model: int, n_head: int, d_ff: int, dropout: float):
+    def __init__(self, d_model: int, n_head: int, d_ff: int, dropout: float, post: bool = False,
+                 activation: str = "relu"):
         super().__init__()
+        self.post = post
         self.ln1 = nn.LayerNorm(d_model)
         self.self_attn = MultiHeadAttention(d_model, n_head, dropout, mask="none")
         self.ln2 = nn.LayerNorm(d_model)
-        self.ff = FeedForward(d_model, d_ff, dropout)
+        self.ff = FeedForward(d_model, d_ff, dropout, activation)
 
     def forward(self, x, src_keep, return_weights: bool = False):
         """x (B, S, C), src_keep (B, S) True on real tokens -> (B, S, C) [, weights (B, nh, S, S)]."""
-        a = self.self_attn(self.ln1(x), mask=src_keep, return_weights=return_weights)
-        a, w = a if return_weights else (a, None)
-        x = x + a  # (B, S, C) residual; MultiHeadAttention applies the sublayer dropout itself
-        x = x + self.ff(self.ln2(x))  # (B, S, C)
-        return (x, w) if return_weights else x
+        seen = []
+
+        def attend(h):
+            a = self.self_attn(h, mask=src_keep, return_weights=return_weights)
+            a, w = a if return_weights else (a, None)
+            seen.append(w)
+            return a  # (B, S, C); MultiHeadAttention applies the sublayer dropout itself
+
+        x = residual(x, attend, self.ln1, self.post)  # (B, S, C)
+        x = residual(x, self.ff, self.ln2, self.post)  # (B, S, C)
+        return (x, seen[0]) if return_weights else x
 
 
 class DecoderLayer(nn.Module):
-    def __init__(self, d_model: int, n_head: int, d_ff: int, dropout: float, max_len: int):
+    def __init__(self, d_model: int, n_head: int, d_ff: int, dropout: float, max_len: int, post: bool = False,
+                 activation: str = "relu"):
         super().__init__()
+        self.post = post
         self.ln1 = nn.LayerNorm(d_model)
         self.self_attn = MultiHeadAttention(d_model, n_head, dropout, mask="causal", block_size=max_len)
         self.ln2 = nn.LayerNorm(d_model)
         self.cross_attn = MultiHeadAttention(d_model, n_head, dropout, mask="none", cross=True)
         self.ln3 = nn.LayerNorm(d_model)
-        self.ff = FeedForward(d_model, d_ff, dropout)
+        self.ff = FeedForward(d_model, d_ff, dropout, activation)
 
     def forward(self, y, memory, src_keep, cache: KVCache | None = None, memory_kv=None,
                 return_weights: bool = False):
         """y (B, T, C) target so far (only the newest position when `cache` is given),
         memory (B, S, C), src_keep (B, S) -> (B, T, C) [, cross-attention weights (B, nh, T, S)].
         memory_kv: the cross-attention keys and values of `memory`, from `memory_keys_values`."""
-        y = y + self.self_attn(self.ln1(y), kv_cache=cache)  # (B, T, C) causal: no peeking ahead
-        if memory_kv is not None:
-            c = self._cross_attend_cached(self.ln2(y), *memory_kv, src_keep)
-        else:
-            c = self.cross_attn(self.ln2(y), context=memory, mask=src_keep, return_weights=return_weights)
-        c, w = c if return_weights else (c, None)
-        y = y + c  # (B, T, C) each target position reads the source
-        y = y + self.ff(self.ln3(y))  # (B, T, C)
-        return (y, w) if return_weights else y
+        seen = []
+
+        def cross(h):
+            if memory_kv is not None:
+                return self._cross_attend_cached(h, *memory_kv, src_keep)
+            c = self.cross_attn(h, context=memory, mask=src_keep, return_weights=return_weights)
+            c, w = c if return_weights else (c, None)
+            seen.append(w)
+            return c  # (B, T, C) each target position reads the source
+
+        y = residual(y, lambda h: self.self_attn(h, kv_cache=cache), self.ln1, self.post)  # causal: no peeking
+        y = residual(y, cross, self.ln2, self.post)  # (B, T, C)
+        y = residual(y, self.ff, self.ln3, self.post)  # (B, T, C)
+        return (y, seen[0]) if return_weights else y
 
     # The memory does not change while a sentence is decoded, so neither do the cross-attention
     # keys and values. MultiHeadAttention recomputes them from the context at every call (S
@@ -125,23 +161,37 @@ class DecodingState:
 
 class Transformer(nn.Module):
     def __init__(self, vocab_size: int, d_model: int, n_layer: int, n_head: int, d_ff: int,
-                 dropout: float, max_len: int, pad_id: int, bos_id: int, eos_id: int):
+                 dropout: float, max_len: int, pad_id: int, bos_id: int, eos_id: int, norm: str = "pre",
+                 activation: str = "relu", pe_layout: str = "interleaved", scale_embed: bool = True,
+                 logits_bias: bool = False):
         super().__init__()
         self.vocab_size, self.d_model, self.max_len = vocab_size, d_model, max_len
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.embed = nn.Embedding(vocab_size, d_model)
         nn.init.normal_(self.embed.weight, std=d_model ** -0.5)  # x √d below -> unit-size token vectors
-        self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)  # (max_len, C)
+        self.embed_scale = math.sqrt(d_model) if scale_embed else 1.0
+        pe = sinusoidal_encoding(max_len, d_model, layout=pe_layout)  # (max_len, C)
+        self.register_buffer("pe", pe, persistent=False)
         self.drop = nn.Dropout(dropout)
-        self.encoder = nn.ModuleList(EncoderLayer(d_model, n_head, d_ff, dropout) for _ in range(n_layer))
-        self.ln_enc = nn.LayerNorm(d_model)
-        self.decoder = nn.ModuleList(DecoderLayer(d_model, n_head, d_ff, dropout, max_len) for _ in range(n_layer))
-        self.ln_dec = nn.LayerNorm(d_model)
+        post = norm == "post"
+        self.encoder = nn.ModuleList(EncoderLayer(d_model, n_head, d_ff, dropout, post, activation)
+                                     for _ in range(n_layer))
+        self.decoder = nn.ModuleList(DecoderLayer(d_model, n_head, d_ff, dropout, max_len, post, activation)
+                                     for _ in range(n_layer))
+        # pre-LN stacks end with a LayerNorm of their own; post-LN ones end normalised already
+        self.ln_enc = nn.Identity() if post else nn.LayerNorm(d_model)
+        self.ln_dec = nn.Identity() if post else nn.LayerNorm(d_model)
+        self.logits_bias = nn.Parameter(torch.zeros(vocab_size)) if logits_bias else None  # (V,)
 
     def _embed(self, ids, start: int = 0):
         """ids (B, T) -> (B, T, C): scaled token embedding plus the sinusoid of each position."""
         T = ids.shape[1]
-        return self.drop(self.embed(ids) * math.sqrt(self.d_model) + self.pe[start:start + T])  # (B, T, C)
+        return self.drop(self.embed(ids) * self.embed_scale + self.pe[start:start + T])  # (B, T, C)
+
+    def _logits(self, y):
+        """y (B, T, C) the decoder's output -> (B, T, V): the tied output projection (+ the bias)."""
+        logits = self.ln_dec(y) @ self.embed.weight.T  # (B, T, V)
+        return logits if self.logits_bias is None else logits + self.logits_bias
 
     def encode(self, src, return_weights: bool = False):
         """src (B, S) -> memory (B, S, C), src_keep (B, S) [, per-layer weights [(B, nh, S, S)]]."""
@@ -165,7 +215,7 @@ class Transformer(nn.Module):
             if return_weights:
                 y, w = y
                 weights.append(w)
-        logits = self.ln_dec(y) @ self.embed.weight.T  # (B, T, V) tied output projection
+        logits = self._logits(y)  # (B, T, V)
         return (logits, weights) if return_weights else logits
 
     def forward(self, src, tgt_in):
@@ -188,7 +238,7 @@ class Transformer(nn.Module):
         for layer, cache, kv in zip(self.decoder, state.caches, state.memory_kv):
             y = layer(y, state.memory, state.src_keep, cache=cache, memory_kv=kv)  # (B, 1, C)
         state.t += 1
-        return (self.ln_dec(y) @ self.embed.weight.T)[:, 0]  # (B, V)
+        return self._logits(y)[:, 0]  # (B, V)
 
     def reorder_state(self, state: DecodingState, rows) -> None:
         """Beam search: row i of the state becomes a copy of row rows[i] (B',).
@@ -208,10 +258,17 @@ class Transformer(nn.Module):
             cache.k, cache.v = cache.k[rows], cache.v[rows]  # (B', nh, max_steps, hs)
 
 
+# the options of the "model" object and the value a config that does not name one means
+OPTIONS = {"norm": "pre", "activation": "relu", "pe_layout": "interleaved", "scale_embed": True, "logits_bias": False}
+
+
 def build_model(cfg: dict) -> Transformer:
-    """A Transformer from the "model" object of config.json."""
+    """A Transformer from the "model" object of config.json (a missing option takes OPTIONS' value)."""
+    options = {k: cfg.get(k, default) for k, default in OPTIONS.items()}
+    if options["norm"] not in NORMS or options["activation"] not in ACTIVATIONS:
+        raise KeyError(f"norm {options['norm']!r} / activation {options['activation']!r}")
     return Transformer(cfg["vocab_size"], cfg["d_model"], cfg["n_layer"], cfg["n_head"], cfg["d_ff"],
-                       cfg["dropout"], cfg["max_len"], cfg["pad_id"], cfg["bos_id"], cfg["eos_id"])
+                       cfg["dropout"], cfg["max_len"], cfg["pad_id"], cfg["bos_id"], cfg["eos_id"], **options)
 
 
 def model_weights(model: Transformer) -> dict:

@@ -29,7 +29,7 @@ def attention_maps(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6)
     sentence = prepare_sentence(model, tok, sentence)
     translation = translate(model, tok, [sentence], beam, alpha)[0]
     src_ids = tok.encode(sentence) + [tok.eos_id]
-    out_ids = tok.encode(translation)[: model.max_len - 2]
+    out_ids = tok.encode(translation, target=True)[: model.max_len - 2]
     src = torch.tensor([src_ids])  # (1, S)
     tgt_in = torch.tensor([[tok.bos_id] + out_ids])  # (1, T) what the decoder reads
     with torch.inference_mode():

@@ -136,12 +136,13 @@ def starting_point(cfg: TranslateConfig, run: Path):
 def run_config(cfg: TranslateConfig, ck, start, splits: dict):
     """(the config every checkpoint of the run carries, the tokenizer): the saved ones on --resume, the
     source run's tokenizer and shape on --init-from, else a BPE learnt on the training pairs."""
-    from nn2gpt.translate.bpe import BPETokenizer, train_bpe
+    from nn2gpt.translate.bpe import train_bpe
+    from nn2gpt.translate.spm import tokenizer_from_json
 
     if ck is not None:
-        return ck.config, BPETokenizer.from_json(ck.tokenizer)
+        return ck.config, tokenizer_from_json(ck.tokenizer)
     if start is not None:  # fine-tuning: the source's tokenizer and shape, and the dropout asked for
-        tok, model_cfg = BPETokenizer.from_json(start.tokenizer), dict(start.config["model"], dropout=cfg.dropout)
+        tok, model_cfg = tokenizer_from_json(start.tokenizer), dict(start.config["model"], dropout=cfg.dropout)
     else:
         tok = train_bpe((s for pair in splits["train"] for s in pair), cfg.vocab_size)
         model_cfg = {"model": "transformer", "vocab_size": tok.vocab_size, "d_model": cfg.d_model,

@@ -304,7 +304,7 @@ class _Run:
             arrays["rng.cuda"] = torch.cuda.get_rng_state(self.device).numpy()
         # a new run's first save keeps nothing else: no checkpoint of a run it replaced may be averaged in;
         # config.json and tokenizer.json (and the held-back metrics) are written beside it after the switch
-        first = {"tokenizer.json": self.tok.hf.to_str(pretty=True)} if self.fresh else {}
+        first = {"tokenizer.json": self.tok.hf.to_str(pretty=True)} if self.fresh and hasattr(self.tok, "hf") else {}
         if self.pending is not None:
             first["metrics.jsonl"] = "".join(json.dumps(r) + "\n" for r in self.pending)
         save_checkpoint(self.dir, model_weights(self.model), self.config, self.tok.to_json(), arrays, dict(self.state),

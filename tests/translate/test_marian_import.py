@@ -1,0 +1,254 @@
+"""An opus-mt (Marian) model imported into chapter 3's Transformer computes what transformers'
+MarianMTModel computes: same logits, same greedy translation, same token ids. No download: a tiny
+random MarianMTModel is built from a config, its SentencePiece models are trained here."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from nn2gpt.cli import main
+
+transformers = pytest.importorskip("transformers")
+spm = pytest.importorskip("sentencepiece")
+
+PROBES = Path(__file__).parents[2] / "src" / "nn2gpt" / "lab" / "pizza_probes.tsv"
+PIZZA = "La pizza salió del horno y sabía bien."
+
+
+def _corpus() -> tuple[list[str], list[str]]:
+    """Spanish and English sentences: the lab's probes and their references, and simple variations."""
+    rows = [line.split("\t") for line in PROBES.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
+    es, en = [r[1] for r in rows], [r[5] for r in rows]
+    for a, b in (("La", "Una"), ("pizza", "torta"), ("bien", "mal"), ("The", "A"), ("good", "bad")):
+        es += [s.replace(a, b) for s in es[:44]]
+        en += [s.replace(a, b) for s in en[:44]]
+    return es, en
+
+
+def _train_spm(lines: list[str], prefix: Path) -> Path:
+    text = prefix.with_suffix(".txt")
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spm.SentencePieceTrainer.train(input=str(text), model_prefix=str(prefix), vocab_size=150, model_type="unigram",
+                                   hard_vocab_limit=False, minloglevel=2)
+    return prefix.with_suffix(".model")
+
+
+@pytest.fixture(scope="module")
+def hf_folder(tmp_path_factory):
+    """A Hugging Face Marian folder: random weights (every tensor perturbed, so that a swapped one
+    shows), a logits bias, SentencePiece models for es and en, and their joint vocab.json."""
+    root = tmp_path_factory.mktemp("marian")
+    es, en = _corpus()
+    src_model, tgt_model = _train_spm(es, root / "src"), _train_spm(en, root / "tgt")
+    vocab = {"</s>": 0, "<unk>": 1}
+    for path in (src_model, tgt_model):
+        sp = spm.SentencePieceProcessor(model_file=str(path))
+        for i in range(sp.get_piece_size()):
+            if not (sp.is_control(i) or sp.is_unknown(i)):
+                vocab.setdefault(sp.id_to_piece(i), len(vocab))
+    vocab["<pad>"] = len(vocab)
+    folder = root / "opus-mt-es-en"
+    folder.mkdir()
+    (folder / "source.spm").write_bytes(src_model.read_bytes())
+    (folder / "target.spm").write_bytes(tgt_model.read_bytes())
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    V = len(vocab)
+    config = transformers.MarianConfig(vocab_size=V, d_model=32, encoder_layers=2, decoder_layers=2,
+                                       encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
+                                       decoder_ffn_dim=64, max_position_embeddings=64, pad_token_id=V - 1,
+                                       decoder_start_token_id=V - 1, eos_token_id=0, activation_function="swish",
+                                       scale_embedding=True)
+    torch.manual_seed(0)
+    model = transformers.MarianMTModel(config).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "embed_positions" not in name:  # a fixed table, Marian's sinusoids (not saved)
+                p.add_(torch.randn_like(p) * 0.1)
+        model.final_logits_bias.copy_(torch.randn_like(model.final_logits_bias))
+    model.save_pretrained(folder, safe_serialization=True)
+    return folder, model
+
+
+@pytest.fixture(scope="module")
+def hf_tokenizer(hf_folder):
+    folder, _ = hf_folder
+    return transformers.MarianTokenizer(source_spm=str(folder / "source.spm"), target_spm=str(folder / "target.spm"),
+                                        vocab=str(folder / "vocab.json"))
+
+
+@pytest.fixture(scope="module")
+def run(hf_folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "opus-es-en"
+    assert main(["translate", "import", "--from", str(hf_folder[0]), "--out", str(out)]) == 0
+    return out
+
+
+def _ours(run):
+    from nn2gpt.translate.evaluate import load_run
+
+    return load_run(run)
+
+
+def test_same_token_ids_and_text_as_marian_tokenizer(run, hf_tokenizer):
+    _, tok, _ = _ours(run)
+    es, en = _corpus()
+    for s in es[:20] + [PIZZA, ">>spa<< La sopa."]:
+        assert tok.encode(s) + [tok.eos_id] == hf_tokenizer(s)["input_ids"], s
+    for t in en[:20]:
+        ids = hf_tokenizer(text_target=t)["input_ids"]
+        assert tok.encode(t, target=True) + [tok.eos_id] == ids, t
+        assert tok.decode(ids) == hf_tokenizer.decode(ids, skip_special_tokens=True)
+
+
+def test_same_logits_as_marian(run, hf_folder, hf_tokenizer):
+    _, hf_model = hf_folder
+    model, tok, config = _ours(run)
+    assert config["model"]["norm"] == "post" and config["model"]["activation"] == "silu"
+    batch = hf_tokenizer([PIZZA, "La sopa."], text_target=["The pizza came out.", "The soup."],
+                         padding=True, return_tensors="pt")
+    tgt_in = torch.cat([torch.full((2, 1), tok.bos_id), batch["labels"][:, :-1]], dim=1)  # (2, T)
+    tgt_in[tgt_in == -100] = tok.pad_id
+    with torch.no_grad():
+        theirs = hf_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                          decoder_input_ids=tgt_in).logits
+        ours = model(batch["input_ids"], tgt_in)
+    assert batch["input_ids"][1, -1] == tok.pad_id  # the padded row is compared too
+    keep = tgt_in != tok.pad_id
+    keep[:, 0] = True  # the first position reads the decoder's start token, which is <pad> itself
+    assert (ours - theirs)[keep].abs().max() <= 1e-4
+
+
+def test_same_greedy_translation_as_generate(run, hf_folder, hf_tokenizer):
+    from nn2gpt.translate.decode import greedy_decode
+
+    _, hf_model = hf_folder
+    model, tok, _ = _ours(run)
+    es, _ = _corpus()
+    for sentence in (PIZZA, es[5], es[30]):
+        src = torch.tensor([tok.encode(sentence) + [tok.eos_id]])
+        with torch.no_grad():
+            out = hf_model.generate(input_ids=src, num_beams=1, do_sample=False, max_new_tokens=12,
+                                    forced_eos_token_id=None, bad_words_ids=[[tok.pad_id]])
+        theirs = [i for i in out[0, 1:].tolist() if i != tok.pad_id]
+        theirs = theirs[:theirs.index(tok.eos_id)] if tok.eos_id in theirs else theirs
+        assert greedy_decode(model, src, 12)[0] == theirs
+
+
+def test_the_imported_run_works_with_every_chapter_3_tool(run, tmp_path, capsys):
+    capsys.readouterr()
+    assert main(["translate", PIZZA, "--model", str(run), "--beam", "2"]) == 0
+    translation = capsys.readouterr().out.strip()
+    assert main(["translate", "attention", PIZZA, "--model", str(run), "--out", str(tmp_path / "att"),
+                 "--beam", "1"]) == 0
+    assert len(list((tmp_path / "att").glob("*.png"))) >= 2
+    (tmp_path / "src.txt").write_text(PIZZA + "\nLa sopa salió de la cocina y estaba fría.\n", encoding="utf-8")
+    (tmp_path / "ref.txt").write_text("The pizza came out of the oven and tasted good.\nThe soup was cold.\n",
+                                      encoding="utf-8")
+    assert main(["translate", "eval", "--model", str(run), "--src", str(tmp_path / "src.txt"),
+                 "--ref", str(tmp_path / "ref.txt"), "--beam", "1"]) == 0
+    assert "BLEU =" in capsys.readouterr().out
+    assert main(["lab", "pizza", "--model", str(run), "--out", str(tmp_path / "pizza")]) == 0
+    assert (tmp_path / "pizza" / "REPORT.md").is_file() or list((tmp_path / "pizza").iterdir())
+
+    from starlette.testclient import TestClient
+
+    from nn2gpt.studio.server import StudioConfig, make_app
+
+    with TestClient(make_app(StudioConfig(runs=str(run.parent), port=8000)), base_url="http://127.0.0.1:8000") as c:
+        t = c.post("/api/translate", json={"run": run.name, "sentence": PIZZA, "beam": 2}).json()
+    assert t["translation"] == translation
+    model, _, _ = _ours(run)
+    assert len(t["cross"]) == len(model.decoder) and t["source"][-1] == "</s>"
+
+
+def test_fine_tuning_starts_from_the_imported_model(run, tmp_path):
+    """`translate train --init-from` reads Marian's tokenizer and trains the post-LN, SiLU model."""
+    out = tmp_path / "tuned"
+    assert main(["translate", "train", "--pair", "es-en", "--init-from", str(run), "--out", str(out), "--epochs", "1",
+                 "--limit", "20", "--max-tokens", "400", "--warmup", "2", "--quiet", "--device", "cpu"]) == 0
+    from nn2gpt.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(out)
+    assert ck.config["model"]["pe_layout"] == "halves" and ck.tokenizer["kind"] == "sentencepiece-pair"
+    before = load_checkpoint(run).weights["logits_bias"]
+    assert not (ck.weights["logits_bias"] == before).all()
+
+
+# ---- what cannot be imported is one line naming it ----------------------------------------------
+
+def _copy(folder: Path, dest: Path, config=None, tensors=None) -> Path:
+    """A copy of the Marian folder with config.json keys changed and tensors edited by a function."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(folder, dest)
+    if config:
+        cfg = json.loads((dest / "config.json").read_text()) | config
+        (dest / "config.json").write_text(json.dumps(cfg))
+    if tensors:
+        save_file(tensors(load_file(str(dest / "model.safetensors"))), str(dest / "model.safetensors"))
+    return dest
+
+
+def _refused(argv, capsys, *needles) -> str:
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+def _drop(name):
+    return lambda t: {k: v for k, v in t.items() if k != name}
+
+
+@pytest.mark.parametrize("config, tensors, needles", [
+    (None, _drop("model.encoder.layers.1.fc2.bias"), ["has no tensor encoder.layers.1.fc2.bias"]),
+    (None, lambda t: t | {"model.encoder.layer_norm.weight": torch.ones(32)},
+     ["no place for: encoder.layer_norm.weight"]),
+    ({"encoder_ffn_dim": 48, "decoder_ffn_dim": 48}, None, ["encoder.layers.0.fc1.weight has shape (64, 32)", "(48, 32)"]),
+    ({"activation_function": "gelu_new"}, None, ["activation_function 'gelu_new'"]),
+    ({"encoder_layers": 3}, None, ["encoder_layers 3 differs from decoder_layers 2"]),
+    ({"share_encoder_decoder_embeddings": False}, None, ["share_encoder_decoder_embeddings=False"]),
+    ({"model_type": "bart"}, None, ["'bart' model, not a Marian"]),
+    (None, lambda t: t | {"lm_head.weight": t["model.shared.weight"] + 1}, ["lm_head.weight differs from shared.weight"]),
+    (None, lambda t: t | {"model.encoder.embed_positions.weight": torch.zeros(64, 32)},
+     ["encoder.embed_positions.weight is not Marian's sinusoidal table"]),
+])
+def test_what_does_not_fit_is_named_in_one_line(hf_folder, tmp_path, capsys, config, tensors, needles):
+    folder = _copy(hf_folder[0], tmp_path / "opus-mt-es-en", config, tensors)
+    _refused(["translate", "import", "--from", str(folder), "--out", str(tmp_path / "run")], capsys, *needles)
+    assert not (tmp_path / "run").exists()
+
+
+def test_pickled_weights_are_refused_and_an_existing_run_is_kept(run, tmp_path, capsys):
+    folder = tmp_path / "opus-mt-es-en"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "pytorch_model.bin").write_bytes(b"not opened")
+    _refused(["translate", "import", "--from", str(folder), "--out", str(tmp_path / "new")], capsys,
+             "only pickled weights (pytorch_model.bin)", "safetensors only")
+    before = (run / "latest").read_text()
+    _refused(["translate", "import", "--from", str(folder), "--out", str(run)], capsys, "already holds", "--overwrite")
+    _refused(["translate", "import", "--from", str(folder), "--out", str(run), "--overwrite"], capsys, "pickled")
+    assert (run / "latest").read_text() == before
+
+
+def test_offline_names_the_repository_and_the_way_round(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    import huggingface_hub.constants as hc
+
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    _refused(["translate", "import", "Helsinki-NLP/opus-mt-es-en", "--out", str(tmp_path / "run")], capsys,
+             "cannot reach Helsinki-NLP/opus-mt-es-en", "--from FOLDER")
+    _refused(["translate", "import", "--out", str(tmp_path / "run")], capsys, "--from FOLDER, one of the two")
+    _refused(["translate", "import", "--from", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")], capsys,
+             "is not a directory")
