@@ -19,6 +19,7 @@ CHAPTERS = {
     "gpt": ("nn2gpt.gpt.cli", "ch.2  bigram -> attention -> GPT on Tiny Shakespeare (train, sample, attention)"),
     "translate": ("nn2gpt.translate.cli", "ch.3  the encoder-decoder Transformer for translation"),
     "lab": ("nn2gpt.lab.cli", "ch.4  experiments on attention: scores, masks, positions"),
+    "learn": ("nn2gpt.learn.cli", "      write each piece yourself: checked, then trained on the real data (init, check, run)"),
     "studio": ("nn2gpt.studio.cli", "      a local web page that looks inside your trained runs (after make demo)"),
     "data": ("nn2gpt.data.cli", "      fetch and verify the datasets (download, sha256, cache)"),
 }

@@ -1,0 +1,97 @@
+"""The tools every exercise's check is built from: failures that teach, in the learner's terms.
+
+A check calls the learner's function on seeded inputs and compares with the reference. When
+the numbers differ it does not stop at "wrong": it recomputes the answer with each *common
+mistake* of that exercise (the reference with sigma' left out, the step not divided by m...) and,
+if the learner's output matches one, names that mistake. Shapes are named the way the learner
+names them (`nabla_w[0]` is (784, 30), expected (30, 784)); gradients are compared with central
+finite differences in float64, which need no reference at all.
+
+Everything a check finds is raised as `CheckFailed(message)`; the runner turns it into exit 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class CheckFailed(Exception):
+    """The learner's code ran but gave a wrong answer; the message says what and, if known, why."""
+
+
+class NotWritten(CheckFailed):
+    """The stub is still there: the function raises NotImplementedError."""
+
+
+def shape_of(value) -> str:
+    return str(tuple(np.shape(value)))
+
+
+def expect_array(value, name: str, shape: tuple, hint: str = "") -> np.ndarray:
+    """`value` as a float array of exactly `shape`, or CheckFailed naming `name` and both shapes."""
+    if value is None:
+        raise CheckFailed(f"`{name}` is None, expected an array of shape {tuple(shape)}: did you forget to return it?")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"`{name}` is a {type(value).__name__}, expected an array of shape {tuple(shape)}") from None
+    if arr.shape != tuple(shape):
+        extra = f": {hint}" if hint else ""
+        raise CheckFailed(f"`{name}` is {arr.shape}, expected {tuple(shape)}{extra}")
+    return arr
+
+
+def expect_list(value, name: str, length: int, like: str) -> list:
+    """A list/tuple of `length` items (e.g. one per layer), else CheckFailed."""
+    if not isinstance(value, (list, tuple)):
+        raise CheckFailed(f"`{name}` is a {type(value).__name__}, expected a list of {length} arrays shaped like {like}")
+    if len(value) != length:
+        raise CheckFailed(f"`{name}` has {len(value)} entries, expected {length} (one per layer, like {like})")
+    return list(value)
+
+
+def close(a, b, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=False))
+
+
+def compare(got: np.ndarray, want: np.ndarray, name: str, mistakes=(), context: str = "",
+            rtol: float = 1e-6, atol: float = 1e-9) -> None:
+    """Pass if got == want (to rounding); else name the matching mistake, or where and by how much.
+
+    mistakes: (array the mistake would give, message) pairs, tried in order.
+    """
+    if close(got, want, rtol, atol):
+        return
+    for wrong, message in mistakes:
+        if wrong is not None and close(got, wrong, rtol, atol):
+            raise CheckFailed(f"`{name}`{context}: {message}")
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if not np.isfinite(got).all():
+        raise CheckFailed(f"`{name}`{context} contains nan or inf; expected finite numbers")
+    if close(got, -want, rtol, atol):
+        raise CheckFailed(f"`{name}`{context} is minus the right answer: check a sign")
+    diff = np.abs(got - want)
+    where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+    at = f"[{', '.join(map(str, where))}]" if where else ""
+    raise CheckFailed(f"`{name}{at}`{context} is {got[where]:.6g}, expected {want[where]:.6g} "
+                      f"(largest of {int(np.sum(~np.isclose(got, want, rtol=rtol, atol=atol)))} wrong entries)")
+
+
+def finite_difference(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """dF/dx by central differences, (F(x + eps) - F(x - eps)) / 2 eps, one entry at a time.
+
+    f() reads x (which is changed in place and restored); F is a scalar. float64 only: in
+    float32 the difference of two nearby costs is mostly rounding.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    flat, g = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        up = f()
+        flat[i] = old - eps
+        down = f()
+        flat[i] = old
+        g[i] = (up - down) / (2 * eps)
+    return grad

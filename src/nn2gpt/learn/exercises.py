@@ -1,0 +1,70 @@
+"""The road's exercises: what each one asks, its hints, and where its stub, solution and check live.
+
+An exercise is one file of the workbook, `NN_name.py`, numbered in the road's order. Its stub
+(the file `init` copies, with the maths in its docstring) is in `nn2gpt/learn/workbook/`, its
+solution - which is also the reference the check compares with - in `nn2gpt/learn/solutions/`,
+and its check is a function `check(module)` that raises `CheckFailed` with a message that
+teaches (nn2gpt.learn.checking).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STUBS, SOLUTIONS = HERE / "workbook", HERE / "solutions"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    number: int
+    name: str
+    chapter: int
+    task: str                      # one line: what to write
+    defines: tuple[str, ...]       # the names the learner's file must define
+    hints: tuple[str, ...]         # from a nudge to nearly the answer; at least three
+    check: str                     # "module:function" taking the learner's module
+    errors: tuple[tuple[tuple[str, ...], str], ...] = field(default=())  # (words in an exception, advice)
+
+    @property
+    def file(self) -> str:
+        return f"{self.number:02d}_{self.name}.py"
+
+    @property
+    def stub(self) -> Path:
+        return STUBS / self.file
+
+    @property
+    def solution(self) -> Path:
+        return SOLUTIONS / self.file
+
+    def checker(self):
+        module, function = self.check.split(":")
+        return getattr(importlib.import_module(module), function)
+
+    def advice(self, message: str) -> str:
+        """Extra words for an exception the learner's code raised (a shape mismatch, say)."""
+        for needles, text in self.errors:
+            if any(n in message for n in needles):
+                return text
+        return ""
+
+
+def all_exercises() -> list[Exercise]:
+    from nn2gpt.learn.ch1 import EXERCISES as ch1
+
+    return [*ch1]
+
+
+def find(name: str) -> Exercise:
+    """An exercise by its file name with or without the number: '03_backprop', 'backprop', '3'."""
+    from nn2gpt.errors import UserError
+
+    key = name.strip().removesuffix(".py")
+    for ex in all_exercises():
+        if key in (ex.name, ex.file.removesuffix(".py"), f"{ex.number:02d}", str(ex.number)):
+            return ex
+    names = ", ".join(ex.file.removesuffix(".py") for ex in all_exercises())
+    raise UserError(f"no exercise named {name!r}; choose one of {names} (`nn2gpt learn list`)")

@@ -1,0 +1,166 @@
+"""`nn2gpt learn run digits`: the book's chapter-1 network trained on MNIST with the learner's code.
+
+The setting is the book's (784-30-10, mini-batch 10, eta = 3.0, quadratic cost, N(0, 1) weights)
+and the flags are `nn2gpt digits train`'s, with those defaults. Each of chapter 1's pieces the
+training uses - sigmoid, feedforward, backprop, update_mini_batch - is the learner's if it
+passes its check now, and the reference's (the exercise's solution) otherwise; the run says
+which is which. The learner's functions are methods of chapter 1's `Network`, and training is
+its own `SGD` loop, one book-style mini-batch (a list of (x, y) tuples) at a time.
+
+The reference trains first, from the same seed (same initial weights, same shuffles), so each
+epoch's validation accuracy is printed beside the reference's: equal to a few decimals when the
+learner's code is right. The run is saved like any `digits train` run (same lock, atomic saves),
+with `"learn"` in its config naming the learner's pieces, so the studio shows it as theirs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from nn2gpt.errors import UserError
+from nn2gpt.learn.exercises import find
+
+USED = ("sigmoid", "feedforward", "backprop", "update_mini_batch")
+BOOK = {"sizes": "784,30,10", "epochs": 30, "batch": 10, "eta": 3.0, "cost": "quadratic", "init": "large",
+        "lmbda": 0.0, "dtype": "float64", "out": "runs/learn-digits"}
+REFUSED = {"softmax": "--softmax", "early_stop": "--early-stop", "halve": "--halve", "trace": "--trace",
+           "monitor_train": "--monitor-train"}
+
+
+def parser():
+    from nn2gpt.cli import subcommands
+    from nn2gpt.digits.cli import build_parser
+
+    p = subcommands(build_parser())["train"]
+    p.prog = "nn2gpt learn run digits"
+    p.description = ("Train the book's chapter-1 network on MNIST with your workbook's functions (the reference "
+                     "for those not passed yet). Flags as `nn2gpt digits train`; defaults are the book's: "
+                     + " ".join(f"--{k} {v}" for k, v in BOOK.items() if k not in ("dtype", "out")) + ".")
+    p.set_defaults(**BOOK)
+    for action in p._actions:
+        if action.dest in BOOK and action.help:
+            action.help = action.help.split(" (default")[0] + f" (default {BOOK[action.dest]})"
+    return p
+
+
+def pieces(book) -> tuple[dict, list[str]]:
+    """{name: function} for the training, the learner's where they pass now; and the names that are theirs."""
+    from nn2gpt.learn import ch1
+    from nn2gpt.learn.ch1.network import load_file, pick
+    from nn2gpt.learn.runner import check
+
+    mine, modules = [], {}
+    for name in USED:
+        ex = find(name)
+        path = book.root / ex.file
+        if path.is_file() and check(ex, path).status == "passed":
+            mine.append(name)
+            modules[name] = load_file(path, f"workbook_run_{name}")
+        else:
+            modules[name] = load_file(ex.solution, f"reference_run_{name}")
+    sig = pick(modules["sigmoid"], "sigmoid"), pick(modules["sigmoid"], "sigmoid_prime")
+    for module in modules.values():   # the learner's sigmoid wherever a file uses the stubs' import
+        if getattr(module, "sigmoid", None) is ch1.sigmoid:
+            module.sigmoid = sig[0]
+        if getattr(module, "sigmoid_prime", None) is ch1.sigmoid_prime:
+            module.sigmoid_prime = sig[1]
+    return {name: pick(modules[name], name) for name in USED[1:]}, mine
+
+
+def learner_network(methods: dict):
+    """Chapter 1's Network with the book's methods swapped in; SGD hands update_mini_batch matrices,
+    which become the book's list of (x (784, 1), y (10, 1)) tuples here."""
+    from nn2gpt.digits.network import Network
+
+    def update_mini_batch(self, mini_batch, eta, lmbda=0.0, n=None, per_example=True):
+        X, Y = mini_batch                                   # (784, m), (10, m)
+        methods["update_mini_batch"](self, [(X[:, i:i + 1], Y[:, i:i + 1]) for i in range(X.shape[1])], eta)
+
+    return type("LearnerNetwork", (Network,), {"feedforward": methods["feedforward"],
+                                               "backprop": methods["backprop"],
+                                               "update_mini_batch": update_mini_batch})
+
+
+def run(book, flags: list[str]) -> int:
+    from nn2gpt.checkpoint import check_new_run
+    from nn2gpt.digits.cli import parse_sizes
+    from nn2gpt.runlock import RunLock
+
+    args = parser().parse_args(flags)
+    for dest, flag in REFUSED.items():
+        if getattr(args, dest):
+            raise UserError(f"{flag} is not part of the book's chapter-1 network, which this milestone trains; "
+                            f"drop it (nn2gpt digits train has it)")
+    if args.cost != "quadratic" or args.lmbda:
+        raise UserError("chapter 1's network.py has the quadratic cost and no L2: drop --cost and --lmbda "
+                        "(nn2gpt digits train has them)")
+    sizes = parse_sizes(args.sizes)
+    out = Path(args.out)
+    with RunLock(out):
+        check_new_run(out, "digits", args.overwrite, resume_hint=False)
+        return _train(book, args, sizes, out)
+
+
+def _train(book, args, sizes, out: Path) -> int:
+    import numpy as np
+
+    from nn2gpt.data.mnist import load_mnist
+    from nn2gpt.digits.model import save_model
+    from nn2gpt.digits.network import Network
+    from nn2gpt.digits.plots import learning_curve
+
+    methods, mine = pieces(book)
+    theirs = [n for n in USED if n not in mine]
+    print(f"yours: {', '.join(mine) or 'none yet'}; the reference's: {', '.join(theirs) or 'none'}")
+    mnist = load_mnist(args.data_dir, dtype=np.dtype(args.dtype))
+    X, labels = mnist.train.images, mnist.train.labels
+    if args.limit:
+        X, labels = X[:args.limit], labels[:args.limit]
+    print(f"network {sizes}, quadratic cost, N(0, 1) init, {args.dtype}; {len(labels):,} training examples, "
+          f"mini-batch {args.batch}, eta {args.eta}, seed {args.seed}")
+    kw = dict(evaluation_data=mnist.validation, on_epoch=lambda h: None)
+    common = (sizes, "quadratic", "large", "sigmoid", args.seed, args.dtype)
+    with np.errstate(all="ignore"):
+        reference = Network(*common).SGD((X, labels), args.epochs, args.batch, args.eta, **kw)
+    ref = reference["evaluation_accuracy"]
+
+    def on_epoch(h):
+        k = len(h["epoch"])
+        print(f"epoch {k:>3}/{args.epochs}: validation yours {100 * h['evaluation_accuracy'][-1]:6.2f}%   "
+              f"reference {100 * ref[k - 1]:6.2f}%   {h['seconds'][-1]:.1f} s", flush=True)
+
+    net = learner_network(methods)(*common)
+    start = time.perf_counter()
+    try:
+        with np.errstate(all="ignore"):
+            history = net.SGD((X, labels), args.epochs, args.batch, args.eta, per_example=True,
+                              evaluation_data=mnist.validation, on_epoch=on_epoch)
+    except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
+        raise UserError(f"your code raised during training ({_where(e, book)}); nothing was saved: "
+                        f"`nn2gpt learn check` that exercise") from None
+    seconds = time.perf_counter() - start
+    if not all(np.isfinite(w).all() for w in [*net.weights, *net.biases]):
+        raise UserError(f"training diverged: the weights are no longer finite (nothing saved); lower --eta "
+                        f"(it was {args.eta:g})")
+    correct = net.accuracy(mnist.test)
+    settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "seed", "limit")}
+    learn = {"yours": mine, "reference": theirs, "reference_evaluation_accuracy": ref, "milestone": "digits"}
+    save_model(net, out, {"train": settings | {"per_example": True}, "history": history,
+                          "test_accuracy": correct / len(mnist.test), "train_seconds": seconds, "learn": learn})
+    curve = learning_curve(history, out / "curve.png")
+    print(f"trained {len(history['epoch'])} epochs in {seconds:.1f} s with your code; saved in {out}/ "
+          f"(learning curve {curve}); open it with `nn2gpt studio --runs {out.parent}`")
+    print(f"test accuracy: {100 * correct / len(mnist.test):.2f}% ({correct} / {len(mnist.test)})")
+    return 0
+
+
+def _where(exc: Exception, book) -> str:
+    import traceback
+
+    from nn2gpt.learn.runner import one_line
+
+    root = book.root.resolve()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve().parent == root]
+    where = f"{Path(frames[-1].filename).name} line {frames[-1].lineno}, in {frames[-1].name}: " if frames else ""
+    return where + one_line(f"{type(exc).__name__}: {exc}")

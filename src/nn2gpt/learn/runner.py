@@ -1,0 +1,123 @@
+"""Running a learner's exercise: in a child process, with a time limit, its errors in their terms.
+
+    nn2gpt learn check backprop
+      -> python -m nn2gpt.learn.runner WORKBOOK/03_backprop.py backprop RESULT.json   (a child)
+         imports the learner's file, calls the exercise's check, writes {"status", "message"}
+
+The child keeps the learner's code away from nn2gpt's own process: an endless loop is stopped
+at the time limit, a crash takes nothing with it. Three outcomes:
+
+    passed   the check found nothing wrong                               exit 0
+    failed   the code ran but gave a wrong answer (CheckFailed), or is   exit 1
+             still the stub (NotImplementedError)
+    error    the code raised, or did not finish in time                  exit 2
+
+An exception is shown as one line, trimmed to the learner's own file and line
+(`03_backprop.py line 21, in backprop: ValueError: ...`): the checker's frames never appear.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from nn2gpt.learn.checking import CheckFailed
+from nn2gpt.learn.exercises import Exercise, find
+
+TIMEOUT = 10.0  # seconds a check may take; a right answer takes well under one
+
+
+@dataclass
+class Result:
+    status: str          # "passed", "failed" or "error"
+    message: str = ""
+    output: str = ""     # what the learner's code printed
+
+    @property
+    def exit_code(self) -> int:
+        return {"passed": 0, "failed": 1}.get(self.status, 2)
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def describe_exception(exc: BaseException, path: Path, exercise: Exercise) -> str:
+    """One line for an exception, located at the last frame in the learner's file."""
+    path = path.resolve()
+    where = ""
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == path:
+        where = f"{path.name} line {exc.lineno}: "
+    else:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == path]
+        if frames:
+            where = f"{path.name} line {frames[-1].lineno}, in {frames[-1].name}: "
+    text = one_line(f"{type(exc).__name__}: {exc}")
+    advice = exercise.advice(str(exc))
+    return f"{where}{text}" + (f" ({advice})" if advice else "")
+
+
+def check_here(exercise: Exercise, path: Path) -> Result:
+    """Import the learner's file and run the check in this process (the child's work; tests use it)."""
+    import numpy as np
+
+    from nn2gpt.learn.ch1.network import load_file
+
+    path = Path(path)
+    try:
+        with np.errstate(all="ignore"):
+            module = load_file(path, f"workbook_{exercise.name}")
+            exercise.checker()(module)
+    except NotImplementedError as e:
+        return Result("failed", f"not written yet: {one_line(e) or 'a function'} (the stub still raises "
+                                f"NotImplementedError; replace it by your code in {path.name})")
+    except CheckFailed as e:
+        return Result("failed", one_line(e))
+    except (Exception, RecursionError) as e:
+        mine = any(Path(f.filename).resolve() == path.resolve() for f in traceback.extract_tb(e.__traceback__))
+        if mine or isinstance(e, SyntaxError):
+            return Result("error", describe_exception(e, path, exercise))
+        # raised in the check, not in the learner's code: their function returned something unusable
+        return Result("failed", f"your code returned something the check could not use "
+                                f"({one_line(f'{type(e).__name__}: {e}')}); compare its return value with the docstring")
+    return Result("passed", "")
+
+
+def check(exercise: Exercise, path: Path, timeout: float = TIMEOUT) -> Result:
+    """Check the learner's file in a child process with a time limit."""
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="nn2gpt-learn-") as tmp:
+        out = Path(tmp) / "result.json"
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+               "MPLBACKEND": "Agg"}
+        cmd = [sys.executable, "-m", "nn2gpt.learn.runner", str(path), exercise.name, str(out)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=path.parent, env=env)
+        except subprocess.TimeoutExpired as e:
+            printed = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            return Result("error", f"{path.name} did not finish within {timeout:g} s: an endless loop, or a loop "
+                                   f"over far more than it needs? (--timeout raises the limit)", printed)
+        if not out.is_file():  # the child died without a word: killed, out of memory, os._exit in the file
+            tail = one_line(proc.stderr.strip().splitlines()[-1]) if proc.stderr.strip() else f"exit {proc.returncode}"
+            return Result("error", f"{path.name} stopped the check before it finished ({tail})", proc.stdout)
+        data = json.loads(out.read_text(encoding="utf-8"))
+        return Result(data["status"], data["message"], proc.stdout)
+
+
+def main(argv: list[str]) -> int:
+    """The child: python -m nn2gpt.learn.runner FILE NAME RESULT.json"""
+    path, name, result = Path(argv[0]), argv[1], Path(argv[2])
+    sys.path.insert(0, str(path.parent))
+    outcome = check_here(find(name), path)
+    result.write_text(json.dumps({"status": outcome.status, "message": outcome.message}), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,136 @@
+"""The learner's workbook: a directory of exercise files and one progress file.
+
+    nn2gpt-workbook/
+        nn2gpt-progress.json     what has passed, how many hints each exercise has shown
+        01_sigmoid.py ...        the exercises, the learner's to edit
+        backups/                 what `reset` replaced, one file per reset
+
+Commands find the workbook from `--dir`, else from the current directory or one above it
+(the directory holding nn2gpt-progress.json). `init` never overwrites: it refuses a directory
+that already holds a workbook or any file it would write. The progress file is replaced
+atomically, so a crash leaves the old progress or the new one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from pathlib import Path
+
+from nn2gpt.errors import UserError
+from nn2gpt.files import atomic_write_json, make_dirs, read_json
+from nn2gpt.learn.exercises import Exercise, all_exercises
+
+PROGRESS = "nn2gpt-progress.json"
+DEFAULT = "nn2gpt-workbook"
+
+
+def now() -> str:
+    return datetime.datetime.now().isoformat(timespec="seconds")
+
+
+class Workbook:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    # ---- finding and creating ---------------------------------------------------------------
+    @classmethod
+    def find(cls, given: str | None) -> Workbook:
+        if given is not None:
+            root = Path(given)
+            if not (root / PROGRESS).is_file():
+                raise UserError(f"--dir {root} is not a workbook (no {PROGRESS} in it); create one with "
+                                f"`nn2gpt learn init {root}`")
+            return cls(root)
+        here = Path.cwd()
+        for place in (here, *here.parents):
+            if (place / PROGRESS).is_file():
+                return cls(place)
+            if (place / DEFAULT / PROGRESS).is_file() and place == here:
+                return cls(place / DEFAULT)
+        raise UserError(f"no workbook here: run `nn2gpt learn init` to create {DEFAULT}/, then cd into it "
+                        f"(or pass --dir)")
+
+    @classmethod
+    def create(cls, root: Path) -> Workbook:
+        root = Path(root)
+        if (root / PROGRESS).exists():
+            raise UserError(f"{root} already holds a workbook; nothing was changed (continue with "
+                            f"`nn2gpt learn --dir {root}`, or choose another directory)")
+        clash = [ex.file for ex in all_exercises() if (root / ex.file).exists()]
+        if clash:
+            raise UserError(f"{root} already has {clash[0]}; nothing was changed (init never overwrites: "
+                            f"choose an empty or new directory)")
+        make_dirs(root, "DIR")
+        for ex in all_exercises():
+            shutil.copyfile(ex.stub, root / ex.file)
+        book = cls(root)
+        book.save({"format": 1, "created": now(), "passed": {}, "hints": {}})  # last: marks it a workbook
+        return book
+
+    # ---- progress -----------------------------------------------------------------------------
+    def load(self) -> dict:
+        data = read_json(self.root / PROGRESS, "workbook progress")
+        if not isinstance(data, dict) or not isinstance(data.get("passed"), dict):
+            raise UserError(f"workbook progress {self.root / PROGRESS} is damaged; move it aside and run "
+                            f"`nn2gpt learn init` in a new directory, then copy your exercise files over")
+        data.setdefault("hints", {})
+        return data
+
+    def save(self, data: dict) -> None:
+        atomic_write_json(self.root / PROGRESS, data)
+
+    def passed(self, ex: Exercise) -> bool:
+        return ex.name in self.load()["passed"]
+
+    def mark(self, ex: Exercise, passed: bool) -> None:
+        data = self.load()
+        if passed:
+            data["passed"].setdefault(ex.name, now())
+        else:
+            data["passed"].pop(ex.name, None)
+        self.save(data)
+
+    def current(self) -> Exercise | None:
+        """The first exercise in road order that has not passed (None: all done)."""
+        done = self.load()["passed"]
+        return next((ex for ex in all_exercises() if ex.name not in done), None)
+
+    def gave_up(self, ex: Exercise) -> None:
+        """Record that the solution was shown before a pass."""
+        data = self.load()
+        data.setdefault("gave_up", {}).setdefault(ex.name, now())
+        self.save(data)
+
+    def next_hint(self, ex: Exercise) -> tuple[int, str]:
+        """(number, text) of the next hint; the last one repeats once all are shown."""
+        data = self.load()
+        shown = min(int(data["hints"].get(ex.name, 0)) + 1, len(ex.hints))
+        data["hints"][ex.name] = shown
+        self.save(data)
+        return shown, ex.hints[shown - 1]
+
+    # ---- files --------------------------------------------------------------------------------
+    def path(self, ex: Exercise) -> Path:
+        path = self.root / ex.file
+        if not path.is_file():
+            raise UserError(f"{path} is missing; `nn2gpt learn reset {ex.name}` writes the stub again")
+        return path
+
+    def reset(self, ex: Exercise) -> Path | None:
+        """Write the stub again; the learner's version goes to backups/ first. -> the backup's path."""
+        path, backup = self.root / ex.file, None
+        if path.exists():
+            make_dirs(self.root / "backups", "backups")
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            backup = self.root / "backups" / f"{path.stem}.{stamp}.py"
+            n = 1
+            while backup.exists():
+                n += 1
+                backup = self.root / "backups" / f"{path.stem}.{stamp}-{n}.py"
+            shutil.copy2(path, backup)
+        from nn2gpt.files import atomic_write_bytes
+
+        atomic_write_bytes(path, ex.stub.read_bytes())
+        self.mark(ex, False)
+        return backup
