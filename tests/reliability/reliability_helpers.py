@@ -58,6 +58,13 @@ def base_commands(runs, tmp):
         ImageDraw.Draw(im).line((20, 5, 20, 35), fill=0, width=4)
         im.save(png)
     results = tmp / "lab" / "results.json"
+    book = tmp / "learn-book"
+    if not book.exists():  # a workbook whose every exercise holds its solution
+        from nn2gpt.learn.exercises import all_exercises
+
+        assert main(["learn", "init", str(book)]) == 0
+        for ex in all_exercises():
+            (book / ex.file).write_text(ex.solution.read_text())
     return {
         "digits train": {"--out": tmp / "d", "": [*DIGITS_TINY, "--overwrite"]},
         "digits predict": {"image": png, "--model": runs["digits"]},
@@ -79,6 +86,16 @@ def base_commands(runs, tmp):
         "lab pizza": {"--model": runs["translate"], "--out": tmp / "pizza"},
         "data": {"action": "list"},
         "studio": {"--runs": runs["gpt"].parent, "": ["--list"]},
+        "learn": {"--dir": book},
+        "learn init": {"path": tmp / "learn-new"},
+        "learn check": {"name": "sigmoid", "--dir": book},
+        "learn watch": {"--dir": book, "": ["--max-checks", "1", "--poll", "0.01"]},
+        "learn hint": {"name": "backprop", "--dir": book},
+        "learn solution": {"name": "backprop", "--dir": book, "": ["--give-up"]},
+        "learn list": {"--dir": book},
+        "learn run": {"--dir": book, "": ["digits", "--epochs", "1", "--limit", "20", "--out", tmp / "learn-run",
+                                          "--overwrite"]},
+        "learn reset": {"name": "cross_entropy", "--dir": book},
     }
 
 

@@ -44,6 +44,8 @@ def build_parser() -> Parser:
     w = sub.add_parser("watch", parents=[common], help="re-check on every save (Ctrl-C to stop)")
     w.add_argument("--poll", type=timeout, default=0.5, help="seconds between looks at the files (default 0.5)")
     w.add_argument("--timeout", type=timeout, default=10.0, help="seconds your code may take (default 10)")
+    w.add_argument("--max-checks", type=Number(int, 1), metavar="N",
+                   help="stop after N checks, exit status of the last (default: until Ctrl-C)")
     for name, text in (("hint", "the next hint for an exercise"), ("reset", "the stub again (yours goes to backups/)")):
         s = sub.add_parser(name, parents=[common], help=text)
         s.add_argument("name", help="exercise, e.g. backprop or 03_backprop")
@@ -129,7 +131,7 @@ def do_check(book, args) -> int:
     return report(book, ex, check(ex, book.path(ex), args.timeout))
 
 
-def do_watch(book, args, rounds: int | None = None) -> int:
+def do_watch(book, args) -> int:
     """Check the current exercise, then again whenever an exercise file changes (mtime polling)."""
     from nn2gpt.learn.exercises import all_exercises, find
     from nn2gpt.learn.runner import check
@@ -141,7 +143,7 @@ def do_watch(book, args, rounds: int | None = None) -> int:
     seen, last, n = None, None, 0
     print(f"watching {book.root} (every {args.poll:g} s; Ctrl-C to stop)", flush=True)
     try:
-        while rounds is None or n < rounds:
+        while args.max_checks is None or n < args.max_checks:
             now = stamps()
             if now != seen:
                 changed = [k for k in now if seen is None or now[k] != seen.get(k)]
@@ -153,7 +155,8 @@ def do_watch(book, args, rounds: int | None = None) -> int:
                 elif seen is None:
                     print("every exercise has passed; saving a file checks it again")
                 seen, n = now, n + 1
-            time.sleep(args.poll)
+            if args.max_checks is None or n < args.max_checks:
+                time.sleep(args.poll)
     except KeyboardInterrupt:
         print()
     return 0 if last in (None, 0) else last

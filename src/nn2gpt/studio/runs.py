@@ -67,7 +67,9 @@ def summary(run: Path, kind: str) -> str:
     if kind == "digits":
         c = _read_json(run / "config.json")
         acc = c.get("test_accuracy")
-        return f"{c.get('sizes', '?')}, " + (f"test {100 * acc:.2f}%" if isinstance(acc, (int, float)) else "untested")
+        mine = ", trained with your code (nn2gpt learn)" if isinstance(c.get("learn"), dict) else ""
+        return (f"{c.get('sizes', '?')}, " + (f"test {100 * acc:.2f}%" if isinstance(acc, (int, float)) else "untested")
+                + mine)
     if kind == "lab":
         s = _read_json(run / "results.json").get("settings", {})
         return f"{s.get('steps', '?')} steps a run"

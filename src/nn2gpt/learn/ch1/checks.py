@@ -53,8 +53,8 @@ def check_sigmoid(module) -> None:
         with np.errstate(over="ignore"):
             s = expect_array(sig(z.copy()), f"sigmoid(z) for z {shape}", shape)
             compare(s, sigmoid(z), "sigmoid(z)", [
-                (sigmoid(-z), "it is sigma(-z): the exponent is e^(-z), with a minus, so that sigma(5) is near 1"),
-                (np.exp(-z) / (1 + np.exp(-z)), "it is 1 - sigma(z): the numerator is 1, not e^(-z)")],
+                (sigmoid(-z), "it is sigma(-z) = 1 - sigma(z): sigma(z) = 1 / (1 + e^(-z)), so that sigma(5) "
+                              "is near 1")],
                 f" for z of shape {shape}")
             p = expect_array(prime(z.copy()), f"sigmoid_prime(z) for z {shape}", shape)
             compare(p, sigmoid_prime(z), "sigmoid_prime(z)", [
@@ -97,10 +97,14 @@ def check_feedforward(module) -> None:
     for seed, (sizes, m) in enumerate([(SHAPES[0], 1), (SHAPES[1], 1), (SHAPES[1], 5), (SHAPES[2], 3)]):
         net = assemble(feedforward=ff)(sizes, seed=seed)
         a, _ = example(sizes, m, seed)
-        want = reference("feedforward")(net, a)
-        got = expect_array(ff(net, a.copy()), f"feedforward(a) for a {a.shape}", want.shape,
+        want, mistakes = reference("feedforward")(net, a), _forward_variants(net, a)
+        got = ff(net, a.copy())
+        for wrong, message in mistakes:   # before the shape: the first layer's output has another shape
+            if close(got, wrong) and not close(got, want):
+                raise CheckFailed(f"`feedforward(a)` for sizes {sizes}, a {a.shape}: {message}")
+        got = expect_array(got, f"feedforward(a) for a {a.shape}", want.shape,
                            "the output layer's activations, one column per input column")
-        compare(got, want, "feedforward(a)", _forward_variants(net, a), f" for sizes {sizes}, a {a.shape}")
+        compare(got, want, "feedforward(a)", mistakes, f" for sizes {sizes}, a {a.shape}")
 
 
 # ---- 03 backprop and 05 backprop_matrix ---------------------------------------------------------
@@ -142,8 +146,11 @@ def _check_gradients(result, net, x, y, what: str, total: float = 1.0) -> None:
     nw = expect_list(result[1], "nabla_w", n, "self.weights")
     for l in range(n):
         rows, cols = net.weights[l].shape
-        hint_b = ("sum delta over the m columns: delta.sum(axis=1, keepdims=True)" if x.shape[1] > 1 else
-                  "BP3: nabla_b is delta, a column")
+        m = x.shape[1]
+        hint_b = ("BP3: nabla_b is delta, a column" if m == 1 else
+                  "you summed over the rows (axis=0); BP3 sums over the m columns, delta.sum(axis=1, keepdims=True)"
+                  if np.shape(nb[l]) in ((1, m), (m,)) else
+                  "sum delta over the m columns: delta.sum(axis=1, keepdims=True)")
         nb[l] = expect_array(nb[l], f"nabla_b[{l}]", (rows, 1), hint_b)
         nw[l] = expect_array(nw[l], f"nabla_w[{l}]", (rows, cols),
                              "BP4 is np.dot(delta, a_below.T), delta first" if nw[l] is not None and
@@ -168,7 +175,7 @@ def _check_against_finite_differences(method, what: str, m: int) -> None:
     sizes = SHAPES[1]
     net = assemble()(sizes, seed=7)
     x, y = example(sizes, m, 7)
-    nb, nw = method(net, x, y) if m > 1 else method(net, x, y)
+    nb, nw = method(net, x, y)
     cost = lambda: 0.5 * float(np.sum((reference("feedforward")(net, x) - y) ** 2))
     for l in range(len(sizes) - 1):
         for name, got, param in ((f"nabla_w[{l}]", nw[l], net.weights[l]), (f"nabla_b[{l}]", nb[l], net.biases[l])):
@@ -182,10 +189,11 @@ def check_backprop(module) -> None:
         net = assemble(backprop=bp)(sizes, seed=seed)
         before = copy.deepcopy((net.weights, net.biases))
         x, y = example(sizes, 1, seed)
-        _check_gradients(bp(net, x.copy(), y.copy()), net, x, y, "backprop(x, y)")
+        result = bp(net, x.copy(), y.copy())
         if not all(close(a, b) for a, b in zip([*net.weights, *net.biases], [*before[0], *before[1]])):
             raise CheckFailed("backprop changed self.weights or self.biases: it only computes the gradients; "
                               "update_mini_batch steps the weights")
+        _check_gradients(result, net, x, y, "backprop(x, y)")
     _check_against_finite_differences(bp, "backprop", 1)
 
 
@@ -228,8 +236,8 @@ def check_update(module) -> None:
                     break
                 raise CheckFailed(f"update_mini_batch with eta = {eta}: {message}")
         else:
-            if m > 1 and _same(got, ([w - eta * g for w, g in zip(w0, last[1])],
-                                     [b - eta * g for b, g in zip(b0, last[0])])):
+            if m > 1 and _same(got, ([w - eta / m * g for w, g in zip(w0, last[1])],
+                                     [b - eta / m * g for b, g in zip(b0, last[0])])):
                 raise CheckFailed("only the last example's gradient was used: add every example's backprop into "
                                   "nabla_b and nabla_w (nabla_w = [nw + dnw ...]), then step")
             for l in range(len(w0)):

@@ -1,0 +1,163 @@
+"""Every exercise's check can fail: the stub fails, the reference passes, each common mistake
+fails with its own message, and code that raises is reported at the learner's own line."""
+
+import pytest
+
+from nn2gpt.learn.exercises import all_exercises, find
+from nn2gpt.learn.runner import check_here
+
+# exercise -> [(what the mistake is, [(text of the solution, replaced by)], words the message must hold)]
+MISTAKES = {
+    "sigmoid": [
+        ("1 - sigma", [("return 1.0 / (1.0 + np.exp(-z))", "return np.exp(-z) / (1.0 + np.exp(-z))")],
+         "it is sigma(-z) = 1 - sigma(z)"),
+        ("flattened", [("return 1.0 / (1.0 + np.exp(-z))", "return (1.0 / (1.0 + np.exp(-z))).reshape(-1)")],
+         "is (1,), expected ()"),
+        ("sigma' = sigma", [("return sigmoid(z) * (1 - sigmoid(z))", "return sigmoid(z)")], "it is sigma(z) itself"),
+        ("sigma' on z", [("return sigmoid(z) * (1 - sigmoid(z))", "return z * (1 - z)")], "you computed z (1 - z)"),
+        ("1 + sigma", [("return sigmoid(z) * (1 - sigmoid(z))", "return sigmoid(z) * (1 + sigmoid(z))")],
+         "sigma(z) (1 + sigma(z))"),
+        ("1 - sigma for sigma'", [("return sigmoid(z) * (1 - sigmoid(z))", "return 1 - sigmoid(z)")],
+         "it is 1 - sigma(z); multiply by sigma(z)"),
+    ],
+    "feedforward": [
+        ("no bias", [("np.dot(w, a) + b", "np.dot(w, a)")], "every bias left out"),
+        ("no sigmoid", [("sigmoid(np.dot(w, a) + b)", "np.dot(w, a) + b")], "no sigmoid anywhere"),
+        ("return in the loop", [("        a = sigmoid(np.dot(w, a) + b)\n    return a",
+                                 "        a = sigmoid(np.dot(w, a) + b)\n        return a")], "first layer's output only"),
+        ("no sigmoid on the output", [("    for b, w in zip(self.biases, self.weights):\n        a = sigmoid(np.dot(w, a) + b)",
+                                       "    for i, (b, w) in enumerate(zip(self.biases, self.weights)):\n"
+                                       "        a = np.dot(w, a) + b\n"
+                                       "        a = a if i == len(self.weights) - 1 else sigmoid(a)")],
+         "the last layer returns z^L"),
+    ],
+    "backprop": [
+        ("sigma' left out of BP2", [(" * sigmoid_prime(z)", "")], "left out of BP2"),
+        ("sigma' left out of BP1", [(" * sigmoid_prime(zs[-1])", "")], "left out of BP1"),
+        ("sigma' left out of both", [(" * sigmoid_prime(z)", ""), (" * sigmoid_prime(zs[-1])", "")],
+         "left out of both BP1 and BP2"),
+        ("sigma' of a", [("sigmoid_prime(zs[-1])", "sigmoid_prime(activations[-1])"),
+                         ("sigmoid_prime(z)", "sigmoid_prime(activations[-l])")], "applied to the activation a"),
+        ("y - a", [("self.cost_derivative(activations[-1], y)", "(y - activations[-1])")], "points the wrong way"),
+        ("BP4 the wrong way round", [("np.dot(delta, activations[-l - 1].transpose())",
+                                      "np.dot(activations[-l - 1], delta.transpose())"),
+                                     ("np.dot(delta, activations[-2].transpose())",
+                                      "np.dot(activations[-2], delta.transpose())")],
+         "`nabla_w[0]` is (784, 30), expected (30, 784): BP4 is np.dot(delta, a_below.T), delta first"),
+        ("changes the weights", [("    activation = x\n", "    self.weights[0] *= 2\n    activation = x\n")],
+         "backprop changed self.weights"),
+        ("returns only nabla_w", [("return (nabla_b, nabla_w)", "return nabla_w")], "expected the tuple"),
+    ],
+    "update_mini_batch": [
+        ("no 1/m", [("(eta / len(mini_batch))", "eta")], "times too large: divide by m"),
+        ("1/m twice", [("(eta / len(mini_batch))", "(eta / len(mini_batch) ** 2)")], "divided by m twice"),
+        ("uphill", [("w - (eta", "w + (eta"), ("b - (eta", "b + (eta")], "the step goes uphill"),
+        ("a fixed 10", [("(eta / len(mini_batch))", "(eta / 10)")], "divided by 10, not by len(mini_batch)"),
+        ("last example only", [("nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]", "nabla_b = delta_nabla_b"),
+                               ("nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]", "nabla_w = delta_nabla_w")],
+         "only the last example's gradient"),
+        ("not stored", [("self.weights = [", "weights = ["), ("self.biases = [", "biases = [")], "did not change"),
+    ],
+    "backprop_matrix": [
+        ("bias not summed", [("delta.sum(axis=1, keepdims=True)", "delta")],
+         "`nabla_b[0]` is (30, 10), expected (30, 1): sum delta over the m columns"),
+        ("summed over the wrong axis", [("delta.sum(axis=1, keepdims=True)", "delta.sum(axis=0, keepdims=True)")],
+         "`nabla_b[0]` is (1, 10), expected (30, 1): you summed over the rows (axis=0)"),
+        ("the average", [("    return (nabla_b, nabla_w)", "    m = X.shape[1]\n"
+                                                             "    return ([b / m for b in nabla_b], [w / m for w in nabla_w])")],
+         "returned the AVERAGE over the 10 examples"),
+        ("sigma' left out of BP2", [(" * sigmoid_prime(zs[-l])", "")], "left out of BP2"),
+        ("untransposed weight", [("self.weights[-l + 1].T", "self.weights[-l + 1]")], "BP2 is np.dot(w.T, delta)"),
+    ],
+    "cross_entropy": [
+        ("no (1 - y) term", [("-y * np.log(a) - (1 - y) * np.log(1 - a)", "-y * np.log(a)")], "only the y ln a term"),
+        ("sign", [("-y * np.log(a) - (1 - y) * np.log(1 - a)", "y * np.log(a) + (1 - y) * np.log(1 - a)")],
+         "the cost is negative"),
+        ("mean", [("np.sum(", "np.mean(")], "mean over the 10 outputs"),
+        ("no nan_to_num", [("np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))",
+                            "np.sum(-y * np.log(a) - (1 - y) * np.log(1 - a))")], "where a equals y exactly"),
+        ("keeps sigma'", [("return (a - y)", "return (a - y) * (1 / (1 + np.exp(-z))) * (1 - 1 / (1 + np.exp(-z)))")],
+         "it keeps sigma'(z)"),
+        ("y - a", [("return (a - y)", "return (y - a)")], "it is y - a"),
+    ],
+}
+
+
+def write(tmp_path, ex, text):
+    path = tmp_path / ex.file
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_exercise_has_mistakes_and_three_hints():
+    assert set(MISTAKES) == {ex.name for ex in all_exercises()}
+    assert all(len(ex.hints) >= 3 for ex in all_exercises())
+
+
+@pytest.mark.parametrize("ex", all_exercises(), ids=lambda ex: ex.name)
+def test_the_stub_fails_and_the_reference_passes(ex, tmp_path):
+    stub = check_here(ex, write(tmp_path, ex, ex.stub.read_text()))
+    assert stub.status == "failed" and "not written yet" in stub.message, stub
+    assert check_here(ex, write(tmp_path, ex, ex.solution.read_text())).status == "passed"
+
+
+@pytest.mark.parametrize("name,label,edits,needle",
+                         [(n, label, edits, needle) for n, rows in MISTAKES.items() for label, edits, needle in rows],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_each_mistake_fails_with_its_own_message(name, label, edits, needle, tmp_path):
+    ex = find(name)
+    text = ex.solution.read_text()
+    for old, new in edits:
+        assert old in text, f"the mistake {label!r} no longer applies to the solution"
+        text = text.replace(old, new)
+    result = check_here(ex, write(tmp_path, ex, text))
+    assert result.status in ("failed", "error") and needle in result.message, (label, result)
+    assert "nn2gpt/learn" not in result.message  # never the checker's internals
+
+
+def test_the_messages_are_all_different(tmp_path):
+    """'Its own message': no two mistakes of one exercise are reported the same way."""
+    for name, rows in MISTAKES.items():
+        needles = [needle for _, _, needle in rows]
+        assert len(set(needles)) == len(needles), name
+
+
+def test_a_raising_function_is_shown_at_the_learners_line(tmp_path):
+    ex = find("backprop")
+    text = ex.solution.read_text().replace("    zs = []", "    zs = undefined_name")
+    result = check_here(ex, write(tmp_path, ex, text))
+    line = 1 + next(i for i, row in enumerate(text.splitlines()) if "zs = undefined_name" in row)
+    assert result.status == "error"
+    assert result.message.startswith(f"03_backprop.py line {line}, in backprop: NameError"), result.message
+
+
+def test_a_syntax_error_names_the_line(tmp_path):
+    ex = find("sigmoid")
+    result = check_here(ex, write(tmp_path, ex, "import numpy as np\n\ndef sigmoid(z)\n    return z\n"))
+    assert result.status == "error" and result.message.startswith("01_sigmoid.py line 3: SyntaxError"), result
+
+
+def test_a_solution_pasted_as_the_books_class_is_used(tmp_path):
+    """A learner's whole network.py drops in: the method is taken from its class Network."""
+    ex = find("feedforward")
+    body = ex.solution.read_text().replace("def feedforward", "class Network:\n    def feedforward")
+    body = body.replace("\n    for b", "\n        for b").replace("\n        a = sigmoid", "\n            a = sigmoid")
+    body = body.replace("\n    return a", "\n        return a").replace('\n    """a (784', '\n        """a (784')
+    assert check_here(ex, write(tmp_path, ex, body)).status == "passed"
+
+
+def test_the_references_agree_with_chapter_one():
+    """The solutions (the checks' reference) give the same gradients as nn2gpt digits' Network."""
+    import numpy as np
+
+    from nn2gpt.digits.network import Network as Digits
+    from nn2gpt.learn.ch1.checks import example
+    from nn2gpt.learn.ch1.network import assemble
+
+    ours = assemble()([5, 4, 3], seed=3)
+    theirs = Digits([5, 4, 3], seed=0)
+    theirs.weights, theirs.biases = [w.copy() for w in ours.weights], [b.copy() for b in ours.biases]
+    x, y = example([5, 4, 3], 6, 1)
+    nb, nw = ours.backprop_matrix(x, y)
+    tb, tw = theirs.backprop_batch(x, y)
+    assert all(np.allclose(a, b) for a, b in zip([*nb, *nw], [*tb, *tw]))

@@ -1,0 +1,187 @@
+"""The workbook commands: init never overwrites, check's exit codes, hints in order, solution
+gating, reset's backup, finding the workbook, watch, and one line for code that hangs or raises."""
+
+import json
+
+import pytest
+
+from nn2gpt.cli import main
+from nn2gpt.learn.exercises import find
+from nn2gpt.learn.workbook import PROGRESS
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "wb"
+    assert main(["learn", "init", str(root)]) == 0
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    return root
+
+
+def solve(root, name):
+    ex = find(name)
+    (root / ex.file).write_text(ex.solution.read_text())
+
+
+def test_init_writes_every_stub_and_never_overwrites(tmp_path, capsys):
+    root = tmp_path / "wb"
+    assert main(["learn", "init", str(root)]) == 0
+    assert (root / "01_sigmoid.py").read_text() == find("sigmoid").stub.read_text()
+    (root / "01_sigmoid.py").write_text("# mine\n")
+    capsys.readouterr()
+    assert main(["learn", "init", str(root)]) == 2
+    assert "already holds a workbook" in capsys.readouterr().err
+    assert (root / "01_sigmoid.py").read_text() == "# mine\n"
+    other = tmp_path / "other"                        # not a workbook, but a file init would write
+    other.mkdir()
+    (other / "03_backprop.py").write_text("# my own network.py\n")
+    assert main(["learn", "init", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "already has 03_backprop.py" in err and len(err.strip().splitlines()) == 1
+    assert (other / "03_backprop.py").read_text() == "# my own network.py\n" and not (other / PROGRESS).exists()
+
+
+def test_status_and_check_advance_through_the_road(book, capsys):
+    assert main(["learn"]) == 0
+    assert "current: 01_sigmoid.py" in capsys.readouterr().out
+    assert main(["learn", "check"]) == 1
+    assert "not written yet" in capsys.readouterr().out
+    solve(book, "sigmoid")
+    assert main(["learn", "check"]) == 0
+    assert "passed. next: 02_feedforward.py" in capsys.readouterr().out
+    assert main(["learn"]) == 0
+    assert "1 of 6" in capsys.readouterr().out
+    assert "sigmoid" in json.loads((book / PROGRESS).read_text())["passed"]
+    assert main(["learn", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "01_sigmoid.py              passed" in listing and "02_feedforward.py          current" in listing
+
+
+def test_names_with_or_without_the_number_and_from_another_directory(book, tmp_path, monkeypatch, capsys):
+    solve(book, "backprop")
+    for name in ("backprop", "03_backprop", "3", "03_backprop.py"):
+        assert main(["learn", "check", name]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["learn", "check", "backprop", "--dir", str(book)]) == 0
+    assert main(["learn", "--dir", str(book), "check", "backprop"]) == 0
+    capsys.readouterr()
+    assert main(["learn", "check", "backprop"]) == 2     # here is no workbook (it is in wb/, not nn2gpt-workbook/)
+    assert "no workbook here" in capsys.readouterr().err
+    assert main(["learn", "check", "nonsense", "--dir", str(book)]) == 2
+    assert "no exercise named 'nonsense'" in capsys.readouterr().err
+
+
+def test_no_workbook_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["learn"]) == 2
+    err = capsys.readouterr().err
+    assert "no workbook here" in err and len(err.strip().splitlines()) == 1
+    assert main(["learn", "--dir", str(tmp_path)]) == 2
+    assert "is not a workbook" in capsys.readouterr().err
+
+
+def test_hints_come_in_order_and_are_remembered(book, capsys):
+    hints = find("backprop").hints
+    for k in range(1, len(hints) + 2):
+        assert main(["learn", "hint", "backprop"]) == 0
+        out = capsys.readouterr().out
+        shown = min(k, len(hints))
+        assert f"hint {shown} of {len(hints)}: {hints[shown - 1]}" in out
+    assert json.loads((book / PROGRESS).read_text())["hints"]["backprop"] == len(hints)
+
+
+def test_the_solution_only_after_a_pass_or_giving_up(book, capsys):
+    assert main(["learn", "solution", "sigmoid"]) == 2
+    assert "has not passed yet" in capsys.readouterr().err
+    assert main(["learn", "solution", "sigmoid", "--give-up"]) == 0
+    assert capsys.readouterr().out == find("sigmoid").solution.read_text()
+    assert "sigmoid" in json.loads((book / PROGRESS).read_text())["gave_up"]
+    solve(book, "feedforward")
+    assert main(["learn", "check", "feedforward"]) == 0
+    capsys.readouterr()
+    assert main(["learn", "solution", "feedforward"]) == 0
+    assert "def feedforward" in capsys.readouterr().out
+
+
+def test_reset_keeps_the_learners_version(book, capsys):
+    solve(book, "sigmoid")
+    assert main(["learn", "check", "sigmoid"]) == 0
+    mine = (book / "01_sigmoid.py").read_text()
+    for _ in range(2):                                         # two resets: two backups, none overwritten
+        assert main(["learn", "reset", "sigmoid"]) == 0
+        (book / "01_sigmoid.py").write_text(mine)
+    backups = sorted((book / "backups").iterdir())
+    assert len(backups) == 2 and all(b.read_text() == mine for b in backups)
+    assert main(["learn", "reset", "sigmoid"]) == 0
+    assert (book / "01_sigmoid.py").read_text() == find("sigmoid").stub.read_text()
+    assert "sigmoid" not in json.loads((book / PROGRESS).read_text())["passed"]
+
+
+def test_a_raising_function_is_one_line_exit_2(book, capsys):
+    (book / "01_sigmoid.py").write_text("import numpy as np\n\n\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-zz))\n"
+                                       "\n\ndef sigmoid_prime(z):\n    return z\n")
+    assert main(["learn", "check", "sigmoid"]) == 2
+    out = capsys.readouterr().out.strip()
+    assert out == ("01_sigmoid.py: ERROR: 01_sigmoid.py line 5, in sigmoid: NameError: name 'zz' is not defined. "
+                   "Did you mean: 'z'?") or out.startswith("01_sigmoid.py: ERROR: 01_sigmoid.py line 5, in sigmoid: "
+                                                           "NameError"), out
+    assert len(out.splitlines()) == 1 and "Traceback" not in out
+
+
+def test_a_hanging_function_is_one_line_exit_2(book, capsys):
+    (book / "01_sigmoid.py").write_text("def sigmoid(z):\n    while True:\n        pass\n\n\ndef sigmoid_prime(z):\n"
+                                       "    return z\n")
+    assert main(["learn", "check", "sigmoid", "--timeout", "1"]) == 2
+    out = capsys.readouterr().out.strip()
+    assert out == ("01_sigmoid.py: ERROR: 01_sigmoid.py did not finish within 1 s: an endless loop, or a loop over "
+                   "far more than it needs? (--timeout raises the limit)")
+
+
+def test_what_the_learner_prints_is_shown(book, capsys):
+    text = find("sigmoid").solution.read_text().replace("import numpy as np", "import numpy as np\nprint('hello')")
+    (book / "01_sigmoid.py").write_text(text)
+    assert main(["learn", "check", "sigmoid"]) == 0
+    assert capsys.readouterr().out.startswith("hello\n")
+
+
+def test_watch_rechecks_the_file_just_saved(book, capsys):
+    import argparse
+    import os
+
+    from nn2gpt.learn.cli import do_watch
+    from nn2gpt.learn.workbook import Workbook
+
+    args = argparse.Namespace(poll=0.01, timeout=10.0, max_checks=1)
+    assert do_watch(Workbook(book), args) == 1          # the current exercise, still the stub
+    assert "01_sigmoid.py: FAILED: not written yet" in capsys.readouterr().out
+    solve(book, "backprop")
+    path = book / "03_backprop.py"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    calls = iter([None, "saved"])
+    import nn2gpt.learn.cli as cli
+
+    real = cli.time.sleep
+
+    def sleep(s):  # the first pause: the learner saves 03_backprop.py
+        if next(calls, None) == "saved":
+            os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+        real(0)
+    cli.time.sleep = sleep
+    try:
+        args.max_checks = 2
+        assert do_watch(Workbook(book), args) == 0
+    finally:
+        cli.time.sleep = real
+    out = capsys.readouterr().out
+    assert "01_sigmoid.py: FAILED" in out and "03_backprop.py: passed" in out
+
+
+def test_init_defaults_to_nn2gpt_workbook_found_from_its_parent(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["learn", "init"]) == 0
+    assert (tmp_path / "nn2gpt-workbook" / PROGRESS).is_file()
+    assert main(["learn"]) == 0                                    # from the directory above it
+    assert "0 of 6" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path / "nn2gpt-workbook")
+    assert main(["learn", "check", "sigmoid", "--timeout", "0"]) == 2   # a time limit must be > 0
