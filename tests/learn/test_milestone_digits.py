@@ -51,6 +51,7 @@ def test_a_wrong_function_is_not_used(book, tmp_path, capsys):
 
 @pytest.mark.parametrize("flag,needle", [(["--lmbda", "5"], "quadratic cost and no L2"),
                                          (["--softmax"], "--softmax is not part of the book's chapter-1"),
+                                         (["--fast"], "not with your functions"),
                                          (["--epochs", "0"], "expected a whole number >= 1")])
 def test_flags_outside_chapter_one_are_one_line(book, tmp_path, capsys, flag, needle):
     assert main(["learn", "run", "digits", *flag, "--out", str(tmp_path / "r")]) == 2

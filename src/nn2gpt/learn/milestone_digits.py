@@ -5,7 +5,7 @@ and the flags are `nn2gpt digits train`'s, with those defaults. Each of chapter 
 training uses - sigmoid, feedforward, backprop, update_mini_batch - is the learner's if it
 passes its check now, and the reference's (the exercise's solution) otherwise; the run says
 which is which. The learner's functions are methods of chapter 1's `Network`, and training is
-its own `SGD` loop, one book-style mini-batch (a list of (x, y) tuples) at a time.
+its own `SGD` loop, which hands `update_mini_batch` the book's list of (x, y) tuples.
 
 The reference trains first, from the same seed (same initial weights, same shuffles), so each
 epoch's validation accuracy is printed beside the reference's: equal to a few decimals when the
@@ -69,13 +69,12 @@ def pieces(book) -> tuple[dict, list[str]]:
 
 
 def learner_network(methods: dict):
-    """Chapter 1's Network with the book's methods swapped in; SGD hands update_mini_batch matrices,
-    which become the book's list of (x (784, 1), y (10, 1)) tuples here."""
+    """Chapter 1's Network with the book's methods swapped in. Its SGD hands update_mini_batch the
+    book's list of (x (784, 1), y (10, 1)) tuples and the L2 settings, which chapter 1 has not (0)."""
     from nn2gpt.digits.network import Network
 
-    def update_mini_batch(self, mini_batch, eta, lmbda=0.0, n=None, per_example=True):
-        X, Y = mini_batch                                   # (784, m), (10, m)
-        methods["update_mini_batch"](self, [(X[:, i:i + 1], Y[:, i:i + 1]) for i in range(X.shape[1])], eta)
+    def update_mini_batch(self, mini_batch, eta, lmbda=0.0, n=None):
+        methods["update_mini_batch"](self, mini_batch, eta)
 
     return type("LearnerNetwork", (Network,), {"feedforward": methods["feedforward"],
                                                "backprop": methods["backprop"],
@@ -88,6 +87,9 @@ def run(book, flags: list[str]) -> int:
     from nn2gpt.runlock import RunLock
 
     args = parser().parse_args(flags)
+    if args.fast:
+        raise UserError("--fast trains with nn2gpt's own loop (digits/fast_epoch.py), not with your functions; "
+                        "drop it")
     for dest, flag in REFUSED.items():
         if getattr(args, dest):
             raise UserError(f"{flag} is not part of the book's chapter-1 network, which this milestone trains; "
@@ -122,7 +124,7 @@ def _train(book, args, sizes, out: Path) -> int:
     kw = dict(evaluation_data=mnist.validation, on_epoch=lambda h: None)
     common = (sizes, "quadratic", "large", "sigmoid", args.seed, args.dtype)
     with np.errstate(all="ignore"):
-        reference = Network(*common).SGD((X, labels), args.epochs, args.batch, args.eta, **kw)
+        reference = Network(*common).SGD((X, labels), args.epochs, args.batch, args.eta, fast=True, **kw)
     ref = reference["evaluation_accuracy"]
 
     def on_epoch(h):
@@ -134,7 +136,7 @@ def _train(book, args, sizes, out: Path) -> int:
     start = time.perf_counter()
     try:
         with np.errstate(all="ignore"):
-            history = net.SGD((X, labels), args.epochs, args.batch, args.eta, per_example=True,
+            history = net.SGD((X, labels), args.epochs, args.batch, args.eta,
                               evaluation_data=mnist.validation, on_epoch=on_epoch)
     except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
         raise UserError(f"your code raised during training ({_where(e, book)}); nothing was saved: "
@@ -146,7 +148,7 @@ def _train(book, args, sizes, out: Path) -> int:
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "seed", "limit")}
     learn = {"yours": mine, "reference": theirs, "reference_evaluation_accuracy": ref, "milestone": "digits"}
-    save_model(net, out, {"train": settings | {"per_example": True}, "history": history,
+    save_model(net, out, {"train": settings, "history": history,
                           "test_accuracy": correct / len(mnist.test), "train_seconds": seconds, "learn": learn})
     curve = learning_curve(history, out / "curve.png")
     print(f"trained {len(history['epoch'])} epochs in {seconds:.1f} s with your code; saved in {out}/ "
