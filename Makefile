@@ -1,22 +1,41 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
 #   make demo   -- the main job
 #   make test   -- install and run the test suite
-# The CPU build of torch is installed first, pinned, so that nothing resolves `torch`
-# to a multi-GB CUDA build.
+# PyTorch is installed first, pinned, and then this package (which finds it already there):
+#   - with an NVIDIA GPU (nvidia-smi on the PATH): the CUDA build, from the configured package
+#     index (PyPI's Linux wheels of torch are the CUDA build);
+#   - without one: the CPU build, from PyTorch's own CPU wheel index, so that pip never pulls
+#     the multi-GB CUDA build onto a machine that cannot use it;
+#   - if PyTorch's index cannot be reached (a machine whose only package source is a mirror
+#     of PyPI), the same pinned version from the configured index.
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 TORCH   ?= torch==2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+NVIDIA_SMI ?= nvidia-smi
 # Use the project's shared copy of the datasets when it sits beside the checkout; elsewhere
 # nn2gpt finds them in ~/.cache/nn2gpt or downloads them (and checks their sha256).
 ifneq ($(wildcard ../shared/data),)
 export NN2GPT_DATA ?= $(abspath ../shared/data)
 endif
 
+# Answers within 10 s whether PyTorch's CPU index can be reached from here.
+CAN_REACH = $(BIN)/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/torch/', timeout=10)"
+
 $(BIN)/nn2gpt: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q $(TORCH)
+	@if command -v $(NVIDIA_SMI) >/dev/null 2>&1; then \
+	  echo "$(NVIDIA_SMI) found: installing the CUDA build of $(TORCH)"; \
+	  $(BIN)/pip install -q "$(TORCH)"; \
+	elif $(CAN_REACH) "$(TORCH_CPU_INDEX)" 2>/dev/null && \
+	     $(BIN)/pip install -q --index-url "$(TORCH_CPU_INDEX)" "$(TORCH)"; then \
+	  echo "installed the CPU build of $(TORCH) from $(TORCH_CPU_INDEX)"; \
+	else \
+	  echo "no CPU build from PyTorch's index ($(TORCH_CPU_INDEX) out of reach): $(TORCH) from the configured index"; \
+	  $(BIN)/pip install -q "$(TORCH)"; \
+	fi
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
