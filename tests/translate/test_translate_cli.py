@@ -67,7 +67,8 @@ def test_bad_inputs_give_one_line_errors(run, tmp_path, capsys):
     _one_line_error(["translate", "hola " * 300, "--model", str(run)], capsys, "maximum")
     _one_line_error(["translate", "La pizza 这 salió.", "--model", str(run)], capsys, "never saw", "'这'")
     # typographic quotes and dots the vocabulary lacks are read as their plain forms, not refused
-    from nn2gpt.translate.evaluate import load_run, prepare_sentence
+    from nn2gpt.translate.evaluate import load_run
+    from nn2gpt.translate.lines import prepare_sentence
 
     model, tok, _ = load_run(run)
     assert tok.unknown_characters("\u2018\u2019\u2026") == ["\u2018", "\u2019", "\u2026"]

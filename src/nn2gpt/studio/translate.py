@@ -45,7 +45,8 @@ def translate(model, tok, sentence: str, beam: int) -> dict:
 
 def score(model, tok, sentence: str, target: str) -> dict:
     """log P(target | sentence), in total and for each target token (its </s> included)."""
-    from nn2gpt.translate.evaluate import next_token_log_probs, prepare_sentence
+    from nn2gpt.translate.evaluate import next_token_log_probs
+    from nn2gpt.translate.lines import prepare_sentence
 
     source = prepare_sentence(model, tok, check_sentence(sentence))
     target = prepare_sentence(model, tok, check_sentence(target, "translation"), "translation")

@@ -45,42 +45,9 @@ def load_run(run_dir):
     return model, tokenizer_from_json(ck.tokenizer), ck.config
 
 
-# Typographic punctuation and its plain form, as MT preprocessing has long normalised it (Moses'
-# normalize-punctuation): used only where the vocabulary lacks the typographic character.
-PLAIN_PUNCTUATION = {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'",
-                     "\u2026": "...", "\u2013": "-", "\u2014": "-"}
-
-
-def plain_punctuation(tok, sentence: str) -> str:
-    """`sentence` with each typographic mark the vocabulary lacks replaced by its plain form."""
-    for fancy, plain in PLAIN_PUNCTUATION.items():
-        if fancy in sentence and tok.unknown_characters(fancy) and not tok.unknown_characters(plain):
-            sentence = sentence.replace(fancy, plain)
-    return sentence
-
-
-def prepare_sentence(model, tok, sentence: str, what: str = "sentence") -> str:
-    """The sentence as the model should read it: stripped, typographic punctuation the vocabulary
-    lacks made plain ("…" -> "..."). Bad input -> UserError: an empty sentence, characters the
-    model never saw, or a sentence longer than the model can read. `what` names it in the
-    message ("translation" for a target sentence: the same vocabulary, the same limit)."""
-    target = what == "translation"  # a target sentence: the target side's pieces
-    sentence = plain_punctuation(tok, sentence.strip())
-    if not sentence:
-        raise UserError(f"the {what} is empty; give some text to translate")
-    unknown = tok.unknown_characters(sentence, target)
-    if unknown:
-        raise UserError(f"the {what} has characters this model never saw in training "
-                        f"({' '.join(map(repr, unknown[:10]))}); remove or replace them")
-    n = len(tok.encode(sentence, target)) + 1  # + </s>
-    if n > model.max_len:
-        raise UserError(f"the {what} is {n} tokens long, more than this model's maximum of {model.max_len}; "
-                        f"split it into shorter sentences")
-    return sentence
-
-
 def translate_one(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6, reranker=None) -> str:
     from nn2gpt.translate.decode import translate
+    from nn2gpt.translate.lines import prepare_sentence
 
     return translate(model, tok, [prepare_sentence(model, tok, sentence)], beam, alpha, reranker=reranker)[0]
 

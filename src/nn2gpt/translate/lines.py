@@ -10,6 +10,9 @@ its number (characters the model never saw are read as <unk>; a sentence longer 
 model's positions is cut). Every line goes through the same preparation in `eval --src` and in
 the pipe, so the two give one BLEU. The sentences are translated together, in batches of
 similar length (decode.translate), which is what makes a file fast.
+
+A single sentence (`translate "..."`, the studio, the pictures) is prepared here too, by
+`prepare_sentence`, with the same steps, except that it refuses bad input in one line.
 """
 
 from __future__ import annotations
@@ -50,14 +53,46 @@ def read_lines(path, what: str = "--input") -> list[str]:
     return out
 
 
+# Typographic punctuation and its plain form, as MT preprocessing has long normalised it (Moses'
+# normalize-punctuation): used only where the vocabulary lacks the typographic character.
+PLAIN_PUNCTUATION = {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'",
+                     "\u2026": "...", "\u2013": "-", "\u2014": "-"}
+
+
+def plain_punctuation(tok, sentence: str) -> str:
+    """`sentence` with each typographic mark the vocabulary lacks replaced by its plain form."""
+    for fancy, plain in PLAIN_PUNCTUATION.items():
+        if fancy in sentence and tok.unknown_characters(fancy) and not tok.unknown_characters(plain):
+            sentence = sentence.replace(fancy, plain)
+    return sentence
+
+
+def prepare_sentence(model, tok, sentence: str, what: str = "sentence") -> str:
+    """The sentence as the model should read it: stripped, typographic punctuation the vocabulary
+    lacks made plain ("…" -> "..."). Bad input -> UserError: an empty sentence, characters the
+    model never saw, or a sentence longer than the model can read. `what` names it in the
+    message ("translation" for a target sentence: the same vocabulary, the same limit)."""
+    target = what == "translation"  # a target sentence: the target side's pieces
+    sentence = plain_punctuation(tok, sentence.strip())
+    if not sentence:
+        raise UserError(f"the {what} is empty; give some text to translate")
+    unknown = tok.unknown_characters(sentence, target)
+    if unknown:
+        raise UserError(f"the {what} has characters this model never saw in training "
+                        f"({' '.join(map(repr, unknown[:10]))}); remove or replace them")
+    n = len(tok.encode(sentence, target)) + 1  # + </s>
+    if n > model.max_len:
+        raise UserError(f"the {what} is {n} tokens long, more than this model's maximum of {model.max_len}; "
+                        f"split it into shorter sentences")
+    return sentence
+
+
 def prepare_lines(model, tok, lines: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
     """(the sentences as the model reads them, [(line number, what is wrong with it)]).
 
-    The same steps as a single sentence (evaluate.prepare_sentence: stripped, typographic
-    punctuation the vocabulary lacks made plain), but nothing is refused: a whole file must
-    come back line for line, so a problem is noted and the line translated as well as it can be."""
-    from nn2gpt.translate.evaluate import plain_punctuation
-
+    The same steps as a single sentence (prepare_sentence: stripped, typographic punctuation
+    the vocabulary lacks made plain), but nothing is refused: a whole file must come back line
+    for line, so a problem is noted and the line translated as well as it can be."""
     sentences, notes = [], []
     for number, line in enumerate(lines, start=1):
         sentence = plain_punctuation(tok, line.strip())

@@ -24,7 +24,7 @@ def attention_maps(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6)
     import torch
 
     from nn2gpt.translate.decode import translate
-    from nn2gpt.translate.evaluate import prepare_sentence
+    from nn2gpt.translate.lines import prepare_sentence
 
     sentence = prepare_sentence(model, tok, sentence)
     translation = translate(model, tok, [sentence], beam, alpha)[0]
