@@ -80,6 +80,48 @@ MISTAKES = {
          "it keeps sigma'(z)"),
         ("y - a", [("return (a - y)", "return (y - a)")], "it is y - a"),
     ],
+    "linear_backward": [
+        ("dx with W.T", [("dx = dy @ w ", "dx = dy @ w.T ")], "it is dy @ W.T"),
+        ("dW transposed", [("dw = dy.T @ x", "dw = x.T @ dy")], "it is x.T @ dy, the transpose"),
+        ("db over the wrong axis", [("db = dy.sum(axis=0)", "db = dy.sum(axis=1)")], "`db` is (6,), expected (8,): db sums dy over the rows n"),
+        ("db the mean", [("db = dy.sum(axis=0)", "db = dy.mean(axis=0)")], "it is the mean over the rows"),
+    ],
+    "layer_norm": [
+        ("eps outside the square root", [("rstd = 1.0 / np.sqrt(var + eps)", "rstd = 1.0 / (np.sqrt(var) + eps)")],
+         "eps is outside the square root"),
+        ("unbiased variance", [("((x - mu) ** 2).mean(axis=-1, keepdims=True)",
+                                "((x - mu) ** 2).sum(axis=-1, keepdims=True) / (x.shape[-1] - 1)")],
+         "the variance divides by C - 1"),
+        ("no gamma", [("return xhat * gamma + beta", "return xhat + beta")], "gamma is left out"),
+        ("no mean(g) term", [("g - g.mean(axis=-1, keepdims=True) - xhat", "g - xhat")], "the mean(g) term is missing"),
+        ("no xhat term", [(" - xhat * (g * xhat).mean(axis=-1, keepdims=True)", "")],
+         "the xhat * mean(g * xhat) term is missing"),
+        ("g without gamma", [("g = dy * gamma ", "g = dy ")], "gamma is missing: g = dy * gamma"),
+        ("dgamma not summed", [("dgamma = (dy * xhat).sum(axis=0)", "dgamma = dy * xhat")],
+         "`dgamma` is (4, 8), expected (8,)"),
+    ],
+    "gelu_backward": [
+        ("no du/dx", [(" * du_dx)", ")")], "du/dx is missing"),
+        ("no product rule", [("0.5 * (1 + t) + ", "")], "the product rule's first term"),
+        ("1 - t", [("(1 - t ** 2)", "(1 - t)")], "tanh'(u) is 1 - t^2"),
+        ("no dy", [("return dy * (", "return (")], "multiply by the incoming gradient dy"),
+    ],
+    "attention_backward": [
+        ("no scale", [("ds @ k * scale", "ds @ k"), ("@ q * scale", "@ q")], "the 1/sqrt(hs) is missing"),
+        ("softmax without its second term", [("att * (datt - (datt * att).sum(axis=-1, keepdims=True))", "att * datt")],
+         "the softmax's backward lost its second term"),
+        ("softmax over the wrong axis", [("(datt * att).sum(axis=-1, keepdims=True)", "(datt * att).sum(axis=-2, keepdims=True)")],
+         "sums over the wrong axis"),
+        ("dk without the swap", [("dk = ds.swapaxes(-1, -2) @ q", "dk = ds @ q")], "it is ds @ q"),
+        ("dv without the swap", [("dv = att.swapaxes(-1, -2) @ dy", "dv = att @ dy")], "it is att @ dy"),
+        (".T on 4 axes", [("v.swapaxes(-1, -2)", "v.T")], "not x.T (which reverses all four)"),
+    ],
+    "cross_entropy_backward": [
+        ("not divided by N", [("return d / n", "return d")], "it is not divided by N"),
+        ("no -1", [("    d[np.arange(n), targets] -= 1.0\n", "")], "the 1 at each row's target is not subtracted"),
+        ("sign", [("return d / n", "return -d / n")], "it is (onehot - p) / N"),
+        ("divided by V", [("return d / n", "return d / probs.shape[1]")], "it is divided by V"),
+    ],
 }
 
 

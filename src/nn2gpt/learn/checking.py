@@ -23,6 +23,22 @@ class NotWritten(CheckFailed):
     """The stub is still there: the function raises NotImplementedError."""
 
 
+def need(module, name: str, what: str):
+    """The learner's `name` (a function, a method of their class Network, a class), else CheckFailed."""
+    from nn2gpt.learn.exercises import pick
+
+    found = pick(module, name)
+    if found is None:
+        raise CheckFailed(f"your file defines no `{name}`; write {what}")
+    return found
+
+
+def projection(shape, seed: int) -> np.ndarray:
+    """A fixed random R: the loss L = sum(R * out) turns any output into a number whose gradient
+    in `out` is R - the incoming gradient dy of a backward pass."""
+    return np.random.default_rng(seed).normal(size=shape)
+
+
 def shape_of(value) -> str:
     return str(tuple(np.shape(value)))
 

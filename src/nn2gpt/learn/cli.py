@@ -9,6 +9,7 @@
     nn2gpt learn reset NAME          the stub again; your version is kept in backups/
     nn2gpt learn list                every exercise, done or not, and the milestones
     nn2gpt learn run digits [...]    train the real network on MNIST with your functions
+    nn2gpt learn run numpy-gpt [...] train chapter 5's numpy GPT with your backward passes
 
 Exit codes of check: 0 passed, 1 a wrong answer (or the stub), 2 your code raised or hung.
 """
@@ -22,7 +23,8 @@ import time
 from nn2gpt.cli import Number, Parser
 from nn2gpt.errors import UserError
 
-MILESTONES = {"digits": "ch.1: the book's 784-30-10 network on MNIST, trained with your functions"}
+MILESTONES = {"digits": "ch.1: the book's 784-30-10 network on MNIST, trained with your functions",
+              "numpy-gpt": "ch.5: the numpy GPT on Tiny Shakespeare, trained with your backward passes"}
 
 
 def build_parser() -> Parser:
@@ -98,7 +100,7 @@ def do_status(book, args) -> int:
     ex = book.current()
     print(f"workbook {book.root}: {sum(e.name in done for e in exercises)} of {len(exercises)} exercises passed")
     if ex is None:
-        print("every exercise has passed; train with your code: nn2gpt learn run digits")
+        print("every exercise has passed; train with your code: nn2gpt learn run digits, nn2gpt learn run numpy-gpt")
         return 0
     print(f"current: {ex.file} - {ex.task}")
     print(f"edit {book.root / ex.file}, then `nn2gpt learn check` (or `nn2gpt learn watch`); "
@@ -211,6 +213,7 @@ def do_list(book, args) -> int:
 
 
 def do_run(book, args) -> int:
-    from nn2gpt.learn.milestone_digits import run
+    import importlib
 
-    return run(book, args.flags)
+    module = {"digits": "milestone_digits", "numpy-gpt": "milestone_numpy_gpt"}[args.milestone]
+    return importlib.import_module(f"nn2gpt.learn.{module}").run(book, args.flags)

@@ -10,6 +10,8 @@ teaches (nn2gpt.learn.checking).
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +56,9 @@ class Exercise:
 
 def all_exercises() -> list[Exercise]:
     from nn2gpt.learn.ch1 import EXERCISES as ch1
+    from nn2gpt.learn.ch5 import EXERCISES as ch5
 
-    return [*ch1]
+    return [*ch1, *ch5]
 
 
 def find(name: str) -> Exercise:
@@ -68,3 +71,25 @@ def find(name: str) -> Exercise:
             return ex
     names = ", ".join(ex.file.removesuffix(".py") for ex in all_exercises())
     raise UserError(f"no exercise named {name!r}; choose one of {names} (`nn2gpt learn list`)")
+
+
+def load_file(path: Path, name: str | None = None):
+    """Import a Python file as a fresh module (a workbook exercise or a solution)."""
+    name = name or f"nn2gpt_learn_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look a module up by name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def pick(module, name: str):
+    """`name` from a learner's file: a method of its `class Network` if it has one, else a function."""
+    cls = getattr(module, "Network", None)
+    if isinstance(cls, type) and name in vars(cls):
+        return vars(cls)[name]
+    return getattr(module, name, None)

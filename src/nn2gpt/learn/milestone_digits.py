@@ -47,7 +47,7 @@ def parser():
 def pieces(book) -> tuple[dict, list[str]]:
     """{name: function} for the training, the learner's where they pass now; and the names that are theirs."""
     from nn2gpt.learn import ch1
-    from nn2gpt.learn.ch1.network import load_file, pick
+    from nn2gpt.learn.exercises import load_file, pick
     from nn2gpt.learn.runner import check
 
     mine, modules = [], {}
@@ -111,6 +111,7 @@ def _train(book, args, sizes, out: Path) -> int:
     from nn2gpt.digits.model import save_model
     from nn2gpt.digits.network import Network
     from nn2gpt.digits.plots import learning_curve
+    from nn2gpt.learn.runner import located
 
     methods, mine = pieces(book)
     theirs = [n for n in USED if n not in mine]
@@ -139,7 +140,7 @@ def _train(book, args, sizes, out: Path) -> int:
             history = net.SGD((X, labels), args.epochs, args.batch, args.eta,
                               evaluation_data=mnist.validation, on_epoch=on_epoch)
     except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
-        raise UserError(f"your code raised during training ({_where(e, book)}); nothing was saved: "
+        raise UserError(f"your code raised during training ({located(e, book.root)}); nothing was saved: "
                         f"`nn2gpt learn check` that exercise") from None
     seconds = time.perf_counter() - start
     if not all(np.isfinite(w).all() for w in [*net.weights, *net.biases]):
@@ -156,13 +157,3 @@ def _train(book, args, sizes, out: Path) -> int:
     print(f"test accuracy: {100 * correct / len(mnist.test):.2f}% ({correct} / {len(mnist.test)})")
     return 0
 
-
-def _where(exc: Exception, book) -> str:
-    import traceback
-
-    from nn2gpt.learn.runner import one_line
-
-    root = book.root.resolve()
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve().parent == root]
-    where = f"{Path(frames[-1].filename).name} line {frames[-1].lineno}, in {frames[-1].name}: " if frames else ""
-    return where + one_line(f"{type(exc).__name__}: {exc}")

@@ -63,11 +63,29 @@ def describe_exception(exc: BaseException, path: Path, exercise: Exercise) -> st
     return f"{where}{text}" + (f" ({advice})" if advice else "")
 
 
+def _workbook_frames(exc: BaseException, root: Path) -> list:
+    root = Path(root).resolve()
+    return [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve().parent == root]
+
+
+def from_workbook(exc: BaseException, root: Path) -> bool:
+    """Whether the exception was raised in (or through) the learner's code in workbook `root`."""
+    return bool(_workbook_frames(exc, root))
+
+
+def located(exc: BaseException, root: Path) -> str:
+    """One line for an exception raised while training with the learner's code: at the last frame
+    in a file of the workbook `root`, if there is one."""
+    frames = _workbook_frames(exc, root)
+    where = f"{Path(frames[-1].filename).name} line {frames[-1].lineno}, in {frames[-1].name}: " if frames else ""
+    return where + one_line(f"{type(exc).__name__}: {exc}")
+
+
 def check_here(exercise: Exercise, path: Path) -> Result:
     """Import the learner's file and run the check in this process (the child's work; tests use it)."""
     import numpy as np
 
-    from nn2gpt.learn.ch1.network import load_file
+    from nn2gpt.learn.exercises import load_file
 
     path = Path(path)
     try:

@@ -67,9 +67,8 @@ def summary(run: Path, kind: str) -> str:
     if kind == "digits":
         c = _read_json(run / "config.json")
         acc = c.get("test_accuracy")
-        mine = ", trained with your code (nn2gpt learn)" if isinstance(c.get("learn"), dict) else ""
         return (f"{c.get('sizes', '?')}, " + (f"test {100 * acc:.2f}%" if isinstance(acc, (int, float)) else "untested")
-                + mine)
+                + _learner(c))
     if kind == "lab":
         s = _read_json(run / "results.json").get("settings", {})
         return f"{s.get('steps', '?')} steps a run"
@@ -79,7 +78,12 @@ def summary(run: Path, kind: str) -> str:
         return f"{c.get('train', {}).get('pair', '?')}, d{m.get('d_model', '?')} x {m.get('n_layer', '?')} layers"
     val = [r["val_loss"] for r in read_metrics(run) if isinstance(r.get("val_loss"), (int, float))]
     shape = f"{m.get('model', '?')} {m.get('n_layer', '?')}x{m.get('n_embd', '?')}, {m.get('pos', 'learned')} positions"
-    return shape + (f", val {val[-1]:.3f}" if val and math.isfinite(val[-1]) else "")
+    return shape + (f", val {val[-1]:.3f}" if val and math.isfinite(val[-1]) else "") + _learner(c)
+
+
+def _learner(config: dict) -> str:
+    """Runs trained by `nn2gpt learn run` carry "learn" in their config: say whose code trained them."""
+    return ", trained with your code (nn2gpt learn)" if isinstance(config.get("learn"), dict) else ""
 
 
 def signature(run: Path, kind: str) -> tuple:

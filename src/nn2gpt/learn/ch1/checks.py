@@ -12,8 +12,9 @@ import copy
 import numpy as np
 
 from nn2gpt.digits import costs
-from nn2gpt.learn.ch1.network import Network, assemble, pick, reference
-from nn2gpt.learn.checking import CheckFailed, close, compare, expect_array, expect_list, finite_difference
+from nn2gpt.learn.ch1.network import assemble, reference
+from nn2gpt.learn.checking import (CheckFailed, close, compare, expect_array, expect_list, finite_difference,
+                                   need)
 
 SHAPES = ([784, 30, 10], [3, 4, 5, 2], [2, 6, 1])
 
@@ -26,13 +27,6 @@ def sigmoid(z):
 def sigmoid_prime(z):
     s = sigmoid(z)
     return s * (1 - s)
-
-
-def need(module, name: str, what: str):
-    found = pick(module, name)
-    if found is None:
-        raise CheckFailed(f"your file defines no `{name}`; write {what}")
-    return found
 
 
 def example(sizes, m: int, seed: int):

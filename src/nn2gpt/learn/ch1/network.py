@@ -9,11 +9,10 @@ a check can test one method with every other one known to be right.
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
+
+from nn2gpt.learn.exercises import load_file, pick
 
 METHODS = ("feedforward", "backprop", "update_mini_batch", "backprop_matrix")
 
@@ -31,28 +30,6 @@ class Network:
     def cost_derivative(self, output_activations, y):
         """dC/da for the quadratic cost C = 1/2 ||a - y||^2: a - y."""
         return output_activations - y
-
-
-def load_file(path: Path, name: str | None = None):
-    """Import a Python file as a fresh module (a workbook exercise or a solution)."""
-    name = name or f"nn2gpt_learn_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickling look a module up by name
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
-
-
-def pick(module, name: str):
-    """`name` from a learner's file: a method of its `class Network` if it has one, else a function."""
-    cls = getattr(module, "Network", None)
-    if isinstance(cls, type) and name in vars(cls):
-        return vars(cls)[name]
-    return getattr(module, name, None)
 
 
 @functools.lru_cache(maxsize=None)

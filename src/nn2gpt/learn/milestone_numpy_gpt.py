@@ -1,0 +1,110 @@
+"""`nn2gpt learn run numpy-gpt`: chapter 5's numpy GPT trained with the learner's backward passes.
+
+Chapter 5's model (nn2gpt.numpy_gpt.model) calls its layers' forward and backward functions by
+name. For the run, each of those the learner has written and that passes its check now takes
+the place of chapter 5's - linear_backward, the LayerNorm pair, gelu_backward,
+attention_backward, cross_entropy_backward - and the run says which. Everything else is
+`nn2gpt gpt train --engine numpy` as it is, with its flags, its lock and its atomic
+checkpoints; the saved config gains "learn" (the learner's pieces), so the studio can say whose
+backward passes trained it. The functions are put back when the run ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from nn2gpt.errors import UserError
+from nn2gpt.learn.exercises import find, load_file, pick
+
+USED = ("linear_backward", "layer_norm", "gelu_backward", "attention_backward", "cross_entropy_backward")
+DEFAULTS = {"--out": "runs/learn-numpy-gpt", "--max-iters": "200"}
+
+
+def passed_pieces(book) -> dict:
+    """{exercise name: the learner's module} for each of USED that passes its check now."""
+    from nn2gpt.learn.runner import check
+
+    mine = {}
+    for name in USED:
+        ex = find(name)
+        path = book.root / ex.file
+        if path.is_file() and check(ex, path).status == "passed":
+            mine[name] = load_file(path, f"workbook_run_{name}")
+    return mine
+
+
+def replacements(mine: dict) -> list[tuple[object, str, object]]:
+    """(module, attribute, the learner's function adapted to chapter 5's signature) to swap in."""
+    from nn2gpt.numpy_gpt import attention, model
+
+    out = []
+    if "linear_backward" in mine:
+        f = pick(mine["linear_backward"], "linear_backward")
+
+        def linear_backward(dy, x, w, has_bias=True):
+            dx, dw, db = f(dy, x, w)
+            return dx, dw, db if has_bias else None
+        out += [(model, "linear_backward", linear_backward), (attention, "linear_backward", linear_backward)]
+    if "layer_norm" in mine:
+        fwd, bwd = pick(mine["layer_norm"], "layer_norm_forward"), pick(mine["layer_norm"], "layer_norm_backward")
+
+        def layer_norm_forward(x, gamma, beta, eps=1e-5):
+            return fwd(x, gamma, 0.0 if beta is None else beta, eps)
+
+        def layer_norm_backward(dy, gamma, cache, has_bias=True):
+            dx, dgamma, dbeta = bwd(dy, gamma, cache)
+            return dx, dgamma, dbeta if has_bias else None
+        out += [(model, "layer_norm_forward", layer_norm_forward), (model, "layer_norm_backward", layer_norm_backward)]
+    if "gelu_backward" in mine:
+        g = pick(mine["gelu_backward"], "gelu_backward")
+        out.append((model, "gelu_backward", lambda dy, x, t: g(dy, x)))     # t: chapter 5's cache, unused
+    if "attention_backward" in mine:
+        out.append((attention, "attention_backward", pick(mine["attention_backward"], "attention_backward")))
+    if "cross_entropy_backward" in mine:
+        out.append((model, "cross_entropy_backward", pick(mine["cross_entropy_backward"], "cross_entropy_backward")))
+    return out
+
+
+@contextlib.contextmanager
+def swapped(changes):
+    """Set each module attribute for the duration, and put the originals back afterwards."""
+    saved = [(module, name, getattr(module, name)) for module, name, _ in changes]
+    try:
+        for module, name, value in changes:
+            setattr(module, name, value)
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+
+def run(book, flags: list[str]) -> int:
+    from nn2gpt.gpt.cli import main as gpt_main
+    from nn2gpt.learn.runner import from_workbook, located
+    from nn2gpt.numpy_gpt import train
+
+    if any(f in ("-h", "--help") for f in flags):
+        print("nn2gpt learn run numpy-gpt [flags of `nn2gpt gpt train`]: chapter 5's numpy GPT trained with your "
+              f"backward passes ({', '.join(USED)}); defaults {' '.join(f'{k} {v}' for k, v in DEFAULTS.items())}")
+        return gpt_main(["train", "--help"])
+    if "--engine" in flags or any(f.startswith("--engine=") for f in flags):
+        raise UserError("this milestone is the numpy engine's; drop --engine")
+    mine = passed_pieces(book)
+    theirs = [n for n in USED if n not in mine]
+    print(f"yours: {', '.join(mine) or 'none yet'}; chapter 5's: {', '.join(theirs) or 'none'}", flush=True)
+    given = {f.split("=")[0] for f in flags}
+    extra = [x for k, v in DEFAULTS.items() if k not in given and not (k == "--max-iters" and "--max-seconds" in given)
+             for x in (k, v)]
+    real_save = train.save_checkpoint
+
+    def save_checkpoint(run_dir, weights, config, *args, **kw):   # the run's config names the learner's pieces
+        return real_save(run_dir, weights, config | {"learn": {"yours": list(mine), "reference": theirs,
+                                                               "milestone": "numpy-gpt"}}, *args, **kw)
+    try:
+        with swapped([*replacements(mine), (train, "save_checkpoint", save_checkpoint)]):
+            return gpt_main(["train", "--engine", "numpy", *extra, *flags])
+    except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
+        if not from_workbook(e, book.root):
+            raise
+        raise UserError(f"your code raised during training ({located(e, book.root)}); the last checkpoint, "
+                        f"if any, is kept: `nn2gpt learn check` that exercise") from None

@@ -1,0 +1,65 @@
+"""`nn2gpt learn run numpy-gpt` on a tiny model: the learner's passed backward passes train chapter
+5's numpy GPT, a failing one is left out, chapter 5's functions are back afterwards, and an error
+in the learner's code during training is one line at their file and line."""
+
+import json
+
+import pytest
+
+from nn2gpt.cli import main
+from nn2gpt.learn.exercises import find
+from nn2gpt.numpy_gpt import attention, model
+
+TINY = ["--max-iters", "4", "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16",
+        "--batch-size", "4", "--eval-batches", "2", "--warmup", "2", "--sample-tokens", "0", "--quiet"]
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "wb"
+    assert main(["learn", "init", str(root)]) == 0
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    return root
+
+
+def solve(root, name, change=("", "")):
+    ex = find(name)
+    text = ex.solution.read_text()
+    assert change[0] in text
+    (root / ex.file).write_text(text.replace(*change))
+
+
+def test_the_learners_backward_passes_train_the_numpy_gpt(book, tmp_path, capsys):
+    from nn2gpt.studio.runs import summary
+
+    originals = (model.linear_backward, model.layer_norm_forward, attention.attention_backward)
+    for name in ("linear_backward", "layer_norm", "attention_backward", "cross_entropy_backward"):
+        solve(book, name)
+    solve(book, "gelu_backward", (" * du_dx)", ")"))                   # wrong: chapter 5's is used instead
+    out = tmp_path / "run"
+    assert main(["learn", "run", "numpy-gpt", *TINY, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert ("yours: linear_backward, layer_norm, attention_backward, cross_entropy_backward; "
+            "chapter 5's: gelu_backward") in said
+    config = json.loads((out / "config.json").read_text())
+    assert config["engine"] == "numpy" and config["learn"]["reference"] == ["gelu_backward"]
+    assert config["train"]["max_iters"] == 4
+    assert summary(out, "gpt").endswith("trained with your code (nn2gpt learn)")
+    assert (model.linear_backward, model.layer_norm_forward, attention.attention_backward) == originals
+
+
+def test_an_error_in_training_is_one_line_at_the_learners_line(book, tmp_path, capsys):
+    # right in float64 (the check), raises in float32 (training): the check cannot see it
+    solve(book, "linear_backward", ("    dx = dy @ w ", "    if dy.dtype == np.float32:\n"
+                                                       "        raise ValueError('float32!')\n    dx = dy @ w "))
+    assert main(["learn", "run", "numpy-gpt", *TINY, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "41_linear_backward.py line 9, in linear_backward: ValueError: float32!" in err, err
+    assert model.linear_backward.__module__ == "nn2gpt.numpy_gpt.layers"
+
+
+def test_the_engine_is_not_a_choice(book, capsys):
+    assert main(["learn", "run", "numpy-gpt", "--engine", "torch"]) == 2
+    assert "drop --engine" in capsys.readouterr().err
