@@ -10,7 +10,6 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 KNOWN = {
     frozenset({"nn2gpt.gpt.cli", "nn2gpt.numpy_gpt.cli_entry"}),
     frozenset({"nn2gpt.lab.pizza", "nn2gpt.lab.report"}),
-    frozenset({"nn2gpt.learn.ch1", "nn2gpt.learn.exercises"}),
 }
 
 

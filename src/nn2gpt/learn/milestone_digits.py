@@ -47,7 +47,7 @@ def parser():
 def pieces(book) -> tuple[dict, list[str]]:
     """{name: function} for the training, the learner's where they pass now; and the names that are theirs."""
     from nn2gpt.learn import ch1
-    from nn2gpt.learn.exercises import load_file, pick
+    from nn2gpt.learn.exercise import load_file, pick
     from nn2gpt.learn.runner import check
 
     mine, modules = [], {}

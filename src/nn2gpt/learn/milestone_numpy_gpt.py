@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.exercises import find, load_file, pick
+from nn2gpt.learn.exercise import load_file, pick
+from nn2gpt.learn.exercises import find
 
 USED = ("linear_backward", "layer_norm", "gelu_backward", "attention_backward", "cross_entropy_backward")
 DEFAULTS = {"--out": "runs/learn-numpy-gpt", "--max-iters": "200"}

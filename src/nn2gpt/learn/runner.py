@@ -85,7 +85,7 @@ def check_here(exercise: Exercise, path: Path) -> Result:
     """Import the learner's file and run the check in this process (the child's work; tests use it)."""
     import numpy as np
 
-    from nn2gpt.learn.exercises import load_file
+    from nn2gpt.learn.exercise import load_file
 
     path = Path(path)
     try:

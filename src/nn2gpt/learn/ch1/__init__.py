@@ -8,7 +8,7 @@ trains with (nn2gpt.digits.costs).
 """
 
 from nn2gpt.digits.costs import sigmoid, sigmoid_prime
-from nn2gpt.learn.exercises import Exercise
+from nn2gpt.learn.exercise import Exercise
 
 SHAPE_ERRORS = ("not aligned", "matmul", "could not be broadcast", "mismatch in its core dimension")
 C = "nn2gpt.learn.ch1.checks:"

@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from nn2gpt.learn.exercises import load_file, pick
+from nn2gpt.learn.exercise import load_file, pick
 
 METHODS = ("feedforward", "backprop", "update_mini_batch", "backprop_matrix")
 
@@ -35,10 +35,11 @@ class Network:
 @functools.lru_cache(maxsize=None)
 def reference(name: str):
     """The reference version of a method or function (from the exercise's solution file)."""
-    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn.ch1 import EXERCISES
 
     owner = {"sigmoid_prime": "sigmoid", "CrossEntropyCost": "cross_entropy"}.get(name, name)
-    return pick(load_file(find(owner).solution, f"nn2gpt_learn_solution_{owner}"), name)
+    solution = next(ex.solution for ex in EXERCISES if ex.name == owner)
+    return pick(load_file(solution, f"nn2gpt_learn_solution_{owner}"), name)
 
 
 def assemble(**methods) -> type:

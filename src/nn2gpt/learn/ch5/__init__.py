@@ -7,7 +7,7 @@ the chapter's (ch.1 is 0x), so the road's order holds as chapters fill in.
 """
 
 from nn2gpt.learn.ch1 import SHAPE_ERRORS
-from nn2gpt.learn.exercises import Exercise
+from nn2gpt.learn.exercise import Exercise
 
 C = "nn2gpt.learn.ch5.checks:"
 
