@@ -35,13 +35,25 @@ def error(response, status=400) -> str:
 
 # ---- runs -------------------------------------------------------------------------------------
 
-def test_every_chapter_s_runs_are_found_nested_ones_too(client):
-    runs = client.get("/api/runs").json()["runs"]
-    assert [r["name"] for r in runs["digits"]] == ["digits"]
-    assert [r["name"] for r in runs["gpt"]] == ["gpt"]
-    assert [r["name"] for r in runs["translate"]] == ["nested/translate"]
-    assert [r["name"] for r in runs["lab"]] == ["lab"]
-    assert "test" in runs["digits"][0]["summary"] and "val" in runs["gpt"][0]["summary"]
+def test_every_chapter_s_runs_are_found_nested_ones_too(runs_dir, tmp_path):
+    """A runs folder of its own (other tests add runs to the shared one): exactly its runs are listed,
+    nested ones too, and one added later appears on the next request."""
+    from starlette.testclient import TestClient
+
+    from nn2gpt.studio.server import StudioConfig, make_app
+
+    own = tmp_path / "runs"
+    for name in ("digits", "gpt", "nested/translate", "lab"):
+        shutil.copytree(runs_dir / name, own / name)
+    with TestClient(make_app(StudioConfig(runs=str(own), port=8000)), base_url="http://127.0.0.1:8000") as c:
+        runs = c.get("/api/runs").json()["runs"]
+        assert [r["name"] for r in runs["digits"]] == ["digits"]
+        assert [r["name"] for r in runs["gpt"]] == ["gpt"]
+        assert [r["name"] for r in runs["translate"]] == ["nested/translate"]
+        assert [r["name"] for r in runs["lab"]] == ["lab"]
+        assert "test" in runs["digits"][0]["summary"] and "val" in runs["gpt"][0]["summary"]
+        shutil.copytree(runs_dir / "gpt", own / "deeper" / "still" / "gpt")
+        assert [r["name"] for r in c.get("/api/runs").json()["runs"]["gpt"]] == ["deeper/still/gpt", "gpt"]
 
 
 def test_the_page_and_its_assets_are_served_by_the_package(client):
@@ -215,8 +227,24 @@ def test_translate_returns_both_attentions_with_their_labels(client, runs_dir):
         w = np.array(t[name])
         assert w.shape == (2, 2, rows, S), name  # [layer][head][rows][S]
         np.testing.assert_allclose(w.sum(-1), 1, atol=2e-3)
-    if t["translation"].strip():
-        assert math.isclose(t["log_prob"], log_probability(model, tok, sentence, t["translation"]), abs_tol=1e-3)
+    # scored whatever it is, an empty translation too (then log P(</s> | sentence))
+    assert math.isclose(t["log_prob"], log_probability(model, tok, sentence, t["translation"]), abs_tol=1e-3)
+    assert math.isclose(sum(x["log_prob"] for x in t["tokens"]), t["log_prob"], abs_tol=1e-2)
+
+
+def test_an_empty_translation_is_scored_as_the_model_stopping_at_once(runs_dir):
+    """A model made to stop at once (its </s> logit raised) translates to "", scored log P(</s> | sentence)."""
+    from nn2gpt.studio.translate import translate
+    from nn2gpt.translate.evaluate import load_run, log_probability
+
+    model, tok, _ = load_run(runs_dir / "nested" / "translate")
+    bias = torch.zeros(model.embed.weight.shape[0])
+    bias[tok.eos_id] = 30.0
+    model.logits_bias = torch.nn.Parameter(bias)
+    t = translate(model, tok, "La pizza salió del horno.", 1)
+    assert t["translation"] == "" and [x["token"] for x in t["tokens"]] == ["</s>"]
+    expected = log_probability(model, tok, "La pizza salió del horno.", "")
+    assert t["log_prob"] is not None and math.isclose(t["log_prob"], expected, abs_tol=1e-3) and expected > -1e-3
 
 
 def test_a_typed_translation_is_scored_as_log_probability_does(client, runs_dir):
@@ -318,15 +346,22 @@ def test_gpt2_pieces_join_to_exactly_the_text():
 
 
 def test_concurrent_looks_inside_one_model_do_not_mix(app, client):
-    """Hooks are attached to the shared model for one pass: overlapping passes must wait for each other."""
+    """Hooks are attached to the shared model for one pass: overlapping passes must wait for each other.
+    Each answer given while others run is the answer the same request gets alone."""
     from concurrent.futures import ThreadPoolExecutor
 
     text = "First Citizen:\nBefore we proceed any further, hear me speak."
     ask = lambda p: client.post("/api/gpt/inspect", json={"run": "gpt", "text": text, "position": p}).json()
-    shape = lambda _: client.post("/api/gpt/shapes", json={"run": "gpt", "text": "ROMEO:"}).json()
-    alone_rows = len(shape(0)["rows"])
-    with ThreadPoolExecutor(6) as pool:
-        inspected = list(pool.map(ask, range(10, 40)))
-        shaped = list(pool.map(shape, range(12)))
-    assert all(a["n_layer"] == 2 and len(a["attention"]) == 4 for a in inspected)
-    assert all(len(s["rows"]) == alone_rows for s in shaped)
+    shape = lambda t: client.post("/api/gpt/shapes", json={"run": "gpt", "text": t}).json()
+    positions, texts = range(10, 40), ["ROMEO:", "First Citizen:", "O"] * 4
+    alone = {p: ask(p) for p in positions}
+    alone_shapes = {t: shape(t) for t in set(texts)}
+    assert len({s["rows"][0]["shape"] for s in alone_shapes.values()}) == 3  # three lengths: mixing would show
+    with ThreadPoolExecutor(6) as pool:  # inspections and shapes interleaved
+        jobs = []
+        for i, p in enumerate(positions):
+            jobs.append((alone[p], pool.submit(ask, p)))
+            if i < len(texts):
+                jobs.append((alone_shapes[texts[i]], pool.submit(shape, texts[i])))
+        for expected, job in jobs:
+            assert job.result() == expected

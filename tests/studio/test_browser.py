@@ -109,14 +109,14 @@ def test_train_live_gains_points_and_stop_saves(page, studio, runs_dir):
     page.wait_for_function("/^gpt-live-\\d+$/.test(document.getElementById('train-name').value)")  # a free name
     page.fill("#train-name", "browser-live")
     page.fill("#train-layers", "1")
-    page.fill("#train-seconds", "120")
+    page.fill("#train-seconds", "1800")  # far more than the test waits: only Stop ends this run
     page.click("#train-start")
     page.wait_for_function("document.querySelectorAll('#train-curve circle').length >= 2", timeout=90_000)
     points = page.locator("#train-curve circle").count()
     page.wait_for_function(f"document.querySelectorAll('#train-curve circle').length > {points}", timeout=60_000)
     page.click("#train-stop")
-    page.wait_for_function("document.getElementById('train-status').textContent.includes('stopped') || "
-                           "document.getElementById('train-status').textContent.includes('finished')", timeout=60_000)
+    page.wait_for_function("document.getElementById('train-status').textContent.startsWith('browser-live: stopped')",
+                           timeout=60_000)
     model, _, config = load_model(runs_dir / "browser-live")  # the checkpoint Stop saved loads
     assert config["model"]["n_layer"] == 1
 

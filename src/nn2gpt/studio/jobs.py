@@ -51,7 +51,7 @@ def gpt_command(fields: dict) -> list[str]:
 
 
 def digits_command(fields: dict) -> list[str]:
-    """The book's chapter-1 run (784-30-10, quadratic cost, eta 3.0, 30 epochs): a few seconds on 2 cores."""
+    """The book's chapter-1 run (784-30-10, quadratic cost, eta 3.0, 30 epochs): about ten seconds on 2 cores."""
     from nn2gpt.digits.cli import BOOK
 
     argv = BOOK.split()[1:]  # ["digits", "train", "--sizes", "784,30,10", "--epochs", "30", ...]

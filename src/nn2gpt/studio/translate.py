@@ -32,11 +32,15 @@ def check_sentence(sentence, what: str = "sentence") -> str:
 
 def translate(model, tok, sentence: str, beam: int) -> dict:
     """The translation with both attentions, and its log-probability token by token."""
+    from nn2gpt.translate.lines import prepare_sentence
     from nn2gpt.translate.pictures import attention_maps
 
     beam = checks.number({"beam": beam}, "beam", int, 1, 16)  # 1 = greedy
     src, tgt, enc, cross, translation = attention_maps(model, tok, check_sentence(sentence), beam)
-    scored = score(model, tok, sentence, translation) if translation.strip() else {"log_prob": None, "tokens": []}
+    source = prepare_sentence(model, tok, check_sentence(sentence))
+    # An empty translation is the model stopping at once: it is scored too, as log P(</s> | sentence).
+    target = prepare_sentence(model, tok, translation, "translation") if translation.strip() else ""
+    scored = _scored(model, tok, source, target)
     return {"translation": translation, "source": src, "target": tgt,
             "encoder": [_round(w) for w in enc],  # [layer][head][S][S]
             "cross": [_round(w) for w in cross],  # [layer][head][T][S]
@@ -45,11 +49,17 @@ def translate(model, tok, sentence: str, beam: int) -> dict:
 
 def score(model, tok, sentence: str, target: str) -> dict:
     """log P(target | sentence), in total and for each target token (its </s> included)."""
-    from nn2gpt.translate.evaluate import next_token_log_probs
     from nn2gpt.translate.lines import prepare_sentence
 
     source = prepare_sentence(model, tok, check_sentence(sentence))
     target = prepare_sentence(model, tok, check_sentence(target, "translation"), "translation")
+    return _scored(model, tok, source, target)
+
+
+def _scored(model, tok, source: str, target: str) -> dict:
+    """score's answer for a prepared source and target ("" = the translation that stops at once)."""
+    from nn2gpt.translate.evaluate import next_token_log_probs
+
     ids, logp = next_token_log_probs(model, tok, source, target)  # (T,), (T, V)
     per = logp.gather(-1, ids[:, None])[:, 0]  # (T,)
     labels = [tok.id_to_token(int(i)) for i in ids[:-1]] + ["</s>"]
