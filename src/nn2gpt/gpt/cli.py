@@ -1,4 +1,4 @@
-"""`nn2gpt gpt train | sample | attention`: chapter 2 from the command line.
+"""`nn2gpt gpt train | sample | attention | import`: chapter 2 from the command line.
 
 Only argparse at import time (so `--help` is instant); torch is imported by the commands.
 Flags default to None so that `train --resume` can tell "given" from "not given": a resumed
@@ -117,6 +117,13 @@ def _build_parser():
     a.add_argument("--model", dest="run", required=True, help="the run directory of a trained model")
     a.add_argument("--out", help="PNG file (default: RUN/attention.png)")
     a.add_argument("--data-dir")
+    i = sub.add_parser("import", help="GPT-2's weights (gpt2 .. gpt2-xl, safetensors only) into chapter 2's GPT")
+    i.add_argument("name", nargs="?", help="gpt2, gpt2-medium, gpt2-large, gpt2-xl, or a Hub repository of a GPT-2")
+    i.add_argument("--from", dest="from_dir", metavar="FOLDER",
+                   help="read a folder copied by hand instead (config.json and model.safetensors)")
+    i.add_argument("--out", required=True, help="run directory to write")
+    i.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
+    i.add_argument("--data-dir", help="where GPT-2's tokenizer files are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
     return parser
 
 
@@ -301,6 +308,17 @@ def cmd_attention(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    if (args.name is None) == (args.from_dir is None):
+        raise UserError("give a model name (gpt2, gpt2-medium, gpt2-large, gpt2-xl) or --from FOLDER, one of the two")
+    from nn2gpt.gpt.pretrained import import_gpt2
+
+    out = import_gpt2(args.name, args.out, args.from_dir, args.overwrite, args.data_dir)
+    print(f"imported {args.name or args.from_dir} into {out}; sample it: nn2gpt gpt sample --model "
+          f"{shlex.quote(str(out))} --prompt {shlex.quote('The pizza came out of the oven and')}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     args = _build_parser().parse_args(argv)
-    return {"train": cmd_train, "sample": cmd_sample, "attention": cmd_attention}[args.command](args)
+    return {"train": cmd_train, "sample": cmd_sample, "attention": cmd_attention, "import": cmd_import}[args.command](args)
