@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from hf_tiny import gpt2_folder
 from nn2gpt.cli import main
 
 transformers = pytest.importorskip("transformers")
@@ -19,15 +20,7 @@ SENTENCE = "The pizza came out of the oven and it tasted good"
 
 @pytest.fixture(scope="module")
 def hf_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("gpt2") / "tiny-gpt2"
-    config = transformers.GPT2Config(vocab_size=50257, n_positions=64, n_embd=32, n_layer=2, n_head=4)
-    torch.manual_seed(0)
-    model = transformers.GPT2LMHeadModel(config).eval()
-    with torch.no_grad():
-        for p in model.parameters():  # LayerNorms start at 1 and 0: perturb everything, so a swap shows
-            p.add_(torch.randn_like(p) * 0.05)
-    model.save_pretrained(folder, safe_serialization=True)
-    return folder, model
+    return gpt2_folder(tmp_path_factory.mktemp("gpt2") / "tiny-gpt2")
 
 
 @pytest.fixture(scope="module")

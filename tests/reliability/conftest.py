@@ -11,7 +11,7 @@ from nn2gpt.cli import main
 
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory) -> dict:
-    """One tiny trained run per kind: gpt (torch), numpy, translate, digits."""
+    """One tiny trained run per kind: gpt (torch), numpy, translate, digits; and two model folders to import."""
     root = tmp_path_factory.mktemp("reliability-runs")
     out = {k: root / k for k in ("gpt", "numpy", "translate", "digits")}
     assert main(["gpt", "train", "--out", str(out["gpt"]), "--max-iters", "6", "--eval-interval", "3", *GPT_TINY]) == 0
@@ -19,6 +19,10 @@ def runs(tmp_path_factory) -> dict:
                  *NUMPY_TINY]) == 0
     assert main(["translate", "train", "--out", str(out["translate"]), "--epochs", "1", *TRANSLATE_TINY]) == 0
     assert main(["digits", "train", "--out", str(out["digits"]), *DIGITS_TINY]) == 0
+    from hf_tiny import gpt2_folder, marian_folder  # tiny Hugging Face folders for the two importers
+
+    out["hf-gpt2"] = gpt2_folder(root / "hf" / "gpt2")[0]
+    out["hf-marian"] = marian_folder(root / "hf" / "marian" / "opus-mt-es-en")[0]
     return out
 
 

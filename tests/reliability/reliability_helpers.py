@@ -42,7 +42,8 @@ def nn2gpt(*args, timeout=180, **kw) -> subprocess.CompletedProcess:
                           timeout=timeout, **kw)
 
 
-PATH_DESTS = {"out", "model", "run", "runs", "text", "data_dir", "results", "init_from", "lm", "image", "checkpoints"}
+PATH_DESTS = {"out", "model", "run", "runs", "text", "data_dir", "results", "init_from", "lm", "image", "checkpoints",
+              "from_dir"}
 
 
 def base_commands(runs, tmp):
@@ -80,6 +81,8 @@ def base_commands(runs, tmp):
                                 "": ["--beam", "1"]},
         "translate": {"sentence": "Hola.", "--model": runs["translate"], "--lm": None, "": ["--beam", "1"]},
         "translate target-text": {"--pair": "es-en", "--out": tmp / "en.txt"},
+        "translate import": {"--from": runs["hf-marian"], "--out": tmp / "opus", "": ["--overwrite"]},
+        "gpt import": {"--from": runs["hf-gpt2"], "--out": tmp / "gpt2", "": ["--overwrite"]},
         "lab run": {"--out": tmp / "lab", "": ["--tiny", "--steps", "2", "--seeds", "1", "--suite", "masks",
                                                "--jobs", "1"]},
         "lab report": {"--results": results, "--out": tmp / "report"},

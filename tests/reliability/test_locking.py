@@ -27,11 +27,14 @@ WRITERS = {
     "translate average": lambda runs: ["translate", "average", runs["translate"], runs["translate-copy"],
                                        "--overwrite"],
     "digits train": lambda runs: ["digits", "train", *DIGITS_TINY, "--overwrite"],
+    "gpt import": lambda runs: ["gpt", "import", "--from", runs["hf-gpt2"], "--overwrite"],
+    "translate import": lambda runs: ["translate", "import", "--from", runs["hf-marian"], "--overwrite"],
     "lab run": lambda runs: ["lab", "run", "--tiny", "--steps", "2", "--seeds", "1", "--suite", "masks",
                              "--jobs", "1"],
 }
 KIND = {"gpt train": "gpt", "gpt train --engine numpy": "numpy", "gpt train --resume": "gpt",
-        "translate train": "translate", "translate average": "translate", "digits train": "digits", "lab run": "gpt"}
+        "translate train": "translate", "translate average": "translate", "digits train": "digits", "lab run": "gpt",
+        "gpt import": "gpt", "translate import": "translate"}
 
 
 def test_every_writing_command_is_listed():

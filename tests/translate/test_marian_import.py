@@ -8,68 +8,19 @@ from pathlib import Path
 import pytest
 import torch
 
+from hf_tiny import corpus as _corpus
+from hf_tiny import marian_folder
 from nn2gpt.cli import main
 
 transformers = pytest.importorskip("transformers")
 spm = pytest.importorskip("sentencepiece")
 
-PROBES = Path(__file__).parents[2] / "src" / "nn2gpt" / "lab" / "pizza_probes.tsv"
 PIZZA = "La pizza salió del horno y sabía bien."
-
-
-def _corpus() -> tuple[list[str], list[str]]:
-    """Spanish and English sentences: the lab's probes and their references, and simple variations."""
-    rows = [line.split("\t") for line in PROBES.read_text(encoding="utf-8").splitlines()
-            if line and not line.startswith("#")]
-    es, en = [r[1] for r in rows], [r[5] for r in rows]
-    for a, b in (("La", "Una"), ("pizza", "torta"), ("bien", "mal"), ("The", "A"), ("good", "bad")):
-        es += [s.replace(a, b) for s in es[:44]]
-        en += [s.replace(a, b) for s in en[:44]]
-    return es, en
-
-
-def _train_spm(lines: list[str], prefix: Path) -> Path:
-    text = prefix.with_suffix(".txt")
-    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    spm.SentencePieceTrainer.train(input=str(text), model_prefix=str(prefix), vocab_size=150, model_type="unigram",
-                                   hard_vocab_limit=False, minloglevel=2)
-    return prefix.with_suffix(".model")
 
 
 @pytest.fixture(scope="module")
 def hf_folder(tmp_path_factory):
-    """A Hugging Face Marian folder: random weights (every tensor perturbed, so that a swapped one
-    shows), a logits bias, SentencePiece models for es and en, and their joint vocab.json."""
-    root = tmp_path_factory.mktemp("marian")
-    es, en = _corpus()
-    src_model, tgt_model = _train_spm(es, root / "src"), _train_spm(en, root / "tgt")
-    vocab = {"</s>": 0, "<unk>": 1}
-    for path in (src_model, tgt_model):
-        sp = spm.SentencePieceProcessor(model_file=str(path))
-        for i in range(sp.get_piece_size()):
-            if not (sp.is_control(i) or sp.is_unknown(i)):
-                vocab.setdefault(sp.id_to_piece(i), len(vocab))
-    vocab["<pad>"] = len(vocab)
-    folder = root / "opus-mt-es-en"
-    folder.mkdir()
-    (folder / "source.spm").write_bytes(src_model.read_bytes())
-    (folder / "target.spm").write_bytes(tgt_model.read_bytes())
-    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-    V = len(vocab)
-    config = transformers.MarianConfig(vocab_size=V, d_model=32, encoder_layers=2, decoder_layers=2,
-                                       encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
-                                       decoder_ffn_dim=64, max_position_embeddings=64, pad_token_id=V - 1,
-                                       decoder_start_token_id=V - 1, eos_token_id=0, activation_function="swish",
-                                       scale_embedding=True)
-    torch.manual_seed(0)
-    model = transformers.MarianMTModel(config).eval()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "embed_positions" not in name:  # a fixed table, Marian's sinusoids (not saved)
-                p.add_(torch.randn_like(p) * 0.1)
-        model.final_logits_bias.copy_(torch.randn_like(model.final_logits_bias))
-    model.save_pretrained(folder, safe_serialization=True)
-    return folder, model
+    return marian_folder(tmp_path_factory.mktemp("marian") / "opus-mt-es-en")
 
 
 @pytest.fixture(scope="module")
