@@ -294,10 +294,12 @@ def require_kind(run_dir, config: dict, want: str) -> None:
 
 def refuse_kind(run_dir, kind: str | None, want: str | None):
     """UserError: `run_dir` holds a run of `kind`, where one of `want` (None: any checkpoint) belongs."""
-    command = KINDS.get(kind, ("", "the command that made it"))[1]
     wanted = describe(want) if want else "a run with a checkpoint"
     fix = f"a directory of `{KINDS[want][1]}`" if want else "a run of `nn2gpt gpt` or `nn2gpt translate`"
-    raise UserError(f"{run_dir} holds {describe(kind)}, not {wanted}; use it with `{command}`, or give {fix}")
+    if kind not in KINDS:  # a damaged meta.json, or a checkpoint of a model we do not know: no command reads it
+        raise UserError(f"{run_dir} holds a checkpoint whose meta.json cannot be read as one of ours, not {wanted}; "
+                        f"retrain it, or give {fix}")
+    raise UserError(f"{run_dir} holds {describe(kind)}, not {wanted}; use it with `{KINDS[kind][1]}`, or give {fix}")
 
 
 def check_new_run(out, want: str, overwrite: bool, resume_hint: bool = True) -> None:

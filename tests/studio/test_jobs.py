@@ -73,3 +73,30 @@ def test_the_digits_button_trains_the_book_s_network_and_reports_each_epoch(clie
     net, config = load_model(runs_dir / "book")
     assert net.sizes == [784, 30, 10] and config["cost"] == "quadratic"
     assert math.isclose(100 * config["history"]["evaluation_accuracy"][-1], epochs[-1]["accuracy"], abs_tol=0.01)
+
+
+def test_stop_before_the_first_step_waits_for_it_and_saves(client, runs_dir):
+    wait_for_end(client) if client.get("/api/train").json()["job"] else None
+    fields = {"layers": 1, "width": 32, "seconds": 120}
+    started = client.post("/api/train/start", json={"chapter": "gpt", "name": "early", "fields": fields}).json()
+    stopping = client.post("/api/train/stop", json={}).json()  # at once: the child is still importing torch
+    assert stopping["stopping"] and stopping["step"] is None
+    job = wait_for_end(client)
+    assert job["status"] == "stopped" and job["saved"] is True, job
+    model, _, config = load_model(runs_dir / "early")  # Stop left a checkpoint
+    assert config["model"]["n_layer"] == 1
+    # a tab still watching this job after another starts is told it is gone (it then asks for the new one)
+    with client.stream("GET", f"/api/train/events?job={started['id'] + 1000}&after=0") as s:
+        got = [json.loads(line[6:]) for line in s.iter_lines() if line.startswith("data: ")]
+    assert got == [{"type": "gone"}]
+
+
+def test_a_progress_line_is_a_training_loss_point():
+    from nn2gpt.studio.jobs import PROGRESS, PROGRESS_LOSS, Job, Jobs
+
+    job = Job("gpt", "x", None, [])
+    line = "step 120/1000000 (0%), 38.2 step/s, loss 2.4817 | 52,100 tok/s"
+    Jobs._progress(None, job, int(PROGRESS.match(line)[1]), PROGRESS_LOSS.search(line))
+    assert job.step == 120 and job.events[-1] == {"type": "metric", "step": 120, "train_loss": 2.4817, "live": True,
+                                                  "n": 0}
+    assert PROGRESS_LOSS.search("step 1/1000000 (0%), 3.0 step/s") is None  # the first line: alive, no loss yet

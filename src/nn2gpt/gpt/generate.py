@@ -89,14 +89,23 @@ class Decoder:
 
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
                 top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Draw the next token (B, 1) from the last position's logits (B, V).
-
-    temperature divides the logits (0 = always the most likely token); top_k keeps the k most
-    likely tokens; top_p (nucleus) keeps the smallest set of most likely tokens whose
-    probability adds up to at least p.
-    """
+    """Draw the next token (B, 1) from the last position's logits (B, V), from the distribution
+    `filtered_probs` gives (temperature 0 = always the most likely token)."""
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)  # (B, 1)
+    probs = filtered_probs(logits, temperature, top_k, top_p)  # (B, V)
+    return torch.multinomial(probs, 1, generator=generator)  # (B, 1) (normalises by itself)
+
+
+def filtered_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                   top_p: float | None = None) -> torch.Tensor:
+    """The distribution the next token is drawn from, (B, V) from logits (B, V), in float64.
+
+    temperature (> 0) divides the logits: softmax(logits / T), sharper below 1, flatter above;
+    top_k keeps the k most likely tokens; top_p (nucleus) keeps the smallest set of most likely
+    tokens whose probability adds up to at least p. After top_p the rows sum to at most 1
+    (torch.multinomial normalises); divide by the row's sum to read probabilities.
+    """
     # in float64 and from the largest logit down: a temperature as small as 1e-300 then sharpens the
     # distribution towards the argmax instead of overflowing to inf - inf = NaN
     logits = (logits.double() - logits.double().amax(dim=-1, keepdim=True)) / temperature  # (B, V), <= 0
@@ -111,4 +120,4 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
         drop[:, 0] = False  # the most likely token always stays, however small top_p
         sorted_p = sorted_p.masked_fill(drop, 0.0)
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)  # (B, V) back in vocab order
-    return torch.multinomial(probs, 1, generator=generator)  # (B, 1) (normalises by itself)
+    return probs

@@ -10,8 +10,11 @@ from nn2gpt.errors import UserError
 
 
 def number(body: dict, key: str, kind, low, high, default=None, optional: bool = False):
-    """body[key] as `kind` (int or float) in [low, high]; `optional` lets a missing or null value be None."""
-    value = body.get(key, default)
+    """body[key] as `kind` (int or float) in [low, high]. A missing or null value (an empty field
+    on the page) is the default, or None when `optional`: an empty field always means "the default"."""
+    value = body.get(key)
+    if value is None:
+        value = default
     if value is None and optional:
         return None
     name = key.replace("_", " ")
@@ -30,3 +33,20 @@ def text(value, what: str, limit: int, hint: str, blank_ok: bool = False) -> str
     if len(value) > limit:
         raise UserError(f"the {what} is {len(value):,} characters; the page takes at most {limit:,}")
     return value
+
+
+def heads(value, n_layer: int, n_head: int) -> dict[int, list[int]]:
+    """The heads a request turns off, a list of [layer, head] pairs (numbered from 0), as {layer: [heads]}."""
+    if value is None:
+        return {}
+    if not isinstance(value, list) or len(value) > n_layer * n_head:
+        raise UserError("heads off must be a list of [layer, head] pairs")
+    chosen: dict[int, list[int]] = {}
+    for pair in value:
+        ok = (isinstance(pair, list) and len(pair) == 2
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in pair))
+        if not ok or not (0 <= pair[0] < n_layer and 0 <= pair[1] < n_head):
+            raise UserError(f"head {pair!r} is not one of the model's {n_layer} layers x {n_head} heads; "
+                            f"give [layer, head] pairs numbered from 0")
+        chosen.setdefault(pair[0], []).append(pair[1])
+    return chosen

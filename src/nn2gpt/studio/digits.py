@@ -55,6 +55,20 @@ def predict(net, gray: np.ndarray) -> dict:
             "sizes": net.sizes, "output": net.output}
 
 
+def neuron(net, index) -> dict:
+    """What hidden neuron `index` of the first hidden layer looks for: its 784 incoming weights
+    (as a 28x28 picture, one weight per input pixel) and its bias. The neuron's input is w.x + b,
+    so ink on a pixel with a large positive weight pushes it on, ink on a negative one pushes it off."""
+    from nn2gpt.studio import checks
+
+    if len(net.sizes) < 3:
+        raise UserError("this network has no hidden layer; its inputs go straight to the 10 outputs")
+    index = checks.number({"neuron": index}, "neuron", int, 0, net.sizes[1] - 1)
+    w = net.weights[0][index]  # (784,) the row of W^1 that feeds neuron `index`
+    return {"neuron": index, "weights": [round(float(v), 4) for v in w], "bias": round(float(net.biases[0][index, 0]), 4),
+            "largest": round(float(np.abs(w).max()), 4)}
+
+
 class Gallery:
     """The test digits a network gets wrong, computed once per network and kept."""
 

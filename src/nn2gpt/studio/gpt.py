@@ -5,6 +5,12 @@ cache), sent to the browser as Server-Sent Events, one event per piece of text. 
 position `t` is one forward pass over the context the model would read there (at most
 block_size tokens ending at t): the logits at t give the next-token distribution, and every
 layer's and head's attention row t says how much t read from each earlier token.
+
+The distribution shown is the one the sampler draws from (`filtered_probs`: softmax(logits / T),
+then top-k and top-p), so moving the page's temperature and top-k re-shapes it; `next_only`
+keeps the last few positions' logits, so a slider's move is a softmax, not a forward pass.
+Heads can be turned off (`nn2gpt.nn.ablate.heads_off`: their output zeroed before the output
+projection) for any of these passes.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import codecs
 import json
 import re
 import time
+import weakref
 
 import torch
 
@@ -21,6 +28,7 @@ from nn2gpt.studio import checks
 MAX_PROMPT = 10_000  # characters; the model reads only its last block_size tokens anyway
 MAX_NEW = 2_000
 TOP = 10
+THUMB = 24  # the last THUMB x THUMB of every head's map, drawn as its thumbnail
 
 
 def check_text(text, what: str = "prompt") -> str:
@@ -98,25 +106,99 @@ def tokens(tok, text: str) -> dict:
     return {"tokens": pieces_of(tok, tok.encode(check_text(text, "text")))}
 
 
-def inspect(model, tok, text: str, position: int) -> dict:
-    """Token `position` of `text`: the next-token distribution after it and every head's attention row."""
-    from nn2gpt.gpt.heatmaps import look_inside
+def shown(settings: dict) -> dict:
+    """The settings that shape the next-token distribution (the page's temperature, top-k, top-p)."""
+    return {k: settings.get(k) for k in ("temperature", "top_k", "top_p")}
 
-    text = check_text(text, "text")
-    ids = tok.encode(text)
+
+def distribution(logits: torch.Tensor, settings: dict) -> torch.Tensor:
+    """logits (V,) -> the probabilities (V,) the sampler draws from under `settings`: softmax(logits / T)
+    with top-k and top-p applied (gpt sample's own `filtered_probs`); T = 0 puts all on the argmax."""
+    from nn2gpt.gpt.generate import filtered_probs
+
+    if settings["temperature"] == 0:
+        return torch.nn.functional.one_hot(logits.argmax(), logits.numel()).double()  # (V,)
+    probs = filtered_probs(logits[None], settings["temperature"], settings["top_k"], settings["top_p"])[0]  # (V,)
+    return probs / probs.sum()
+
+
+def next_tokens(tok, logits: torch.Tensor, settings: dict, following: int | None) -> dict:
+    """The TOP most likely next tokens under `settings`, and the token that does come next in the text
+    (the one that was sampled, or typed) with its probability and rank."""
+    probs = distribution(logits, settings)  # (V,)
+    top = torch.topk(probs, min(TOP, probs.numel()))
+    answer = {"next": [{"token": pieces_of(tok, [int(i)])[0], "id": int(i), "p": float(f"{float(p):.4g}")}
+                       for p, i in zip(top.values, top.indices)],
+              "settings": shown(settings), "following": None}
+    if following is not None:
+        p = probs[following]
+        answer["following"] = {"token": pieces_of(tok, [following])[0], "id": following, "p": float(f"{float(p):.4g}"),
+                               "rank": int((probs > p).sum()) + 1}
+    return answer
+
+
+def _window(model, tok, text: str, position) -> tuple[list[int], int, int]:
+    """(the text's ids, the checked position, where the context the model reads at `position` starts)."""
+    ids = tok.encode(check_text(text, "text"))
     position = checks.number({"position": position}, "position", int, 0, len(ids) - 1)
-    start = max(0, position + 1 - model.cfg.block_size)  # the context the model reads at `position`
+    return ids, position, max(0, position + 1 - model.cfg.block_size)
+
+
+def _off(model, heads) -> dict:
+    from nn2gpt.nn.ablate import attention_layers
+
+    layers = attention_layers(model)
+    return checks.heads(heads, len(layers), layers[0][1].n_head if layers else 0)
+
+
+def inspect(model, tok, text: str, position: int, settings: dict, heads=None) -> dict:
+    """Token `position` of `text`: the next-token distribution after it (under the sampling
+    settings, with the heads `heads` turned off) and every head's attention row and recent map."""
+    from nn2gpt.gpt.heatmaps import look_inside
+    from nn2gpt.nn.ablate import heads_off
+
+    ids, position, start = _window(model, tok, text, position)
+    off = _off(model, heads)
     window = torch.tensor([ids[start:position + 1]])  # (1, W)
     model.eval()
-    weights, logits = look_inside(model, window)  # [(nh, W, W)] per layer, (1, W, V)
-    probs = logits[0, -1].float().softmax(-1)  # (V,) after reading token `position`
-    top = torch.topk(probs, min(TOP, probs.numel()))
-    attention = [{"layer": l, "head": h, "weights": [round(float(x), 4) for x in w[h, -1]]}  # row `position`: (W,)
+    with heads_off(model, off):
+        weights, logits = look_inside(model, window)  # [(nh, W, W)] per layer, (1, W, V)
+    following = ids[position + 1] if position + 1 < len(ids) else None
+    n = THUMB if len(weights) * (weights[0].size(0) if weights else 0) <= 48 else THUMB // 2
+    attention = [{"layer": l, "head": h, "weights": [round(float(x), 4) for x in w[h, -1]],  # row `position`: (W,)
+                  "recent": (w[h, -n:, -n:] * 1000).round().int().tolist()}  # the last n x n, in thousandths
                  for l, w in enumerate(weights) for h in range(w.size(0))]
     return {"tokens": pieces_of(tok, ids), "position": position, "start": start,
-            "next": [{"token": pieces_of(tok, [int(i)])[0], "p": round(float(p), 4)}
-                     for p, i in zip(top.values, top.indices)],
+            **next_tokens(tok, logits[0, -1].float(), settings, following), "off": [[l, h] for l in off for h in off[l]],
             "attention": attention, "n_layer": len(weights), "n_head": weights[0].size(0) if weights else 0}
+
+
+_LOGITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {(ids, heads off): logits (V,)}
+
+
+def next_only(model, tok, text: str, position: int, settings: dict, heads=None) -> dict:
+    """The next-token distribution alone (the page's temperature and top-k sliders): the logits of
+    one forward pass are kept for the last few (text, heads off), so moving a slider is a softmax."""
+    from nn2gpt.nn.ablate import heads_off
+
+    ids, position, start = _window(model, tok, text, position)
+    off = _off(model, heads)
+    key = (tuple(ids[start:position + 1]), tuple((l, tuple(sorted(off[l]))) for l in sorted(off)))
+    kept = _LOGITS.setdefault(model, {})
+    if key not in kept:
+        model.eval()
+        with heads_off(model, off), torch.no_grad():
+            logits, _ = model(torch.tensor([list(key[0])]))  # (1, W, V)
+        if len(kept) >= 8:
+            kept.pop(next(iter(kept)))
+        kept[key] = logits[0, -1].float()  # (V,)
+    following = ids[position + 1] if position + 1 < len(ids) else None
+    return {"position": position, **next_tokens(tok, kept[key], settings, following)}
+
+
+def display_settings(body: dict) -> dict:
+    """The sampling settings of a request that only reads the distribution (no token count, no seed)."""
+    return {k: v for k, v in sampling(body).items() if k in ("temperature", "top_k", "top_p")}
 
 
 def shapes(model, tok, text: str) -> dict:

@@ -6,13 +6,21 @@ its checkpoints atomically, and on Stop (SIGINT, as Ctrl-C) finishes its step, s
 Two jobs at once are refused: on a 2-core machine each would run at half speed.
 
 What the page sees is a list of events that only grows: the child's output lines; for a GPT the
-rows of `metrics.jsonl` as each checkpoint writes them, with a short sample from that checkpoint;
-for digits each epoch's validation accuracy. A tab asks for the events after the last one it has,
-so any number of tabs can watch one run, and a tab opened late sees it all from the start.
+training loss from each progress line (one every few seconds, so the curve moves from the start),
+the rows of `metrics.jsonl` as each checkpoint writes them, with a short sample from that
+checkpoint; for digits each epoch's validation accuracy. A tab asks for the events of one job (its
+`id`) after the last one it has, so any number of tabs can watch one run, and a tab opened late
+sees it all from the start.
+
+Stop before the GPT's training loop has begun (while it loads the data and builds the model, when
+Ctrl-C would end it with nothing saved) is held until the first progress line: the loop then
+finishes that step, evaluates and saves, so Stop always leaves a checkpoint. A job that ends
+without one says so (`saved` is false).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -22,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 
+from nn2gpt.checkpoint import has_checkpoint
 from nn2gpt.errors import UserError
 from nn2gpt.runlog import read_metrics
 from nn2gpt.studio import checks
@@ -29,6 +38,9 @@ from nn2gpt.studio import checks
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 POSITIONS = ("rope", "learned", "sinusoidal", "alibi", "none")  # the default of `gpt train` first
 EPOCH = re.compile(r"^epoch\s+(\d+)/(\d+): validation ([\d.]+)%")
+PROGRESS = re.compile(r"^step (\d+)/\d+\b")  # gpt train's progress line: the loop is running
+PROGRESS_LOSS = re.compile(r"\bloss ([\d.]+)")
+IDS = itertools.count(1)
 SAMPLE_CHARS = 160
 
 
@@ -65,6 +77,10 @@ COMMANDS = {"gpt": gpt_command, "digits": digits_command}
 class Job:
     def __init__(self, chapter: str, name: str, run: Path, argv: list[str]):
         self.chapter, self.name, self.run, self.argv = chapter, name, run, argv
+        self.id = next(IDS)
+        self.step: int | None = None  # the last step a progress line reported (None: still starting)
+        self.stop_held = False  # Stop was pressed before the loop began; sent at the first progress line
+        self.saved: bool | None = None  # once ended: is there a checkpoint to use
         self.started = time.time()
         self.events: list[dict] = []
         self.status = "running"
@@ -81,9 +97,10 @@ class Job:
             self.events.append(event | {"n": len(self.events)})
 
     def public(self) -> dict:
-        return {"chapter": self.chapter, "name": self.name, "status": self.status, "returncode": self.returncode,
-                "seconds": round(time.time() - self.started, 1), "command": "nn2gpt " + " ".join(self.argv),
-                "events": len(self.events)}
+        return {"id": self.id, "chapter": self.chapter, "name": self.name, "status": self.status,
+                "returncode": self.returncode, "seconds": round(time.time() - self.started, 1),
+                "command": "nn2gpt " + " ".join(self.argv), "events": len(self.events), "step": self.step,
+                "stopping": self.stopping, "saved": self.saved}
 
 
 class Jobs:
@@ -133,7 +150,10 @@ class Jobs:
             raise UserError("no training run is running")
         if not job.stopping:
             job.stopping = True
-            job.proc.send_signal(signal.SIGINT)
+            if job.chapter == "gpt" and job.step is None:
+                job.stop_held = True  # Ctrl-C now would end it before its first save: wait for the loop
+            else:
+                job.proc.send_signal(signal.SIGINT)
         return job.public()
 
     def shutdown(self, wait: float = 30.0) -> None:
@@ -156,14 +176,27 @@ class Jobs:
             m = EPOCH.match(line) if job.chapter == "digits" else None
             if m:
                 job.add({"type": "metric", "epoch": int(m[1]), "epochs": int(m[2]), "accuracy": float(m[3])})
+            m = PROGRESS.match(line) if job.chapter == "gpt" else None
+            if m:
+                self._progress(job, int(m[1]), PROGRESS_LOSS.search(line))
         job.returncode = job.proc.wait()
         job.exited = True
         if job.chapter == "gpt":
             job.watcher.join()  # the watcher stops, then the last rows are read once
             self._new_rows(job)
-        saved = job.returncode == 0 or (job.stopping and job.returncode == 130)
-        job.status = ("stopped" if job.stopping else "finished") if saved else "failed"
+        ended = job.returncode == 0 or (job.stopping and job.returncode == 130)
+        job.saved = has_checkpoint(job.run) if job.chapter == "gpt" else (job.run / "weights.npz").is_file()
+        job.status = ("stopped" if job.stopping else "finished") if ended else "failed"
         job.add({"type": "end", **job.public()})
+
+    def _progress(self, job: Job, step: int, loss) -> None:
+        """A progress line: the loop runs (a held Stop goes now), and its training loss is a point."""
+        job.step = step
+        if job.stop_held:
+            job.stop_held = False
+            job.proc.send_signal(signal.SIGINT)
+        if loss:
+            job.add({"type": "metric", "step": step, "train_loss": float(loss[1]), "live": True})
 
     def _watch_metrics(self, job: Job) -> None:
         while not job.exited:
@@ -194,6 +227,9 @@ class Jobs:
         except (UserError, OSError, RuntimeError):
             return None  # a checkpoint being replaced right now: the next one will do
 
-    def events_after(self, n: int) -> list[dict]:
+    def events_after(self, n: int, job_id: int | None = None) -> list[dict] | None:
+        """The events of the current job after the n-th; None when `job_id` names a job that is gone."""
         job = self.job
+        if job_id is not None and (job is None or job.id != job_id):
+            return None
         return job.events[n:] if job else []

@@ -58,7 +58,7 @@ def report_html(run: Path, name: str) -> str:
     path = _inside(run, "REPORT.md")
     if path is None:
         raise UserError(f"{name} has results but no REPORT.md; write it with "
-                        f"`nn2gpt lab report --results {name}/results.json --out {name}`")
+                        f"`nn2gpt lab report --results {run}/results.json --out {run}`")
     body = _markdown().convert(path.read_text(encoding="utf-8", errors="replace"))
     link = f"api/lab/file?run={quote(name)}&name="
     return re.sub(r'<img alt="([^"]*)" src="([\w.-]+\.png)"',

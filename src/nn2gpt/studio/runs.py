@@ -2,7 +2,9 @@
 
 A run is recognised the way every command recognises it (`checkpoint.run_kind`): a checkpoint
 whose config says gpt or translate, a digits `weights.npz`, or a lab `results.json`. Runs may
-sit in sub-folders (`runs/exp1/gpt`); the folders inside a run (its checkpoints) are not runs.
+sit in sub-folders (`runs/exp1/gpt`); the folders inside a run (its checkpoints) are not runs. A
+symbolic link is followed only when it leads to a folder inside --runs: a link to `/` or to a
+run elsewhere is neither listed nor walked (a run name must resolve inside --runs anyway).
 
 `Models.get` loads a run the first time it is asked for and then answers from memory. It
 re-reads the run only when the run itself changed on disk (a new checkpoint, a retrained
@@ -32,9 +34,14 @@ def find_runs(runs_dir: Path) -> dict[str, list[dict]]:
     """{chapter: [{"name": "exp1/gpt", "summary": "..."}]} for every run under runs_dir, sorted by name."""
     found: dict[str, list[dict]] = {c: [] for c in CHAPTERS}
 
+    root = runs_dir.resolve()
+
+    def inside(p: Path) -> bool:  # a symbolic link is followed only when it stays inside --runs
+        return not p.is_symlink() or root in p.resolve().parents
+
     def walk(folder: Path, depth: int) -> None:
         try:
-            children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+            children = sorted(p for p in folder.iterdir() if not p.name.startswith(".") and inside(p) and p.is_dir())
         except OSError:
             return
         for child in children:
@@ -134,8 +141,8 @@ class Models:
         kind = run_kind(run)
         if kind != want:
             if kind is None and not has_checkpoint(run):
-                raise UserError(f"{run.name} holds no trained model; train one with "
-                                f"`{TRAIN_ONE[want].format(runs='runs')}`")
+                raise UserError(f"{run.name} holds no trained model; train one into it with "
+                                f"`{TRAIN_ONE[want].replace('{runs}/' + want, str(run))}`")
             refuse_kind(run.name, kind, want)
         sig = signature(run, kind)
         with self.lock(run):

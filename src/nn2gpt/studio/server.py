@@ -103,6 +103,10 @@ def page_routes(studio: Studio) -> list:
         net, _ = await model_of(request, "digits")
         return await answer(studio.gallery.misclassified, net)
 
+    async def digits_neuron(request):
+        net, _ = await model_of(request, "digits")
+        return await answer(digits.neuron, net, _int(request.query_params.get("neuron", "")))
+
     async def gpt_of(body: dict):
         return await run_in_threadpool(studio.looked_into, body.get("run"), "gpt")
 
@@ -116,7 +120,14 @@ def page_routes(studio: Studio) -> list:
     async def gpt_inspect(request):
         body = await body_of(request)
         (model, tok, _), lock = await gpt_of(body)
-        return await answer(gpt.inspect, model, tok, body.get("text"), body.get("position"), lock=lock)
+        return await answer(gpt.inspect, model, tok, body.get("text"), body.get("position"),
+                            gpt.display_settings(body), body.get("heads_off"), lock=lock)
+
+    async def gpt_next(request):
+        body = await body_of(request)
+        (model, tok, _), lock = await gpt_of(body)
+        return await answer(gpt.next_only, model, tok, body.get("text"), body.get("position"),
+                            gpt.display_settings(body), body.get("heads_off"), lock=lock)
 
     async def gpt_shapes(request):
         body = await body_of(request)
@@ -131,22 +142,30 @@ def page_routes(studio: Studio) -> list:
     async def translate_info(request):
         _, _, config = await model_of(request, "translate")
         lang = translate.source_language(config)
-        return JSONResponse({"source_language": lang, "example": translate.PIZZA.get(lang, "")})
+        return JSONResponse({"source_language": lang, "example": translate.PIZZA.get(lang, ""),
+                             "slip": translate.SLIP.get(lang, "")})
+
+    async def translator(body: dict):
+        return await run_in_threadpool(studio.looked_into, body.get("run"), "translate")
 
     async def translate_run(request):
         body = await body_of(request)
-        model, tok, _ = await model_of(request, "translate", body)
-        return await answer(translate.translate, model, tok, body.get("sentence"), body.get("beam", 4))
+        (model, tok, _), lock = await translator(body)
+        return await answer(translate.translate, model, tok, body.get("sentence"), body.get("beam", 4),
+                            body.get("heads_off"), lock=lock)
 
     async def translate_score(request):
         body = await body_of(request)
-        model, tok, _ = await model_of(request, "translate", body)
-        return await answer(translate.score, model, tok, body.get("sentence"), body.get("translation"))
+        (model, tok, _), lock = await translator(body)
+        return await answer(translate.score, model, tok, body.get("sentence"), body.get("translation"),
+                            body.get("heads_off"), lock=lock)
 
     return [Route("/api/digits/predict", digits_predict, methods=["POST"]),
             Route("/api/digits/misclassified", digits_gallery),
+            Route("/api/digits/neuron", digits_neuron),
             Route("/api/gpt/generate", gpt_generate, methods=["POST"]),
             Route("/api/gpt/inspect", gpt_inspect, methods=["POST"]),
+            Route("/api/gpt/next", gpt_next, methods=["POST"]),
             Route("/api/gpt/shapes", gpt_shapes, methods=["POST"]),
             Route("/api/gpt/tokens", gpt_tokens, methods=["POST"]),
             Route("/api/translate/info", translate_info),
@@ -191,10 +210,16 @@ def train_routes(studio: Studio) -> list:
         if resumed is not None and resumed >= 0:
             after = max(after, resumed + 1)
 
+        job_id = _int(request.query_params.get("job", ""))  # the job this tab watches (None: the current one)
+
         async def stream():
             n = after
             while True:
-                for e in studio.jobs.events_after(n):
+                found = studio.jobs.events_after(n, job_id)
+                if found is None:  # a newer run replaced it: the tab asks for the current job again
+                    yield gpt.event({"type": "gone"})
+                    return
+                for e in found:
                     n = e["n"] + 1
                     yield gpt.event(e)
                     if e["type"] == "end":

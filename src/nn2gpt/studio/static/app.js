@@ -54,6 +54,8 @@ export async function postStream(path, body, onEvent, signal) {
 export function showError(node, error) {
   node.hidden = !error;
   node.textContent = error ? (error.message || String(error)) : "";
+  // a run deleted (or emptied) since the list was read: read the list again, so it cannot be picked
+  if (error && /there is no run|holds no trained model/.test(node.textContent)) refreshCurrent();
 }
 
 // A calm white -> blue scale for weights in [0, 1].
@@ -63,39 +65,71 @@ export function shade(w, max = 1) {
   return `rgb(${r},${g},${b})`;
 }
 
-// A heatmap as rows of cells: rows[i] is an array of weights; hover shows the value.
+// A heatmap as rows of cells: rows[i] is an array of weights, shaded white (0) to blue (the largest).
+// Every cell and its column label are exactly --cell px wide (borders inside), so label j sits over column j.
 // perRow shades each row against its own largest weight (a diffuse head stays visible next to a sharp one).
-// fit narrows the cells so that every column shows at the view's width (and scrolls to the newest).
-export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picked, big, max, perRow, fit} = {}) {
+// fit narrows the cells so that the columns fit the view's width (never under MIN_CELL px, where the labels
+// stay readable: then the map scrolls sideways, to the newest column). Hovering, tapping or focusing a cell
+// shows its value in the line under the map (touch has no hover); rows are reachable with Tab and the arrows,
+// and Enter or Space does what a click does.
+const MIN_CELL = 9;
+// keep: the same map drawn again (a row was picked): the value line keeps what it said.
+export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picked, big, max, perRow, fit, keep} = {}) {
   node.replaceChildren();
   node.classList.toggle("big", !!big);
   if (fit) {
-    const columns = rows[0]?.length || 1, room = (node.clientWidth || 700) - 95;
-    node.style.setProperty("--cell", `${Math.max(5, Math.min(14, Math.floor(room / columns)))}px`);
+    const columns = rows[0]?.length || 1, label = parseFloat(getComputedStyle(node).getPropertyValue("--label")) || 88;
+    const room = (node.clientWidth || 700) - label - 2;
+    node.style.setProperty("--cell", `${Math.max(MIN_CELL, Math.min(16, Math.floor(room / columns)))}px`);
   }
   const all = max ?? Math.max(1e-9, ...rows.flat());
-  if (colLabels) node.append(el("div", {class: "hm-cols"}, ...colLabels.map((c) => el("span", {text: c, title: c}))));
+  const grid = el("div", {class: "hm-grid"});
+  const readout = el("p", {class: "hm-readout note", text: (keep && node.dataset.readout) || "\u00a0"});
+  const say = (i, j, w) => { readout.textContent = node.dataset.readout = `${rowLabels[i] ?? i} → ` +
+    `${colLabels ? colLabels[j] : j}` + (colLabels ? ` (column ${j + 1})` : "") + `: ${w.toFixed(3)}`; };
+  if (colLabels) grid.append(el("div", {class: "hm-cols"}, ...colLabels.map((c) => el("span", {text: c, title: c}))));
   rows.forEach((row, i) => {
     const top = perRow ? Math.max(1e-9, ...row) : all;
-    const line = el("div", {class: "hm-row" + (i === picked ? " picked" : ""), "data-row": i},
+    const line = el("div", {class: "hm-row" + (i === picked ? " picked" : ""), "data-row": i, tabindex: "0",
+                            role: onRow ? "button" : "group", "aria-label": `row ${rowLabels[i] ?? i}`},
       el("div", {class: "hm-label", text: rowLabels[i] ?? "", title: rowLabels[i] ?? ""}),
       ...row.map((w, j) => el("div", {class: "hm-cell", style: `background:${shade(w, top)}`,
-                                      title: `${rowLabels[i] ?? i} → ${colLabels ? colLabels[j] : j}: ${w.toFixed(3)}`})));
+                                      title: `${rowLabels[i] ?? i} → ${colLabels ? colLabels[j] : j}: ${w.toFixed(3)}`,
+                                      onpointerenter: () => say(i, j, w), onpointerdown: () => say(i, j, w)})));
+    line.addEventListener("focus", () => { const j = row.indexOf(Math.max(...row)); say(i, j, row[j]); });
+    line.addEventListener("keydown", (e) => {
+      if ((e.key === "Enter" || e.key === " ") && onRow) { e.preventDefault(); onRow(i); }
+      const next = e.key === "ArrowDown" ? line.nextElementSibling : e.key === "ArrowUp" ? line.previousElementSibling : null;
+      if (next?.classList.contains("hm-row")) { e.preventDefault(); next.focus(); }
+    });
     if (onRow) { line.style.cursor = "pointer"; line.addEventListener("click", () => onRow(i)); }
-    if (onHover) { line.addEventListener("mouseenter", () => onHover(i)); line.addEventListener("mouseleave", () => onHover(null)); }
-    node.append(line);
+    if (onHover) {
+      line.addEventListener("mouseenter", () => onHover(i)); line.addEventListener("mouseleave", () => onHover(null));
+      line.addEventListener("focus", () => onHover(i)); line.addEventListener("blur", () => onHover(null));
+    }
+    grid.append(line);
   });
-  if (fit) node.scrollLeft = node.scrollWidth;
+  node.append(grid, legend(perRow ? "the row's largest weight" : max === 1 ? "1" : `${all.toFixed(3)}, the largest`), readout);
+  if (fit) grid.scrollLeft = grid.scrollWidth;
 }
 
-// Probability bars, vertical (labels under) or horizontal (label, bar, value).
-export function bars(node, items, {horizontal = false, top = null, max = null} = {}) {
+// The colour scale under a heatmap: white = 0, full blue = `top`.
+export function legend(top) {
+  return el("div", {class: "hm-legend"}, el("span", {text: "0"}),
+    el("i", {style: `background:linear-gradient(to right, ${shade(0)}, ${shade(0.5)}, ${shade(1)})`}),
+    el("span", {text: top}));
+}
+
+// Probability bars, vertical (labels under) or horizontal (label, bar, value). `top` (vertical) or
+// `highlight` (horizontal) is the bar drawn in the accent colour; `mark` a bar outlined and flagged.
+export function bars(node, items, {horizontal = false, top = null, max = null, highlight = null, mark = null} = {}) {
   node.replaceChildren();
   const best = top ?? items.reduce((b, it, i) => (it.value > items[b].value ? i : b), 0);
   max = max ?? Math.max(1e-9, ...items.map((it) => it.value));
   for (const [i, it] of items.entries()) {
     if (horizontal) {
-      node.append(el("div", {class: "row"}, el("code", {text: it.label}),
+      node.append(el("div", {class: "row" + (i === highlight ? " top" : "") + (i === mark ? " marked" : "")},
+        el("code", {text: it.label, title: it.label}),
         el("i", {style: `width:${(100 * it.value / max).toFixed(1)}%`}), el("span", {text: it.text ?? it.value.toFixed(3)})));
     } else {
       node.append(el("div", {class: "bar" + (i === best ? " top" : "")}, el("span", {text: it.text ?? ""}),
@@ -105,8 +139,11 @@ export function bars(node, items, {horizontal = false, top = null, max = null} =
 }
 
 // A tiny line chart: series = [{points: [[x, y]], cls: "train" | "val", dots: bool}].
+// Drawn at the SVG's own width in pixels, so its text keeps its size on a phone.
 export function curve(svg, series, {xLabel = "step", yLabel = ""} = {}) {
-  const W = svg.viewBox.baseVal.width, H = svg.viewBox.baseVal.height, L = 40, B = 22, T = 8, R = 8;
+  const H = svg.viewBox.baseVal.height, W = Math.round(svg.clientWidth) || svg.viewBox.baseVal.width;
+  const L = 44, B = 22, T = 8, R = 8;
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const pts = series.flatMap((s) => s.points);
   svg.replaceChildren();
   const ns = "http://www.w3.org/2000/svg", add = (tag, attrs) => {
@@ -126,7 +163,7 @@ export function curve(svg, series, {xLabel = "step", yLabel = ""} = {}) {
     else if (s.points.length) add("polyline", {points: s.points.map((p) => `${X(p[0])},${Y(p[1])}`).join(" "), class: s.cls});
   }
   add("text", {x: L, y: H - 6, text: ""}).textContent = `${x0}`;
-  add("text", {x: W - R - 40, y: H - 6}).textContent = `${x1} ${xLabel}`;
+  add("text", {x: W - R, y: H - 6, "text-anchor": "end"}).textContent = `${x1} ${xLabel}`;
   add("text", {x: 2, y: T + 8}).textContent = y1.toFixed(2);
   add("text", {x: 2, y: H - B}).textContent = y0.toFixed(2);
   if (yLabel) add("text", {x: L + 6, y: T + 8}).textContent = yLabel;
@@ -145,6 +182,7 @@ export async function fillRuns(chapter, select, emptyNode, summaryNode, {force =
   const list = runs[chapter], keep = choose ?? select.value;
   select.replaceChildren(...list.map((r) => el("option", {value: r.name, text: r.name})));
   if (list.some((r) => r.name === keep)) select.value = keep;
+  const gone = keep && list.length && select.value !== keep; // the chosen run was deleted: the page moves on
   emptyNode.hidden = list.length > 0;
   if (!list.length) {
     emptyNode.replaceChildren("No run of this chapter yet in the studio's folder. Train one: ",
@@ -153,6 +191,7 @@ export async function fillRuns(chapter, select, emptyNode, summaryNode, {force =
   const show = () => { if (summaryNode) summaryNode.textContent = list.find((r) => r.name === select.value)?.summary ?? ""; };
   show();
   select.onchange = () => { show(); select.dispatchEvent(new CustomEvent("run")); };
+  if (gone) select.dispatchEvent(new CustomEvent("run"));
   return list.length > 0;
 }
 
@@ -160,17 +199,25 @@ export async function fillRuns(chapter, select, emptyNode, summaryNode, {force =
 const views = {};
 const started = new Set();
 
+let current = null;
 function route() {
   const name = (location.hash || "#digits").slice(1);
   const view = views[name] ? name : "digits";
+  current = view;
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
-  for (const a of document.querySelectorAll("#tabs a")) a.classList.toggle("active", a.dataset.view === view);
+  for (const a of document.querySelectorAll("#tabs a")) {
+    a.classList.toggle("active", a.dataset.view === view);
+    if (a.dataset.view === view) a.scrollIntoView({block: "nearest", inline: "nearest"}); // a narrow nav scrolls
+  }
   if (!started.has(view)) { started.add(view); views[view](); }
   else if (refreshers[view]) refreshers[view](); // a run trained meanwhile shows up in the lists
 }
 
 const refreshers = {};
 export function register(name, start, refresh = null) { views[name] = start; refreshers[name] = refresh; }
+// The shown view reads its run lists again (a run trained, or deleted, in the meantime).
+export function refreshCurrent() { if (current && started.has(current) && refreshers[current]) refreshers[current](); }
+window.addEventListener("focus", refreshCurrent);
 
 Promise.all(["digits", "gpt", "translate", "train", "lab"].map((v) => import(`./${v}.js`))).then(() => {
   window.addEventListener("hashchange", route);

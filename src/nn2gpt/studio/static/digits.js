@@ -3,6 +3,8 @@ import {$, bars, curve, el, fillRuns, loadRuns, postJSON, register, shade, showE
 
 const SIDE = 140; // the drawing is sent at 140x140 grey levels: enough detail for a 20x20 digit
 let inFlight = false, again = false, drawn = false;
+let hiddenNow = [];   // the hidden activations of the latest drawing
+let neuronShown = null;
 
 function paintPixels(canvas, values, side = 28) {
   const ctx = canvas.getContext("2d"), img = ctx.createImageData(side, side);
@@ -29,7 +31,11 @@ function showPrediction(p) {
   const hidden = p.hidden[0] || [], cols = Math.ceil(Math.sqrt(hidden.length));
   const box = $("digits-hidden");
   box.style.gridTemplateColumns = `repeat(${cols}, 12px)`;
-  box.replaceChildren(...hidden.map((a, i) => el("div", {style: `background:${shade(a)}`, title: `neuron ${i}: ${a.toFixed(3)}`})));
+  hiddenNow = hidden;
+  box.replaceChildren(...hidden.map((a, i) => el("div", {style: `background:${shade(a)}`, title: `neuron ${i}: ${a.toFixed(3)}`,
+    tabindex: "0", role: "button", "aria-label": `hidden neuron ${i}`, class: i === neuronShown ? "picked" : "",
+    onclick: () => showNeuron(i), onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); showNeuron(i); } }})));
+  if (neuronShown !== null) sayNeuron(neuronShown);
   $("digits-hidden-caption").textContent = `hidden layer: ${hidden.length} sigmoids σ(w·x + b)` +
     (p.hidden.length > 1 ? ` (first of ${p.hidden.length})` : "");
   bars($("digits-output"), p.probabilities.map((v, d) => ({label: String(d), value: v, text: v >= 0.01 ? v.toFixed(2) : ""})));
@@ -37,6 +43,38 @@ function showPrediction(p) {
     : "output: 10 sigmoid activations, scaled to sum to 1";
   $("digits-verdict").replaceChildren("The network says ", el("b", {text: String(p.digit)}),
     ` (${(100 * p.probabilities[p.digit]).toFixed(1)}%)`);
+}
+
+// Weights as a 28x28 picture: blue = positive (ink there turns the neuron on), red = negative, white = 0.
+function paintWeights(canvas, weights, largest) {
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(28, 28);
+  weights.forEach((w, i) => {
+    const t = Math.min(1, Math.abs(w) / Math.max(largest, 1e-9));
+    const [r, g, b] = w >= 0 ? [47, 109, 181] : [190, 75, 55];
+    img.data.set([255 - t * (255 - r), 255 - t * (255 - g), 255 - t * (255 - b), 255].map(Math.round), 4 * i);
+  });
+  const small = el("canvas", {width: 28, height: 28});
+  small.getContext("2d").putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+}
+
+function sayNeuron(i) {
+  const a = hiddenNow[i];
+  $("digits-neuron-value").textContent = `neuron ${i}` + (a === undefined ? "" : `: ${a.toFixed(3)} for this drawing`);
+}
+
+async function showNeuron(i) {
+  neuronShown = i;
+  sayNeuron(i);
+  for (const [j, d] of [...$("digits-hidden").children].entries()) d.classList.toggle("picked", j === i);
+  try {
+    const n = await getJSON(`api/digits/neuron?run=${encodeURIComponent($("digits-run").value)}&neuron=${i}`);
+    paintWeights($("digits-neuron-weights"), n.weights, n.largest);
+    $("digits-neuron").hidden = false;
+    $("digits-neuron-caption").textContent = `neuron ${i}: its 784 incoming weights (28×28), bias ${n.bias.toFixed(2)}`;
+  } catch (e) { $("digits-neuron-value").textContent = e.message; }
 }
 
 async function predict() {
@@ -132,6 +170,6 @@ async function start(choose = null) {
 register("digits", () => {
   setUpCanvas();
   $("digits-train").addEventListener("click", trainOne);
-  $("digits-run").addEventListener("run", () => { predict(); gallery(); });
+  $("digits-run").addEventListener("run", () => { neuronShown = null; $("digits-neuron").hidden = true; predict(); gallery(); });
   start().catch((e) => showError($("digits-empty"), e));
 }, () => fillRuns("digits", $("digits-run"), $("digits-empty"), $("digits-summary"), {force: true}));

@@ -3,6 +3,20 @@ import {$, el, fillRuns, getJSON, heatmap, postJSON, register, shade, showError}
 
 let result = null;     // the last answer of api/translate
 let picked = null;     // the source subword whose encoder row shades the source line
+const off = new Set(); // heads turned off, as "layer,head" (layer numbered over every attention layer)
+const offList = () => [...off].map((k) => k.split(",").map(Number));
+
+// A tick box per attention layer and head; a ticked head's output is zeroed in the next Translate and Score.
+function drawHeads() {
+  const box = $("translate-heads");
+  box.replaceChildren(...result.layers.map((name, l) => el("div", {class: "headrow"}, el("span", {text: name}),
+    ...Array.from({length: result.n_head}, (_, h) => {
+      const key = `${l},${h}`, tick = el("input", {type: "checkbox", "aria-label": `turn off ${name} head ${h + 1}`,
+        onchange: (e) => { if (e.target.checked) off.add(key); else off.delete(key); }});
+      tick.checked = off.has(key);
+      return el("label", {class: "small"}, tick, `H${h + 1}`);
+    }))));
+}
 
 // The mean over heads (head = "mean") or over layers and heads (layer = "mean") of [layer][head][rows][cols].
 function pick(weights, layer, head) {
@@ -36,7 +50,7 @@ function drawEncoder() {
   line.replaceChildren(...result.source.map((s, j) => el("span", {text: s, class: j === picked ? "picked" : "",
     style: picked !== null ? `background:${shade(m[picked][j], Math.max(...m[picked]))}` : "",
     onclick: () => { picked = j; drawEncoder(); }})));
-  heatmap($("translate-enc"), m, result.source, result.source, {big: true, max: 1, picked,
+  heatmap($("translate-enc"), m, result.source, result.source, {big: true, max: 1, picked, keep: true,
     onRow: (i) => { picked = i; drawEncoder(); }});
 }
 
@@ -52,30 +66,33 @@ async function translate() {
   $("translate-go").disabled = true;
   try {
     result = await postJSON("api/translate", {run: $("translate-run").value, sentence: $("translate-sentence").value,
-                                              beam: Number($("translate-beam").value)});
+                                              beam: Number($("translate-beam").value), heads_off: offList()});
   } catch (e) { showError($("translate-error"), e); return; } finally { $("translate-go").disabled = false; }
   picked = result.source.findIndex((s) => /sab|schmeck/i.test(s));
   if (picked < 0) picked = null;
   $("translate-result").hidden = false;
   $("translate-output").textContent = result.translation;
+  const without = result.off.length ? ` with ${result.off.length} head${result.off.length === 1 ? "" : "s"} off` : "";
   $("translate-logp").textContent = result.log_prob === null ? "" :
-    `log P(this translation | sentence) = ${result.log_prob.toFixed(2)} nats over ${result.tokens.length} subwords`;
+    `log P(this translation | sentence) = ${result.log_prob.toFixed(2)} nats over ${result.tokens.length} subwords${without}`;
+  drawHeads();
   for (const [id, w, what] of [["cross-layer", result.cross, "layer"], ["enc-layer", result.encoder, "layer"]])
     fillChoices($(id), w.length, what, true);
   fillChoices($("cross-head"), result.cross[0].length, "head", true);
   fillChoices($("enc-head"), result.encoder[0].length, "head", true);
   drawCross();
   drawEncoder();
-  $("translate-compare").replaceChildren(compareRow("the model's", {translation: result.translation,
-    log_prob: result.log_prob, tokens: result.tokens}));
+  const row = compareRow("the model's" + without, {translation: result.translation, log_prob: result.log_prob, tokens: result.tokens});
+  if (result.off.length) $("translate-compare").append(row); // kept under the full model's, to compare
+  else $("translate-compare").replaceChildren(row);
 }
 
 async function score() {
   showError($("translate-error"), null);
   try {
     const s = await postJSON("api/translate/score", {run: $("translate-run").value, sentence: $("translate-sentence").value,
-                                                      translation: $("translate-mine").value});
-    $("translate-compare").append(compareRow("yours", s));
+                                                      translation: $("translate-mine").value, heads_off: offList()});
+    $("translate-compare").append(compareRow("yours" + (off.size ? ` with ${off.size} head${off.size === 1 ? "" : "s"} off` : ""), s));
   } catch (e) { showError($("translate-error"), e); }
 }
 
@@ -83,6 +100,7 @@ async function example() {
   try {
     const info = await getJSON(`api/translate/info?run=${encodeURIComponent($("translate-run").value)}`);
     if (info.example && !$("translate-sentence").dataset.typed) $("translate-sentence").value = info.example;
+    $("translate-mine").placeholder = info.slip || "type your own translation";
   } catch (e) { showError($("translate-error"), e); }
 }
 
@@ -93,7 +111,7 @@ register("translate", async () => {
   $("translate-score").addEventListener("click", score);
   for (const id of ["cross-layer", "cross-head"]) $(id).addEventListener("change", drawCross);
   for (const id of ["enc-layer", "enc-head"]) $(id).addEventListener("change", drawEncoder);
-  $("translate-run").addEventListener("run", example);
+  $("translate-run").addEventListener("run", () => { off.clear(); example(); });
   try {
     const has = await fillRuns("translate", $("translate-run"), $("translate-empty"), $("translate-summary"));
     $("translate-go").disabled = !has;
