@@ -61,10 +61,10 @@ def test_the_next_token_distribution_follows_temperature_top_k_and_heads_off(cli
         expected = torch.topk(probs, 10)
         for answer in (inspected, slid):
             assert [n["id"] for n in answer["next"]][:3] == expected.indices[:3].tolist()
-            assert [n["p"] for n in answer["next"]] == pytest.approx(expected.values.tolist(), abs=1e-4)
+            assert [n["p"] for n in answer["next"]] == pytest.approx(expected.values.tolist(), rel=1e-3, abs=1e-6)
             assert answer["settings"]["temperature"] == settings["temperature"]
             assert answer["following"]["id"] == ids[position + 1]  # the token that came next, marked
-            assert answer["following"]["p"] == pytest.approx(float(probs[ids[position + 1]]), abs=1e-5)
+            assert answer["following"]["p"] == pytest.approx(float(probs[ids[position + 1]]), rel=1e-3)
         if settings["top_k"] == 3:
             assert sum(n["p"] > 0 for n in inspected["next"]) == 3
         assert inspected["off"] == body["heads_off"]
