@@ -3,6 +3,7 @@ nothing wider than the screen, values reachable without hover, the controls of t
 (temperature and top-k, every head, heads turned off), the keyboard, and training that looks alive.
 Screenshots land in each test's temporary folder (page-1280.png, page-390.png)."""
 
+import re
 import shutil
 import time
 
@@ -140,7 +141,7 @@ def test_phone_layout_header_digit_verdict_and_curve(phone, studio):
     verdict = phone.locator("#digits-verdict").bounding_box()
     assert verdict["y"] + verdict["height"] <= 844 and verdict["y"] >= 0  # in view while drawing
     phone.locator("#digits-hidden div").nth(3).tap()  # a neuron's value and what it looks for, by touch
-    assert "neuron 3: 0." in phone.locator("#digits-neuron-value").inner_text()
+    assert re.fullmatch(r"neuron 3: [01]\.\d{3} for this drawing", phone.locator("#digits-neuron-value").inner_text())
     phone.wait_for_selector("#digits-neuron:not([hidden])")
     assert "784 incoming weights" in phone.locator("#digits-neuron-caption").inner_text()
     phone.goto(studio + "#train")
