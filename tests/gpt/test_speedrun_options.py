@@ -149,27 +149,52 @@ def test_the_numpy_engine_loads_a_zero_init_checkpoint():
     assert np.allclose(logits, model(x)[0].detach().numpy(), atol=1e-5)
 
 
-def test_eval_off_clock_keeps_evaluations_out_of_the_budget(data_dir, monkeypatch):
-    """Benchmarks that evaluate often stop the clock while they do: the budget is training time."""
-    import time
+def run_on_a_fake_clock(monkeypatch, off_clock: bool):
+    """The training loop with a clock the test moves: a step takes 0.125 s, an evaluation 10 s;
+    budget 1 s, an evaluation every 5 steps. -> (status, the steps taken, the val rows)."""
+    from types import SimpleNamespace
 
-    from nn2gpt.gpt import train as train_mod
+    from nn2gpt import loop
+
+    now = [0.0]
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: now[0])
+    cfg = SimpleNamespace(max_iters=10**6, max_seconds=1.0, stop_at=None, eval_interval=5, eval_off_clock=off_clock)
+    state = {"step": 0, "seconds": 0.0, "rows": [], "best_val_loss": math.inf}
+
+    def evaluate():
+        now[0] += 10.0
+        return 1.0
+
+    def take_step(step, elapsed):
+        now[0] += 0.125
+        state["step"] += 1
+
+    status, _ = loop.run_steps(cfg, state, None, evaluate, lambda: None, take_step)
+    return status, state["step"], state["rows"]
+
+
+def test_eval_off_clock_keeps_evaluations_out_of_the_budget(monkeypatch):
+    """Benchmarks that evaluate often stop the clock while they do: the budget is training time."""
+    status, steps, rows = run_on_a_fake_clock(monkeypatch, off_clock=True)
+    assert status == "time" and steps == 8  # 8 steps of 0.125 s: the two 10 s evaluations did not count
+    assert [r["step"] for r in rows] == [5, 8] and [r["time"] for r in rows] == [0.625, 1.0]
+    assert [r["eval_s"] for r in rows] == [10.0, 10.0]  # each says how long it stood off the clock
+    status, steps, rows = run_on_a_fake_clock(monkeypatch, off_clock=False)
+    assert status == "time" and steps == 6  # the first evaluation ate the budget: one more step, then stop
+    assert [r["step"] for r in rows] == [5, 6] and all("eval_s" not in r for r in rows)
+
+
+def test_eval_off_clock_reaches_the_loop_and_the_result(data_dir):
+    """`TrainConfig(eval_off_clock=True)` turns it on in the loop: the result adds up the seconds the
+    evaluations stood off the clock; without it there are none."""
     from nn2gpt.gpt.train import TrainConfig, train
 
-    slow = train_mod._Run.evaluate
-
-    def evaluate(self):
-        time.sleep(0.3)
-        return slow(self)
-
-    monkeypatch.setattr(train_mod._Run, "evaluate", evaluate)
     tiny = dict(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4, eval_batches=2, progress=False,
-                sample_tokens=0, device="cpu", threads=1, max_iters=10**6, max_seconds=1.0, eval_interval=5)
+                sample_tokens=0, device="cpu", threads=1, max_iters=10, eval_interval=5)
     off = train(TrainConfig(**tiny, eval_off_clock=True))
-    assert off.eval_seconds >= 0.3 * len(off.val_history)
-    assert 1.0 <= off.val_history[-1][1] < 1.3  # a full second of training, evaluations excluded
+    assert off.eval_seconds > 0 and [s for s, _, _ in off.val_history] == [5, 10]
     on = train(TrainConfig(**tiny))
-    assert on.eval_seconds == 0.0 and on.step < off.step / 2  # the sleeps ate the budget
+    assert on.eval_seconds == 0.0 and [s for s, _, _ in on.val_history] == [5, 10]
 
 
 def test_the_record_is_the_default_and_each_piece_can_be_turned_off():

@@ -116,13 +116,44 @@ def two_labs(tmp_path_factory):
     return short, long
 
 
+def next_weight_by_hand(results: dict, name: str) -> list[list[float]]:
+    """The weight on key t+1, recomputed apart from the lab's probe: the variant retrained (same seed and
+    steps, so the same weights), each validation window the lab measures fed alone through the heatmaps'
+    look_inside, and the weights of query t on key t+1 averaged in plain Python loops, per layer and head."""
+    from nn2gpt.gpt.heatmaps import look_inside
+    from nn2gpt.gpt.train import train
+    from nn2gpt.lab import runner
+
+    record = next(r for r in results["runs"] if r["variant"] == name)
+    plan = make_plan(seeds=1, only=[name], tiny=True)
+    variant = next(v for v in plan.variants if v.name == name)
+    trained = train(runner.train_config(plan, variant, record["seed"], record["steps"], None))
+    model = trained.model.eval()
+    sums, count = None, 0
+    for x, _ in runner._val_windows(trained.tokenizer, plan, None)[:4]:  # the windows the lab measures on
+        for row in x:  # (T,) one window
+            with torch.no_grad():
+                layers, _ = look_inside(model, torch.from_numpy(row[None]))  # [(nh, T, T)] per layer
+            if sums is None:
+                sums = [[0.0] * w.shape[0] for w in layers]
+            for l, w in enumerate(layers):
+                for h in range(w.shape[0]):
+                    sums[l][h] += sum(float(w[h, t, t + 1]) for t in range(len(row) - 1))
+            count += len(row) - 1
+    return [[v / count for v in layer] for layer in sums]
+
+
 def test_a_lab_measures_extrapolation_and_copying(two_labs):
     results = json.loads((two_labs[0] / "results.json").read_text())
     by = {r["variant"]: r for r in results["runs"]}
     assert by["baseline"]["contexts"] == {"16": pytest.approx(by["baseline"]["final_val"]), "32": None, "64": None}
     assert all(math.isfinite(v) for v in by["rope"]["contexts"].values())
     assert by["baseline"]["next_weight"] == [[0.0, 0.0]]  # causal: key t+1 is masked
-    assert 0 < by["no_mask"]["next_weight"][0][0] < 1
+    reference = next_weight_by_hand(results, "no_mask")
+    assert len(by["no_mask"]["next_weight"]) == len(reference) == 1 and len(reference[0]) == 2  # 1 layer, 2 heads
+    for layer_got, layer_ref in zip(by["no_mask"]["next_weight"], reference):
+        assert layer_got == pytest.approx(layer_ref, abs=1e-5)
+    assert 0 < min(reference[0]) and max(reference[0]) < 1
     assert set(results["copy_pictures"]) == {"no_mask", "anticausal"}
     assert (two_labs[0] / "attention_no_mask.png").is_file()
     assert "dot_h32" in by and "contexts" not in by["dot_h32"]
