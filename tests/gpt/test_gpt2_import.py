@@ -153,3 +153,19 @@ def test_pickles_offline_and_arguments(run, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "hf"))
     _refused(["gpt", "import", "gpt2-medium", "--out", str(tmp_path / "m")], capsys,
              "cannot reach openai-community/gpt2-medium", "--from FOLDER")
+
+
+def test_which_heads_send_it_to_pizza(run, loaded, capsys):
+    from nn2gpt.gpt.heatmaps import look_inside
+
+    model, tok, _ = loaded
+    ids = tok.encode(SENTENCE)
+    weights, _ = look_inside(model, torch.tensor([ids]))  # [(nh, T, T)] per layer; " it" is 8, " pizza" 1
+    best = max(((float(w[h, 8, 1]), layer, h) for layer, w in enumerate(weights) for h in range(w.shape[0])))
+    capsys.readouterr()
+    assert main(["gpt", "attention", SENTENCE, "--model", str(run), "--query", "it", "--key", "pizza", "--top", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and lines[1].split() == ["layer", str(best[1]), "head", str(best[2]), f"{best[0]:.3f}"]
+    _refused(["gpt", "attention", SENTENCE, "--model", str(run), "--query", "it", "--key", "soup"], capsys,
+             "no token of the text spells 'soup (before it)'", "' pizza'")
+    _refused(["gpt", "attention", SENTENCE, "--model", str(run), "--query", "it"], capsys, "go together")

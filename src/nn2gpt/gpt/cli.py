@@ -116,6 +116,10 @@ def _build_parser():
     a.add_argument("text", help="the text to look at (a few dozen characters read best)")
     a.add_argument("--model", dest="run", required=True, help="the run directory of a trained model")
     a.add_argument("--out", help="PNG file (default: RUN/attention.png)")
+    a.add_argument("--query", metavar="WORD", help="with --key: print the heads that send WORD's token to --key's, "
+                                                  "strongest first, instead of drawing (e.g. --query it --key pizza)")
+    a.add_argument("--key", metavar="WORD", help="the earlier word that --query's token may look at")
+    a.add_argument("--top", type=positive(int), default=10, help="with --query/--key: how many heads (default 10)")
     a.add_argument("--data-dir")
     i = sub.add_parser("import", help="GPT-2's weights (gpt2 .. gpt2-xl, safetensors only) into chapter 2's GPT")
     i.add_argument("name", nargs="?", help="gpt2, gpt2-medium, gpt2-large, gpt2-xl, or a Hub repository of a GPT-2")
@@ -300,8 +304,16 @@ def stream_to_stdout(prompt: str, pieces) -> int:
 def cmd_attention(args) -> int:
     from pathlib import Path
 
-    from nn2gpt.gpt.heatmaps import attention_heatmaps
+    from nn2gpt.gpt.heatmaps import attention_heatmaps, heads_from_to
 
+    if (args.query is None) != (args.key is None):
+        raise UserError("--query and --key go together: the word that looks, and the earlier word it may look at")
+    if args.query is not None:
+        rows = heads_from_to(args.run, args.text, args.query, args.key, args.data_dir)
+        print(f"attention from {args.query!r} to {args.key!r}, strongest first (layer and head count from 0):")
+        for layer, head, w in rows[:args.top]:
+            print(f"  layer {layer:2d} head {head:2d}  {w:.3f}")
+        return 0
     out = Path(args.out) if args.out else Path(args.run) / "attention.png"
     attention_heatmaps(args.run, args.text, out, args.data_dir)
     print(f"wrote {out}")

@@ -43,6 +43,32 @@ def look_inside(model, idx: torch.Tensor) -> tuple[list[torch.Tensor], torch.Ten
     return found, forward_then_unhook(model, idx, handles)
 
 
+def word_position(pieces: list[str], word: str, last: bool) -> int | None:
+    """The position of the token that spells `word` (spaces aside): the first or the last one."""
+    hits = [i for i, p in enumerate(pieces) if p.strip() == word]
+    return (hits[-1] if last else hits[0]) if hits else None
+
+
+def heads_from_to(run_dir, text: str, query: str, key: str, data_dir=None) -> list[tuple[int, int, float]]:
+    """Which heads send the word `query` to the word `key`? Every (layer, head, weight) of the
+    attention from `query`'s token (its last occurrence) to `key`'s (its first one before it),
+    largest first: with GPT-2, `query="it", key="pizza"` asks which heads resolve the pronoun."""
+    from nn2gpt.gpt.runs import load_model
+
+    model, tok, _ = load_model(run_dir, "cpu", data_dir)
+    ids = tok.encode(text)[-model.cfg.block_size:]
+    pieces = [tok.decode([i]) for i in ids]
+    q = word_position(pieces, query, last=True)
+    k = word_position(pieces[:q] if q is not None else [], key, last=False)
+    if q is None or k is None:
+        missing = query if q is None else f"{key} (before {query})"
+        raise UserError(f"no token of the text spells {missing!r}; its tokens are "
+                        f"{' '.join(repr(p) for p in pieces[:40])}")
+    maps = attention_weights(model, torch.tensor([ids]))  # [(nh, T, T)] per layer
+    found = [(layer, head, float(w[head, q, k])) for layer, w in enumerate(maps) for head in range(w.shape[0])]
+    return sorted(found, key=lambda r: -r[2])
+
+
 def attention_heatmaps(run_dir, text: str, out: Path, data_dir=None) -> Path:
     """Save a grid of heatmaps (rows = layers, columns = heads) for `text` to the PNG `out`."""
     import matplotlib
