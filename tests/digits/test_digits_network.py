@@ -205,7 +205,10 @@ def test_fast_path_equals_readable_path(cost, output, lmbda, m, dtype):
     for p, q in zip(fast.weights + fast.biases, readable.weights + readable.biases):
         assert p.dtype == q.dtype == dtype
         np.testing.assert_allclose(p, q, rtol=0, atol=1e-12 if dtype == np.float64 else 1e-5)
-    assert histories[0]["evaluation_accuracy"] == histories[1]["evaluation_accuracy"]
+    if dtype == np.float64:
+        assert histories[0]["evaluation_accuracy"] == histories[1]["evaluation_accuracy"]
+    else:  # float32 rounding may tip an example that sits on a decision boundary
+        assert histories[0]["evaluation_accuracy"] == pytest.approx(histories[1]["evaluation_accuracy"], abs=2 / 300)
     np.testing.assert_allclose(histories[0]["evaluation_cost"], histories[1]["evaluation_cost"], rtol=1e-5)
     assert not np.allclose(fast.weights[0], Network(sizes, cost=cost, output=output, seed=3).weights[0])
 

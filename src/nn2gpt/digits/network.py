@@ -177,7 +177,7 @@ class Network:
             if fast:
                 fast_epoch.train_epoch(self, X, Y, order, mini_batch_size, eta, lmbda, n, wrap)
             else:
-                shuffled = [examples[i] for i in order]
+                shuffled = [examples[i] for i in order.tolist()]
                 mini_batches = [shuffled[k:k + mini_batch_size] for k in range(0, n, mini_batch_size)]
                 for mini_batch in (wrap(mini_batches) if wrap else mini_batches):
                     self.update_mini_batch(mini_batch, eta, lmbda, n)
