@@ -129,7 +129,9 @@ class Network:
             w -> (1 - eta lmbda / n) w - (eta / m) sum_x nabla_w C_x      ("weight decay")
             b -> b - (eta / m) sum_x nabla_b C_x                          (biases not decayed)
         """
-        x = np.vstack([x.T for x, y in mini_batch]).T      # (784, m): example i is column i
+        # The m examples as rows (m, 784), then .T: the (784, m) matrix whose column i is example i.
+        # (np.hstack of the columns gives the same matrix; this memory layout multiplies faster.)
+        x = np.vstack([x.T for x, y in mini_batch]).T      # (784, m)
         y = np.vstack([y.T for x, y in mini_batch]).T      # (10, m)
         m = x.shape[1]
         nabla_b, nabla_w = self.backprop(x, y)
