@@ -92,21 +92,25 @@ def summary(runs: list[dict], budget: float) -> dict:
 
 
 def command(cfg: dict, budget: float) -> str:
-    """The `nn2gpt gpt train` line that runs `cfg`: the flags whose value differs from today's
-    defaults. A config without the pieces named is read as the ladder's start, the 2019 ones
-    (ladder.json files written before the record became the default say nothing about them)."""
-    from nn2gpt.gpt.train import TrainConfig
+    """The shortest `nn2gpt gpt train` line that runs `cfg`: a recipe (none for the default,
+    classic) and the flags whose value differs from it. A config without the pieces named is
+    read as the ladder's start, the classic ones (ladder.json files written before recipes say
+    nothing about them)."""
+    from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPES
 
-    full, default = gtb.CLASSIC_PIECES | cfg, TrainConfig()
-    flags = []
-    for key in ("pos", "optimizer", "mlp", "qk_norm", "zero_init", "untie", "softcap", "schedule"):
-        value = full.get(key, getattr(default, key))
-        if value == getattr(default, key):
-            continue
-        flag = "--" + key.replace("_", "-")
-        flags.append(flag if value is True else f"--no-{flag[2:]}" if value is False else f"{flag} {value:g}"
-                     if isinstance(value, float) else f"{flag} {value}")
-    return " ".join(["nn2gpt gpt train", *flags, f"--max-seconds {budget:g}"])
+    full = gtb.CLASSIC_PIECES | cfg
+    lines = []
+    for name, values in RECIPES.items():  # the default first: it wins a tie
+        flags = [] if name == DEFAULT_RECIPE else [f"--recipe {name}"]
+        for key, base in values.items():
+            value = full.get(key, base)
+            if value == base:
+                continue
+            flag = "--" + key.replace("_", "-")
+            flags.append(flag if value is True else f"--no-{flag[2:]}" if value is False else f"{flag} {value:g}"
+                         if isinstance(value, float) else f"{flag} {value}")
+        lines.append(flags)
+    return " ".join(["nn2gpt gpt train", *min(lines, key=len), f"--max-seconds {budget:g}"])
 
 
 def series(cfg: dict, budget: float, seeds: int, eval_every: int, name: str) -> dict:

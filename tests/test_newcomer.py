@@ -6,12 +6,12 @@ import sys
 from nn2gpt.cli import main
 
 
-def test_help_lists_the_five_chapters(capsys):
+def test_help_lists_the_six_chapters(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for n in range(1, 6):
+    for n in range(1, 7):
         assert f"ch.{n} " in out, out
-    assert "gpt --engine numpy" in out
+    assert "gpt --engine numpy" in out and "gpt train --recipe speedrun" in out
 
 
 def test_the_sample_hint_after_training_on_a_text_uses_that_text(tmp_path):

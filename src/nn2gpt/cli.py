@@ -25,8 +25,10 @@ CHAPTERS = {
 }
 
 
-# chapter 5 is not a command of its own: it is chapter 2's `gpt train|sample` with another engine
+# chapters 5 and 6 are not commands of their own: chapter 5 is chapter 2's `gpt train|sample` with
+# another engine, chapter 6 is its training with another recipe (nn2gpt.gpt.recipes)
 CH5 = "ch.5  the same GPT in numpy, backprop written by hand (gpt train|sample --engine numpy)"
+CH6 = "ch.6  the speedrun: RoPE, Muon, zero-init, an untied head (gpt train --recipe speedrun)"
 
 
 class Parser(argparse.ArgumentParser):
@@ -109,7 +111,8 @@ def _usage() -> str:
     lines = ["usage: nn2gpt <command> [options]", "", "The road from a neural network to GPT.", "", "commands:"]
     rows = [(name, desc) for name, (_, desc) in CHAPTERS.items()]
     rows.insert(list(CHAPTERS).index("lab") + 1, ("gpt --engine numpy", CH5))
-    lines += [f"  {name:<19} {desc}" for name, desc in rows]
+    rows.insert(list(CHAPTERS).index("lab") + 2, ("gpt --recipe speedrun", CH6))
+    lines += [f"  {name:<21} {desc}" for name, desc in rows]
     lines += ["", "Run `nn2gpt <command> --help` for a command's options.",
               "Datasets are found via --data-dir, then $NN2GPT_DATA, then ~/.cache/nn2gpt, else downloaded."]
     return "\n".join(lines)

@@ -1,6 +1,8 @@
-"""The learning-rate schedules of chapters 2, 5 and 6: linear warm-up, then half a cosine (or WSD).
+"""Every learning-rate schedule of the book: linear warm-up, then half a cosine (or WSD), and the
+Transformer paper's (chapter 3).
 
-Both GPT engines (torch and numpy) train with it, so it lives here, with no torch and no numpy.
+Both GPT engines (torch and numpy) and the translator train with it, so it lives here, with no
+torch and no numpy.
 Warm-up: a freshly initialised network's gradients point in poor directions and Adam's second
 moments are still near zero, so full-size steps early on can throw the weights far off; the
 rate grows linearly over `warmup` steps. Cosine: large steps while the loss falls fast, ever
@@ -11,7 +13,8 @@ for most of the budget, then a straight line down to min_lr over the last `coold
 The loss falls little while the rate is high and a lot in the cool-down; holding the peak
 longer explores further before settling (Hu et al., MiniCPM 2024; modded-nanogpt's schedule).
 
-    lr_at(schedule, step, max_lr, warmup, max_steps, min_lr, seconds, max_seconds, cooldown)
+    lr_at(cfg, step, seconds)           a GPT run's rate: cfg.schedule, cfg.lr, cfg.warmup, ...
+    noam_lr(step, d_model, warmup, factor)   the Transformer paper's (chapter 3)
 """
 
 from __future__ import annotations
@@ -53,9 +56,18 @@ def wsd_lr(step: int, max_lr: float, warmup: int, max_steps: int, min_lr: float 
 SCHEDULES = ("cosine", "wsd")
 
 
-def lr_at(schedule: str, step: int, max_lr: float, warmup: int, max_steps: int, min_lr: float | None = None,
-          seconds: float = 0.0, max_seconds: float | None = None, cooldown: float = 0.4) -> float:
-    """The rate of `schedule` (SCHEDULES) at this step; cooldown is WSD's only."""
-    if schedule == "wsd":
-        return wsd_lr(step, max_lr, warmup, max_steps, min_lr, seconds, max_seconds, cooldown)
-    return cosine_lr(step, max_lr, warmup, max_steps, min_lr, seconds, max_seconds)
+def lr_at(cfg, step: int, seconds: float = 0.0) -> float:
+    """The rate of a GPT run (either engine's config) at `step`, `seconds` into its budget:
+    warm-up for cfg.warmup steps, then cfg.schedule (SCHEDULES; the numpy engine has no
+    schedule setting: cosine) from cfg.lr to cfg.min_lr over cfg.max_iters or cfg.max_seconds."""
+    args = (step, cfg.lr, cfg.warmup, cfg.max_iters, cfg.min_lr, seconds, cfg.max_seconds)
+    if getattr(cfg, "schedule", "cosine") == "wsd":
+        return wsd_lr(*args, cooldown=cfg.cooldown)
+    return cosine_lr(*args)
+
+
+def noam_lr(step: int, d_model: int, warmup: int, factor: float) -> float:
+    """The Transformer paper's schedule (eq. 3; chapter 3): linear warm-up, then 1/sqrt(step);
+    `step` counts from 1."""
+    step = max(step, 1)
+    return factor * d_model ** -0.5 * min(step ** -0.5, step * warmup ** -1.5)

@@ -2,6 +2,7 @@
 
 import math
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from nn2gpt.errors import UserError
 from nn2gpt.gpt.variants import ModelConfig, build_model
 from nn2gpt.gpt.perf import num_params
 from nn2gpt.gpt.modern import relu_squared, rms_rows, softcap
+from nn2gpt.gpt.train import TrainConfig
 from nn2gpt.schedule import cosine_lr, lr_at, wsd_lr
 
 SMALL = dict(vocab_size=20, block_size=8, n_layer=2, n_head=2, n_embd=16)
@@ -95,8 +97,9 @@ def test_wsd_warms_up_holds_then_decays_linearly():
     assert np.allclose(np.diff(decay), -1 / 50) and lr[110] == 0.0  # a straight line to min_lr
     # a time budget drives it the same way; the dispatcher picks it by name
     assert wsd_lr(1000, 1.0, 0, 10**6, None, seconds=9.0, max_seconds=10.0, cooldown=0.2) == pytest.approx(0.55)
-    assert lr_at("wsd", 80, 1.0, 10, 110, 0.0, cooldown=0.5) == lr[80]
-    assert lr_at("cosine", 80, 1.0, 10, 110, 0.0) == cosine_lr(80, 1.0, 10, 110, 0.0)
+    run = TrainConfig(schedule="wsd", lr=1.0, warmup=10, max_iters=110, min_lr=0.0, cooldown=0.5)
+    assert lr_at(run, 80) == lr[80]
+    assert lr_at(replace(run, schedule="cosine"), 80) == cosine_lr(80, 1.0, 10, 110, 0.0)
 
 
 def test_the_switches_travel_in_the_checkpoint(tmp_path, data_dir, capsys):
@@ -197,27 +200,15 @@ def test_eval_off_clock_reaches_the_loop_and_the_result(data_dir):
     assert on.eval_seconds == 0.0 and [s for s, _, _ in on.val_history] == [5, 10]
 
 
-def test_the_record_is_the_default_and_each_piece_can_be_turned_off():
-    from nn2gpt.gpt.cli import _build_parser, train_config_from_args
-    from nn2gpt.gpt.train import TrainConfig
-
-    d = TrainConfig()
-    assert (d.pos, d.optimizer, d.zero_init, d.untie) == ("rope", "muon", True, True)
-    assert (d.mlp, d.qk_norm, d.softcap, d.schedule) == ("gelu", False, None, "cosine")  # dropped by the ladder
-    args = _build_parser().parse_args(["train", "--pos", "learned", "--optimizer", "adamw", "--no-zero-init",
-                                       "--no-untie", "--quiet"])
-    cfg = train_config_from_args(args)
-    assert (cfg.pos, cfg.optimizer, cfg.zero_init, cfg.untie) == ("learned", "adamw", False, False)
-
-
 def test_the_road_before_gpt_trains_with_the_defaults_and_refuses_an_explicit_untie(tmp_path, capsys):
     from nn2gpt.cli import main
     from nn2gpt.checkpoint import load_checkpoint
 
     tiny = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
             "--max-iters", "3", "--eval-interval", "3", "--eval-batches", "1", "--sample-tokens", "0", "--quiet"]
-    for model in ("bigram", "attention", "multihead"):
-        assert main(["gpt", "train", "--model", model, "--out", str(tmp_path / model), *tiny]) == 0
+    for model in ("bigram", "attention", "multihead"):  # the record's recipe, whose head is the gpt model's
+        assert main(["gpt", "train", "--recipe", "speedrun", "--model", model, "--out", str(tmp_path / model),
+                     *tiny]) == 0
         ckpt = load_checkpoint(tmp_path / model)
         assert ckpt.config["model"]["untie"] is False and ckpt.config["model"]["zero_init"] is False
         # no residual path: zeroed projections would leave every gradient at zero; these learned

@@ -16,7 +16,8 @@ from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.errors import UserError
 from nn2gpt.gpt import train as train_mod
 from nn2gpt.gpt.batches import encode_text, split, val_batches
-from nn2gpt.gpt.train import TrainConfig, lr_at, train
+from nn2gpt.gpt.train import TrainConfig, train
+from nn2gpt.schedule import lr_at
 
 # A model small enough that a dozen steps take well under a second.
 TINY = dict(n_layer=1, n_head=2, n_embd=32, block_size=16, batch_size=8, eval_batches=3, warmup=2,

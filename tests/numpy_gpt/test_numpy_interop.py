@@ -11,7 +11,8 @@ import torch
 from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.gpt.variants import ModelConfig, build_model
 from nn2gpt.gpt.runs import load_model, weights_to_numpy
-from nn2gpt.gpt.train import TrainConfig, lr_at
+from nn2gpt.gpt.train import TrainConfig
+from nn2gpt.schedule import lr_at
 from nn2gpt.gpt.train import train as train_torch
 from nn2gpt.numpy_gpt.model import NumpyGPT
 from nn2gpt.numpy_gpt.optim import cosine_lr

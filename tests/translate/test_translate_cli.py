@@ -152,7 +152,7 @@ def test_nan_loss_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_pat
     assert main(["translate", "train", "--epochs", "1", *flags]) == 0
     before = load_checkpoint(out)
     capsys.readouterr()
-    monkeypatch.setattr(train_mod, "lr_at", lambda *a: float("nan"))  # the first step poisons the weights
+    monkeypatch.setattr(train_mod, "noam_lr", lambda *a: float("nan"))  # the first step poisons the weights
     # the next forward pass sees a NaN loss; or, with a time limit hit at once, the save must refuse
     for limit in ([], ["--max-seconds", "0.001"]):
         assert main(["translate", "train", "--epochs", "3", "--resume", *flags, *limit]) == 2

@@ -14,50 +14,69 @@ import sys
 from nn2gpt.cli import FRACTION, SEED, Number, Parser, positive
 from nn2gpt.errors import UserError
 from nn2gpt.gpt import MODELS
+from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPE_SETTINGS, RECIPES, WHAT, per_recipe
+from nn2gpt.gpt.runconfig import NUMPY_DEFAULTS, SAFE_ON_RESUME, TrainConfig, check_optimization, settings
+from nn2gpt.gpt.sampling import stream_to_stdout
 
 
-# flag -> (type with its range, help). The defaults live in TrainConfig (nn2gpt.gpt.train) and
-# NumpyTrainConfig; every number is range-checked here, at parse time, NaN and inf included.
+def _default(name: str) -> str:
+    """'default 2; 4 with --engine numpy': a setting's default, read from where it is set (TrainConfig)."""
+    def shown(v):
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    numpy = f"; {shown(NUMPY_DEFAULTS[name])} with --engine numpy" if name in NUMPY_DEFAULTS else ""
+    return f"default {shown(getattr(TrainConfig, name))}{numpy}"
+
+
+# flag -> (type with its range, help). The defaults live in TrainConfig and the recipes' table
+# (nn2gpt.gpt.recipes); every number is range-checked here, at parse time, NaN and inf included.
 TRAIN_FLAGS = {
-    "n-layer": (positive(int), "transformer blocks (default 2; 4 with --engine numpy)"),
-    "n-head": (positive(int), "attention heads per block (default 4)"),
-    "n-embd": (positive(int), "embedding width C (default 64; 128 with --engine numpy)"),
-    "block-size": (positive(int), "context length T (default 64)"),
-    "batch-size": (positive(int), "sequences per micro-batch per process (default 32)"),
-    "dropout": (FRACTION, "dropout rate, 0 <= p < 1 (default 0)"),
-    "lr": (positive(float), "peak learning rate (default 6e-3; 2e-3 with --engine numpy)"),
+    "n-layer": (positive(int), f"transformer blocks ({_default('n_layer')})"),
+    "n-head": (positive(int), f"attention heads per block ({_default('n_head')})"),
+    "n-embd": (positive(int), f"embedding width C ({_default('n_embd')})"),
+    "block-size": (positive(int), f"context length T ({_default('block_size')})"),
+    "batch-size": (positive(int), f"sequences per micro-batch per process ({_default('batch_size')})"),
+    "dropout": (FRACTION, f"dropout rate, 0 <= p < 1 ({_default('dropout')})"),
+    "lr": (positive(float), f"peak learning rate ({_default('lr')})"),
     "min-lr": (Number(float, 0), "final learning rate of the cosine, 0 <= min-lr <= lr (default lr/10)"),
-    "max-iters": (positive(int), "optimizer steps (default 2000)"),
+    "max-iters": (positive(int), f"optimizer steps ({_default('max_iters')})"),
     "max-seconds": (positive(float), "stop after this many seconds of training; the cosine follows the budget"),
-    "warmup": (Number(int, 0), "linear warmup steps (default 50; 0 = none)"),
-    "grad-clip": (Number(float, 0), "clip the gradient norm to this (0 = off; default 1.0)"),
-    "grad-accum": (positive(int), "micro-batches per optimizer step (default 1)"),
-    "weight-decay": (Number(float, 0), "AdamW weight decay on matrices (default 0.1; 0 = none)"),
-    "eval-interval": (positive(int), "evaluate and checkpoint every N steps (default 250)"),
-    "eval-batches": (positive(int), "fixed validation batches per evaluation (default 50)"),
-    "seed": (SEED, "random seed, 0 to 2**32-1 (default 1337)"),
+    "warmup": (Number(int, 0), f"linear warmup steps ({_default('warmup')}; 0 = none)"),
+    "grad-clip": (Number(float, 0), f"clip the gradient norm to this (0 = off; {_default('grad_clip')})"),
+    "grad-accum": (positive(int), f"micro-batches per optimizer step ({_default('grad_accum')})"),
+    "weight-decay": (Number(float, 0), f"AdamW weight decay on matrices ({_default('weight_decay')}; 0 = none)"),
+    "eval-interval": (positive(int), f"evaluate and checkpoint every N steps ({_default('eval_interval')})"),
+    "eval-batches": (positive(int), f"fixed validation batches per evaluation ({_default('eval_batches')})"),
+    "seed": (SEED, f"random seed, 0 to 2**32-1 ({_default('seed')})"),
     "threads": (positive(int), "CPU threads for torch (default: all cores, fewer when the machine is busy)"),
     "peak-tflops": (positive(float), "device peak TFLOP/s for MFU (default: built-in estimate)"),
-    "sample-tokens": (Number(int, 0), "tokens written to samples.txt at the end (default 500; 0 = no sample)"),
+    "sample-tokens": (Number(int, 0), f"tokens written to samples.txt at the end ({_default('sample_tokens')}; "
+                                      f"0 = no sample)"),
     "window": (positive(int), "sliding-window width for --mask window"),
     # chapter 6, the speedrun (docs/speedrun.md)
-    "muon-lr": (positive(float), "Muon's peak learning rate with --optimizer muon (default 0.02)"),
-    "softcap": (positive(float), "cap the logits smoothly: C * tanh(logits / C) (default: no cap)"),
-    "cooldown": (Number(float, 0, 1), "--schedule wsd: the last fraction of the budget, decaying linearly, "
-                                      "0 <= f <= 1 (default 0.4)"),
+    "muon-lr": (positive(float), f"Muon's peak learning rate with --optimizer muon ({_default('muon_lr')})"),
+    "softcap": (positive(float), f"cap the logits smoothly: C * tanh(logits / C) ({per_recipe('softcap')})"),
+    "cooldown": (Number(float, 0, 1), f"--schedule wsd: the last fraction of the budget, decaying linearly, "
+                                      f"0 <= f <= 1 ({_default('cooldown')})"),
 }
-# chapter 6's switches: flag -> (choices or None for on/off, help). The record recipe (Muon,
-# zero-init, an untied head, with RoPE) is the default; --no-X turns an on/off switch off.
+# the recipes' settings (and chapter 6's switches): flag -> (choices or None for on/off, help);
+# each help says its value under each recipe; --no-X turns an on/off switch off.
 SPEEDRUN_FLAGS = {
-    "optimizer": (("adamw", "muon"), "muon (default): Muon for the blocks' matrices, AdamW for the rest | adamw"),
-    "mlp": (("gelu", "relu2"), "the MLP's activation: gelu (default) | relu2, ReLU(x)^2"),
-    "schedule": (("cosine", "wsd"), "learning-rate schedule: cosine (default) | wsd, warm-up-stable-decay"),
-    "qk-norm": (None, "RMS-normalise q and k per head before the attention score (default off)"),
-    "zero-init": (None, "start the blocks' output projections (and an untied head) at zero (default on)"),
-    "untie": (None, "give the gpt model a head of its own instead of the token embedding (default on)"),
+    "optimizer": (("adamw", "muon"), f"adamw | muon: Muon for the blocks' matrices, AdamW for the rest "
+                                     f"({per_recipe('optimizer')})"),
+    "mlp": (("gelu", "relu2"), f"the MLP's activation: gelu | relu2, ReLU(x)^2 ({per_recipe('mlp')})"),
+    "schedule": (("cosine", "wsd"), f"learning-rate schedule: cosine | wsd, warm-up-stable-decay "
+                                    f"({per_recipe('schedule')})"),
+    "qk-norm": (None, f"RMS-normalise q and k per head before the attention score ({per_recipe('qk_norm')})"),
+    "zero-init": (None, f"start the blocks' output projections (and an untied head) at zero ({per_recipe('zero_init')})"),
+    "untie": (None, f"give the gpt model a head of its own instead of the token embedding ({per_recipe('untie')})"),
 }
+RECIPE_HELP = ("; ".join(f"{n}{' (default)' if n == DEFAULT_RECIPE else ''}: {WHAT[n]}" for n in RECIPES)
+               + ". A recipe sets " + ", ".join("--" + k.replace("_", "-") for k in RECIPE_SETTINGS)
+               + "; any of them given as well overrides its value")
 FLASH_HELP = ("attention through torch's fused kernel (default); --no-flash runs chapter 2's written-out "
               "softmax(q k^T / sqrt(hs) + mask) v instead: the same numbers, slower")
+RESUME_HELP = ("continue the run in --out with its own settings; only "
+               + ", ".join("--" + k.replace("_", "-") for k in SAFE_ON_RESUME) + " may change")
 
 
 def _train_parser(p) -> None:
@@ -66,7 +85,8 @@ def _train_parser(p) -> None:
     p.add_argument("--text", help="train on this UTF-8 file (default: Tiny Shakespeare)")
     p.add_argument("--data-dir", help="where the datasets are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
     p.add_argument("--out", help="run directory for config, metrics, loss.png, checkpoints, samples")
-    p.add_argument("--resume", action="store_true", default=None, help="continue the run in --out exactly")
+    p.add_argument("--recipe", choices=tuple(RECIPES), help=RECIPE_HELP)
+    p.add_argument("--resume", action="store_true", default=None, help=RESUME_HELP)
     p.add_argument("--overwrite", action="store_true", default=None, help="replace the model already in --out")
     for flag, (typ, help_) in TRAIN_FLAGS.items():
         p.add_argument(f"--{flag}", type=typ, help=help_)
@@ -82,7 +102,8 @@ def _train_parser(p) -> None:
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), help="auto: bf16 autocast on GPU, fp32 on CPU")
     p.add_argument("--score", help="attention score function (chapter 4; default scaled_dot)")
     p.add_argument("--mask", help="causal (default) | anticausal | none | window")
-    p.add_argument("--pos", help="positions: rope (default) | learned | sinusoidal | sinusoidal_scaled | alibi | none")
+    p.add_argument("--pos", help=f"positions: learned | rope | sinusoidal | sinusoidal_scaled | alibi | none "
+                                 f"({per_recipe('pos')})")
     p.add_argument("--engine", choices=("torch", "numpy"), default="torch", help="torch (default) or the numpy GPT")
     p.add_argument("--trace", action="store_true", help="print every tensor's name and shape in one forward pass, then exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -131,51 +152,6 @@ def _build_parser():
     return parser
 
 
-# Settings that fix the shape of the model or what its tokens are, or what the optimizer's saved
-# state is: a resumed run cannot change them.
-SHAPE = ("model", "n_layer", "n_head", "n_embd", "block_size", "bias", "pos", "score", "mask", "window",
-         "tokenizer", "mlp", "qk_norm", "untie", "softcap", "optimizer")
-
-
-BEFORE_CHAPTER_6 = {"optimizer": "adamw", "zero_init": False, "untie": False, "qk_norm": False, "mlp": "gelu",
-                    "softcap": None, "schedule": "cosine"}
-
-
-def resumed_settings(args, names) -> dict:
-    """The training settings saved in the checkpoint of `--out` (for --resume), else {}.
-
-    A shape flag given again with another value is refused here, by name, rather than later as
-    a tensor shape mismatch: "this run was trained with n_embd 32; drop --n-embd ...".
-    """
-    from nn2gpt.checkpoint import read_config, require_kind
-
-    if not getattr(args, "resume", None):
-        return {}
-    if not getattr(args, "out", None):
-        raise UserError("--resume needs --out RUN, the run directory to continue")
-    config = read_config(args.out)
-    require_kind(args.out, config, "gpt")
-    # a run saved before chapter 6's switches existed trained with their 2019 values, whatever today's defaults
-    saved = BEFORE_CHAPTER_6 | config.get("train", {}) | {k: v for k, v in config.get("model", {}).items() if k in SHAPE}
-    for key in SHAPE:
-        given = getattr(args, key, None)
-        if given is not None and key in saved and given != saved[key]:
-            flag = "--" + key.replace("_", "-")
-            raise UserError(f"{args.out} was trained with {key} {saved[key]}, not {given}; a resumed run keeps "
-                            f"its shape: drop {flag}, or start a new --out")
-    return {k: v for k, v in saved.items() if k in names}
-
-
-def check_optimization(cfg) -> None:
-    """Settings that parse one by one but together would train silently wrong."""
-    if cfg.min_lr is not None and cfg.min_lr > cfg.lr:
-        raise UserError(f"--min-lr {cfg.min_lr:g} is above --lr {cfg.lr:g}: the cosine would climb; "
-                        f"give a --min-lr between 0 and --lr")
-    if cfg.lr * cfg.weight_decay >= 1:
-        raise UserError(f"--weight-decay {cfg.weight_decay:g} times --lr {cfg.lr:g} is {cfg.lr * cfg.weight_decay:g}: "
-                        f"each step would shrink the weights past zero; use a weight decay below {1 / cfg.lr:g}")
-
-
 def parsers() -> dict:
     """Each subcommand's parser by name (for the tests that walk every flag of every command)."""
     from nn2gpt.cli import subcommands
@@ -184,18 +160,12 @@ def parsers() -> dict:
 
 
 def train_config_from_args(args):
-    """TrainConfig from the defaults (or the resumed run's checkpoint) plus the flags given."""
+    """TrainConfig from the recipe (or the resumed run's checkpoint) plus the flags given (nn2gpt.gpt.runconfig)."""
     from dataclasses import fields
 
-    from nn2gpt.gpt.train import TrainConfig
-
-    names = {f.name for f in fields(TrainConfig)}
-    once = {"stop_at", "resume", "overwrite", "progress"}  # these belong to one invocation
-    base = {k: v for k, v in resumed_settings(args, names).items() if k not in once}
-    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
-    merged = base | given
+    merged, args.resume_note = settings(args, {f.name for f in fields(TrainConfig)})
     for flag in ("untie", "zero_init"):  # pieces of the gpt model (its head, its residual blocks)
-        if given.get(flag) and merged.get("model", "gpt") != "gpt":
+        if getattr(args, flag, None) and merged.get("model", "gpt") != "gpt":
             raise UserError(f"--{flag.replace('_', '-')} is an option of the gpt model, not of --model "
                             f"{merged['model']}; drop it")
     merged["progress"] = not args.quiet
@@ -233,7 +203,6 @@ def suggested_prompt(text_path) -> str:
 
 def cmd_train(args) -> int:
     if args.engine == "numpy":
-        args.warmup_iters, args.eval_iters = args.warmup, args.eval_batches  # the numpy engine's names
         return int(_numpy_engine().train(args) or 0)
     cfg = train_config_from_args(args)
     if args.trace:
@@ -243,6 +212,8 @@ def cmd_train(args) -> int:
     result = train(cfg)
     if result.status == "diverged":
         raise UserError(result.message)
+    if args.resume_note:
+        print(args.resume_note, file=sys.stderr)
     where = f"; run saved in {result.run_dir}" if result.run_dir else ""
     print(f"{result.status} at step {result.step}: val loss {result.final_val_loss:.4f} "
           f"(best {result.best_val_loss:.4f}) in {result.seconds:.1f} s{where}", file=sys.stderr)
@@ -287,18 +258,6 @@ def cmd_sample(args) -> int:
     pieces = stream_text(model, tok, args.prompt, args.max_new_tokens, temperature=args.temperature,
                          top_k=args.top_k, top_p=args.top_p, seed=args.seed, use_cache=not args.no_cache)
     return stream_to_stdout(args.prompt, pieces)
-
-
-def stream_to_stdout(prompt: str, pieces) -> int:
-    """Write `prompt`, then each piece of text as soon as it is sampled (both engines' `sample`)."""
-    first = next(pieces, "")  # a bad prompt fails here, before anything is printed
-    sys.stdout.write(prompt + first)
-    sys.stdout.flush()
-    for piece in pieces:
-        sys.stdout.write(piece)
-        sys.stdout.flush()  # each token appears as soon as it is sampled
-    sys.stdout.write("\n")
-    return 0
 
 
 def cmd_attention(args) -> int:

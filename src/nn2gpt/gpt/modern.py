@@ -1,14 +1,16 @@
 """Chapter 6's small architecture tricks, each one formula (the optimizer, Muon, is in muon.py).
 
 The modern GPT speedruns (modded-nanogpt's record ladder) train GPT-2 faster with a handful of
-changes to the 2019 recipe. These are the ones that are a line of maths each; `GPTConfig`
-switches them on one by one (all off by default), and bench/speedrun.py measures each.
+changes to the 2019 recipe. These are the ones that are a line of maths each; `ModelConfig`
+(nn2gpt.gpt.variants, which fits them into chapter 2's classes) switches them on one by one
+(zero-init and the untied head are the speedrun recipe's, nn2gpt.gpt.recipes; the others are
+off in both recipes), and bench/speedrun.py measures each.
 
-    relu_squared(x)      ReLU(x)^2 in the MLP instead of GELU             GPTConfig.mlp = "relu2"
-    rms_rows(t)          each row divided by its root mean square         GPTConfig.qk_norm
+    relu_squared(x)      ReLU(x)^2 in the MLP instead of GELU             ModelConfig.mlp = "relu2"
+    rms_rows(t)          each row divided by its root mean square         ModelConfig.qk_norm
                          (in nn2gpt.nn.attention, the layer that applies it)
-    softcap(z, cap)      cap * tanh(z / cap) on the logits                GPTConfig.softcap
-    zero_out(model)      output projections start at zero                 GPTConfig.zero_init
+    softcap(z, cap)      cap * tanh(z / cap) on the logits                ModelConfig.softcap
+    zero_out(model)      output projections start at zero                 ModelConfig.zero_init
 
 Why each might help (whether it does at chapter 2's size is measured in docs/speedrun.md):
 - ReLU²: as cheap as ReLU, smooth where it is non-zero, and sparse; So et al. (Primer, 2021)

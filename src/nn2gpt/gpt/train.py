@@ -39,80 +39,15 @@ from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.batches import get_batch
 from nn2gpt.gpt.perf import device_peak_flops, flops_per_token
+from nn2gpt.gpt.runconfig import TrainConfig
 from nn2gpt.gpt.setup import (build, checkpoint_for, cpu_threads, fixed_val_set, fresh_state, my_share, restore,
                               text_and_tokenizer, wrapped)
 from nn2gpt.loop import diverged_message, run_steps
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
 from nn2gpt.gpt.muon import Muon, Optimizers, muon_names, optimizer_arrays
-from nn2gpt.schedule import lr_at as schedule_lr
+from nn2gpt.schedule import lr_at
 from nn2gpt.runlog import plot_losses, write_metrics
-
-
-@dataclass
-class TrainConfig:
-    """Every setting of a run. The defaults are the CPU recipe of BENCHMARKS.md (bench/gpt_train_bench.py)."""
-
-    # model (passed into GPTConfig; chapter-4 variants too)
-    model: str = "gpt"  # bigram | attention | multihead | gpt
-    n_layer: int = 2  # shallow, narrow and fast: the best val loss per CPU-second we measured
-    n_head: int = 4
-    n_embd: int = 64
-    block_size: int = 64
-    dropout: float = 0.0
-    bias: bool = True
-    # chapter 6's record recipe is the default (docs/speedrun.md): rotary positions, zero-initialised
-    # output projections and an untied head here, Muon below; the 2019 recipe is --pos learned
-    # --optimizer adamw --no-zero-init --no-untie
-    pos: str = "rope"
-    score: str = "scaled_dot"
-    mask: str = "causal"
-    window: int | None = None
-    mlp: str = "gelu"  # gelu | relu2
-    qk_norm: bool = False
-    zero_init: bool = True
-    untie: bool = True
-    softcap: float | None = None
-    flash: bool = True  # the fused attention kernel; False = chapter 2's written-out attention (same numbers)
-    # data
-    text: str | None = None  # a UTF-8 file; None = Tiny Shakespeare
-    tokenizer: str = "char"  # char | gpt2
-    data_dir: str | None = None
-    # optimization
-    batch_size: int = 32  # sequences per micro-batch per process
-    grad_accum: int = 1
-    lr: float = 6e-3
-    min_lr: float | None = None  # end of the cosine; None = lr / 10
-    warmup: int = 50
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.99
-    grad_clip: float = 1.0  # 0 = off
-    optimizer: str = "muon"  # muon (Muon for the blocks' matrices, AdamW for the rest) | adamw
-    muon_lr: float = 0.02  # Muon's peak rate; the schedule scales it like lr
-    schedule: str = "cosine"  # cosine | wsd (nn2gpt.schedule)
-    cooldown: float = 0.4  # wsd: the last fraction of the budget, decaying linearly to min_lr
-    max_iters: int = 2000
-    max_seconds: float | None = None  # a wall-clock budget (the schedule follows it)
-    stop_at: int | None = None  # stop early at this step, keeping max_iters' schedule
-    # evaluation and logging
-    eval_interval: int = 250
-    eval_batches: int = 50
-    log_interval: int = 10
-    eval_off_clock: bool = False  # the clock (max_seconds, the schedule) stops while evaluating and saving
-    sample_tokens: int = 500  # written to samples.txt at the end
-    # machine
-    seed: int = 1337
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    dtype: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | float32 | bfloat16
-    compile: bool | None = None  # None = on for GPU, off for CPU
-    threads: int | None = None  # torch threads on CPU; None = all cores, or fewer when others are busy
-    peak_tflops: float | None = None  # device peak for MFU; None = built-in estimate
-    # run directory
-    out: str | None = None  # None = write no files
-    resume: bool = False
-    overwrite: bool = False  # start afresh in an `out` that already holds a checkpoint
-    progress: bool = True
 
 
 @dataclass
@@ -129,12 +64,6 @@ class TrainResult:
     run_dir: Path | None = None
     message: str = ""
     eval_seconds: float = 0.0  # with eval_off_clock: the seconds evaluating and saving took, off the clock
-
-
-def lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
-    """Warmup for `cfg.warmup` steps, then cosine (or WSD) from lr to min_lr as the budget is used up (nn2gpt.schedule)."""
-    return schedule_lr(cfg.schedule, step, cfg.lr, cfg.warmup, cfg.max_iters, cfg.min_lr, seconds, cfg.max_seconds,
-                       cfg.cooldown)
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device):

@@ -1,8 +1,9 @@
 """Multi-head attention, written out in full, with a fast path and a KV cache.
 
-One implementation serves the whole book: the GPT (chapter 2), the encoder-decoder Transformer
-(chapter 3, self- and cross-attention with padding masks) and the attention lab (chapter 4,
-every score function, mask and positional encoding).
+The general layer: the encoder-decoder Transformer (chapter 3, self- and cross-attention with
+padding masks), the attention lab (chapter 4, every score function, mask and positional
+encoding) and chapter 2's models when a variant asks for it (nn2gpt.gpt.variants). Chapter 2's
+own GPT has a smaller causal self-attention of its own (nn2gpt.gpt.model), the same maths.
 
     attention(q, k, v, mask, score, bias, dropout) -> (out, weights)   the textbook recipe
     fast_attention(q, k, v, mask, bias, dropout, is_causal) -> out     torch's fused kernel

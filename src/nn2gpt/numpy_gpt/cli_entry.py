@@ -1,7 +1,8 @@
 """`nn2gpt gpt train --engine numpy` and `nn2gpt gpt sample --engine numpy`.
 
 `nn2gpt.gpt.cli` parses the flags and hands its argparse Namespace to `train(args)` or
-`sample(args)` here. Same data pipeline (tokenizer.py, batches.py) and same run directory as
+`sample(args)` here (this module never imports it back: the settings come from
+nn2gpt.gpt.runconfig, what this engine can do from nn2gpt.numpy_gpt.model.CAN). Same data pipeline (tokenizer.py, batches.py) and same run directory as
 the torch engine: config.json (with "engine": "numpy"), metrics.jsonl, samples.txt and
 checkpoints that either engine can load. Options that only the torch engine has are refused
 with a one-line UserError rather than silently ignored.
@@ -16,29 +17,20 @@ from pathlib import Path
 
 from nn2gpt.errors import UserError
 
-# flag -> the values the numpy engine can honour (any other value is torch-only)
-NUMPY_CAN = {"model": ("gpt",), "pos": ("learned", "rope"), "score": ("scaled_dot",), "mask": ("causal",),
-             "device": ("auto", "cpu"), "dtype": ("auto", "float32", "fp32"), "compile": (False,),
-             "window": (0,), "trace": (False,), "threads": (), "peak_tflops": (),
-             "optimizer": ("adamw",), "mlp": ("gelu",), "schedule": ("cosine",), "qk_norm": (False,),
-             "zero_init": (False, True), "flash": (False, True), "untie": (False, True), "softcap": (), "muon_lr": (), "cooldown": ()}
-# chapter 6's model pieces (rope, untie, zero-init) are here; Muon, ReLU², QK-norm, soft-cap and WSD are torch-only
-WHY_NOT = {"threads": " (numpy's BLAS picks its own threads; set OPENBLAS_NUM_THREADS instead)",
-           "peak_tflops": " (the numpy engine reports no MFU)"}
-
 
 def _given(args, name):
     return getattr(args, name, None)
 
-
 def reject_torch_only(args) -> None:
-    """UserError for every flag value the numpy engine cannot honour."""
-    for name, allowed in NUMPY_CAN.items():
-        value = _given(args, name)
-        if value is not None and value not in allowed:
-            shown = f"--{name.replace('_', '-')}" + ("" if value is True else f" {value}")
-            raise UserError(f"the numpy engine does not support {shown}{WHY_NOT.get(name, '')}; use --engine torch")
-    if _given(args, "dropout") and float(args.dropout) > 0:
+    """UserError for the first flag whose value the numpy engine cannot honour (numpy_gpt.model.CAN)."""
+    from nn2gpt.numpy_gpt.model import WHY_NOT, unsupported
+
+    bad = unsupported({k: v for k, v in vars(args).items() if v is not None})
+    if bad:
+        name, value = bad
+        shown = f"--{name.replace('_', '-')}" + ("" if value is True else f" {value}")
+        raise UserError(f"the numpy engine does not support {shown}{WHY_NOT.get(name, '')}; use --engine torch")
+    if getattr(args, "dropout", None) and float(args.dropout) > 0:
         raise UserError(f"the numpy engine trains without dropout (got --dropout {args.dropout}); "
                         f"use --dropout 0 or --engine torch")
     if os.environ.get("WORLD_SIZE", "1") != "1":  # started by torchrun
@@ -46,14 +38,20 @@ def reject_torch_only(args) -> None:
 
 
 def train_config(args):
-    """NumpyTrainConfig from the defaults (or, with --resume, the run's checkpoint) plus the flags given."""
-    from nn2gpt.gpt.cli import check_optimization, resumed_settings
+    """NumpyTrainConfig from the recipe (or, with --resume, the run's checkpoint) plus the flags given."""
+    from nn2gpt.gpt.recipes import RECIPE_SETTINGS
+    from nn2gpt.gpt.runconfig import check_optimization, settings
+    from nn2gpt.numpy_gpt.model import unsupported
     from nn2gpt.numpy_gpt.train import NumpyTrainConfig
 
     names = {f.name for f in fields(NumpyTrainConfig)}
-    base = resumed_settings(args, names)
-    given = {k: v for k in names if (v := _given(args, k)) is not None}
-    cfg = NumpyTrainConfig(**({k: v for k, v in base.items() if k not in ("resume", "overwrite", "stop_at")} | given))
+    merged, args.resume_note = settings(args, names | set(RECIPE_SETTINGS))
+    bad = unsupported(merged, RECIPE_SETTINGS)  # a recipe's value no flag gave: --recipe speedrun's Muon
+    if bad:
+        key, value = bad
+        raise UserError(f"the numpy engine does not support {key} {value} (recipe {merged.get('recipe')}); "
+                        f"use --engine torch, or give --{key.replace('_', '-')} another value")
+    cfg = NumpyTrainConfig(**{k: v for k, v in merged.items() if k in names})
     check_optimization(cfg)
     if cfg.n_embd % cfg.n_head:
         raise UserError(f"--n-embd {cfg.n_embd} is not divisible by --n-head {cfg.n_head}; "
@@ -70,6 +68,8 @@ def train(args) -> int:
     result = train_numpy(cfg, log=(lambda *a: None) if _given(args, "quiet") else print)
     if result.status == "diverged":
         raise UserError(result.message)
+    if args.resume_note:
+        print(args.resume_note, file=sys.stderr)
     where = f"; run saved in {cfg.out}" if cfg.out else ""
     print(f"{result.status} at step {result.step}: val loss {result.final_val_loss:.4f} "
           f"in {result.seconds:.1f} s (numpy engine){where}", file=sys.stderr)
@@ -102,7 +102,8 @@ def sample(args) -> int:
     seed = _given(args, "seed")
     rng = np.random.default_rng(None if seed is None else int(seed))
     prompt = _given(args, "prompt") or ""
-    max_new = int(_given(args, "max_new_tokens") or 500)
+    max_new = _given(args, "max_new_tokens")
+    max_new = 500 if max_new is None else int(max_new)  # 0 asks for no tokens, not the default
     if max_new < 0:
         raise UserError(f"--max-new-tokens must be >= 0 (got {max_new})")
     temperature = _given(args, "temperature")
@@ -110,6 +111,6 @@ def sample(args) -> int:
     pieces = stream_text(model, tok, prompt, max_new, 1.0 if temperature is None else float(temperature),
                          None if top_k is None else int(top_k), None if top_p is None else float(top_p), rng,
                          use_cache=not _given(args, "no_cache"))
-    from nn2gpt.gpt.cli import stream_to_stdout
+    from nn2gpt.gpt.sampling import stream_to_stdout
 
     return stream_to_stdout(prompt, pieces)

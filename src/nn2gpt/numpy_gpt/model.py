@@ -21,27 +21,46 @@ from __future__ import annotations
 import numpy as np
 
 from nn2gpt.errors import UserError
+from nn2gpt.gpt import rope_head_problem
 from nn2gpt.numpy_gpt.attention import self_attention_backward, self_attention_forward
 from nn2gpt.numpy_gpt.layers import (cross_entropy_backward, cross_entropy_forward, embedding_backward,
                                      gelu_backward, gelu_forward, layer_norm_backward, layer_norm_forward,
                                      linear_backward, linear_forward)
 
-SUPPORTED = {"model": ("gpt",), "pos": ("learned", "rope"), "score": ("scaled_dot",), "mask": ("causal",),
-             "mlp": ("gelu",), "qk_norm": (False,), "untie": (False, True), "softcap": (None,)}
+# What this engine can do, in one place: each setting (a model config key, a training setting or a
+# `gpt train` flag) -> the values it honours, the first being what a config without the key means;
+# any other value is the torch engine's only. () = none: the setting is the torch engine's only.
+# The model's keys are checked whenever a model is built (check_supported, also for a checkpoint
+# the torch engine saved), every key when `gpt train --engine numpy` starts (cli_entry).
+CAN = {"model": ("gpt",), "pos": ("learned", "rope"), "score": ("scaled_dot",), "mask": ("causal",),
+       "window": (None, 0), "mlp": ("gelu",), "qk_norm": (False,), "untie": (False, True),
+       "zero_init": (False, True), "softcap": (None,), "flash": (True, False),
+       # training: the classic recipe's AdamW and cosine; no Muon, no WSD
+       "optimizer": ("adamw",), "schedule": ("cosine",), "muon_lr": (), "cooldown": (),
+       # the machine: numpy on the CPU, in float32, one process
+       "device": ("auto", "cpu"), "dtype": ("auto", "float32", "fp32"), "compile": (False,), "trace": (False,),
+       "threads": (), "peak_tflops": ()}
+MODEL_KEYS = ("model", "pos", "score", "mask", "window", "mlp", "qk_norm", "untie", "softcap")
+WHY_NOT = {"threads": " (numpy's BLAS picks its own threads; set OPENBLAS_NUM_THREADS instead)",
+           "peak_tflops": " (the numpy engine reports no MFU)"}
+
+
+def unsupported(settings: dict, keys=None) -> tuple[str, object] | None:
+    """The first (key, value) of `settings` (only `keys`, default all of CAN) this engine cannot
+    honour, or None. A key `settings` lacks is fine: it means the first value of CAN."""
+    return next(((k, settings[k]) for k in keys or CAN if k in settings and settings[k] not in CAN[k]), None)
 
 
 def check_supported(config: dict, training: bool) -> None:
     """Raise UserError if the model config asks for something only the torch engine has."""
-    for key, allowed in SUPPORTED.items():
-        value = config.get(key, allowed[0])
-        if value not in allowed:
-            raise UserError(f"the numpy engine does not support {key} {value!r} (only {', '.join(allowed)}); "
-                            f"use --engine torch")
-    if config.get("pos") == "rope" and (config["n_embd"] // config["n_head"]) % 2:
-        raise UserError(f"rope needs an even head size, got n_embd/n_head = {config['n_embd'] // config['n_head']}; "
-                        f"choose --n-embd and --n-head so that it is even")
-    if config.get("window") not in (None, 0):
-        raise UserError("the numpy engine does not support an attention window; use --engine torch")
+    bad = unsupported(config, MODEL_KEYS)
+    if bad:
+        key, value = bad
+        raise UserError(f"the numpy engine does not support {key} {value!r} (only "
+                        f"{', '.join(map(str, CAN[key]))}); use --engine torch")
+    problem = rope_head_problem(config.get("pos", "learned"), config["n_embd"], config["n_head"])
+    if problem:
+        raise UserError(problem)
     if training and float(config.get("dropout", 0.0)) > 0:
         raise UserError(f"the numpy engine trains without dropout (got --dropout {config['dropout']}); "
                         f"use --dropout 0 or --engine torch")

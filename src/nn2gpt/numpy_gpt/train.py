@@ -25,48 +25,53 @@ from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
+from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPES
+from nn2gpt.gpt.runconfig import NUMPY_DEFAULTS, TrainConfig
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 from nn2gpt.loop import diverged_message, run_steps
 from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
-from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm, cosine_lr
+from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm
 from nn2gpt.numpy_gpt.sample import stream_text
 from nn2gpt.runlock import RunLock
 from nn2gpt.runlog import plot_losses, write_metrics
+from nn2gpt.schedule import lr_at
 
 
 @dataclass
 class NumpyTrainConfig:
-    """The torch engine's TrainConfig fields that the numpy engine has (same names; the defaults are
-    the baby GPT that chapter 5 benchmarks against torch: 4 x 128, lr 2e-3)."""
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 64
-    dropout: float = 0.0
-    bias: bool = True
-    pos: str = "learned"  # learned | rope
-    untie: bool = False  # a head of its own (lm_head.weight)
-    zero_init: bool = False  # output projections and an untied head start at zero
+    """The torch engine's TrainConfig fields that the numpy engine has, under the same names and
+    defaults, except NUMPY_DEFAULTS (the baby GPT that chapter 5 benchmarks against torch: 4 x 128,
+    lr 2e-3). The recipe's settings are the classic one's (nn2gpt.gpt.recipes)."""
+    recipe: str = DEFAULT_RECIPE  # the numpy engine has the classic recipe's optimizer and schedule
+    n_layer: int = NUMPY_DEFAULTS["n_layer"]
+    n_head: int = TrainConfig.n_head
+    n_embd: int = NUMPY_DEFAULTS["n_embd"]
+    block_size: int = TrainConfig.block_size
+    dropout: float = TrainConfig.dropout
+    bias: bool = TrainConfig.bias
+    pos: str = RECIPES[DEFAULT_RECIPE]["pos"]  # learned | rope
+    untie: bool = RECIPES[DEFAULT_RECIPE]["untie"]  # a head of its own (lm_head.weight)
+    zero_init: bool = RECIPES[DEFAULT_RECIPE]["zero_init"]  # output projections and an untied head start at zero
     text: str | None = None
-    tokenizer: str = "char"
+    tokenizer: str = TrainConfig.tokenizer
     data_dir: str | None = None
-    batch_size: int = 32
-    grad_accum: int = 1
-    lr: float = 2e-3
+    batch_size: int = TrainConfig.batch_size
+    grad_accum: int = TrainConfig.grad_accum
+    lr: float = NUMPY_DEFAULTS["lr"]
     min_lr: float | None = None
-    warmup: int = 50
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.99
-    grad_clip: float = 1.0
-    max_iters: int = 1000
+    warmup: int = TrainConfig.warmup
+    weight_decay: float = TrainConfig.weight_decay
+    beta1: float = TrainConfig.beta1
+    beta2: float = TrainConfig.beta2
+    grad_clip: float = TrainConfig.grad_clip
+    max_iters: int = NUMPY_DEFAULTS["max_iters"]
     max_seconds: float | None = None
     stop_at: int | None = None
-    eval_interval: int = 250
-    eval_batches: int = 50
-    log_interval: int = 10
-    sample_tokens: int = 500
-    seed: int = 1337
+    eval_interval: int = TrainConfig.eval_interval
+    eval_batches: int = TrainConfig.eval_batches
+    log_interval: int = TrainConfig.log_interval
+    sample_tokens: int = TrainConfig.sample_tokens
+    seed: int = TrainConfig.seed
     out: str | None = None
     resume: bool = False
     overwrite: bool = False  # replace a trained model already in `out`
@@ -141,7 +146,7 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
 
     def take_step(step: int, elapsed) -> str | None:
         """One optimizer step: the learning rate, grad_accum micro-batches, clipping, AdamW."""
-        lr = cosine_lr(step, cfg.lr, cfg.warmup, cfg.max_iters, cfg.min_lr, state["seconds"], cfg.max_seconds)
+        lr = lr_at(cfg, step, state["seconds"])
         loss, grads = _accumulated_grads(model, train_ids, mcfg["block_size"], cfg, rng)
         logged["loss_sum"] += loss
         clip_grad_norm(grads, cfg.grad_clip)

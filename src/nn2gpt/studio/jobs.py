@@ -36,7 +36,7 @@ from nn2gpt.runlog import read_metrics
 from nn2gpt.studio import checks
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-POSITIONS = ("rope", "learned", "sinusoidal", "alibi", "none")  # the default of `gpt train` first
+POSITIONS = ("learned", "rope", "sinusoidal", "alibi", "none")  # the default of `gpt train` (classic) first
 EPOCH = re.compile(r"^epoch\s+(\d+)/(\d+): validation ([\d.]+)%")
 PROGRESS = re.compile(r"^step (\d+)/\d+\b")  # gpt train's progress line: the loop is running
 PROGRESS_LOSS = re.compile(r"\bloss ([\d.]+)")

@@ -44,17 +44,12 @@ from nn2gpt.loop import diverged_message
 from nn2gpt.optstate import load_torch_adam, torch_adam_arrays
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlog import plot_losses, read_metrics
+from nn2gpt.schedule import noam_lr
 from nn2gpt.translate.runconfig import TranslateConfig, joined_pairs, run_config, settle_flags, starting_point
 
 SAVE_EVERY_S = 300  # a checkpoint at least every 5 minutes, besides epoch ends, the time limit and Ctrl-C
 EPOCH_SAVE_GAP_S = 60  # ...but not at every end of a seconds-long GPU epoch: a save writes ~3x the weights
 LOG_EVERY = 20  # steps between two training-loss rows of metrics.jsonl
-
-
-def lr_at(step: int, d_model: int, warmup: int, factor: float) -> float:
-    """The paper's schedule (eq. 3); `step` counts from 1."""
-    step = max(step, 1)
-    return factor * d_model ** -0.5 * min(step ** -0.5, step * warmup ** -1.5)
 
 
 def _limit(splits: dict, limit: int | None) -> dict:
@@ -247,7 +242,7 @@ class _Run:
 
         src, tgt_in, tgt_out = (torch.from_numpy(a).to(self.device, non_blocking=True)
                                 for a in collate(self.train_ex, batch, self.tok.pad_id))
-        lr = lr_at(self.state["step"] + 1, self.config["model"]["d_model"], self.tcfg["warmup"], self.tcfg["lr_factor"])
+        lr = noam_lr(self.state["step"] + 1, self.config["model"]["d_model"], self.tcfg["warmup"], self.tcfg["lr_factor"])
         for g in self.opt.param_groups:
             g["lr"] = lr
         with self.autocast():
