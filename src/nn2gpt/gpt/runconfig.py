@@ -11,7 +11,9 @@ every flag given. A resumed run takes the settings saved in its checkpoint and c
 same recipe: a flag that changes any of them (--lr, --text, --batch-size, --seed, --recipe, a
 size...) is refused by name, as translate refuses it. Only the settings in SAFE_ON_RESUME may
 change, those that say how long to go on, how often to look, and on what machine; the command
-prints one line that says which changed once the run has trained. No torch here: both engines' command lines use it.
+prints one line that says which changed once the run has trained. A model imported by `nn2gpt
+gpt import`, never trained here, is the exception: its first --resume fine-tunes it and may set
+every setting but the weights' shape and the tokenizer. No torch here: both engines' command lines use it.
 """
 
 from __future__ import annotations
@@ -111,9 +113,10 @@ def _flag(key: str) -> str:
     return "--" + key.replace("_", "-")
 
 
-def saved_settings(out) -> dict:
-    """The settings a run in `out` was trained with (its checkpoint's copy of them). A run saved
-    before a setting existed trained with the classic recipe's value of it."""
+def saved_settings(out) -> tuple[dict, bool]:
+    """(the settings a run in `out` was trained with, its checkpoint's copy of them; whether it
+    is an imported model never trained here). A run saved before a setting existed trained with
+    the classic recipe's value of it."""
     from nn2gpt.checkpoint import read_config, require_kind
 
     config = read_config(out)
@@ -121,7 +124,7 @@ def saved_settings(out) -> dict:
     model = config.get("model", {})
     saved = RECIPES["classic"] | config.get("train", {}) | {k: v for k, v in model.items() if k in SHAPE}
     saved.setdefault("recipe", recipe_of(saved) or DEFAULT_RECIPE)
-    return saved
+    return saved, "imported" in config
 
 
 def settings(args, names) -> tuple[dict, str | None]:
@@ -133,13 +136,16 @@ def settings(args, names) -> tuple[dict, str | None]:
     out = getattr(args, "out", None)
     if not out:
         raise UserError("--resume needs --out RUN, the run directory to continue")
-    saved = saved_settings(out)
+    saved, imported = saved_settings(out)
+    # an imported model (nn2gpt gpt import) has no recipe of its own yet: its first run here is a
+    # fine-tuning, free to choose everything but the weights' shape and the tokens
+    free = [k for k in saved if k not in SHAPE and k != "tokenizer"] if imported else []
     asked = given if "recipe" not in given else recipe(given["recipe"]) | given  # a recipe: each of its values
     changed = []
     for key, value in asked.items():
         if key in ONCE or key == "recipe" or key not in saved or value == saved[key]:
             continue
-        if key in SAFE_ON_RESUME:
+        if key in SAFE_ON_RESUME or key in free:
             changed.append(f"{key} {value} (was {saved[key]})")
             continue
         how = _flag(key) if key in given else f"--recipe {given['recipe']}"
