@@ -169,3 +169,20 @@ def test_which_heads_send_it_to_pizza(run, loaded, capsys):
     _refused(["gpt", "attention", SENTENCE, "--model", str(run), "--query", "it", "--key", "soup"], capsys,
              "no token of the text spells 'soup (before it)'", "' pizza'")
     _refused(["gpt", "attention", SENTENCE, "--model", str(run), "--query", "it"], capsys, "go together")
+
+
+def test_the_hubs_older_layout_imports_too(hf_folder, loaded, tmp_path):
+    """OpenAI's repository names its tensors without "transformer." and stores each layer's causal
+    mask as a buffer (h.{i}.attn.bias): the same model."""
+    from nn2gpt.gpt.runs import load_model
+
+    mask = torch.tril(torch.ones(64, 64))[None, None]  # (1, 1, T, T)
+
+    def older(t):
+        t = {k.removeprefix("transformer."): v for k, v in t.items()}
+        return t | {f"h.{i}.attn.bias": mask.clone() for i in range(2)} | {"h.0.attn.masked_bias": torch.tensor(-1e4)}
+    folder = _copy(hf_folder[0], tmp_path / "older", tensors=older)
+    assert main(["gpt", "import", "--from", str(folder), "--out", str(tmp_path / "run")]) == 0
+    model, _, _ = load_model(tmp_path / "run")
+    for name, w in loaded[0].state_dict().items():
+        assert torch.equal(model.state_dict()[name], w), name

@@ -203,3 +203,21 @@ def test_offline_names_the_repository_and_the_way_round(tmp_path, capsys, monkey
     _refused(["translate", "import", "--out", str(tmp_path / "run")], capsys, "--from FOLDER, one of the two")
     _refused(["translate", "import", "--from", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")], capsys,
              "is not a directory")
+
+
+def test_older_files_with_position_tables_and_untied_names_import_too(hf_folder, run, tmp_path):
+    """Files converted by older transformers also store the sinusoid tables and the embedding under
+    each of its names: accepted when they are what the model computes anyway."""
+    from transformers.models.marian.modeling_marian import MarianSinusoidalPositionalEmbedding
+
+    table = MarianSinusoidalPositionalEmbedding(64, 32).create_weight()
+
+    def older(t):
+        e = t["model.shared.weight"]
+        return t | {"model.encoder.embed_positions.weight": table.clone(), "model.decoder.embed_positions.weight": table,
+                    "model.encoder.embed_tokens.weight": e.clone(), "model.decoder.embed_tokens.weight": e.clone(),
+                    "lm_head.weight": e.clone()}
+    folder = _copy(hf_folder[0], tmp_path / "opus-mt-es-en", tensors=older)
+    assert main(["translate", "import", "--from", str(folder), "--out", str(tmp_path / "run")]) == 0
+    ours, before = _ours(tmp_path / "run")[0].state_dict(), _ours(run)[0].state_dict()
+    assert all(torch.equal(ours[k], v) for k, v in before.items())
