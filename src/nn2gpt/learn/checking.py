@@ -60,7 +60,8 @@ def expect_array(value, name: str, shape: tuple, hint: str = "") -> np.ndarray:
 def expect_list(value, name: str, length: int, like: str) -> list:
     """A list/tuple of `length` items (e.g. one per layer), else CheckFailed."""
     if not isinstance(value, (list, tuple)):
-        raise CheckFailed(f"`{name}` is a {type(value).__name__}, expected a list of {length} arrays shaped like {like}")
+        raise CheckFailed(f"`{name}` is a {type(value).__name__}, expected a list of {length} arrays "
+                          f"shaped like {like}")
     if len(value) != length:
         raise CheckFailed(f"`{name}` has {len(value)} entries, expected {length} (one per layer, like {like})")
     return list(value)

@@ -9,6 +9,7 @@
     nn2gpt learn reset NAME          the stub again; your version is kept in backups/
     nn2gpt learn list                every exercise, done or not, and the milestones
     nn2gpt learn run digits [...]    train the real network on MNIST with your functions
+    nn2gpt learn run gpt [...]       train chapter 2's GPT, its blocks built from your modules
     nn2gpt learn run numpy-gpt [...] train chapter 5's numpy GPT with your backward passes
 
 Exit codes of check: 0 passed, 1 a wrong answer (or the stub), 2 your code raised or hung.
@@ -24,6 +25,7 @@ from nn2gpt.cli import Number, Parser
 from nn2gpt.errors import UserError
 
 MILESTONES = {"digits": "ch.1: the book's 784-30-10 network on MNIST, trained with your functions",
+              "gpt": "ch.2: the char GPT on Tiny Shakespeare, its blocks built from your modules",
               "numpy-gpt": "ch.5: the numpy GPT on Tiny Shakespeare, trained with your backward passes"}
 
 
@@ -100,7 +102,7 @@ def do_status(book, args) -> int:
     ex = book.current()
     print(f"workbook {book.root}: {sum(e.name in done for e in exercises)} of {len(exercises)} exercises passed")
     if ex is None:
-        print("every exercise has passed; train with your code: nn2gpt learn run digits, nn2gpt learn run numpy-gpt")
+        print("every exercise has passed; train with your code: nn2gpt learn run digits (or gpt, numpy-gpt)")
         return 0
     print(f"current: {ex.file} - {ex.task}")
     print(f"edit {book.root / ex.file}, then `nn2gpt learn check` (or `nn2gpt learn watch`); "
@@ -215,5 +217,5 @@ def do_list(book, args) -> int:
 def do_run(book, args) -> int:
     import importlib
 
-    module = {"digits": "milestone_digits", "numpy-gpt": "milestone_numpy_gpt"}[args.milestone]
+    module = {"digits": "milestone_digits", "gpt": "milestone_gpt", "numpy-gpt": "milestone_numpy_gpt"}[args.milestone]
     return importlib.import_module(f"nn2gpt.learn.{module}").run(book, args.flags)

@@ -103,7 +103,8 @@ def check_here(exercise: Exercise, path: Path) -> Result:
             return Result("error", describe_exception(e, path, exercise))
         # raised in the check, not in the learner's code: their function returned something unusable
         return Result("failed", f"your code returned something the check could not use "
-                                f"({one_line(f'{type(e).__name__}: {e}')}); compare its return value with the docstring")
+                                f"({one_line(f'{type(e).__name__}: {e}')}); "
+                                f"compare its return value with the docstring")
     return Result("passed", "")
 
 

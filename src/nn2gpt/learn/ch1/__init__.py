@@ -14,7 +14,8 @@ SHAPE_ERRORS = ("not aligned", "matmul", "could not be broadcast", "mismatch in 
 C = "nn2gpt.learn.ch1.checks:"
 
 EXERCISES = [
-    Exercise(1, "sigmoid", 1, "write sigmoid(z) and its derivative sigmoid_prime(z), elementwise", ("sigmoid", "sigmoid_prime"), (
+    Exercise(1, "sigmoid", 1, "write sigmoid(z) and its derivative sigmoid_prime(z), elementwise",
+             ("sigmoid", "sigmoid_prime"), (
         "Both functions work on whole arrays at once: np.exp(-z) is e^(-z) for every entry of z.",
         "sigma(z) = 1 / (1 + e^(-z)); mind the minus sign, sigma(0) must be 0.5 and sigma(5) close to 1.",
         "sigma'(z) = sigma(z) * (1 - sigma(z)): call your sigmoid on z, then use the result twice.",

@@ -134,7 +134,8 @@ def check_head(module) -> None:
         maps = [linear(head, "Head", a, (hs, C)) for a in ("query", "key", "value")]
         for lin in maps:
             if lin.bias is not None:
-                raise CheckFailed("the query, key and value maps have a bias; the head's are nn.Linear(..., bias=False)")
+                raise CheckFailed("the query, key and value maps have a bias; the head's are "
+                                  "nn.Linear(..., bias=False)")
         x = torch.randn(B, T, C, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
         got = arr(head(x), "Head(x)", (B, T, hs))
         ref = lambda **kw: head_output(x, *maps, **kw).detach().numpy()               # noqa: E731
@@ -233,7 +234,8 @@ def check_positional(module) -> None:
         got = arr(fn(T, d), f"positional_encoding({T}, {d})", (T, d))
         want = sinusoidal_encoding(T, d, torch.float64)
         pos, i = np.arange(T)[:, None], np.arange(d)[None, :]
-        swapped = np.where(i % 2 == 0, np.cos(pos / 10000 ** ((i - i % 2) / d)), np.sin(pos / 10000 ** ((i - i % 2) / d)))
+        angle = pos / 10000 ** ((i - i % 2) / d)                                      # (T, d) column i's angle
+        swapped = np.where(i % 2 == 0, np.cos(angle), np.sin(angle))
         no_two = np.where(i % 2 == 0, np.sin(pos / 10000 ** ((i // 2) / d)), np.cos(pos / 10000 ** ((i // 2) / d)))
         per_col = np.where(i % 2 == 0, np.sin(pos / 10000 ** (i / d)), np.cos(pos / 10000 ** (i / d)))
         compare(got, want.numpy(), f"positional_encoding({T}, {d})", [

@@ -136,7 +136,8 @@ def check_attention(module) -> None:
                 [(att @ dy, "it is att @ dy; y = att @ v gives dv = att^T @ dy (swap att's last two axes)")], where)
         compare(expect_array(res[0], "dq", shape), rq, "dq", [
             (ds @ k, unscaled),
-            (att * datt @ k * scale, "the softmax's backward lost its second term: ds = att * (datt - sum(datt * att))"),
+            (att * datt @ k * scale,
+             "the softmax's backward lost its second term: ds = att * (datt - sum(datt * att))"),
             (ds_cols @ k * scale, "the softmax's backward sums over the wrong axis: over the keys, axis=-1")], where)
         compare(expect_array(res[1], "dk", shape), rk, "dk", [
             (ds.swapaxes(-1, -2) @ q, unscaled),

@@ -1,0 +1,189 @@
+"""`nn2gpt learn run gpt`: chapter 2's char GPT on Tiny Shakespeare, its blocks the learner's.
+
+The model is chapter 2's GPT with GPT-2's recipe (learned positions, AdamW, the tied head), and
+training is `nn2gpt gpt train` as it is, with its flags, lock and checkpoints. The difference is
+inside each block: its forward runs the learner's `Block` (exercise 16), built from the
+learner's MultiHeadAttention, Head and FeedForward where they pass their checks now (the
+reference's, the solutions, for the others). The learner's modules hold no weights of their own:
+every forward hands them the block's own parameters (`torch.func.functional_call`), cut into
+the lecture's shapes - rows h*hs:(h+1)*hs of the fused q/k/v matrix are head h's query, and so
+on. So the gradients land in the project's tensors, the checkpoint has the project's names, and
+the run is an ordinary gpt run: `gpt sample`, the studio and `--resume` read it as any other.
+
+The reference trains first, from the same seed for the same budget (into a temporary directory),
+and the validation losses are printed side by side: equal to rounding when the learner's pieces
+are right. (The lecture's heads have no bias, so the reference's fused q/k/v bias is held at
+zero.) A sample is then drawn with the learner's `next_token_probs` (exercise 18) if it passes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tempfile
+from pathlib import Path
+
+from nn2gpt.errors import UserError
+from nn2gpt.learn.exercise import load_file, pick
+from nn2gpt.learn.exercises import find
+
+PIECES = {"head": "Head", "multi_head": "MultiHeadAttention", "feed_forward": "FeedForward", "block": "Block"}
+CLASSIC = ["--model", "gpt", "--pos", "learned", "--optimizer", "adamw", "--no-zero-init", "--no-untie"]
+DEFAULTS = {"--out": "runs/learn-gpt", "--max-iters": "200", "--eval-interval": "50"}
+
+
+def learner_block_class(book) -> tuple[type, list[str], object | None]:
+    """(the Block class to run, the names of the learner's pieces in it, their next_token_probs or None)."""
+    from nn2gpt.learn import ch2
+    from nn2gpt.learn.runner import check
+
+    mine, classes = [], {}
+    for name, cls in PIECES.items():
+        ex = find(name)
+        path = book.root / ex.file
+        ok = path.is_file() and check(ex, path).status == "passed"
+        module = load_file(path if ok else ex.solution, f"{'workbook' if ok else 'reference'}_run_{name}")
+        mine += [name] if ok else []
+        classes[cls] = (module, pick(module, cls))
+    for module, _ in classes.values():   # each file's imports of the earlier pieces: the ones chosen above
+        for cls, (_, chosen) in classes.items():
+            if getattr(module, cls, None) is getattr(ch2, cls):
+                setattr(module, cls, chosen)
+    ex = find("sampling")
+    path = book.root / ex.file
+    probs = None
+    if path.is_file() and check(ex, path).status == "passed":
+        probs = pick(load_file(path, "workbook_run_sampling"), "next_token_probs")
+        mine.append("sampling")
+    return classes["Block"][1], mine, probs
+
+
+def block_forward(block, learner, n_head: int):
+    """A forward for the project's `block` that runs the `learner`'s Block on the block's parameters."""
+    import torch
+    from torch import nn
+
+    C = block.ln1.weight.shape[0]
+    hs = C // n_head
+    fc, proj = [n for n, m in learner.ffwd.named_modules() if isinstance(m, nn.Linear)]
+
+    def params() -> dict:
+        qkv = block.attn.qkv.weight                                       # (3C, C): q rows, then k, then v
+        p = {f"{ln}.{w}": getattr(getattr(block, ln), w) for ln in ("ln1", "ln2") for w in ("weight", "bias")}
+        p |= {f"sa.proj.{w}": getattr(block.attn.proj, w) for w in ("weight", "bias")}
+        p |= {f"ffwd.{fc}.{w}": getattr(block.mlp.fc, w) for w in ("weight", "bias")}
+        p |= {f"ffwd.{proj}.{w}": getattr(block.mlp.proj, w) for w in ("weight", "bias")}
+        for h in range(n_head):
+            for j, name in enumerate(("query", "key", "value")):
+                p[f"sa.heads.{h}.{name}.weight"] = qkv[j * C + h * hs: j * C + (h + 1) * hs]   # (hs, C)
+        return p
+
+    def forward(x, kv_cache=None):                                        # sampling runs without a cache
+        return torch.func.functional_call(learner, params(), (x,))
+    return forward
+
+
+def split_out(flags: list[str]) -> tuple[str, list[str], list[str]]:
+    """(--out, the flags without --out, those also without --resume/--overwrite for the reference run)."""
+    out, rest, i = DEFAULTS["--out"], [], 0
+    while i < len(flags):
+        if flags[i] == "--out" and i + 1 < len(flags):
+            out, i = flags[i + 1], i + 2
+            continue
+        if flags[i].startswith("--out="):
+            out = flags[i].split("=", 1)[1]
+        else:
+            rest.append(flags[i])
+        i += 1
+    return out, rest, [f for f in rest if f not in ("--resume", "--overwrite")]
+
+
+def run(book, flags: list[str]) -> int:
+    from nn2gpt.gpt import train
+    from nn2gpt.gpt.cli import main as gpt_main
+    from nn2gpt.learn.milestone_numpy_gpt import swapped
+    from nn2gpt.learn.runner import from_workbook, located
+
+    if any(f in ("-h", "--help") for f in flags):
+        print("nn2gpt learn run gpt [flags of `nn2gpt gpt train`]: chapter 2's GPT whose blocks are your Block, "
+              f"MultiHeadAttention, Head and FeedForward; defaults {' '.join(f'{k} {v}' for k, v in DEFAULTS.items())}")
+        return gpt_main(["train", "--help"])
+    if any(f.split("=")[0] in CLASSIC or f.split("=")[0] in ("--engine", "--zero-init", "--untie") for f in flags):
+        raise UserError("this milestone trains chapter 2's GPT with GPT-2's recipe; drop --model, --pos, --optimizer, "
+                        "--engine, --zero-init and --untie")
+    out, mine_flags, ref_flags = split_out(flags)
+    given = {f.split("=")[0] for f in flags}
+    extra = [x for k, v in DEFAULTS.items() if k != "--out" and k not in given
+             and not (k == "--max-iters" and "--max-seconds" in given) for x in (k, v)]
+    Block, mine, probs = learner_block_class(book)
+    theirs = [n for n in (*PIECES, "sampling") if n not in mine]
+    print(f"yours: {', '.join(mine) or 'none yet'}; the reference's: {', '.join(theirs) or 'none'}", flush=True)
+    real_build, real_save, built = train.build, train.save_checkpoint, []
+
+    def build(cfg, tok, device, dist):
+        model_cfg, model = real_build(cfg, tok, device, dist)
+        if cfg.dropout or not cfg.bias:
+            raise UserError("this milestone's blocks have no dropout and keep their biases; drop --dropout")
+        for block in model.blocks:
+            learner = Block(model_cfg.n_embd, model_cfg.n_head, model_cfg.block_size).to(device)
+            block.forward = block_forward(block, learner, model_cfg.n_head)
+        model.new_caches = lambda: None                                  # the learner's blocks keep no KV cache
+        built.append((model, tok))
+        return model_cfg, model
+
+    def save_checkpoint(run_dir, weights, config, *args, **kw):          # the config names the learner's pieces
+        learn = {"yours": mine, "reference": theirs, "milestone": "gpt"}
+        return real_save(run_dir, weights, config | {"learn": learn}, *args, **kw)
+
+    def reference_build(cfg, tok, device, dist):                      # the lecture's heads have no q/k/v bias
+        model_cfg, model = real_build(cfg, tok, device, dist)
+        for block in model.blocks:
+            block.attn.qkv.bias.requires_grad_(False)                   # zero from the init, and kept there
+        return model_cfg, model
+
+    with tempfile.TemporaryDirectory(prefix="nn2gpt-learn-reference-") as tmp, \
+            swapped([(train, "build", reference_build)]):
+        print("training the reference first (same seed, same budget) ...", flush=True)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            gpt_main(["train", *CLASSIC, *extra, *ref_flags, "--out", str(Path(tmp) / "ref"), "--quiet",
+                      "--sample-tokens", "0"])
+        reference = val_losses(Path(tmp) / "ref")
+    try:
+        with swapped([(train, "build", build), (train, "save_checkpoint", save_checkpoint)]):
+            status = gpt_main(["train", *CLASSIC, *extra, *mine_flags, "--out", out])
+    except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
+        if not from_workbook(e, book.root):
+            raise
+        raise UserError(f"your code raised during training ({located(e, book.root)}); the last checkpoint, "
+                        f"if any, is kept: `nn2gpt learn check` that exercise") from None
+    yours = val_losses(Path(out))
+    print("validation loss   step     yours   reference")
+    for step, loss in yours.items():
+        print(f"                  {step:>5}   {loss:7.4f}   {reference.get(step, float('nan')):7.4f}")
+    if probs is not None and built:
+        print("a sample drawn with your next_token_probs:")
+        print(sample(built[-1][0], built[-1][1], probs))
+    return status
+
+
+def val_losses(run_dir: Path) -> dict[int, float]:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return {r["step"]: r["val_loss"] for r in rows if "val_loss" in r}
+
+
+def sample(model, tok, next_token_probs, n: int = 200, seed: int = 0) -> str:
+    """n characters from a newline, each drawn from your next_token_probs (temperature 0.8, top-k 20)."""
+    import torch
+
+    from nn2gpt.gpt.tokenizer import prompt_ids
+
+    idx = torch.tensor([prompt_ids(tok, "")], dtype=torch.long)
+    g = torch.Generator().manual_seed(seed)
+    model.eval()
+    with torch.no_grad(), contextlib.suppress(KeyboardInterrupt):
+        for _ in range(n):
+            logits = model.logits(idx[:, -model.cfg.block_size:])[:, -1]             # (1, V)
+            p = next_token_probs(logits.double(), temperature=0.8, top_k=20)
+            idx = torch.cat([idx, torch.multinomial(p, 1, generator=g)], dim=1)
+    return tok.decode(idx[0].tolist())

@@ -1,0 +1,64 @@
+"""`nn2gpt learn run gpt` on a tiny GPT: the learner's modules run inside chapter 2's blocks, the
+validation losses equal the reference's at the same seed, and the run is an ordinary gpt run."""
+
+import json
+
+import pytest
+
+from nn2gpt.cli import main
+from nn2gpt.learn.exercises import find
+
+TINY = ["--max-iters", "6", "--eval-interval", "3", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
+        "--block-size", "16", "--batch-size", "4", "--eval-batches", "2", "--warmup", "2", "--sample-tokens", "0",
+        "--quiet", "--threads", "1"]
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "wb"
+    assert main(["learn", "init", str(root)]) == 0
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    return root
+
+
+def solve(root, name, change=("", "")):
+    ex = find(name)
+    text = ex.solution.read_text()
+    assert change[0] in text
+    (root / ex.file).write_text(text.replace(*change))
+
+
+def test_the_learners_blocks_train_like_the_reference(book, tmp_path, capsys):
+    from nn2gpt.gpt.runs import load_model
+    from nn2gpt.studio.runs import summary
+
+    for name in ("head", "multi_head", "block", "sampling"):
+        solve(book, name)
+    solve(book, "feed_forward", ('nn.GELU(approximate="tanh")', "nn.ReLU()"))      # wrong: the reference's is used
+    out = tmp_path / "run"
+    assert main(["learn", "run", "gpt", *TINY, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "yours: head, multi_head, block, sampling; the reference's: feed_forward" in said
+    rows = [line.split() for line in said.splitlines() if line.strip()[:1].isdigit()]
+    assert [r[0] for r in rows] == ["3", "6"] and all(r[1] == r[2] for r in rows), said   # yours == reference
+    assert "a sample drawn with your next_token_probs:" in said
+    config = json.loads((out / "config.json").read_text())
+    assert config["learn"]["reference"] == ["feed_forward"] and config["model"]["pos"] == "learned"
+    model, _, _ = load_model(out)                                  # an ordinary run: chapter 2's GPT loads it
+    assert type(model).__name__ == "GPT"
+    assert summary(out, "gpt").endswith("trained with your code (nn2gpt learn)")
+
+
+def test_an_error_in_training_is_one_line_at_the_learners_line(book, tmp_path, capsys):
+    # right in float64 (the check), raises in float32 (training): the check cannot see it
+    solve(book, "head", ("        B, T, C = x.shape\n", "        B, T, C = x.shape\n"
+                                                       "        assert x.dtype == torch.float64, 'float32!'\n"))
+    assert main(["learn", "run", "gpt", *TINY, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "13_head.py line 20, in forward: AssertionError: float32!" in err, err
+
+
+def test_the_recipe_is_chapter_twos(book, capsys):
+    assert main(["learn", "run", "gpt", "--pos", "rope"]) == 2
+    assert "drop --model, --pos" in capsys.readouterr().err
