@@ -61,4 +61,4 @@ def test_an_error_in_training_is_one_line_at_the_learners_line(book, tmp_path, c
 
 def test_the_recipe_is_chapter_twos(book, capsys):
     assert main(["learn", "run", "gpt", "--pos", "rope"]) == 2
-    assert "drop --model, --pos" in capsys.readouterr().err
+    assert "(--recipe classic); drop --pos" in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """`nn2gpt learn run gpt`: chapter 2's char GPT on Tiny Shakespeare, its blocks the learner's.
 
-The model is chapter 2's GPT with GPT-2's recipe (learned positions, AdamW, the tied head), and
-training is `nn2gpt gpt train` as it is, with its flags, lock and checkpoints. The difference is
+The model is chapter 2's GPT with GPT-2's recipe (`--recipe classic`: learned positions, AdamW,
+the tied head), and training is `nn2gpt gpt train` as it is, with its flags, lock and
+checkpoints. The difference is
 inside each block: its forward runs the learner's `Block` (exercise 16), built from the
 learner's MultiHeadAttention, Head and FeedForward where they pass their checks now (the
 reference's, the solutions, for the others). The learner's modules hold no weights of their own:
@@ -29,7 +30,9 @@ from nn2gpt.learn.exercise import load_file, pick
 from nn2gpt.learn.exercises import find
 
 PIECES = {"head": "Head", "multi_head": "MultiHeadAttention", "feed_forward": "FeedForward", "block": "Block"}
-CLASSIC = ["--model", "gpt", "--pos", "learned", "--optimizer", "adamw", "--no-zero-init", "--no-untie"]
+CLASSIC = ["--model", "gpt", "--recipe", "classic"]
+FIXED = ("--model", "--recipe", "--engine", "--pos", "--score", "--mask", "--optimizer", "--mlp", "--softcap",
+         "--qk-norm", "--no-qk-norm", "--zero-init", "--no-zero-init", "--untie", "--no-untie")
 DEFAULTS = {"--out": "runs/learn-gpt", "--max-iters": "200", "--eval-interval": "50"}
 
 
@@ -109,9 +112,10 @@ def run(book, flags: list[str]) -> int:
         print("nn2gpt learn run gpt [flags of `nn2gpt gpt train`]: chapter 2's GPT whose blocks are your Block, "
               f"MultiHeadAttention, Head and FeedForward; defaults {' '.join(f'{k} {v}' for k, v in DEFAULTS.items())}")
         return gpt_main(["train", "--help"])
-    if any(f.split("=")[0] in CLASSIC or f.split("=")[0] in ("--engine", "--zero-init", "--untie") for f in flags):
-        raise UserError("this milestone trains chapter 2's GPT with GPT-2's recipe; drop --model, --pos, --optimizer, "
-                        "--engine, --zero-init and --untie")
+    fixed = [f.split("=")[0] for f in flags if f.split("=")[0] in FIXED]
+    if fixed:
+        raise UserError(f"this milestone trains chapter 2's GPT with GPT-2's recipe (--recipe classic); drop "
+                        f"{', '.join(fixed)}")
     out, mine_flags, ref_flags = split_out(flags)
     given = {f.split("=")[0] for f in flags}
     extra = [x for k, v in DEFAULTS.items() if k != "--out" and k not in given
@@ -123,6 +127,8 @@ def run(book, flags: list[str]) -> int:
 
     def build(cfg, tok, device, dist):
         model_cfg, model = real_build(cfg, tok, device, dist)
+        if not model_cfg.is_chapter_2():                                # (the flags above keep it so)
+            raise UserError("this milestone trains chapter 2's GPT; drop the chapter 4 and 6 variants")
         if cfg.dropout or not cfg.bias:
             raise UserError("this milestone's blocks have no dropout and keep their biases; drop --dropout")
         for block in model.blocks:
