@@ -1,10 +1,10 @@
-"""Adam's state in checkpoints, one naming for every chapter (nn2gpt.optstate), and the older ones still read."""
+"""Adam's state in checkpoints, one naming for every chapter (nn2gpt.optstate), and no other read."""
 
-import json
 import shutil
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
 from nn2gpt.checkpoint import latest_checkpoint_dir, load_checkpoint, save_checkpoint
@@ -22,8 +22,8 @@ def test_arrays_are_named_by_parameter_and_read_back():
     got = read_adam(arrays | {"rng.torch": np.zeros(3)})  # what is no Adam state is left out
     assert set(got) == {"blocks.0.w", "b"} and got["blocks.0.w"][2] == 7
     np.testing.assert_array_equal(got["blocks.0.w"][0], m)
-    legacy = read_adam({"m.w": m, "v.w": m * 2}, steps=5)  # the numpy engine's older names
-    assert legacy["w"][2] == 5 and np.array_equal(legacy["w"][1], m * 2)
+    no_step = read_adam({"exp_avg.w": m, "exp_avg_sq.w": m * 2}, steps=5)  # the run's step count stands in
+    assert no_step["w"][2] == 5 and np.array_equal(no_step["w"][1], m * 2)
 
 
 def test_a_torch_adamw_continues_exactly_from_its_arrays():
@@ -65,42 +65,21 @@ def _rewrite_optimizer(run, arrays, extra_state):
     save_checkpoint(run, ck.weights, ck.config, ck.tokenizer, arrays, ck.state | extra_state)
 
 
-def test_a_gpt_run_saved_with_the_older_names_resumes_as_a_new_one(tmp_path, data_dir):
-    """Checkpoints written before this naming (state.<i>.<key> and the param groups) still resume, exactly."""
-    from nn2gpt.gpt.runs import load_weights
-    from nn2gpt.gpt.train import TrainConfig, make_optimizer, train
-
-    cfg = TrainConfig(**TINY, data_dir=str(data_dir), optimizer="adamw")  # that writer predates Muon
-    new, old = tmp_path / "new", tmp_path / "old"
-    half = train(replace(cfg, out=str(new), stop_at=6))
-    shutil.copytree(new, old)
-    # the older writer: torch's own state_dict, indexed by the optimizer's parameter order
-    ck = load_checkpoint(old, with_optimizer=True)
-    model = half.model
-    load_weights(model, ck.weights)
-    opt = make_optimizer(model, cfg, torch.device("cpu"))
-    load_torch_adam(opt, model, ck.optimizer)
-    sd = opt.state_dict()
-    legacy = {f"state.{i}.{k}": t.numpy().copy() for i, st in sd["state"].items() for k, t in st.items()}
-    _rewrite_optimizer(old, legacy, {"optimizer_groups": json.loads(json.dumps(sd["param_groups"]))})
-    a = train(replace(cfg, out=str(new), resume=True))
-    b = train(replace(cfg, out=str(old), resume=True))
-    assert a.step == b.step == 12
-    for (name, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values()):
-        assert torch.equal(x, y), name
-
-
-def test_a_numpy_run_saved_with_the_older_names_resumes_as_a_new_one(tmp_path, data_dir):
+def test_optimizer_state_of_another_spelling_is_refused_not_half_loaded(tmp_path, data_dir):
+    """Only exp_avg / exp_avg_sq / step.<name> is read: other arrays are no Adam state, and a
+    moment without its partner is refused in one line instead of resuming with half a state."""
+    from nn2gpt.errors import UserError
     from nn2gpt.numpy_gpt.train import NumpyTrainConfig, train
 
+    assert read_adam({"rng.torch": np.zeros(2), "muon.w": np.zeros(2)}) == {}
+    for spelling in ("state.0.exp_avg", "m.w"):
+        with pytest.raises(UserError, match=f"spelling this version does not read \\({spelling}\\)"):
+            read_adam({spelling: np.zeros(2)})
     cfg = NumpyTrainConfig(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4, eval_batches=2, warmup=2,
                            max_iters=8, eval_interval=4, sample_tokens=0, data_dir=str(data_dir))
-    new, old = tmp_path / "new", tmp_path / "old"
-    train(replace(cfg, out=str(new), stop_at=4), log=lambda *a: None)
-    shutil.copytree(new, old)
-    saved = read_adam(load_checkpoint(old, with_optimizer=True).optimizer)
-    _rewrite_optimizer(old, {f"{k}.{n}": (m if k == "m" else v) for n, (m, v, _) in saved.items() for k in "mv"}, {})
-    a = train(replace(cfg, out=str(new), resume=True), log=lambda *a: None)
-    b = train(replace(cfg, out=str(old), resume=True), log=lambda *a: None)
-    for n, w in a.model.weights.items():
-        assert np.array_equal(w, b.model.weights[n]), n
+    run = tmp_path / "run"
+    train(replace(cfg, out=str(run), stop_at=4), log=lambda *a: None)
+    arrays = load_checkpoint(run, with_optimizer=True).optimizer
+    _rewrite_optimizer(run, {k: v for k, v in arrays.items() if not k.startswith("exp_avg_sq.")}, {})
+    with pytest.raises(UserError, match="no exp_avg_sq.*--overwrite"):
+        train(replace(cfg, out=str(run), resume=True), log=lambda *a: None)

@@ -8,8 +8,7 @@ A checkpoint stores them as arrays named after the parameter:
 
 so a checkpoint can be read without knowing the order in which an optimizer listed its
 parameters. Chapter 2's torch engine, chapter 3's Transformer and chapter 5's numpy AdamW all
-write this. Checkpoints written before it used three spellings (state.<i>.<key> with the torch
-optimizer's param groups, m.<name> / v.<name>, and this one); `read_adam` still reads them all.
+write this, and read only this: optimizer state of any other spelling is refused by name.
 This module needs numpy only; the torch helpers import torch when they are called.
 """
 
@@ -30,17 +29,23 @@ def adam_arrays(moments) -> dict[str, np.ndarray]:
 
 
 def read_adam(arrays: dict[str, np.ndarray], steps: int | None = None) -> dict[str, tuple]:
-    """{parameter name: (exp_avg, exp_avg_sq, step)} from a checkpoint's optimizer arrays.
+    """{parameter name: (exp_avg, exp_avg_sq, step)} from a checkpoint's optimizer arrays (the step
+    count `steps` where an array has none). Arrays that are no Adam state (a saved RNG,
+    "rng.torch"; Muon's "muon.<name>") are left out; a moment without its partner is refused."""
+    from nn2gpt.errors import UserError
 
-    Reads the numpy engine's older m.<name> / v.<name> too (their step count is `steps`, the
-    run's); arrays that are no Adam state (a saved RNG, "rng.torch") are left out."""
     out = {}
     for key, a in arrays.items():
         kind, _, name = key.partition(".")
-        if kind in ("exp_avg", "m"):
-            v = arrays.get(f"exp_avg_sq.{name}", arrays.get(f"v.{name}"))
+        if kind in ("state", "m", "v"):  # spellings of unreleased versions
+            raise UserError(f"the saved optimizer state is in a spelling this version does not read ({key}); "
+                            f"it cannot be continued: start the run again with --overwrite")
+        if kind == "exp_avg":
+            if f"exp_avg_sq.{name}" not in arrays:
+                raise UserError(f"the saved optimizer state has exp_avg.{name} but no exp_avg_sq.{name}; "
+                                f"it cannot be continued: start the run again with --overwrite")
             step = arrays[f"step.{name}"][0] if f"step.{name}" in arrays else steps
-            out[name] = (a, v, step)
+            out[name] = (a, arrays[f"exp_avg_sq.{name}"], step)
     return out
 
 

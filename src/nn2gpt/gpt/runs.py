@@ -57,20 +57,7 @@ def load_weights(model: torch.nn.Module, weights: dict[str, np.ndarray], where: 
     model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()}, strict=False)
 
 
-# ---- optimizer and RNG state ----------------------------------------------------------------
-
-def optimizer_from_numpy(opt: torch.optim.Optimizer, arrays: dict[str, np.ndarray], groups: list[dict]) -> None:
-    """AdamW's state from a checkpoint written before nn2gpt.optstate named it by parameter:
-    arrays "state.<i>.exp_avg"... and the param groups as JSON (newer checkpoints: optstate)."""
-    state: dict[int, dict] = {}
-    for name, arr in arrays.items():
-        _, i, k = name.split(".", 2)
-        state.setdefault(int(i), {})[k] = torch.from_numpy(np.array(arr))
-    for g in groups:
-        if "betas" in g:
-            g["betas"] = tuple(g["betas"])
-    opt.load_state_dict({"state": state, "param_groups": groups})
-
+# ---- RNG state ------------------------------------------------------------------------------
 
 def torch_rng_to_json() -> str:
     return base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode("ascii")

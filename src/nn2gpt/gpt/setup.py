@@ -95,10 +95,7 @@ def restore(ckpt, model, optimizer, rng: np.random.Generator) -> dict:
     """Put a checkpoint back in place (weights, Adam's moments, the numpy and torch generators),
     so the run continues exactly as if it had never stopped; returns its training state."""
     runs.load_weights(model, ckpt.weights)
-    if "optimizer_groups" in ckpt.state:  # saved before Adam's state was named by parameter
-        runs.optimizer_from_numpy(optimizer, ckpt.optimizer or {}, ckpt.state["optimizer_groups"])
-    else:
-        load_optimizer_arrays(optimizer, model, ckpt.optimizer or {})
+    load_optimizer_arrays(optimizer, model, ckpt.optimizer or {})
     rng.bit_generator.state = ckpt.state["numpy_rng"]
     runs.torch_rng_from_json(ckpt.state["torch_rng"])
     return {k: ckpt.state[k] for k in fresh_state()}
