@@ -73,7 +73,7 @@ def take_screenshots(browser, base: str, out: Path, train_seconds: int = 40) -> 
     page.wait_for_function("document.getElementById('train-sample').textContent.length > 0", timeout=60_000)
     shot("train")
     page.click("#train-stop")
-    page.wait_for_function("!document.getElementById('train-status').textContent.includes('running')", timeout=60_000)
+    page.wait_for_function("/: (stopped|finished)/.test(document.getElementById('train-status').textContent)", timeout=60_000)
 
     page.goto(base + "#lab")
     page.select_option("#toy-score", "dot")

@@ -196,3 +196,18 @@ def test_train_live_is_alive_from_the_start_found_by_every_tab_and_stop_always_s
     load_model(runs_dir / name)  # the checkpoint Stop saved
     page.wait_for_function(f"document.getElementById('train-name').value !== '{name}'")  # the next Start works
     other.context.close()
+
+
+def test_translate_with_a_head_off_and_the_model_s_own_slip_as_placeholder(page, studio):
+    page.goto(studio + "#translate")
+    page.wait_for_function("document.getElementById('translate-sentence').value.length > 0")
+    assert "knew well" in page.get_attribute("#translate-mine", "placeholder")  # es-en: the Spanish slip
+    page.click("#translate-go")
+    page.wait_for_selector("#translate-heads input[type=checkbox]")
+    assert page.locator("#translate-heads .headrow").count() == 6  # 2 encoder + 2 x 2 decoder layers
+    assert label_drift(page, "#translate-enc") <= 2 and overflow(page) <= 0
+    page.locator("#translate-heads input[type=checkbox]").nth(6).check()  # decoder 1 cross, head 1
+    page.click("#translate-go")
+    page.wait_for_function("document.getElementById('translate-logp').textContent.includes('with 1 head off')")
+    rows = page.locator("#translate-compare tr td:first-child").all_inner_texts()
+    assert rows == ["the model's", "the model's with 1 head off"]

@@ -15,6 +15,7 @@ page and a module here that turns a request into the library's own calls:
                   with chosen heads turned off
     jobs.py       one training run at a time, started and stopped from the page
     lab.py        the lab's report, and a toy for the score functions
+    api.py        the requests of each page, turned into those modules' calls
     server.py     the routes, the error handling and the start-up
     static/       the page itself: plain HTML, CSS and JavaScript modules, nothing fetched from
                   the internet

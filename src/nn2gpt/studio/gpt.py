@@ -164,6 +164,7 @@ def inspect(model, tok, text: str, position: int, settings: dict, heads=None) ->
     with heads_off(model, off):
         weights, logits = look_inside(model, window)  # [(nh, W, W)] per layer, (1, W, V)
     following = ids[position + 1] if position + 1 < len(ids) else None
+    _keep(model, _key(ids, start, position, off), logits[0, -1].float())  # the sliders start from these logits
     n = THUMB if len(weights) * (weights[0].size(0) if weights else 0) <= 48 else THUMB // 2
     attention = [{"layer": l, "head": h, "weights": [round(float(x), 4) for x in w[h, -1]],  # row `position`: (W,)
                   "recent": (w[h, -n:, -n:] * 1000).round().int().tolist()}  # the last n x n, in thousandths
@@ -176,6 +177,20 @@ def inspect(model, tok, text: str, position: int, settings: dict, heads=None) ->
 _LOGITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {(ids, heads off): logits (V,)}
 
 
+def _key(ids: list[int], start: int, position: int, off: dict) -> tuple:
+    """What a position's logits depend on: the tokens the model reads there and the heads turned off."""
+    return tuple(ids[start:position + 1]), tuple((l, tuple(sorted(off[l]))) for l in sorted(off))
+
+
+def _keep(model, key: tuple, logits: torch.Tensor) -> torch.Tensor:
+    """Keep `logits` (V,) under `key` for `model`, with the last 8 such (oldest out first)."""
+    kept = _LOGITS.setdefault(model, {})
+    if key not in kept and len(kept) >= 8:
+        kept.pop(next(iter(kept)))
+    kept[key] = logits
+    return logits
+
+
 def next_only(model, tok, text: str, position: int, settings: dict, heads=None) -> dict:
     """The next-token distribution alone (the page's temperature and top-k sliders): the logits of
     one forward pass are kept for the last few (text, heads off), so moving a slider is a softmax."""
@@ -183,17 +198,15 @@ def next_only(model, tok, text: str, position: int, settings: dict, heads=None) 
 
     ids, position, start = _window(model, tok, text, position)
     off = _off(model, heads)
-    key = (tuple(ids[start:position + 1]), tuple((l, tuple(sorted(off[l]))) for l in sorted(off)))
-    kept = _LOGITS.setdefault(model, {})
-    if key not in kept:
+    key = _key(ids, start, position, off)
+    logits = _LOGITS.get(model, {}).get(key)
+    if logits is None:
         model.eval()
         with heads_off(model, off), torch.no_grad():
-            logits, _ = model(torch.tensor([list(key[0])]))  # (1, W, V)
-        if len(kept) >= 8:
-            kept.pop(next(iter(kept)))
-        kept[key] = logits[0, -1].float()  # (V,)
+            out, _ = model(torch.tensor([ids[start:position + 1]]))  # (1, W, V)
+        logits = _keep(model, key, out[0, -1].float())  # (V,)
     following = ids[position + 1] if position + 1 < len(ids) else None
-    return {"position": position, **next_tokens(tok, kept[key], settings, following)}
+    return {"position": position, **next_tokens(tok, logits, settings, following)}
 
 
 def display_settings(body: dict) -> dict:

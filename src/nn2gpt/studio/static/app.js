@@ -80,7 +80,7 @@ export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picke
   if (fit) {
     const columns = rows[0]?.length || 1, label = parseFloat(getComputedStyle(node).getPropertyValue("--label")) || 88;
     const room = (node.clientWidth || 700) - label - 2;
-    node.style.setProperty("--cell", `${Math.max(MIN_CELL, Math.min(16, Math.floor(room / columns)))}px`);
+    node.style.setProperty("--cell", `${Math.max(MIN_CELL, Math.min(big ? 26 : 16, Math.floor(room / columns)))}px`);
   }
   const all = max ?? Math.max(1e-9, ...rows.flat());
   const grid = el("div", {class: "hm-grid"});
@@ -110,7 +110,7 @@ export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picke
     grid.append(line);
   });
   node.append(grid, legend(perRow ? "the row's largest weight" : max === 1 ? "1" : `${all.toFixed(3)}, the largest`), readout);
-  if (fit) grid.scrollLeft = grid.scrollWidth;
+  if (fit && !big) grid.scrollLeft = grid.scrollWidth; // a text's map: the newest columns in view
 }
 
 // The colour scale under a heatmap: white = 0, full blue = `top`.

@@ -40,7 +40,7 @@ function sourceLine(node, weights) {
 function drawCross() {
   const m = pick(result.cross, $("cross-layer").value, $("cross-head").value);
   sourceLine($("translate-source-line"), null);
-  heatmap($("translate-cross"), m, result.target, result.source, {big: true, max: 1,
+  heatmap($("translate-cross"), m, result.target, result.source, {big: true, max: 1, fit: true,
     onHover: (i) => sourceLine($("translate-source-line"), i === null ? null : m[i])});
 }
 
@@ -50,7 +50,7 @@ function drawEncoder() {
   line.replaceChildren(...result.source.map((s, j) => el("span", {text: s, class: j === picked ? "picked" : "",
     style: picked !== null ? `background:${shade(m[picked][j], Math.max(...m[picked]))}` : "",
     onclick: () => { picked = j; drawEncoder(); }})));
-  heatmap($("translate-enc"), m, result.source, result.source, {big: true, max: 1, picked, keep: true,
+  heatmap($("translate-enc"), m, result.source, result.source, {big: true, max: 1, picked, keep: true, fit: true,
     onRow: (i) => { picked = i; drawEncoder(); }});
 }
 
