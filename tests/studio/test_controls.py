@@ -26,7 +26,8 @@ def zeroed(model, off: dict):
     with torch.no_grad():
         for i, heads in off.items():
             for h in heads:
-                layers[i].proj.weight[:, h * layers[i].hs:(h + 1) * layers[i].hs] = 0
+                hs = layers[i].proj.in_features // layers[i].n_head
+                layers[i].proj.weight[:, h * hs:(h + 1) * hs] = 0
     return clone
 
 
