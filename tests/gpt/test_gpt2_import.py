@@ -90,6 +90,9 @@ def test_the_studio_reads_it(run):
 
     with TestClient(make_app(StudioConfig(runs=str(run.parent), port=8000)), base_url="http://127.0.0.1:8000") as c:
         r = c.post("/api/gpt/inspect", json={"run": run.name, "text": SENTENCE, "position": 8}).json()
+        shapes = c.post("/api/gpt/shapes", json={"run": run.name, "text": SENTENCE}).json()
+        listed = c.get("/api/runs").json()["runs"]["gpt"]
+    assert [g["name"] for g in listed] == [run.name] and shapes["config"]["vocab_size"] == 50257
     assert r["n_layer"] == 2 and r["n_head"] == 4 and len(r["attention"]) == 8
     assert r["tokens"][8] == " it" and len(r["attention"][0]["weights"]) == 9  # it reads 9 tokens
 

@@ -110,7 +110,12 @@ def test_the_imported_run_works_with_every_chapter_3_tool(run, tmp_path, capsys)
 
     with TestClient(make_app(StudioConfig(runs=str(run.parent), port=8000)), base_url="http://127.0.0.1:8000") as c:
         t = c.post("/api/translate", json={"run": run.name, "sentence": PIZZA, "beam": 2}).json()
+        listed = c.get("/api/runs").json()["runs"]["translate"]
+        info = c.get(f"/api/translate/info?run={run.name}").json()
+        off = c.post("/api/translate", json={"run": run.name, "sentence": PIZZA, "beam": 1,
+                                             "heads_off": [[0, 0], [1, 3]]})
     assert t["translation"] == translation
+    assert [r["name"] for r in listed] == [run.name] and info["source_language"] == "es" and off.status_code == 200
     model, _, _ = _ours(run)
     assert len(t["cross"]) == len(model.decoder) and t["source"][-1] == "</s>"
 

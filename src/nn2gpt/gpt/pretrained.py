@@ -114,10 +114,13 @@ def import_gpt2(name: str | None, out: str, from_dir: str | None = None, overwri
     tok = GPT2Tokenizer(data_dir)  # its files are nn2gpt's own data (found or fetched before the weights)
     folder = model_folder(SIZES.get(name, name) if from_dir is None else None, from_dir, ("config.json",))
     cfg = model_config(read_json(folder, "config.json"), where)
-    weights = our_weights(read_tensors(folder), cfg, where)
-    torch.manual_seed(0)
-    model = build_model(cfg)
-    runs.load_weights(model, {k: v.numpy() for k, v in weights.items()}, where=where)
+    weights = {k: v.numpy() for k, v in our_weights(read_tensors(folder), cfg, where).items()}
+    with torch.device("meta"):  # the names and shapes chapter 2's GPT has, without 1.5B random numbers (gpt2-xl)
+        expected = {k: tuple(v.shape) for k, v in build_model(cfg).state_dict().items()}
+    have = {k: tuple(v.shape) for k, v in weights.items()}
+    wrong = sorted(k for k in expected.keys() | have.keys() if expected.get(k) != have.get(k))
+    if wrong:  # our_weights fills exactly the GPT's tensors: this is a mismatch between the two modules
+        raise UserError(f"chapter 2's GPT and the import disagree on {wrong[0]}; the import cannot fill it")
     train = TrainConfig(**{k: v for k, v in asdict(cfg).items() if k in TrainConfig.__dataclass_fields__},
                         tokenizer="gpt2", **FINE_TUNE)
     config = runs.run_config(cfg, train) | {"imported": {"from": where, "format": "gpt2"}}
@@ -125,6 +128,6 @@ def import_gpt2(name: str | None, out: str, from_dir: str | None = None, overwri
                              "torch_rng": runs.torch_rng_to_json()}
     with RunLock(Path(out)):
         check_new_run(out, "gpt", overwrite, resume_hint=False)
-        save_checkpoint(Path(out), runs.weights_to_numpy(model), config, tok.to_json(), None, state,
+        save_checkpoint(Path(out), weights, config, tok.to_json(), None, state,
                         again="import again")
     return Path(out)
