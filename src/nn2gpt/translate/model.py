@@ -23,9 +23,14 @@ Choices, and why:
   not drowned by the sinusoids (which have entries in [-1, 1]).
 - Dropout (p = `dropout`) on the sum of embedding and position, after attention weights and
   after every sublayer, as in the paper.
+- Padding: the source padding mask (B, S) (True = real token) is given to the encoder's
+  self-attention and to every cross-attention, so no query ever attends to a padding key.
+  Target padding sits *after* the real tokens and the mask is causal, so real positions never
+  see it; the loss ignores padded positions.
 
-Options (the "model" object of config.json; the defaults are the recipe above). They are what
-a Marian model (the opus-mt translation models, imported by translate/marian.py) differs in:
+Options (the "model" object of config.json; the defaults are the recipe above): what a Marian
+model (imported by translate/marian.py) may differ in. The opus-mt models use every one but
+`scale_embed=False` (their embeddings are scaled, as ours are):
 - `norm="post"`: the paper's own arrangement, `x = LayerNorm(x + sublayer(x))`, and no final
   LayerNorm on either stack (the last sublayer's LayerNorm already normalises the output);
 - `activation="silu"`: FFN(x) = SiLU(x W1 + b1) W2 + b2, SiLU(z) = z·sigmoid(z) ("swish");
@@ -33,10 +38,6 @@ a Marian model (the opus-mt translation models, imported by translate/marian.py)
   last d/2, instead of interleaved (nn2gpt.nn.positional.sinusoidal_encoding);
 - `scale_embed=False`: token embeddings added to the positions as they are, without the √d;
 - `logits_bias=True`: a learned vector (V,) added to the output logits.
-- Padding: the source padding mask (B, S) (True = real token) is given to the encoder's
-  self-attention and to every cross-attention, so no query ever attends to a padding key.
-  Target padding sits *after* the real tokens and the mask is causal, so real positions never
-  see it; the loss ignores padded positions.
 """
 
 from __future__ import annotations
