@@ -206,6 +206,10 @@ def test_translate_with_a_head_off_and_the_model_s_own_slip_as_placeholder(page,
     page.wait_for_selector("#translate-heads input[type=checkbox]")
     assert page.locator("#translate-heads .headrow").count() == 6  # 2 encoder + 2 x 2 decoder layers
     assert label_drift(page, "#translate-enc") <= 2 and overflow(page) <= 0
+    page.locator("#translate-enc-tokens span").nth(2).focus()  # the keyboard picks a source word
+    page.keyboard.press("Enter")
+    assert page.locator("#translate-enc-tokens span.picked").count() == 1
+    assert page.locator("#translate-enc .hm-row.picked").get_attribute("data-row") == "2"
     page.locator("#translate-heads input[type=checkbox]").nth(6).check()  # decoder 1 cross, head 1
     page.click("#translate-go")
     page.wait_for_function("document.getElementById('translate-logp').textContent.includes('with 1 head off')")

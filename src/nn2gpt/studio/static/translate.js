@@ -49,7 +49,8 @@ function drawEncoder() {
   const line = $("translate-enc-tokens");
   line.replaceChildren(...result.source.map((s, j) => el("span", {text: s, class: j === picked ? "picked" : "",
     style: picked !== null ? `background:${shade(m[picked][j], Math.max(...m[picked]))}` : "",
-    onclick: () => { picked = j; drawEncoder(); }})));
+    tabindex: "0", role: "button", onclick: () => { picked = j; drawEncoder(); },
+    onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); picked = j; drawEncoder(); line.children[j]?.focus(); } }})));
   heatmap($("translate-enc"), m, result.source, result.source, {big: true, max: 1, picked, keep: true, fit: true,
     onRow: (i) => { picked = i; drawEncoder(); }});
 }
