@@ -183,8 +183,12 @@ def test_train_live_is_alive_from_the_start_found_by_every_tab_and_stop_always_s
     name = page.input_value("#train-name")
     page.fill("#train-layers", "1")
     page.fill("#train-seconds", "60")
+    page.evaluate("import('./static/app.js').then((m) => m.curve(document.getElementById('train-curve'), "
+                  "[{points: [[0, 4], [100, 2.5]], cls: 'train'}], {}))")  # a previous run's curve on screen
+    page.wait_for_selector("#train-curve polyline", state="attached")
     page.click("#train-start")
     page.wait_for_function("document.getElementById('train-status').textContent.includes('starting')")
+    assert page.locator("#train-curve polyline, #train-curve circle").count() == 0  # not under the new name
     first = page.inner_text("#train-status")
     time.sleep(2.2)
     assert page.inner_text("#train-status") != first  # the clock moves before the first step
