@@ -90,7 +90,8 @@ class Job:
         self.rows_seen = 0  # metrics.jsonl rows already sent as events
         self.exited = False  # the process has ended (the metrics watcher then stops)
         self.watcher: threading.Thread | None = None
-        self._lock = threading.Lock()  # two threads add events: the output reader and the metrics watcher
+        self._lock = threading.Lock()  # events come from two threads (output reader, metrics watcher); Stop and
+        # the reader agree under it on when a held SIGINT goes
 
     def add(self, event: dict) -> None:
         with self._lock:
@@ -148,12 +149,13 @@ class Jobs:
         job = self.job
         if not job or job.status != "running":
             raise UserError("no training run is running")
-        if not job.stopping:
-            job.stopping = True
-            if job.chapter == "gpt" and job.step is None:
-                job.stop_held = True  # Ctrl-C now would end it before its first save: wait for the loop
-            else:
-                job.proc.send_signal(signal.SIGINT)
+        with job._lock:  # against the reader seeing the first step at this very moment
+            if not job.stopping:
+                job.stopping = True
+                if job.chapter == "gpt" and job.step is None:
+                    job.stop_held = True  # Ctrl-C now would end it before its first save: wait for the loop
+                else:
+                    job.proc.send_signal(signal.SIGINT)
         return job.public()
 
     def shutdown(self, wait: float = 30.0) -> None:
@@ -191,10 +193,11 @@ class Jobs:
 
     def _progress(self, job: Job, step: int, loss) -> None:
         """A progress line: the loop runs (a held Stop goes now), and its training loss is a point."""
-        job.step = step
-        if job.stop_held:
-            job.stop_held = False
-            job.proc.send_signal(signal.SIGINT)
+        with job._lock:
+            job.step = step
+            if job.stop_held:
+                job.stop_held = False
+                job.proc.send_signal(signal.SIGINT)
         if loss:
             job.add({"type": "metric", "step": step, "train_loss": float(loss[1]), "live": True})
 
