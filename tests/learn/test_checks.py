@@ -162,6 +162,29 @@ MISTAKES = {
         ("softmax over the batch", [("return F.softmax(logits, dim=-1)", "return F.softmax(logits, dim=0)")],
          "softmax over the batch dimension"),
     ],
+    "squared_score": [
+        ("not scaled", [(" / math.sqrt(q.shape[-1])", "")], "not scaled: keep the 1/sqrt(hs)"),
+        ("the dot product squared", [("(q * q) @ (k * k).transpose(-2, -1)", "(q @ k.transpose(-2, -1)) ** 2")],
+         "it squares the dot product"),
+        ("not squared", [("(q * q) @ (k * k).transpose(-2, -1)", "q @ k.transpose(-2, -1)")],
+         "it is the plain scaled dot product"),
+        ("k not transposed", [("(k * k).transpose(-2, -1)", "(k * k)")], "q (B, nh, Tq, hs) @ k.transpose(-2, -1)"),
+    ],
+    "inverse_score": [
+        ("raw 1/t", [("return t / (t * t + 0.01)", "return 1 / t")], "a raw 1/t"),
+        ("negated unscaled", [("    return t / (t * t + 0.01)", "    return -(q @ k.transpose(-2, -1))")],
+         "negated but not scaled"),
+        ("eps 1", [("(t * t + 0.01)", "(t * t + 1)")], "the eps is 0.01"),
+        ("not inverted", [("return t / (t * t + 0.01)", "return t")], "not inverted"),
+    ],
+    "anticausal_mask": [
+        ("causal", [("torch.triu(", "torch.tril(")], "that is the causal mask"),
+        ("strict", [("torch.triu(torch.ones(T, T, dtype=torch.bool))", "torch.triu(torch.ones(T, T, dtype=torch.bool), 1)")],
+         "does not see itself"),
+        ("swapped", [("torch.triu(torch.ones(T, T, dtype=torch.bool))", "~torch.triu(torch.ones(T, T, dtype=torch.bool))")],
+         "True and False are swapped"),
+        ("float", [("torch.ones(T, T, dtype=torch.bool)", "torch.ones(T, T)")], "return booleans"),
+    ],
     "linear_backward": [
         ("dx with W.T", [("dx = dy @ w ", "dx = dy @ w.T ")], "it is dy @ W.T"),
         ("dW transposed", [("dw = dy.T @ x", "dw = x.T @ dy")], "it is x.T @ dy, the transpose"),
@@ -285,3 +308,11 @@ def test_the_references_agree_with_chapter_one():
     nb, nw = ours.backprop_matrix(x, y)
     tb, tw = theirs.backprop(x, y)               # chapter 1's backprop takes m columns
     assert all(np.allclose(a, b) for a, b in zip([*nb, *nw], [*tb, *tw]))
+
+
+def test_the_inverse_score_accepts_either_reading_and_says_which(tmp_path):
+    ex = find("inverse_score")
+    negated = ex.solution.read_text().replace("    return t / (t * t + 0.01)", "    return -t")
+    result = check_here(ex, write(tmp_path, ex, negated))
+    assert result.status == "passed" and result.message == "your reading: negated"
+    assert check_here(ex, ex.solution).message == "your reading: reciprocal"

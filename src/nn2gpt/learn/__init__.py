@@ -6,8 +6,12 @@
     runner.py         a check in a child process with a time limit; errors trimmed to the learner's line
     checking.py       shapes by name, comparisons that name the common mistake, finite differences
     ch1/              chapter 1 (numpy, the book's network.py): the Network and the checks
+    ch2/              chapter 2 (PyTorch): the lecture's modules, checked against chapter 2's
+    ch4/              chapter 4: the squared and inverse scores, the anticausal mask
     ch5/              chapter 5 (numpy): the GPT's backward passes and their checks
     milestone_digits      `learn run digits`: MNIST trained with the learner's functions
+    milestone_gpt         `learn run gpt`: chapter 2's GPT whose blocks run the learner's modules
+    milestone_lab         `learn run lab`: the learner's chapter-4 variants in the attention lab
     milestone_numpy_gpt   `learn run numpy-gpt`: the numpy GPT trained with the learner's backward passes
     workbook/, solutions/   the stubs `init` copies and the reference solutions
 """

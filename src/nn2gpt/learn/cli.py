@@ -10,6 +10,7 @@
     nn2gpt learn list                every exercise, done or not, and the milestones
     nn2gpt learn run digits [...]    train the real network on MNIST with your functions
     nn2gpt learn run gpt [...]       train chapter 2's GPT, its blocks built from your modules
+    nn2gpt learn run lab [...]       your chapter-4 variants in the attention lab
     nn2gpt learn run numpy-gpt [...] train chapter 5's numpy GPT with your backward passes
 
 Exit codes of check: 0 passed, 1 a wrong answer (or the stub), 2 your code raised or hung.
@@ -26,6 +27,7 @@ from nn2gpt.errors import UserError
 
 MILESTONES = {"digits": "ch.1: the book's 784-30-10 network on MNIST, trained with your functions",
               "gpt": "ch.2: the char GPT on Tiny Shakespeare, its blocks built from your modules",
+              "lab": "ch.4: your squared / inverse score and anticausal mask against the scaled dot product",
               "numpy-gpt": "ch.5: the numpy GPT on Tiny Shakespeare, trained with your backward passes"}
 
 
@@ -102,7 +104,7 @@ def do_status(book, args) -> int:
     ex = book.current()
     print(f"workbook {book.root}: {sum(e.name in done for e in exercises)} of {len(exercises)} exercises passed")
     if ex is None:
-        print("every exercise has passed; train with your code: nn2gpt learn run digits (or gpt, numpy-gpt)")
+        print("every exercise has passed; train with your code: nn2gpt learn run digits (or gpt, lab, numpy-gpt)")
         return 0
     print(f"current: {ex.file} - {ex.task}")
     print(f"edit {book.root / ex.file}, then `nn2gpt learn check` (or `nn2gpt learn watch`); "
@@ -118,7 +120,8 @@ def report(book, ex, result) -> int:
         first = not book.passed(ex)
         book.mark(ex, True)
         nxt = book.current()
-        print(f"{ex.file}: passed" + (f". next: {nxt.file} - {nxt.task}" if first and nxt else ""))
+        note = f" ({result.message})" if result.message else ""
+        print(f"{ex.file}: passed{note}" + (f". next: {nxt.file} - {nxt.task}" if first and nxt else ""))
         return 0
     print(f"{ex.file}: {'FAILED' if result.status == 'failed' else 'ERROR'}: {result.message}")
     return result.exit_code
@@ -217,5 +220,5 @@ def do_list(book, args) -> int:
 def do_run(book, args) -> int:
     import importlib
 
-    module = {"digits": "milestone_digits", "gpt": "milestone_gpt", "numpy-gpt": "milestone_numpy_gpt"}[args.milestone]
+    module = "milestone_" + args.milestone.replace("-", "_")
     return importlib.import_module(f"nn2gpt.learn.{module}").run(book, args.flags)

@@ -1,0 +1,121 @@
+"""`nn2gpt learn run lab`: the learner's answers to chapter 4's questions, trained in the lab.
+
+Each of chapter 4's exercises that passes its check now - the squared score, the inverse score
+(in the reading the learner chose: negated or reciprocal), the anticausal mask - replaces the
+lab's own piece of the same name for this run, and `nn2gpt lab run` then trains those variants
+against the scaled dot product with the causal mask (the baseline), at the lab's budget, with the
+lab's measurements and report (REPORT.md, the tables, the plots). The lab's flags work, one run
+at a time (the learner's functions live in this process). results.json names the learner's
+pieces under "learn".
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from nn2gpt.errors import UserError
+from nn2gpt.learn.exercise import load_file, pick
+from nn2gpt.learn.exercises import find
+
+REFUSED = ("suite", "variants", "skip")
+
+
+def parser():
+    from nn2gpt.cli import subcommands
+    from nn2gpt.lab import cli as lab_cli
+
+    p = subcommands(lab_cli._parser())["run"]
+    p.prog = "nn2gpt learn run lab"
+    p.description = ("Train your chapter-4 variants (squared score, inverse score, anticausal mask) against the "
+                     "scaled dot product in the attention lab. The flags are `nn2gpt lab run`'s; one seed by "
+                     "default, and the report goes to runs/learn-lab.")
+    p.set_defaults(out="runs/learn-lab", seeds=1)
+    return p
+
+
+def passed(book) -> dict[str, tuple[object, str]]:
+    """{exercise name: (the learner's module, what the check said)} for chapter 4's that pass now."""
+    from nn2gpt.learn.runner import check
+
+    out = {}
+    for name in ("squared_score", "inverse_score", "anticausal_mask"):
+        ex = find(name)
+        path = book.root / ex.file
+        if path.is_file():
+            result = check(ex, path)
+            if result.status == "passed":
+                out[name] = (load_file(path, f"workbook_run_{name}"), result.message)
+    return out
+
+
+def changes(mine: dict) -> tuple[list, list[str], list[str]]:
+    """(module attributes to swap in, the lab variants to train, the suites they belong to)."""
+    from nn2gpt.nn import attention, masks, scores
+
+    swaps, variants, suites = [], [], []
+    plain = dict(scores._PLAIN)
+    if "squared_score" in mine:
+        plain["squared"] = pick(mine["squared_score"][0], "squared_score")
+        variants.append("squared")
+    if "inverse_score" in mine:
+        module, said = mine["inverse_score"]
+        name = "neg_dot" if "negated" in said else "inverse"
+        plain[name] = pick(module, "inverse_score")
+        variants.append(name)
+    if variants:
+        swaps.append((scores, "_PLAIN", plain))
+        suites.append("scores")
+    if "anticausal_mask" in mine:
+        theirs, real = pick(mine["anticausal_mask"][0], "anticausal_mask"), masks.structural_mask
+
+        def structural_mask(kind, Tq, Tk=None, window=None, device=None):
+            if kind == "anticausal" and Tk in (None, Tq):              # a KV cache's offsets: the lab's own
+                return theirs(Tq).to(device=device, dtype=bool)
+            return real(kind, Tq, Tk, window, device=device)
+        swaps.append((attention, "structural_mask", structural_mask))
+        variants.append("anticausal")
+        suites.append("masks")
+    return swaps, variants, suites
+
+
+def run(book, flags: list[str]) -> int:
+    from nn2gpt.lab import runner
+    from nn2gpt.lab.cli import LONG_STEPS
+    from nn2gpt.lab.plan import make_plan
+    from nn2gpt.learn.milestone_numpy_gpt import swapped
+    from nn2gpt.learn.runner import from_workbook, located
+
+    args = parser().parse_args(flags)
+    given = [f"--{d}" for d in REFUSED if getattr(args, d) not in (None, "all")]
+    if given or (args.jobs or 1) > 1:
+        raise UserError(f"this milestone chooses the variants (yours) and trains one at a time; drop "
+                        f"{', '.join(given + (['--jobs'] if (args.jobs or 1) > 1 else []))}")
+    mine = passed(book)
+    if not mine:
+        raise UserError("none of chapter 4's exercises passes yet (squared_score, inverse_score, anticausal_mask); "
+                        "`nn2gpt learn check squared_score` first")
+    swaps, variants, suites = changes(mine)
+    print(f"yours: {', '.join(mine)}; trained in the lab as {', '.join(variants)} against the baseline", flush=True)
+    plan = replace(make_plan("all", args.seeds, variants, tiny=args.tiny), suites=suites)
+    steps = LONG_STEPS if args.long and args.steps is None else args.steps
+    real_write = runner.atomic_write_json
+
+    def atomic_write_json(path, obj):                                  # results.json names the learner's pieces
+        if Path(path).name == "results.json" and isinstance(obj, dict):
+            obj = obj | {"learn": {"yours": list(mine), "variants": variants, "milestone": "lab"}}
+        return real_write(path, obj)
+    try:
+        with swapped([*swaps, (runner, "atomic_write_json", atomic_write_json)]):
+            path = runner.run_lab(plan, out_dir=args.out, budget=args.budget, steps=steps, data_dir=args.data_dir,
+                                  jobs=1, command=" ".join(["nn2gpt learn run lab", *flags]))
+    except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
+        if not from_workbook(e, book.root):
+            raise
+        raise UserError(f"your code raised during training ({located(e, book.root)}): `nn2gpt learn check` that "
+                        f"exercise") from None
+    text = Path(path).read_text(encoding="utf-8")
+    if "## Summary" in text:                                         # the lab's table, here as well
+        print(text.split("## Summary", 1)[1].split("\n## ", 1)[0].strip())
+    print(f"report: {path}")
+    return 0

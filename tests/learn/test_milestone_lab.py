@@ -1,0 +1,59 @@
+"""`nn2gpt learn run lab` on the lab's tiny model: the learner's score and mask are what trains."""
+
+import json
+
+import pytest
+
+from nn2gpt.cli import main
+from nn2gpt.learn.exercises import find
+
+TINY = ["--tiny", "--steps", "2"]
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "wb"
+    assert main(["learn", "init", str(root)]) == 0
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    return root
+
+
+def solve(root, name, change=("", "")):
+    ex = find(name)
+    text = ex.solution.read_text()
+    assert change[0] in text
+    (root / ex.file).write_text(text.replace(*change))
+
+
+def test_the_learners_variants_train_against_the_baseline(book, tmp_path, capsys):
+    from nn2gpt.nn import attention, scores
+
+    plain, mask = dict(scores._PLAIN), attention.structural_mask
+    solve(book, "inverse_score", ("    return t / (t * t + 0.01)", "    return -t"))     # the negated reading
+    solve(book, "anticausal_mask")
+    out = tmp_path / "lab"
+    assert main(["learn", "run", "lab", *TINY, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "yours: inverse_score, anticausal_mask; trained in the lab as neg_dot, anticausal" in said
+    assert "| scores | `neg_dot` |" in said and "| masks | `anticausal` |" in said     # the lab's table
+    results = json.loads((out / "results.json").read_text())
+    assert results["learn"]["variants"] == ["neg_dot", "anticausal"]
+    assert sorted({r["variant"] for r in results["runs"]}) == ["anticausal", "baseline", "neg_dot"]
+    assert scores._PLAIN == plain and attention.structural_mask is mask                 # put back
+
+
+def test_the_learners_mask_is_the_one_that_trains(book, tmp_path, capsys):
+    # right at the sizes the check tries, raises at the tiny model's context of 16: only training meets it
+    solve(book, "anticausal_mask", ("    return torch.triu(", "    assert T != 16, 'sixteen!'\n    return torch.triu("))
+    assert main(["learn", "run", "lab", *TINY, "--out", str(tmp_path / "lab")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "33_anticausal_mask.py line 8, in anticausal_mask: AssertionError: " \
+                                          "sixteen!" in err, err
+
+
+def test_nothing_passed_is_one_line(book, tmp_path, capsys):
+    assert main(["learn", "run", "lab", *TINY, "--out", str(tmp_path / "lab")]) == 2
+    assert "none of chapter 4's exercises passes yet" in capsys.readouterr().err
+    assert main(["learn", "run", "lab", "--suite", "masks"]) == 2
+    assert "drop --suite" in capsys.readouterr().err
