@@ -162,6 +162,43 @@ MISTAKES = {
         ("softmax over the batch", [("return F.softmax(logits, dim=-1)", "return F.softmax(logits, dim=0)")],
          "softmax over the batch dimension"),
     ],
+    "padding_mask": [
+        ("True on padding", [("return src != pad_id", "return src == pad_id")], "True must mark the REAL tokens"),
+        ("ints", [("return src != pad_id", "return (src != pad_id).long()")], "return booleans"),
+        ("zero fill", [('float("-inf"))', "0.0)")], "Fill with float('-inf')"),
+        ("keep inverted", [("masked_fill(~keep[", "masked_fill(keep[")], "the REAL keys are masked"),
+        ("queries masked", [("~keep[:, None, None, :]", "~keep[:, None, :, None]")], "a key is a column"),
+    ],
+    "cross_attention": [
+        ("causal", [('        s = s.masked_fill(~keep[:, None, None, :], float("-inf"))',
+                     '        s = s.masked_fill(~keep[:, None, None, :], float("-inf"))\n'
+                     '        s = s.masked_fill(torch.ones(T, S, dtype=torch.bool).tril() == 0, float("-inf"))')],
+         "a causal mask"),
+        ("no padding mask", [('        s = s.masked_fill(~keep[:, None, None, :], float("-inf"))\n', "")],
+         "the padding keys are not masked"),
+        ("no scale", [(" / math.sqrt(hs)", "")], "not divided by sqrt(hs)"),
+        ("queries from memory", [("q = self.query(x).view(B, T, nh, hs)", "q = self.query(memory).view(B, S, nh, hs)"),
+                                 ("k = self.key(memory).view(B, S, nh, hs)", "k = self.key(x).view(B, T, nh, hs)"),
+                                 ("v = self.value(memory).view(B, S, nh, hs)", "v = self.value(x).view(B, T, nh, hs)"),
+                                 ("reshape(B, T, C)", "reshape(B, S, C)")], "the keys come from memory (B, S, C)"),
+    ],
+    "label_smoothing": [
+        ("padding counted", [("    real = targets != pad_id\n    return loss[real].mean()", "    return loss.mean()")],
+         "the padding positions are counted"),
+        ("no smoothing", [("loss = (1 - eps) * nll + eps * uniform", "loss = nll")], "no smoothing"),
+        ("eps over V - 1", [("uniform = -logp.mean(dim=-1) ",
+                             "uniform = -(logp.sum(-1) - logp.gather(-1, targets[..., None]).squeeze(-1)) / "
+                             "(logp.shape[-1] - 1) ")], "spread over the V - 1 wrong tokens"),
+        ("sum", [("return loss[real].mean()", "return loss[real].sum()")], "it is the sum over the positions"),
+    ],
+    "greedy_decode": [
+        ("with bos", [("    return out[1:]", "    return out")], "starts with bos_id"),
+        ("with eos", [("        if token == eos_id:\n            break\n        out.append(token)",
+                       "        out.append(token)\n        if token == eos_id:\n            break")], "ends with eos_id"),
+        ("no stop", [("        if token == eos_id:\n            break\n", "")], "it goes on after eos_id"),
+        ("one too many", [("for _ in range(max_len):", "for _ in range(max_len + 1):")], "more than max_len"),
+        ("only the last token", [("next_logits(out)", "next_logits([out[0]])")], "pass the whole prefix"),
+    ],
     "squared_score": [
         ("not scaled", [(" / math.sqrt(q.shape[-1])", "")], "not scaled: keep the 1/sqrt(hs)"),
         ("the dot product squared", [("(q * q) @ (k * k).transpose(-2, -1)", "(q @ k.transpose(-2, -1)) ** 2")],

@@ -7,6 +7,7 @@
     checking.py       shapes by name, comparisons that name the common mistake, finite differences
     ch1/              chapter 1 (numpy, the book's network.py): the Network and the checks
     ch2/              chapter 2 (PyTorch): the lecture's modules, checked against chapter 2's
+    ch3/              chapter 3 (PyTorch): padding, cross-attention, label smoothing, greedy decoding
     ch4/              chapter 4: the squared and inverse scores, the anticausal mask
     ch5/              chapter 5 (numpy): the GPT's backward passes and their checks
     milestone_digits      `learn run digits`: MNIST trained with the learner's functions

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from nn2gpt.learn.ch1 import EXERCISES as ch1
 from nn2gpt.learn.ch2 import EXERCISES as ch2
+from nn2gpt.learn.ch3 import EXERCISES as ch3
 from nn2gpt.learn.ch4 import EXERCISES as ch4
 from nn2gpt.learn.ch5 import EXERCISES as ch5
 from nn2gpt.learn.exercise import Exercise
 
 
 def all_exercises() -> list[Exercise]:
-    return [*ch1, *ch2, *ch4, *ch5]
+    return [*ch1, *ch2, *ch3, *ch4, *ch5]
 
 
 def find(name: str) -> Exercise:
