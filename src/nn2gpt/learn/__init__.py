@@ -12,6 +12,7 @@
     ch5/              chapter 5 (numpy): the GPT's backward passes and their checks
     milestone_digits      `learn run digits`: MNIST trained with the learner's functions
     milestone_gpt         `learn run gpt`: chapter 2's GPT whose blocks run the learner's modules
+    milestone_translate   `learn run translate`: de-en with the learner's cross-attention and greedy search
     milestone_lab         `learn run lab`: the learner's chapter-4 variants in the attention lab
     milestone_numpy_gpt   `learn run numpy-gpt`: the numpy GPT trained with the learner's backward passes
     workbook/, solutions/   the stubs `init` copies and the reference solutions

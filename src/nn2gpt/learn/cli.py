@@ -10,6 +10,7 @@
     nn2gpt learn list                every exercise, done or not, and the milestones
     nn2gpt learn run digits [...]    train the real network on MNIST with your functions
     nn2gpt learn run gpt [...]       train chapter 2's GPT, its blocks built from your modules
+    nn2gpt learn run translate [...] chapter 3's Transformer with your cross-attention, then BLEU
     nn2gpt learn run lab [...]       your chapter-4 variants in the attention lab
     nn2gpt learn run numpy-gpt [...] train chapter 5's numpy GPT with your backward passes
 
@@ -27,6 +28,7 @@ from nn2gpt.errors import UserError
 
 MILESTONES = {"digits": "ch.1: the book's 784-30-10 network on MNIST, trained with your functions",
               "gpt": "ch.2: the char GPT on Tiny Shakespeare, its blocks built from your modules",
+              "translate": "ch.3: a few minutes of de-en with your cross-attention, then BLEU with your greedy search",
               "lab": "ch.4: your squared / inverse score and anticausal mask against the scaled dot product",
               "numpy-gpt": "ch.5: the numpy GPT on Tiny Shakespeare, trained with your backward passes"}
 
@@ -104,7 +106,7 @@ def do_status(book, args) -> int:
     ex = book.current()
     print(f"workbook {book.root}: {sum(e.name in done for e in exercises)} of {len(exercises)} exercises passed")
     if ex is None:
-        print("every exercise has passed; train with your code: nn2gpt learn run digits (or gpt, lab, numpy-gpt)")
+        print("every exercise has passed; train with your code: nn2gpt learn run digits (or gpt, translate, lab, numpy-gpt)")
         return 0
     print(f"current: {ex.file} - {ex.task}")
     print(f"edit {book.root / ex.file}, then `nn2gpt learn check` (or `nn2gpt learn watch`); "

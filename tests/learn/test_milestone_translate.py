@@ -1,0 +1,56 @@
+"""`nn2gpt learn run translate` on a tiny es-en model: the learner's cross-attention trains and
+the learner's greedy search is what the BLEU evaluation decodes with."""
+
+import json
+
+import pytest
+
+from nn2gpt.cli import main
+from nn2gpt.learn.exercises import find
+
+TINY = ["--pair", "es-en", "--d-model", "16", "--layers", "1", "--heads", "2", "--ff", "32", "--vocab-size", "200",
+        "--max-tokens", "400", "--limit", "60", "--warmup", "5", "--quiet", "--device", "cpu", "--threads", "1",
+        "--epochs", "1", "--eval-limit", "5"]
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "wb"
+    assert main(["learn", "init", str(root)]) == 0
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    return root
+
+
+def solve(root, name, change=("", "")):
+    ex = find(name)
+    text = ex.solution.read_text()
+    assert change[0] in text
+    (root / ex.file).write_text(text.replace(*change))
+
+
+def test_the_learners_cross_attention_trains_and_is_scored(book, tmp_path, capsys):
+    from nn2gpt.translate import decode, model
+    from nn2gpt.translate.evaluate import load_run
+
+    originals = (model.build_model, decode.greedy_decode)
+    solve(book, "cross_attention")
+    out = tmp_path / "run"
+    assert main(["learn", "run", "translate", *TINY, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "yours: cross_attention; chapter 3's: greedy_decode" in said and "BLEU" in said
+    assert json.loads((out / "config.json").read_text())["learn"]["yours"] == ["cross_attention"]
+    assert (model.build_model, decode.greedy_decode) == originals
+    load_run(out)                                              # an ordinary translate run: chapter 3 loads it
+
+
+def test_the_learners_greedy_search_is_what_decodes(book, tmp_path, capsys):
+    # right on the check's scripted model (8 tokens), raises on the real vocabulary: only the evaluation meets it
+    solve(book, "greedy_decode", ("        token = int(torch.argmax(next_logits(out)))",
+                                  "        logits = next_logits(out)\n"
+                                  "        assert len(logits) <= 8, 'a real vocabulary!'\n"
+                                  "        token = int(torch.argmax(logits))"))
+    assert main(["learn", "run", "translate", *TINY, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "24_greedy_decode.py line 11, in greedy_decode: AssertionError: " \
+                                          "a real vocabulary!" in err, err
