@@ -41,6 +41,9 @@ def test_the_learners_variants_train_against_the_baseline(book, tmp_path, capsys
     assert results["learn"]["variants"] == ["neg_dot", "anticausal"]
     assert sorted({r["variant"] for r in results["runs"]}) == ["anticausal", "baseline", "neg_dot"]
     assert scores._PLAIN == plain and attention.structural_mask is mask                 # put back
+    from nn2gpt.studio.runs import summary
+
+    assert summary(out, "lab").endswith("trained with your code (nn2gpt learn)")
 
 
 def test_the_learners_mask_is_the_one_that_trains(book, tmp_path, capsys):

@@ -42,6 +42,9 @@ def test_the_learners_cross_attention_trains_and_is_scored(book, tmp_path, capsy
     assert json.loads((out / "config.json").read_text())["learn"]["yours"] == ["cross_attention"]
     assert (model.build_model, decode.greedy_decode) == originals
     load_run(out)                                              # an ordinary translate run: chapter 3 loads it
+    from nn2gpt.studio.runs import summary
+
+    assert summary(out, "translate").endswith("trained with your code (nn2gpt learn)")
 
 
 def test_the_learners_greedy_search_is_what_decodes(book, tmp_path, capsys):

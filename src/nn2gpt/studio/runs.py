@@ -77,12 +77,14 @@ def summary(run: Path, kind: str) -> str:
         return (f"{c.get('sizes', '?')}, " + (f"test {100 * acc:.2f}%" if isinstance(acc, (int, float)) else "untested")
                 + _learner(c))
     if kind == "lab":
-        s = _read_json(run / "results.json").get("settings", {})
-        return f"{s.get('steps', '?')} steps a run"
+        results = _read_json(run / "results.json")
+        s = results.get("settings", {})
+        return f"{s.get('steps', '?')} steps a run" + _learner(results)
     c = _read_json(run / "config.json")
     m = c.get("model", {})
     if kind == "translate":
-        return f"{c.get('train', {}).get('pair', '?')}, d{m.get('d_model', '?')} x {m.get('n_layer', '?')} layers"
+        return (f"{c.get('train', {}).get('pair', '?')}, d{m.get('d_model', '?')} x {m.get('n_layer', '?')} layers"
+                + _learner(c))
     val = [r["val_loss"] for r in read_metrics(run) if isinstance(r.get("val_loss"), (int, float))]
     shape = f"{m.get('model', '?')} {m.get('n_layer', '?')}x{m.get('n_embd', '?')}, {m.get('pos', 'learned')} positions"
     return shape + (f", val {val[-1]:.3f}" if val and math.isfinite(val[-1]) else "") + _learner(c)
