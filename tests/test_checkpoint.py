@@ -7,6 +7,7 @@ import pytest
 
 from nn2gpt import checkpoint as ck
 from nn2gpt.errors import UserError
+from nn2gpt.translate.average import average_checkpoints
 
 CONFIG = {"model": {"model": "gpt", "vocab_size": 5}, "train": {"lr": 1e-3}, "engine": "torch"}
 TOK = {"type": "char", "chars": "abcde"}
@@ -80,7 +81,7 @@ def test_average_checkpoints_is_the_element_wise_mean(tmp_path):
     for i, run in enumerate(runs):
         ck.save_checkpoint(run, _weights(i), CONFIG, TOK, optimizer={"m": np.ones(2, np.float32)},
                            state={"step": 10 * (i + 1)})
-    avg = ck.average_checkpoints(runs)
+    avg = average_checkpoints(runs)
     for name in _weights(0):
         mean = sum(_weights(i)[name].astype(np.float64) for i in range(3)) / 3  # the naive reference
         np.testing.assert_allclose(avg.weights[name], mean, rtol=1e-6, atol=1e-7)
@@ -95,15 +96,15 @@ def test_average_checkpoints_refuses_other_models_and_a_single_one(tmp_path):
     wide = {"tok_emb.weight": np.zeros((5, 8), np.float32), "ln_f.bias": np.zeros(8, np.float32)}
     ck.save_checkpoint(tmp_path / "c", wide, CONFIG, TOK, state={"step": 1})
     with pytest.raises(UserError, match="same model"):
-        ck.average_checkpoints([tmp_path / "a", tmp_path / "b"])
+        average_checkpoints([tmp_path / "a", tmp_path / "b"])
     with pytest.raises(UserError, match="other weights"):
-        ck.average_checkpoints([tmp_path / "a", tmp_path / "c"])
+        average_checkpoints([tmp_path / "a", tmp_path / "c"])
     with pytest.raises(UserError, match="at least two"):
-        ck.average_checkpoints([tmp_path / "a"])
+        average_checkpoints([tmp_path / "a"])
     with pytest.raises(UserError, match="does not exist"):
-        ck.average_checkpoints([tmp_path / "a", tmp_path / "nowhere"])
+        average_checkpoints([tmp_path / "a", tmp_path / "nowhere"])
     with pytest.raises(UserError, match="same checkpoint"):  # a run and its own latest checkpoint
-        ck.average_checkpoints([tmp_path / "a", ck.latest_checkpoint_dir(tmp_path / "a")])
+        average_checkpoints([tmp_path / "a", ck.latest_checkpoint_dir(tmp_path / "a")])
 
 
 @pytest.mark.parametrize("stage", ["arrays", "meta", "rename", "pointer"])
@@ -145,3 +146,64 @@ def test_missing_run_or_checkpoint_raise_user_error(tmp_path):
         ck.load_checkpoint(tmp_path / "nope")
     with pytest.raises(UserError, match="no checkpoint"):
         ck.load_checkpoint(tmp_path)
+
+
+def test_leftovers_of_a_killed_save_go_at_the_next_save(tmp_path):
+    ck.save_checkpoint(tmp_path, _weights(0), CONFIG, TOK, state={"step": 1})
+    for name in (".latest.abc123.tmp", ".config.json.xyz.tmp"):  # what a kill inside atomic_write leaves
+        (tmp_path / name).write_text("half")
+    (tmp_path / ".ckpt-tmp-dead").mkdir()
+    ck.save_checkpoint(tmp_path, _weights(1), CONFIG, TOK, state={"step": 2})
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_failed_switch_leaves_no_orphan_checkpoint(tmp_path, monkeypatch):
+    ck.save_checkpoint(tmp_path, _weights(0), CONFIG, TOK, state={"step": 1})
+
+    def full(path, text):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(ck, "atomic_write_text", full)
+    with pytest.raises(UserError, match="ckpt-00000001, is intact"):
+        ck.save_checkpoint(tmp_path, _weights(1), CONFIG, TOK, state={"step": 2})
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ckpt-00000001"]
+
+
+def test_a_checkpoint_a_reader_holds_is_deleted_only_at_a_later_save(tmp_path, monkeypatch):
+    from nn2gpt.dirlock import reading
+
+    monkeypatch.setattr(ck, "READER_WAIT", 0.05)
+    ck.save_checkpoint(tmp_path, _weights(0), CONFIG, TOK, state={"step": 1})
+    with reading(tmp_path):  # a reader between reading `latest` and opening its files
+        ck.save_checkpoint(tmp_path, _weights(1), CONFIG, TOK, state={"step": 2})
+        assert (tmp_path / "ckpt-00000001" / ck.WEIGHTS).is_file()
+    assert ck.load_checkpoint(tmp_path).state == {"step": 2}
+    ck.save_checkpoint(tmp_path, _weights(2), CONFIG, TOK, state={"step": 3})
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ckpt-00000003"]
+
+
+def test_a_reader_whose_checkpoint_vanished_loads_the_next_one(tmp_path, monkeypatch):
+    """Where directories cannot be locked, a checkpoint may go while a reader opens it: it reads `latest` again."""
+    import shutil
+
+    monkeypatch.setattr(ck, "READER_WAIT", 0.05)
+    ck.save_checkpoint(tmp_path, _weights(0), CONFIG, TOK, state={"step": 1})
+    real = ck._read_meta
+
+    def meanwhile_a_save(ckpt):  # the trainer saves step 2 and deletes step 1 just after `latest` was read
+        meta = real(ckpt)
+        if ckpt.name == "ckpt-00000001":
+            ck.save_checkpoint(tmp_path, _weights(1), CONFIG, TOK, state={"step": 2})
+            shutil.rmtree(ckpt, ignore_errors=True)
+        return meta
+
+    monkeypatch.setattr(ck, "_read_meta", meanwhile_a_save)
+    assert ck.load_checkpoint(tmp_path).state == {"step": 2}
+
+
+def test_a_pipe_given_as_a_run_is_refused_without_waiting_for_a_writer(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")  # opening it for reading would block until someone writes to it
+    with pytest.raises(UserError, match="not a run directory"):
+        ck.load_checkpoint(tmp_path / "pipe")

@@ -18,8 +18,23 @@ looks like this::
 A save writes a *new* directory under a temporary name, fsyncs every file, renames the
 directory to `ckpt-<step>` (atomic), then atomically replaces `latest` (one small file written
 by `os.replace`). Only then are older checkpoints deleted (all but the newest `keep`). Until
-`latest` changes, loaders see the old checkpoint; afterwards, the new one, complete. The sha256
-in meta.json catches a file damaged later (a truncated copy, a flipped byte).
+`latest` changes, loaders see the old checkpoint; afterwards, the new one, complete.
+
+Safe to read while a run trains: readers take no writer's lock, but each load holds a *shared*
+`flock` on the run directory from reading `latest` to opening the last file, and the writer
+deletes old checkpoints only under an *exclusive* one (nn2gpt.dirlock). So a checkpoint
+disappears only when no reader can be opening it; when readers keep the run busy for longer
+than a moment, the old checkpoints simply go at the next save. A reader that still finds its
+checkpoint gone (a file system without flock) reads `latest` again and loads the new one.
+
+Trust nothing unchecked. The sha256 of each array file is in meta.json, and meta.json has its
+own (`meta_sha256`, over everything else in it: config, tokenizer, state), so a file damaged
+later (a truncated copy, a flipped byte) is named. Its `format` must be one this code knows.
+Format 1 (the first release) had no `meta_sha256`; such a checkpoint still loads, guarded by
+the checks every load makes whatever its format: every weight finite, and (in the loaders of
+each chapter) the tokenizer, the config and every tensor's shape agreeing with each other.
+A checksum catches accidents, not forgeries (anyone can recompute one): those checks are what
+keeps a hand-edited checkpoint from ending in a traceback or in silent nonsense.
 
 The config that counts is the one inside the checkpoint (meta.json): it changes together with
 the weights, in the same rename. `config.json` beside it is a copy for people and is written
@@ -34,15 +49,18 @@ reads and writes the same files as the PyTorch one.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from nn2gpt.dirlock import deleting, reading
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_json, atomic_write_text, dir_mode, file_mode, sha256_file
 
@@ -50,7 +68,9 @@ LATEST = "latest"
 WEIGHTS = "weights.safetensors"
 OPTIMIZER = "optimizer.safetensors"
 META = "meta.json"
-FORMAT = 1  # bump when the layout changes
+FORMAT = 2  # bump when the layout changes; 2: meta.json carries its own sha256
+FORMATS = (1, 2)  # the formats this code reads
+READER_WAIT = 1.0  # seconds a save waits for readers to finish before it leaves old checkpoints to the next
 
 
 @dataclass
@@ -100,7 +120,7 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
 
     `state` (JSON) carries whatever resume needs: step, RNG states, best val loss...
     The checkpoint is named after `state["step"]` when there is one. The newest `keep`
-    checkpoints stay on disk (for `average_checkpoints`); older ones are deleted. The first save
+    checkpoints stay on disk (for `nn2gpt translate average`); older ones are deleted. The first save
     of a new run should keep 1, so that nothing of a run it replaces (--overwrite) survives.
     After the switch, `config.json` and the text `files` ({name: text}) are written beside it.
     A failed write is a UserError; the previous checkpoint is then still the one `latest` names.
@@ -108,6 +128,7 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
     """
     run_dir = Path(run_dir)
     step = int((state or {}).get("step", 0))
+    _remove_leftovers(run_dir)
     try:
         final = _write_checkpoint(run_dir, step, weights, config, tokenizer, optimizer, state)
     except OSError as e:
@@ -121,8 +142,7 @@ def save_checkpoint(run_dir, weights: dict[str, np.ndarray], config: dict, token
     others = sorted((d for d in _checkpoint_dirs(run_dir) if d != final), key=_order)
     older = [d for d in others if _order(d) < _order(final)]
     stale = older[:max(len(older) - (keep - 1), 0)] + [d for d in others if _order(d) > _order(final)]
-    for old in stale + list(run_dir.glob(".ckpt-tmp-*")):
-        shutil.rmtree(old, ignore_errors=True)
+    _remove(run_dir, stale)
     try:
         atomic_write_json(run_dir / "config.json", config)
         for name, text in (files or {}).items():
@@ -144,6 +164,8 @@ def _write_checkpoint(run_dir: Path, step: int, weights, config, tokenizer, opti
             _save_arrays(tmp / name, arrays)
         meta = {"format": FORMAT, "config": config, "tokenizer": tokenizer, "state": state,
                 "sha256": {name: sha256_file(tmp / name) for name in files}}
+        meta = json.loads(json.dumps(meta))  # the digest is of what a reader will load (tuples are lists...)
+        meta["meta_sha256"] = meta_digest(meta)
         with open(tmp / META, "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2, sort_keys=True)
             f.flush()
@@ -157,9 +179,43 @@ def _write_checkpoint(run_dir: Path, step: int, weights, config, tokenizer, opti
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    atomic_write_text(run_dir / LATEST, final.name + "\n")  # the switch: one atomic os.replace
+    try:
+        atomic_write_text(run_dir / LATEST, final.name + "\n")  # the switch: one atomic os.replace
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)  # never switched to: no orphan ckpt-N stays behind
+        raise
     _fsync_dir(run_dir)
     return final
+
+
+def meta_digest(meta: dict) -> str:
+    """The sha256 of meta.json's content, `meta_sha256` left out (key order and spacing fixed)."""
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def _remove_leftovers(run_dir: Path) -> None:
+    """What a killed save left: a half-written `.ckpt-tmp-*` directory, a `.latest.*.tmp` or
+    another atomic write's temporary file. Only the run's writer saves (it holds the run's lock,
+    nn2gpt.runlock), so any of these in its directory belongs to a process that is gone."""
+    if not run_dir.is_dir():
+        return
+    for leftover in run_dir.glob(".ckpt-tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in run_dir.glob(".*.tmp"):
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+
+
+def _remove(run_dir: Path, stale: list[Path]) -> None:
+    """Delete the checkpoints `stale` once no reader holds the run (see the module's docstring);
+    if readers keep it busy for READER_WAIT seconds, leave them for the next save."""
+    if not stale:
+        return
+    with deleting(run_dir, wait=READER_WAIT) as held:
+        if held:
+            for old in stale:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def _checkpoint_dirs(run_dir: Path) -> list[Path]:
@@ -188,12 +244,23 @@ def latest_checkpoint_dir(run_dir) -> Path:
         if run_kind(run_dir) is not None:
             refuse_kind(run_dir, run_kind(run_dir), None)
         raise UserError(f"{run_dir} holds no checkpoint (no `{LATEST}` file); train first, or point to a run directory")
-    name = pointer.read_text(encoding="utf-8", errors="replace").strip()
-    ckpt = run_dir / name
-    if not name.startswith("ckpt-") or "/" in name or not ckpt.is_dir():
-        raise UserError(f"{pointer} points to {name!r}, which is not a checkpoint directory; "
-                        f"the run is damaged, retrain or restore it from a copy")
-    return ckpt
+    for _ in range(50):  # a name read just before a save switched and deleted it: read `latest` again
+        name = _read_pointer(pointer)
+        ckpt = run_dir / name
+        if name.startswith("ckpt-") and "/" not in name and ckpt.is_dir():
+            return ckpt
+        if _read_pointer(pointer) == name:
+            break
+    shown = name if len(name) <= 80 else f"{len(name)} characters that are no checkpoint's name"
+    raise UserError(f"{pointer} points to {shown!r}, which is not a checkpoint directory; "
+                    f"the run is damaged, retrain or restore it from a copy")
+
+
+def _read_pointer(pointer: Path) -> str:
+    try:
+        return pointer.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def has_checkpoint(run_dir) -> bool:
@@ -205,12 +272,17 @@ def _load_arrays(path: Path, expected_sha: str | None) -> dict[str, np.ndarray]:
 
     if not path.is_file():
         raise UserError(f"checkpoint file {path} is missing; the checkpoint is incomplete, retrain or restore it")
-    if expected_sha is not None and sha256_file(path) != expected_sha:
+    if sha256_file(path) != expected_sha:
         raise UserError(f"checkpoint file {path} is corrupt or truncated (sha256 mismatch); retrain or restore it")
     try:
-        return load_file(str(path))
+        arrays = load_file(str(path))
     except Exception as e:  # safetensors raises its own error types for malformed headers
         raise UserError(f"checkpoint file {path} cannot be read ({e}); it is corrupt, retrain or restore it") from None
+    for name, a in arrays.items():
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            raise UserError(f"checkpoint file {path} holds non-finite numbers ({name} has NaN or inf): the run "
+                            f"diverged or the file was altered; retrain it or restore a copy")
+    return arrays
 
 
 def checkpoint_dir(path) -> Path:
@@ -226,29 +298,65 @@ def _read_meta(ckpt: Path) -> dict:
         raise UserError(f"{meta_path} is missing; the checkpoint is incomplete, retrain or restore it")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        meta["config"], meta["tokenizer"], meta["sha256"]  # noqa: B018 - present, or corrupt
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
-        raise UserError(f"{meta_path} is corrupt ({type(e).__name__}: {e}); retrain or restore the checkpoint") from None
+        fmt, config, tokenizer, sha = meta["format"], meta["config"], meta["tokenizer"], meta["sha256"]
+        if not (isinstance(config, dict) and isinstance(tokenizer, dict) and isinstance(sha, dict)
+                and isinstance(sha.get(WEIGHTS), str)):
+            raise TypeError("config, tokenizer and sha256 must be objects, with the weights' sha256")
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, RecursionError) as e:
+        raise UserError(f"{meta_path} is corrupt ({type(e).__name__}: {str(e)[:120]}); retrain or restore "
+                        f"the checkpoint") from None
+    if fmt not in FORMATS or isinstance(fmt, bool):
+        raise UserError(f"{meta_path} says checkpoint format {str(fmt)[:20]!r}, which this nn2gpt does not read "
+                        f"(it reads {', '.join(map(str, FORMATS))}); load it with the nn2gpt that wrote it, or retrain")
+    if fmt >= 2 and meta.get("meta_sha256") != meta_digest(meta):
+        raise UserError(f"{meta_path} is corrupt or was edited (its sha256 does not match); retrain or restore "
+                        f"the checkpoint")
     return meta
+
+
+def _read(path, read):
+    """`read(checkpoint directory)` under the readers' lock. If the checkpoint vanished meanwhile
+    (a save replaced it where the lock is not available), `latest` names a newer one: read that."""
+    for attempt in range(50):
+        with reading(path):
+            ckpt = checkpoint_dir(path)
+            try:
+                return read(ckpt)
+            except (UserError, OSError):
+                if ckpt.is_dir() or ckpt == Path(path) or attempt == 49:
+                    raise
+        time.sleep(0.01)
 
 
 def read_config(run_dir) -> dict:
     """The config of the latest checkpoint of `run_dir` (the one its weights were trained with)."""
-    return _read_meta(checkpoint_dir(run_dir))["config"]
+    return _read(run_dir, lambda ckpt: _read_meta(ckpt)["config"])
 
 
 def load_checkpoint(run_dir, with_optimizer: bool = False) -> Checkpoint:
     """Load the latest checkpoint of `run_dir` (weights as float32 numpy arrays); `run_dir` may
-    also be one checkpoint directory (`run/ckpt-00000500`), to load that one."""
-    ckpt = checkpoint_dir(run_dir)
-    meta = _read_meta(ckpt)
-    config, tokenizer, sha = meta["config"], meta["tokenizer"], meta["sha256"]
-    weights = _load_arrays(ckpt / WEIGHTS, sha.get(WEIGHTS))
-    optimizer = None
-    if with_optimizer and OPTIMIZER in sha:
-        optimizer = _load_arrays(ckpt / OPTIMIZER, sha[OPTIMIZER])
-    return Checkpoint(config=config, tokenizer=tokenizer, weights=weights, optimizer=optimizer,
-                      state=meta.get("state"))
+    also be one checkpoint directory (`run/ckpt-00000500`), to load that one. Every file is
+    checked against its sha256 and every number must be finite (UserError otherwise)."""
+    def read(ckpt: Path) -> Checkpoint:
+        meta = _read_meta(ckpt)
+        sha = meta["sha256"]
+        weights = _load_arrays(ckpt / WEIGHTS, sha[WEIGHTS])
+        optimizer = None
+        if with_optimizer and OPTIMIZER in sha:
+            optimizer = _load_arrays(ckpt / OPTIMIZER, sha[OPTIMIZER])
+        return Checkpoint(config=meta["config"], tokenizer=meta["tokenizer"], weights=weights,
+                          optimizer=optimizer, state=meta.get("state"))
+
+    return _read(run_dir, read)
+
+
+def require_vocab(run_dir, config: dict, tokenizer) -> None:
+    """UserError unless the checkpoint's tokenizer and its model have one vocabulary size: a
+    tokenizer cut short would otherwise decode a sampled id it lacks into an IndexError."""
+    want = (config.get("model") or {}).get("vocab_size")
+    if want != tokenizer.vocab_size:
+        raise UserError(f"the checkpoint in {run_dir} disagrees with itself: its tokenizer has "
+                        f"{tokenizer.vocab_size} tokens, its model {want}; retrain it or restore a copy")
 
 
 # what each kind of run directory holds, and the command that makes and reads it
@@ -331,40 +439,3 @@ def checkpoint_to_resume(run_dir, resume: bool, overwrite: bool, want: str) -> C
     ck = load_checkpoint(run_dir, with_optimizer=True)
     require_kind(run_dir, ck.config, want)
     return ck
-
-
-def average_checkpoints(paths) -> Checkpoint:
-    """The element-wise mean of the weights of several checkpoints of one model.
-
-    Averaging the last few checkpoints of a run is what "Attention Is All You Need" does for its
-    reported models (section 6.1): late in training the weights wander around a minimum, and their
-    mean sits closer to its centre than any one of them, which usually helps a little and costs
-    nothing at inference. It only makes sense for checkpoints of one training run (same
-    configuration, tokenizer and weight shapes; else UserError). Each path is a run directory (its
-    latest checkpoint) or a checkpoint directory. The result has no optimizer state; its `state`
-    lists what was averaged.
-    """
-    paths = [Path(p) for p in paths]
-    if len(paths) < 2:
-        raise UserError("averaging needs at least two checkpoints; name two or more run or ckpt-* directories")
-    dirs = [checkpoint_dir(p).resolve() for p in paths]
-    for i, d in enumerate(dirs):
-        if d in dirs[:i]:
-            raise UserError(f"{paths[i]} is the same checkpoint as {paths[dirs.index(d)]}; name each checkpoint once")
-    first = load_checkpoint(paths[0])
-    total = {k: v.astype(np.float64) for k, v in first.weights.items()}
-    steps = [(first.state or {}).get("step")]
-    for path in paths[1:]:
-        ck = load_checkpoint(path)
-        if ck.config != first.config or ck.tokenizer != first.tokenizer:
-            raise UserError(f"{path} is not a checkpoint of the same model as {paths[0]} (its configuration or "
-                            f"tokenizer differ); average checkpoints of one run")
-        if {k: v.shape for k, v in ck.weights.items()} != {k: v.shape for k, v in total.items()}:
-            raise UserError(f"{path} has other weights than {paths[0]}; average checkpoints of one run")
-        for k, v in ck.weights.items():
-            total[k] += v
-        steps.append((ck.state or {}).get("step"))
-    weights = {k: (v / len(paths)).astype(np.float32) for k, v in total.items()}
-    state = {"step": max((s for s in steps if s is not None), default=0),
-             "averaged": [{"checkpoint": str(p), "step": s} for p, s in zip(paths, steps)]}
-    return Checkpoint(config=first.config, tokenizer=first.tokenizer, weights=weights, optimizer=None, state=state)

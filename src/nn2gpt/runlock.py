@@ -11,8 +11,9 @@ The operating system releases a flock when its process ends, however it ends (`k
 included), so a crashed run never leaves a stale lock behind. The file itself is never
 written: the error names the holder's PID as the kernel reports it (/proc/locks on Linux).
 A command that ends before it wrote anything (a bad flag, a run that diverged before its first
-save) removes the directory it created for the lock, so it leaves no empty run behind. Readers (`sample`, `eval`, `predict`) take no lock:
-every file they read is replaced atomically (nn2gpt.files, nn2gpt.checkpoint).
+save) removes the directory it created for the lock, so it leaves no empty run behind. Readers (`sample`, `eval`, `predict`) take no such lock:
+every file they read is replaced atomically (nn2gpt.files, nn2gpt.checkpoint), and the
+checkpoint they open stays until they have read it (nn2gpt.dirlock).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from nn2gpt.checkpoint import load_checkpoint
+from nn2gpt.checkpoint import load_checkpoint, meta_digest
 
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "32", "--block-size", "16", "--batch-size", "8",
         "--eval-batches", "2", "--warmup", "2", "--threads", "1", "--quiet"]
@@ -122,6 +122,7 @@ def test_loading_never_unpickles(run, tmp_path, kind, name, command):
     meta = json.loads((ckpt / "meta.json").read_text())
     assert name in meta["sha256"]
     meta["sha256"][name] = hashlib.sha256(data).hexdigest()
+    meta["meta_sha256"] = meta_digest(meta)
     (ckpt / "meta.json").write_text(json.dumps(meta))
     before = snapshot(evil)
     one_line_error(nn2gpt(command[0], "--model" if command[0] == "sample" else "--out", evil, *command[1:]),

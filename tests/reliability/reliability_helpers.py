@@ -25,6 +25,40 @@ def snapshot(run: Path) -> dict:
     return {p.relative_to(run): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
 
 
+def forge(run, weights=None, meta=None, digest=True):
+    """Change the latest checkpoint of `run`: `weights(dict)` and `meta(dict)` edit it in place;
+    every sha256 is then recomputed (meta.json's own too, unless digest=False)."""
+    import json
+
+    from safetensors.numpy import load_file, save_file
+
+    from nn2gpt.checkpoint import latest_checkpoint_dir, meta_digest
+    from nn2gpt.files import sha256_file
+
+    ckpt = latest_checkpoint_dir(run)
+    m = json.loads((ckpt / "meta.json").read_text())
+    if weights is not None:
+        arrays = load_file(str(ckpt / "weights.safetensors"))
+        weights(arrays)
+        save_file(arrays, str(ckpt / "weights.safetensors"))
+        m["sha256"]["weights.safetensors"] = sha256_file(ckpt / "weights.safetensors")
+    if meta is not None:
+        meta(m)
+    if digest:
+        m["meta_sha256"] = meta_digest(m)
+    (ckpt / "meta.json").write_text(json.dumps(m))
+    return run
+
+
+def nan_in_first(arrays):
+    """A forge() edit: one NaN in the first weight."""
+    import numpy as np
+
+    name = sorted(arrays)[0]
+    arrays[name] = arrays[name].copy()
+    arrays[name].flat[0] = np.nan
+
+
 def one_line_error(argv, capsys, *needles) -> str:
     """Run `nn2gpt ARGV` in this process; it must exit 2 with one line on stderr naming each needle."""
     status = main(list(map(str, argv)))

@@ -167,13 +167,14 @@ def test_a_resumed_run_that_used_all_the_data_refuses_a_limit(copy_of, capsys):
     """An older run's config says "limit": null (all pairs): --limit 60 on --resume would train on other data."""
     import json
 
-    from nn2gpt.checkpoint import latest_checkpoint_dir
+    from nn2gpt.checkpoint import latest_checkpoint_dir, meta_digest
 
     run = copy_of("translate")
     meta_path = latest_checkpoint_dir(run) / "meta.json"
     meta = json.loads(meta_path.read_text())
     meta["config"]["train"]["limit"] = None
     meta["config"]["train"].pop("vocab_size_asked")  # as runs saved before it was recorded
+    meta["meta_sha256"] = meta_digest(meta)
     meta_path.write_text(json.dumps(meta))
     one_line_error(["translate", "train", "--pair", "es-en", "--out", run, "--resume", "--limit", "60"], capsys,
                    "trained with --limit None, not 60")

@@ -6,8 +6,9 @@
                   the training settings and results}: a readable copy
 Both are written atomically (nn2gpt.files). The weights file carries its own config, so weights
 and config change together in one rename: a crash between the two writes leaves a model that
-loads as the new one. Loading checks every array against the config, so a corrupt model is a
-clear error.
+loads as the new one; config.json is never read back. Loading checks every array against the
+config and refuses a NaN or an infinity, so a corrupt or altered model is a clear error, never
+a prediction.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from nn2gpt.digits.network import Network
 from nn2gpt.errors import UserError
-from nn2gpt.files import atomic_write_bytes, atomic_write_json, read_json
+from nn2gpt.files import atomic_write_bytes, atomic_write_json
 
 WEIGHTS, CONFIG = "weights.npz", "config.json"
 
@@ -62,23 +63,29 @@ def load_model(model_dir: str | os.PathLike) -> tuple[Network, dict]:
             saved = {k: f[k] for k in f.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise UserError(f"model weights {path} are corrupt ({e}); {fix}") from None
-    if "config" in saved:  # the config saved with the weights is the one they were trained with
-        try:
-            config = json.loads(saved.pop("config").tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise UserError(f"model weights {path} are corrupt (their config: {e}); {fix}") from None
-    else:  # saved before the weights carried their config
-        config = read_json(d / CONFIG, "model config")
+    if "config" not in saved:
+        raise UserError(f"model weights {path} carry no config: `nn2gpt digits train` did not write them; {fix}")
+    try:  # the config saved with the weights is the one they were trained with
+        config = json.loads(saved.pop("config").tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise UserError(f"model weights {path} are corrupt (their config: {type(e).__name__} {e}); {fix}") from None
     try:
         net = Network(config["sizes"], cost=config["cost"], output=config["output"], init=config["init"],
                       dtype=config.get("dtype", "float64"))
     except (KeyError, TypeError, ValueError) as e:
-        raise UserError(f"model config {d / CONFIG} is invalid ({e}); {fix}") from None
+        raise UserError(f"the config inside {path} is invalid ({type(e).__name__} {e}); {fix}") from None
+    expected = {f"{wb}{l}" for l in range(1, net.num_layers) for wb in "wb"}
+    if set(saved) - expected:
+        raise UserError(f"model weights {path} hold arrays the config has no place for "
+                        f"({', '.join(sorted(set(saved) - expected)[:3])}); {fix}")
     for l in range(1, net.num_layers):
         for name, like in ((f"w{l}", net.weights[l - 1]), (f"b{l}", net.biases[l - 1])):
             if name not in saved or saved[name].shape != like.shape:
                 got = saved[name].shape if name in saved else "missing"
                 raise UserError(f"model weights {path}: {name} is {got}, the config needs {like.shape}; {fix}")
+            if saved[name].dtype.kind not in "fiu" or not np.isfinite(saved[name]).all():
+                raise UserError(f"model weights {path}: {name} holds NaN, inf or no numbers at all: the network "
+                                f"diverged or the file was altered; {fix}")
     net.weights = [saved[f"w{l}"].astype(net.dtype) for l in range(1, net.num_layers)]
     net.biases = [saved[f"b{l}"].astype(net.dtype) for l in range(1, net.num_layers)]
     return net, config

@@ -19,7 +19,7 @@ from dataclasses import asdict
 import numpy as np
 import torch
 
-from nn2gpt.checkpoint import load_checkpoint, require_kind
+from nn2gpt.checkpoint import load_checkpoint, require_kind, require_vocab
 from nn2gpt.errors import UserError
 from nn2gpt.gpt.tokenizer import tokenizer_from_json
 
@@ -79,9 +79,11 @@ def load_model(run_dir, device: str = "cpu", data_dir=None):
         cfg = config_from_saved(ckpt.config["model"])
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"the model config in {run_dir} is not understood ({e}); retrain the run") from None
+    tok = tokenizer_from_json(ckpt.tokenizer, data_dir)
+    require_vocab(run_dir, ckpt.config, tok)
     model = build_model(cfg)
     load_weights(model, ckpt.weights, where=f"checkpoint in {run_dir}")
-    return model.to(device).eval(), tokenizer_from_json(ckpt.tokenizer, data_dir), ckpt.config
+    return model.to(device).eval(), tok, ckpt.config
 
 
 # ---- the files a run writes -----------------------------------------------------------------

@@ -82,7 +82,7 @@ def sample(args) -> int:
     """Stream --max-new-tokens tokens from a run directory's checkpoint (trained by either engine)."""
     import numpy as np
 
-    from nn2gpt.checkpoint import load_checkpoint, require_kind
+    from nn2gpt.checkpoint import load_checkpoint, require_kind, require_vocab
     from nn2gpt.gpt.tokenizer import tokenizer_from_json
     from nn2gpt.numpy_gpt.model import NumpyGPT
     from nn2gpt.numpy_gpt.sample import stream_text
@@ -97,8 +97,9 @@ def sample(args) -> int:
     mcfg = ckpt.config.get("model") if isinstance(ckpt.config, dict) else None
     if not isinstance(mcfg, dict):
         raise UserError(f"the checkpoint in {run} has no model config; it is damaged, retrain it")
-    model = NumpyGPT(mcfg, ckpt.weights)  # UserError when the run needs a torch-only feature
     tok = tokenizer_from_json(ckpt.tokenizer, _given(args, "data_dir"))
+    require_vocab(run, ckpt.config, tok)
+    model = NumpyGPT(mcfg, ckpt.weights)  # UserError when the run needs a torch-only feature
     seed = _given(args, "seed")
     rng = np.random.default_rng(None if seed is None else int(seed))
     prompt = _given(args, "prompt") or ""

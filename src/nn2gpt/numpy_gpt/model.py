@@ -114,10 +114,12 @@ class NumpyGPT:
         self.config = config
         expected = parameter_shapes(config)
         missing = sorted(set(expected) - set(weights))
+        unexpected = sorted(set(weights) - set(expected))  # refused, as the torch engine refuses them
         wrong = [n for n in expected if n in weights and tuple(weights[n].shape) != expected[n]]
-        if missing or wrong:
-            raise UserError(f"the weights do not fit the model config (missing {missing[:3]}, wrong shape "
-                            f"{wrong[:3]}); the checkpoint and its config.json disagree, re-train or re-save")
+        if missing or unexpected or wrong:
+            raise UserError(f"the weights do not fit the model config (missing {missing[:3]}, unexpected "
+                            f"{unexpected[:3]}, wrong shape {wrong[:3]}); the checkpoint and its config disagree, "
+                            f"retrain it or restore a copy")
         self.weights = {n: np.ascontiguousarray(weights[n], dtype=dtype) for n in expected}
         # Per-block views of the same arrays, keyed without the "blocks.i." prefix.
         self.blocks = [{k[len(f"blocks.{i}."):]: w for k, w in self.weights.items() if k.startswith(f"blocks.{i}.")}

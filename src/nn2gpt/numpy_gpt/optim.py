@@ -83,6 +83,11 @@ class AdamW:
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray], steps: int) -> None:
         saved = read_adam(arrays, steps)
+        if set(saved) != set(self.weights):
+            from nn2gpt.errors import UserError
+
+            raise UserError(f"the checkpoint's optimizer state is for other parameters "
+                            f"({sorted(set(saved) ^ set(self.weights))[:3]}); it cannot be resumed, train a new run")
         for n in self.weights:
             self.m[n][...], self.v[n][...] = saved[n][0], saved[n][1]
         self.steps = steps

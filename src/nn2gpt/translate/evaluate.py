@@ -20,7 +20,7 @@ def load_run(run_dir):
     """(model in eval mode, tokenizer, config) of the latest checkpoint in `run_dir`."""
     import torch
 
-    from nn2gpt.checkpoint import load_checkpoint, require_kind
+    from nn2gpt.checkpoint import load_checkpoint, require_kind, require_vocab
     from nn2gpt.translate.model import build_model
     from nn2gpt.translate.spm import tokenizer_from_json
 
@@ -42,7 +42,9 @@ def load_run(run_dir):
         raise UserError(f"{run} does not hold a translation model that matches its config ({type(e).__name__}: "
                         f"{str(e)[:120]}); point --model to a run of `nn2gpt translate train`") from None
     model.eval()
-    return model, tokenizer_from_json(ck.tokenizer), ck.config
+    tok = tokenizer_from_json(ck.tokenizer)
+    require_vocab(run, ck.config, tok)
+    return model, tok, ck.config
 
 
 def translate_one(model, tok, sentence: str, beam: int = 4, alpha: float = 0.6, reranker=None) -> str:
