@@ -7,9 +7,16 @@ runs every probe generated from the argparse parsers, in this process:
   - numbers: every numeric flag of every command with 0, -1, nan, inf, -inf, 1e999 and "x";
   - paths: every path option with a missing path, an empty directory, a file of garbage, a pipe
     and a path through a file;
-  - runs of another kind: every option that reads a trained run, given each other kind of run.
+  - runs of another kind: every option that reads a trained run, given each other kind of run;
+  - forged checkpoints: every command that reads a model, given a copy of its run with NaN
+    weights, an unknown format, a tokenizer that does not fit, an extra tensor or an edited
+    meta.json, every sha256 recomputed but meta.json's own in the last case;
+  - outputs into runs: every --out of a command that does not train, pointed at a run's
+    `latest`, `config.json` or checkpoint (or, for a folder, at a run of another kind).
 Each probe must end with exit 0, or with exit 2 and exactly one line on stderr; anything else
-(a traceback, an exception, a second line, another status) is a failure and is printed.
+(a traceback, an exception, a second line, another status) is a failure and is printed. The
+last two families are stricter: only a one-line refusal that leaves the run byte for byte
+as it was counts.
 The same probes run as tests in tests/reliability/ (those also cover concurrent writers,
 kill -9, a full disk, permissions and huge images); this script only counts them.
 """
@@ -27,12 +34,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "reliability"))
 
 from reliability_helpers import (DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY,  # noqa: E402
-                                 argv_of, base_commands, path_options)
+                                 argv_of, base_commands, forge, nan_in_first, path_options, snapshot)
 
 from nn2gpt.cli import Number, command_parsers, main  # noqa: E402
 
 NUMBERS = ("0", "-1", "nan", "inf", "-inf", "1e999", "x")
 KINDS = ("gpt", "numpy", "translate", "digits")
+# forge() edits: each makes a checkpoint whose checksums pass and whose content is wrong
+FORGERIES = {
+    "NaN weights": {"weights": nan_in_first},
+    "format 99": {"meta": lambda m: m.__setitem__("format", 99)},
+    "tokenizer too short": {"meta": lambda m: m["tokenizer"].update(chars=m["tokenizer"]["chars"][:10])
+                            if "chars" in m["tokenizer"] else m["tokenizer"]["model"]["vocab"].update(zzqx=10**6)},
+    "extra tensor": {"weights": lambda a: a.__setitem__("extra.weight", a[sorted(a)[0]][:1].copy())},
+    "meta.json edited": {"meta": lambda m: m["state"].__setitem__("step", 10**6), "digest": False},
+}
+OUTPUTS = {"gpt attention": False, "digits show": False, "translate attention": True,
+           "translate target-text": False, "lab report": True, "lab pizza": True}  # command: --out is a folder
 
 
 def run(argv) -> tuple[int | str, str]:
@@ -72,13 +90,16 @@ def main_() -> int:
     work.mkdir()
     run(argv_of("lab run", base_commands(runs, work)["lab run"]))  # lab report reads its results.json
 
-    counts = {"numbers": [0, 0], "paths": [0, 0], "runs of another kind": [0, 0]}
+    counts = {"numbers": [0, 0], "paths": [0, 0], "runs of another kind": [0, 0], "forged checkpoints": [0, 0],
+              "outputs into runs": [0, 0]}
     failures = []
 
-    def probe(family: str, argv) -> None:
+    def probe(family: str, argv, untouched: Path | None = None) -> None:
+        before = snapshot(untouched) if untouched else None
         status, err = run(argv)
         counts[family][0] += 1
-        if not ok(status, err):
+        refused = status == 2 and ok(status, err) and snapshot(untouched) == before
+        if not (refused if untouched else ok(status, err)):
             counts[family][1] += 1
             failures.append((family, argv, status, err.strip()[-300:]))
 
@@ -103,6 +124,32 @@ def main_() -> int:
                     if key == "--init-from":
                         spec["--out"] = work / "new"
                     probe("runs of another kind", argv_of(command, spec))
+    copies = tmp / "copies"
+    for kind in ("gpt", "numpy", "translate"):
+        for name, edit in FORGERIES.items():
+            victim = copies / f"{kind}-{name.replace(' ', '-')}"
+            shutil.copytree(runs[kind], victim)
+            forge(victim, **edit)
+            for command, spec in base_commands(runs, work).items():
+                key = "--model" if spec.get("--model") == runs["translate" if kind == "translate" else "gpt"] else None
+                if key and command != "translate average":
+                    probe("forged checkpoints", argv_of(command, spec | {key: victim}), untouched=victim)
+    for command, folder in OUTPUTS.items():
+        for kind in ("gpt", "translate", "digits"):
+            victim = copies / f"out-{kind}"
+            if not victim.exists():
+                shutil.copytree(runs[kind], victim)
+            ckpt = next(victim.glob("ckpt-*"), None)
+            targets = ([victim / "latest", victim / "config.json", ckpt / "weights.safetensors"] if ckpt
+                       else [victim / "weights.npz", victim / "config.json"])
+            if folder:
+                targets = [ckpt] if ckpt else []
+                if base_commands(runs, work)[command].get("--model") not in (runs.get(kind),):
+                    targets.append(victim)  # a run of another kind
+            for out in targets:
+                spec = base_commands(runs, work)[command] | {"--out": out}
+                argv = argv_of(command, spec) + ([] if folder else ["--overwrite"])
+                probe("outputs into runs", argv, untouched=victim)
     total = sum(c[0] for c in counts.values())
     bad = sum(c[1] for c in counts.values())
     print(f"{'family':<22} {'probes':>7} {'failures':>9}")

@@ -80,6 +80,7 @@ def build_parser() -> Parser:
     s = sub.add_parser("show", help="save a grid of misclassified test digits as a PNG")
     s.add_argument("--model", default="runs/digits", help="model directory (default runs/digits)")
     s.add_argument("--out", help="PNG to write (default MODEL/misclassified.png)")
+    s.add_argument("--overwrite", action="store_true", help="replace the PNG if it exists")
     s.add_argument("--data-dir", help="directory holding mnist/ (default: $NN2GPT_DATA, then the cache)")
     return p
 
@@ -211,14 +212,16 @@ def show(args) -> int:
     from nn2gpt.data.mnist import load_mnist
     from nn2gpt.digits.model import load_model
     from nn2gpt.digits.plots import misclassified_grid
+    from nn2gpt.outputs import writing
 
-    net, _ = load_model(args.model)
-    test = load_mnist(args.data_dir, dtype=net.dtype).test
-    predicted = np.argmax(net.predict(test.images), axis=1)
     out = Path(args.out) if args.out else Path(args.model) / "misclassified.png"
     if out.is_dir():
         raise UserError(f"--out {out} is a directory; give a file name such as {out / 'misclassified.png'}")
-    misclassified_grid(test.images, test.labels, predicted, out)
+    with writing(out, owner="digits", overwrite=args.overwrite):  # never over a run's own files
+        net, _ = load_model(args.model)
+        test = load_mnist(args.data_dir, dtype=net.dtype).test
+        predicted = np.argmax(net.predict(test.images), axis=1)
+        misclassified_grid(test.images, test.labels, predicted, out)
     wrong = int(np.sum(predicted != test.labels))
     print(f"{wrong} of {len(test)} test digits misclassified ({100 * (1 - wrong / len(test)):.2f}% correct); "
           f"grid saved to {out}")

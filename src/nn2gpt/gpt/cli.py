@@ -137,6 +137,7 @@ def _build_parser():
     a.add_argument("text", help="the text to look at (a few dozen characters read best)")
     a.add_argument("--model", dest="run", required=True, help="the run directory of a trained model")
     a.add_argument("--out", help="PNG file (default: RUN/attention.png)")
+    a.add_argument("--overwrite", action="store_true", help="replace the PNG if it exists")
     a.add_argument("--query", metavar="WORD", help="with --key: print the heads that send WORD's token to --key's, "
                                                   "strongest first, instead of drawing (e.g. --query it --key pizza)")
     a.add_argument("--key", metavar="WORD", help="the earlier word that --query's token may look at")
@@ -264,6 +265,7 @@ def cmd_attention(args) -> int:
     from pathlib import Path
 
     from nn2gpt.gpt.heatmaps import attention_heatmaps, heads_from_to
+    from nn2gpt.outputs import writing
 
     if (args.query is None) != (args.key is None):
         raise UserError("--query and --key go together: the word that looks, and the earlier word it may look at")
@@ -274,7 +276,8 @@ def cmd_attention(args) -> int:
             print(f"  layer {layer:2d} head {head:2d}  {w:.3f}")
         return 0
     out = Path(args.out) if args.out else Path(args.run) / "attention.png"
-    attention_heatmaps(args.run, args.text, out, args.data_dir)
+    with writing(out, owner="gpt", overwrite=args.overwrite):  # never over a run's own files
+        attention_heatmaps(args.run, args.text, out, args.data_dir)
     print(f"wrote {out}")
     return 0
 

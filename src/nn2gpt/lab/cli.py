@@ -81,9 +81,12 @@ def main(argv: list[str]) -> int:
         results, long = (_results(path) if path else None for path in (args.results, args.long))
         import os
 
+        from nn2gpt.outputs import writing
+
         out = Path(args.out or Path(args.results).parent)
         link = os.path.relpath(Path(args.long).parent / "REPORT.md", out).replace(os.sep, "/") if args.long else None
-        path = write_report(results, out, long=long, long_link=link)
+        with writing(out, owner="lab", overwrite=True, folder=True):  # a lab's report, never into another run
+            path = write_report(results, out, long=long, long_link=link)
         print(f"report: {path}")
         return 0
 
@@ -134,6 +137,10 @@ def pizza(args, argv: list[str]) -> int:
     step = load_checkpoint(args.model).state.get("step", "?")
     line = (f"`{Path(args.model).name}`, d_model {m['d_model']}, {m['n_layer']} layers, {m['n_head']} heads, "
             f"its checkpoint at step {step}")
-    path = measured.write(model, tok, out, portable_command(" ".join(["nn2gpt lab", *argv]), out), line)
+    from nn2gpt.outputs import writing
+
+    # beside the model, or into a lab's report folder (whose REPORT.md then quotes it); never over a run's files
+    with writing(out, owner=("translate", "lab"), overwrite=True, folder=True):
+        path = measured.write(model, tok, out, portable_command(" ".join(["nn2gpt lab", *argv]), out), line)
     print(f"wrote {path}")
     return 0

@@ -161,6 +161,7 @@ def _target_text_parser() -> Parser:
                            "for a target-language model (`nn2gpt gpt train --text FILE`) to rerank with --lm.")
     p.add_argument("--pair", required=True, help="language pair: de-en or es-en")
     p.add_argument("--out", required=True, help="the text file to write")
+    p.add_argument("--overwrite", action="store_true", help="replace the file if it exists")
     p.add_argument("--data-dir", default=None)
     return p
 
@@ -234,23 +235,28 @@ def main(argv: list[str]) -> int:
     if command == "attention":
         args = _attention_parser().parse_args(argv[1:])
         _threads(args.threads)
+        from nn2gpt.outputs import writing
         from nn2gpt.translate.pictures import AttentionConfig, draw_attention
 
-        for path in draw_attention(_config(AttentionConfig, args)):
+        with writing(args.out, owner="translate", overwrite=True, folder=True):  # never over a run's own files
+            paths = draw_attention(_config(AttentionConfig, args))
+        for path in paths:
             print(path)
         return 0
     if command == "target-text":
         args = _target_text_parser().parse_args(argv[1:])
         from nn2gpt.data.translation import PAIRS, load_pair
         from nn2gpt.files import atomic_write_text
+        from nn2gpt.outputs import writing
 
         if args.pair not in PAIRS:
             raise UserError(f"unknown language pair {args.pair!r}; choose from {', '.join(PAIRS)}")
-        targets = [t for _, t in load_pair(args.pair, args.data_dir)["train"]]
-        try:
-            atomic_write_text(args.out, "\n".join(targets) + "\n")
-        except OSError as e:
-            raise UserError(f"cannot write {args.out} ({e.strerror}); give --out a file path you can write") from None
+        with writing(args.out, owner=None, overwrite=args.overwrite):  # never into a run
+            targets = [t for _, t in load_pair(args.pair, args.data_dir)["train"]]
+            try:
+                atomic_write_text(args.out, "\n".join(targets) + "\n")
+            except OSError as e:
+                raise UserError(f"cannot write {args.out} ({e.strerror}); give --out a file path you can write") from None
         print(f"wrote {len(targets):,} target sentences to {args.out}; train a language model on them with "
               f"`nn2gpt gpt train --text {args.out} --tokenizer char --out RUN`")
         return 0
