@@ -26,7 +26,8 @@ READERS = {
     "lab report": (lambda r, t: ["lab", "report", "--results", _results(t)], True, "lab"),
     "lab pizza": (lambda r, t: ["lab", "pizza", "--model", r["translate"]], True, "translate"),  # and "lab"
 }
-TRAINERS = {"gpt train", "digits train", "translate train", "translate average", "lab run"}
+TRAINERS = {"gpt train", "gpt import", "digits train", "translate train", "translate average", "translate import",
+            "lab run"}  # these write a run of their own
 
 
 def _results(tmp):
