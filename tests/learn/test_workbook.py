@@ -185,3 +185,13 @@ def test_init_defaults_to_nn2gpt_workbook_found_from_its_parent(tmp_path, monkey
     assert f"0 of {len(all_exercises())}" in capsys.readouterr().out
     monkeypatch.chdir(tmp_path / "nn2gpt-workbook")
     assert main(["learn", "check", "sigmoid", "--timeout", "0"]) == 2   # a time limit must be > 0
+
+
+def test_status_names_exercise_files_the_workbook_lacks(book, capsys):
+    (book / "45_cross_entropy_backward.py").unlink()        # as in a workbook made before the exercise existed
+    assert main(["learn"]) == 0
+    assert "not in the workbook: 45_cross_entropy_backward.py" in capsys.readouterr().out
+    assert main(["learn", "check", "cross_entropy_backward"]) == 2
+    assert "is missing; `nn2gpt learn reset cross_entropy_backward` writes the stub" in capsys.readouterr().err
+    assert main(["learn", "reset", "cross_entropy_backward"]) == 0
+    assert (book / "45_cross_entropy_backward.py").is_file() and not (book / "backups").exists()

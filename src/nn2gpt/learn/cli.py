@@ -105,6 +105,9 @@ def do_status(book, args) -> int:
     exercises, done = all_exercises(), book.load()["passed"]
     ex = book.current()
     print(f"workbook {book.root}: {sum(e.name in done for e in exercises)} of {len(exercises)} exercises passed")
+    missing = [e for e in exercises if not (book.root / e.file).exists()]
+    if missing:  # a workbook made before these exercises existed, or a file deleted
+        print(f"not in the workbook: {', '.join(e.file for e in missing)}; `nn2gpt learn reset NAME` writes a stub")
     if ex is None:
         print("every exercise has passed; train with your code: nn2gpt learn run digits (or gpt, translate, lab, numpy-gpt)")
         return 0
