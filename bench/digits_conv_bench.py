@@ -1,6 +1,6 @@
 """Chapter 1 stretch: the numpy convolutional network (nn2gpt.digits.conv) on the real MNIST.
 
-    flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/digits_conv_bench.py [--epochs 8] [--limit N]
+    .venv/bin/python bench/digits_conv_bench.py [--epochs 8] [--limit N]
 
 conv(5x5,20)-pool-ReLU -> conv(5x5,40)-pool-ReLU -> FC 100 ReLU -> softmax, momentum SGD
 (0.9), mini-batch 50, L2 1e-4, eta 0.02 (1 - epoch/epochs) per epoch. The weights of the epoch
@@ -57,4 +57,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from nn2gpt.errors import UserError
+
+    try:
+        main()
+    except UserError as e:  # a run that diverges (nn2gpt.loop.Diverged): one line, exit 2
+        raise SystemExit(f"digits_conv_bench: error: {e}") from None

@@ -93,17 +93,22 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         what = "a directory" if path.is_dir() else "not a regular file (a device or a pipe?)"
         raise UserError(f"cannot write {path}: it is {what}; give the path of a file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, file_mode())
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        tmp = Path(tmp)
+        os.fchmod(fd, file_mode())
+        os.close(fd)
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno and (e.filename is None or tmp is None or str(e.filename) == str(tmp)):
+            # name the file being written (a full disk, a permission), never its temporary copy
+            raise type(e)(e.errno, e.strerror, str(path)) from None
         raise
     return path
 

@@ -1,36 +1,90 @@
 """The loop both GPT engines train with, knowing nothing of GPT, torch or numpy.
 
-    status, message = run_steps(cfg, state, resumed_at, evaluate, save, take_step)
+    status, message = run_steps(cfg, state, resumed_at, evaluate, save, take_step, ceiling=Ceiling.uniform(V))
 
 One pass per optimizer step:
   1. the stopping rules: out of steps (cfg.max_iters), out of time (cfg.max_seconds), the step
      asked for (cfg.stop_at), or Ctrl-C (the step in flight has finished: Ctrl-C only sets a flag);
   2. every cfg.eval_interval steps, and once at the end: `evaluate()` gives the validation loss,
-     kept in state["rows"]; a non-finite one stops the run ("diverged") before anything is saved;
-     otherwise `save()` writes a checkpoint;
+     kept in state["rows"]; one that `ceiling` calls diverged stops the run ("diverged") before
+     anything is saved; otherwise `save()` writes a checkpoint;
   3. `take_step(step, elapsed)` makes one optimizer step and moves state["step"] on; it returns
-     a message when the training loss stops being finite.
+     a message when the training loss diverges (the engines ask the same `Ceiling`).
 With cfg.eval_off_clock the time spent evaluating and saving is kept off the clock that
 max_seconds and the schedule read (bench/speedrun.py evaluates often; see docs/speedrun.md).
 A resumed run starts at a step that was evaluated and saved before it stopped, so that one is
 not evaluated again: a stopped-and-resumed run writes the same rows as a straight one.
 `agree(flag)` makes every process of a multi-process run (DDP) stop at the same step.
 The translation trainer (nn2gpt.translate.train) counts in epochs, not steps, so it has a loop
-of its own in the same shape, and shares `diverged_message`.
+of its own in the same shape, and shares `Ceiling` and `diverged_message`; so do chapter 1's
+networks (nn2gpt.digits), whose weights are also held to `weights_problem`.
+
+When has a run diverged? When its loss is no longer a finite number, and also when it is a
+finite number far above where any run starts (`Ceiling`): a model that guesses every token
+uniformly scores ln V nats, so a loss above twice that (or twice the loss the run started
+at, for costs that are not log-likelihoods) is a model that has broken, not one that learns
+slowly. A learning rate of 1e6 gives val losses around 1e12 without ever reaching inf; a
+healthy run stays below its start, so the bound cannot fire on a healthy run's noise.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
+from nn2gpt.errors import UserError
 from nn2gpt.interrupt import StopOnCtrlC
+
+FACTOR = 2.0  # a loss above FACTOR x the baseline has diverged
+WEIGHT_LIMIT = 1e6  # a weight past this has saturated every unit it feeds (chapter 1's stay below 10)
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """The highest loss a run that still learns can have: FACTOR x `baseline`, the loss it starts
+    at or below (`about` says which, for the message)."""
+
+    baseline: float
+    about: str
+
+    @classmethod
+    def uniform(cls, classes: int) -> Ceiling:
+        """For a log-likelihood over `classes` outcomes: ln(classes), a uniform guess's loss."""
+        return cls(math.log(classes), f"ln {classes}, the loss of a uniform guess")
+
+    def problem(self, loss: float, what: str) -> str | None:
+        """None for a loss under the ceiling; else `what` (e.g. "val loss ... at step 40") in words."""
+        if not math.isfinite(loss):
+            return f"{what} is {loss}"
+        if loss > FACTOR * self.baseline:
+            return (f"{what} is {loss:.4g}, over {FACTOR:g} x {self.baseline:.3f} ({self.about}), "
+                    f"where no run that learns goes")
+        return None
+
+
+def weights_problem(arrays, when: str) -> str | None:
+    """None for weights that are finite and under WEIGHT_LIMIT; else what is wrong, `when`."""
+    import numpy as np
+
+    for w in arrays:
+        top = float(np.max(np.abs(w))) if np.size(w) else 0.0
+        if not math.isfinite(top):
+            return f"the weights are no longer finite {when}"
+        if top > WEIGHT_LIMIT:
+            return f"a weight reached {top:.3g} {when}, past {WEIGHT_LIMIT:g}, where no run that learns goes"
+    return None
+
+
+class Diverged(UserError):
+    """A run stopped because it diverged; its message is one line from `diverged_message`."""
 
 
 def run_steps(cfg, state: dict, resumed_at: int | None, evaluate, save, take_step, on_val=None,
-              agree=lambda flag: flag) -> tuple[str, str]:
+              agree=lambda flag: flag, *, ceiling: Ceiling) -> tuple[str, str]:
     """Train until a stopping rule fires; (status, message). Status: done | time | stopped |
-    interrupted | diverged. `state` ("step", "seconds", "rows", "best_val_loss") is updated in place."""
+    interrupted | diverged. `state` ("step", "seconds", "rows", "best_val_loss") is updated in place.
+    An interrupted run's message names the signal that stopped it (nn2gpt.interrupt)."""
     seconds_before, t_train = state["seconds"], time.perf_counter()
     paused = [0.0]  # seconds spent evaluating and saving, when cfg.eval_off_clock keeps them off the clock
 
@@ -51,22 +105,34 @@ def run_steps(cfg, state: dict, resumed_at: int | None, evaluate, save, take_ste
                 state["best_val_loss"] = min(state["best_val_loss"], val)
                 if on_val:
                     on_val(step, val)
-                if not math.isfinite(val):
-                    return "diverged", f"val loss is {val} at step {step}"
+                problem = ceiling.problem(val, f"val loss at step {step}")
+                if problem:  # the same on every process: val is averaged over all of them
+                    return "diverged", problem
                 save()
                 if off_clock:  # the row says how long it stood off the clock (benchmarks add it back)
                     state["rows"][-1]["eval_s"] = round(time.perf_counter() - t_eval, 4)
                     paused[0] += time.perf_counter() - t_eval
             if last:
-                return ("interrupted" if ctrl_c.set else "time" if out_of_time else
-                        "stopped" if step == cfg.stop_at else "done"), ""
+                if ctrl_c.set:
+                    return "interrupted", ctrl_c.name
+                return ("time" if out_of_time else "stopped" if step == cfg.stop_at else "done"), ""
             problem = take_step(step, elapsed)
             if problem:
                 return "diverged", problem
 
 
+def retry_advice(first_save: bool, overwrite: bool) -> str | None:
+    """How to try again after a save failed (nn2gpt.checkpoint.save_checkpoint's `again`). None, its
+    default ("--resume" when the run has a checkpoint), except at the first save of a run that
+    replaces another (--overwrite): the checkpoint there is the replaced run's, which --resume
+    would continue."""
+    if first_save and overwrite:
+        return "run again with --overwrite (--resume would continue the run this one replaces)"
+    return None
+
+
 def diverged_message(problem: str, run_dir, cfg=None, advice: str | None = None, name_kept: bool = False) -> str:
-    """One line for a run that diverged: what went non-finite, what is kept, which flags to change.
+    """One line for a run that diverged: which loss (or weight) broke the bound, what is kept, which flags to change.
 
     The advice is the GPT engines' (--lr and --warmup, with the values `cfg` had) unless given;
     `name_kept` also names the checkpoint that is kept (translate's runs say which)."""

@@ -181,7 +181,7 @@ def test_ctrl_c_saves_and_exits_130(tmp_path):
     ckpt = load_checkpoint(out, with_optimizer=True)
     step = ckpt.state["step"]
     assert 1 <= step < total and step % total != 0, step  # not a scheduled save
-    assert f"interrupted at step {step}:" in err, err
+    assert f"interrupted by Ctrl-C at step {step}:" in err, err
     # the step in flight finished: AdamW took exactly `step` steps on every parameter
     counters = {k: v for k, v in ckpt.optimizer.items() if k.startswith("step.")}
     assert counters and len(counters) == len({k for k in ckpt.optimizer if k.startswith("exp_avg.")})

@@ -183,7 +183,7 @@ def test_a_resumed_run_that_used_all_the_data_refuses_a_limit(copy_of, capsys):
 @pytest.mark.parametrize("flags,needles", [
     (["--eta", "1e300"], ("--eta 1e+300 times --lmbda 5", "flip the weights' sign")),
     (["--lmbda", "1e300"], ("--lmbda 1e+300", "flip")),
-    (["--eta", "1e300", "--lmbda", "0"], ("training diverged", "nothing saved", "lower --eta")),
+    (["--eta", "1e300", "--lmbda", "0"], ("training diverged", "nothing was saved", "lower --eta")),
 ])
 def test_digits_never_saves_a_network_that_diverged(flags, needles, tmp_path, capsys):
     out = tmp_path / "d"

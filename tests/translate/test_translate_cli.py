@@ -133,7 +133,7 @@ def test_ctrl_c_finishes_the_step_saves_and_exits_130(tmp_path):
     p.send_signal(signal.SIGINT)
     stdout, stderr = p.communicate(timeout=120)
     assert p.returncode == 130, stderr
-    assert "interrupted: saved step" in stdout and "Traceback" not in stderr
+    assert "interrupted by Ctrl-C: saved step" in stdout and "Traceback" not in stderr
     saved = load_checkpoint(out).state
     assert saved["step"] >= 20
     assert main(["translate", "train", "--pair", "es-en", "--out", str(out), "--resume", "--epochs", "1000",

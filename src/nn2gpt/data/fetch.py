@@ -33,6 +33,10 @@ def search_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
     for value, what in ((data_dir, "--data-dir"), (os.environ.get("NN2GPT_DATA"), "NN2GPT_DATA")):
         if value:
             d = Path(value).expanduser()
+            if d.exists() and not d.is_dir():
+                raise UserError(f"data directory {d} (from {what}) is {'a file' if d.is_file() else 'a device or a pipe'}, "
+                                f"not a directory; "
+                                f"give the directory that holds the datasets, or leave {what} unset to use the cache")
             if not d.is_dir():
                 raise UserError(f"data directory {d} (from {what}) does not exist; "
                                 f"create it, fix the path, or leave {what} unset to use the cache")

@@ -148,6 +148,17 @@ def _train(args, sizes, cost, output, out: Path) -> int:
         return tqdm(batches, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
                     file=sys.stderr, disable=None, mininterval=0.5)
 
+    from nn2gpt.loop import Ceiling, Diverged, diverged_message, weights_problem
+
+    # a run diverges when its validation cost climbs past twice where it started, or its weights past
+    # loop.WEIGHT_LIMIT (the book's quadratic cost saturates instead of climbing): it stops, nothing saved
+    ceiling = Ceiling(net.total_cost(mnist.validation, args.lmbda, len(train_y)), "the validation cost before training")
+
+    def diverged(h) -> str | None:
+        when = f"after epoch {h['epoch'][-1]}"
+        return (ceiling.problem(h["evaluation_cost"][-1], f"the validation cost {when}")
+                or weights_problem([*net.weights, *net.biases], when))
+
     def on_epoch(h):
         extra = ""
         if h["training_accuracy"]:
@@ -155,6 +166,9 @@ def _train(args, sizes, cost, output, out: Path) -> int:
         print(f"epoch {h['epoch'][-1]:>3}/{args.epochs}: validation {100 * h['evaluation_accuracy'][-1]:.2f}% "
               f"(cost {h['evaluation_cost'][-1]:.4f})"
               f"{extra}  eta {h['eta'][-1]:g}  {h['seconds'][-1]:.2f} s", flush=True)
+        problem = diverged(h)
+        if problem:
+            raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
 
     if args.eta * args.lmbda / len(train_y) >= 1:  # L2's weight decay factor 1 - eta*lmbda/n would be <= 0
         raise UserError(f"--eta {args.eta:g} times --lmbda {args.lmbda:g} over {len(train_y):,} examples is "
@@ -166,9 +180,9 @@ def _train(args, sizes, cost, output, out: Path) -> int:
                           evaluation_data=mnist.validation, monitor=args.monitor_train, early_stop=args.early_stop,
                           halve=args.halve, fast=args.fast, progress=progress, on_epoch=on_epoch)
     seconds = time.perf_counter() - start
-    if not all(np.isfinite(w).all() for w in [*net.weights, *net.biases]):  # never save a broken model
-        raise UserError(f"training diverged: the weights are no longer finite after {len(history['epoch'])} "
-                        f"epoch(s) (nothing saved); lower --eta (it was {args.eta:g})")
+    problem = weights_problem([*net.weights, *net.biases], f"after {len(history['epoch'])} epoch(s)")
+    if problem:  # never save a broken model (early stopping may have gone back to an earlier epoch's weights)
+        raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "early_stop", "halve", "seed",
                                                "limit", "fast")}

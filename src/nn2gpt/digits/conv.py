@@ -16,6 +16,8 @@ column-per-example convention of network.py), because that is what makes im2col 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -69,6 +71,7 @@ class ConvNet:
             self.params[f"b{i}"] = np.zeros(shape[1], dtype=self.dtype)
         self.velocity = {k_: np.zeros_like(v) for k_, v in self.params.items()}
         self.rng = rng
+        self.ceiling = None  # set by the first training step (train_epoch)
 
     def forward(self, x: np.ndarray, keep: bool = False):
         """x (N, 784) -> logits (N, 10); with keep=True also the cache for backward."""
@@ -134,10 +137,20 @@ class ConvNet:
         return hits / len(images)
 
     def train_epoch(self, images, labels, batch: int, eta: float, momentum=0.9, lmbda=0.0, progress=None) -> float:
+        """One shuffled pass of momentum SGD; the mean loss. A loss past the ceiling (twice ln 10, or
+        twice the first loss this network trained at, whichever is higher: nn2gpt.loop.Ceiling)
+        raises nn2gpt.loop.Diverged: the run has broken, and its weights should not be kept."""
+        from nn2gpt.loop import Ceiling, Diverged, diverged_message
+
         order = self.rng.permutation(len(images))
         losses = []
         starts = range(0, len(images), batch)
         for s in (progress(starts) if progress else starts):
             idx = order[s:s + batch]
             losses.append(self.step(images[idx].astype(self.dtype, copy=False), labels[idx], eta, momentum, lmbda))
+            if self.ceiling is None:  # the first step: the loss this network starts at
+                self.ceiling = Ceiling(max(math.log(10), losses[-1]), "ln 10 or the first loss, the higher")
+            problem = self.ceiling.problem(losses[-1], f"the training loss at mini-batch {len(losses)}")
+            if problem:
+                raise Diverged(diverged_message(problem, None, advice=f"lower eta (it was {eta:g})"))
         return float(np.mean(losses))

@@ -11,7 +11,7 @@ import argparse
 import shlex
 import sys
 
-from nn2gpt.cli import FRACTION, SEED, Number, Parser, positive
+from nn2gpt.cli import FRACTION, SEED, Number, Parser, Threads, positive
 from nn2gpt.errors import UserError
 from nn2gpt.gpt import MODELS
 from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPE_SETTINGS, RECIPES, WHAT, per_recipe
@@ -47,7 +47,8 @@ TRAIN_FLAGS = {
     "eval-interval": (positive(int), f"evaluate and checkpoint every N steps ({_default('eval_interval')})"),
     "eval-batches": (positive(int), f"fixed validation batches per evaluation ({_default('eval_batches')})"),
     "seed": (SEED, f"random seed, 0 to 2**32-1 ({_default('seed')})"),
-    "threads": (positive(int), "CPU threads for torch (default: all cores, fewer when the machine is busy)"),
+    "threads": (Threads(), "CPU threads for torch, at most the cores there are (default: all cores, fewer when "
+                           "the machine is busy)"),
     "peak-tflops": (positive(float), "device peak TFLOP/s for MFU (default: built-in estimate)"),
     "sample-tokens": (Number(int, 0), f"tokens written to samples.txt at the end ({_default('sample_tokens')}; "
                                       f"0 = no sample)"),
@@ -86,8 +87,9 @@ def _train_parser(p) -> None:
     p.add_argument("--data-dir", help="where the datasets are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
     p.add_argument("--out", help="run directory for config, metrics, loss.png, checkpoints, samples")
     p.add_argument("--recipe", choices=tuple(RECIPES), help=RECIPE_HELP)
-    p.add_argument("--resume", action="store_true", default=None, help=RESUME_HELP)
-    p.add_argument("--overwrite", action="store_true", default=None, help="replace the model already in --out")
+    either = p.add_mutually_exclusive_group()  # continue the run in --out, or replace it: never both
+    either.add_argument("--resume", action="store_true", default=None, help=RESUME_HELP)
+    either.add_argument("--overwrite", action="store_true", default=None, help="replace the model already in --out")
     for flag, (typ, help_) in TRAIN_FLAGS.items():
         p.add_argument(f"--{flag}", type=typ, help=help_)
     for flag, (choices, help_) in SPEEDRUN_FLAGS.items():
@@ -209,6 +211,7 @@ def cmd_train(args) -> int:
     if args.trace:
         return _trace(cfg)
     from nn2gpt.gpt.train import train
+    from nn2gpt.interrupt import status_of, stopped_how
 
     result = train(cfg)
     if result.status == "diverged":
@@ -216,12 +219,12 @@ def cmd_train(args) -> int:
     if args.resume_note:
         print(args.resume_note, file=sys.stderr)
     where = f"; run saved in {result.run_dir}" if result.run_dir else ""
-    print(f"{result.status} at step {result.step}: val loss {result.final_val_loss:.4f} "
+    print(f"{stopped_how(result.status, result.message)} at step {result.step}: val loss {result.final_val_loss:.4f} "
           f"(best {result.best_val_loss:.4f}) in {result.seconds:.1f} s{where}", file=sys.stderr)
     if result.run_dir:
         print(f"sample it: nn2gpt gpt sample --model {shlex.quote(str(result.run_dir))} "
               f"--prompt {shlex.quote(suggested_prompt(cfg.text))}", file=sys.stderr)
-    return 130 if result.status == "interrupted" else 0
+    return status_of(result.message) if result.status == "interrupted" else 0
 
 
 def _trace(cfg) -> int:

@@ -10,8 +10,9 @@ The loop, one optimizer step at a time:
   3. clip the gradient norm, AdamW step (weight decay on matrices only: decaying biases and
      LayerNorm gains only hurts); with --optimizer muon the blocks' matrices take Muon's step;
   4. every eval_interval steps: val loss on the FIXED validation batches, checkpoint.
-Stops at max_iters, at max_seconds, on Ctrl-C (finishes the step, saves, status
-"interrupted"), or on a non-finite loss (status "diverged", the last good checkpoint is kept).
+Stops at max_iters, at max_seconds, on Ctrl-C or SIGTERM (finishes the step, saves, status
+"interrupted"), or on a loss that diverges, not finite or past twice ln(vocabulary) (status
+"diverged", nothing more is saved: the last good checkpoint is kept; nn2gpt.loop.Ceiling).
 `resume=True` restores weights, optimizer, step and every random generator, so a resumed run
 continues exactly as if it had never stopped.
 
@@ -23,7 +24,6 @@ saving and stepping in nn2gpt.loop.run_steps, shared with the numpy engine; here
 
 from __future__ import annotations
 
-import math
 import time
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
@@ -42,7 +42,7 @@ from nn2gpt.gpt.perf import device_peak_flops, flops_per_token
 from nn2gpt.gpt.runconfig import TrainConfig
 from nn2gpt.gpt.setup import (build, checkpoint_for, cpu_threads, fixed_val_set, fresh_state, my_share, restore,
                               text_and_tokenizer, wrapped)
-from nn2gpt.loop import diverged_message, run_steps
+from nn2gpt.loop import Ceiling, diverged_message, retry_advice, run_steps
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
 from nn2gpt.gpt.muon import Muon, Optimizers, muon_names, optimizer_arrays
@@ -111,7 +111,7 @@ def _train(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
         torch.set_num_threads(cfg.threads or cpu_threads())
     run = _Run(cfg, device, dist)
     status, message = run_steps(cfg, run.state, run.resumed_at, run.evaluate, run.save, run.take_step,
-                                on_val=run.show_val, agree=run.agree)
+                                on_val=run.show_val, agree=run.agree, ceiling=run.ceiling)
     return run.finish(status, message, t0)
 
 
@@ -128,6 +128,7 @@ class _Run:
         self.tok, self.train_ids, val_ids = text_and_tokenizer(cfg, ckpt)
         model_cfg, self.model = build(cfg, self.tok, device, dist)
         self.optimizer = make_optimizer(self.model, cfg, device)
+        self.ceiling = Ceiling.uniform(self.tok.vocab_size)  # a loss past it has diverged (nn2gpt.loop)
         self.rng = np.random.default_rng(cfg.seed)  # the same on every rank: each takes its slice of the batch
         self.state = restore(ckpt, self.model, self.optimizer, self.rng) if ckpt else fresh_state()
         self.resumed_at = self.state["step"] if ckpt else None  # evaluated and saved already
@@ -164,7 +165,8 @@ class _Run:
             return
         state = self.state | {"numpy_rng": self.rng.bit_generator.state, "torch_rng": runs.torch_rng_to_json()}
         save_checkpoint(self.run_dir, runs.weights_to_numpy(self.model), self.config, self.tok.to_json(),
-                        optimizer=optimizer_arrays(self.optimizer, self.model), state=state)
+                        optimizer=optimizer_arrays(self.optimizer, self.model), state=state,
+                        again=retry_advice(not self.saved, self.cfg.overwrite))
         self.saved = True
         write_metrics(self.run_dir, self.state["rows"])
 
@@ -205,8 +207,9 @@ class _Run:
                                    "tokens_per_s": round(tok_s * dist.world), "mfu": mfu})
         self.bar.set_postfix_str(f"loss {train_loss:.4f} | {tok_s * dist.world:,.0f} tok/s"
                                  + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""), refresh=False)
-        if self.agree(not math.isfinite(train_loss)):  # all ranks stop together
-            return f"training loss is {train_loss} at step {step}"
+        problem = self.ceiling.problem(train_loss, f"training loss at step {step}")
+        if self.agree(problem is not None):  # all ranks stop together
+            return problem or f"training loss at step {step} diverged on another process"
         return None
 
     def show_val(self, step: int, val: float) -> None:

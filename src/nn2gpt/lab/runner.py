@@ -11,7 +11,9 @@ seed gives the same numbers, and `--steps N` reproduces a lab exactly.
 
 After each run the model is measured (probe.py): attention entropy on validation text, a
 sample, and for the mask question the three losses. results.json is rewritten after every run,
-so a lab stopped half-way still leaves its numbers behind.
+so a lab stopped half-way (Ctrl-C, SIGTERM, exit 130 or 143) still leaves its numbers behind. A
+run that diverges (nn2gpt.loop.Ceiling) stops the lab with one line, exit 2: a broken model's
+numbers would only mislead the report.
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ def train_and_measure(plan: Plan, variant: Variant, seed: int, steps: int, data_
     from nn2gpt.gpt.train import train
 
     result = train(train_config(plan, variant, seed, steps, data_dir))
+    if result.status in ("diverged", "interrupted"):  # the parent stops the lab (_stop_if_broken)
+        return {"variant": variant.name, "seed": seed, "status": result.status, "_message": result.message}
     model, tok = result.model.eval(), result.tokenizer
     val = _val_windows(tok, plan, data_dir)
     with probe.captured_attention(model) as weights:
@@ -128,6 +132,19 @@ def train_and_measure(plan: Plan, variant: Variant, seed: int, steps: int, data_
             record["attention"] = attention_picture(Path(picture_dir), model, tok, plan.model["block_size"], seed)
             record["learned_positions"] = positions.learned_picture(Path(picture_dir), record["_weights"]["pos_emb.weight"])
     return record
+
+
+def _stop_if_broken(record: dict) -> None:
+    """A run that diverged stops the lab with its one line (exit 2); one a signal stopped ends it
+    as that signal does (exit 130 or 143). results.json keeps the runs finished before it."""
+    from nn2gpt.interrupt import Stopped, signal_named
+    from nn2gpt.loop import Diverged
+
+    where = f"lab run {record['variant']} (seed {record['seed']})"
+    if record["status"] == "diverged":
+        raise Diverged(f"{where}: {record['_message']}; results.json keeps the runs finished before it")
+    if record["status"] == "interrupted":
+        raise Stopped(signal_named(record["_message"]))
 
 
 def _by_layer(weights: list, model) -> list:
@@ -258,6 +275,7 @@ def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command:
     judges: dict = {}  # seed -> the causal baseline of that seed, rebuilt from its weights
 
     def done(record: dict) -> None:
+        _stop_if_broken(record)
         records.append(record)
         _score_own_text(plan, records, judges)
         results["settings"]["vocab_size"] = record["vocab_size"]
@@ -281,8 +299,15 @@ def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command:
     else:  # fresh interpreters ("spawn"): forking a process that already runs torch threads can hang
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(train_and_measure, plan, v, s, steps, data_dir, picture(v, s)) for v, s in todo]
-            for f in as_completed(futures):
-                done(f.result())
+            try:
+                for f in as_completed(futures):
+                    done(f.result())
+            except BaseException:  # a stop signal, or a run that diverged: the runs in flight stop too
+                for f in futures:
+                    f.cancel()
+                for worker in list(pool._processes.values()):  # noqa: SLF001 - the pool names no public handle
+                    worker.terminate()  # SIGTERM: a run in training ends at its next step
+                raise
     results["runs"] = [_public(r) for r in sorted(records, key=lambda r: (r["seed"], [v.name for v in plan.variants]
                                                                            .index(r["variant"])))]
     results["settings"]["wall_s"] = round(time.perf_counter() - t0, 1)

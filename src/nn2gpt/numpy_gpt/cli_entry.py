@@ -61,6 +61,7 @@ def train_config(args):
 
 def train(args) -> int:
     """Train the numpy GPT into the run directory --out (Tiny Shakespeare unless --text)."""
+    from nn2gpt.interrupt import status_of, stopped_how
     from nn2gpt.numpy_gpt.train import train as train_numpy
 
     reject_torch_only(args)
@@ -71,11 +72,11 @@ def train(args) -> int:
     if args.resume_note:
         print(args.resume_note, file=sys.stderr)
     where = f"; run saved in {cfg.out}" if cfg.out else ""
-    print(f"{result.status} at step {result.step}: val loss {result.final_val_loss:.4f} "
+    print(f"{stopped_how(result.status, result.message)} at step {result.step}: val loss {result.final_val_loss:.4f} "
           f"in {result.seconds:.1f} s (numpy engine){where}", file=sys.stderr)
     if cfg.out and (Path(cfg.out) / "samples.txt").is_file():
         print((Path(cfg.out) / "samples.txt").read_text(encoding="utf-8"))
-    return 130 if result.status == "interrupted" else 0
+    return status_of(result.message) if result.status == "interrupted" else 0
 
 
 def sample(args) -> int:

@@ -7,12 +7,12 @@ One optimizer step: learning rate from the warmup + cosine schedule; grad_accum 
 of forward + hand-written backward, gradients averaged; clip the global norm; AdamW. Every
 eval_interval steps: val loss on the same FIXED validation windows as the torch engine, and a
 checkpoint in the shared format. Stops at max_iters, max_seconds, stop_at, Ctrl-C (finishes
-the step and saves) or a non-finite loss (the last good checkpoint is kept).
+the step and saves; SIGTERM too) or a loss that diverges, not finite or past twice ln(vocabulary)
+(nn2gpt.loop.Ceiling; the last good checkpoint is kept).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -28,7 +28,7 @@ from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPES
 from nn2gpt.gpt.runconfig import NUMPY_DEFAULTS, TrainConfig
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
-from nn2gpt.loop import diverged_message, run_steps
+from nn2gpt.loop import Ceiling, diverged_message, retry_advice, run_steps
 from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
 from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm
 from nn2gpt.numpy_gpt.sample import stream_text
@@ -135,7 +135,8 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
         nonlocal saved
         if run_dir:
             extra = {"numpy_rng": rng.bit_generator.state}
-            save_checkpoint(run_dir, model.weights, config, tok.to_json(), opt.state_arrays(), state | extra)
+            save_checkpoint(run_dir, model.weights, config, tok.to_json(), opt.state_arrays(), state | extra,
+                            again=retry_advice(not saved, cfg.overwrite))
             saved = True
             write_metrics(run_dir, state["rows"])
 
@@ -160,9 +161,10 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
         logged.update(t=now, step=step, loss_sum=0.0)
         state["rows"].append({"step": step, "time": round(elapsed(), 3), "train_loss": train_loss, "lr": lr,
                               "tokens_per_s": round(tok_s)})
-        return None if math.isfinite(train_loss) else f"training loss is {train_loss} at step {step}"
+        return ceiling.problem(train_loss, f"training loss at step {step}")
 
-    status, message = run_steps(cfg, state, state["step"] if ckpt else None, evaluate, save, take_step,
+    ceiling = Ceiling.uniform(tok.vocab_size)  # a loss past it has diverged (nn2gpt.loop)
+    status, message = run_steps(cfg, state, state["step"] if ckpt else None, evaluate, save, take_step, ceiling=ceiling,
                                 on_val=lambda step, val: log(f"step {step:6d}  val loss {val:.4f}  "
                                                              f"({state['seconds']:.1f} s)"))
     if status == "diverged":

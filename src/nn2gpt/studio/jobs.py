@@ -2,7 +2,8 @@
 
 A job is the same `nn2gpt gpt train` (or `digits train`) command a terminal would run, started as
 a child process, so it keeps every promise of the command line: it takes the run's lock, writes
-its checkpoints atomically, and on Stop (SIGINT, as Ctrl-C) finishes its step, saves and exits.
+its checkpoints atomically, and on Stop (SIGINT, as Ctrl-C) finishes its step, saves and exits
+(as it does on a SIGTERM from elsewhere: a job that exits 130 or 143 has saved and is "stopped").
 Two jobs at once are refused: on a 2-core machine each would run at half speed.
 
 What the page sees is a list of events that only grows: the child's output lines; for a GPT the
@@ -186,9 +187,9 @@ class Jobs:
         if job.chapter == "gpt":
             job.watcher.join()  # the watcher stops, then the last rows are read once
             self._new_rows(job)
-        ended = job.returncode == 0 or (job.stopping and job.returncode == 130)
+        stopped = job.returncode in (130, 143)  # Stop (SIGINT), or a SIGTERM from elsewhere; `saved` says what it kept
         job.saved = has_checkpoint(job.run) if job.chapter == "gpt" else (job.run / "weights.npz").is_file()
-        job.status = ("stopped" if job.stopping else "finished") if ended else "failed"
+        job.status = "stopped" if stopped else "finished" if job.returncode == 0 else "failed"
         job.add({"type": "end", **job.public()})
 
     def _progress(self, job: Job, step: int, loss) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 
-from nn2gpt.cli import FRACTION, SEED, Number, Parser, positive
+from nn2gpt.cli import FRACTION, SEED, Number, Parser, Threads, positive
 from nn2gpt.errors import UserError
 
 SUBCOMMANDS = ("train", "eval", "average", "attention", "target-text", "import")
@@ -45,7 +45,8 @@ def _decoding_flags(p: Parser) -> None:
     p.add_argument("--beam", type=positive(int), default=4, help="beam size; 1 = greedy (default 4)")
     p.add_argument("--alpha", type=Number(float, 0, 10), default=0.6,
                    help="length penalty exponent, 0 to 10 (default 0.6; 0 = none)")
-    p.add_argument("--threads", type=positive(int), default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--threads", type=Threads(), default=None,
+                   help="torch CPU threads, at most the cores there are (default: torch's)")
 
 
 def _lm_flags(p: Parser) -> None:
@@ -76,8 +77,9 @@ def _train_parser() -> Parser:
     p = Parser(prog="nn2gpt translate train", description="Train a translation Transformer.")
     p.add_argument("--pair", required=True, help="language pair: de-en (Multi30k) or es-en (Tatoeba)")
     p.add_argument("--out", default=None, help="run directory (default runs/translate-PAIR)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
+    either = p.add_mutually_exclusive_group()  # continue the run in --out, or replace it: never both
+    either.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    either.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
     p.add_argument("--init-from", default=None, metavar="RUN",
                    help="fine-tune: start a new run from RUN's weights, tokenizer and model shape (fresh Adam; "
                         "a shape or --dropout flag must then match RUN's, as on --resume)")
@@ -104,7 +106,8 @@ def _train_parser() -> Parser:
     p.add_argument("--keep", type=positive(int), default=1, metavar="N",
                    help="keep the newest N checkpoints (each epoch end is then saved; also every 5 minutes), "
                         "for `translate average` (default 1)")
-    p.add_argument("--threads", type=positive(int), default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--threads", type=Threads(), default=None,
+                   help="torch CPU threads, at most the cores there are (default: torch's)")
     p.add_argument("--device", default="auto", help="auto (default: the GPU if there is one), cpu, cuda, cuda:N")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--data-dir", default=None, help="where the datasets are (default: $NN2GPT_DATA, cache)")

@@ -20,27 +20,29 @@ JSON state). `--resume` continues exactly where the last save stopped: the same 
 (the epoch's RNG state is saved), the same dropout stream (torch's RNG states are saved).
 Saves come at epoch ends (but at most one a minute: a GPU epoch can take seconds; every one
 with `--keep N`, which keeps the newest N for `translate average`), every 5 minutes, at the end
-and on Ctrl-C, which saves before exiting.
+and on Ctrl-C or SIGTERM, which save before exiting (status 130 or 143: nn2gpt.interrupt).
 
 The loop, one epoch at a time (the shape of nn2gpt.loop.run_steps, counted in epochs):
   1. the epoch's batches, from a generator whose state the run keeps (`_Run._epoch_batches`);
   2. one Adam step per batch (`take_step`), a metrics row every LOG_EVERY steps; after each step,
      Ctrl-C, the time limit and the periodic save are checked (`train_epoch`);
   3. at the epoch's end, or the time limit's: the validation loss, its row, maybe a save (`end_epoch`).
-A non-finite loss (or weights no longer finite when a save comes) stops the run with a one-line
-"diverged" error, keeping the last good checkpoint if there is one.
+A loss that diverges (not finite, or past twice ln(vocabulary): nn2gpt.loop.Ceiling), or weights
+no longer finite or past nn2gpt.loop.WEIGHT_LIMIT when a save comes, stops the run with a
+one-line "diverged" error (exit 2), keeping the last good checkpoint if there is one.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import signal
 import time
 from pathlib import Path
 
 from nn2gpt.errors import UserError
-from nn2gpt.interrupt import StopOnCtrlC
-from nn2gpt.loop import diverged_message
+from nn2gpt.interrupt import StopOnCtrlC, Stopped
+from nn2gpt.loop import Ceiling, Diverged, diverged_message, retry_advice, weights_problem
 from nn2gpt.optstate import load_torch_adam, torch_adam_arrays
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlog import plot_losses, read_metrics
@@ -139,10 +141,10 @@ def _train(cfg: TranslateConfig) -> Path:
             stop = run.train_epoch(ctrl_c)  # None: the epoch is done; else "interrupted" | "time"
             if stop == "interrupted":
                 run.save()
-                run.stop_interrupted()
+                run.stop_interrupted(ctrl_c)
             run.end_epoch(out_of_time=stop == "time", ctrl_c=ctrl_c)
             if ctrl_c.set:  # Ctrl-C during the evaluation or the save: that save was the last
-                run.stop_interrupted()
+                run.stop_interrupted(ctrl_c)
             if stop == "time":
                 break
     return run.dir
@@ -177,6 +179,7 @@ class _Run:
               f"{n_params / 1e6:.2f}M parameters, on {self.device}{' (bf16 autocast)' if use_bf16 else ''}, "
               f"run directory {self.dir}")
         self.train_ex, self.val_ex = _examples(self.tok, splits, self.config["model"]["max_len"])
+        self.ceiling = Ceiling.uniform(self.tok.vocab_size)  # a loss past it has diverged (nn2gpt.loop)
         self._start_metrics(fresh=ck is None)
         self.started = self.last_save = time.time()
         self.seconds_before = self.state["seconds"]
@@ -250,8 +253,9 @@ class _Run:
         loss = F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=self.tok.pad_id,
                                label_smoothing=self.tcfg["label_smoothing"])
         loss_value = loss.item()
-        if not math.isfinite(loss_value):  # before the step, so the weights stay as last saved
-            raise self.diverged(f"training loss is {loss_value} at step {self.state['step'] + 1}")
+        problem = self.ceiling.problem(loss_value, f"training loss at step {self.state['step'] + 1}")
+        if problem:  # before the step, so the weights stay as last saved
+            raise self.diverged(problem)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
@@ -279,20 +283,24 @@ class _Run:
     def evaluate(self) -> float:
         """The validation loss (NLL, without label smoothing); a non-finite one stops the run as diverged."""
         val = loss_on(self.model, self.val_ex, self.tok.pad_id, self.tcfg["max_tokens"], self.autocast)
-        if not math.isfinite(val):
-            raise self.diverged(f"validation loss is {val} at step {self.state['step']}")
+        problem = self.ceiling.problem(val, f"validation loss at step {self.state['step']}")
+        if problem:
+            raise self.diverged(problem)
         return val
 
     def save(self) -> None:
         """A checkpoint that resumes exactly: weights, Adam's moments, torch's generators, the state.
-        Weights that are no longer finite are never saved: the run stops as diverged instead."""
+        Weights no longer finite, or past nn2gpt.loop.WEIGHT_LIMIT, are never saved: the run stops as
+        diverged instead."""
         import torch
 
-        from nn2gpt.checkpoint import save_checkpoint
+        from nn2gpt.checkpoint import has_checkpoint, save_checkpoint
         from nn2gpt.translate.model import model_weights
 
-        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):  # never save a broken model
-            raise self.diverged(f"the weights are no longer finite at step {self.state['step']}")
+        weights = model_weights(self.model)
+        problem = weights_problem(weights.values(), f"at step {self.state['step']}")
+        if problem:  # never save a broken model
+            raise self.diverged(problem)
         arrays = torch_adam_arrays(self.opt, self.model)
         arrays["rng.torch"] = torch.get_rng_state().numpy()
         if self.device.type == "cuda":
@@ -302,8 +310,14 @@ class _Run:
         first = {"tokenizer.json": self.tok.hf.to_str(pretty=True)} if self.fresh and hasattr(self.tok, "hf") else {}
         if self.pending is not None:
             first["metrics.jsonl"] = "".join(json.dumps(r) + "\n" for r in self.pending)
-        save_checkpoint(self.dir, model_weights(self.model), self.config, self.tok.to_json(), arrays, dict(self.state),
-                        keep=1 if self.fresh else self.cfg.keep, files=first)
+        try:
+            save_checkpoint(self.dir, weights, self.config, self.tok.to_json(), arrays, dict(self.state),
+                            keep=1 if self.fresh else self.cfg.keep, files=first,
+                            again=retry_advice(self.fresh, self.cfg.overwrite))
+        except UserError:
+            if self.fresh and self.pending is None and not has_checkpoint(self.dir):  # a new run whose first
+                (self.dir / "metrics.jsonl").unlink(missing_ok=True)  # save failed leaves nothing (nor a .lock)
+            raise
         self.fresh, self.pending = False, None
         _plot_loss(self.dir)
         self.last_save = time.time()
@@ -316,9 +330,9 @@ class _Run:
         with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
 
-    def diverged(self, what: str) -> UserError:
-        return UserError(diverged_message(what, self.dir, advice="lower --lr-factor or raise --warmup", name_kept=True))
+    def diverged(self, what: str) -> Diverged:
+        return Diverged(diverged_message(what, self.dir, advice="lower --lr-factor or raise --warmup", name_kept=True))
 
-    def stop_interrupted(self) -> None:
-        print(f"\ninterrupted: saved step {self.state['step']} to {self.dir}; continue with --resume")
-        raise KeyboardInterrupt  # the command line turns it into exit status 130
+    def stop_interrupted(self, ctrl_c) -> None:
+        print(f"\ninterrupted by {ctrl_c.name}: saved step {self.state['step']} to {self.dir}; continue with --resume")
+        raise Stopped(ctrl_c.signum or signal.SIGINT, told=True)  # the command line exits 130 (SIGINT) or 143 (SIGTERM)

@@ -1,0 +1,146 @@
+"""SIGTERM (`kill`, a container stop, a cluster's preemption) stops every training command as
+Ctrl-C does: the step in flight finishes, one checkpoint is saved, one line says so, and the
+command exits 143 (130 for Ctrl-C; nn2gpt.interrupt). The saved run then resumes.
+
+Each test starts the trainer as a child process, waits until it is training (a checkpoint, a
+metrics row or a progress line), sends SIGTERM and reads what it left.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY
+
+from nn2gpt.checkpoint import load_checkpoint
+from nn2gpt.cli import main
+
+PY = [sys.executable, "-m", "nn2gpt"]
+
+
+def start(argv, **kw) -> subprocess.Popen:
+    """The command in a session of its own, so that the test can end it and all it started."""
+    return subprocess.Popen([*map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, **kw)
+
+
+def terminate_when(p: subprocess.Popen, ready, timeout: float = 120) -> tuple[str, str]:
+    """Wait until `ready()` (the child is training), send SIGTERM to it alone, return (stdout, stderr)."""
+    deadline = time.time() + timeout
+    try:
+        while p.poll() is None and time.time() < deadline and not ready():
+            time.sleep(0.1)
+        assert p.poll() is None and ready(), f"the trainer never started training (exit {p.poll()})"
+        p.send_signal(signal.SIGTERM)
+        return p.communicate(timeout=120)
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)  # whatever is left of it (torchrun's workers, the lab's)
+        except ProcessLookupError:
+            pass
+        if p.returncode is None:
+            p.communicate()
+
+
+def saved_rows(out: Path) -> list[dict]:
+    path = out / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize("engine", [GPT_TINY, NUMPY_TINY], ids=["torch", "numpy"])
+def test_gpt_train_saves_on_sigterm_exits_143_and_resumes(engine, tmp_path):
+    out = tmp_path / "run"
+    p = start([*PY, "gpt", "train", "--out", out, *engine, "--max-iters", "100000", "--eval-interval", "3"])
+    _, err = terminate_when(p, lambda: (out / "latest").exists())
+    assert p.returncode == 143, err
+    step = load_checkpoint(out, with_optimizer=True).state["step"]
+    assert re.search(rf"^interrupted by SIGTERM at step {step}: val loss", err, re.M), err
+    assert "Traceback" not in err
+    assert saved_rows(out)[-1] == {**saved_rows(out)[-1], "step": step}  # the final row: that step's evaluation
+    assert main(["gpt", "train", "--out", str(out), "--resume", "--max-iters", str(step + 2),
+                 *(["--engine", "numpy"] if "numpy" in engine else []), "--quiet"]) == 0
+    assert load_checkpoint(out).state["step"] == step + 2
+
+
+def test_gpt_train_under_torchrun_stops_every_process_at_one_step(tmp_path):
+    """torchrun passes its SIGTERM to every worker; they agree on the step, process 0 saves it."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun is not installed beside this Python")
+    out = tmp_path / "ddp"
+    p = start([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "nn2gpt", "gpt", "train", "--out", out,
+               *GPT_TINY, "--device", "cpu", "--max-iters", "100000", "--eval-interval", "3"],
+              env=os.environ | {"OMP_NUM_THREADS": "1"})
+    _, err = terminate_when(p, lambda: (out / "latest").exists(), timeout=180)
+    step = load_checkpoint(out, with_optimizer=True).state["step"]
+    said = re.findall(r"^interrupted by SIGTERM at step (\d+):", err, re.M)
+    assert said == [str(step), str(step)], err  # both processes, the same step: the one saved
+    assert main(["gpt", "train", "--out", str(out), "--resume", "--max-iters", str(step + 2), "--quiet"]) == 0
+    assert load_checkpoint(out).state["step"] == step + 2
+
+
+def test_translate_train_saves_on_sigterm_exits_143_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    p = start([*PY, "translate", "train", "--out", out, *TRANSLATE_TINY, "--epochs", "1000"])
+    stdout, err = terminate_when(p, lambda: any("train_loss" in r for r in saved_rows(out)))
+    assert p.returncode == 143, err
+    step = load_checkpoint(out).state["step"]
+    assert f"interrupted by SIGTERM: saved step {step} to {out}; continue with --resume" in stdout
+    assert err.strip() == "" or "Traceback" not in err
+    assert main(["translate", "train", "--pair", "es-en", "--out", str(out), "--resume", "--epochs", "1000",
+                 "--max-seconds", "1", "--quiet"]) == 0
+    assert load_checkpoint(out).state["step"] > step
+
+
+def test_digits_train_stops_on_sigterm_with_one_line_and_leaves_no_directory(tmp_path):
+    """Chapter 1's runs save once, at the end: a stop leaves nothing (nor a lock), as Ctrl-C does."""
+    out = tmp_path / "d"
+    p = start([*PY, "digits", "train", "--out", out, *DIGITS_TINY, "--epochs", "100000"])
+    lines = []
+
+    def epoch_done():
+        lines.append(os.read(p.stdout.fileno(), 65536).decode())  # the first epoch's line
+        return "epoch" in "".join(lines) and "validation" in "".join(lines)
+    _, err = terminate_when(p, epoch_done)
+    assert p.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "nn2gpt digits: interrupted by SIGTERM", err
+    assert "Traceback" not in err and not out.exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_lab_run_stops_on_sigterm_keeping_the_finished_runs(jobs, tmp_path):
+    out = tmp_path / "lab"
+    p = start([*PY, "lab", "run", "--tiny", "--steps", "300", "--seeds", "2", "--suite", "masks", "--jobs", jobs,
+               "--out", out])
+    t0 = time.time()
+    _, err = terminate_when(p, lambda: (out / "results.json").exists(), timeout=240)
+    assert p.returncode == 143, err
+    assert time.time() - t0 < 200  # the runs in flight stopped too: the lab did not train on
+    assert err.strip().splitlines()[-1] == "nn2gpt lab: interrupted by SIGTERM", err
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert runs and all(r["status"] != "interrupted" for r in runs)
+    assert not (out / "REPORT.md").exists()
+
+
+def test_a_studio_job_stopped_by_sigterm_is_stopped_not_failed(tmp_path, data_dir):
+    from nn2gpt.studio.jobs import Jobs
+
+    jobs = Jobs(tmp_path, data_dir)
+    job = jobs.start("gpt", "live", {"layers": 1, "width": 16, "seconds": 600})
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(e["type"] == "metric" for e in job.events):
+        time.sleep(0.2)
+    job.proc.send_signal(signal.SIGTERM)  # from outside the studio: `kill`, a container stop
+    job.proc.wait(120)
+    while job.status == "running" and time.time() < deadline + 60:
+        time.sleep(0.1)
+    assert (job.status, job.returncode) == ("stopped", 143), [e.get("line") for e in job.events]
+    assert load_checkpoint(tmp_path / "live").state["step"] > 0
+    shutil.rmtree(tmp_path / "live")
