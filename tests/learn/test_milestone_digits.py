@@ -58,3 +58,13 @@ def test_flags_outside_chapter_one_are_one_line(book, tmp_path, capsys, flag, ne
     err = capsys.readouterr().err
     assert needle in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_a_run_that_diverges_is_stopped_by_the_rule_every_chapter_shares(book, tmp_path, capsys):
+    """eta 1e30 on the book's network: the cost stays finite (the sigmoids saturate), the weights
+    reach ~1e28; the shared rule (nn2gpt.loop) stops it and nothing is saved."""
+    out = tmp_path / "r"
+    assert main(["learn", "run", "digits", "--epochs", "2", "--limit", "100", "--eta", "1e30", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "a weight reached" in err and "training diverged" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

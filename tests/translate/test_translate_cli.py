@@ -183,9 +183,9 @@ def test_epoch_ends_save_at_most_once_a_minute(tmp_path, monkeypatch):
 
     real_save, saved_steps = nn2gpt.checkpoint.save_checkpoint, []
 
-    def counting_save(run_dir, weights, config, tokenizer, optimizer=None, state=None, keep=1, files=None):
+    def counting_save(run_dir, weights, config, tokenizer, optimizer=None, state=None, keep=1, files=None, **kw):
         saved_steps.append(state["step"])
-        return real_save(run_dir, weights, config, tokenizer, optimizer, state, keep, files)
+        return real_save(run_dir, weights, config, tokenizer, optimizer, state, keep, files, **kw)
 
     monkeypatch.setattr(nn2gpt.checkpoint, "save_checkpoint", counting_save)
     flags = ["translate", "train", "--pair", "es-en", *TINY, "--limit", "40", "--epochs", "3"]

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from nn2gpt.errors import UserError
+from nn2gpt.loop import Ceiling, Diverged, diverged_message, weights_problem
 from nn2gpt.learn.exercises import find
 
 USED = ("sigmoid", "feedforward", "backprop", "update_mini_batch")
@@ -128,24 +129,33 @@ def _train(book, args, sizes, out: Path) -> int:
         reference = Network(*common).SGD((X, labels), args.epochs, args.batch, args.eta, fast=True, **kw)
     ref = reference["evaluation_accuracy"]
 
+    net = learner_network(methods)(*common)
+    # the rule every chapter's loop asks (nn2gpt.loop): the cost past twice its start, or a weight past the limit
+    ceiling = Ceiling(Network(*common).total_cost(mnist.validation), "the validation cost before training")
+
     def on_epoch(h):
         k = len(h["epoch"])
         print(f"epoch {k:>3}/{args.epochs}: validation yours {100 * h['evaluation_accuracy'][-1]:6.2f}%   "
               f"reference {100 * ref[k - 1]:6.2f}%   {h['seconds'][-1]:.1f} s", flush=True)
+        problem = (ceiling.problem(h["evaluation_cost"][-1], f"the validation cost after epoch {k}")
+                   or weights_problem([*net.weights, *net.biases], f"after epoch {k}"))
+        if problem:
+            raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
 
-    net = learner_network(methods)(*common)
     start = time.perf_counter()
     try:
         with np.errstate(all="ignore"):
             history = net.SGD((X, labels), args.epochs, args.batch, args.eta,
                               evaluation_data=mnist.validation, on_epoch=on_epoch)
+    except Diverged:
+        raise
     except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
         raise UserError(f"your code raised during training ({located(e, book.root)}); nothing was saved: "
                         f"`nn2gpt learn check` that exercise") from None
     seconds = time.perf_counter() - start
-    if not all(np.isfinite(w).all() for w in [*net.weights, *net.biases]):
-        raise UserError(f"training diverged: the weights are no longer finite (nothing saved); lower --eta "
-                        f"(it was {args.eta:g})")
+    problem = weights_problem([*net.weights, *net.biases], f"after {len(history['epoch'])} epoch(s)")
+    if problem:
+        raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "seed", "limit")}
     learn = {"yours": mine, "reference": theirs, "reference_evaluation_accuracy": ref, "milestone": "digits"}
