@@ -195,3 +195,11 @@ def test_status_names_exercise_files_the_workbook_lacks(book, capsys):
     assert "is missing; `nn2gpt learn reset cross_entropy_backward` writes the stub" in capsys.readouterr().err
     assert main(["learn", "reset", "cross_entropy_backward"]) == 0
     assert (book / "45_cross_entropy_backward.py").is_file() and not (book / "backups").exists()
+
+
+def test_a_pass_that_breaks_is_no_longer_counted(book, capsys):
+    solve(book, "sigmoid")
+    assert main(["learn", "check", "sigmoid"]) == 0
+    (book / "01_sigmoid.py").write_text(find("sigmoid").solution.read_text().replace("np.exp(-z)", "np.exp(z)"))
+    assert main(["learn", "check", "sigmoid"]) == 1
+    assert "sigmoid" not in json.loads((book / PROGRESS).read_text())["passed"]

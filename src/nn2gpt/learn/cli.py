@@ -109,7 +109,7 @@ def do_status(book, args) -> int:
     if missing:  # a workbook made before these exercises existed, or a file deleted
         print(f"not in the workbook: {', '.join(e.file for e in missing)}; `nn2gpt learn reset NAME` writes a stub")
     if ex is None:
-        print("every exercise has passed; train with your code: nn2gpt learn run digits (or gpt, translate, lab, numpy-gpt)")
+        print(f"every exercise has passed; train with your code: nn2gpt learn run NAME ({', '.join(MILESTONES)})")
         return 0
     print(f"current: {ex.file} - {ex.task}")
     print(f"edit {book.root / ex.file}, then `nn2gpt learn check` (or `nn2gpt learn watch`); "
@@ -128,6 +128,8 @@ def report(book, ex, result) -> int:
         note = f" ({result.message})" if result.message else ""
         print(f"{ex.file}: passed{note}" + (f". next: {nxt.file} - {nxt.task}" if first and nxt else ""))
         return 0
+    if book.passed(ex):  # it passed before and does not now: the progress says so
+        book.mark(ex, False)
     print(f"{ex.file}: {'FAILED' if result.status == 'failed' else 'ERROR'}: {result.message}")
     return result.exit_code
 

@@ -3,12 +3,13 @@
 The model is chapter 2's GPT with GPT-2's recipe (`--recipe classic`: learned positions, AdamW,
 the tied head), and training is `nn2gpt gpt train` as it is, with its flags, lock and
 checkpoints. The difference is inside each block: its forward runs the learner's `Block`
-(exercise 16), built from the learner's MultiHeadAttention, Head and FeedForward where they
-pass their checks now (the reference's, the solutions, for the others). The learner's modules hold no weights of their own:
-every forward hands them the block's own parameters (`torch.func.functional_call`), cut into
-the lecture's shapes - rows h*hs:(h+1)*hs of the fused q/k/v matrix are head h's query, and so
-on. So the gradients land in the project's tensors, the checkpoint has the project's names, and
-the run is an ordinary gpt run: `gpt sample`, the studio and `--resume` read it as any other.
+(exercise 16), built from the learner's MultiHeadAttention, Head and FeedForward where they pass
+their checks now (the reference's, the solutions, for the others). The learner's modules hold no
+weights of their own: every forward hands them the block's own parameters
+(`torch.func.functional_call`), cut into the lecture's shapes - rows h*hs:(h+1)*hs of the fused
+q/k/v matrix are head h's query, and so on. So the gradients land in the project's tensors, the
+checkpoint has the project's names, and the run is an ordinary gpt run: `gpt sample`, the studio
+and `--resume` read it as any other.
 
 The reference trains first, from the same seed for the same budget (into a temporary directory),
 and the validation losses are printed side by side: equal to rounding when the learner's pieces

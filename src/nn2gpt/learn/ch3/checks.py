@@ -149,8 +149,9 @@ class Scripted:
 def check_greedy(module) -> None:
     fn = need(module, "greedy_decode", "greedy_decode(next_logits, bos_id, eos_id, max_len)")
     bos, eos = 1, 2
-    for script, max_len, want in [([5, 3, 7, eos], 10, [5, 3, 7]), ([eos], 5, []), ([4, 4, 6, 3, 5, 7], 4, [4, 4, 6, 3]),
-                                  ([6, 7, eos, 3], 2, [6, 7])]:
+    cases = [([5, 3, 7, eos], 10, [5, 3, 7]), ([eos], 5, []), ([4, 4, 6, 3, 5, 7], 4, [4, 4, 6, 3]),
+             ([6, 7, eos, 3], 2, [6, 7])]                                # (the model's choices, max_len, expected)
+    for script, max_len, want in cases:
         model = Scripted(script)
         got = fn(model, bos, eos, max_len)
         got = got.tolist() if isinstance(got, torch.Tensor) else got
@@ -170,5 +171,6 @@ def check_greedy(module) -> None:
         if eos in script[:max_len] and len(got) > len(want) and got[:len(want)] == want:
             raise CheckFailed(f"it goes on after eos_id: stop at the end-of-sentence token{where}")
         if model.calls and any(len(c) == 1 for c in model.calls[1:]):
-            raise CheckFailed(f"next_logits was called with [bos_id] again: pass the whole prefix written so far{where}")
+            raise CheckFailed(f"next_logits was called with [bos_id] again: pass the whole prefix written so "
+                              f"far{where}")
         raise CheckFailed(f"greedy_decode gave {got}, expected {want}{where}")
