@@ -127,7 +127,7 @@ def retry_advice(first_save: bool, overwrite: bool) -> str | None:
     replaces another (--overwrite): the checkpoint there is the replaced run's, which --resume
     would continue."""
     if first_save and overwrite:
-        return "run again with --overwrite (--resume would continue the run this one replaces)"
+        return "run again with --overwrite"
     return None
 
 
