@@ -16,7 +16,9 @@ runs every probe generated from the argparse parsers, in this process:
 Each probe must end with exit 0, or with exit 2 and exactly one line on stderr; anything else
 (a traceback, an exception, a second line, another status) is a failure and is printed. The
 last two families are stricter: only a one-line refusal that leaves the run byte for byte
-as it was counts.
+as it was counts. Then the families of bench/reliability_stops.py, each with its own rule:
+stops (SIGTERM to every training command), divergence, threads, resume+overwrite, messages.
+`--families stops,divergence` runs only those (a quick check of a few).
 The same probes run as tests in tests/reliability/ (those also cover concurrent writers,
 kill -9, a full disk, permissions and huge images); this script only counts them.
 """
@@ -38,8 +40,13 @@ from reliability_helpers import (DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TI
 
 from nn2gpt.cli import Number, command_parsers, main  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+import reliability_stops as stops  # noqa: E402
+
 NUMBERS = ("0", "-1", "nan", "inf", "-inf", "1e999", "x")
 KINDS = ("gpt", "numpy", "translate", "digits")
+FAMILIES = ("numbers", "paths", "runs of another kind", "forged checkpoints", "outputs into runs",
+            "stops", "divergence", "threads", "resume+overwrite", "messages")
 # forge() edits: each makes a checkpoint whose checksums pass and whose content is wrong
 FORGERIES = {
     "NaN weights": {"weights": nan_in_first},
@@ -69,9 +76,15 @@ def ok(status, err: str) -> bool:
 
 
 def main_() -> int:
+    import argparse
     import os
     import shutil
 
+    ap = argparse.ArgumentParser(description="Probe every command and count what happens (see the docstring).")
+    ap.add_argument("--families", default=",".join(FAMILIES), help="comma-separated families (default: all)")
+    families = [f.strip() for f in ap.parse_args().families.split(",")]
+    if set(families) - set(FAMILIES):
+        ap.error(f"unknown families {sorted(set(families) - set(FAMILIES))}; choose from {', '.join(FAMILIES)}")
     tmp = Path(tempfile.mkdtemp(prefix="nn2gpt-probes-"))
     runs = {k: tmp / k for k in KINDS}
     for argv in (["gpt", "train", "--out", runs["gpt"], "--max-iters", "6", "--eval-interval", "3", *GPT_TINY],
@@ -79,6 +92,11 @@ def main_() -> int:
                  ["translate", "train", "--out", runs["translate"], "--epochs", "1", *TRANSLATE_TINY],
                  ["digits", "train", "--out", runs["digits"], *DIGITS_TINY]):
         assert run(argv)[0] == 0, argv
+    sys.path.insert(0, str(ROOT / "tests"))
+    from hf_tiny import gpt2_folder, marian_folder  # tiny Hugging Face folders for the two importers
+
+    runs["hf-gpt2"] = gpt2_folder(tmp / "hf" / "gpt2")[0]
+    runs["hf-marian"] = marian_folder(tmp / "hf" / "marian" / "opus-mt-es-en")[0]
     runs["translate-copy"] = tmp / "translate-copy"
     shutil.copytree(runs["translate"], runs["translate-copy"])
     (tmp / "empty-dir").mkdir()
@@ -90,11 +108,12 @@ def main_() -> int:
     work.mkdir()
     run(argv_of("lab run", base_commands(runs, work)["lab run"]))  # lab report reads its results.json
 
-    counts = {"numbers": [0, 0], "paths": [0, 0], "runs of another kind": [0, 0], "forged checkpoints": [0, 0],
-              "outputs into runs": [0, 0]}
+    counts = {f: [0, 0] for f in FAMILIES if f in families}
     failures = []
 
     def probe(family: str, argv, untouched: Path | None = None) -> None:
+        if family not in counts:
+            return
         before = snapshot(untouched) if untouched else None
         status, err = run(argv)
         counts[family][0] += 1
@@ -103,8 +122,15 @@ def main_() -> int:
             counts[family][1] += 1
             failures.append((family, argv, status, err.strip()[-300:]))
 
+    def judged(family: str, name: str, passed: bool, what: str) -> None:
+        if family in counts:
+            counts[family][0] += 1
+            if not passed:
+                counts[family][1] += 1
+                failures.append((family, [name], "", what.strip()[-300:]))
+
     t0 = time.perf_counter()
-    for command, parser in command_parsers().items():
+    for command, parser in command_parsers().items() if {"numbers", "paths", "runs of another kind"} & {*counts} else ():
         for action in parser._actions:
             if action.option_strings and isinstance(action.type, Number):
                 for value in NUMBERS:
@@ -125,7 +151,7 @@ def main_() -> int:
                         spec["--out"] = work / "new"
                     probe("runs of another kind", argv_of(command, spec))
     copies = tmp / "copies"
-    for kind in ("gpt", "numpy", "translate"):
+    for kind in ("gpt", "numpy", "translate") if "forged checkpoints" in counts else ():
         for name, edit in FORGERIES.items():
             victim = copies / f"{kind}-{name.replace(' ', '-')}"
             shutil.copytree(runs[kind], victim)
@@ -134,7 +160,7 @@ def main_() -> int:
                 key = "--model" if spec.get("--model") == runs["translate" if kind == "translate" else "gpt"] else None
                 if key and command != "translate average":
                     probe("forged checkpoints", argv_of(command, spec | {key: victim}), untouched=victim)
-    for command, folder in OUTPUTS.items():
+    for command, folder in OUTPUTS.items() if "outputs into runs" in counts else ():
         for kind in ("gpt", "translate", "digits"):
             victim = copies / f"out-{kind}"
             if not victim.exists():
@@ -150,6 +176,13 @@ def main_() -> int:
                 spec = base_commands(runs, work)[command] | {"--out": out}
                 argv = argv_of(command, spec) + ([] if folder else ["--overwrite"])
                 probe("outputs into runs", argv, untouched=victim)
+    for family, probes in (("stops", lambda: stops.stop_probes(tmp, run)),
+                           ("divergence", lambda: stops.divergence_probes(tmp, run)),
+                           ("messages", lambda: stops.message_probes(tmp, runs, run))):
+        for name, passed, what in probes() if family in counts else ():
+            judged(family, name, passed, what)
+    for family, name, passed, what in stops.refusal_probes(runs, work, run) if {"threads", "resume+overwrite"} & {*counts} else ():
+        judged(family, name, passed, what)
     total = sum(c[0] for c in counts.values())
     bad = sum(c[1] for c in counts.values())
     print(f"{'family':<22} {'probes':>7} {'failures':>9}")

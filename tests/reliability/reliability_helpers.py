@@ -4,8 +4,11 @@ Each rule of reliability has its own module here, and each walks every command t
 parsers define (nn2gpt.cli.command_parsers), so a flag added tomorrow is probed tomorrow.
 """
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from nn2gpt.cli import main
@@ -69,6 +72,31 @@ def one_line_error(argv, capsys, *needles) -> str:
     for needle in needles:
         assert needle in err, err
     return err
+
+
+def start(argv, **kw) -> subprocess.Popen:
+    """The command in a session of its own, so that the test can end it and all it started."""
+    return subprocess.Popen([*map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, **kw)
+
+
+def terminate_when(p: subprocess.Popen, ready, timeout: float = 120) -> tuple[str, str]:
+    """Wait until `ready()` (the child is training), send SIGTERM to it alone, return (stdout, stderr)."""
+    deadline = time.time() + timeout
+    try:
+        while p.poll() is None and time.time() < deadline and not ready():
+            time.sleep(0.1)
+        if p.poll() is not None or not ready():
+            raise AssertionError(f"the trainer never started training (exit {p.poll()})")
+        p.send_signal(signal.SIGTERM)
+        return p.communicate(timeout=120)
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)  # whatever is left of it (torchrun's workers, the lab's)
+        except ProcessLookupError:
+            pass
+        if p.returncode is None:
+            p.communicate()
 
 
 def nn2gpt(*args, timeout=180, **kw) -> subprocess.CompletedProcess:

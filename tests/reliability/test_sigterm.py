@@ -11,42 +11,17 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY
+from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY, start, terminate_when
 
 from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.cli import main
 
 PY = [sys.executable, "-m", "nn2gpt"]
-
-
-def start(argv, **kw) -> subprocess.Popen:
-    """The command in a session of its own, so that the test can end it and all it started."""
-    return subprocess.Popen([*map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, **kw)
-
-
-def terminate_when(p: subprocess.Popen, ready, timeout: float = 120) -> tuple[str, str]:
-    """Wait until `ready()` (the child is training), send SIGTERM to it alone, return (stdout, stderr)."""
-    deadline = time.time() + timeout
-    try:
-        while p.poll() is None and time.time() < deadline and not ready():
-            time.sleep(0.1)
-        assert p.poll() is None and ready(), f"the trainer never started training (exit {p.poll()})"
-        p.send_signal(signal.SIGTERM)
-        return p.communicate(timeout=120)
-    finally:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)  # whatever is left of it (torchrun's workers, the lab's)
-        except ProcessLookupError:
-            pass
-        if p.returncode is None:
-            p.communicate()
 
 
 def saved_rows(out: Path) -> list[dict]:
