@@ -122,7 +122,7 @@ def test_stop_and_resume_writes_the_straight_runs_metrics(straight_and_split):
     (["--compile"], "numpy engine does not support --compile"),
     (["--model", "bigram"], "numpy engine does not support --model bigram"),
     (["--dropout", "0.2"], "trains without dropout"),
-    (["--threads", "2"], "OPENBLAS_NUM_THREADS"),
+    (["--threads", "1"], "OPENBLAS_NUM_THREADS"),
     (["--n-embd", "30", "--n-head", "4"], "not divisible"),
     (["--lr", "0"], "--lr: expected a number > 0, got '0'"),
     (["--text", "/nonexistent.txt"], "does not exist"),
