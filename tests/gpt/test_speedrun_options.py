@@ -172,7 +172,7 @@ def run_on_a_fake_clock(monkeypatch, off_clock: bool):
         now[0] += 0.125
         state["step"] += 1
 
-    status, _ = loop.run_steps(cfg, state, None, evaluate, lambda: None, take_step)
+    status, _ = loop.run_steps(cfg, state, None, evaluate, lambda: None, take_step, ceiling=loop.Ceiling.uniform(65))
     return status, state["step"], state["rows"]
 
 
