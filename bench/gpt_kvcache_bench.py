@@ -1,6 +1,6 @@
 """Chapter 2 benchmark: sampling with the KV cache against sampling without it, on the CPU.
 
-    flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/gpt_kvcache_bench.py [--new 500] [--repeats 3]
+    .venv/bin/python bench/gpt_kvcache_bench.py [--new 500] [--repeats 3]
 
 The baby GPT's width (4 layers, 4 heads, n_embd 128, char vocabulary 65), random weights (the
 speed does not depend on their values), one sequence, `model.generate(..., use_cache=True)` vs

@@ -1,6 +1,6 @@
 """Benchmark: the default attention lab, end to end, and what each variant costs per step.
 
-    flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/lab.py --out runs/lab [lab run flags]
+    .venv/bin/python bench/lab.py --out runs/lab [lab run flags]
 
 Runs `nn2gpt lab run` with the given flags (default: all suites, 3 seeds, the default budget),
 then prints the total wall time against the 30-minute target, the machine load before and

@@ -1,7 +1,7 @@
 """Chapter 5 benchmark: the numpy GPT against the torch engine on this CPU.
 
-    flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/numpy_gpt_bench.py step
-    flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/numpy_gpt_bench.py train [--max-seconds 600]
+    .venv/bin/python bench/numpy_gpt_bench.py step
+    .venv/bin/python bench/numpy_gpt_bench.py train [--max-seconds 600]
 
 step   The baby config (4 layers, 4 heads, n_embd 128, block 64, batch 12, char vocabulary 65) on
        real Tiny Shakespeare batches. One training step = forward + backward + clip + AdamW:

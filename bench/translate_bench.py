@@ -1,6 +1,6 @@
 """Chapter 3 benchmark: test BLEU (greedy vs beam) and batched decoding time of a trained run.
 
-    flock /tmp/nn2gpt-bench.lock .venv/bin/python bench/translate_bench.py --model runs/de-en \
+    .venv/bin/python bench/translate_bench.py --model runs/de-en \
         --beams 1 4 [--threads 2] [--split test]
 
 For each beam size: sacreBLEU on the split (with its signature), and the wall time of
