@@ -1,8 +1,11 @@
-"""The loop both GPT engines train with, knowing nothing of GPT, torch or numpy.
+"""The rules of both GPT engines' training loops, and the numpy engine's loop, knowing nothing
+of GPT, torch or numpy.
 
+    clock = Clock(seconds_before, off_clock); stop_status(...); evaluation_due(...); Ceiling
     status, message = run_steps(cfg, state, resumed_at, evaluate, save, take_step, ceiling=Ceiling.uniform(V))
 
-One pass per optimizer step:
+The torch engine writes its loop out in one file (nn2gpt.gpt.train) and calls the rules; the
+numpy engine hands its three steps to `run_steps`. One pass per optimizer step:
   1. the stopping rules: out of steps (cfg.max_iters), out of time (cfg.max_seconds), the step
      asked for (cfg.stop_at), or Ctrl-C (the step in flight has finished: Ctrl-C only sets a flag);
   2. every cfg.eval_interval steps, and once at the end: `evaluate()` gives the validation loss,
@@ -80,28 +83,57 @@ class Diverged(UserError):
     """A run stopped because it diverged; its message is one line from `diverged_message`."""
 
 
+class Clock:
+    """Seconds of training, over every invocation of a resumed run (`before` came from its
+    checkpoint). With `off_clock` the time spent evaluating and saving stands off it."""
+
+    def __init__(self, before: float, off_clock: bool = False):
+        self.before, self.start, self.paused, self.off_clock = before, time.perf_counter(), 0.0, off_clock
+
+    def elapsed(self) -> float:
+        return self.before + time.perf_counter() - self.start - self.paused
+
+    def stand_off(self, since: float) -> float | None:
+        """After evaluating and saving from `since` (perf_counter): with off_clock, take those
+        seconds off the clock and return them (a row records them; benchmarks add them back)."""
+        if not self.off_clock:
+            return None
+        seconds = time.perf_counter() - since
+        self.paused += seconds
+        return seconds
+
+
+def stop_status(cfg, step: int, seconds: float, stopping: bool, agree=lambda flag: flag) -> str:
+    """Why a run stops before `step`, or "" to go on: interrupted (Ctrl-C or SIGTERM, `stopping`) |
+    time (cfg.max_seconds) | stopped (cfg.stop_at) | done (cfg.max_iters). `agree` makes every
+    process stop at the same step (DDP)."""
+    out_of_time = bool(cfg.max_seconds) and seconds >= cfg.max_seconds
+    if not (agree(stopping or out_of_time or step == cfg.stop_at) or step >= cfg.max_iters):
+        return ""
+    return "interrupted" if stopping else "time" if out_of_time else "stopped" if step == cfg.stop_at else "done"
+
+
+def evaluation_due(cfg, step: int, resumed_at: int | None, last: bool) -> bool:
+    """Evaluate (and save) every cfg.eval_interval steps and once at the end, but not at the step
+    a resumed run was saved at: a stopped-and-resumed run writes the same rows as a straight one."""
+    return step != resumed_at and ((step > 0 and step % cfg.eval_interval == 0) or last)
+
+
 def run_steps(cfg, state: dict, resumed_at: int | None, evaluate, save, take_step, on_val=None,
               agree=lambda flag: flag, *, ceiling: Ceiling) -> tuple[str, str]:
     """Train until a stopping rule fires; (status, message). Status: done | time | stopped |
     interrupted | diverged. `state` ("step", "seconds", "rows", "best_val_loss") is updated in place.
     An interrupted run's message names the signal that stopped it (nn2gpt.interrupt)."""
-    seconds_before, t_train = state["seconds"], time.perf_counter()
-    paused = [0.0]  # seconds spent evaluating and saving, when cfg.eval_off_clock keeps them off the clock
-
-    def elapsed() -> float:  # seconds of training, over every invocation of a resumed run
-        return seconds_before + time.perf_counter() - t_train - paused[0]
-
+    clock = Clock(state["seconds"], getattr(cfg, "eval_off_clock", False))
     with StopOnCtrlC() as ctrl_c:
         while True:
             step = state["step"]
-            state["seconds"] = elapsed()
-            out_of_time = bool(cfg.max_seconds) and state["seconds"] >= cfg.max_seconds
-            last = agree(ctrl_c.set or out_of_time or step == cfg.stop_at) or step >= cfg.max_iters
-            if step != resumed_at and ((step > 0 and step % cfg.eval_interval == 0) or last):
+            state["seconds"] = clock.elapsed()
+            status = stop_status(cfg, step, state["seconds"], ctrl_c.set, agree)
+            if evaluation_due(cfg, step, resumed_at, bool(status)):
                 t_eval = time.perf_counter()
                 val = evaluate()
                 state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
-                off_clock = getattr(cfg, "eval_off_clock", False)
                 state["best_val_loss"] = min(state["best_val_loss"], val)
                 if on_val:
                     on_val(step, val)
@@ -109,14 +141,12 @@ def run_steps(cfg, state: dict, resumed_at: int | None, evaluate, save, take_ste
                 if problem:  # the same on every process: val is averaged over all of them
                     return "diverged", problem
                 save()
-                if off_clock:  # the row says how long it stood off the clock (benchmarks add it back)
-                    state["rows"][-1]["eval_s"] = round(time.perf_counter() - t_eval, 4)
-                    paused[0] += time.perf_counter() - t_eval
-            if last:
-                if ctrl_c.set:
-                    return "interrupted", ctrl_c.name
-                return ("time" if out_of_time else "stopped" if step == cfg.stop_at else "done"), ""
-            problem = take_step(step, elapsed)
+                off = clock.stand_off(t_eval)
+                if off is not None:
+                    state["rows"][-1]["eval_s"] = round(off, 4)
+            if status:
+                return status, ctrl_c.name if status == "interrupted" else ""
+            problem = take_step(step, clock.elapsed)
             if problem:
                 return "diverged", problem
 

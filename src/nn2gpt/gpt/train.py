@@ -1,31 +1,37 @@
-"""Training a GPT (or a bigram / attention model) on a text, from Python or from the CLI.
+"""Training a GPT on a text: the whole loop, in this file, read top to bottom like nanoGPT's train.py.
 
     from nn2gpt.gpt.train import TrainConfig, train
     result = train(TrainConfig(max_seconds=60, out=None))   # no files; result.val_history
 
-The loop, one optimizer step at a time:
-  1. learning rate: linear warmup, then cosine decay to lr/10 (over max_iters, or over
-     max_seconds when the budget is time), or WSD (--schedule wsd);
-  2. grad_accum micro-batches: forward (bf16 autocast on GPU), loss / grad_accum, backward;
-  3. clip the gradient norm, AdamW step (weight decay on matrices only: decaying biases and
-     LayerNorm gains only hurts); with --optimizer muon the blocks' matrices take Muon's step;
-  4. every eval_interval steps: val loss on the FIXED validation batches, checkpoint.
-Stops at max_iters, at max_seconds, on Ctrl-C or SIGTERM (finishes the step, saves, status
-"interrupted"), or on a loss that diverges, not finite or past twice ln(vocabulary) (status
-"diverged", nothing more is saved: the last good checkpoint is kept; nn2gpt.loop.Ceiling).
+`train` holds the run's lock (a second writer into the same `out` is refused) and, under
+torchrun, one process per device (DDP); `train_loop` is the rest:
+  1. what the run holds before its first step (nn2gpt.gpt.setup): the checkpoint it resumes (or
+     none), the text and tokenizer, the model (chapter 2's, or a variant), the optimizer, the
+     fixed validation batches;
+  2. one pass per optimizer step:
+     a. stop? out of steps, out of time, the step asked for, or Ctrl-C or SIGTERM, which only
+        set a flag, so the step in flight finishes (nn2gpt.loop.stop_status; nn2gpt.interrupt);
+     b. every eval_interval steps and at the end: the val loss on the FIXED validation batches,
+        then a checkpoint that resumes exactly (`Saver`; nn2gpt.checkpoint writes it
+        atomically); a val loss that diverges, not finite or past twice ln(vocabulary)
+        (nn2gpt.loop.Ceiling), stops the run ("diverged") before it saves;
+     c. the learning rate: linear warm-up, then cosine (or WSD) to min_lr over the budget,
+        max_iters or max_seconds (nn2gpt.schedule.lr_at);
+     d. grad_accum micro-batches: forward (bf16 autocast on a GPU), loss / grad_accum, backward;
+     e. clip the gradient norm; the optimizer's step (`make_optimizer`: AdamW, weight decay on
+        matrices only, since decaying biases and LayerNorm gains only hurts; with the speedrun
+        recipe the blocks' matrices take Muon's step);
+     f. every log_interval steps: a metrics row (train loss, tokens/s, MFU); a training loss
+        that diverges stops the run ("diverged", the last good checkpoint is kept);
+  3. the last files: metrics.jsonl, loss.png, samples.txt.
 `resume=True` restores weights, optimizer, step and every random generator, so a resumed run
-continues exactly as if it had never stopped.
-
-Where each part lives: what a run holds before its first step (checkpoint, text and tokenizer,
-model, the fixed validation batches) in nn2gpt.gpt.setup; the order of stopping, evaluating,
-saving and stepping in nn2gpt.loop.run_steps, shared with the numpy engine; here, the recipe
-(TrainConfig, lr_at, make_optimizer) and what one step, one evaluation and one save do (_Run).
+continues exactly as if it had never stopped. The settings and their recipes: nn2gpt.gpt.runconfig.
 """
 
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +48,8 @@ from nn2gpt.gpt.perf import device_peak_flops, flops_per_token
 from nn2gpt.gpt.runconfig import TrainConfig
 from nn2gpt.gpt.setup import (build, checkpoint_for, cpu_threads, fixed_val_set, fresh_state, my_share, restore,
                               text_and_tokenizer, wrapped)
-from nn2gpt.loop import Ceiling, diverged_message, retry_advice, run_steps
+from nn2gpt.interrupt import StopOnCtrlC
+from nn2gpt.loop import Ceiling, Clock, diverged_message, evaluation_due, retry_advice, stop_status
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
 from nn2gpt.gpt.muon import Muon, Optimizers, muon_names, optimizer_arrays
@@ -82,165 +89,210 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devic
 
 
 def train(cfg: TrainConfig) -> TrainResult:
-    """Train as `cfg` says; see the module docstring. Returns the histories and the model.
-
-    The process that writes `cfg.out` holds its lock (nn2gpt.runlock) from start to end, so a
-    second training run into the same directory is refused instead of mixing the two."""
+    """Train as `cfg` says (see the module docstring); the histories, the model, how it ended."""
     t0 = time.perf_counter()
     device = pick_device(cfg.device)
-    dist = ddp.setup(device.type)
+    dist = ddp.setup(device.type)  # under torchrun: this process's rank among world processes
     if dist.enabled and device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(device)
+    with run_lock(cfg, dist, device):
+        return train_loop(cfg, t0, device, dist)
+
+
+def train_loop(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
+    """Steps 1 to 3 of the module docstring. Under torchrun every process runs it with the same
+    seeds and trains on its own rows of every batch; only process 0 writes files."""
+    # ---- 1. what the run holds before its first step (a resumed run: its checkpoint's)
+    if device.type == "cpu":
+        torch.set_num_threads(cfg.threads or cpu_threads())
+    run_dir = Path(cfg.out) if cfg.out else None
+    ckpt = checkpoint_for(cfg, run_dir)  # None: a fresh run
+    tok, train_ids, val_ids = text_and_tokenizer(cfg, ckpt)
+    model_cfg, model = build(cfg, tok, device, dist)
+    optimizer = make_optimizer(model, cfg, device)
+    rng = np.random.default_rng(cfg.seed)  # the same on every process: each takes its rows of the batch
+    state = restore(ckpt, model, optimizer, rng) if ckpt else fresh_state()  # step, seconds, rows, best val
+    resumed_at = state["step"] if ckpt else None  # evaluated and saved already
+    autocast, _ = mixed_precision(device, cfg.dtype)
+    fast, trained = wrapped(model, cfg, device, dist)  # compiled, then DDP: the same parameters as `model`
+    share = my_share(cfg, dist, device)  # this process's rows of a batch, on its device
+    val_set = fixed_val_set(val_ids, cfg, dist, share)
+
+    def agree(flag: bool) -> bool:  # true on every process when true on any: they all stop at one step
+        return ddp.any_process(flag, dist, device)
+
+    saver = Saver(run_dir if dist.is_main else None, runs.run_config(model_cfg, cfg), tok, rng, ckpt is not None,
+                  cfg.overwrite)
+    ceiling = Ceiling.uniform(tok.vocab_size)  # a loss past it has diverged
+    meter = Meter(cfg, model, device, dist, state["step"])
+    fast.train()
+
+    # ---- 2. the steps
+    clock = Clock(state["seconds"], cfg.eval_off_clock)
+    status, message = "", ""  # how the run ended: done | time | stopped | interrupted | diverged, and why
+    with StopOnCtrlC() as ctrl_c:
+        while True:
+            step = state["step"]
+            state["seconds"] = clock.elapsed()
+            status = stop_status(cfg, step, state["seconds"], ctrl_c.set, agree)  # "" = go on
+            if evaluation_due(cfg, step, resumed_at, last=bool(status)):
+                t_eval = time.perf_counter()
+                val = evaluate(fast, val_set, autocast, dist, device)
+                state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
+                state["best_val_loss"] = min(state["best_val_loss"], val)
+                meter.show(f"val {val:.4f}")
+                problem = ceiling.problem(val, f"val loss at step {step}")
+                if problem:  # the same on every process: val is averaged over all of them
+                    status, message = "diverged", problem
+                    break
+                saver.save(model, optimizer, state)
+                off = clock.stand_off(t_eval)  # with eval_off_clock: evaluating is not training time
+                if off is not None:
+                    state["rows"][-1]["eval_s"] = round(off, 4)
+            if status:
+                message = ctrl_c.name if status == "interrupted" else ""  # which signal stopped it
+                break
+            lr = lr_at(cfg, step, state["seconds"])
+            for group in optimizer.param_groups:  # Muon's groups at its own rate, on the same schedule
+                group["lr"] = lr * cfg.muon_lr / cfg.lr if group.get("muon") else lr
+            for micro in range(cfg.grad_accum):
+                x, y = share(*get_batch(train_ids, cfg.block_size, cfg.batch_size * dist.world, rng))  # (B, T) each
+                # DDP all-reduces gradients in backward; skip that for all but the last micro-batch
+                sync = micro == cfg.grad_accum - 1 or not dist.enabled
+                with (nullcontext() if sync else trained.no_sync()), autocast():
+                    _, loss = trained(x, y)
+                (loss / cfg.grad_accum).backward()
+                meter.add(loss.detach() / cfg.grad_accum)
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] = step = step + 1
+            meter.tick()
+            if step % cfg.log_interval == 0 or step == cfg.max_iters:
+                row = meter.row(step, lr, clock.elapsed())
+                state["rows"].append(row)
+                problem = ceiling.problem(row["train_loss"], f"training loss at step {step}")
+                if agree(problem is not None):  # every process stops together
+                    status, message = "diverged", problem or f"training loss at step {step} diverged on another process"
+                    break
+
+    # ---- 3. the last files
+    meter.close()
+    if status == "diverged":
+        message = diverged_message(message, run_dir, cfg)
+    if saver.saved and saver.run_dir:
+        write_last_files(saver.run_dir, state["rows"], status, model, tok, cfg)
+    ddp.teardown(dist)
+    vals = [(r["step"], r["time"], r["val_loss"]) for r in state["rows"] if "val_loss" in r]
+    return TrainResult(status=status, step=state["step"], seconds=time.perf_counter() - t0, val_history=vals,
+                       train_history=[(r["step"], r["train_loss"]) for r in state["rows"] if "train_loss" in r],
+                       best_val_loss=state["best_val_loss"], final_val_loss=vals[-1][2] if vals else float("nan"),
+                       model=model, tokenizer=tok, run_dir=run_dir, message=message,
+                       eval_seconds=sum(r.get("eval_s", 0.0) for r in state["rows"]))
+
+
+# -------------------------------------------------------------------- the calls behind it
+
+
+@contextmanager
+def run_lock(cfg: TrainConfig, dist, device):
+    """Hold the lock of cfg.out (nn2gpt.runlock) from start to end, so a second training run into
+    the same directory is refused instead of mixing the two. Under torchrun process 0 takes it,
+    and a refusal stops every process, not only process 0."""
     with ExitStack() as held:
         refused = None
-        if cfg.out and dist.is_main:  # under torchrun, rank 0 alone writes the run
+        if cfg.out and dist.is_main:
             try:
                 held.enter_context(RunLock(cfg.out))
             except UserError as e:
                 refused = e
-        if ddp.any_process(refused is not None, dist, device):  # every rank stops, not only rank 0
+        if ddp.any_process(refused is not None, dist, device):
             ddp.teardown(dist)
             raise refused or UserError(f"{cfg.out}: refused by process 0 (see its error)")
-        return _train(cfg, t0, device, dist)
+        yield
 
 
-def _train(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
-    """Prepare the run (nn2gpt.gpt.setup), take its steps in the shared loop, write its last files."""
-    if device.type == "cpu":
-        torch.set_num_threads(cfg.threads or cpu_threads())
-    run = _Run(cfg, device, dist)
-    status, message = run_steps(cfg, run.state, run.resumed_at, run.evaluate, run.save, run.take_step,
-                                on_val=run.show_val, agree=run.agree, ceiling=run.ceiling)
-    return run.finish(status, message, t0)
+@torch.no_grad()
+def evaluate(model, val_set, autocast, dist, device) -> float:
+    """The mean loss over the fixed validation batches, averaged over every process's rows."""
+    model.eval()
+    total = torch.zeros(2, device=device, dtype=torch.float64)  # (sum of losses, batches)
+    for x, y in val_set:
+        with autocast():
+            total[0] += model(x, y)[1].double()
+        total[1] += 1
+    model.train()
+    ddp.all_reduce_sum(total, dist)
+    return float(total[0] / total[1])
 
 
-class _Run:
-    """One run of the torch engine: what it holds (the model, AdamW, the data, the state a
-    checkpoint keeps) and the three things nn2gpt.loop.run_steps asks of it, whose order the loop
-    owns: `evaluate` (the val loss), `save` (a checkpoint), `take_step` (one optimizer step).
-    Under torchrun every process holds one; only process 0 writes files."""
+class Saver:
+    """Checkpoints of one run (nothing without a run directory): `save` writes one that resumes
+    exactly (weights, the optimizer's state, the training state, both random generators) and
+    metrics.jsonl; `saved` says whether the run has a checkpoint of its own yet (else the files in
+    the directory are a replaced run's)."""
 
-    def __init__(self, cfg: TrainConfig, device, dist):
-        self.cfg, self.device, self.dist = cfg, device, dist
-        self.run_dir = Path(cfg.out) if cfg.out else None
-        ckpt = checkpoint_for(cfg, self.run_dir)  # data, tokenizer, model: fresh or from the checkpoint
-        self.tok, self.train_ids, val_ids = text_and_tokenizer(cfg, ckpt)
-        model_cfg, self.model = build(cfg, self.tok, device, dist)
-        self.optimizer = make_optimizer(self.model, cfg, device)
-        self.ceiling = Ceiling.uniform(self.tok.vocab_size)  # a loss past it has diverged (nn2gpt.loop)
-        self.rng = np.random.default_rng(cfg.seed)  # the same on every rank: each takes its slice of the batch
-        self.state = restore(ckpt, self.model, self.optimizer, self.rng) if ckpt else fresh_state()
-        self.resumed_at = self.state["step"] if ckpt else None  # evaluated and saved already
-        # saved inside every checkpoint (config.json is its copy): nothing is written before the first save
-        self.config = runs.run_config(model_cfg, cfg)
-        self.autocast, _ = mixed_precision(device, cfg.dtype)
-        self.fast, self.trained = wrapped(self.model, cfg, device, dist)
-        self.flops_tok = flops_per_token(self.model)  # for MFU
-        self.peak = cfg.peak_tflops * 1e12 if cfg.peak_tflops else device_peak_flops(device)
-        self.share = my_share(cfg, dist, device)
-        self.val_set = fixed_val_set(val_ids, cfg, dist, self.share)
-        self.saved = ckpt is not None  # has this run a checkpoint of its own (else the files are a replaced run's)
-        self.bar = progress_bar(cfg.max_iters, self.state["step"], disable=not (cfg.progress and dist.is_main))
-        self.log = {"t": time.perf_counter(), "step": self.state["step"]}  # where the current log interval began
-        self.loss_sum = torch.zeros((), device=device)  # training losses since then, summed on the device
-        self.fast.train()
+    def __init__(self, run_dir, config: dict, tok, rng, saved: bool, overwrite: bool):
+        self.run_dir, self.config, self.tok, self.rng, self.saved = run_dir, config, tok, rng, saved
+        self.overwrite = overwrite
 
-    @torch.no_grad()
-    def evaluate(self) -> float:
-        """The mean loss over the fixed validation batches, averaged over every process's rows."""
-        self.fast.eval()
-        total = torch.zeros(2, device=self.device, dtype=torch.float64)  # (sum of losses, batches)
-        for x, y in self.val_set:
-            with self.autocast():
-                total[0] += self.fast(x, y)[1].double()
-            total[1] += 1
-        self.fast.train()
-        ddp.all_reduce_sum(total, self.dist)
-        return float(total[0] / total[1])
-
-    def save(self) -> None:
-        """A checkpoint that resumes exactly (weights, Adam, state, both generators), and metrics.jsonl."""
-        if not (self.run_dir and self.dist.is_main):
+    def save(self, model, optimizer, state: dict) -> None:
+        if self.run_dir is None:
             return
-        state = self.state | {"numpy_rng": self.rng.bit_generator.state, "torch_rng": runs.torch_rng_to_json()}
-        save_checkpoint(self.run_dir, runs.weights_to_numpy(self.model), self.config, self.tok.to_json(),
-                        optimizer=optimizer_arrays(self.optimizer, self.model), state=state,
-                        again=retry_advice(not self.saved, self.cfg.overwrite))
+        state = state | {"numpy_rng": self.rng.bit_generator.state, "torch_rng": runs.torch_rng_to_json()}
+        save_checkpoint(self.run_dir, runs.weights_to_numpy(model), self.config, self.tok.to_json(),
+                        optimizer=optimizer_arrays(optimizer, model), state=state,
+                        again=retry_advice(not self.saved, self.overwrite))
         self.saved = True
-        write_metrics(self.run_dir, self.state["rows"])
+        write_metrics(self.run_dir, state["rows"])
 
-    def take_step(self, step: int, elapsed) -> str | None:
-        """One optimizer step: the learning rate, grad_accum micro-batches, clipping, AdamW."""
-        cfg = self.cfg
-        lr = lr_at(cfg, step, self.state["seconds"])
-        for group in self.optimizer.param_groups:  # Muon's groups at its own rate, on the same schedule
-            group["lr"] = lr * cfg.muon_lr / cfg.lr if group.get("muon") else lr
-        for micro in range(cfg.grad_accum):
-            x, y = self.share(*get_batch(self.train_ids, cfg.block_size, cfg.batch_size * self.dist.world, self.rng))
-            # DDP all-reduces gradients in backward; skip that for all but the last micro-batch.
-            sync = micro == cfg.grad_accum - 1 or not self.dist.enabled
-            with (nullcontext() if sync else self.trained.no_sync()), self.autocast():
-                _, loss = self.trained(x, y)
-            (loss / cfg.grad_accum).backward()
-            self.loss_sum.add_(loss.detach() / cfg.grad_accum)
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        self.state["step"] = step = step + 1
+
+class Meter:
+    """The training loss, tokens/s and MFU of each log interval, and the progress bar."""
+
+    def __init__(self, cfg: TrainConfig, model, device, dist, step: int):
+        self.cfg, self.world = cfg, dist.world
+        self.flops_tok = flops_per_token(model)  # for MFU
+        self.peak = cfg.peak_tflops * 1e12 if cfg.peak_tflops else device_peak_flops(device)
+        self.bar = progress_bar(cfg.max_iters, step, disable=not (cfg.progress and dist.is_main))
+        self.t, self.step = time.perf_counter(), step  # where the current log interval began
+        self.loss_sum = torch.zeros((), device=device)  # training losses since then, summed on the device
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.loss_sum.add_(loss)  # no host sync: the loss stays on the device until the row
+
+    def tick(self) -> None:
         self.bar.update(1)
-        if step % cfg.log_interval == 0 or step == cfg.max_iters:
-            return self.log_row(step, lr, elapsed)
-        return None
 
-    def log_row(self, step: int, lr: float, elapsed) -> str | None:
-        """A metrics row: mean training loss since the last one, tokens/s, MFU; a message if the loss is not finite."""
-        cfg, dist, log = self.cfg, self.dist, self.log
-        train_loss = float(self.loss_sum) / (step - log["step"])  # the one host sync per log interval
+    def row(self, step: int, lr: float, seconds: float) -> dict:
+        """The metrics row of the interval that ends at `step` (the one host sync per interval)."""
+        cfg = self.cfg
+        train_loss = float(self.loss_sum) / (step - self.step)
         self.loss_sum.zero_()
         now = time.perf_counter()
-        tok_s = (step - log["step"]) * cfg.grad_accum * cfg.batch_size * cfg.block_size / (now - log["t"])
-        log.update(t=now, step=step)
+        tok_s = (step - self.step) * cfg.grad_accum * cfg.batch_size * cfg.block_size / (now - self.t)
+        self.t, self.step = now, step
         mfu = self.flops_tok * tok_s / self.peak if self.peak else None
-        self.state["rows"].append({"step": step, "time": round(elapsed(), 3), "train_loss": train_loss, "lr": lr,
-                                   "tokens_per_s": round(tok_s * dist.world), "mfu": mfu})
-        self.bar.set_postfix_str(f"loss {train_loss:.4f} | {tok_s * dist.world:,.0f} tok/s"
-                                 + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""), refresh=False)
-        problem = self.ceiling.problem(train_loss, f"training loss at step {step}")
-        if self.agree(problem is not None):  # all ranks stop together
-            return problem or f"training loss at step {step} diverged on another process"
-        return None
+        self.show(f"loss {train_loss:.4f} | {tok_s * self.world:,.0f} tok/s"
+                  + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""))
+        return {"step": step, "time": round(seconds, 3), "train_loss": train_loss, "lr": lr,
+                "tokens_per_s": round(tok_s * self.world), "mfu": mfu}
 
-    def show_val(self, step: int, val: float) -> None:
-        self.bar.set_postfix_str(f"val {val:.4f}", refresh=False)
+    def show(self, text: str) -> None:
+        self.bar.set_postfix_str(text, refresh=False)
 
-    def agree(self, flag: bool) -> bool:
-        """True on every process when `flag` is true on any (nn2gpt.gpt.ddp.any_process)."""
-        return ddp.any_process(flag, self.dist, self.device)
-
-    def finish(self, status: str, message: str, t0: float) -> TrainResult:
-        """After the loop: the one-line message of a diverged run, the last files, the result."""
+    def close(self) -> None:
         self.bar.close()
-        if status == "diverged":
-            message = diverged_message(message, self.run_dir, self.cfg)
-        rows = self.state["rows"]
-        if self.run_dir and self.dist.is_main and self.saved:
-            self._write_last_files(status)
-        ddp.teardown(self.dist)
-        vals = [(r["step"], r["time"], r["val_loss"]) for r in rows if "val_loss" in r]
-        return TrainResult(status=status, step=self.state["step"], seconds=time.perf_counter() - t0, val_history=vals,
-                           train_history=[(r["step"], r["train_loss"]) for r in rows if "train_loss" in r],
-                           best_val_loss=self.state["best_val_loss"], final_val_loss=vals[-1][2] if vals else float("nan"),
-                           model=self.model, tokenizer=self.tok, run_dir=self.run_dir, message=message,
-                           eval_seconds=sum(r.get("eval_s", 0.0) for r in rows))
 
-    def _write_last_files(self, status: str) -> None:
-        """metrics.jsonl with every row, loss.png, and (unless the run diverged) samples.txt."""
-        write_metrics(self.run_dir, self.state["rows"])
-        plot_losses(self.run_dir, self.state["rows"])
-        if status != "diverged" and self.cfg.sample_tokens > 0:
-            from nn2gpt.gpt.sample import sample_text
 
-            text = sample_text(self.model, self.tok, "", self.cfg.sample_tokens, seed=self.cfg.seed)
-            atomic_write_text(self.run_dir / "samples.txt", text + "\n")
+def write_last_files(run_dir: Path, rows: list, status: str, model, tok, cfg: TrainConfig) -> None:
+    """metrics.jsonl with every row, loss.png, and (unless the run diverged) samples.txt."""
+    write_metrics(run_dir, rows)
+    plot_losses(run_dir, rows)
+    if status != "diverged" and cfg.sample_tokens > 0:
+        from nn2gpt.gpt.sample import sample_text
+
+        text = sample_text(model, tok, "", cfg.sample_tokens, seed=cfg.seed)
+        atomic_write_text(run_dir / "samples.txt", text + "\n")
