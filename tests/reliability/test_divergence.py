@@ -62,7 +62,7 @@ def test_a_resumed_gpt_run_that_diverges_keeps_its_last_good_checkpoint(tmp_path
     assert main(["gpt", "train", "--out", str(out), *GPT_TINY, "--max-iters", "4", "--eval-interval", "2"]) == 0
     capsys.readouterr()
     before = snapshot(out / "ckpt-00000004")
-    monkeypatch.setattr(train_mod._Run, "evaluate", lambda self: 1e9)
+    monkeypatch.setattr(train_mod, "evaluate", lambda *a: 1e9)
     one_line_error(["gpt", "train", "--out", out, "--resume", "--max-iters", "8", "--quiet"], capsys,
                    "val loss at step 6 is 1e+09", "training diverged", "last good checkpoint is kept")
     assert (out / "latest").read_text().strip() == "ckpt-00000004"
