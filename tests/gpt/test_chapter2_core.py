@@ -77,3 +77,17 @@ def test_the_kv_cache_gives_the_recomputed_logits_on_both_paths():
         cached, fresh = Decoder(model, use_cache=True), Decoder(model, use_cache=False)
         for t in range(3, 7):
             assert torch.allclose(cached.next_logits(seq[:, :t]), fresh.next_logits(seq[:, :t]), atol=1e-5)
+
+
+def test_training_with_the_written_out_attention_follows_the_fused_one(data_dir):
+    """`gpt train --no-flash` trains through `attention` as written: the same run, step for step
+    (float32 sums in another order: equal to rounding)."""
+    from nn2gpt.gpt.train import TrainConfig, train
+
+    tiny = dict(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4, eval_batches=2, max_iters=6,
+                eval_interval=3, progress=False, sample_tokens=0, device="cpu", threads=1, data_dir=str(data_dir))
+    fused, written = train(TrainConfig(**tiny)), train(TrainConfig(**tiny, flash=False))
+    assert all(layer.flash is False for layer in written.model.attention_layers())
+    assert [s for s, _, _ in written.val_history] == [3, 6]
+    for (_, _, a), (_, _, b) in zip(fused.val_history, written.val_history):
+        assert abs(a - b) < 1e-4
