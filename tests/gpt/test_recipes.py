@@ -1,6 +1,7 @@
 """Named recipes (nn2gpt.gpt.recipes) and what --resume may change (nn2gpt.gpt.runconfig), both engines."""
 
 import ast
+import shutil
 from pathlib import Path
 
 import pytest
@@ -110,8 +111,6 @@ def test_resume_refuses_a_changed_recipe_setting_by_name(runs, engine, flag, val
 
 @pytest.mark.parametrize("engine", ["torch", "numpy"])
 def test_resume_with_the_same_values_or_a_safe_change_continues_and_says_so(runs, engine, tmp_path, capsys):
-    import shutil
-
     from nn2gpt.checkpoint import load_checkpoint
 
     out = runs[engine]
@@ -134,3 +133,22 @@ def test_sample_with_zero_new_tokens_prints_only_the_prompt(runs, engine, capsys
     assert main(["gpt", "sample", "--engine", engine, "--model", str(out), "--prompt", "ROMEO:",
                  "--max-new-tokens", "0"]) == 0
     assert capsys.readouterr().out == "ROMEO:\n"
+
+
+def test_a_run_saved_before_recipes_and_flash_samples_and_resumes(tmp_path, capsys):
+    """A checkpoint whose config has no "recipe" (train) and no "flash" (model), as every run saved
+    before them, loads, samples and resumes with its own settings (the speedrun's here)."""
+    from nn2gpt.checkpoint import latest_checkpoint_dir, load_checkpoint, save_checkpoint
+
+    out = tmp_path / "old"
+    assert main(["gpt", "train", "--recipe", "speedrun", "--out", str(out), *TINY]) == 0
+    ck = load_checkpoint(out, with_optimizer=True)
+    ck.config["train"].pop("recipe"), ck.config["train"].pop("flash"), ck.config["model"].pop("flash")
+    shutil.rmtree(latest_checkpoint_dir(out))
+    save_checkpoint(out, ck.weights, ck.config, ck.tokenizer, ck.optimizer, ck.state)
+    capsys.readouterr()
+    assert main(["gpt", "sample", "--model", str(out), "--max-new-tokens", "5", "--seed", "0"]) == 0
+    assert main(["gpt", "train", "--out", str(out), *TINY, "--resume", "--max-iters", "4"]) == 0
+    resumed = load_checkpoint(out)
+    assert resumed.state["step"] == 4 and resumed.config["train"]["recipe"] == "speedrun"
+    assert resumed.config["train"]["optimizer"] == "muon" and "lm_head.weight" in resumed.weights
