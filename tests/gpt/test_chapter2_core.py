@@ -87,6 +87,7 @@ def test_training_with_the_written_out_attention_follows_the_fused_one(data_dir)
     tiny = dict(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4, eval_batches=2, max_iters=6,
                 eval_interval=3, progress=False, sample_tokens=0, device="cpu", threads=1, data_dir=str(data_dir))
     fused, written = train(TrainConfig(**tiny)), train(TrainConfig(**tiny, flash=False))
+    assert type(fused.model) is ch2.GPT  # the default recipe trains chapter 2's own class, no variant
     assert all(layer.flash is False for layer in written.model.attention_layers())
     assert [s for s, _, _ in written.val_history] == [3, 6]
     for (_, _, a), (_, _, b) in zip(fused.val_history, written.val_history):
