@@ -20,6 +20,7 @@ Exit codes of check: 0 passed, 1 a wrong answer (or the stub), 2 your code raise
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -148,7 +149,10 @@ def do_check(book, args) -> int:
 def do_watch(book, args) -> int:
     """Check the current exercise, then again whenever an exercise file changes (mtime polling)."""
     from nn2gpt.learn.exercises import all_exercises, find
-    from nn2gpt.learn.runner import check
+    from nn2gpt.learn.runner import Warm, check
+
+    if hasattr(os, "fork"):  # torch imported once: each check then answers without its second of imports
+        check = Warm().check
 
     def stamps():
         return {ex.name: (book.root / ex.file).stat().st_mtime_ns for ex in all_exercises()

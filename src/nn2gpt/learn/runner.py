@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +129,65 @@ def check(exercise: Exercise, path: Path, timeout: float = TIMEOUT) -> Result:
             return Result("error", f"{path.name} stopped the check before it finished ({tail})", proc.stdout)
         data = json.loads(out.read_text(encoding="utf-8"))
         return Result(data["status"], data["message"], proc.stdout)
+
+
+class Warm:
+    """The checks of `nn2gpt learn watch`: numpy and torch imported once, then one forked child per check.
+
+    A fresh Python spends over a second importing torch, longer than a chapter-2 check takes; a child
+    forked from this process starts with the imports done. It runs what `check`'s child runs
+    (`check_here`) under the same time limit, and what the learner's code prints goes to a file that
+    is shown afterwards. Where there is no fork (Windows), `check` is used instead.
+    """
+
+    def __init__(self):
+        import numpy  # noqa: F401  imported here once, before any fork
+        import torch
+
+        self.torch = torch
+
+    def check(self, exercise: Exercise, path: Path, timeout: float = TIMEOUT) -> Result:
+        path = Path(path)
+        with tempfile.TemporaryDirectory(prefix="nn2gpt-learn-") as tmp:
+            out, printed = Path(tmp) / "result.json", Path(tmp) / "printed.txt"
+            pid = os.fork()
+            if pid == 0:  # the child: never returns into the parent's code
+                self._child(exercise, path, out, printed)
+            deadline = time.monotonic() + timeout
+            while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    return Result("error", f"{path.name} did not finish within {timeout:g} s: an endless loop, or a "
+                                           f"loop over far more than it needs? (--timeout raises the limit)",
+                                  _read(printed))
+                time.sleep(0.002)
+            if not out.is_file():  # the child died without a word
+                return Result("error", f"{path.name} stopped the check before it finished", _read(printed))
+            data = json.loads(out.read_text(encoding="utf-8"))
+            return Result(data["status"], data["message"], _read(printed))
+
+    def _child(self, exercise: Exercise, path: Path, out: Path, printed: Path) -> None:
+        code = 1
+        try:
+            stream = open(printed, "w", encoding="utf-8", buffering=1)
+            os.dup2(stream.fileno(), 1)  # what C code writes, too
+            sys.stdout = sys.stderr = stream
+            self.torch.set_num_threads(1)  # as the fresh child's OMP_NUM_THREADS=1
+            os.chdir(path.parent)
+            sys.path.insert(0, str(path.parent))
+            outcome = check_here(exercise, path)
+            out.write_text(json.dumps({"status": outcome.status, "message": outcome.message}), encoding="utf-8")
+            code = 0
+        finally:
+            try:
+                sys.stdout.flush()
+            finally:
+                os._exit(code)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
 
 
 def main(argv: list[str]) -> int:
