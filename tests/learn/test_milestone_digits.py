@@ -68,3 +68,35 @@ def test_a_run_that_diverges_is_stopped_by_the_rule_every_chapter_shares(book, t
     err = capsys.readouterr().err
     assert "a weight reached" in err and "training diverged" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_passed_backprop_matrix_does_the_step_on_the_whole_mini_batch(book, tmp_path, capsys, monkeypatch):
+    """The learner's backprop_matrix, recording the shape of every X it is given, is what
+    update_mini_batch calls: once per mini-batch of 20, on (784, 20); the per-example backprop and
+    the passed cross-entropy are named as checked but not part of this run."""
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("NN2GPT_TEST_CALLS", str(calls))
+    ex = find("backprop_matrix")
+    recording = ex.solution.read_text().replace(
+        '    nabla_b = [None]',
+        '    import os\n    with open(os.environ["NN2GPT_TEST_CALLS"], "a") as f:\n'
+        '        f.write(f"{X.shape}\\n")\n    nabla_b = [None]', 1)
+    (book / ex.file).write_text(recording)
+    for name in ("backprop", "update_mini_batch", "cross_entropy"):
+        (book / find(name).file).write_text(find(name).solution.read_text())
+    calls.write_text("")
+    out = tmp_path / "r"
+    assert main(["learn", "run", "digits", "--epochs", "1", "--limit", "100", "--batch", "20",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "yours: update_mini_batch, backprop_matrix; the reference's: sigmoid, feedforward" in text
+    assert "backprop: checked, not part of this run (backprop_matrix does its work" in text
+    assert "cross_entropy: checked, not part of this run (chapter 1's network has the quadratic cost)" in text
+    assert calls.read_text().splitlines().count("(784, 20)") == 5    # 100 examples, mini-batches of 20
+    epochs = re.findall(r"validation yours +([\d.]+)% +reference +([\d.]+)%", text)
+    assert len(epochs) == 1 and epochs[0][0] == epochs[0][1], text
+    from nn2gpt.digits.model import load_model
+
+    config = load_model(out)[1]["learn"]
+    assert config["yours"] == ["update_mini_batch", "backprop_matrix"]
+    assert config["not_used"] == ["backprop", "cross_entropy"]

@@ -23,6 +23,8 @@ from nn2gpt.loop import Ceiling, Diverged, diverged_message, weights_problem
 from nn2gpt.learn.exercises import find
 
 USED = ("sigmoid", "feedforward", "backprop", "update_mini_batch")
+MATRIX = "backprop_matrix"    # used when it passes: the mini-batch as one (784, m) matrix
+UNUSED = {"cross_entropy": "chapter 1's network has the quadratic cost"}
 BOOK = {"sizes": "784,30,10", "epochs": 30, "batch": 10, "eta": 3.0, "cost": "quadratic", "init": "large",
         "lmbda": 0.0, "dtype": "float64", "out": "runs/learn-digits"}
 REFUSED = {"softmax": "--softmax", "early_stop": "--early-stop", "halve": "--halve", "trace": "--trace",
@@ -51,14 +53,17 @@ def pieces(book) -> tuple[dict, list[str]]:
     from nn2gpt.learn.exercise import load_file, pick
     from nn2gpt.learn.runner import check
 
+    def passed(name) -> bool:
+        path = book.root / find(name).file
+        return path.is_file() and check(find(name), path).status == "passed"
+
     mine, modules = [], {}
-    for name in USED:
+    for name in (*USED, MATRIX):
         ex = find(name)
-        path = book.root / ex.file
-        if path.is_file() and check(ex, path).status == "passed":
+        if passed(name):
             mine.append(name)
-            modules[name] = load_file(path, f"workbook_run_{name}")
-        else:
+            modules[name] = load_file(book.root / ex.file, f"workbook_run_{name}")
+        elif name != MATRIX:
             modules[name] = load_file(ex.solution, f"reference_run_{name}")
     sig = pick(modules["sigmoid"], "sigmoid"), pick(modules["sigmoid"], "sigmoid_prime")
     for module in modules.values():   # the learner's sigmoid wherever a file uses the stubs' import
@@ -66,20 +71,42 @@ def pieces(book) -> tuple[dict, list[str]]:
             module.sigmoid = sig[0]
         if getattr(module, "sigmoid_prime", None) is ch1.sigmoid_prime:
             module.sigmoid_prime = sig[1]
-    return {name: pick(modules[name], name) for name in USED[1:]}, mine
+    unused = {name: why for name, why in UNUSED.items() if passed(name)}
+    if MATRIX in mine:
+        unused["backprop"] = f"{MATRIX} does its work, on the whole mini-batch at once"
+    return {name: pick(modules[name], name) for name in (*USED[1:], MATRIX) if name in modules}, mine, unused
 
 
 def learner_network(methods: dict):
     """Chapter 1's Network with the book's methods swapped in. Its SGD hands update_mini_batch the
-    book's list of (x (784, 1), y (10, 1)) tuples and the L2 settings, which chapter 1 has not (0)."""
+    book's list of (x (784, 1), y (10, 1)) tuples and the L2 settings, which chapter 1 has not (0).
+
+    With a backprop_matrix, update_mini_batch gets the mini-batch as ONE pair (X (784, m), Y (10, m))
+    and eta / m: its loop runs once, backprop_matrix returns the gradient summed over the m columns,
+    and the step is the same - eta / m times the sum - as over the m tuples."""
+    import numpy as np
+
     from nn2gpt.digits.network import Network
 
     def update_mini_batch(self, mini_batch, eta, lmbda=0.0, n=None):
-        methods["update_mini_batch"](self, mini_batch, eta)
+        if MATRIX not in methods:
+            return methods["update_mini_batch"](self, mini_batch, eta)
+        X = np.hstack([x for x, _ in mini_batch])   # (784, m)
+        Y = np.hstack([y for _, y in mini_batch])   # (10, m)
+        methods["update_mini_batch"](self, [(X, Y)], eta / len(mini_batch))
 
+    backprop = methods.get(MATRIX, methods["backprop"])
     return type("LearnerNetwork", (Network,), {"feedforward": methods["feedforward"],
-                                               "backprop": methods["backprop"],
+                                               "backprop": backprop,
                                                "update_mini_batch": update_mini_batch})
+
+
+def listing(mine: list[str], unused: dict[str, str]) -> str:
+    """The run's first line: whose code trains, and what passed its check but has no part in this run."""
+    theirs = [n for n in USED if n not in mine and n not in unused]
+    yours = [n for n in mine if n not in unused]
+    text = f"yours: {', '.join(yours) or 'none yet'}; the reference's: {', '.join(theirs) or 'none'}"
+    return text + "".join(f"\n{name}: checked, not part of this run ({why})" for name, why in unused.items())
 
 
 def run(book, flags: list[str]) -> int:
@@ -114,9 +141,9 @@ def _train(book, args, sizes, out: Path) -> int:
     from nn2gpt.digits.plots import learning_curve
     from nn2gpt.learn.runner import located
 
-    methods, mine = pieces(book)
-    theirs = [n for n in USED if n not in mine]
-    print(f"yours: {', '.join(mine) or 'none yet'}; the reference's: {', '.join(theirs) or 'none'}")
+    methods, mine, unused = pieces(book)
+    theirs = [n for n in USED if n not in mine and n not in unused]
+    print(listing(mine, unused))
     mnist = load_mnist(args.data_dir, dtype=np.dtype(args.dtype))
     X, labels = mnist.train.images, mnist.train.labels
     if args.limit:
@@ -158,7 +185,8 @@ def _train(book, args, sizes, out: Path) -> int:
         raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "seed", "limit")}
-    learn = {"yours": mine, "reference": theirs, "reference_evaluation_accuracy": ref, "milestone": "digits"}
+    learn = {"yours": [n for n in mine if n not in unused], "reference": theirs, "not_used": sorted(unused),
+             "reference_evaluation_accuracy": ref, "milestone": "digits"}
     save_model(net, out, {"train": settings, "history": history,
                           "test_accuracy": correct / len(mnist.test), "train_seconds": seconds, "learn": learn})
     curve = learning_curve(history, out / "curve.png")
