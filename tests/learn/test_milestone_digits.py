@@ -89,14 +89,40 @@ def test_a_passed_backprop_matrix_does_the_step_on_the_whole_mini_batch(book, tm
     assert main(["learn", "run", "digits", "--epochs", "1", "--limit", "100", "--batch", "20",
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "yours: update_mini_batch, backprop_matrix; the reference's: sigmoid, feedforward" in text
+    assert "yours: backprop_matrix, update_mini_batch; the reference's: sigmoid, feedforward" in text
     assert "backprop: checked, not part of this run (backprop_matrix does its work" in text
-    assert "cross_entropy: checked, not part of this run (chapter 1's network has the quadratic cost)" in text
+    assert "cross_entropy: checked, not part of this run (the run's cost is quadratic; --cost cross-entropy" in text
     assert calls.read_text().splitlines().count("(784, 20)") == 5    # 100 examples, mini-batches of 20
     epochs = re.findall(r"validation yours +([\d.]+)% +reference +([\d.]+)%", text)
     assert len(epochs) == 1 and epochs[0][0] == epochs[0][1], text
     from nn2gpt.digits.model import load_model
 
     config = load_model(out)[1]["learn"]
-    assert config["yours"] == ["update_mini_batch", "backprop_matrix"]
+    assert config["yours"] == ["backprop_matrix", "update_mini_batch"]
     assert config["not_used"] == ["backprop", "cross_entropy"]
+
+
+def test_with_cost_cross_entropy_a_passed_cross_entropy_is_bp1(book, tmp_path, capsys, monkeypatch):
+    """--cost cross-entropy: the learner's CrossEntropyCost.delta, recording the shape of every a, gives
+    BP1 once per mini-batch, (10, 20); the curve matches the reference's cross-entropy run, and the
+    passed chapter-1 backprop, whose BP1 is the quadratic cost's, is named as not part of the run."""
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("NN2GPT_TEST_CALLS", str(calls))
+    ex = find("cross_entropy")
+    recording = ex.solution.read_text().replace(
+        '        return (a - y)',
+        '        import os\n        with open(os.environ["NN2GPT_TEST_CALLS"], "a") as f:\n'
+        '            f.write(f"{a.shape}\\n")\n        return (a - y)', 1)
+    assert recording != ex.solution.read_text()
+    (book / ex.file).write_text(recording)
+    (book / find("backprop").file).write_text(find("backprop").solution.read_text())
+    out = tmp_path / "r"
+    assert main(["learn", "run", "digits", "--cost", "cross-entropy", "--eta", "0.5", "--epochs", "1",
+                 "--limit", "100", "--batch", "20", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "yours: cross_entropy; the reference's: sigmoid, feedforward, update_mini_batch, backprop (network2" in text
+    assert "backprop: checked, not part of this run (its BP1 is the quadratic cost's" in text
+    assert "cross-entropy cost" in text
+    assert calls.read_text().splitlines().count("(10, 20)") == 5    # 100 examples, mini-batches of 20
+    epochs = re.findall(r"validation yours +([\d.]+)% +reference +([\d.]+)%", text)
+    assert len(epochs) == 1 and epochs[0][0] == epochs[0][1], text

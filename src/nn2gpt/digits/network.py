@@ -91,6 +91,10 @@ class Network:
         """grad_a C for m columns; (10, m). For the quadratic cost, a^L - y."""
         return costs.derivative(self.cost, output_activations, y)
 
+    def output_error(self, output_activations: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """BP1, delta^L = dC/dz^L for m columns; (10, m): network2.py's `cost.delta(z, a, y)`."""
+        return costs.output_delta(self.cost, self.output, output_activations, y)
+
     # ---- backward ---------------------------------------------------------------------------
     def backprop(self, x: np.ndarray, y: np.ndarray, *,
                  trace: Callable[[str, np.ndarray], None] | None = None) -> tuple[list, list]:
@@ -109,7 +113,7 @@ class Network:
             _trace_forward(self, a, y, trace)
         nabla_b = [None] * L
         nabla_w = [None] * L
-        delta = costs.output_delta(self.cost, self.output, a[L], y)             # BP1: delta^L (n_L, m)
+        delta = self.output_error(a[L], y)                                      # BP1: delta^L (n_L, m)
         for l in range(L, 0, -1):
             if l < L:                                       # BP2; sigma'(z^l) = a^l (1 - a^l)
                 delta = (self.weights[l].T @ delta) * (a[l] * (1 - a[l]))       # (n_l, m); weights[l] is w^{l+1}

@@ -5,7 +5,10 @@ and the flags are `nn2gpt digits train`'s, with those defaults. Each of chapter 
 training uses - sigmoid, feedforward, backprop, update_mini_batch - is the learner's if it
 passes its check now, and the reference's (the exercise's solution) otherwise; the run says
 which is which. The learner's functions are methods of chapter 1's `Network`, and training is
-its own `SGD` loop, which hands `update_mini_batch` the book's list of (x, y) tuples.
+its own `SGD` loop, which hands `update_mini_batch` the book's list of (x, y) tuples. A passed
+`backprop_matrix` replaces `backprop` (the mini-batch as one matrix), and `--cost cross-entropy`
+trains with network2.py's backprop, whose BP1 is the learner's `CrossEntropyCost.delta`; a passed
+exercise the run has no place for is named as such.
 
 The reference trains first, from the same seed (same initial weights, same shuffles), so each
 epoch's validation accuracy is printed beside the reference's: equal to a few decimals when the
@@ -23,8 +26,8 @@ from nn2gpt.loop import Ceiling, Diverged, diverged_message, weights_problem
 from nn2gpt.learn.exercises import find
 
 USED = ("sigmoid", "feedforward", "backprop", "update_mini_batch")
-MATRIX = "backprop_matrix"    # used when it passes: the mini-batch as one (784, m) matrix
-UNUSED = {"cross_entropy": "chapter 1's network has the quadratic cost"}
+MATRIX, CE = "backprop_matrix", "cross_entropy"     # used when they pass / with --cost cross-entropy
+NETWORK2 = "backprop (network2.py's: BP1 is the cost's delta)"
 BOOK = {"sizes": "784,30,10", "epochs": 30, "batch": 10, "eta": 3.0, "cost": "quadratic", "init": "large",
         "lmbda": 0.0, "dtype": "float64", "out": "runs/learn-digits"}
 REFUSED = {"softmax": "--softmax", "early_stop": "--early-stop", "halve": "--halve", "trace": "--trace",
@@ -47,8 +50,10 @@ def parser():
     return p
 
 
-def pieces(book) -> tuple[dict, list[str]]:
-    """{name: function} for the training, the learner's where they pass now; and the names that are theirs."""
+def pieces(book, cost: str) -> tuple[dict, list[str], list[str], dict[str, str]]:
+    """The training's functions {name: function}, the learner's where they pass now; the names of
+    the pieces used that are theirs and that are the reference's; and {name: why} for the passed
+    exercises this run has no place for."""
     from nn2gpt.learn import ch1
     from nn2gpt.learn.exercise import load_file, pick
     from nn2gpt.learn.runner import check
@@ -57,55 +62,65 @@ def pieces(book) -> tuple[dict, list[str]]:
         path = book.root / find(name).file
         return path.is_file() and check(find(name), path).status == "passed"
 
-    mine, modules = [], {}
-    for name in (*USED, MATRIX):
-        ex = find(name)
-        if passed(name):
-            mine.append(name)
-            modules[name] = load_file(book.root / ex.file, f"workbook_run_{name}")
-        elif name != MATRIX:
-            modules[name] = load_file(ex.solution, f"reference_run_{name}")
+    mine = [name for name in (*USED, MATRIX, CE) if passed(name)]
+    if cost == "cross-entropy":   # network.py's BP1 is cost_derivative * sigma'(z): no place for cost.delta
+        why = "its BP1 is the quadratic cost's; --cost cross-entropy trains with network2.py's backprop"
+        unused = {name: why for name in ("backprop", MATRIX) if name in mine}
+        used = ["sigmoid", "feedforward", "update_mini_batch", CE]
+    else:
+        unused = {CE: "the run's cost is quadratic; --cost cross-entropy trains with it"} if CE in mine else {}
+        if MATRIX in mine:
+            unused["backprop"] = f"{MATRIX} does its work, on the whole mini-batch at once"
+        used = ["sigmoid", "feedforward", MATRIX if MATRIX in mine else "backprop", "update_mini_batch"]
+    modules = {name: load_file(book.root / find(name).file, f"workbook_run_{name}") if name in mine
+               else load_file(find(name).solution, f"reference_run_{name}") for name in used}
     sig = pick(modules["sigmoid"], "sigmoid"), pick(modules["sigmoid"], "sigmoid_prime")
     for module in modules.values():   # the learner's sigmoid wherever a file uses the stubs' import
         if getattr(module, "sigmoid", None) is ch1.sigmoid:
             module.sigmoid = sig[0]
         if getattr(module, "sigmoid_prime", None) is ch1.sigmoid_prime:
             module.sigmoid_prime = sig[1]
-    unused = {name: why for name, why in UNUSED.items() if passed(name)}
-    if MATRIX in mine:
-        unused["backprop"] = f"{MATRIX} does its work, on the whole mini-batch at once"
-    return {name: pick(modules[name], name) for name in (*USED[1:], MATRIX) if name in modules}, mine, unused
+    methods = {name: pick(modules[name], "CrossEntropyCost" if name == CE else name) for name in used[1:]}
+    theirs = [name for name in used if name not in mine] + ([NETWORK2] if cost == "cross-entropy" else [])
+    return methods, [name for name in used if name in mine], theirs, unused
 
 
 def learner_network(methods: dict):
     """Chapter 1's Network with the book's methods swapped in. Its SGD hands update_mini_batch the
     book's list of (x (784, 1), y (10, 1)) tuples and the L2 settings, which chapter 1 has not (0).
 
-    With a backprop_matrix, update_mini_batch gets the mini-batch as ONE pair (X (784, m), Y (10, m))
-    and eta / m: its loop runs once, backprop_matrix returns the gradient summed over the m columns,
-    and the step is the same - eta / m times the sum - as over the m tuples."""
+    With a backprop_matrix (or, for the cross-entropy, nn2gpt's Network.backprop, which is network2.py's
+    with the learner's CrossEntropyCost.delta as BP1), update_mini_batch gets the mini-batch as ONE pair
+    (X (784, m), Y (10, m)) and eta / m: its loop runs once, the backprop returns the gradient summed
+    over the m columns, and the step is the same - eta / m times the sum - as over the m tuples."""
     import numpy as np
 
     from nn2gpt.digits.network import Network
 
+    matrix = MATRIX in methods or CE in methods
+
     def update_mini_batch(self, mini_batch, eta, lmbda=0.0, n=None):
-        if MATRIX not in methods:
+        if not matrix:
             return methods["update_mini_batch"](self, mini_batch, eta)
         X = np.hstack([x for x, _ in mini_batch])   # (784, m)
         Y = np.hstack([y for _, y in mini_batch])   # (10, m)
         methods["update_mini_batch"](self, [(X, Y)], eta / len(mini_batch))
 
-    backprop = methods.get(MATRIX, methods["backprop"])
-    return type("LearnerNetwork", (Network,), {"feedforward": methods["feedforward"],
-                                               "backprop": backprop,
-                                               "update_mini_batch": update_mini_batch})
+    body = {"feedforward": methods["feedforward"], "update_mini_batch": update_mini_batch}
+    if CE in methods:
+        def output_error(self, a, y):                # z = sigma^-1(a), for a delta(z, a, y) that reads z
+            with np.errstate(divide="ignore"):
+                z = np.log(a) - np.log1p(-a)
+            return methods[CE].delta(z, a, y)
+        body["output_error"] = output_error
+    else:
+        body["backprop"] = methods.get(MATRIX) or methods["backprop"]
+    return type("LearnerNetwork", (Network,), body)
 
 
-def listing(mine: list[str], unused: dict[str, str]) -> str:
-    """The run's first line: whose code trains, and what passed its check but has no part in this run."""
-    theirs = [n for n in USED if n not in mine and n not in unused]
-    yours = [n for n in mine if n not in unused]
-    text = f"yours: {', '.join(yours) or 'none yet'}; the reference's: {', '.join(theirs) or 'none'}"
+def listing(mine: list[str], theirs: list[str], unused: dict[str, str]) -> str:
+    """The run's first line, whose code trains; then a line for each passed exercise with no part in it."""
+    text = f"yours: {', '.join(mine) or 'none yet'}; the reference's: {', '.join(theirs) or 'none'}"
     return text + "".join(f"\n{name}: checked, not part of this run ({why})" for name, why in unused.items())
 
 
@@ -122,9 +137,9 @@ def run(book, flags: list[str]) -> int:
         if getattr(args, dest):
             raise UserError(f"{flag} is not part of the book's chapter-1 network, which this milestone trains; "
                             f"drop it (nn2gpt digits train has it)")
-    if args.cost != "quadratic" or args.lmbda:
-        raise UserError("chapter 1's network.py has the quadratic cost and no L2: drop --cost and --lmbda "
-                        "(nn2gpt digits train has them)")
+    if args.cost not in ("quadratic", "cross-entropy") or args.lmbda:
+        raise UserError("chapter 1's network.py has the quadratic cost and no L2, and the workbook adds the "
+                        "cross-entropy: drop --lmbda, and --cost other than those (nn2gpt digits train has them)")
     sizes = parse_sizes(args.sizes)
     out = Path(args.out)
     with RunLock(out):
@@ -141,17 +156,16 @@ def _train(book, args, sizes, out: Path) -> int:
     from nn2gpt.digits.plots import learning_curve
     from nn2gpt.learn.runner import located
 
-    methods, mine, unused = pieces(book)
-    theirs = [n for n in USED if n not in mine and n not in unused]
-    print(listing(mine, unused))
+    methods, mine, theirs, unused = pieces(book, args.cost)
+    print(listing(mine, theirs, unused))
     mnist = load_mnist(args.data_dir, dtype=np.dtype(args.dtype))
     X, labels = mnist.train.images, mnist.train.labels
     if args.limit:
         X, labels = X[:args.limit], labels[:args.limit]
-    print(f"network {sizes}, quadratic cost, N(0, 1) init, {args.dtype}; {len(labels):,} training examples, "
+    print(f"network {sizes}, {args.cost} cost, N(0, 1) init, {args.dtype}; {len(labels):,} training examples, "
           f"mini-batch {args.batch}, eta {args.eta}, seed {args.seed}")
     kw = dict(evaluation_data=mnist.validation, on_epoch=lambda h: None)
-    common = (sizes, "quadratic", "large", "sigmoid", args.seed, args.dtype)
+    common = (sizes, args.cost, "large", "sigmoid", args.seed, args.dtype)
     with np.errstate(all="ignore"):
         reference = Network(*common).SGD((X, labels), args.epochs, args.batch, args.eta, fast=True, **kw)
     ref = reference["evaluation_accuracy"]
@@ -185,7 +199,7 @@ def _train(book, args, sizes, out: Path) -> int:
         raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "seed", "limit")}
-    learn = {"yours": [n for n in mine if n not in unused], "reference": theirs, "not_used": sorted(unused),
+    learn = {"yours": mine, "reference": theirs, "not_used": sorted(unused),
              "reference_evaluation_accuracy": ref, "milestone": "digits"}
     save_model(net, out, {"train": settings, "history": history,
                           "test_accuracy": correct / len(mnist.test), "train_seconds": seconds, "learn": learn})
