@@ -15,11 +15,15 @@ The reference trains first, from the same seed for the same budget (into a tempo
 and the validation losses are printed side by side: equal to rounding when the learner's pieces
 are right. (The lecture's heads have no bias, so the reference's fused q/k/v bias is held at
 zero.) A sample is then drawn with the learner's `next_token_probs` (exercise 18) if it passes.
+With `--pos sinusoidal` the positions are the learner's `positional_encoding` table (exercise 17)
+if it passes; the bigram loss and the average of the past (11, 12) are steps of the lecture with
+no place in this network, and the run names them so when they pass.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import tempfile
@@ -31,8 +35,10 @@ from nn2gpt.learn.exercises import find
 
 PIECES = {"head": "Head", "multi_head": "MultiHeadAttention", "feed_forward": "FeedForward", "block": "Block"}
 CLASSIC = ["--model", "gpt", "--recipe", "classic"]
-FIXED = ("--model", "--recipe", "--engine", "--pos", "--score", "--mask", "--optimizer", "--mlp", "--softcap",
+FIXED = ("--model", "--recipe", "--engine", "--score", "--mask", "--optimizer", "--mlp", "--softcap",
          "--qk-norm", "--no-qk-norm", "--zero-init", "--no-zero-init", "--untie", "--no-untie")
+NOT_HERE = {"bigram_loss": "the bigram model's own loss; this GPT's is the same cross-entropy, over its logits",
+            "average_past": "the step before attention; this network's heads weigh the past instead"}
 DEFAULTS = {"--out": "runs/learn-gpt", "--max-iters": "200", "--eval-interval": "50"}
 
 
@@ -60,6 +66,38 @@ def learner_block_class(book) -> tuple[type, list[str], object | None]:
         probs = pick(load_file(path, "workbook_run_sampling"), "next_token_probs")
         mine.append("sampling")
     return classes["Block"][1], mine, probs
+
+
+def passed_others(book, pos: str) -> tuple[object | None, dict[str, str]]:
+    """(the learner's positional_encoding if it passes and --pos sinusoidal uses it, else None;
+    {name: why} for the passed exercises with no place in this run)."""
+    from nn2gpt.learn.runner import check
+
+    def passed(name) -> bool:
+        path = book.root / find(name).file
+        return path.is_file() and check(find(name), path).status == "passed"
+
+    unused = {name: why for name, why in NOT_HERE.items() if passed(name)}
+    if not passed("positional_encoding"):
+        return None, unused
+    if pos != "sinusoidal":
+        return None, unused | {"positional_encoding": "the positions are learned; --pos sinusoidal trains with it"}
+    path = book.root / find("positional_encoding").file
+    return pick(load_file(path, "workbook_run_positional_encoding"), "positional_encoding"), unused
+
+
+def pos_flag(flags: list[str]) -> str:
+    """--pos's value: learned (GPT-2's recipe) or sinusoidal, the one the workbook has an exercise for."""
+    pos = "learned"
+    for i, f in enumerate(flags):
+        if f == "--pos" and i + 1 < len(flags):
+            pos = flags[i + 1]
+        elif f.startswith("--pos="):
+            pos = f.split("=", 1)[1]
+    if pos not in ("learned", "sinusoidal"):
+        raise UserError(f"--pos {pos}: this milestone trains chapter 2's GPT with GPT-2's recipe (--recipe classic), "
+                        f"learned positions or the workbook's sinusoidal ones; drop --pos or choose one of those")
+    return pos
 
 
 def block_forward(block, learner, n_head: int):
@@ -120,14 +158,20 @@ def run(book, flags: list[str]) -> int:
     given = {f.split("=")[0] for f in flags}
     extra = [x for k, v in DEFAULTS.items() if k != "--out" and k not in given
              and not (k == "--max-iters" and "--max-seconds" in given) for x in (k, v)]
+    pos = pos_flag(flags)
     Block, mine, probs = learner_block_class(book)
+    table, unused = passed_others(book, pos)
+    mine += ["positional_encoding"] if table else []
     theirs = [n for n in (*PIECES, "sampling") if n not in mine]
+    theirs += ["positional_encoding"] if pos == "sinusoidal" and not table else []
     print(f"yours: {', '.join(mine) or 'none yet'}; the reference's: {', '.join(theirs) or 'none'}", flush=True)
+    for name, why in unused.items():
+        print(f"{name}: checked, not part of this network ({why})", flush=True)
     real_build, real_save, built = train.build, train.save_checkpoint, []
 
     def build(cfg, tok, device, dist):
         model_cfg, model = real_build(cfg, tok, device, dist)
-        if not model_cfg.is_chapter_2():                                # (the flags above keep it so)
+        if not dataclasses.replace(model_cfg, pos="learned").is_chapter_2():   # (the flags above keep it so)
             raise UserError("this milestone trains chapter 2's GPT; drop the chapter 4 and 6 variants")
         if cfg.dropout or not cfg.bias:
             raise UserError("this milestone's blocks have no dropout and keep their biases; drop --dropout")
@@ -135,11 +179,13 @@ def run(book, flags: list[str]) -> int:
             learner = Block(model_cfg.n_embd, model_cfg.n_head, model_cfg.block_size).to(device)
             block.forward = block_forward(block, learner, model_cfg.n_head)
         model.new_caches = lambda: None                                  # the learner's blocks keep no KV cache
+        if table is not None:                                            # (T, C): the learner's, not saved
+            model.pos_table = table(model_cfg.block_size, model_cfg.n_embd).to(device, model.pos_table.dtype)
         built.append((model, tok))
         return model_cfg, model
 
     def save_checkpoint(run_dir, weights, config, *args, **kw):          # the config names the learner's pieces
-        learn = {"yours": mine, "reference": theirs, "milestone": "gpt"}
+        learn = {"yours": mine, "reference": theirs, "not_used": sorted(unused), "milestone": "gpt"}
         return real_save(run_dir, weights, config | {"learn": learn}, *args, **kw)
 
     def reference_build(cfg, tok, device, dist):                      # the lecture's heads have no q/k/v bias
