@@ -38,7 +38,7 @@ def test_the_learners_cross_attention_trains_and_is_scored(book, tmp_path, capsy
     out = tmp_path / "run"
     assert main(["learn", "run", "translate", *TINY, "--out", str(out)]) == 0
     said = capsys.readouterr().out
-    assert "yours: cross_attention; chapter 3's: greedy_decode" in said and "BLEU" in said
+    assert "yours: cross_attention; chapter 3's: padding_mask, label_smoothing, greedy_decode" in said and "BLEU" in said
     assert json.loads((out / "config.json").read_text())["learn"]["yours"] == ["cross_attention"]
     assert (model.build_model, decode.greedy_decode) == originals
     load_run(out)                                              # an ordinary translate run: chapter 3 loads it
@@ -57,3 +57,28 @@ def test_the_learners_greedy_search_is_what_decodes(book, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "24_greedy_decode.py line 11, in greedy_decode: AssertionError: " \
                                           "a real vocabulary!" in err, err
+
+
+def test_the_learners_padding_mask_and_loss_are_the_training_steps(book, tmp_path, capsys, monkeypatch):
+    """The learner's padding_mask and label_smoothed_loss, each recording the process that calls it
+    (the checks run in a child), are what the model's attention masks with and what training minimises."""
+    import os
+
+    from nn2gpt.translate import train
+
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("NN2GPT_TEST_CALLS", str(calls))
+    record = '    import os\n    with open(os.environ["NN2GPT_TEST_CALLS"], "a") as f:\n        f.write(f"{} {{os.getpid()}}\\n")\n'
+    solve(book, "padding_mask", ("    return src != pad_id", record.format("mask") + "    return src != pad_id"))
+    solve(book, "label_smoothing", ("    logp = ", record.format("loss") + "    logp = "))
+    real = train.label_smoothed_loss
+    calls.write_text("")
+    out = tmp_path / "run"
+    assert main(["learn", "run", "translate", *TINY, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "yours: padding_mask, label_smoothing; chapter 3's: cross_attention, greedy_decode" in said
+    lines = calls.read_text().splitlines()
+    steps = json.loads((out / "config.json").read_text())["learn"]
+    assert steps["yours"] == ["padding_mask", "label_smoothing"]
+    assert lines.count(f"loss {os.getpid()}") >= 2 and f"mask {os.getpid()}" in lines, lines   # this process
+    assert train.label_smoothed_loss is real

@@ -2,7 +2,7 @@
 
 A few minutes of `nn2gpt translate train` (de-en by default, `--max-seconds 180`), then
 `nn2gpt translate eval` with greedy decoding on the test split, both as they are - flags, lock,
-checkpoints, sacreBLEU - except for two pieces the learner wrote, where they pass their checks:
+checkpoints, sacreBLEU - except for the pieces the learner wrote, where they pass their checks:
 
 - cross-attention (exercise 22): every decoder layer's cross-attention runs the learner's
   `CrossAttention` on the layer's own parameters (`torch.func.functional_call`): the fused key
@@ -12,8 +12,13 @@ checkpoints, sacreBLEU - except for two pieces the learner wrote, where they pas
 - greedy decoding (exercise 24): the evaluation's greedy search is the learner's
   `greedy_decode`, one sentence at a time, its `next_logits` the decoder run on the prefix.
 
-The padding mask and the label-smoothed loss (exercises 21, 23) are checked but not swapped in:
-chapter 3 computes them inline. The learner's cross-attention has no dropout of its own.
+- the padding mask (exercise 21): the model's `padding_mask(src)`, the keys every attention may
+  look at, is the learner's `padding_mask(src, pad_id)` (their `masked_scores` serves inside
+  their own attention, if they call it).
+- the label-smoothed loss (exercise 23): every training step's loss is the learner's
+  `label_smoothed_loss(logits, targets, eps, pad_id)`, in place of chapter 3's.
+
+The learner's cross-attention has no dropout of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from nn2gpt.errors import UserError
 from nn2gpt.learn.exercise import load_file, pick
 from nn2gpt.learn.exercises import find
 
+PIECES = {"padding_mask": "padding_mask", "cross_attention": "CrossAttention",
+          "label_smoothing": "label_smoothed_loss", "greedy_decode": "greedy_decode"}
 DEFAULTS = {"--pair": "de-en", "--max-seconds": "180", "--out": "runs/learn-translate"}
 EVAL_LIMIT = 200
 
@@ -30,7 +37,7 @@ def passed(book) -> dict:
     from nn2gpt.learn.runner import check
 
     out = {}
-    for name, what in (("cross_attention", "CrossAttention"), ("greedy_decode", "greedy_decode")):
+    for name, what in PIECES.items():
         ex = find(name)
         path = book.root / ex.file
         if path.is_file() and check(ex, path).status == "passed":
@@ -86,7 +93,7 @@ def run(book, flags: list[str]) -> int:
     from nn2gpt import checkpoint
     from nn2gpt.learn.milestone_numpy_gpt import swapped
     from nn2gpt.learn.runner import from_workbook, located
-    from nn2gpt.translate import decode, model
+    from nn2gpt.translate import decode, model, train
     from nn2gpt.translate.cli import main as translate_main
 
     if any(f in ("-h", "--help") for f in flags):
@@ -106,12 +113,14 @@ def run(book, flags: list[str]) -> int:
              for x in (k, v)]
     out = next((flags[i + 1] for i, f in enumerate(flags[:-1]) if f == "--out"), DEFAULTS["--out"])
     mine = passed(book)
-    theirs = [n for n in ("cross_attention", "greedy_decode") if n not in mine]
+    theirs = [n for n in PIECES if n not in mine]
     print(f"yours: {', '.join(mine) or 'none yet'}; chapter 3's: {', '.join(theirs) or 'none'}", flush=True)
     real_build, real_save = model.build_model, checkpoint.save_checkpoint
 
     def build_model(cfg):
         built = real_build(cfg)
+        if "padding_mask" in mine:                                       # (B, S) -> (B, S) bool
+            built.padding_mask = lambda src: mine["padding_mask"](src, built.pad_id)
         if "cross_attention" in mine:
             for layer in built.decoder:
                 adapt_cross(layer, mine["cross_attention"])
@@ -121,6 +130,8 @@ def run(book, flags: list[str]) -> int:
         learn = {"yours": list(mine), "reference": theirs, "milestone": "translate"}
         return real_save(run_dir, weights, config | {"learn": learn}, *args, **kw)
     swaps = [(model, "build_model", build_model), (checkpoint, "save_checkpoint", save_checkpoint)]
+    if "label_smoothing" in mine:
+        swaps.append((train, "label_smoothed_loss", mine["label_smoothing"]))
     if "greedy_decode" in mine:
         swaps.append((decode, "greedy_decode", learner_greedy(mine["greedy_decode"])))
     try:

@@ -194,9 +194,13 @@ class Transformer(nn.Module):
         logits = self.ln_dec(y) @ self.embed.weight.T  # (B, T, V)
         return logits if self.logits_bias is None else logits + self.logits_bias
 
+    def padding_mask(self, src):
+        """src (B, S) -> (B, S) bool, True where the token is real: the keys attention may look at."""
+        return src != self.pad_id
+
     def encode(self, src, return_weights: bool = False):
         """src (B, S) -> memory (B, S, C), src_keep (B, S) [, per-layer weights [(B, nh, S, S)]]."""
-        src_keep = src != self.pad_id  # (B, S) True = a real token that may be attended to
+        src_keep = self.padding_mask(src)  # (B, S) True = a real token that may be attended to
         x = self._embed(src)  # (B, S, C)
         weights = []
         for layer in self.encoder:

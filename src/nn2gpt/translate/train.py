@@ -58,6 +58,14 @@ def _limit(splits: dict, limit: int | None) -> dict:
     return {k: v[:limit] for k, v in splits.items()} if limit else splits
 
 
+def label_smoothed_loss(logits, targets, eps: float, pad_id: int):
+    """logits (B, T, V), targets (B, T) -> the training loss, a scalar: per target, (1 - eps) times its
+    cross-entropy plus eps times the mean of -log p over the vocabulary, averaged over the non-pad targets."""
+    import torch.nn.functional as F
+
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=pad_id, label_smoothing=eps)
+
+
 def loss_on(model, examples, pad_id: int, max_tokens: int, autocast=None) -> float:
     """Mean per-token negative log likelihood (no label smoothing) over `examples`."""
     from contextlib import nullcontext
@@ -239,7 +247,6 @@ class _Run:
     def take_step(self, batch) -> tuple[float, float]:
         """One Adam step on one batch at the schedule's learning rate; (its label-smoothed loss, lr)."""
         import torch
-        import torch.nn.functional as F
 
         from nn2gpt.translate.batches import collate
 
@@ -250,8 +257,7 @@ class _Run:
             g["lr"] = lr
         with self.autocast():
             logits = self.model(src, tgt_in)  # (B, T, V)
-        loss = F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=self.tok.pad_id,
-                               label_smoothing=self.tcfg["label_smoothing"])
+        loss = label_smoothed_loss(logits.float(), tgt_out, self.tcfg["label_smoothing"], self.tok.pad_id)
         loss_value = loss.item()
         problem = self.ceiling.problem(loss_value, f"training loss at step {self.state['step'] + 1}")
         if problem:  # before the step, so the weights stay as last saved
