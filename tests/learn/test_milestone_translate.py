@@ -68,7 +68,8 @@ def test_the_learners_padding_mask_and_loss_are_the_training_steps(book, tmp_pat
 
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv("NN2GPT_TEST_CALLS", str(calls))
-    record = '    import os\n    with open(os.environ["NN2GPT_TEST_CALLS"], "a") as f:\n        f.write(f"{} {{os.getpid()}}\\n")\n'
+    record = ('    import os\n    with open(os.environ["NN2GPT_TEST_CALLS"], "a") as f:\n'
+              '        f.write(f"{} {{os.getpid()}}\\n")\n')
     solve(book, "padding_mask", ("    return src != pad_id", record.format("mask") + "    return src != pad_id"))
     solve(book, "label_smoothing", ("    logp = ", record.format("loss") + "    logp = "))
     real = train.label_smoothed_loss

@@ -148,7 +148,8 @@ def run(book, flags: list[str]) -> int:
 
     if any(f in ("-h", "--help") for f in flags):
         print("nn2gpt learn run gpt [flags of `nn2gpt gpt train`]: chapter 2's GPT whose blocks are your Block, "
-              f"MultiHeadAttention, Head and FeedForward; defaults {' '.join(f'{k} {v}' for k, v in DEFAULTS.items())}")
+              "MultiHeadAttention, Head and FeedForward (with --pos sinusoidal, your positional_encoding); "
+              f"defaults {' '.join(f'{k} {v}' for k, v in DEFAULTS.items())}")
         return gpt_main(["train", "--help"])
     fixed = [f.split("=")[0] for f in flags if f.split("=")[0] in FIXED]
     if fixed:

@@ -98,7 +98,8 @@ def run(book, flags: list[str]) -> int:
 
     if any(f in ("-h", "--help") for f in flags):
         print("nn2gpt learn run translate [flags of `nn2gpt translate train`] [--eval-limit N]: chapter 3's "
-              "Transformer with your CrossAttention, scored by sacreBLEU with your greedy_decode; defaults "
+              "Transformer with your padding_mask, CrossAttention and label_smoothed_loss, scored by sacreBLEU "
+              "with your greedy_decode; defaults "
               + " ".join(f"{k} {v}" for k, v in DEFAULTS.items()) + f" --eval-limit {EVAL_LIMIT}")
         return translate_main(["train", "--help"])
     flags, limit = list(flags), EVAL_LIMIT

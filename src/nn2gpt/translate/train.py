@@ -257,7 +257,8 @@ class _Run:
             g["lr"] = lr
         with self.autocast():
             logits = self.model(src, tgt_in)  # (B, T, V)
-        loss = label_smoothed_loss(logits.float(), tgt_out, self.tcfg["label_smoothing"], self.tok.pad_id)
+        eps = self.tcfg["label_smoothing"]
+        loss = label_smoothed_loss(logits.float(), tgt_out, eps, self.tok.pad_id)  # scalar
         loss_value = loss.item()
         problem = self.ceiling.problem(loss_value, f"training loss at step {self.state['step'] + 1}")
         if problem:  # before the step, so the weights stay as last saved
