@@ -74,8 +74,9 @@ def test_translate_train_saves_on_sigterm_exits_143_and_resumes(tmp_path):
     assert load_checkpoint(out).state["step"] > step
 
 
-def test_digits_train_stops_on_sigterm_with_one_line_and_leaves_no_directory(tmp_path):
-    """Chapter 1's runs save once, at the end: a stop leaves nothing (nor a lock), as Ctrl-C does."""
+def test_digits_train_saves_on_sigterm_between_two_mini_batches(tmp_path):
+    """Chapter 1 saves once, at the end; a stop ends training after the mini-batch in flight and
+    saves the weights as they are (no resume: the run is a finished model that predicts)."""
     out = tmp_path / "d"
     p = start([*PY, "digits", "train", "--out", out, *DIGITS_TINY, "--epochs", "100000"])
     lines = []
@@ -83,10 +84,16 @@ def test_digits_train_stops_on_sigterm_with_one_line_and_leaves_no_directory(tmp
     def epoch_done():
         lines.append(os.read(p.stdout.fileno(), 65536).decode())  # the first epoch's line
         return "epoch" in "".join(lines) and "validation" in "".join(lines)
-    _, err = terminate_when(p, epoch_done)
+    stdout, err = terminate_when(p, epoch_done)
     assert p.returncode == 143, err
-    assert err.strip().splitlines()[-1] == "nn2gpt digits: interrupted by SIGTERM", err
-    assert "Traceback" not in err and not out.exists()
+    said = [line for line in ("".join(lines) + stdout).splitlines() if line.startswith("interrupted")]
+    assert len(said) == 1 and re.match(r"interrupted by SIGTERM after \d+ full epoch\(s\), [\d.]+ s: the weights as "
+                                       r"they were saved in .*; test accuracy [\d.]+%$", said[0]), said
+    assert "Traceback" not in err and (out / "weights.npz").exists()
+    from nn2gpt.digits.model import load_model
+
+    net, meta = load_model(out)
+    assert meta["train"]["stopped_by"] == "SIGTERM" and net.sizes == [784, 10, 10]
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

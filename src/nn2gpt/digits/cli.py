@@ -144,9 +144,17 @@ def _train(args, sizes, cost, output, out: Path) -> int:
         _shape("feedforward(test images.T) -> a", np.empty((10, len(mnist.test))))
         _shape("argmax(a, axis=0) == labels", mnist.test.labels)
 
+    from nn2gpt.interrupt import StopOnCtrlC
+
+    class StopNow(Exception):
+        """Ctrl-C or SIGTERM came: leave SGD between two mini-batches, then save what was trained."""
+
     def progress(batches, epoch):
-        return tqdm(batches, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
-                    file=sys.stderr, disable=None, mininterval=0.5)
+        for batch in tqdm(batches, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
+                          file=sys.stderr, disable=None, mininterval=0.5):
+            yield batch
+            if stop.set:  # the step in flight has finished: the weights are whole
+                raise StopNow
 
     from nn2gpt.loop import Ceiling, Diverged, diverged_message, weights_problem
 
@@ -175,24 +183,33 @@ def _train(args, sizes, cost, output, out: Path) -> int:
                         f"{args.eta * args.lmbda / len(train_y):g}: each step would flip the weights' sign; "
                         f"lower --eta or --lmbda")
     start = time.perf_counter()
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverging run is reported below, once
-        history = net.SGD((train_x, train_y), args.epochs, args.batch, args.eta, lmbda=args.lmbda,
-                          evaluation_data=mnist.validation, monitor=args.monitor_train, early_stop=args.early_stop,
-                          halve=args.halve, fast=args.fast, progress=progress, on_epoch=on_epoch)
+    history = {"epoch": []}
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), StopOnCtrlC() as stop:
+        try:  # a diverging run is reported below, once
+            history = net.SGD((train_x, train_y), args.epochs, args.batch, args.eta, lmbda=args.lmbda,
+                              evaluation_data=mnist.validation, monitor=args.monitor_train, early_stop=args.early_stop,
+                              halve=args.halve, fast=args.fast, progress=progress,
+                              on_epoch=lambda h: (history.update(h), on_epoch(h)))
+        except StopNow:  # one final save, as every training command does on Ctrl-C or SIGTERM
+            pass
     seconds = time.perf_counter() - start
     problem = weights_problem([*net.weights, *net.biases], f"after {len(history['epoch'])} epoch(s)")
     if problem:  # never save a broken model (early stopping may have gone back to an earlier epoch's weights)
         raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "early_stop", "halve", "seed",
-                                               "limit", "fast")}
+                                               "limit", "fast")} | ({"stopped_by": stop.name} if stop.set else {})
     try:
         save_model(net, out, {"train": settings, "history": history, "test_accuracy": correct / len(mnist.test),
                               "train_seconds": seconds})
     except OSError as e:
         raise UserError(f"could not save the model in {out} ({e.strerror or e}); whatever was saved there before is "
                         f"unchanged; free some disk space or fix the permissions and train again") from None
-    curve = learning_curve(history, out / "curve.png")
+    curve = learning_curve(history, out / "curve.png") if history["epoch"] else None
+    if stop.set:
+        print(f"interrupted by {stop.name} after {len(history['epoch'])} full epoch(s), {seconds:.1f} s: the weights "
+              f"as they were saved in {out}/; test accuracy {100 * correct / len(mnist.test):.2f}%", flush=True)
+        return stop.status
     print(f"trained {len(history['epoch'])} epochs in {seconds:.1f} s; model saved in {out}/, learning curve {curve}")
     print(f"test accuracy: {100 * correct / len(mnist.test):.2f}% ({correct} / {len(mnist.test)})")
     return 0
