@@ -83,3 +83,10 @@ def test_the_learners_padding_mask_and_loss_are_the_training_steps(book, tmp_pat
     assert steps["yours"] == ["padding_mask", "label_smoothing"]
     assert lines.count(f"loss {os.getpid()}") >= 2 and f"mask {os.getpid()}" in lines, lines   # this process
     assert train.label_smoothed_loss is real
+
+
+def test_out_with_an_equals_sign_is_the_folder_scored(book, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["learn", "run", "translate", *TINY, f"--out={out}"]) == 0
+    assert "BLEU" in capsys.readouterr().out and (out / "config.json").is_file()
+    assert not (book / "runs").exists()                        # nothing looked for in the default folder

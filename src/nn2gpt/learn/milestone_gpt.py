@@ -125,9 +125,10 @@ def block_forward(block, learner, n_head: int):
     return forward
 
 
-def split_out(flags: list[str]) -> tuple[str, list[str], list[str]]:
-    """(--out, the flags without --out, those also without --resume/--overwrite for the reference run)."""
-    out, rest, i = DEFAULTS["--out"], [], 0
+def split_out(flags: list[str], default: str = DEFAULTS["--out"]) -> tuple[str, list[str], list[str]]:
+    """(--out DIR or --out=DIR, else `default`; the flags without --out; those also without
+    --resume/--overwrite, for the reference run)."""
+    out, rest, i = default, [], 0
     while i < len(flags):
         if flags[i] == "--out" and i + 1 < len(flags):
             out, i = flags[i + 1], i + 2

@@ -26,6 +26,7 @@ from __future__ import annotations
 from nn2gpt.errors import UserError
 from nn2gpt.learn.exercise import load_file, pick
 from nn2gpt.learn.exercises import find
+from nn2gpt.learn.milestone_gpt import split_out
 
 PIECES = {"padding_mask": "padding_mask", "cross_attention": "CrossAttention",
           "label_smoothing": "label_smoothed_loss", "greedy_decode": "greedy_decode"}
@@ -112,7 +113,7 @@ def run(book, flags: list[str]) -> int:
     given = {f.split("=")[0] for f in flags}
     extra = [x for k, v in DEFAULTS.items() if k not in given and not (k == "--max-seconds" and "--epochs" in given)
              for x in (k, v)]
-    out = next((flags[i + 1] for i, f in enumerate(flags[:-1]) if f == "--out"), DEFAULTS["--out"])
+    out = split_out(flags, DEFAULTS["--out"])[0]                        # --out DIR or --out=DIR
     mine = passed(book)
     theirs = [n for n in PIECES if n not in mine]
     print(f"yours: {', '.join(mine) or 'none yet'}; chapter 3's: {', '.join(theirs) or 'none'}", flush=True)
