@@ -203,3 +203,13 @@ def test_a_pass_that_breaks_is_no_longer_counted(book, capsys):
     (book / "01_sigmoid.py").write_text(find("sigmoid").solution.read_text().replace("np.exp(-z)", "np.exp(z)"))
     assert main(["learn", "check", "sigmoid"]) == 1
     assert "sigmoid" not in json.loads((book / PROGRESS).read_text())["passed"]
+
+
+@pytest.mark.parametrize("field, value", [("hints", []), ("hints", {"backprop": "two"}), ("hints", {"backprop": -1}),
+                                          ("gave_up", ["backprop"]), ("passed", {"sigmoid": 3})])
+def test_a_damaged_progress_field_is_one_line_exit_2(book, capsys, field, value):
+    data = json.loads((book / PROGRESS).read_text())
+    (book / PROGRESS).write_text(json.dumps(data | {field: value}))
+    assert main(["learn", "hint", "backprop"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and PROGRESS in err and f'"{field}"' in err, err

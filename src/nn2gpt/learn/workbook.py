@@ -70,11 +70,21 @@ class Workbook:
 
     # ---- progress -----------------------------------------------------------------------------
     def load(self) -> dict:
-        data = read_json(self.root / PROGRESS, "workbook progress")
+        """The progress file, every field checked: "passed" and "gave_up" map exercise names to the
+        time they happened, "hints" maps names to how many hints were shown (a whole number >= 0)."""
+        path = self.root / PROGRESS
+        data = read_json(path, "workbook progress")
         if not isinstance(data, dict) or not isinstance(data.get("passed"), dict):
-            raise UserError(f"workbook progress {self.root / PROGRESS} is damaged; move it aside and run "
+            raise UserError(f"workbook progress {path} is damaged; move it aside and run "
                             f"`nn2gpt learn init` in a new directory, then copy your exercise files over")
         data.setdefault("hints", {})
+        for key, ok, want in (("passed", lambda v: isinstance(v, str), "a time"),
+                              ("gave_up", lambda v: isinstance(v, str), "a time"),
+                              ("hints", lambda v: type(v) is int and v >= 0, "a whole number >= 0")):
+            field = data.get(key, {})
+            if not isinstance(field, dict) or not all(isinstance(k, str) and ok(v) for k, v in field.items()):
+                raise UserError(f"workbook progress {path}: \"{key}\" must map exercise names to {want}; "
+                                f"fix that entry or delete it (only that record is lost)")
         return data
 
     def save(self, data: dict) -> None:
