@@ -44,3 +44,36 @@ def test_a_torch_exercise_passes_and_fails_alike(tmp_path, warm, name):
     path.write_text(ex.stub.read_text())
     fresh, forked = check(ex, path), warm.check(ex, path)
     assert forked.status == fresh.status == "failed" and forked.message == fresh.message
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_stop_during_a_check_kills_the_child(tmp_path, warm, monkeypatch, signum):
+    """Ctrl-C or SIGTERM while the child runs the learner's endless loop: the child is killed and reaped."""
+    import os
+    import signal
+
+    from nn2gpt.interrupt import Stopped
+    from nn2gpt.learn import runner
+
+    ex = find("sigmoid")
+    path = tmp_path / ex.file
+    path.write_text(ex.solution.read_text().replace(SIGMOID, CASES["hangs"][0], 1))
+    pids, real_fork = [], os.fork
+
+    def fork():
+        pid = real_fork()
+        pids.append(pid)
+        return pid
+
+    def sleep(s):
+        raise Stopped(getattr(signal, signum))
+    monkeypatch.setattr(runner.os, "fork", fork)
+    monkeypatch.setattr(runner.time, "sleep", sleep)
+    try:
+        with pytest.raises(Stopped):
+            warm.check(ex, path, timeout=30)
+        with pytest.raises(ChildProcessError):   # gone and reaped: no orphan left looping
+            os.waitpid(pids[0], os.WNOHANG)
+    finally:
+        if pids and os.path.exists(f"/proc/{pids[0]}"):
+            os.kill(pids[0], signal.SIGKILL)

@@ -213,3 +213,23 @@ def test_a_damaged_progress_field_is_one_line_exit_2(book, capsys, field, value)
     assert main(["learn", "hint", "backprop"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and PROGRESS in err and f'"{field}"' in err, err
+
+
+@pytest.mark.parametrize("signum, status", [("SIGTERM", 143), ("SIGINT", 1)])
+def test_watch_ends_on_sigterm_with_143_and_on_ctrl_c_with_the_last_check(book, capsys, monkeypatch, signum, status):
+    import signal
+
+    import nn2gpt.learn.cli as cli
+    from nn2gpt.interrupt import Stopped
+
+    real = cli.time.sleep
+
+    def sleep(s):  # the signal comes while watch waits for a save (0.01 s), after the first check
+        if s != 0.01:
+            return real(s)
+        raise Stopped(getattr(signal, signum))
+    monkeypatch.setattr(cli.time, "sleep", sleep)
+    assert main(["learn", "watch", "--poll", "0.01"]) == status          # the stub failed: 1 on Ctrl-C
+    said = capsys.readouterr()
+    assert "01_sigmoid.py: FAILED" in said.out
+    assert ("interrupted by SIGTERM" in said.err) == (signum == "SIGTERM")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 
@@ -175,7 +176,9 @@ def do_watch(book, args) -> int:
                 seen, n = now, n + 1
             if args.max_checks is None or n < args.max_checks:
                 time.sleep(args.poll)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C is how watching ends (exit as the last check); SIGTERM is not
+        if getattr(e, "signum", signal.SIGINT) != signal.SIGINT:
+            raise                       # interrupt.Stopped: one line from nn2gpt's main, exit 143
         print()
     return 0 if last in (None, 0) else last
 

@@ -153,15 +153,19 @@ class Warm:
             pid = os.fork()
             if pid == 0:  # the child: never returns into the parent's code
                 self._child(exercise, path, out, printed)
-            deadline = time.monotonic() + timeout
-            while os.waitpid(pid, os.WNOHANG) == (0, 0):
-                if time.monotonic() > deadline:
+            deadline, running = time.monotonic() + timeout, True
+            try:
+                while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                    if time.monotonic() > deadline:
+                        return Result("error", f"{path.name} did not finish within {timeout:g} s: an endless loop, "
+                                               f"or a loop over far more than it needs? (--timeout raises the limit)",
+                                      _read(printed))
+                    time.sleep(0.02)
+                running = False
+            finally:  # the time limit, or Ctrl-C/SIGTERM in this loop: the child must not outlive the check
+                if running:
                     os.kill(pid, signal.SIGKILL)
                     os.waitpid(pid, 0)
-                    return Result("error", f"{path.name} did not finish within {timeout:g} s: an endless loop, or a "
-                                           f"loop over far more than it needs? (--timeout raises the limit)",
-                                  _read(printed))
-                time.sleep(0.002)
             if not out.is_file():  # the child died without a word
                 return Result("error", f"{path.name} stopped the check before it finished", _read(printed))
             data = json.loads(out.read_text(encoding="utf-8"))
