@@ -47,7 +47,7 @@ def model_folder(repo: str | None, from_dir: str | None, needed: tuple[str, ...]
 
 def _download(repo: str) -> Path:
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+    from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError
 
     by_hand = (f"copy its files (config.json, model.safetensors and the tokenizer's) into a folder by hand "
                f"and pass --from FOLDER")
@@ -58,11 +58,24 @@ def _download(repo: str) -> Path:
     except RepositoryNotFoundError:
         raise UserError(f"there is no repository {repo} on the Hugging Face Hub; check the name "
                         f"(e.g. gpt2, Helsinki-NLP/opus-mt-es-en)") from None
-    except Exception as e:  # offline (HF_HUB_OFFLINE=1), no network, a proxy: the Hub cannot be reached
-        if isinstance(e, (KeyboardInterrupt, SystemExit)):
-            raise
+    except HFValidationError:  # e.g. `gpt import ./my-gpt2`: a folder given where a repository name goes
+        raise UserError(f"{repo!r} is not a Hugging Face Hub repository name; to import a folder, "
+                        f"pass --from FOLDER") from None
+    except OSError as e:  # offline (HF_HUB_OFFLINE=1), an HTTP error, no cache: the Hub's errors are OSErrors
         raise UserError(f"cannot reach {repo} on the Hugging Face Hub and it is not in the cache "
                         f"({type(e).__name__}); {by_hand}") from None
+
+
+def positive_ints(obj: dict, where: str, keys, least: int = 1, file: str = "config.json") -> None:
+    """UserError naming the first of `keys` whose value in `obj` (read from `file`) is not a whole
+    number >= `least`: a size of 0, null or "512" would otherwise end in a traceback deep inside."""
+    for key in keys:
+        if key not in obj:
+            raise UserError(f"{where}/{file} has no {key}; it is not a model nn2gpt can import")
+        value = obj[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            need = "a positive whole number" if least == 1 else f"a whole number >= {least}"
+            raise UserError(f"{where}/{file}: {key} is {value!r}, not {need}; it is not a model nn2gpt can import")
 
 
 def read_json(folder: Path, name: str) -> dict:

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
+import transformers  # noqa: F401  (the dev extra; hf_tiny builds the reference model with it)
 
 from hf_tiny import gpt2_folder
 from nn2gpt.cli import main
-
-transformers = pytest.importorskip("transformers")
 
 SENTENCE = "The pizza came out of the oven and it tasted good"
 
@@ -136,6 +135,39 @@ def test_what_does_not_fit_is_named_in_one_line(hf_folder, tmp_path, capsys, con
     folder = _copy(hf_folder[0], tmp_path / "tiny", config, tensors)
     _refused(["gpt", "import", "--from", str(folder), "--out", str(tmp_path / "run")], capsys, *needles)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("key, value", [("n_head", 0), ("n_embd", None), ("n_layer", "2"), ("n_positions", -64),
+                                        ("vocab_size", 50257.0), ("n_head", True)])
+def test_a_malformed_size_in_config_json_is_one_line(hf_folder, tmp_path, capsys, key, value):
+    folder = _copy(hf_folder[0], tmp_path / "tiny", {key: value})
+    _refused(["gpt", "import", "--from", str(folder), "--out", str(tmp_path / "run")], capsys,
+             f"{key} is {value!r}, not a positive whole number", "not a model nn2gpt can import")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_folder_given_as_a_repository_points_to_from(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _refused(["gpt", "import", "./my-gpt2", "--out", str(tmp_path / "run")], capsys,
+             "'./my-gpt2' is not a Hugging Face Hub repository name", "--from FOLDER")
+    assert not (tmp_path / "run").exists()
+
+
+def test_only_the_hubs_own_errors_read_as_cannot_reach(tmp_path, capsys, monkeypatch):
+    import huggingface_hub
+
+    def fails(error):
+        def snapshot_download(**kwargs):
+            raise error
+        return snapshot_download
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fails(ConnectionResetError("reset by peer")))
+    _refused(["gpt", "import", "gpt2", "--out", str(tmp_path / "a")], capsys,
+             "cannot reach openai-community/gpt2", "ConnectionResetError", "--from FOLDER")
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fails(AttributeError("a bug, not the network")))
+    with pytest.raises(AttributeError, match="a bug"):  # a defect surfaces as itself
+        main(["gpt", "import", "gpt2", "--out", str(tmp_path / "b")])
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 def test_pickles_offline_and_arguments(run, tmp_path, capsys, monkeypatch):

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
+import transformers  # the dev extra: the reference model and tokenizer
 
 from hf_tiny import corpus as _corpus
 from hf_tiny import marian_folder
 from nn2gpt.cli import main
-
-transformers = pytest.importorskip("transformers")
-spm = pytest.importorskip("sentencepiece")
 
 PIZZA = "La pizza salió del horno y sabía bien."
 
@@ -102,7 +100,9 @@ def test_the_imported_run_works_with_every_chapter_3_tool(run, tmp_path, capsys)
                  "--ref", str(tmp_path / "ref.txt"), "--beam", "1"]) == 0
     assert "BLEU =" in capsys.readouterr().out
     assert main(["lab", "pizza", "--model", str(run), "--out", str(tmp_path / "pizza")]) == 0
-    assert (tmp_path / "pizza" / "REPORT.md").is_file() or list((tmp_path / "pizza").iterdir())
+    report = (tmp_path / "pizza" / "pizza.md").read_text(encoding="utf-8")
+    assert report.startswith("# Pizza or oven, measured") and f"Model: `{run.name}`" in report, report[:300]
+    assert "sabía" in report and (tmp_path / "pizza" / "pizza_heads.png").is_file()
 
     from starlette.testclient import TestClient
 
@@ -183,6 +183,30 @@ def test_what_does_not_fit_is_named_in_one_line(hf_folder, tmp_path, capsys, con
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("config, key, value, need", [
+    ({"d_model": None}, "d_model", None, "a positive whole number"),
+    ({"d_model": "512"}, "d_model", "512", "a positive whole number"),
+    ({"encoder_attention_heads": 0, "decoder_attention_heads": 0}, "encoder_attention_heads", 0,
+     "a positive whole number"),
+    ({"encoder_layers": 2.0, "decoder_layers": 2.0}, "encoder_layers", 2.0, "a positive whole number"),
+    ({"pad_token_id": -1}, "pad_token_id", -1, "a whole number >= 0"),
+])
+def test_a_malformed_size_in_config_json_is_one_line(hf_folder, tmp_path, capsys, config, key, value, need):
+    folder = _copy(hf_folder[0], tmp_path / "opus-mt-es-en", config)
+    _refused(["translate", "import", "--from", str(folder), "--out", str(tmp_path / "run")], capsys,
+             f"config.json: {key} is {value!r}, not {need}", "not a model nn2gpt can import")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_vocab_id_that_is_not_a_number_is_one_line(hf_folder, tmp_path, capsys):
+    folder = _copy(hf_folder[0], tmp_path / "opus-mt-es-en")
+    vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8")) | {"▁pizza": "7"}
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    _refused(["translate", "import", "--from", str(folder), "--out", str(tmp_path / "run")], capsys,
+             "vocab.json: ▁pizza is '7', not a whole number >= 0", "not a model nn2gpt can import")
+    assert not (tmp_path / "run").exists()
+
+
 def test_pickled_weights_are_refused_and_an_existing_run_is_kept(run, tmp_path, capsys):
     folder = tmp_path / "opus-mt-es-en"
     folder.mkdir()
@@ -213,9 +237,8 @@ def test_offline_names_the_repository_and_the_way_round(tmp_path, capsys, monkey
 def test_older_files_with_position_tables_and_untied_names_import_too(hf_folder, run, tmp_path):
     """Files converted by older transformers also store the sinusoid tables and the embedding under
     each of its names: accepted when they are what the model computes anyway."""
-    from transformers.models.marian.modeling_marian import MarianSinusoidalPositionalEmbedding
-
-    table = MarianSinusoidalPositionalEmbedding(64, 32).create_weight()
+    table = hf_folder[1].state_dict()["model.encoder.embed_positions.weight"].clone()  # (64, 32) Marian's own
+    assert table.shape == (64, 32)
 
     def older(t):
         e = t["model.shared.weight"]

@@ -45,17 +45,25 @@ def test_silu_feed_forward():
     assert torch.allclose(relu(x), ff.proj(torch.relu(z)), atol=1e-6)
 
 
+def _marian_positions(T: int, dim: int) -> torch.Tensor:
+    """The encoder's sinusoid table of a tiny random MarianMTModel (transformers, the dev extra)."""
+    from transformers import MarianConfig, MarianMTModel
+
+    cfg = MarianConfig(vocab_size=12, d_model=dim, encoder_layers=1, decoder_layers=1, encoder_attention_heads=1,
+                       decoder_attention_heads=1, encoder_ffn_dim=4, decoder_ffn_dim=4, max_position_embeddings=T,
+                       pad_token_id=11, decoder_start_token_id=11, eos_token_id=0)
+    return MarianMTModel(cfg).state_dict()["model.encoder.embed_positions.weight"]
+
+
 def test_the_halves_layout_holds_the_same_sinusoids_sines_first():
     T, d = 20, 10
     inter, halves = sinusoidal_encoding(T, d), sinusoidal_encoding(T, d, layout="halves")
     assert torch.equal(halves[:, : d // 2], inter[:, 0::2]) and torch.equal(halves[:, d // 2:], inter[:, 1::2])
     assert halves[7, 1] == pytest.approx(math.sin(7 / 10000 ** (2 / d)), abs=1e-7)
     assert halves[7, d // 2 + 1] == pytest.approx(math.cos(7 / 10000 ** (2 / d)), abs=1e-7)
-    transformers = pytest.importorskip("transformers")
-    from transformers.models.marian.modeling_marian import MarianSinusoidalPositionalEmbedding
-
-    for dim in (10, 9):
-        marian = MarianSinusoidalPositionalEmbedding(T, dim).create_weight()
+    for dim in (10, 9):  # the table a real (tiny) MarianMTModel holds, through its public state_dict
+        marian = _marian_positions(T, dim)
+        assert marian.shape == (T, dim) and marian.abs().max() > 0.5
         assert (sinusoidal_encoding(T, dim, layout="halves") - marian).abs().max() < 1e-6
     with pytest.raises(ValueError, match="layout"):
         sinusoidal_encoding(T, d, layout="spiral")

@@ -39,12 +39,11 @@ FINE_TUNE = {"optimizer": "adamw", "lr": 1e-4, "min_lr": 1e-5, "warmup": 10, "we
 def model_config(hf: dict, where: str):
     """chapter 2's ModelConfig for a GPT2Config (config.json); UserError naming anything it cannot hold."""
     from nn2gpt.gpt.variants import ModelConfig
+    from nn2gpt.hub import positive_ints
 
     if hf.get("model_type") != "gpt2":
         raise UserError(f"{where} holds a {hf.get('model_type')!r} model, not GPT-2")
-    for key in ("n_embd", "n_layer", "n_head", "n_positions", "vocab_size"):
-        if not isinstance(hf.get(key), int):
-            raise UserError(f"{where}/config.json has no {key}; it is not a GPT-2 config")
+    positive_ints(hf, where, ("n_embd", "n_layer", "n_head", "n_positions", "vocab_size"))
     checks = [("vocab_size", hf["vocab_size"] == VOCAB, f"GPT-2's BPE tokenizer has {VOCAB} tokens"),
               ("activation_function", hf.get("activation_function", "gelu_new") in GELU_TANH,
                "chapter 2's MLP computes GELU's tanh approximation"),

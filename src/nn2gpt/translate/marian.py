@@ -49,6 +49,12 @@ def model_config(hf: dict, where: str) -> dict:
 
     if hf.get("model_type") != "marian":
         raise UserError(f"{where} holds a {hf.get('model_type')!r} model, not a Marian (opus-mt) one")
+    from nn2gpt.hub import positive_ints
+
+    positive_ints(hf, where, ("d_model", "vocab_size", "max_position_embeddings", "encoder_layers", "decoder_layers",
+                              "encoder_attention_heads", "decoder_attention_heads", "encoder_ffn_dim",
+                              "decoder_ffn_dim") + (("decoder_vocab_size",) if "decoder_vocab_size" in hf else ()))
+    positive_ints(hf, where, ("pad_token_id", "eos_token_id", "decoder_start_token_id"), least=0)
     for enc, dec in (("encoder_layers", "decoder_layers"), ("encoder_attention_heads", "decoder_attention_heads"),
                      ("encoder_ffn_dim", "decoder_ffn_dim")):
         if need(enc) != need(dec):
@@ -155,7 +161,7 @@ def our_weights(tensors: dict, cfg: dict, where: str) -> dict:
 
 def marian_tokenizer(folder: Path, hf: dict, where: str):
     """spm.SentencePiecePair from the folder's source.spm, target.spm and vocab.json."""
-    from nn2gpt.hub import read_json
+    from nn2gpt.hub import positive_ints, read_json
     from nn2gpt.translate.spm import SentencePiecePair
 
     tok_cfg = read_json(folder, "tokenizer_config.json") if (folder / "tokenizer_config.json").is_file() else {}
@@ -163,6 +169,7 @@ def marian_tokenizer(folder: Path, hf: dict, where: str):
         raise UserError(f"{where} has separate source and target vocabularies (separate_vocabs); "
                         f"nn2gpt's Transformer shares one")
     vocab = read_json(folder, "vocab.json")
+    positive_ints(vocab, where, vocab, least=0, file="vocab.json")  # {piece: id}: every id a whole number
     itos = {i: t for t, i in vocab.items()}
     names = {}
     for role, key in (("eos", "eos_token_id"), ("pad", "pad_token_id"), ("decoder_start", "decoder_start_token_id")):
