@@ -61,9 +61,20 @@ def _download(repo: str) -> Path:
     except HFValidationError:  # e.g. `gpt import ./my-gpt2`: a folder given where a repository name goes
         raise UserError(f"{repo!r} is not a Hugging Face Hub repository name; to import a folder, "
                         f"pass --from FOLDER") from None
-    except OSError as e:  # offline (HF_HUB_OFFLINE=1), an HTTP error, no cache: the Hub's errors are OSErrors
+    except _unreachable() as e:  # offline (HF_HUB_OFFLINE=1), an HTTP error, no cache, a proxy, a lost connection
         raise UserError(f"cannot reach {repo} on the Hugging Face Hub and it is not in the cache "
                         f"({type(e).__name__}); {by_hand}") from None
+
+
+def _unreachable() -> tuple[type, ...]:
+    """The errors that mean "the Hub cannot be reached": its own HTTP and offline errors are OSErrors
+    (as are those of `requests`, which older huggingface_hub versions use); newer versions talk
+    through httpx2, whose proxy and connection errors (raised mid-download too) are not."""
+    try:
+        import httpx2
+    except ImportError:
+        return (OSError,)
+    return (OSError, httpx2.TransportError)
 
 
 def positive_ints(obj: dict, where: str, keys, least: int = 1, file: str = "config.json") -> None:

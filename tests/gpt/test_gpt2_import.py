@@ -164,6 +164,11 @@ def test_only_the_hubs_own_errors_read_as_cannot_reach(tmp_path, capsys, monkeyp
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fails(ConnectionResetError("reset by peer")))
     _refused(["gpt", "import", "gpt2", "--out", str(tmp_path / "a")], capsys,
              "cannot reach openai-community/gpt2", "ConnectionResetError", "--from FOLDER")
+    import httpx2
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fails(httpx2.ProxyError("proxy refused")))
+    _refused(["gpt", "import", "gpt2", "--out", str(tmp_path / "a")], capsys,
+             "cannot reach openai-community/gpt2", "ProxyError", "--from FOLDER")
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fails(AttributeError("a bug, not the network")))
     with pytest.raises(AttributeError, match="a bug"):  # a defect surfaces as itself
         main(["gpt", "import", "gpt2", "--out", str(tmp_path / "b")])
