@@ -61,6 +61,9 @@ OUTPUTS = {"gpt attention": False, "digits show": False, "translate attention": 
 
 
 def run(argv) -> tuple[int | str, str]:
+    argv = [str(a) for a in argv]
+    if argv[:1] == ["studio"] and "--list" not in argv:  # once its flags pass, a studio serves until stopped:
+        argv.append("--list")                             # --list ends it right after the same checks
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
