@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from nn2gpt.files import read_json
-from nn2gpt.lab.report import SOURCES, write_report
+from nn2gpt.lab.links import SOURCES
+from nn2gpt.lab.report import write_report
 
 DOCS_LAB = SOURCES / "docs" / "lab"
 

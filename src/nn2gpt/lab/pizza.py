@@ -185,7 +185,7 @@ def pizza_picture(model, tok, path: Path) -> Path:
 
 def report(model, tok, m: dict, command: str, model_line: str, out: Path) -> str:
     """pizza.md (written into `out`): the tables, the verdict, the picture."""
-    from nn2gpt.lab.report import source_link
+    from nn2gpt.lab.links import source_link
     from nn2gpt.translate.evaluate import translate_one
 
     pizza = read_probes()[0]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from nn2gpt.files import atomic_write_text, read_json
 from nn2gpt.lab import budgets, explain, heads, plots, positions
+from nn2gpt.lab.links import source_link
 
 QUESTIONS = {
     "scores": "Question 1 — why the dot product? What about squared or \"inverse\" dot products?",
@@ -24,21 +25,6 @@ QUESTIONS = {
     "positions": "Question 3 — sinusoidal positions vs learned, rotary, ALiBi or none",
     "pizza": "Question 4 — \"La pizza salió del horno y sabía bien\": pizza or oven?",
 }
-SOURCES = Path(__file__).resolve().parents[3]  # the checkout: docs/ and src/ side by side
-
-
-def source_link(text: str, path: str, out_dir: str | Path) -> str:
-    """A Markdown link from a report in `out_dir` to `path` (relative to the checkout, e.g.
-    "docs/gpt.md") that works wherever the report is written (docs/lab/, docs/lab/long/, a user's
-    runs/lab/): it is relative to the report's own folder. Installed without the sources, the file
-    is named in plain text."""
-    target = SOURCES / path
-    if not target.is_file():
-        return f"{text} ({path} in nn2gpt's sources)"
-    rel = os.path.relpath(target, Path(out_dir).expanduser().resolve())
-    return f"[{text}]({Path(rel).as_posix()})"
-
-
 def _is_absolute(path: str) -> bool:
     return os.path.isabs(os.path.expanduser(path)) or (len(path) > 2 and path[1] == ":" and path[2] in "\\/")
 
