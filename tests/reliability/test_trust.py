@@ -119,3 +119,16 @@ def test_a_checkpoint_of_the_first_format_still_loads(copy_of, capsys):
 
     assert main(["gpt", "sample", "--model", str(run), "--max-new-tokens", "3", "--prompt", "To"]) == 0
     assert capsys.readouterr().out.startswith("To")
+
+
+@pytest.mark.parametrize("how", ["--resume", "--init-from"])
+def test_translate_training_refuses_a_run_with_an_extra_tensor(how, copy_of, tmp_path, capsys):
+    """The training side of a translation run reads its weights strictly, as the readers do."""
+    run = forge(copy_of("translate"), weights=lambda a: a.__setitem__("extra.weight", np.zeros(3, np.float32)))
+    before = snapshot(run)
+    argv = (["translate", "train", "--pair", "es-en", "--resume", "--out", run, "--epochs", "1000", "--max-seconds", "1"]
+            if how == "--resume" else
+            ["translate", "train", "--pair", "es-en", "--init-from", run, "--out", tmp_path / "new", "--epochs", "1",
+             "--max-seconds", "1"])
+    one_line_error(argv, capsys, "extra.weight")
+    assert snapshot(run) == before

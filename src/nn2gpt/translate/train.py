@@ -108,7 +108,14 @@ def _model_and_optimizer(config: dict, ck, start, device):
 
     model = build_model(config["model"])
     if ck is not None or start is not None:
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in (ck or start).weights.items()}, strict=False)
+        weights = {k: torch.from_numpy(v) for k, v in (ck or start).weights.items()}
+        missing, extra = model.state_dict().keys() - weights.keys(), weights.keys() - model.state_dict().keys()
+        if missing or extra:  # every tensor named, none left over, as every reader of a run checks
+            names = ", ".join(sorted(missing)[:3] + sorted(extra)[:3])
+            raise UserError(f"{'--resume' if ck is not None else '--init-from'} run's weights do not fit its "
+                            f"Transformer ({len(missing)} missing, {len(extra)} left over: {names}); "
+                            f"the run is damaged or not a translation run of this version")
+        model.load_state_dict(weights)
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=0.0, betas=(0.9, 0.98), eps=1e-9)
     if ck is not None:
