@@ -97,3 +97,42 @@ def test_without_pos_sinusoidal_a_passed_table_is_named_unused(book, tmp_path, c
     assert main(["learn", "run", "gpt", *TINY, "--max-iters", "3", "--out", str(tmp_path / "run")]) == 0
     assert "positional_encoding: checked, not part of this network (the positions are learned; --pos sinusoidal" \
         in capsys.readouterr().out
+
+
+@pytest.fixture
+def trainings(monkeypatch):
+    """Each `gpt train` the milestone starts, recorded; this one stops as SIGTERM would (exit 143)."""
+    import sys
+
+    from nn2gpt.gpt import cli
+
+    calls = []
+
+    def cmd_train(args):
+        calls.append(args.out)
+        print("nn2gpt gpt: stopped by SIGTERM at step 2, saved", file=sys.stderr)
+        return 143
+    monkeypatch.setattr(cli, "cmd_train", cmd_train)
+    return calls
+
+
+def test_a_stop_during_the_reference_ends_the_milestone(book, tmp_path, capsys, trainings):
+    assert main(["learn", "run", "gpt", *TINY, "--out", str(tmp_path / "run")]) == 143
+    assert len(trainings) == 1                                # the learner's training never started
+    err = capsys.readouterr().err.strip()
+    assert err == "nn2gpt gpt: stopped by SIGTERM at step 2, saved", err
+
+
+def test_a_bad_flag_is_one_line_before_anything_trains(book, tmp_path, capsys):
+    assert main(["learn", "run", "gpt", *TINY, "--lr", "-1", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--lr" in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_existing_out_is_refused_before_the_reference_trains(book, tmp_path, capsys, trainings):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "weights.npz").write_bytes(b"")                    # a digits run lives there
+    assert main(["learn", "run", "gpt", *TINY, f"--out={out}"]) == 2
+    assert trainings == [] and "choose another --out" in capsys.readouterr().err

@@ -13,7 +13,9 @@ and `--resume` read it as any other.
 
 The reference trains first, from the same seed for the same budget (into a temporary directory),
 and the validation losses are printed side by side: equal to rounding when the learner's pieces
-are right. (The lecture's heads have no bias, so the reference's fused q/k/v bias is held at
+are right. Flags and --out are checked before anything trains, and if the reference does not
+finish (a refused flag, Ctrl-C, SIGTERM) its last line is printed and the milestone ends with its
+status; the learner's run does not start. (The lecture's heads have no bias, so the reference's fused q/k/v bias is held at
 zero.) A sample is then drawn with the learner's `next_token_probs` (exercise 18) if it passes.
 With `--pos sinusoidal` the positions are the learner's `positional_encoding` table (exercise 17)
 if it passes; the bigram loss and the average of the past (11, 12) are steps of the lecture with
@@ -26,6 +28,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -142,6 +145,7 @@ def split_out(flags: list[str], default: str = DEFAULTS["--out"]) -> tuple[str, 
 
 
 def run(book, flags: list[str]) -> int:
+    from nn2gpt.checkpoint import check_new_run
     from nn2gpt.gpt import train
     from nn2gpt.gpt.cli import main as gpt_main
     from nn2gpt.learn.milestone_numpy_gpt import swapped
@@ -196,12 +200,22 @@ def run(book, flags: list[str]) -> int:
             block.attn.qkv.bias.requires_grad_(False)                   # zero from the init, and kept there
         return model_cfg, model
 
+    if "--resume" not in flags:             # refused now, not after the reference has trained
+        check_new_run(out, "gpt", "--overwrite" in flags)
     with tempfile.TemporaryDirectory(prefix="nn2gpt-learn-reference-") as tmp, \
             swapped([(train, "build", reference_build)]):
         print("training the reference first (same seed, same budget) ...", flush=True)
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            gpt_main(["train", *CLASSIC, *extra, *ref_flags, "--out", str(Path(tmp) / "ref"), "--quiet",
-                      "--sample-tokens", "0"])
+        said = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(said):
+                status = gpt_main(["train", *CLASSIC, *extra, *ref_flags, "--out", str(Path(tmp) / "ref"),
+                                   "--quiet", "--sample-tokens", "0"])
+        except SystemExit as e:             # a flag argparse refused: its message is in `said`
+            status = e.code if isinstance(e.code, int) else 2
+        if status != 0:                     # a bad flag, Ctrl-C or SIGTERM: the learner's run does not start
+            lines = [line for line in said.getvalue().splitlines() if line.strip()]
+            print(lines[-1] if lines else f"the reference run stopped (exit {status})", file=sys.stderr)
+            return status
         reference = val_losses(Path(tmp) / "ref")
     try:
         with swapped([(train, "build", build), (train, "save_checkpoint", save_checkpoint)]):
