@@ -126,3 +126,28 @@ def test_with_cost_cross_entropy_a_passed_cross_entropy_is_bp1(book, tmp_path, c
     assert calls.read_text().splitlines().count("(10, 20)") == 5    # 100 examples, mini-batches of 20
     epochs = re.findall(r"validation yours +([\d.]+)% +reference +([\d.]+)%", text)
     assert len(epochs) == 1 and epochs[0][0] == epochs[0][1], text
+
+
+def test_sigterm_saves_the_weights_and_exits_143(book, tmp_path, capsys, monkeypatch):
+    """SIGTERM in the middle of the learner's training (sent by their update_mini_batch, in this
+    process only: the checks run in children): one line, exit 143, the weights saved as they were."""
+    import os
+
+    from nn2gpt.digits.model import load_model
+
+    monkeypatch.setenv("NN2GPT_TEST_PID", str(os.getpid()))
+    ex = find("update_mini_batch")
+    text = ex.solution.read_text()
+    head = "def update_mini_batch(self, mini_batch, eta):\n"
+    assert head in text
+    (book / ex.file).write_text(text.replace(head, head + "    import os, signal\n"
+                                             "    if os.getpid() == int(os.environ['NN2GPT_TEST_PID']):\n"
+                                             "        os.kill(os.getpid(), signal.SIGTERM)\n", 1))
+    out = tmp_path / "run"
+    assert main(["learn", "run", "digits", "--epochs", "2", "--limit", "100", "--out", str(out)]) == 143
+    said = capsys.readouterr()
+    assert "yours: update_mini_batch" in said.out
+    last = said.out.strip().splitlines()[-1]
+    assert last.startswith("interrupted by SIGTERM after 0 full epoch(s)") and str(out) in last, said.out
+    _, config = load_model(out)
+    assert config["train"]["stopped_by"] == "SIGTERM" and config["learn"]["yours"] == ["update_mini_batch"]

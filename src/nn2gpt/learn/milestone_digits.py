@@ -14,6 +14,8 @@ The reference trains first, from the same seed (same initial weights, same shuff
 epoch's validation accuracy is printed beside the reference's: equal to a few decimals when the
 learner's code is right. The run is saved like any `digits train` run (same lock, atomic saves),
 with `"learn"` in its config naming the learner's pieces, so the studio shows it as theirs.
+Ctrl-C or SIGTERM stops the learner's training after the mini-batch in flight and saves the
+weights as they are (`stopped_by` in the config), one line, exit 130 or 143, as `digits train` does.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ def _train(book, args, sizes, out: Path) -> int:
     from nn2gpt.digits.model import save_model
     from nn2gpt.digits.network import Network
     from nn2gpt.digits.plots import learning_curve
+    from nn2gpt.interrupt import StopOnCtrlC
     from nn2gpt.learn.runner import located
 
     methods, mine, theirs, unused = pieces(book, args.cost)
@@ -183,11 +186,22 @@ def _train(book, args, sizes, out: Path) -> int:
         if problem:
             raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
 
-    start = time.perf_counter()
+    class StopNow(Exception):
+        """Ctrl-C or SIGTERM came: leave SGD between two mini-batches, then save what was trained."""
+
+    def progress(batches, epoch):
+        for batch in batches:
+            yield batch
+            if stop.set:  # the learner's step in flight has finished: the weights are whole
+                raise StopNow
+
+    start, history = time.perf_counter(), {"epoch": []}
     try:
-        with np.errstate(all="ignore"):
-            history = net.SGD((X, labels), args.epochs, args.batch, args.eta,
-                              evaluation_data=mnist.validation, on_epoch=on_epoch)
+        with np.errstate(all="ignore"), StopOnCtrlC() as stop:
+            history = net.SGD((X, labels), args.epochs, args.batch, args.eta, evaluation_data=mnist.validation,
+                              progress=progress, on_epoch=lambda h: (history.update(h), on_epoch(h)))
+    except StopNow:  # one final save, as `nn2gpt digits train` does on Ctrl-C or SIGTERM
+        pass
     except Diverged:
         raise
     except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
@@ -198,11 +212,16 @@ def _train(book, args, sizes, out: Path) -> int:
     if problem:
         raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
     correct = net.accuracy(mnist.test)
-    settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "seed", "limit")}
+    settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "seed", "limit")} \
+        | ({"stopped_by": stop.name} if stop.set else {})
     learn = {"yours": mine, "reference": theirs, "not_used": sorted(unused),
              "reference_evaluation_accuracy": ref, "milestone": "digits"}
     save_model(net, out, {"train": settings, "history": history,
                           "test_accuracy": correct / len(mnist.test), "train_seconds": seconds, "learn": learn})
+    if stop.set:
+        print(f"interrupted by {stop.name} after {len(history['epoch'])} full epoch(s), {seconds:.1f} s: the weights "
+              f"as they were saved in {out}/; test accuracy {100 * correct / len(mnist.test):.2f}%", flush=True)
+        return stop.status
     curve = learning_curve(history, out / "curve.png")
     print(f"trained {len(history['epoch'])} epochs in {seconds:.1f} s with your code; saved in {out}/ "
           f"(learning curve {curve}); open it with `nn2gpt studio --runs {out.parent}`")
