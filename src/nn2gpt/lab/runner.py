@@ -303,8 +303,8 @@ def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command:
                 for f in as_completed(futures):
                     done(f.result())
             except BaseException:  # a stop signal, or a run that diverged: the runs in flight stop too
-                for f in futures:
-                    f.cancel()
+                # no future is cancelled by hand: once its workers end, the pool fails every pending one
+                # itself (cancelling them too makes its own thread raise on a cancelled future)
                 for worker in list(pool._processes.values()):  # noqa: SLF001 - the pool names no public handle
                     worker.terminate()  # SIGTERM: a run in training ends at its next step
                 raise
