@@ -13,15 +13,6 @@ TINY = ["--max-iters", "6", "--eval-interval", "3", "--n-layer", "1", "--n-head"
         "--quiet", "--threads", "1"]
 
 
-@pytest.fixture
-def book(tmp_path, monkeypatch, capsys):
-    root = tmp_path / "wb"
-    assert main(["learn", "init", str(root)]) == 0
-    monkeypatch.chdir(root)
-    capsys.readouterr()
-    return root
-
-
 def solve(root, name, change=("", "")):
     ex = find(name)
     text = ex.solution.read_text()

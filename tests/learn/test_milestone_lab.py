@@ -10,15 +10,6 @@ from nn2gpt.learn.exercises import find
 TINY = ["--tiny", "--steps", "2"]
 
 
-@pytest.fixture
-def book(tmp_path, monkeypatch, capsys):
-    root = tmp_path / "wb"
-    assert main(["learn", "init", str(root)]) == 0
-    monkeypatch.chdir(root)
-    capsys.readouterr()
-    return root
-
-
 def solve(root, name, change=("", "")):
     ex = find(name)
     text = ex.solution.read_text()

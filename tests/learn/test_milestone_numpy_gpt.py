@@ -14,15 +14,6 @@ TINY = ["--max-iters", "4", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
         "--batch-size", "4", "--eval-batches", "2", "--warmup", "2", "--sample-tokens", "0", "--quiet"]
 
 
-@pytest.fixture
-def book(tmp_path, monkeypatch, capsys):
-    root = tmp_path / "wb"
-    assert main(["learn", "init", str(root)]) == 0
-    monkeypatch.chdir(root)
-    capsys.readouterr()
-    return root
-
-
 def solve(root, name, change=("", "")):
     ex = find(name)
     text = ex.solution.read_text()

@@ -13,15 +13,6 @@ TINY = ["--pair", "es-en", "--d-model", "16", "--layers", "1", "--heads", "2", "
         "--epochs", "1", "--eval-limit", "5"]
 
 
-@pytest.fixture
-def book(tmp_path, monkeypatch, capsys):
-    root = tmp_path / "wb"
-    assert main(["learn", "init", str(root)]) == 0
-    monkeypatch.chdir(root)
-    capsys.readouterr()
-    return root
-
-
 def solve(root, name, change=("", "")):
     ex = find(name)
     text = ex.solution.read_text()

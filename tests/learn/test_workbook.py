@@ -10,15 +10,6 @@ from nn2gpt.learn.exercises import all_exercises, find
 from nn2gpt.learn.workbook import PROGRESS
 
 
-@pytest.fixture
-def book(tmp_path, monkeypatch, capsys):
-    root = tmp_path / "wb"
-    assert main(["learn", "init", str(root)]) == 0
-    monkeypatch.chdir(root)
-    capsys.readouterr()
-    return root
-
-
 def solve(root, name):
     ex = find(name)
     (root / ex.file).write_text(ex.solution.read_text())
