@@ -60,7 +60,7 @@ def test_the_recipe_is_chapter_twos(book, capsys):
 def test_pos_sinusoidal_trains_with_the_learners_table(book, tmp_path, capsys, monkeypatch):
     """The learner's positional_encoding, recording each (T, d) it is asked for, is the table of a
     --pos sinusoidal run (block size 16, width 16); the passed bigram loss and average of the past
-    are named as checked but not part of this network."""
+    are named as checked but not part of this run."""
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv("NN2GPT_TEST_CALLS", str(calls))
     solve(book, "positional_encoding", ('    pos = torch.arange', '    import os\n'
@@ -73,8 +73,8 @@ def test_pos_sinusoidal_trains_with_the_learners_table(book, tmp_path, capsys, m
     assert main(["learn", "run", "gpt", *TINY, "--pos", "sinusoidal", "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert "yours: positional_encoding; the reference's: head, multi_head" in said
-    assert "bigram_loss: checked, not part of this network" in said
-    assert "average_past: checked, not part of this network" in said
+    assert "bigram_loss: checked, not part of this run" in said
+    assert "average_past: checked, not part of this run" in said
     assert "16 16" in calls.read_text().splitlines()
     rows = [line.split() for line in said.splitlines() if line.strip()[:1].isdigit()]
     assert [r[0] for r in rows] == ["3", "6"] and all(r[1] == r[2] for r in rows), said   # yours == reference
@@ -86,7 +86,7 @@ def test_pos_sinusoidal_trains_with_the_learners_table(book, tmp_path, capsys, m
 def test_without_pos_sinusoidal_a_passed_table_is_named_unused(book, tmp_path, capsys):
     solve(book, "positional_encoding")
     assert main(["learn", "run", "gpt", *TINY, "--max-iters", "3", "--out", str(tmp_path / "run")]) == 0
-    assert "positional_encoding: checked, not part of this network (the positions are learned; --pos sinusoidal" \
+    assert "positional_encoding: checked, not part of this run (the positions are learned; --pos sinusoidal" \
         in capsys.readouterr().out
 
 

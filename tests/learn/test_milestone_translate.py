@@ -20,16 +20,35 @@ def solve(root, name, change=("", "")):
     (root / ex.file).write_text(text.replace(*change))
 
 
-def test_the_learners_cross_attention_trains_and_is_scored(book, tmp_path, capsys):
+RECORD = ('        import os\n        with open(os.environ["NN2GPT_TEST_CALLS"], "a") as f:\n'
+          '            f.write(f"{} {{os.getpid()}}\\n")\n')
+
+
+def test_the_learners_cross_attention_trains_and_is_scored_beside_chapter_3s(book, tmp_path, capsys, monkeypatch):
+    """The learner's CrossAttention (recording each call) is what every decoder layer runs, in this
+    process, in training and in the evaluation; the reference's BLEU, trained first with the same
+    flags, is printed beside theirs, and with the solution's code and --epochs the two are equal."""
+    import os
+    import re
+
     from nn2gpt.translate import decode, model
     from nn2gpt.translate.evaluate import load_run
 
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("NN2GPT_TEST_CALLS", str(calls))
     originals = (model.build_model, decode.greedy_decode)
-    solve(book, "cross_attention")
+    solve(book, "cross_attention", ("        B, T, C = x.shape\n", RECORD.format("cross") + "        B, T, C = x.shape\n"))
+    calls.write_text("")
     out = tmp_path / "run"
     assert main(["learn", "run", "translate", *TINY, "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert "yours: cross_attention; chapter 3's: padding_mask, label_smoothing, greedy_decode" in said and "BLEU" in said
+    row = re.search(r"greedy:\s+yours\s+([\d.]+) \((\d+) steps\)\s+chapter 3's\s+([\d.]+) \((\d+) steps\)", said)
+    assert row, said
+    yours, my_steps, reference, ref_steps = float(row[1]), int(row[2]), float(row[3]), int(row[4])
+    assert my_steps == ref_steps > 0 and abs(yours - reference) < 0.5, said
+    # one call a training step (one decoder layer), and more for the validation and the decoding
+    assert calls.read_text().splitlines().count(f"cross {os.getpid()}") > my_steps    # not only the check's child
     assert json.loads((out / "config.json").read_text())["learn"]["yours"] == ["cross_attention"]
     assert (model.build_model, decode.greedy_decode) == originals
     load_run(out)                                              # an ordinary translate run: chapter 3 loads it

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from nn2gpt.errors import UserError
 from nn2gpt.loop import Ceiling, Diverged, diverged_message, weights_problem
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.pieces import listing
 
 USED = ("sigmoid", "feedforward", "backprop", "update_mini_batch")
 MATRIX, CE = "backprop_matrix", "cross_entropy"     # used when they pass / with --cost cross-entropy
@@ -57,14 +57,11 @@ def pieces(book, cost: str) -> tuple[dict, list[str], list[str], dict[str, str]]
     the pieces used that are theirs and that are the reference's; and {name: why} for the passed
     exercises this run has no place for."""
     from nn2gpt.learn import ch1
-    from nn2gpt.learn.exercise import load_file, pick
-    from nn2gpt.learn.runner import check
+    from nn2gpt.learn.exercise import pick
+    from nn2gpt.learn.pieces import Pieces
 
-    def passed(name) -> bool:
-        path = book.root / find(name).file
-        return path.is_file() and check(find(name), path).status == "passed"
-
-    mine = [name for name in (*USED, MATRIX, CE) if passed(name)]
+    checked = Pieces(book, (*USED, MATRIX, CE))
+    mine = checked.mine((*USED, MATRIX, CE))
     if cost == "cross-entropy":   # network.py's BP1 is cost_derivative * sigma'(z): no place for cost.delta
         why = "its BP1 is the quadratic cost's; --cost cross-entropy trains with network2.py's backprop"
         unused = {name: why for name in ("backprop", MATRIX) if name in mine}
@@ -74,8 +71,7 @@ def pieces(book, cost: str) -> tuple[dict, list[str], list[str], dict[str, str]]
         if MATRIX in mine:
             unused["backprop"] = f"{MATRIX} does its work, on the whole mini-batch at once"
         used = ["sigmoid", "feedforward", MATRIX if MATRIX in mine else "backprop", "update_mini_batch"]
-    modules = {name: load_file(book.root / find(name).file, f"workbook_run_{name}") if name in mine
-               else load_file(find(name).solution, f"reference_run_{name}") for name in used}
+    modules = {name: checked.module(name) for name in used}
     sig = pick(modules["sigmoid"], "sigmoid"), pick(modules["sigmoid"], "sigmoid_prime")
     for module in modules.values():   # the learner's sigmoid wherever a file uses the stubs' import
         if getattr(module, "sigmoid", None) is ch1.sigmoid:
@@ -83,8 +79,8 @@ def pieces(book, cost: str) -> tuple[dict, list[str], list[str], dict[str, str]]
         if getattr(module, "sigmoid_prime", None) is ch1.sigmoid_prime:
             module.sigmoid_prime = sig[1]
     methods = {name: pick(modules[name], "CrossEntropyCost" if name == CE else name) for name in used[1:]}
-    theirs = [name for name in used if name not in mine] + ([NETWORK2] if cost == "cross-entropy" else [])
-    return methods, [name for name in used if name in mine], theirs, unused
+    theirs = checked.theirs(used) + ([NETWORK2] if cost == "cross-entropy" else [])
+    return methods, checked.mine(used), theirs, unused
 
 
 def learner_network(methods: dict):
@@ -118,12 +114,6 @@ def learner_network(methods: dict):
     else:
         body["backprop"] = methods.get(MATRIX) or methods["backprop"]
     return type("LearnerNetwork", (Network,), body)
-
-
-def listing(mine: list[str], theirs: list[str], unused: dict[str, str]) -> str:
-    """The run's first line, whose code trains; then a line for each passed exercise with no part in it."""
-    text = f"yours: {', '.join(mine) or 'none yet'}; the reference's: {', '.join(theirs) or 'none'}"
-    return text + "".join(f"\n{name}: checked, not part of this run ({why})" for name, why in unused.items())
 
 
 def run(book, flags: list[str]) -> int:
@@ -160,7 +150,7 @@ def _train(book, args, sizes, out: Path) -> int:
     from nn2gpt.learn.runner import located
 
     methods, mine, theirs, unused = pieces(book, args.cost)
-    print(listing(mine, theirs, unused))
+    print(listing(mine, theirs, unused=unused))
     mnist = load_mnist(args.data_dir, dtype=np.dtype(args.dtype))
     X, labels = mnist.train.images, mnist.train.labels
     if args.limit:

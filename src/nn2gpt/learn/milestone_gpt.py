@@ -26,15 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.exercise import load_file, pick
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.exercise import pick
 
 PIECES = {"head": "Head", "multi_head": "MultiHeadAttention", "feed_forward": "FeedForward", "block": "Block"}
 CLASSIC = ["--model", "gpt", "--recipe", "classic"]
@@ -45,48 +42,31 @@ NOT_HERE = {"bigram_loss": "the bigram model's own loss; this GPT's is the same 
 DEFAULTS = {"--out": "runs/learn-gpt", "--max-iters": "200", "--eval-interval": "50"}
 
 
-def learner_block_class(book) -> tuple[type, list[str], object | None]:
+def learner_block_class(checked) -> tuple[type, list[str], object | None]:
     """(the Block class to run, the names of the learner's pieces in it, their next_token_probs or None)."""
     from nn2gpt.learn import ch2
-    from nn2gpt.learn.runner import check
 
-    mine, classes = [], {}
+    classes = {}
     for name, cls in PIECES.items():
-        ex = find(name)
-        path = book.root / ex.file
-        ok = path.is_file() and check(ex, path).status == "passed"
-        module = load_file(path if ok else ex.solution, f"{'workbook' if ok else 'reference'}_run_{name}")
-        mine += [name] if ok else []
+        module = checked.module(name)
         classes[cls] = (module, pick(module, cls))
     for module, _ in classes.values():   # each file's imports of the earlier pieces: the ones chosen above
         for cls, (_, chosen) in classes.items():
             if getattr(module, cls, None) is getattr(ch2, cls):
                 setattr(module, cls, chosen)
-    ex = find("sampling")
-    path = book.root / ex.file
-    probs = None
-    if path.is_file() and check(ex, path).status == "passed":
-        probs = pick(load_file(path, "workbook_run_sampling"), "next_token_probs")
-        mine.append("sampling")
-    return classes["Block"][1], mine, probs
+    probs = checked.function("sampling", "next_token_probs", reference=False)
+    return classes["Block"][1], checked.mine((*PIECES, "sampling")), probs
 
 
-def passed_others(book, pos: str) -> tuple[object | None, dict[str, str]]:
+def passed_others(checked, pos: str) -> tuple[object | None, dict[str, str]]:
     """(the learner's positional_encoding if it passes and --pos sinusoidal uses it, else None;
     {name: why} for the passed exercises with no place in this run)."""
-    from nn2gpt.learn.runner import check
-
-    def passed(name) -> bool:
-        path = book.root / find(name).file
-        return path.is_file() and check(find(name), path).status == "passed"
-
-    unused = {name: why for name, why in NOT_HERE.items() if passed(name)}
-    if not passed("positional_encoding"):
+    unused = {name: why for name, why in NOT_HERE.items() if checked.passed(name)}
+    if not checked.passed("positional_encoding"):
         return None, unused
     if pos != "sinusoidal":
         return None, unused | {"positional_encoding": "the positions are learned; --pos sinusoidal trains with it"}
-    path = book.root / find("positional_encoding").file
-    return pick(load_file(path, "workbook_run_positional_encoding"), "positional_encoding"), unused
+    return checked.function("positional_encoding", "positional_encoding"), unused
 
 
 def pos_flag(flags: list[str]) -> str:
@@ -148,8 +128,7 @@ def run(book, flags: list[str]) -> int:
     from nn2gpt.checkpoint import check_new_run
     from nn2gpt.gpt import train
     from nn2gpt.gpt.cli import main as gpt_main
-    from nn2gpt.learn.milestone_numpy_gpt import swapped
-    from nn2gpt.learn.runner import from_workbook, located
+    from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, swapped
 
     if any(f in ("-h", "--help") for f in flags):
         print("nn2gpt learn run gpt [flags of `nn2gpt gpt train`]: chapter 2's GPT whose blocks are your Block, "
@@ -165,14 +144,13 @@ def run(book, flags: list[str]) -> int:
     extra = [x for k, v in DEFAULTS.items() if k != "--out" and k not in given
              and not (k == "--max-iters" and "--max-seconds" in given) for x in (k, v)]
     pos = pos_flag(flags)
-    Block, mine, probs = learner_block_class(book)
-    table, unused = passed_others(book, pos)
+    checked = Pieces(book, [*PIECES, "sampling", "positional_encoding", *NOT_HERE])
+    Block, mine, probs = learner_block_class(checked)
+    table, unused = passed_others(checked, pos)
     mine += ["positional_encoding"] if table else []
     theirs = [n for n in (*PIECES, "sampling") if n not in mine]
     theirs += ["positional_encoding"] if pos == "sinusoidal" and not table else []
-    print(f"yours: {', '.join(mine) or 'none yet'}; the reference's: {', '.join(theirs) or 'none'}", flush=True)
-    for name, why in unused.items():
-        print(f"{name}: checked, not part of this network ({why})", flush=True)
+    print(listing(mine, theirs, unused=unused), flush=True)
     real_build, real_save, built = train.build, train.save_checkpoint, []
 
     def build(cfg, tok, device, dist):
@@ -205,26 +183,13 @@ def run(book, flags: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="nn2gpt-learn-reference-") as tmp, \
             swapped([(train, "build", reference_build)]):
         print("training the reference first (same seed, same budget) ...", flush=True)
-        said = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(said):
-                status = gpt_main(["train", *CLASSIC, *extra, *ref_flags, "--out", str(Path(tmp) / "ref"),
-                                   "--quiet", "--sample-tokens", "0"])
-        except SystemExit as e:             # a flag argparse refused: its message is in `said`
-            status = e.code if isinstance(e.code, int) else 2
+        status = quietly(gpt_main, ["train", *CLASSIC, *extra, *ref_flags, "--out", str(Path(tmp) / "ref"),
+                                    "--quiet", "--sample-tokens", "0"])
         if status != 0:                     # a bad flag, Ctrl-C or SIGTERM: the learner's run does not start
-            lines = [line for line in said.getvalue().splitlines() if line.strip()]
-            print(lines[-1] if lines else f"the reference run stopped (exit {status})", file=sys.stderr)
             return status
         reference = val_losses(Path(tmp) / "ref")
-    try:
-        with swapped([(train, "build", build), (train, "save_checkpoint", save_checkpoint)]):
-            status = gpt_main(["train", *CLASSIC, *extra, *mine_flags, "--out", out])
-    except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
-        if not from_workbook(e, book.root):
-            raise
-        raise UserError(f"your code raised during training ({located(e, book.root)}); the last checkpoint, "
-                        f"if any, is kept: `nn2gpt learn check` that exercise") from None
+    with swapped([(train, "build", build), (train, "save_checkpoint", save_checkpoint)]), learner_code(book):
+        status = gpt_main(["train", *CLASSIC, *extra, *mine_flags, "--out", out])
     yours = val_losses(Path(out))
     print("validation loss   step     yours   reference")
     for step, loss in yours.items():

@@ -15,10 +15,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.exercise import load_file, pick
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.exercise import pick
+from nn2gpt.learn.pieces import Pieces, learner_code, swapped
 
 REFUSED = ("suite", "variants", "skip")
+NAMES = ("squared_score", "inverse_score", "anticausal_mask")
 
 
 def parser():
@@ -36,17 +37,8 @@ def parser():
 
 def passed(book) -> dict[str, tuple[object, str]]:
     """{exercise name: (the learner's module, what the check said)} for chapter 4's that pass now."""
-    from nn2gpt.learn.runner import check
-
-    out = {}
-    for name in ("squared_score", "inverse_score", "anticausal_mask"):
-        ex = find(name)
-        path = book.root / ex.file
-        if path.is_file():
-            result = check(ex, path)
-            if result.status == "passed":
-                out[name] = (load_file(path, f"workbook_run_{name}"), result.message)
-    return out
+    checked = Pieces(book, NAMES)
+    return {name: (checked.module(name), checked.said(name)) for name in checked.mine(NAMES)}
 
 
 def changes(mine: dict) -> tuple[list, list[str], list[str]]:
@@ -83,8 +75,6 @@ def run(book, flags: list[str]) -> int:
     from nn2gpt.lab import runner
     from nn2gpt.lab.cli import LONG_STEPS
     from nn2gpt.lab.plan import make_plan
-    from nn2gpt.learn.milestone_numpy_gpt import swapped
-    from nn2gpt.learn.runner import from_workbook, located
 
     args = parser().parse_args(flags)
     given = [f"--{d}" for d in REFUSED if getattr(args, d) not in (None, "all")]
@@ -105,15 +95,10 @@ def run(book, flags: list[str]) -> int:
         if Path(path).name == "results.json" and isinstance(obj, dict):
             obj = obj | {"learn": {"yours": list(mine), "variants": variants, "milestone": "lab"}}
         return real_write(path, obj)
-    try:
-        with swapped([*swaps, (runner, "atomic_write_json", atomic_write_json)]):
-            path = runner.run_lab(plan, out_dir=args.out, budget=args.budget, steps=steps, data_dir=args.data_dir,
-                                  jobs=1, command=" ".join(["nn2gpt learn run lab", *flags]))
-    except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
-        if not from_workbook(e, book.root):
-            raise
-        raise UserError(f"your code raised during training ({located(e, book.root)}): `nn2gpt learn check` that "
-                        f"exercise") from None
+    with swapped([*swaps, (runner, "atomic_write_json", atomic_write_json)]), \
+            learner_code(book, kept="the finished variants' results are kept"):
+        path = runner.run_lab(plan, out_dir=args.out, budget=args.budget, steps=steps, data_dir=args.data_dir,
+                              jobs=1, command=" ".join(["nn2gpt learn run lab", *flags]))
     text = Path(path).read_text(encoding="utf-8")
     if "## Summary" in text:                                         # the lab's table, here as well
         print(text.split("## Summary", 1)[1].split("\n## ", 1)[0].strip())

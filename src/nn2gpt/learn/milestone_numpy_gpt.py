@@ -11,11 +11,9 @@ backward passes trained it. The functions are put back when the run ends, howeve
 
 from __future__ import annotations
 
-import contextlib
-
 from nn2gpt.errors import UserError
-from nn2gpt.learn.exercise import load_file, pick
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.exercise import pick
+from nn2gpt.learn.pieces import Pieces, learner_code, listing, swapped
 
 USED = ("linear_backward", "layer_norm", "gelu_backward", "attention_backward", "cross_entropy_backward")
 DEFAULTS = {"--out": "runs/learn-numpy-gpt", "--max-iters": "200"}
@@ -23,15 +21,8 @@ DEFAULTS = {"--out": "runs/learn-numpy-gpt", "--max-iters": "200"}
 
 def passed_pieces(book) -> dict:
     """{exercise name: the learner's module} for each of USED that passes its check now."""
-    from nn2gpt.learn.runner import check
-
-    mine = {}
-    for name in USED:
-        ex = find(name)
-        path = book.root / ex.file
-        if path.is_file() and check(ex, path).status == "passed":
-            mine[name] = load_file(path, f"workbook_run_{name}")
-    return mine
+    checked = Pieces(book, USED)
+    return {name: checked.module(name) for name in checked.mine(USED)}
 
 
 def replacements(mine: dict) -> list[tuple[object, str, object]]:
@@ -66,22 +57,8 @@ def replacements(mine: dict) -> list[tuple[object, str, object]]:
     return out
 
 
-@contextlib.contextmanager
-def swapped(changes):
-    """Set each module attribute for the duration, and put the originals back afterwards."""
-    saved = [(module, name, getattr(module, name)) for module, name, _ in changes]
-    try:
-        for module, name, value in changes:
-            setattr(module, name, value)
-        yield
-    finally:
-        for module, name, value in saved:
-            setattr(module, name, value)
-
-
 def run(book, flags: list[str]) -> int:
     from nn2gpt.gpt.cli import main as gpt_main
-    from nn2gpt.learn.runner import from_workbook, located
     from nn2gpt.numpy_gpt import train
 
     if any(f in ("-h", "--help") for f in flags):
@@ -92,7 +69,7 @@ def run(book, flags: list[str]) -> int:
         raise UserError("this milestone is the numpy engine's; drop --engine")
     mine = passed_pieces(book)
     theirs = [n for n in USED if n not in mine]
-    print(f"yours: {', '.join(mine) or 'none yet'}; chapter 5's: {', '.join(theirs) or 'none'}", flush=True)
+    print(listing(mine, theirs, "chapter 5's"), flush=True)
     given = {f.split("=")[0] for f in flags}
     extra = [x for k, v in DEFAULTS.items() if k not in given and not (k == "--max-iters" and "--max-seconds" in given)
              for x in (k, v)]
@@ -101,11 +78,5 @@ def run(book, flags: list[str]) -> int:
     def save_checkpoint(run_dir, weights, config, *args, **kw):   # the run's config names the learner's pieces
         return real_save(run_dir, weights, config | {"learn": {"yours": list(mine), "reference": theirs,
                                                                "milestone": "numpy-gpt"}}, *args, **kw)
-    try:
-        with swapped([*replacements(mine), (train, "save_checkpoint", save_checkpoint)]):
-            return gpt_main(["train", "--engine", "numpy", *extra, *flags])
-    except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
-        if not from_workbook(e, book.root):
-            raise
-        raise UserError(f"your code raised during training ({located(e, book.root)}); the last checkpoint, "
-                        f"if any, is kept: `nn2gpt learn check` that exercise") from None
+    with swapped([*replacements(mine), (train, "save_checkpoint", save_checkpoint)]), learner_code(book):
+        return gpt_main(["train", "--engine", "numpy", *extra, *flags])

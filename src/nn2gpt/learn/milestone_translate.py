@@ -2,7 +2,12 @@
 
 A few minutes of `nn2gpt translate train` (de-en by default, `--max-seconds 180`), then
 `nn2gpt translate eval` with greedy decoding on the test split, both as they are - flags, lock,
-checkpoints, sacreBLEU - except for the pieces the learner wrote, where they pass their checks:
+checkpoints, sacreBLEU - except for the pieces the learner wrote, where they pass their checks.
+Chapter 3's own model trains first with the same flags and seed (into a temporary directory) and
+is scored the same way, so the learner's BLEU is printed beside the reference's, with the steps
+each took: with `--epochs` both take the same steps and, when the pieces are right, reach the
+same BLEU; with the default time budget the learner's slower modules take fewer.
+The pieces:
 
 - cross-attention (exercise 22): every decoder layer's cross-attention runs the learner's
   `CrossAttention` on the layer's own parameters (`torch.func.functional_call`): the fused key
@@ -23,10 +28,13 @@ The learner's cross-attention has no dropout of its own.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
+
 from nn2gpt.errors import UserError
-from nn2gpt.learn.exercise import load_file, pick
-from nn2gpt.learn.exercises import find
 from nn2gpt.learn.milestone_gpt import split_out
+from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, swapped
 
 PIECES = {"padding_mask": "padding_mask", "cross_attention": "CrossAttention",
           "label_smoothing": "label_smoothed_loss", "greedy_decode": "greedy_decode"}
@@ -35,15 +43,9 @@ EVAL_LIMIT = 200
 
 
 def passed(book) -> dict:
-    from nn2gpt.learn.runner import check
-
-    out = {}
-    for name, what in PIECES.items():
-        ex = find(name)
-        path = book.root / ex.file
-        if path.is_file() and check(ex, path).status == "passed":
-            out[name] = pick(load_file(path, f"workbook_run_{name}"), what)
-    return out
+    """{exercise name: the learner's function or class} for each of PIECES that passes its check now."""
+    checked = Pieces(book, PIECES)
+    return {name: checked.function(name, what) for name, what in PIECES.items() if checked.passed(name)}
 
 
 def adapt_cross(layer, CrossAttention) -> None:
@@ -90,17 +92,39 @@ def learner_greedy(greedy):
     return greedy_decode
 
 
+def flag_value(flags: list[str], name: str) -> str | None:
+    """The value of `name VALUE` or `name=VALUE` in flags, the last one given; None if absent."""
+    value = None
+    for i, f in enumerate(flags):
+        if f == name and i + 1 < len(flags):
+            value = flags[i + 1]
+        elif f.startswith(name + "="):
+            value = f.split("=", 1)[1]
+    return value
+
+
+def last_step(run_dir) -> int:
+    """The training steps a run took (its metrics' last row)."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return max((r["step"] for r in rows if "step" in r), default=0)
+
+
 def run(book, flags: list[str]) -> int:
+    import tempfile
+    from pathlib import Path
+
     from nn2gpt import checkpoint
-    from nn2gpt.learn.milestone_numpy_gpt import swapped
-    from nn2gpt.learn.runner import from_workbook, located
     from nn2gpt.translate import decode, model, train
     from nn2gpt.translate.cli import main as translate_main
+    from nn2gpt.translate.evaluate import EvalConfig, evaluate
 
     if any(f in ("-h", "--help") for f in flags):
         print("nn2gpt learn run translate [flags of `nn2gpt translate train`] [--eval-limit N]: chapter 3's "
               "Transformer with your padding_mask, CrossAttention and label_smoothed_loss, scored by sacreBLEU "
-              "with your greedy_decode; defaults "
+              "with your greedy_decode, beside chapter 3's own model trained first with the same flags; defaults "
               + " ".join(f"{k} {v}" for k, v in DEFAULTS.items()) + f" --eval-limit {EVAL_LIMIT}")
         return translate_main(["train", "--help"])
     flags, limit = list(flags), EVAL_LIMIT
@@ -111,12 +135,24 @@ def run(book, flags: list[str]) -> int:
         limit = int(flags[i + 1])
         del flags[i:i + 2]
     given = {f.split("=")[0] for f in flags}
-    extra = [x for k, v in DEFAULTS.items() if k not in given and not (k == "--max-seconds" and "--epochs" in given)
-             for x in (k, v)]
-    out = split_out(flags, DEFAULTS["--out"])[0]                        # --out DIR or --out=DIR
+    extra = [x for k, v in DEFAULTS.items() if k != "--out" and k not in given
+             and not (k == "--max-seconds" and "--epochs" in given) for x in (k, v)]
+    out, mine_flags, ref_flags = split_out(flags, DEFAULTS["--out"])
+    scoring = EvalConfig(model=out, limit=limit, beam=1, data_dir=flag_value(flags, "--data-dir"))
     mine = passed(book)
     theirs = [n for n in PIECES if n not in mine]
-    print(f"yours: {', '.join(mine) or 'none yet'}; chapter 3's: {', '.join(theirs) or 'none'}", flush=True)
+    print(listing(mine, theirs, "chapter 3's"), flush=True)
+    if "--resume" not in flags:             # refused now, not after the reference has trained
+        checkpoint.check_new_run(out, "translate", "--overwrite" in flags)
+    with tempfile.TemporaryDirectory(prefix="nn2gpt-learn-reference-") as tmp:
+        ref_dir = str(Path(tmp) / "ref")
+        print("training chapter 3's own model first (same flags, same seed) ...", flush=True)
+        status = quietly(translate_main, ["train", *extra, *ref_flags, "--out", ref_dir, "--quiet"])
+        if status != 0:                     # a bad flag, Ctrl-C or SIGTERM: the learner's run does not start
+            return status
+        with contextlib.redirect_stdout(io.StringIO()):
+            reference = evaluate(dataclasses.replace(scoring, model=ref_dir))["bleu"]
+        ref_steps = last_step(ref_dir)
     real_build, real_save = model.build_model, checkpoint.save_checkpoint
 
     def build_model(cfg):
@@ -136,13 +172,10 @@ def run(book, flags: list[str]) -> int:
         swaps.append((train, "label_smoothed_loss", mine["label_smoothing"]))
     if "greedy_decode" in mine:
         swaps.append((decode, "greedy_decode", learner_greedy(mine["greedy_decode"])))
-    try:
-        with swapped(swaps):
-            translate_main(["train", *extra, *flags])
-            print(f"scoring the first {limit} test sentences, greedy:", flush=True)
-            return translate_main(["eval", "--model", out, "--beam", "1", "--limit", str(limit)])
-    except Exception as e:  # the learner's code raised: one line, at their file and line
-        if not from_workbook(e, book.root):
-            raise
-        raise UserError(f"your code raised ({located(e, book.root)}); the last checkpoint, if any, is kept: "
-                        f"`nn2gpt learn check` that exercise") from None
+    with swapped(swaps), learner_code(book):
+        translate_main(["train", *extra, *mine_flags, "--out", out])
+        print(f"scoring the first {limit} test sentences, greedy:", flush=True)
+        yours = evaluate(scoring)["bleu"]
+    print(f"test BLEU, first {limit} sentences, greedy:  yours {yours:6.2f} ({last_step(out)} steps)   "
+          f"chapter 3's {reference:6.2f} ({ref_steps} steps)")
+    return 0

@@ -1,0 +1,117 @@
+"""What a milestone trains with: the learner's piece where it passes its check now, else the reference.
+
+Every milestone (`nn2gpt learn run NAME`) starts the same way: check the exercises it could use,
+take the learner's file of each that passes and the solution (the reference) for the rest, say
+which is which, and, while training, turn an exception raised in the learner's code into one
+line at their file and line. This module is that one place:
+
+    pieces = Pieces(book, ["sigmoid", "backprop"])     # checks both now (one torch import, if any)
+    pieces.mine(["sigmoid", "backprop"])               # -> ["sigmoid"] if only it passes
+    pieces.module("backprop")                          # the learner's module, or the solution's
+    with swapped([(module, "name", value)]), learner_code(book, kept="..."):
+        ...train...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from nn2gpt.errors import UserError
+from nn2gpt.learn.exercise import load_file, pick
+from nn2gpt.learn.exercises import find
+
+
+class Pieces:
+    """The check results of the named exercises in workbook `book`, taken once, now."""
+
+    def __init__(self, book, names):
+        from nn2gpt.learn.runner import Warm, check
+
+        self.book, self.results = book, {}
+        todo = [(name, find(name), book.root / find(name).file) for name in dict.fromkeys(names)]
+        todo = [(name, ex, path) for name, ex, path in todo if path.is_file()]
+        torch = any(ex.chapter in (2, 3, 4) for _, ex, _ in todo)
+        # several checks: import numpy (and torch) once and fork a child for each, where there is fork
+        run = Warm(torch=torch).check if len(todo) > 1 and hasattr(os, "fork") else check
+        for name, ex, path in todo:
+            self.results[name] = run(ex, path)
+
+    def passed(self, name: str) -> bool:
+        result = self.results.get(name)
+        return result is not None and result.status == "passed"
+
+    def said(self, name: str) -> str:
+        """What the check said on passing (a reading the learner chose, say)."""
+        return self.results[name].message if self.passed(name) else ""
+
+    def mine(self, names) -> list[str]:
+        return [name for name in names if self.passed(name)]
+
+    def theirs(self, names) -> list[str]:
+        return [name for name in names if not self.passed(name)]
+
+    def module(self, name: str, reference: bool = True):
+        """The learner's module if the exercise passes; else the solution's (or None, reference=False)."""
+        if self.passed(name):
+            return load_file(self.book.root / find(name).file, f"workbook_run_{name}")
+        return load_file(find(name).solution, f"reference_run_{name}") if reference else None
+
+    def function(self, name: str, attribute: str, reference: bool = True):
+        """`attribute` (a function, a class, a method of the file's Network) of `module(name)`."""
+        module = self.module(name, reference)
+        return None if module is None else pick(module, attribute)
+
+
+def listing(mine, theirs, whose: str = "the reference's", unused: dict[str, str] | None = None) -> str:
+    """The milestone's first line - whose code trains - and a line for each passed exercise the run
+    has no place for."""
+    text = f"yours: {', '.join(mine) or 'none yet'}; {whose}: {', '.join(theirs) or 'none'}"
+    return text + "".join(f"\n{name}: checked, not part of this run ({why})" for name, why in (unused or {}).items())
+
+
+@contextlib.contextmanager
+def swapped(changes):
+    """Set each (module, attribute, value) for the duration, and put the originals back afterwards."""
+    saved = [(module, name, getattr(module, name)) for module, name, _ in changes]
+    try:
+        for module, name, value in changes:
+            setattr(module, name, value)
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+
+def quietly(main, argv: list[str]) -> int:
+    """Run a chapter's command with nothing printed (the reference's run, trained before the learner's);
+    if it fails - a flag refused, Ctrl-C, SIGTERM - print its last line and return its status."""
+    import io
+    import sys
+
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(said):
+            status = main(argv)
+    except SystemExit as e:             # a flag argparse refused: its message is in `said`
+        status = e.code if isinstance(e.code, int) else 2
+    if status != 0:
+        lines = [line for line in said.getvalue().splitlines() if line.strip()]
+        print(lines[-1] if lines else f"the reference run stopped (exit {status})", file=sys.stderr)
+    return status
+
+
+@contextlib.contextmanager
+def learner_code(book, kept: str = "the last checkpoint, if any, is kept"):
+    """Training with the learner's code: an exception raised in (or through) a workbook file becomes
+    one line at their file and line, saying what was kept; any other exception is left as it is."""
+    from nn2gpt.learn.runner import from_workbook, located
+
+    try:
+        yield
+    except Exception as e:
+        if not from_workbook(e, Path(book.root)):
+            raise
+        raise UserError(f"your code raised during training ({located(e, book.root)}); {kept}: "
+                        f"`nn2gpt learn check` that exercise") from None
