@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 from nn2gpt.cli import SEED, Number, Parser, positive
@@ -144,58 +143,30 @@ def _train(args, sizes, cost, output, out: Path) -> int:
         _shape("feedforward(test images.T) -> a", np.empty((10, len(mnist.test))))
         _shape("argmax(a, axis=0) == labels", mnist.test.labels)
 
-    from nn2gpt.interrupt import StopOnCtrlC
+    from nn2gpt.digits.guard import guarded_sgd, interrupted
 
-    class StopNow(Exception):
-        """Ctrl-C or SIGTERM came: leave SGD between two mini-batches, then save what was trained."""
+    def bar(batches, epoch):
+        return tqdm(batches, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False, file=sys.stderr,
+                    disable=None, mininterval=0.5)
 
-    def progress(batches, epoch):
-        for batch in tqdm(batches, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
-                          file=sys.stderr, disable=None, mininterval=0.5):
-            yield batch
-            if stop.set:  # the step in flight has finished: the weights are whole
-                raise StopNow
-
-    from nn2gpt.loop import Ceiling, Diverged, diverged_message, weights_problem
-
-    # a run diverges when its validation cost climbs past twice where it started, or its weights past
-    # loop.WEIGHT_LIMIT (the book's quadratic cost saturates instead of climbing): it stops, nothing saved
-    ceiling = Ceiling(net.total_cost(mnist.validation, args.lmbda, len(train_y)), "the validation cost before training")
-
-    def diverged(h) -> str | None:
-        when = f"after epoch {h['epoch'][-1]}"
-        return (ceiling.problem(h["evaluation_cost"][-1], f"the validation cost {when}")
-                or weights_problem([*net.weights, *net.biases], when))
-
-    def on_epoch(h):
+    def report(h):
         extra = ""
         if h["training_accuracy"]:
             extra = f"  train {100 * h['training_accuracy'][-1]:.2f}% (cost {h['training_cost'][-1]:.4f})"
         print(f"epoch {h['epoch'][-1]:>3}/{args.epochs}: validation {100 * h['evaluation_accuracy'][-1]:.2f}% "
               f"(cost {h['evaluation_cost'][-1]:.4f})"
               f"{extra}  eta {h['eta'][-1]:g}  {h['seconds'][-1]:.2f} s", flush=True)
-        problem = diverged(h)
-        if problem:
-            raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
 
     if args.eta * args.lmbda / len(train_y) >= 1:  # L2's weight decay factor 1 - eta*lmbda/n would be <= 0
         raise UserError(f"--eta {args.eta:g} times --lmbda {args.lmbda:g} over {len(train_y):,} examples is "
                         f"{args.eta * args.lmbda / len(train_y):g}: each step would flip the weights' sign; "
                         f"lower --eta or --lmbda")
-    start = time.perf_counter()
-    history = {"epoch": []}
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), StopOnCtrlC() as stop:
-        try:  # a diverging run is reported below, once
-            history = net.SGD((train_x, train_y), args.epochs, args.batch, args.eta, lmbda=args.lmbda,
-                              evaluation_data=mnist.validation, monitor=args.monitor_train, early_stop=args.early_stop,
-                              halve=args.halve, fast=args.fast, progress=progress,
-                              on_epoch=lambda h: (history.update(h), on_epoch(h)))
-        except StopNow:  # one final save, as every training command does on Ctrl-C or SIGTERM
-            pass
-    seconds = time.perf_counter() - start
-    problem = weights_problem([*net.weights, *net.biases], f"after {len(history['epoch'])} epoch(s)")
-    if problem:  # never save a broken model (early stopping may have gone back to an earlier epoch's weights)
-        raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
+    # Ctrl-C or SIGTERM: the weights as they are after the mini-batch in flight, saved below;
+    # a diverging run (the validation cost past twice its start, or a weight past the limit): nothing saved
+    history, stop, seconds = guarded_sgd(
+        net, (train_x, train_y), args.epochs, args.batch, args.eta, validation=mnist.validation,
+        start_cost=net.total_cost(mnist.validation, args.lmbda, len(train_y)), report=report, bar=bar,
+        lmbda=args.lmbda, monitor=args.monitor_train, early_stop=args.early_stop, halve=args.halve, fast=args.fast)
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "early_stop", "halve", "seed",
                                                "limit", "fast")} | ({"stopped_by": stop.name} if stop.set else {})
@@ -207,8 +178,7 @@ def _train(args, sizes, cost, output, out: Path) -> int:
                         f"unchanged; free some disk space or fix the permissions and train again") from None
     curve = learning_curve(history, out / "curve.png") if history["epoch"] else None
     if stop.set:
-        print(f"interrupted by {stop.name} after {len(history['epoch'])} full epoch(s), {seconds:.1f} s: the weights "
-              f"as they were saved in {out}/; test accuracy {100 * correct / len(mnist.test):.2f}%", flush=True)
+        print(interrupted(stop, history, seconds, out, correct / len(mnist.test)), flush=True)
         return stop.status
     print(f"trained {len(history['epoch'])} epochs in {seconds:.1f} s; model saved in {out}/, learning curve {curve}")
     print(f"test accuracy: {100 * correct / len(mnist.test):.2f}% ({correct} / {len(mnist.test)})")

@@ -20,11 +20,10 @@ weights as they are (`stopped_by` in the config), one line, exit 130 or 143, as 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from nn2gpt.errors import UserError
-from nn2gpt.loop import Ceiling, Diverged, diverged_message, weights_problem
+from nn2gpt.loop import Diverged
 from nn2gpt.learn.pieces import listing
 
 USED = ("sigmoid", "feedforward", "backprop", "update_mini_batch")
@@ -143,10 +142,10 @@ def _train(book, args, sizes, out: Path) -> int:
     import numpy as np
 
     from nn2gpt.data.mnist import load_mnist
+    from nn2gpt.digits.guard import guarded_sgd, interrupted
     from nn2gpt.digits.model import save_model
     from nn2gpt.digits.network import Network
     from nn2gpt.digits.plots import learning_curve
-    from nn2gpt.interrupt import StopOnCtrlC
     from nn2gpt.learn.runner import located
 
     methods, mine, theirs, unused = pieces(book, args.cost)
@@ -164,43 +163,21 @@ def _train(book, args, sizes, out: Path) -> int:
     ref = reference["evaluation_accuracy"]
 
     net = learner_network(methods)(*common)
-    # the rule every chapter's loop asks (nn2gpt.loop): the cost past twice its start, or a weight past the limit
-    ceiling = Ceiling(Network(*common).total_cost(mnist.validation), "the validation cost before training")
 
-    def on_epoch(h):
+    def report(h):
         k = len(h["epoch"])
         print(f"epoch {k:>3}/{args.epochs}: validation yours {100 * h['evaluation_accuracy'][-1]:6.2f}%   "
               f"reference {100 * ref[k - 1]:6.2f}%   {h['seconds'][-1]:.1f} s", flush=True)
-        problem = (ceiling.problem(h["evaluation_cost"][-1], f"the validation cost after epoch {k}")
-                   or weights_problem([*net.weights, *net.biases], f"after epoch {k}"))
-        if problem:
-            raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
 
-    class StopNow(Exception):
-        """Ctrl-C or SIGTERM came: leave SGD between two mini-batches, then save what was trained."""
-
-    def progress(batches, epoch):
-        for batch in batches:
-            yield batch
-            if stop.set:  # the learner's step in flight has finished: the weights are whole
-                raise StopNow
-
-    start, history = time.perf_counter(), {"epoch": []}
-    try:
-        with np.errstate(all="ignore"), StopOnCtrlC() as stop:
-            history = net.SGD((X, labels), args.epochs, args.batch, args.eta, evaluation_data=mnist.validation,
-                              progress=progress, on_epoch=lambda h: (history.update(h), on_epoch(h)))
-    except StopNow:  # one final save, as `nn2gpt digits train` does on Ctrl-C or SIGTERM
-        pass
+    try:  # Ctrl-C, SIGTERM and divergence as in `nn2gpt digits train` (digits/guard.py)
+        history, stop, seconds = guarded_sgd(net, (X, labels), args.epochs, args.batch, args.eta,
+                                             validation=mnist.validation, report=report,
+                                             start_cost=Network(*common).total_cost(mnist.validation))
     except Diverged:
         raise
     except Exception as e:  # the learner's code raised mid-training: one line, at their file and line
         raise UserError(f"your code raised during training ({located(e, book.root)}); nothing was saved: "
                         f"`nn2gpt learn check` that exercise") from None
-    seconds = time.perf_counter() - start
-    problem = weights_problem([*net.weights, *net.biases], f"after {len(history['epoch'])} epoch(s)")
-    if problem:
-        raise Diverged(diverged_message(problem, None, advice=f"lower --eta (it was {args.eta:g})"))
     correct = net.accuracy(mnist.test)
     settings = {k: getattr(args, k) for k in ("epochs", "batch", "eta", "lmbda", "seed", "limit")} \
         | ({"stopped_by": stop.name} if stop.set else {})
@@ -209,8 +186,7 @@ def _train(book, args, sizes, out: Path) -> int:
     save_model(net, out, {"train": settings, "history": history,
                           "test_accuracy": correct / len(mnist.test), "train_seconds": seconds, "learn": learn})
     if stop.set:
-        print(f"interrupted by {stop.name} after {len(history['epoch'])} full epoch(s), {seconds:.1f} s: the weights "
-              f"as they were saved in {out}/; test accuracy {100 * correct / len(mnist.test):.2f}%", flush=True)
+        print(interrupted(stop, history, seconds, out, correct / len(mnist.test)), flush=True)
         return stop.status
     curve = learning_curve(history, out / "curve.png")
     print(f"trained {len(history['epoch'])} epochs in {seconds:.1f} s with your code; saved in {out}/ "
