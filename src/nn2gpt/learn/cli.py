@@ -98,11 +98,17 @@ def init(args) -> int:
     print(f"workbook created in {book.root}/ with {len(all_exercises())} exercises.")
     print(f"start with {book.root / first.file}: {first.task}")
     print(f"then: cd {book.root} && nn2gpt learn check   (or `nn2gpt learn watch` to re-check on every save)")
+    from nn2gpt.learn import server
+
+    server.start(book.root)  # imports torch in the background now, so the first check answers at once
     return 0
 
 
 def do_status(book, args) -> int:
+    from nn2gpt.learn import server
     from nn2gpt.learn.exercises import all_exercises
+
+    server.start(book.root)  # the learner is about to write and check: warm the checker meanwhile
 
     exercises, done = all_exercises(), book.load()["passed"]
     ex = book.current()
@@ -137,14 +143,15 @@ def report(book, ex, result) -> int:
 
 
 def do_check(book, args) -> int:
+    from nn2gpt.learn import server
     from nn2gpt.learn.exercises import find
-    from nn2gpt.learn.runner import check
 
     ex = find(args.name) if args.name else book.current()
     if ex is None:
         print("every exercise has passed; name one to check it again, e.g. nn2gpt learn check backprop")
         return 0
-    return report(book, ex, check(ex, book.path(ex), args.timeout))
+    # the workbook's warm checker answers in a fraction of a second (learn/server.py); else a fresh child
+    return report(book, ex, server.check(book.root, ex, book.path(ex), args.timeout))
 
 
 def do_watch(book, args) -> int:

@@ -1,0 +1,117 @@
+"""The warm checker (learn/server.py): `learn check` asks it, it gives the fresh child's verdict,
+it starts once per workbook, and it ends when idle, when told, when its workbook is gone and when
+nn2gpt's checking code changes. Each test stops every checker it started."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nn2gpt.cli import main
+from nn2gpt.learn import server
+from nn2gpt.learn.exercises import find
+from nn2gpt.learn.runner import check
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the warm checker needs fork (POSIX)")
+
+
+@pytest.fixture
+def warm_on(monkeypatch, book):
+    monkeypatch.setenv("NN2GPT_LEARN_WARM", "1")
+    yield book
+    server.stop(book)
+
+
+def wait_for(condition, seconds=60.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def running(book) -> bool:
+    return server._holds(server.places(book)[1])
+
+
+def test_check_starts_the_checker_and_the_next_check_is_answered_by_it(warm_on, capsys):
+    book = warm_on
+    ex = find("sigmoid")
+    assert server.ask(book, ex, book / ex.file, 5) is None            # none yet
+    assert main(["learn", "check", "sigmoid"]) == 1                   # the stub; the checker started for it
+    assert "not written yet" in capsys.readouterr().out
+    assert running(book)
+    answer = server.ask(book, ex, book / ex.file, 5)
+    assert answer is not None and (answer.status, answer.message) == (check(ex, book / ex.file).status,
+                                                                       check(ex, book / ex.file).message)
+    (book / ex.file).write_text(ex.solution.read_text())
+    assert main(["learn", "check", "sigmoid"]) == 0                   # the file as it is now, not as it was
+    assert "01_sigmoid.py: passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("body, verdict", [("    while True:\n        pass\n", "error"),
+                                           ("    raise ValueError('mine')\n", "error"),
+                                           ("    print('said'); return 1 / (1 + np.exp(-z))\n", "passed")])
+def test_the_checker_gives_the_fresh_childs_verdict(warm_on, body, verdict):
+    book = warm_on
+    ex = find("sigmoid")
+    text = ex.solution.read_text()
+    line = next(li for li in text.splitlines(keepends=True) if "np.exp(-z)" in li and "return" in li)
+    (book / ex.file).write_text(text.replace(line, body, 1))
+    server.start(book)
+    wait_for(lambda: server.places(book)[0].exists())
+    warm, fresh = server.ask(book, ex, book / ex.file, 2), check(ex, book / ex.file, 2)
+    assert warm is not None and warm.status == fresh.status == verdict
+    assert (warm.message, warm.output) == (fresh.message, fresh.output)
+    assert server.ask(book, ex, book / ex.file, 2) is not None        # a hang killed the child, not the checker
+
+
+def test_one_checker_a_workbook_and_stop_ends_it(warm_on):
+    book = warm_on
+    first = server.start(book)
+    wait_for(lambda: server.places(book)[0].exists())
+    assert server.start(book) is None                                 # one runs: no second
+    sock, lock = server.places(book)
+    second = subprocess.Popen([sys.executable, "-m", "nn2gpt.learn.server", str(book)])
+    assert second.wait(timeout=30) == 0 and first.poll() is None      # it found the lock taken and left
+    assert server.stop(book) and first.wait(timeout=10) == 0
+    assert not sock.exists() and not running(book)
+    assert server.ask(book, find("sigmoid"), book / find("sigmoid").file, 5) is None
+
+
+def test_it_ends_when_idle_and_when_its_workbook_is_gone(warm_on, monkeypatch, tmp_path):
+    book = warm_on
+    monkeypatch.setenv("NN2GPT_LEARN_IDLE", "1")
+    idle = server.start(book)
+    assert idle.wait(timeout=60) == 0 and not server.places(book)[0].exists()
+    monkeypatch.setenv("NN2GPT_LEARN_IDLE", "900")
+    other = tmp_path / "gone"
+    assert main(["learn", "init", str(other)]) == 0                   # init starts one in the background
+    wait_for(lambda: server.places(other)[0].exists())
+    shutil.rmtree(other)
+    wait_for(lambda: not running(other), seconds=30)                  # it looks every few seconds
+
+
+def test_a_checker_with_older_code_is_not_asked(warm_on, monkeypatch, capsys):
+    book = warm_on
+    proc = server.start(book)
+    wait_for(lambda: server.places(book)[0].exists())
+    monkeypatch.setattr(server, "code_version", lambda: "changed")   # as after an upgrade of nn2gpt
+    ex = find("sigmoid")
+    assert server.ask(book, ex, book / ex.file, 5) is None            # it refuses, and ends
+    assert proc.wait(timeout=10) == 0
+    assert main(["learn", "check", "sigmoid"]) == 1                    # a new checker (or a fresh child) answers
+    assert "not written yet" in capsys.readouterr().out
+
+
+def test_off_means_no_checker(book, monkeypatch, capsys):
+    monkeypatch.setenv("NN2GPT_LEARN_WARM", "0")
+    assert main(["learn", "check", "sigmoid"]) == 1 and "not written yet" in capsys.readouterr().out
+    assert not running(book) and not server.places(book)[0].exists()
+
+
+def test_the_checkers_folder_is_private(warm_on):
+    sock, _ = server.places(warm_on)
+    assert sock.parent.stat().st_mode & 0o077 == 0 and len(str(sock)) < 100
