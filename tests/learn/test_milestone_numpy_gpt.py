@@ -54,3 +54,33 @@ def test_an_error_in_training_is_one_line_at_the_learners_line(book, tmp_path, c
 def test_the_engine_is_not_a_choice(book, capsys):
     assert main(["learn", "run", "numpy-gpt", "--engine", "torch"]) == 2
     assert "drop --engine" in capsys.readouterr().err
+
+
+def test_right_backward_passes_train_to_chapter_5s_losses(book, tmp_path, capsys, monkeypatch):
+    """With every backward pass the learner's (the solutions: right), the run's losses are chapter 5's
+    own, from the same seed, to float rounding; with a wrong one let past the check (dW + 0.01: a
+    gradient scaled by a constant would not do, Adam does not see the scale) they are not - the
+    comparison can fail."""
+    from nn2gpt.learn import pieces
+
+    for name in ("linear_backward", "layer_norm", "gelu_backward", "attention_backward", "cross_entropy_backward"):
+        solve(book, name)
+    evals = ["--eval-interval", "2", "--max-iters", "8"]
+    assert main(["learn", "run", "numpy-gpt", *TINY, *evals, "--out", str(tmp_path / "mine")]) == 0
+    assert "yours: linear_backward, layer_norm, gelu_backward, attention_backward, cross_entropy_backward" \
+        in capsys.readouterr().out
+    assert main(["gpt", "train", "--engine", "numpy", *TINY, *evals, "--out", str(tmp_path / "theirs")]) == 0
+
+    def losses(run):
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        return [(r["step"], r[k]) for r in rows for k in ("loss", "val_loss") if k in r]
+    mine, theirs = losses(tmp_path / "mine"), losses(tmp_path / "theirs")
+    assert len(mine) == len(theirs) >= 4 and [s for s, _ in mine] == [s for s, _ in theirs]
+    assert all(abs(a - b) < 1e-4 for (_, a), (_, b) in zip(mine, theirs)), (mine, theirs)
+    assert mine[-1][1] < mine[0][1] - 0.05                              # training happened: the loss fell
+
+    solve(book, "linear_backward", ("return dx, dw, db", "return dx, dw + 0.01, db"))
+    monkeypatch.setattr(pieces.Pieces, "passed", lambda self, name: True)   # as if the check had missed it
+    assert main(["learn", "run", "numpy-gpt", *TINY, *evals, "--out", str(tmp_path / "wrong")]) == 0
+    wrong = losses(tmp_path / "wrong")
+    assert max(abs(a - b) for (_, a), (_, b) in zip(wrong, theirs)) > 1e-3, (wrong, theirs)
