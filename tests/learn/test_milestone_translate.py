@@ -40,9 +40,19 @@ def test_the_learners_cross_attention_trains_and_is_scored_beside_chapter_3s(boo
     solve(book, "cross_attention", ("        B, T, C = x.shape\n", RECORD.format("cross") + "        B, T, C = x.shape\n"))
     calls.write_text("")
     out = tmp_path / "run"
-    assert main(["learn", "run", "translate", *TINY, "--out", str(out)]) == 0
+    same = ["--dropout", "0", "--epochs", "2"]
+    assert main(["learn", "run", "translate", *TINY, *same, "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert "yours: cross_attention; chapter 3's: padding_mask, label_smoothing, greedy_decode" in said and "BLEU" in said
+    # chapter 3's own training with the same flags: the same losses, to float rounding, when the piece is right
+    assert main(["translate", "train", *TINY[:-2], *same, "--out", str(tmp_path / "ref")]) == 0
+
+    def losses(run):
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        return [(r["step"], r[k]) for r in rows for k in ("loss", "val_loss") if k in r]
+    mine, theirs = losses(out), losses(tmp_path / "ref")
+    assert len(mine) == len(theirs) >= 2 and all(abs(a - b) < 1e-3 for (_, a), (_, b) in zip(mine, theirs)), \
+        (mine, theirs)
     row = re.search(r"greedy:\s+yours\s+([\d.]+) \((\d+) steps\)\s+chapter 3's\s+([\d.]+) \((\d+) steps\)", said)
     assert row, said
     yours, my_steps, reference, ref_steps = float(row[1]), int(row[2]), float(row[3]), int(row[4])
@@ -100,3 +110,13 @@ def test_out_with_an_equals_sign_is_the_folder_scored(book, tmp_path, capsys):
     assert main(["learn", "run", "translate", *TINY, f"--out={out}"]) == 0
     assert "BLEU" in capsys.readouterr().out and (out / "config.json").is_file()
     assert not (book / "runs").exists()                        # nothing looked for in the default folder
+
+
+def test_resume_is_refused_before_anything_trains(book, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for flags, said in ((["--resume"], "has none"), (["--resume", "--overwrite"], "give one of the two")):
+        assert main(["learn", "run", "translate", *TINY, *flags, "--out", str(empty)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and said in err, err
+        assert not any(empty.iterdir())

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -115,3 +116,54 @@ def test_off_means_no_checker(book, monkeypatch, capsys):
 def test_the_checkers_folder_is_private(warm_on):
     sock, _ = server.places(warm_on)
     assert sock.parent.stat().st_mode & 0o077 == 0 and len(str(sock)) < 100
+
+
+HANG = "    while True:\n        pass\n"
+
+
+def hanging_sigmoid(book):
+    ex = find("sigmoid")
+    text = ex.solution.read_text()
+    line = next(li for li in text.splitlines(keepends=True) if "np.exp(-z)" in li and "return" in li)
+    (book / ex.file).write_text(text.replace(line, HANG, 1))
+    return ex
+
+
+def test_a_check_whose_asker_has_gone_is_stopped(warm_on):
+    """Ctrl-C on `learn check` closes its socket: the checker kills that check's child at once
+    instead of letting it run to the time limit, and the next check is answered."""
+    book = warm_on
+    ex = hanging_sigmoid(book)
+    server.start(book)
+    wait_for(lambda: server.places(book)[0].exists())
+    asker = subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; "
+                              "from nn2gpt.learn import server; from nn2gpt.learn.exercises import find; "
+                              "server.ask(Path(sys.argv[1]), find('sigmoid'), Path(sys.argv[2]), 60)",
+                              str(book), str(book / ex.file)], env={**os.environ, "NN2GPT_LEARN_WARM": "1"})
+    time.sleep(3)
+    asker.kill()
+    asker.wait()
+    (book / ex.file).write_text(ex.solution.read_text())
+    start = time.monotonic()
+    answer = server.ask(book, ex, book / ex.file, 60)
+    assert answer is not None and answer.status == "passed"
+    assert time.monotonic() - start < 20                             # not after the abandoned check's 60 s
+
+
+def test_a_killed_checker_leaves_no_lock_and_no_check_behind(warm_on):
+    """The checker killed (SIGKILL, out of memory) during a hanging check: its lock is free at once
+    (the forked child does not hold it), and the orphaned child ends at its alarm, time limit + 5 s."""
+    book = warm_on
+    ex = hanging_sigmoid(book)
+    proc = server.start(book)
+    wait_for(lambda: server.places(book)[0].exists())
+    threading.Thread(target=server.ask, args=(book, ex, book / ex.file, 1), daemon=True).start()
+    time.sleep(0.5)                                                   # the child is looping now
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    proc.kill()
+    proc.wait()
+    assert not running(book)
+    assert children, "no check child was found"
+    for pid in map(int, children):
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read().split()[2],
+                 seconds=15)

@@ -96,6 +96,9 @@ def quietly(main, argv: list[str]) -> int:
             status = main(argv)
     except SystemExit as e:             # a flag argparse refused: its message is in `said`
         status = e.code if isinstance(e.code, int) else 2
+    except KeyboardInterrupt as e:      # Ctrl-C or SIGTERM (interrupt.Stopped): its own line was swallowed
+        print(f"the reference run was stopped by {e or 'Ctrl-C'}; yours has not started", file=sys.stderr)
+        raise
     if status != 0:
         lines = [line for line in said.getvalue().splitlines() if line.strip()]
         print(lines[-1] if lines else f"the reference run stopped (exit {status})", file=sys.stderr)
@@ -103,7 +106,7 @@ def quietly(main, argv: list[str]) -> int:
 
 
 @contextlib.contextmanager
-def learner_code(book, kept: str = "the last checkpoint, if any, is kept"):
+def learner_code(book, kept: str = "the last checkpoint, if any, is kept", during: str = "during training"):
     """Training with the learner's code: an exception raised in (or through) a workbook file becomes
     one line at their file and line, saying what was kept; any other exception is left as it is."""
     from nn2gpt.learn.runner import from_workbook, located
@@ -113,5 +116,5 @@ def learner_code(book, kept: str = "the last checkpoint, if any, is kept"):
     except Exception as e:
         if not from_workbook(e, Path(book.root)):
             raise
-        raise UserError(f"your code raised during training ({located(e, book.root)}); {kept}: "
+        raise UserError(f"your code raised {during} ({located(e, book.root)}); {kept}: "
                         f"`nn2gpt learn check` that exercise") from None

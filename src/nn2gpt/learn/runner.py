@@ -148,16 +148,20 @@ class Warm:
             import torch as module
             self.torch = module
 
-    def check(self, exercise: Exercise, path: Path, timeout: float = TIMEOUT) -> Result:
+    def check(self, exercise: Exercise, path: Path, timeout: float = TIMEOUT, abandoned=None) -> Result:
+        """The verdict of a forked child; `abandoned()`, if given, is asked while waiting: when it
+        says True (the asker has gone, Ctrl-C), the child is killed and the check ends at once."""
         path = Path(path)
         with tempfile.TemporaryDirectory(prefix="nn2gpt-learn-") as tmp:
             out, printed = Path(tmp) / "result.json", Path(tmp) / "printed.txt"
             pid = os.fork()
             if pid == 0:  # the child: never returns into the parent's code
-                self._child(exercise, path, out, printed)
+                self._child(exercise, path, out, printed, timeout)
             deadline, running = time.monotonic() + timeout, True
             try:
                 while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                    if abandoned is not None and abandoned():
+                        return Result("error", "the check was abandoned")
                     if time.monotonic() > deadline:
                         return Result("error", f"{path.name} did not finish within {timeout:g} s: an endless loop, "
                                                f"or a loop over far more than it needs? (--timeout raises the limit)",
@@ -173,7 +177,7 @@ class Warm:
             data = json.loads(out.read_text(encoding="utf-8"))
             return Result(data["status"], data["message"], _read(printed))
 
-    def _child(self, exercise: Exercise, path: Path, out: Path, printed: Path) -> None:
+    def _child(self, exercise: Exercise, path: Path, out: Path, printed: Path, timeout: float) -> None:
         code = 1
         try:
             stream = open(printed, "w", encoding="utf-8", buffering=1)
@@ -181,6 +185,9 @@ class Warm:
             sys.stdout = sys.stderr = stream
             if self.torch is not None:
                 self.torch.set_num_threads(1)  # as the fresh child's OMP_NUM_THREADS=1
+            # the parent kills a child at the time limit; should the parent itself be killed first, the
+            # alarm ends the child a little later: no check outlives its time limit by much
+            signal.alarm(int(timeout) + 5)
             os.chdir(path.parent)
             sys.path.insert(0, str(path.parent))
             outcome = check_here(exercise, path)

@@ -20,6 +20,7 @@ check is cold.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -50,6 +51,8 @@ def places(root: Path) -> tuple[Path, Path]:
     if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
         raise PermissionError(f"{folder} is not private to this user")
     key = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:16]
+    if len(os.fsencode(folder / f"{key}.sock")) > 100:
+        raise OSError(f"{folder} is too long a path for a Unix socket")
     return folder / f"{key}.sock", folder / f"{key}.lock"
 
 
@@ -74,15 +77,12 @@ def ask(root: Path, exercise, path: Path, timeout: float) -> Result | None:
             request = {"name": exercise.name, "path": str(Path(path).resolve()), "timeout": timeout,
                        "code": code_version()}
             s.sendall(json.dumps(request).encode() + b"\n")
-            data = _read_line(s)
-    except (OSError, ValueError):   # no checker, a stale socket, a checker that died mid-answer
+            answer = json.loads(_read_line(s) or b"{}")
+            if answer.get("stale") or "status" not in answer:
+                return None
+            return Result(answer["status"], answer["message"], answer["output"])
+    except (OSError, ValueError, KeyError, AttributeError):   # no checker, a stale socket, one that died mid-answer
         return None
-    if not data:
-        return None
-    answer = json.loads(data)
-    if answer.get("stale"):
-        return None
-    return Result(answer["status"], answer["message"], answer["output"])
 
 
 def check(root: Path, exercise, path: Path, timeout: float) -> Result:
@@ -90,6 +90,8 @@ def check(root: Path, exercise, path: Path, timeout: float) -> Result:
     first check then waits for its imports, as a fresh child would), else from a fresh child."""
     from nn2gpt.learn import runner
 
+    if not enabled():
+        return runner.check(exercise, path, timeout)
     result = ask(root, exercise, path, timeout)
     if result is not None:
         return result
@@ -136,7 +138,10 @@ def stop(root: Path, wait: float = 5.0) -> bool:
         return False
     if not pid or not _holds(lock):
         return False
-    os.kill(pid, signal.SIGTERM)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:                                         # gone already, or not ours
+        return False
     deadline = time.monotonic() + wait
     while _holds(lock) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -149,13 +154,11 @@ def _holds(lock: Path) -> bool:
 
     try:
         with open(lock, "a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            fcntl.flock(f, fcntl.LOCK_UN)
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(f, fcntl.LOCK_UN)
             return False
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
+    except OSError as e:
+        return e.errno in (errno.EACCES, errno.EAGAIN)      # held by another process
 
 
 def _read_line(s: socket.socket) -> bytes:
@@ -166,6 +169,17 @@ def _read_line(s: socket.socket) -> bytes:
             break
         data += chunk
     return data
+
+
+def _gone(conn: socket.socket) -> bool:
+    """Whether the asker has closed its end (Ctrl-C on `learn check`): nothing to read but the end."""
+    import select
+
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 def serve(root: Path, idle: float = IDLE) -> int:
@@ -179,10 +193,10 @@ def serve(root: Path, idle: float = IDLE) -> int:
     lock = open(lock_path, "a+")
     deadline = time.monotonic() + 2.0                       # a stale checker may still be leaving
     while True:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:  # a POSIX record lock: not inherited by the children forked for checks, so none outlives us
+            fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
-        except BlockingIOError:
+        except OSError:
             if time.monotonic() > deadline:
                 return 0                                    # another checker serves this workbook
             time.sleep(0.05)
@@ -210,8 +224,11 @@ def serve(root: Path, idle: float = IDLE) -> int:
                     if request.get("code") != version:      # nn2gpt changed under us: answer nothing, end
                         conn.sendall(json.dumps({"stale": True}).encode() + b"\n")
                         return 0
-                    conn.settimeout(None)
-                    result = warm.check(find(request["name"]), Path(request["path"]), float(request["timeout"]))
+                    path = Path(request["path"]).resolve()
+                    if path.parent != root:                 # it checks its own workbook's files only
+                        continue
+                    result = warm.check(find(request["name"]), path, float(request["timeout"]),
+                                        abandoned=lambda: _gone(conn))
                     conn.sendall(json.dumps({"status": result.status, "message": result.message,
                                              "output": result.output}).encode() + b"\n")
                 except Exception:                           # a request it cannot answer: the asker checks cold
