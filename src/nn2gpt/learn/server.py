@@ -125,8 +125,9 @@ def start(root: Path) -> subprocess.Popen | None:
     except OSError:
         return None
     return subprocess.Popen([sys.executable, "-m", "nn2gpt.learn.server", str(Path(root).resolve())],
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"})
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True,   # Ctrl-C in the terminal that started it is not its end
+                            env={**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"})
 
 
 def stop(root: Path, wait: float = 5.0) -> bool:
