@@ -20,10 +20,13 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the warm checke
 
 
 @pytest.fixture
-def warm_on(monkeypatch, book):
+def warm_on(monkeypatch, book, tmp_path):
     monkeypatch.setenv("NN2GPT_LEARN_WARM", "1")
     yield book
     server.stop(book)
+    for root in (book, tmp_path / "gone"):      # the checkers' files of this test's workbooks
+        for f in server.places(root):
+            f.unlink(missing_ok=True)
 
 
 def wait_for(condition, seconds=60.0):
