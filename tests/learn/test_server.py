@@ -57,7 +57,9 @@ def test_check_starts_the_checker_and_the_next_check_is_answered_by_it(warm_on, 
 
 @pytest.mark.parametrize("body, verdict", [("    while True:\n        pass\n", "error"),
                                            ("    raise ValueError('mine')\n", "error"),
-                                           ("    print('said'); return 1 / (1 + np.exp(-z))\n", "passed")])
+                                           ("    print('said'); return 1 / (1 + np.exp(-z))\n", "passed"),
+                                           ("    import warnings; warnings.warn('careful'); return 1 / (1 + np.exp(-z))\n",
+                                            "passed")])
 def test_the_checker_gives_the_fresh_childs_verdict(warm_on, body, verdict):
     book = warm_on
     ex = find("sigmoid")
@@ -69,6 +71,7 @@ def test_the_checker_gives_the_fresh_childs_verdict(warm_on, body, verdict):
     warm, fresh = server.ask(book, ex, book / ex.file, 2), check(ex, book / ex.file, 2)
     assert warm is not None and warm.status == fresh.status == verdict
     assert (warm.message, warm.output) == (fresh.message, fresh.output)
+    assert ("said" in warm.output) == ("print" in body) and ("careful" in warm.output) == ("warn" in body)
     assert server.ask(book, ex, book / ex.file, 2) is not None        # a hang killed the child, not the checker
 
 

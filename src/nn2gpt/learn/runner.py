@@ -128,7 +128,8 @@ def check(exercise: Exercise, path: Path, timeout: float = TIMEOUT) -> Result:
             tail = one_line(proc.stderr.strip().splitlines()[-1]) if proc.stderr.strip() else f"exit {proc.returncode}"
             return Result("error", f"{path.name} stopped the check before it finished ({tail})", proc.stdout)
         data = json.loads(out.read_text(encoding="utf-8"))
-        return Result(data["status"], data["message"], proc.stdout)
+        # what the learner's code printed, and its warnings (stderr), as the warm checks show them
+        return Result(data["status"], data["message"], proc.stdout + proc.stderr)
 
 
 class Warm:
