@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import tempfile
 from pathlib import Path
 
@@ -69,14 +68,21 @@ def passed_others(checked, pos: str) -> tuple[object | None, dict[str, str]]:
     return checked.function("positional_encoding", "positional_encoding"), unused
 
 
+def flag_value(flags: list[str], name: str) -> str | None:
+    """The value of `name VALUE` or `name=VALUE` in flags, the last one given; None if absent."""
+    value = None
+    for i, f in enumerate(flags):
+        if f == name and i + 1 < len(flags):
+            value = flags[i + 1]
+        elif f.startswith(name + "="):
+            value = f.split("=", 1)[1]
+    return value
+
+
 def pos_flag(flags: list[str]) -> str:
     """--pos's value: learned (GPT-2's recipe) or sinusoidal, the one the workbook has an exercise for."""
-    pos = "learned"
-    for i, f in enumerate(flags):
-        if f == "--pos" and i + 1 < len(flags):
-            pos = flags[i + 1]
-        elif f.startswith("--pos="):
-            pos = f.split("=", 1)[1]
+    pos = flag_value(flags, "--pos")
+    pos = "learned" if pos is None else pos
     if pos not in ("learned", "sinusoidal"):
         raise UserError(f"--pos {pos}: this milestone trains chapter 2's GPT with GPT-2's recipe (--recipe classic), "
                         f"learned positions or the workbook's sinusoidal ones; drop --pos or choose one of those")
@@ -201,8 +207,9 @@ def run(book, flags: list[str]) -> int:
 
 
 def val_losses(run_dir: Path) -> dict[int, float]:
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return {r["step"]: r["val_loss"] for r in rows if "val_loss" in r}
+    from nn2gpt.runlog import read_metrics
+
+    return {r["step"]: r["val_loss"] for r in read_metrics(run_dir) if "val_loss" in r}
 
 
 def sample(model, tok, next_token_probs, n: int = 200, seed: int = 0) -> str:

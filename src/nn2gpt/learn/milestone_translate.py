@@ -35,7 +35,7 @@ import dataclasses
 import io
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.milestone_gpt import split_out
+from nn2gpt.learn.milestone_gpt import flag_value, split_out
 from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, swapped
 
 PIECES = {"padding_mask": "padding_mask", "cross_attention": "CrossAttention",
@@ -94,24 +94,11 @@ def learner_greedy(greedy):
     return greedy_decode
 
 
-def flag_value(flags: list[str], name: str) -> str | None:
-    """The value of `name VALUE` or `name=VALUE` in flags, the last one given; None if absent."""
-    value = None
-    for i, f in enumerate(flags):
-        if f == name and i + 1 < len(flags):
-            value = flags[i + 1]
-        elif f.startswith(name + "="):
-            value = f.split("=", 1)[1]
-    return value
-
-
 def last_step(run_dir) -> int:
     """The training steps a run took (its metrics' last row)."""
-    import json
-    from pathlib import Path
+    from nn2gpt.runlog import read_metrics
 
-    rows = [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return max((r["step"] for r in rows if "step" in r), default=0)
+    return max((r["step"] for r in read_metrics(run_dir) if "step" in r), default=0)
 
 
 def run(book, flags: list[str]) -> int:
