@@ -361,7 +361,9 @@ def require_vocab(run_dir, config: dict, tokenizer) -> None:
 
 # what each kind of run directory holds, and the command that makes and reads it
 KINDS = {"translate": ("a translation model", "nn2gpt translate"), "gpt": ("a chapter-2 GPT", "nn2gpt gpt"),
-         "digits": ("a digits network", "nn2gpt digits"), "lab": ("a lab report", "nn2gpt lab")}
+         "digits": ("a digits network", "nn2gpt digits"), "lab": ("a lab report", "nn2gpt lab"),
+         "export": ("a GPT exported for transformers", "nn2gpt gpt export")}
+EXPORT_MARK = "nn2gpt-export.json"  # what `gpt export` writes beside the Hugging Face files it makes
 
 
 def config_kind(config) -> str | None:
@@ -374,7 +376,7 @@ def config_kind(config) -> str | None:
 
 def run_kind(path) -> str | None:
     """What the directory `path` holds: "gpt" or "translate" (a checkpoint), "digits" (weights.npz),
-    "lab" (results.json), or None (nothing of ours: empty, missing, or someone else's files)."""
+    "lab" (results.json), "export" (a Hugging Face folder `gpt export` wrote), or None (nothing of ours: empty, missing, or someone else's files)."""
     path = Path(path)
     if has_checkpoint(path):
         try:
@@ -385,6 +387,8 @@ def run_kind(path) -> str | None:
         return "digits"
     if (path / "results.json").is_file():
         return "lab"
+    if (path / EXPORT_MARK).is_file():
+        return "export"
     return None
 
 
@@ -408,34 +412,3 @@ def refuse_kind(run_dir, kind: str | None, want: str | None):
         raise UserError(f"{run_dir} holds a checkpoint whose meta.json cannot be read as one of ours, not {wanted}; "
                         f"retrain it, or give {fix}")
     raise UserError(f"{run_dir} holds {describe(kind)}, not {wanted}; use it with `{KINDS[kind][1]}`, or give {fix}")
-
-
-def check_new_run(out, want: str, overwrite: bool, resume_hint: bool = True) -> None:
-    """Before a fresh run of kind `want` writes into `out`: a run of another kind there is never
-    replaced (a digits model does not belong in a GPT's directory), one of the same kind only with
-    --overwrite: a typo in a command line must never throw away a model that took an hour to train."""
-    kind = run_kind(out) if out else None
-    if kind is None:
-        return
-    if kind != want:
-        raise UserError(f"{out} holds {describe(kind)}, not {describe(want)}; choose another --out")
-    if not overwrite:
-        resume = "pass --resume to continue it, " if resume_hint else ""
-        raise UserError(f"{out} already holds a trained model; {resume}pass --overwrite to replace it, "
-                        f"or choose another --out")
-
-
-def checkpoint_to_resume(run_dir, resume: bool, overwrite: bool, want: str) -> Checkpoint | None:
-    """The checkpoint a training run of kind `want` continues from (`--resume`), or None for a
-    fresh run (see check_new_run)."""
-    if not resume:
-        check_new_run(run_dir, want, overwrite)
-        return None
-    if run_dir is None or not has_checkpoint(run_dir):
-        if run_dir and run_kind(run_dir) is not None:
-            refuse_kind(run_dir, run_kind(run_dir), want)
-        raise UserError(f"--resume needs a run directory with a checkpoint; {run_dir} has none "
-                        f"(drop --resume to start a new run)")
-    ck = load_checkpoint(run_dir, with_optimizer=True)
-    require_kind(run_dir, ck.config, want)
-    return ck

@@ -100,17 +100,37 @@ def read_json(folder: Path, name: str) -> dict:
 
 
 def read_tensors(folder: Path) -> dict:
-    """Every tensor of the folder's *.safetensors files (one, or a sharded set), as float32."""
+    """Every tensor of the folder's *.safetensors files (one, or a sharded set), as float32, each
+    checked as a checkpoint's are (nn2gpt.checkpoint) before the import saves anything: a model's
+    weights are floating-point numbers, so an integer or boolean tensor is refused by name (a cast
+    would silently turn it into other numbers), and so is any NaN or inf (a diverged or altered
+    model would otherwise replace a good run and be blamed on training later). Dtypes are read
+    from each file's header, before any tensor is loaded."""
+    from safetensors import safe_open
     from safetensors.torch import load_file
 
     tensors = {}
     for path in sorted(folder.glob("*.safetensors")):
         try:
-            tensors.update(load_file(str(path)))
+            with safe_open(str(path), framework="pt") as f:
+                dtypes = {name: f.get_slice(name).get_dtype() for name in f.keys()}
+            bad = next((n for n, d in sorted(dtypes.items()) if not d.startswith(("F", "BF"))), None)
+            if bad is None:
+                tensors.update(load_file(str(path)))
         except Exception as e:  # safetensors raises its own SafetensorError for a damaged file
             raise UserError(f"{path} cannot be read as safetensors ({type(e).__name__}: {str(e)[:100]}); "
                             f"download or copy it again") from None
-    return {k: v.float() for k, v in tensors.items()}
+        if bad is not None:
+            raise UserError(f"{path}: tensor {bad} holds {dtypes[bad]} numbers, not floating-point weights; "
+                            f"it is not a model's weights file (or it was altered), copy the model again")
+    out = {}
+    for name, t in tensors.items():
+        t = t.float()
+        if not bool(t.isfinite().all()):
+            raise UserError(f"{folder}: tensor {name} holds NaN or inf; the model diverged or its file was "
+                            f"altered, so nothing was imported: copy or download the model again")
+        out[name] = t
+    return out
 
 
 class TensorTable:

@@ -32,6 +32,7 @@ class RunLock:
 
     def __init__(self, path, flag: str = "--out"):
         self.path, self.flag, self._fd, self._created = Path(path), flag, None, []
+        self._before: set[str] | None = None  # the folder's names when it held no lock file of ours
 
     def __enter__(self) -> RunLock:
         import fcntl
@@ -43,6 +44,7 @@ class RunLock:
                                                                      if p == missing or missing in p.parents]]
         for _ in range(20):  # a lock file deleted under us (see below) means: try again
             make_dirs(self.path, self.flag)
+            self._before = _names(self.path) if not (self.path / LOCK).exists() else None
             if not os.access(self.path, os.W_OK | os.X_OK):  # before hours of training, not at the first save
                 raise UserError(f"cannot write in {self.flag} {self.path} (permission denied); "
                                 f"choose a directory you may write")
@@ -74,6 +76,9 @@ class RunLock:
             return
         if self._created and _only_lock(self.path):
             self._remove_created()  # refused, or stopped, before anything was written: leave no trace
+        elif self._before is not None and (_names(self.path) or {LOCK}) - {LOCK} == self._before:
+            # a folder that was there before (someone's own, refused by nn2gpt.runout): leave it as it was
+            (self.path / LOCK).unlink(missing_ok=True)
         os.close(self._fd)  # closing the descriptor releases the flock
         self._fd = None
 
@@ -92,6 +97,13 @@ def _same_file(fd: int, path: Path) -> bool:
     except OSError:
         return False
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _names(path: Path) -> set[str] | None:
+    try:
+        return {p.name for p in path.iterdir()}
+    except OSError:
+        return None
 
 
 def _only_lock(path: Path) -> bool:

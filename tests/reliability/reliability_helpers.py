@@ -146,7 +146,7 @@ def base_commands(runs, tmp):
         "translate import": {"--from": runs["hf-marian"], "--out": tmp / "opus", "": ["--overwrite"]},
         "gpt import": {"--from": runs["hf-gpt2"], "--out": tmp / "gpt2", "": ["--overwrite"]},
         "lab run": {"--out": tmp / "lab", "": ["--tiny", "--steps", "2", "--seeds", "1", "--suite", "masks",
-                                               "--jobs", "1"]},
+                                               "--jobs", "1", "--overwrite"]},
         "lab report": {"--results": results, "--out": tmp / "report"},
         "lab pizza": {"--model": runs["translate"], "--out": tmp / "pizza"},
         "data": {"action": "list"},

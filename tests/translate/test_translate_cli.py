@@ -237,7 +237,7 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(run, tmp_path, cap
     _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(tmp_path / "x"),
                      "--init-from", str(tmp_path / "nowhere")], capsys, "nowhere", "no trained model")
     _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(run), "--overwrite", "--init-from", str(run)],
-                    capsys, "same directory")
+                    capsys, "is --init-from itself")
     assert load_checkpoint(run).state == source.state  # the source run is untouched
     _one_line_error(["translate", "train", "--pair", "de-en", "--out", str(tmp_path / "y"), "--init-from", str(run)],
                     capsys, "de-en")
@@ -284,8 +284,8 @@ def test_keep_and_average_make_a_model_every_command_reads(tmp_path, capsys):
     # bad input: resuming an average, writing over an input or a model, one checkpoint, another model
     _one_line_error(["translate", "train", "--pair", "es-en", "--out", str(avg), "--resume", "--quiet"],
                     capsys, "no optimizer state", "--init-from")
-    _one_line_error(["translate", "average", *map(str, ckpts), "--out", str(src)], capsys, "new directory")
-    _one_line_error(["translate", "average", *map(str, ckpts), "--out", str(ckpts[0] / "avg")], capsys, "overlaps")
+    _one_line_error(["translate", "average", *map(str, ckpts), "--out", str(src)], capsys, "holds the checkpoint")
+    _one_line_error(["translate", "average", *map(str, ckpts), "--out", str(ckpts[0] / "avg")], capsys, "lies inside the checkpoint")
     _one_line_error(["translate", "average", str(src), str(ckpts[1]), "--out", str(tmp_path / "twice")],
                     capsys, "same checkpoint")
     _one_line_error(["translate", "average", *map(str, ckpts), "--out", str(avg)], capsys, "--overwrite")

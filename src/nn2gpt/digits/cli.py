@@ -104,7 +104,7 @@ def train(args) -> int:
     sizes = parse_sizes(args.sizes)
     cost = args.cost or ("log-likelihood" if args.softmax else "cross-entropy")
     output = "softmax" if args.softmax or cost == "log-likelihood" else "sigmoid"
-    from nn2gpt.checkpoint import check_new_run
+    from nn2gpt.runout import check_new_run
     from nn2gpt.runlock import RunLock
 
     out = Path(args.out)

@@ -99,7 +99,8 @@ def import_gpt2(name: str | None, out: str, from_dir: str | None = None, overwri
     import numpy as np
     import torch
 
-    from nn2gpt.checkpoint import check_new_run, save_checkpoint
+    from nn2gpt.checkpoint import save_checkpoint
+    from nn2gpt.runout import check_new_run, drop_training_files
     from nn2gpt.gpt import runs
     from nn2gpt.gpt.setup import fresh_state
     from nn2gpt.gpt.tokenizer import GPT2Tokenizer
@@ -109,7 +110,8 @@ def import_gpt2(name: str | None, out: str, from_dir: str | None = None, overwri
     from nn2gpt.runlock import RunLock
 
     where = from_dir if from_dir is not None else name
-    check_new_run(out, "gpt", overwrite, resume_hint=False)  # before any download
+    sources = [("--from", from_dir)]
+    check_new_run(out, "gpt", overwrite, resume_hint=False, sources=sources)  # before any download
     tok = GPT2Tokenizer(data_dir)  # its files are nn2gpt's own data (found or fetched before the weights)
     folder = model_folder(SIZES.get(name, name) if from_dir is None else None, from_dir, ("config.json",))
     cfg = model_config(read_json(folder, "config.json"), where)
@@ -126,7 +128,8 @@ def import_gpt2(name: str | None, out: str, from_dir: str | None = None, overwri
     state = fresh_state() | {"numpy_rng": np.random.default_rng(train.seed).bit_generator.state,
                              "torch_rng": runs.torch_rng_to_json()}
     with RunLock(Path(out)):
-        check_new_run(out, "gpt", overwrite, resume_hint=False)
+        check_new_run(out, "gpt", overwrite, resume_hint=False, sources=sources)
         save_checkpoint(Path(out), weights, config, tok.to_json(), None, state,
                         again="import again")
+        drop_training_files(out)  # the curve and samples of a run this import replaced are not this model's
     return Path(out)

@@ -20,7 +20,7 @@ from dataclasses import fields
 import numpy as np
 import torch
 
-from nn2gpt.checkpoint import checkpoint_to_resume
+from nn2gpt.runout import checkpoint_to_resume
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.gpt import runs

@@ -46,6 +46,7 @@ def _parser() -> Parser:
     run.add_argument("--skip", default=None, help="comma-separated variants to leave out (e.g. the slow additive)")
     run.add_argument("--jobs", type=positive(int), default=None,
                      help="runs trained at the same time, one per core (default: the number of cores, at most 4)")
+    run.add_argument("--overwrite", action="store_true", help="replace the lab report already in --out")
     run.add_argument("--out", default=None, help="directory for results.json, REPORT.md and the PNGs "
                                                  "(default runs/lab, or runs/lab-long with --long)")
     run.add_argument("--data-dir", default=None, help="directory holding the datasets")
@@ -105,7 +106,7 @@ def main(argv: list[str]) -> int:
 
     jobs = args.jobs or max(1, min(4, os.cpu_count() or 1))
     path = run_lab(plan, out_dir=out, budget=args.budget, steps=steps, data_dir=args.data_dir,
-                   jobs=jobs, command=command)
+                   jobs=jobs, command=command, overwrite=args.overwrite)
     print(f"report: {path}")
     return 0
 

@@ -223,18 +223,16 @@ def _public(record: dict) -> dict:
 
 
 def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_dir=None, jobs: int = 1,
-            command: str = "nn2gpt lab run", log=print) -> Path:
+            command: str = "nn2gpt lab run", log=print, overwrite: bool = False) -> Path:
     """Train and measure every run of `plan` (`jobs` at a time), write results.json and REPORT.md.
 
     `out_dir` is locked for the whole lab (nn2gpt.runlock): two labs never write one report."""
     from nn2gpt.runlock import RunLock
 
-    from nn2gpt.checkpoint import describe, run_kind
+    from nn2gpt.runout import check_new_run
 
-    with RunLock(out_dir):
-        kind = run_kind(out_dir)
-        if kind not in (None, "lab"):  # a lab rerun replaces its report; it never replaces a model
-            raise UserError(f"{out_dir} holds {describe(kind)}, not a lab report; choose another --out")
+    with RunLock(out_dir):  # a lab replaces a lab report with --overwrite; it never replaces a model
+        check_new_run(out_dir, "lab", overwrite, resume_hint=False)
         return _run_lab(plan, Path(out_dir), budget, steps, data_dir, jobs, command, log)
 
 

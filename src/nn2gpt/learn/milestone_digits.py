@@ -15,7 +15,9 @@ epoch's validation accuracy is printed beside the reference's: equal to a few de
 learner's code is right. The run is saved like any `digits train` run (same lock, atomic saves),
 with `"learn"` in its config naming the learner's pieces, so the studio shows it as theirs.
 Ctrl-C or SIGTERM stops the learner's training after the mini-batch in flight and saves the
-weights as they are (`stopped_by` in the config), one line, exit 130 or 143, as `digits train` does.
+weights as they are (`stopped_by` in the config), one line, exit 130 or 143, as `digits train` does;
+during the reference, the one line says that the learner's run never started and nothing was
+written to --out (pieces.reference_first).
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def learner_network(methods: dict):
 
 
 def run(book, flags: list[str]) -> int:
-    from nn2gpt.checkpoint import check_new_run
+    from nn2gpt.runout import check_new_run
     from nn2gpt.digits.cli import parse_sizes
     from nn2gpt.runlock import RunLock
 
@@ -146,6 +148,7 @@ def _train(book, args, sizes, out: Path) -> int:
     from nn2gpt.digits.model import save_model
     from nn2gpt.digits.network import Network
     from nn2gpt.digits.plots import learning_curve
+    from nn2gpt.learn.pieces import reference_first
     from nn2gpt.learn.runner import located
 
     methods, mine, theirs, unused = pieces(book, args.cost)
@@ -158,7 +161,8 @@ def _train(book, args, sizes, out: Path) -> int:
           f"mini-batch {args.batch}, eta {args.eta}, seed {args.seed}")
     kw = dict(evaluation_data=mnist.validation, on_epoch=lambda h: None)
     common = (sizes, args.cost, "large", "sigmoid", args.seed, args.dtype)
-    with np.errstate(all="ignore"):
+    with reference_first("digits", out), np.errstate(all="ignore"):   # a stop: one line, yours not started
+        print("training the reference first (same seed, same epochs) ...", flush=True)
         reference = Network(*common).SGD((X, labels), args.epochs, args.batch, args.eta, fast=True, **kw)
     ref = reference["evaluation_accuracy"]
 

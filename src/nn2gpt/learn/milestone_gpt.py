@@ -13,11 +13,14 @@ and `--resume` read it as any other.
 
 The reference trains first, from the same seed for the same budget (into a temporary directory),
 and the validation losses are printed side by side: equal to rounding when the learner's pieces
-are right. Flags and --out are checked before anything trains, and if the reference does not
-finish (a refused flag, Ctrl-C, SIGTERM) its last line is printed and the milestone ends with its
-status; the learner's run does not start. (The lecture's heads have no bias, so the reference's fused q/k/v bias is held at
-zero.) A sample is then drawn with the learner's `next_token_probs` (exercise 18) if it passes.
-With `--pos sinusoidal` the positions are the learner's `positional_encoding` table (exercise 17)
+are right. Flags and --out are checked before anything trains; if the reference refuses a flag,
+its last line is printed and the milestone ends with its status, and if Ctrl-C or SIGTERM stops
+it, one line says that the learner's run never started and nothing was written to --out (exit
+130 or 143; pieces.reference_first). Either way the learner's run does not start. A stop during
+the learner's run is `gpt train`'s own: saved, resumable, its losses shown beside the reference's.
+(The lecture's heads have no bias, so the reference's fused q/k/v bias is held at zero.) A
+sample is then drawn with the learner's `next_token_probs` (exercise 18) if it passes. With
+`--pos sinusoidal` the positions are the learner's `positional_encoding` table (exercise 17)
 if it passes; the bigram loss and the average of the past (11, 12) are steps of the lecture with
 no place in this network, and the run names them so when they pass.
 """
@@ -131,10 +134,10 @@ def split_out(flags: list[str], default: str = DEFAULTS["--out"]) -> tuple[str, 
 
 
 def run(book, flags: list[str]) -> int:
-    from nn2gpt.checkpoint import check_new_run
+    from nn2gpt.runout import check_new_run
     from nn2gpt.gpt import train
     from nn2gpt.gpt.cli import main as gpt_main
-    from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, swapped
+    from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, reference_first, swapped
 
     if any(f in ("-h", "--help") for f in flags):
         print("nn2gpt learn run gpt [flags of `nn2gpt gpt train`]: chapter 2's GPT whose blocks are your Block, "
@@ -186,24 +189,37 @@ def run(book, flags: list[str]) -> int:
 
     if "--resume" not in flags:             # refused now, not after the reference has trained
         check_new_run(out, "gpt", "--overwrite" in flags)
-    with tempfile.TemporaryDirectory(prefix="nn2gpt-learn-reference-") as tmp, \
+    with reference_first("gpt", out), tempfile.TemporaryDirectory(prefix="nn2gpt-learn-reference-") as tmp, \
             swapped([(train, "build", reference_build)]):
         print("training the reference first (same seed, same budget) ...", flush=True)
         status = quietly(gpt_main, ["train", *CLASSIC, *extra, *ref_flags, "--out", str(Path(tmp) / "ref"),
                                     "--quiet", "--sample-tokens", "0"])
-        if status != 0:                     # a bad flag, Ctrl-C or SIGTERM: the learner's run does not start
+        if status != 0:                     # a bad flag (a stop is raised): the learner's run does not start
             return status
         reference = val_losses(Path(tmp) / "ref")
     with swapped([(train, "build", build), (train, "save_checkpoint", save_checkpoint)]), learner_code(book):
         status = gpt_main(["train", *CLASSIC, *extra, *mine_flags, "--out", out])
-    yours = val_losses(Path(out))
-    print("validation loss   step     yours   reference")
-    for step, loss in yours.items():
-        print(f"                  {step:>5}   {loss:7.4f}   {reference.get(step, float('nan')):7.4f}")
+    print(side_by_side(val_losses(Path(out)), reference, stopped=status != 0))
     if probs is not None and built:
         print("a sample drawn with your next_token_probs:")
         print(sample(built[-1][0], built[-1][1], probs))
     return status
+
+
+def side_by_side(yours: dict[int, float], reference: dict[int, float], stopped: bool) -> str:
+    """The validation losses of the learner's run beside the reference's, step by step. A step the
+    reference has no evaluation at - the one where Ctrl-C or SIGTERM stopped the learner's run,
+    between two of the reference's evaluations - shows "-" and a line saying why, not a NaN."""
+    lines = ["validation loss   step     yours   reference"]
+    for step, loss in yours.items():
+        theirs = f"{reference[step]:7.4f}" if step in reference else f"{'-':>7}"
+        lines.append(f"                  {step:>5}   {loss:7.4f}   {theirs}")
+    missing = [str(step) for step in yours if step not in reference]
+    if missing:
+        why = "your run was stopped there, between two of the reference's evaluations" if stopped \
+            else "the two runs evaluated at different steps"
+        lines.append(f"(-: the reference has no evaluation at step {', '.join(missing)}: {why})")
+    return "\n".join(lines)
 
 
 def val_losses(run_dir: Path) -> dict[int, float]:
@@ -220,10 +236,11 @@ def sample(model, tok, next_token_probs, n: int = 200, seed: int = 0) -> str:
 
     idx = torch.tensor([prompt_ids(tok, "")], dtype=torch.long)
     g = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device  # where it trained (--device)
     model.eval()
     with torch.no_grad(), contextlib.suppress(KeyboardInterrupt):
-        for _ in range(n):
-            logits = model.logits(idx[:, -model.cfg.block_size:])[:, -1]             # (1, V)
+        for _ in range(n):  # the draw on the CPU, in float64: the Apple GPU (mps) has no float64
+            logits = model.logits(idx[:, -model.cfg.block_size:].to(device))[:, -1].cpu()  # (1, V)
             p = next_token_probs(logits.double(), temperature=0.8, top_k=20)
             idx = torch.cat([idx, torch.multinomial(p, 1, generator=g)], dim=1)
     return tok.decode(idx[0].tolist())

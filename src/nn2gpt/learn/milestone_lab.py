@@ -98,7 +98,8 @@ def run(book, flags: list[str]) -> int:
     with swapped([*swaps, (runner, "atomic_write_json", atomic_write_json)]), \
             learner_code(book, kept="the finished variants' results are kept"):
         path = runner.run_lab(plan, out_dir=args.out, budget=args.budget, steps=steps, data_dir=args.data_dir,
-                              jobs=1, command=" ".join(["nn2gpt learn run lab", *flags]))
+                              jobs=1, command=" ".join(["nn2gpt learn run lab", *flags]),
+                              overwrite=args.overwrite)
     text = Path(path).read_text(encoding="utf-8")
     if "## Summary" in text:                                         # the lab's table, here as well
         print(text.split("## Summary", 1)[1].split("\n## ", 1)[0].strip())

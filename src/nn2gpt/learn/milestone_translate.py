@@ -8,7 +8,10 @@ is scored the same way, so the learner's BLEU is printed beside the reference's,
 each took. With `--epochs` both take the same steps; with `--dropout 0` as well, right pieces
 train to the reference's losses (the learner's cross-attention has no dropout, so with dropout
 the random draws differ). Under the default time budget the learner's slower modules take fewer
-steps. With `--resume` there is no reference run.
+steps. With `--resume` there is no reference run. Ctrl-C or SIGTERM while the reference trains
+or is scored ends the milestone with one line (the learner's run never started, nothing was
+written to --out; exit 130 or 143); during the learner's run, `translate train` saves and says so;
+while the learner's run is scored, one line says it is saved and how to score it.
 The pieces:
 
 - cross-attention (exercise 22): every decoder layer's cross-attention runs the learner's
@@ -36,7 +39,7 @@ import io
 
 from nn2gpt.errors import UserError
 from nn2gpt.learn.milestone_gpt import flag_value, split_out
-from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, swapped
+from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, reference_first, swapped
 
 PIECES = {"padding_mask": "padding_mask", "cross_attention": "CrossAttention",
           "label_smoothing": "label_smoothed_loss", "greedy_decode": "greedy_decode"}
@@ -101,11 +104,30 @@ def last_step(run_dir) -> int:
     return max((r["step"] for r in read_metrics(run_dir) if "step" in r), default=0)
 
 
+@contextlib.contextmanager
+def scoring_yours(out, limit: int):
+    """The learner's run is trained and saved; a stop (Ctrl-C, SIGTERM) while it is scored ends the
+    milestone with one line saying so, exit 130 or 143, not a bare "interrupted"."""
+    import signal
+    import sys
+
+    from nn2gpt.interrupt import NAMES, Stopped
+
+    try:
+        yield
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        print(f"scoring was stopped by {NAMES.get(signum, f'signal {signum}')}: your run is trained and saved in "
+              f"{out}, its BLEU not computed (`nn2gpt translate eval --model {out} --beam 1 --limit {limit}` "
+              f"scores it with chapter 3's decoding)", file=sys.stderr)
+        raise Stopped(signum, told=True) from None
+
+
 def run(book, flags: list[str]) -> int:
     import tempfile
     from pathlib import Path
 
-    from nn2gpt import checkpoint
+    from nn2gpt import checkpoint, runout
     from nn2gpt.translate import decode, model, train
     from nn2gpt.translate.cli import main as translate_main
     from nn2gpt.translate.evaluate import EvalConfig, evaluate
@@ -140,12 +162,12 @@ def run(book, flags: list[str]) -> int:
                             f"(drop --resume to start a new run)")
         print("--resume: no reference run this time (it would start from nothing, yours does not)", flush=True)
     else:
-        checkpoint.check_new_run(out, "translate", "--overwrite" in flags)
-        with tempfile.TemporaryDirectory(prefix="nn2gpt-learn-reference-") as tmp:
+        runout.check_new_run(out, "translate", "--overwrite" in flags)
+        with reference_first("translate", out), tempfile.TemporaryDirectory(prefix="nn2gpt-learn-reference-") as tmp:
             ref_dir = str(Path(tmp) / "ref")
             print("training chapter 3's own model first (same flags, same seed) ...", flush=True)
             status = quietly(translate_main, ["train", *extra, *ref_flags, "--out", ref_dir, "--quiet"])
-            if status != 0:                 # a bad flag: the learner's run does not start
+            if status != 0:                 # a bad flag (a stop is raised): the learner's run does not start
                 return status
             with contextlib.redirect_stdout(io.StringIO()):
                 reference = evaluate(dataclasses.replace(scoring, model=ref_dir))["bleu"]
@@ -172,7 +194,8 @@ def run(book, flags: list[str]) -> int:
     with swapped(swaps), learner_code(book, during="while training or scoring"):
         translate_main(["train", *extra, *mine_flags, "--out", out])
         print(f"scoring the first {limit} test sentences, greedy:", flush=True)
-        yours = evaluate(scoring)["bleu"]
+        with scoring_yours(out, limit):
+            yours = evaluate(scoring)["bleu"]
     theirs_bleu = "" if reference is None else f"   chapter 3's {reference:6.2f} ({ref_steps} steps)"
     print(f"test BLEU, first {limit} sentences, greedy:  yours {yours:6.2f} ({last_step(out)} steps){theirs_bleu}")
     return 0

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nn2gpt.checkpoint import checkpoint_to_resume, save_checkpoint
+from nn2gpt.checkpoint import save_checkpoint
+from nn2gpt.runout import checkpoint_to_resume
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text

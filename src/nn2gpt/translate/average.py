@@ -22,14 +22,13 @@ from nn2gpt.errors import UserError
 
 
 def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
-    from nn2gpt.checkpoint import check_new_run, save_checkpoint
+    from nn2gpt.checkpoint import save_checkpoint
+    from nn2gpt.runout import check_new_run, drop_training_files
     from nn2gpt.runlock import RunLock
     from nn2gpt.translate.spm import tokenizer_from_json
 
     run = Path(out).resolve()
-    for p in map(Path, paths):  # --out must neither hold an input nor lie inside one
-        if run == p.resolve() or run in p.resolve().parents or p.resolve() in run.parents:
-            raise UserError(f"--out {out} overlaps the checkpoint {p}; write the average to a new directory")
+    check_new_run(out, "translate", overwrite, resume_hint=False, sources=[("the checkpoint", p) for p in paths])
     ck = average_checkpoints(paths)
     if ck.config.get("model", {}).get("model") != "transformer":
         raise UserError(f"{paths[0]} is not a translation model; average runs of `nn2gpt translate train`")
@@ -40,8 +39,7 @@ def write_average(paths: list[str], out: str, overwrite: bool = False) -> Path:
         tok = tokenizer_from_json(ck.tokenizer)
         files = {"tokenizer.json": tok.hf.to_str(pretty=True)} if hasattr(tok, "hf") else {}  # our BPE's, readable
         save_checkpoint(run, ck.weights, config, ck.tokenizer, None, ck.state, files=files, again="average again")
-        for leftover in ("metrics.jsonl", "loss.png"):  # a replaced run's training curve is not this model's
-            (run / leftover).unlink(missing_ok=True)
+        drop_training_files(run)  # a replaced run's training curve is not this model's
     return Path(out)
 
 

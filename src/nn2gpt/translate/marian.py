@@ -30,6 +30,9 @@ from nn2gpt.errors import UserError
 
 NEEDED = ("config.json", "source.spm", "target.spm", "vocab.json")
 ACTIVATION = {"swish": "silu", "silu": "silu", "relu": "relu"}  # Marian's name -> translate/model.py's
+# the longest position table an import builds: opus-mt models have 512 positions; a config.json asking
+# for 10**12 would otherwise end in "out of memory" while the table is computed, naming nothing
+MAX_POSITIONS = 65536
 
 
 def pair_from_name(name: str) -> str | None:
@@ -75,6 +78,10 @@ def model_config(hf: dict, where: str) -> dict:
                         f"(it has {', '.join(ACTIVATION)})")
     if need("decoder_vocab_size", hf["vocab_size"]) != need("vocab_size"):
         raise UserError(f"{where}: decoder_vocab_size differs from vocab_size; nn2gpt shares one vocabulary")
+    if hf["max_position_embeddings"] > MAX_POSITIONS:
+        raise UserError(f"{where}/config.json: max_position_embeddings is {hf['max_position_embeddings']}, more "
+                        f"than the {MAX_POSITIONS} positions nn2gpt builds (opus-mt models have 512); the config "
+                        f"is damaged, copy it again")
     d, nh = need("d_model"), need("encoder_attention_heads")
     if d % nh:
         raise UserError(f"{where}: d_model {d} is not divisible by {nh} heads")
@@ -122,7 +129,8 @@ def our_weights(tensors: dict, cfg: dict, where: str) -> dict:
     from nn2gpt.nn.positional import sinusoidal_encoding
     from nn2gpt.translate.model import build_model
 
-    shapes = {k: tuple(v.shape) for k, v in build_model(cfg).state_dict().items()}
+    with torch.device("meta"):  # the names and shapes of our Transformer, before any memory is spent on it
+        shapes = {k: tuple(v.shape) for k, v in build_model(cfg).state_dict().items()}
     table = TensorTable(tensors, where, prefixes=("model.",))
     V, C = cfg["vocab_size"], cfg["d_model"]
     # one embedding for both stacks and the output, however many names the file gives it
@@ -136,10 +144,12 @@ def our_weights(tensors: dict, cfg: dict, where: str) -> dict:
             raise UserError(f"{where}: {other} differs from {names[0]}; nn2gpt's Transformer ties its embeddings "
                             f"and output projection, so it cannot hold untied ones")
     out = {"embed.weight": embed, "logits_bias": table.take("final_logits_bias", (1, V))[0]}
-    table_pe = sinusoidal_encoding(cfg["max_len"], C, layout="halves")  # (max_len, C)
     for side in ("encoder", "decoder"):
         name = f"{side}.embed_positions.weight"
-        if table.has(name) and (table.take(name, tuple(table_pe.shape)) - table_pe).abs().max() > 1e-4:
+        if not table.has(name):
+            continue
+        given = table.take(name, (cfg["max_len"], C))  # its shape checked before the table is computed
+        if (given - sinusoidal_encoding(cfg["max_len"], C, layout="halves")).abs().max() > 1e-4:
             raise UserError(f"{where}: {name} is not Marian's sinusoidal table; nn2gpt computes that table "
                             f"and cannot hold learned positions")
     ffn = {"fc1": "ff.fc", "fc2": "ff.proj"}
@@ -171,6 +181,19 @@ def marian_tokenizer(folder: Path, hf: dict, where: str):
     vocab = read_json(folder, "vocab.json")
     positive_ints(vocab, where, vocab, least=0, file="vocab.json")  # {piece: id}: every id a whole number
     itos = {i: t for t, i in vocab.items()}
+    # complete and one-to-one: every embedding row has exactly one piece, or a sentence would be
+    # refused later as "characters this model never saw" and a sampled id would decode to nothing
+    if len(itos) < len(vocab):
+        from collections import Counter
+
+        twice = min(i for i, n in Counter(vocab.values()).items() if n > 1)
+        pieces = [t for t, i in vocab.items() if i == twice][:2]
+        raise UserError(f"{where}/vocab.json gives id {twice} to two pieces ({pieces[0]!r} and {pieces[1]!r}); "
+                        f"the vocabulary is damaged, copy vocab.json again")
+    missing = next((i for i in range(hf["vocab_size"]) if i not in itos), None)
+    if missing is not None:
+        raise UserError(f"{where}/vocab.json has {len(vocab)} pieces, the model {hf['vocab_size']} embeddings "
+                        f"(id {missing} has no piece); the vocabulary is incomplete, copy vocab.json again")
     names = {}
     for role, key in (("eos", "eos_token_id"), ("pad", "pad_token_id"), ("decoder_start", "decoder_start_token_id")):
         if hf[key] not in itos:
@@ -187,7 +210,8 @@ def marian_tokenizer(folder: Path, hf: dict, where: str):
 def import_marian(name: str | None, out: str, from_dir: str | None = None, pair: str | None = None,
                   overwrite: bool = False) -> Path:
     """Write the Marian model `name` (Hub repository) or `from_dir` (a local folder) into the run `out`."""
-    from nn2gpt.checkpoint import check_new_run, save_checkpoint
+    from nn2gpt.checkpoint import save_checkpoint
+    from nn2gpt.runout import check_new_run, drop_training_files
     from nn2gpt.hub import model_folder, read_json, read_tensors
     from nn2gpt.runlock import RunLock
     from nn2gpt.translate.model import model_weights
@@ -197,7 +221,8 @@ def import_marian(name: str | None, out: str, from_dir: str | None = None, pair:
     no_pair = UserError(f"cannot tell the language pair of {where}; give it with --pair (e.g. --pair es-en)")
     if pair is None and name is not None:
         raise no_pair
-    check_new_run(out, "translate", overwrite, resume_hint=False)  # before any download
+    sources = [("--from", from_dir)]
+    check_new_run(out, "translate", overwrite, resume_hint=False, sources=sources)  # before any download
     folder = model_folder(name, from_dir, NEEDED)
     if pair is None:
         raise no_pair
@@ -209,9 +234,10 @@ def import_marian(name: str | None, out: str, from_dir: str | None = None, pair:
     config = {"model": cfg, "engine": "torch",
               "train": {"pair": pair, "max_tokens": 2048, "imported": {"from": where, "format": "marian"}}}
     with RunLock(Path(out)):
-        check_new_run(out, "translate", overwrite, resume_hint=False)
+        check_new_run(out, "translate", overwrite, resume_hint=False, sources=sources)
         save_checkpoint(Path(out), model_weights(model), config, tok.to_json(), None, {"step": 0},
                         again="import again")
+        drop_training_files(out)  # the curve and samples of a run this import replaced are not this model's
     return Path(out)
 
 

@@ -99,12 +99,14 @@ class TranslateConfig:
 
 def starting_point(cfg: TranslateConfig, run: Path):
     """(the checkpoint a resumed run continues, the checkpoint a fine-tuning run starts from): at most one."""
-    from nn2gpt.checkpoint import checkpoint_to_resume, has_checkpoint, load_checkpoint, refuse_kind, run_kind
+    from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, refuse_kind, run_kind
+    from nn2gpt.runout import checkpoint_to_resume
 
     if cfg.resume and cfg.init_from:
         raise UserError("--resume and --init-from exclude each other: --resume continues this run, "
                         "--init-from starts a new one from another run's weights")
-    ck = checkpoint_to_resume(run, cfg.resume, cfg.overwrite, want="translate")
+    ck = checkpoint_to_resume(run, cfg.resume, cfg.overwrite, want="translate",
+                              sources=[("--init-from", cfg.init_from)])
     start = None
     if cfg.init_from:
         if not has_checkpoint(cfg.init_from) and run_kind(cfg.init_from) is not None:
@@ -112,8 +114,6 @@ def starting_point(cfg: TranslateConfig, run: Path):
         if not has_checkpoint(cfg.init_from):
             raise UserError(f"--init-from {cfg.init_from} holds no trained model; point it to the run directory "
                             f"of a `nn2gpt translate train --pair {cfg.pair}` run")
-        if Path(cfg.init_from).resolve() == run.resolve():
-            raise UserError(f"--init-from and --out are the same directory ({run}); the new run needs its own --out")
         start = load_checkpoint(cfg.init_from)
         start_pair = start.config.get("train", {}).get("pair")
         if start.config.get("model", {}).get("model") != "transformer" or start_pair != cfg.pair:
