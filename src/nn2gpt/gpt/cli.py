@@ -98,10 +98,13 @@ def _train_parser(p) -> None:
         else:
             p.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=help_)
     p.add_argument("--flash", action=argparse.BooleanOptionalAction, default=None, help=FLASH_HELP)
-    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
-    p.add_argument("--compile", action=_BoolFlag, nargs=0, help="torch.compile the model (default: on GPU only)")
+    p.add_argument("--device", help="auto (default: a CUDA GPU, else the Apple GPU, mps, else the CPU), cpu, cuda, "
+                                    "cuda:N, mps")
+    p.add_argument("--compile", action=_BoolFlag, nargs=0,
+                   help="torch.compile the model (default: on a CUDA GPU only)")
     p.add_argument("--no-compile", dest="compile", action=_BoolFlag, nargs=0, help="never torch.compile")
-    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), help="auto: bf16 autocast on GPU, fp32 on CPU")
+    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"),
+                   help="auto: bf16 autocast on a CUDA GPU, fp32 on CPU and mps")
     p.add_argument("--score", help="attention score function (chapter 4; default scaled_dot)")
     p.add_argument("--mask", help="causal (default) | anticausal | none | window")
     p.add_argument("--pos", help=f"positions: learned | rope | sinusoidal | sinusoidal_scaled | alibi | none "
@@ -132,7 +135,7 @@ def _build_parser():
                    help="sample among the most likely tokens holding this much probability (0 < p <= 1)")
     s.add_argument("--seed", type=SEED, help="for a reproducible sample (0 to 2**32-1)")
     s.add_argument("--no-cache", action="store_true", help="recompute the whole context every token (slow)")
-    s.add_argument("--device", default="cpu")
+    s.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
     s.add_argument("--data-dir")
     s.add_argument("--engine", choices=("torch", "numpy"), default="torch")
     a = sub.add_parser("attention", help="save per-layer, per-head attention heatmaps of a text (PNG)")

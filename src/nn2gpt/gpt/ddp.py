@@ -4,13 +4,16 @@
 RANK / WORLD_SIZE / LOCAL_RANK in the environment (and MASTER_ADDR/PORT; with --nnodes,
 across machines too). Each process holds a full model, computes gradients on its share of
 the batch, and DDP averages the gradients across processes during backward, so every copy
-takes the same optimizer step. Backend: nccl between GPUs, gloo on CPU.
+takes the same optimizer step. Backend: nccl between GPUs, gloo on CPU. None carries the
+Apple GPU's (MPS) tensors, so torchrun with --device mps is refused (a Mac has one such GPU anyway).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
+from nn2gpt.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ def setup(device_type: str) -> Dist:
     """Join the process group when launched by torchrun; a no-op for a single process."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return Dist()
+    if device_type == "mps":  # refused before any process group: neither backend takes MPS tensors
+        raise UserError("torchrun with --device mps: torch has no process-group backend for the Apple GPU (nccl is "
+                        "CUDA's, gloo the CPU's); train in one process (nn2gpt gpt train ...) or give --device cpu")
     import torch.distributed as dist
 
     if not dist.is_initialized():

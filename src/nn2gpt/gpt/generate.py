@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from nn2gpt.devices import has_float64
 from nn2gpt.gpt.sampling import check_sampling
 
 
@@ -90,11 +91,14 @@ class Decoder:
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
                 top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     """Draw the next token (B, 1) from the last position's logits (B, V), from the distribution
-    `filtered_probs` gives (temperature 0 = always the most likely token)."""
+    `filtered_probs` gives (temperature 0 = always the most likely token). On a device without
+    float64 (the Apple GPU, MPS) the distribution is built and drawn from on the CPU, so
+    `generator` must then be a CPU generator (nn2gpt.gpt.sample.stream_ids makes one)."""
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)  # (B, 1)
-    probs = filtered_probs(logits, temperature, top_k, top_p)  # (B, V)
-    return torch.multinomial(probs, 1, generator=generator)  # (B, 1) (normalises by itself)
+    here = logits.device
+    probs = filtered_probs(logits if has_float64(here) else logits.cpu(), temperature, top_k, top_p)  # (B, V)
+    return torch.multinomial(probs, 1, generator=generator).to(here)  # (B, 1) (normalises by itself)
 
 
 def filtered_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,

@@ -77,9 +77,9 @@ class TrainConfig:
     sample_tokens: int = 500  # written to samples.txt at the end
     # machine
     seed: int = 1337
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    dtype: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | float32 | bfloat16
-    compile: bool | None = None  # None = on for GPU, off for CPU
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps (nn2gpt.devices)
+    dtype: str = "auto"  # auto (bf16 on a CUDA GPU, fp32 on CPU and MPS) | float32 | bfloat16
+    compile: bool | None = None  # None = on for a CUDA GPU, off for CPU and MPS
     threads: int | None = None  # torch threads on CPU; None = all cores, or fewer when others are busy
     peak_tflops: float | None = None  # device peak for MFU; None = built-in estimate
     # run directory

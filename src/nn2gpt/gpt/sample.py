@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import torch
 
+from nn2gpt.devices import has_float64
 from nn2gpt.gpt.tokenizer import prompt_ids, text_pieces
 
 
@@ -30,7 +31,8 @@ def stream_ids(model, tok, prompt: str, max_new_tokens: int, temperature: float 
     """Yield the sampled token ids one by one (stream_text turns them into text)."""
     device = next(model.parameters()).device
     idx = torch.tensor([prompt_ids(tok, prompt)], dtype=torch.long, device=device)  # (1, T)
-    generator = torch.Generator(device=device)
+    # where the sample is drawn (sample_next): on the device, or on the CPU for one without float64 (MPS)
+    generator = torch.Generator(device=device if has_float64(device) else "cpu")
     generator.manual_seed(seed if seed is not None else torch.seed())
     model.eval()
     with torch.no_grad():

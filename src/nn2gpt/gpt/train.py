@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from nn2gpt.checkpoint import save_checkpoint
-from nn2gpt.devices import mixed_precision, pick_device
+from nn2gpt.devices import has_float64, mixed_precision, pick_device
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
@@ -106,6 +106,7 @@ def train_loop(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
     # ---- 1. what the run holds before its first step (a resumed run: its checkpoint's)
     if device.type == "cpu":
         torch.set_num_threads(cfg.threads or cpu_threads())
+    autocast, _ = mixed_precision(device, cfg.dtype)  # first: a dtype the device lacks is refused before any work
     run_dir = Path(cfg.out) if cfg.out else None
     ckpt = checkpoint_for(cfg, run_dir)  # None: a fresh run
     tok, train_ids, val_ids = text_and_tokenizer(cfg, ckpt)
@@ -114,7 +115,6 @@ def train_loop(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
     rng = np.random.default_rng(cfg.seed)  # the same on every process: each takes its rows of the batch
     state = restore(ckpt, model, optimizer, rng) if ckpt else fresh_state()  # step, seconds, rows, best val
     resumed_at = state["step"] if ckpt else None  # evaluated and saved already
-    autocast, _ = mixed_precision(device, cfg.dtype)
     fast, trained = wrapped(model, cfg, device, dist)  # compiled, then DDP: the same parameters as `model`
     share = my_share(cfg, dist, device)  # this process's rows of a batch, on its device
     val_set = fixed_val_set(val_ids, cfg, dist, share)
@@ -218,10 +218,13 @@ def run_lock(cfg: TrainConfig, dist, device):
 def evaluate(model, val_set, autocast, dist, device) -> float:
     """The mean loss over the fixed validation batches, averaged over every process's rows."""
     model.eval()
-    total = torch.zeros(2, device=device, dtype=torch.float64)  # (sum of losses, batches)
+    # float64 where the device has it; MPS has none, and a float32 sum of eval_batches losses is
+    # still accurate far past the 4 decimals a val loss is read at
+    wide = torch.float64 if has_float64(device) else torch.float32
+    total = torch.zeros(2, device=device, dtype=wide)  # (sum of losses, batches)
     for x, y in val_set:
         with autocast():
-            total[0] += model(x, y)[1].double()
+            total[0] += model(x, y)[1].to(total.dtype)
         total[1] += 1
     model.train()
     ddp.all_reduce_sum(total, dist)

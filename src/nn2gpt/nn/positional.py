@@ -93,9 +93,11 @@ class Rotary(nn.Module):
         self.register_buffer("sin", sin, persistent=False)  # (max_len, hs/2)
 
     def _tables(self, n: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-        theta = self.base ** (-torch.arange(0, self.hs, 2, dtype=torch.float64, device=device) / self.hs)  # (hs/2,)
-        angle = torch.arange(n, dtype=torch.float64, device=device)[:, None] * theta  # (n, hs/2)
-        return angle.cos().float(), angle.sin().float()
+        # float64 on the CPU, then moved: the Apple GPU (MPS) has no float64, and every device then
+        # gets the same rows as the tables made in __init__ (also on the CPU)
+        theta = self.base ** (-torch.arange(0, self.hs, 2, dtype=torch.float64) / self.hs)  # (hs/2,)
+        angle = torch.arange(n, dtype=torch.float64)[:, None] * theta  # (n, hs/2)
+        return angle.cos().float().to(device), angle.sin().float().to(device)
 
     def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
         """Rotate x (B, nh, T, hs) whose rows sit at positions offset .. offset+T-1.

@@ -108,7 +108,8 @@ def _train_parser() -> Parser:
                         "for `translate average` (default 1)")
     p.add_argument("--threads", type=Threads(), default=None,
                    help="torch CPU threads, at most the cores there are (default: torch's)")
-    p.add_argument("--device", default="auto", help="auto (default: the GPU if there is one), cpu, cuda, cuda:N")
+    p.add_argument("--device", default="auto",
+                   help="auto (default: a CUDA GPU, else the Apple GPU, mps, else the CPU), cpu, cuda, cuda:N, mps")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--data-dir", default=None, help="where the datasets are (default: $NN2GPT_DATA, cache)")
     return p

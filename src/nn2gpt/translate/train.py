@@ -11,8 +11,9 @@
 - `--coordinate N` adds N training pairs joined from two that share a subject (augment.py).
 - `--init-from RUN` fine-tunes: a new run starts from RUN's weights, tokenizer and model shape,
   with a fresh Adam and the schedule from step 0 (so give it a short warm-up and a low factor).
-- Device: `--device auto` trains on the GPU when there is one, with bf16 autocast (the matrix
-  products in bfloat16; weights, Adam and the loss in float32), else on the CPU in float32.
+- Device: `--device auto` trains on a CUDA GPU when there is one, with bf16 autocast (the matrix
+  products in bfloat16; weights, Adam and the loss in float32), else on the Apple GPU (mps) or
+  the CPU, in float32 (nn2gpt.devices).
 
 A run directory holds config.json, tokenizer.json, metrics.jsonl (one JSON object per line),
 loss.png and the checkpoint (nn2gpt.checkpoint: safetensors weights + optimizer moments +
@@ -123,6 +124,8 @@ def _model_and_optimizer(config: dict, ck, start, device):
         torch.set_rng_state(torch.from_numpy(ck.optimizer["rng.torch"].copy()))
         if device.type == "cuda" and "rng.cuda" in ck.optimizer:  # GPU dropout draws from the GPU's generator
             torch.cuda.set_rng_state(torch.from_numpy(ck.optimizer["rng.cuda"].copy()), device)
+        if device.type == "mps" and "rng.mps" in ck.optimizer:  # so does the Apple GPU's
+            torch.mps.set_rng_state(torch.from_numpy(ck.optimizer["rng.mps"].copy()))
     return model, opt
 
 
@@ -186,7 +189,7 @@ class _Run:
         self.tcfg = self.config["train"]
         splits["train"] = splits["train"] + joined_pairs(self.tcfg, splits["train"], cfg.pair)
         self.model, self.opt = _model_and_optimizer(self.config, ck, start, self.device)  # 3. the model and its optimizer
-        self.autocast, use_bf16 = mixed_precision(self.device)  # bf16 autocast and TF32 on a GPU, float32 on the CPU
+        self.autocast, use_bf16 = mixed_precision(self.device)  # bf16 and TF32 on a CUDA GPU, else float32
         self.state = (ck.state if ck is not None else None) or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None,
                                                                 "seconds": 0.0}
         n_params = sum(p.numel() for p in self.model.parameters())
@@ -257,7 +260,9 @@ class _Run:
 
         from nn2gpt.translate.batches import collate
 
-        src, tgt_in, tgt_out = (torch.from_numpy(a).to(self.device, non_blocking=True)
+        # non_blocking on CUDA only: on MPS an asynchronous copy from these temporary arrays can read
+        # them after they are freed (silently wrong batches), and it would gain nothing there
+        src, tgt_in, tgt_out = (torch.from_numpy(a).to(self.device, non_blocking=self.device.type == "cuda")
                                 for a in collate(self.train_ex, batch, self.tok.pad_id))
         lr = noam_lr(self.state["step"] + 1, self.config["model"]["d_model"], self.tcfg["warmup"], self.tcfg["lr_factor"])
         for g in self.opt.param_groups:
@@ -319,6 +324,8 @@ class _Run:
         arrays["rng.torch"] = torch.get_rng_state().numpy()
         if self.device.type == "cuda":
             arrays["rng.cuda"] = torch.cuda.get_rng_state(self.device).numpy()
+        if self.device.type == "mps":
+            arrays["rng.mps"] = torch.mps.get_rng_state().numpy()
         # a new run's first save keeps nothing else: no checkpoint of a run it replaced may be averaged in;
         # config.json and tokenizer.json (and the held-back metrics) are written beside it after the switch
         first = {"tokenizer.json": self.tok.hf.to_str(pretty=True)} if self.fresh and hasattr(self.tok, "hf") else {}
