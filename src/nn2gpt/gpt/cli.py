@@ -223,7 +223,8 @@ def cmd_train(args) -> int:
         print(args.resume_note, file=sys.stderr)
     where = f"; run saved in {result.run_dir}" if result.run_dir else ""
     print(f"{stopped_how(result.status, result.message)} at step {result.step}: val loss {result.final_val_loss:.4f} "
-          f"(best {result.best_val_loss:.4f}) in {result.seconds:.1f} s{where}", file=sys.stderr)
+          f"(best {result.best_val_loss:.4f}), {result.final_val_bpb:.4f} bits per byte, in {result.seconds:.1f} s"
+          f"{where}", file=sys.stderr)
     if result.run_dir:
         print(f"sample it: nn2gpt gpt sample --model {shlex.quote(str(result.run_dir))} "
               f"--prompt {shlex.quote(suggested_prompt(cfg.text))}", file=sys.stderr)

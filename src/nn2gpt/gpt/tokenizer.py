@@ -107,6 +107,28 @@ def tokenizer_from_json(d: dict, data_dir=None):
     raise UserError(f"the checkpoint's tokenizer {d!r} is not understood; expected type char or gpt2")
 
 
+def bytes_per_token(tok, ids) -> float:
+    """UTF-8 bytes per token of the text that `ids` encode (1.0 for ASCII text in characters,
+    about 4 for English in GPT-2's BPE). What `bits_per_byte` needs to put runs with different
+    vocabularies on one scale."""
+    ids = list(ids)
+    return len(tok.decode(ids).encode("utf-8")) / max(len(ids), 1)
+
+
+def bits_per_byte(loss: float, per_token_bytes: float) -> float:
+    """A loss per token (nats) as bits per byte of the text: loss x tokens / bytes / ln 2.
+
+    A loss per token cannot be compared across vocabularies: a model over GPT-2's 50,257 tokens
+    predicts about 4 bytes a token, one over 65 characters one byte, so the first's loss is
+    naturally higher. Per byte of text, in bits, the two measure the same thing: how many bits
+    the model needs to write the validation text down. Computed from the validation split's
+    average bytes per token (the batches sample windows of it at random, so their average is
+    that split's)."""
+    import math
+
+    return loss / per_token_bytes / math.log(2)
+
+
 def prompt_ids(tok, prompt: str) -> list[int]:
     """The prompt as token ids; an empty prompt starts from a newline (char) or <|endoftext|> (gpt2)."""
     if prompt:

@@ -43,6 +43,7 @@ from nn2gpt.devices import has_float64, mixed_precision, pick_device
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
+from nn2gpt.gpt.tokenizer import bits_per_byte, bytes_per_token
 from nn2gpt.gpt.batches import get_batch
 from nn2gpt.gpt.perf import device_peak_flops, flops_per_token
 from nn2gpt.gpt.runconfig import TrainConfig
@@ -71,6 +72,7 @@ class TrainResult:
     run_dir: Path | None = None
     message: str = ""
     eval_seconds: float = 0.0  # with eval_off_clock: the seconds evaluating and saving took, off the clock
+    final_val_bpb: float = float("nan")  # the last val loss in bits per byte of the validation text
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device):
@@ -118,6 +120,7 @@ def train_loop(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
     fast, trained = wrapped(model, cfg, device, dist)  # compiled, then DDP: the same parameters as `model`
     share = my_share(cfg, dist, device)  # this process's rows of a batch, on its device
     val_set = fixed_val_set(val_ids, cfg, dist, share)
+    per_token = bytes_per_token(tok, val_ids)  # for bits per byte: comparable across vocabularies
 
     def agree(flag: bool) -> bool:  # true on every process when true on any: they all stop at one step
         return ddp.any_process(flag, dist, device)
@@ -139,7 +142,8 @@ def train_loop(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
             if evaluation_due(cfg, step, resumed_at, last=bool(status)):
                 t_eval = time.perf_counter()
                 val = evaluate(fast, val_set, autocast, dist, device)
-                state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
+                state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val,
+                                      "val_bpb": round(bits_per_byte(val, per_token), 5)})
                 state["best_val_loss"] = min(state["best_val_loss"], val)
                 meter.show(f"val {val:.4f}")
                 problem = ceiling.problem(val, f"val loss at step {step}")
@@ -190,7 +194,8 @@ def train_loop(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
                        train_history=[(r["step"], r["train_loss"]) for r in state["rows"] if "train_loss" in r],
                        best_val_loss=state["best_val_loss"], final_val_loss=vals[-1][2] if vals else float("nan"),
                        model=model, tokenizer=tok, run_dir=run_dir, message=message,
-                       eval_seconds=sum(r.get("eval_s", 0.0) for r in state["rows"]))
+                       eval_seconds=sum(r.get("eval_s", 0.0) for r in state["rows"]),
+                       final_val_bpb=bits_per_byte(vals[-1][2], per_token) if vals else float("nan"))
 
 
 # -------------------------------------------------------------------- the calls behind it

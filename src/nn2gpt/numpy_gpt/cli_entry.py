@@ -72,8 +72,8 @@ def train(args) -> int:
     if args.resume_note:
         print(args.resume_note, file=sys.stderr)
     where = f"; run saved in {cfg.out}" if cfg.out else ""
-    print(f"{stopped_how(result.status, result.message)} at step {result.step}: val loss {result.final_val_loss:.4f} "
-          f"in {result.seconds:.1f} s (numpy engine){where}", file=sys.stderr)
+    print(f"{stopped_how(result.status, result.message)} at step {result.step}: val loss {result.final_val_loss:.4f}, "
+          f"{result.final_val_bpb:.4f} bits per byte, in {result.seconds:.1f} s (numpy engine){where}", file=sys.stderr)
     if cfg.out and (Path(cfg.out) / "samples.txt").is_file():
         print((Path(cfg.out) / "samples.txt").read_text(encoding="utf-8"))
     return status_of(result.message) if result.status == "interrupted" else 0

@@ -28,7 +28,7 @@ from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
 from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPES
 from nn2gpt.gpt.runconfig import NUMPY_DEFAULTS, TrainConfig
-from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
+from nn2gpt.gpt.tokenizer import bits_per_byte, bytes_per_token, make_tokenizer, tokenizer_from_json
 from nn2gpt.loop import Ceiling, diverged_message, retry_advice, run_steps
 from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
 from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm
@@ -93,6 +93,7 @@ class NumpyTrainResult:
     final_val_loss: float
     model: NumpyGPT = field(repr=False)
     message: str = ""
+    final_val_bpb: float = float("nan")  # the last val loss in bits per byte of the validation text
 
 
 def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
@@ -118,6 +119,7 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
     check_supported(mcfg, training=True)
     train_ids, val_ids = split(encode_text(tok, text), mcfg["block_size"])
     val_set = val_batches(val_ids, mcfg["block_size"], cfg.batch_size, cfg.eval_batches)
+    per_token = bytes_per_token(tok, val_ids)  # for bits per byte: comparable across vocabularies
     model = NumpyGPT(mcfg, ckpt.weights if ckpt else init_weights(mcfg, cfg.seed))
     opt = AdamW(model.weights, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
@@ -165,9 +167,12 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
         return ceiling.problem(train_loss, f"training loss at step {step}")
 
     ceiling = Ceiling.uniform(tok.vocab_size)  # a loss past it has diverged (nn2gpt.loop)
+
+    def on_val(step: int, val: float) -> None:  # the row run_steps has just added, before it is saved
+        state["rows"][-1]["val_bpb"] = round(bits_per_byte(val, per_token), 5)
+        log(f"step {step:6d}  val loss {val:.4f}  ({state['seconds']:.1f} s)")
     status, message = run_steps(cfg, state, state["step"] if ckpt else None, evaluate, save, take_step, ceiling=ceiling,
-                                on_val=lambda step, val: log(f"step {step:6d}  val loss {val:.4f}  "
-                                                             f"({state['seconds']:.1f} s)"))
+                                on_val=lambda step, val: on_val(step, val))
     if status == "diverged":
         message = diverged_message(message, run_dir, cfg)
     if run_dir and saved:
@@ -178,7 +183,8 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
             atomic_write_text(run_dir / "samples.txt", sample + "\n")
     vals = [(r["step"], r["time"], r["val_loss"]) for r in state["rows"] if "val_loss" in r]
     return NumpyTrainResult(status=status, step=state["step"], seconds=time.perf_counter() - t0, val_history=vals,
-                            final_val_loss=vals[-1][2] if vals else float("nan"), model=model, message=message)
+                            final_val_loss=vals[-1][2] if vals else float("nan"), model=model, message=message,
+                            final_val_bpb=bits_per_byte(vals[-1][2], per_token) if vals else float("nan"))
 
 
 def _accumulated_grads(model: NumpyGPT, train_ids, block_size: int, cfg: NumpyTrainConfig, rng):
