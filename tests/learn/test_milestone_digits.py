@@ -151,3 +151,16 @@ def test_sigterm_saves_the_weights_and_exits_143(book, tmp_path, capsys, monkeyp
     assert last.startswith("interrupted by SIGTERM after 0 full epoch(s)") and str(out) in last, said.out
     _, config = load_model(out)
     assert config["train"]["stopped_by"] == "SIGTERM" and config["learn"]["yours"] == ["update_mini_batch"]
+
+
+def test_sigterm_while_the_reference_trains_says_yours_never_started(book, tmp_path, stop_when):
+    """SIGTERM once the reference has started (the line saying so): exit 143, one line that the
+    reference was stopped and the learner's run never started, and nothing in --out."""
+    out = tmp_path / "run"
+    status, printed, err = stop_when(["learn", "run", "digits", "--sizes", "784,10,10", "--epochs", "100000",
+                                      "--limit", "200", "--out", out],
+                                     lambda printed: "training the reference first" in printed, cwd=book)
+    assert status == 143, err
+    assert err.strip() == (f"the reference run was stopped by SIGTERM; your run was never started and nothing was "
+                           f"written to {out}: run `nn2gpt learn run digits` again (same flags) to train both"), err
+    assert "validation yours" not in printed and not out.exists(), printed     # no epoch of the learner's

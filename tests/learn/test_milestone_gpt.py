@@ -2,15 +2,23 @@
 validation losses equal the reference's at the same seed, and the run is an ordinary gpt run."""
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
+from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.cli import main
 from nn2gpt.learn.exercises import find
 
 TINY = ["--max-iters", "6", "--eval-interval", "3", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
         "--block-size", "16", "--batch-size", "4", "--eval-batches", "2", "--warmup", "2", "--sample-tokens", "0",
         "--quiet", "--threads", "1"]
+
+
+def snapshot(run: Path) -> dict:
+    """Every file under `run` with its bytes ({} when there is none)."""
+    return {p.relative_to(run): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
 
 
 def solve(root, name, change=("", "")):
@@ -108,10 +116,80 @@ def trainings(monkeypatch):
 
 
 def test_a_stop_during_the_reference_ends_the_milestone(book, tmp_path, capsys, trainings):
-    assert main(["learn", "run", "gpt", *TINY, "--out", str(tmp_path / "run")]) == 143
+    out = tmp_path / "run"
+    assert main(["learn", "run", "gpt", *TINY, "--out", str(out)]) == 143
     assert len(trainings) == 1                                # the learner's training never started
+    err = capsys.readouterr().err.strip()                     # one line of the milestone's, not the reference's
+    assert err == (f"the reference run was stopped by SIGTERM; your run was never started and nothing was written "
+                   f"to {out}: run `nn2gpt learn run gpt` again (same flags) to train both"), err
+
+
+@pytest.mark.parametrize("signal_name, status", [("SIGTERM", 143), ("Ctrl-C", 130)])
+def test_a_stop_raised_before_the_references_loop_is_the_same_one_line(book, tmp_path, capsys, monkeypatch,
+                                                                      signal_name, status):
+    """SIGTERM while the reference loads its data (nn2gpt's main raises it, interrupt.Stopped), or
+    Ctrl-C (KeyboardInterrupt): the same line, exit 143 or 130, the learner's run never started."""
+    import signal
+
+    from nn2gpt.gpt import cli
+    from nn2gpt.interrupt import Stopped
+
+    def cmd_train(args):
+        raise Stopped(signal.SIGTERM) if signal_name == "SIGTERM" else KeyboardInterrupt()
+    monkeypatch.setattr(cli, "cmd_train", cmd_train)
+    out = tmp_path / "run"
+    assert main(["learn", "run", "gpt", *TINY, "--out", str(out)]) == status
     err = capsys.readouterr().err.strip()
-    assert err == "nn2gpt gpt: stopped by SIGTERM at step 2, saved", err
+    assert err == (f"the reference run was stopped by {signal_name}; your run was never started and nothing was "
+                   f"written to {out}: run `nn2gpt learn run gpt` again (same flags) to train both"), err
+
+
+def test_sigterm_while_the_reference_trains_says_yours_never_started(book, tmp_path, stop_when):
+    """SIGTERM once the reference's loop has saved a checkpoint (in its temporary directory, found
+    through TMPDIR): exit 143, one line that the reference was stopped and the learner's run never
+    started, never the temporary directory (deleted by then, where the reference's own last line
+    pointed), and --out as it was: the run there that --overwrite would have replaced is untouched."""
+    out, tmp = tmp_path / "run", tmp_path / "tmp"
+    tmp.mkdir()
+    assert main(["gpt", "train", *TINY, "--out", str(out)]) == 0
+    before = snapshot(out)
+    status, printed, err = stop_when(["learn", "run", "gpt", *TINY, "--max-iters", "100000", "--overwrite",
+                                      "--out", out],
+                                     lambda printed: any(tmp.glob("nn2gpt-learn-reference-*/ref/latest")),
+                                     cwd=book, env=os.environ | {"TMPDIR": str(tmp)})
+    assert status == 143, err
+    assert err.strip() == (f"the reference run was stopped by SIGTERM; your run was never started and nothing was "
+                           f"written to {out}: run `nn2gpt learn run gpt` again (same flags) to train both"), err
+    assert "nn2gpt-learn-reference" not in printed + err and "Traceback" not in err
+    assert snapshot(out) == before and not any(tmp.glob("nn2gpt-learn-reference-*"))
+
+
+def test_sigterm_while_yours_trains_saves_it_and_shows_no_nan(book, tmp_path, stop_when):
+    """SIGTERM once the learner's run has saved: gpt train's own stop (saved in --out, exit 143),
+    and the losses side by side with "-" where the reference has no evaluation (the stop step)."""
+    out = tmp_path / "run"
+    status, printed, err = stop_when(["learn", "run", "gpt", *TINY, "--max-iters", "400", "--eval-interval", "50",
+                                      "--out", out], lambda printed: (out / "latest").exists(), cwd=book)
+    assert status == 143, err
+    step = load_checkpoint(out).state["step"]
+    assert f"interrupted by SIGTERM at step {step}:" in err and "Traceback" not in err, err
+    assert "nan" not in printed and "nn2gpt-learn-reference" not in printed + err, printed
+    rows = {int(r[0]): r[1:] for r in (line.split() for line in printed.splitlines()) if r and r[0].isdigit()}
+    assert max(rows) == step and all(len(r) == 2 for r in rows.values()), printed
+    assert all(r[1] != "-" for s, r in rows.items() if s % 50 == 0)        # the reference's evaluations
+    if step % 50:                                                          # the stop came between two of them
+        assert rows[step][1] == "-", printed
+        assert f"(-: the reference has no evaluation at step {step}: your run was stopped there" in printed
+
+
+def test_the_side_by_side_table_says_why_a_reference_cell_is_empty():
+    from nn2gpt.learn.milestone_gpt import side_by_side
+
+    table = side_by_side({3: 2.5, 5: 2.4}, {3: 2.5, 6: 2.3}, stopped=True)
+    assert "nan" not in table and table.splitlines()[2].split() == ["5", "2.4000", "-"], table
+    assert table.splitlines()[-1].startswith("(-: the reference has no evaluation at step 5: your run was stopped")
+    assert "different steps" in side_by_side({5: 2.4}, {6: 2.3}, stopped=False)
+    assert len(side_by_side({3: 2.5}, {3: 2.5}, stopped=False).splitlines()) == 2
 
 
 def test_a_bad_flag_is_one_line_before_anything_trains(book, tmp_path, capsys):

@@ -120,3 +120,46 @@ def test_resume_is_refused_before_anything_trains(book, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and said in err, err
         assert not any(empty.iterdir())
+
+
+def test_sigterm_while_the_reference_trains_says_yours_never_started(book, tmp_path, stop_when):
+    """SIGTERM once chapter 3's model is in its training loop (its metrics.jsonl, in the temporary
+    directory found through TMPDIR): exit 143, one line that the reference was stopped and the
+    learner's run never started, never the temporary directory, and nothing in --out."""
+    import os
+
+    out, tmp = tmp_path / "run", tmp_path / "tmp"
+    tmp.mkdir()
+
+    def training(printed):                                      # the reference's first rows are written
+        return any(tmp.glob("nn2gpt-learn-reference-*/ref/metrics.jsonl"))
+    status, printed, err = stop_when(["learn", "run", "translate", *TINY, "--epochs", "100000", "--out", out],
+                                     training, cwd=book, env=os.environ | {"TMPDIR": str(tmp)})
+    assert status == 143, err
+    assert err.strip() == (f"the reference run was stopped by SIGTERM; your run was never started and nothing was "
+                           f"written to {out}: run `nn2gpt learn run translate` again (same flags) to train both"), err
+    assert "nn2gpt-learn-reference" not in printed + err and not out.exists(), printed
+    assert not any(tmp.glob("nn2gpt-learn-reference-*"))
+
+
+def test_a_stop_while_yours_is_scored_says_it_is_saved(book, tmp_path, capsys, monkeypatch):
+    """SIGTERM while the learner's trained run is scored: one line that it is saved and how to score
+    it, exit 143, not a bare "interrupted"."""
+    import signal
+
+    from nn2gpt.interrupt import Stopped
+    from nn2gpt.translate import evaluate
+
+    out, real = tmp_path / "run", evaluate.evaluate
+
+    def scoring(cfg, *args, **kw):
+        if str(cfg.model) == str(out):                          # the learner's, after the reference's
+            raise Stopped(signal.SIGTERM)
+        return real(cfg, *args, **kw)
+    monkeypatch.setattr(evaluate, "evaluate", scoring)
+    assert main(["learn", "run", "translate", *TINY, "--out", str(out)]) == 143
+    err = capsys.readouterr().err.strip()
+    assert err == (f"scoring was stopped by SIGTERM: your run is trained and saved in {out}, its BLEU not computed "
+                   f"(`nn2gpt translate eval --model {out} --beam 1 --limit 5` scores it with chapter 3's "
+                   f"decoding)"), err
+    assert (out / "latest").is_file()

@@ -224,3 +224,77 @@ def test_watch_ends_on_sigterm_with_143_and_on_ctrl_c_with_the_last_check(book, 
     said = capsys.readouterr()
     assert "01_sigmoid.py: FAILED" in said.out
     assert ("interrupted by SIGTERM" in said.err) == (signum == "SIGTERM")
+
+
+def full_disk_after(monkeypatch, n: int):
+    """shutil.copyfile as on a disk that fills after `n` files: the next copy leaves an empty file
+    and raises ENOSPC naming its source (the package's stub), as the real one does."""
+    import errno
+    import shutil
+
+    real, done = shutil.copyfile, []
+
+    def copyfile(src, dst, *args, **kw):
+        if len(done) >= n:
+            open(dst, "wb").close()
+            raise OSError(errno.ENOSPC, "No space left on device", str(src))
+        done.append(dst)
+        return real(src, dst, *args, **kw)
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["new", "empty"])
+def test_init_on_a_full_disk_leaves_nothing_and_runs_again(tmp_path, capsys, monkeypatch, exists):
+    """A disk full at the 6th stub: one line naming the workbook's file (not the package's stub),
+    no half-made workbook (no 01-05, no empty 06, no folder init made), and init then succeeds."""
+    root = tmp_path / "wb"
+    if exists:
+        root.mkdir()
+    full_disk_after(monkeypatch, 5)
+    assert main(["learn", "init", str(root)]) == 2
+    err = capsys.readouterr().err.strip()
+    sixth = all_exercises()[5].file
+    assert len(err.splitlines()) == 1 and f"cannot write the workbook's file {root / sixth}: No space left" in err, err
+    assert "free some disk space and run `nn2gpt learn init" in err and str(all_exercises()[5].stub) not in err
+    assert (sorted(root.iterdir()) == []) if exists else not root.exists()
+    monkeypatch.undo()                                  # space freed
+    assert main(["learn", "init", str(root)]) == 0
+    assert (root / PROGRESS).is_file() and sorted(p.name for p in root.iterdir()) == sorted(
+        [PROGRESS, *(ex.file for ex in all_exercises())])
+
+
+def test_init_a_progress_file_that_cannot_be_written_leaves_nothing(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from nn2gpt.learn import workbook
+
+    def save(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.root / PROGRESS))
+    monkeypatch.setattr(workbook.Workbook, "save", save)
+    root = tmp_path / "wb"
+    assert main(["learn", "init", str(root)]) == 2
+    assert f"cannot write the workbook's file {root / PROGRESS}: No space" in capsys.readouterr().err
+    assert not root.exists()
+
+
+def test_what_an_interrupted_init_left_is_no_dead_end(tmp_path, capsys):
+    """The stubs 01-05 and an empty 06, no progress file (an init killed halfway): init writes
+    the workbook there. A folder with a file of the learner's and no progress file: --dir says
+    how to go on, not to run the init that refuses it."""
+    root = tmp_path / "wb"
+    root.mkdir()
+    for ex in all_exercises()[:5]:
+        (root / ex.file).write_bytes(ex.stub.read_bytes())
+    (root / all_exercises()[5].file).write_bytes(b"")
+    (root / ".nn2gpt-init-x1").mkdir()                      # its hidden folder, never removed
+    assert main(["learn", "--dir", str(root)]) == 2
+    assert f"create one with `nn2gpt learn init {root}`" in capsys.readouterr().err
+    assert main(["learn", "init", str(root)]) == 0
+    assert main(["learn", "--dir", str(root)]) == 0 and not (root / ".nn2gpt-init-x1").exists()
+    (root / PROGRESS).unlink()                              # the learner's work, its progress file lost
+    (root / "01_sigmoid.py").write_text("# mine\n")
+    capsys.readouterr()
+    assert main(["learn", "--dir", str(root)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "init keeps 01_sigmoid.py" in err and "`nn2gpt learn init NEWDIR` and copy your exercise files" in err, err
+    assert main(["learn", "init", str(root)]) == 2 and (root / "01_sigmoid.py").read_text() == "# mine\n"

@@ -163,6 +163,31 @@ def test_no_command_replaces_or_misreads_a_run_of_another_kind(argv, kind, needl
     assert snapshot(run) == before
 
 
+@pytest.mark.parametrize("argv", [
+    lambda r: ["translate", "hola", "--model", r, "--beam", "1"],
+    lambda r: ["translate", "eval", "--model", r, "--limit", "3"],
+    lambda r: ["translate", "attention", "Hola.", "--model", r, "--out", r.parent / "att"],
+], ids=["sentence", "eval", "attention"])
+@pytest.mark.parametrize("kind", ["digits", "lab"])
+def test_a_run_of_another_kind_given_to_translate_names_translate_as_the_fix(argv, kind, tmp_path, capsys):
+    """A digits network (or a lab report) given to a command that reads a translation model: the
+    fix names the command that wants one, `nn2gpt translate`, never `nn2gpt gpt`, which
+    translate would refuse in turn."""
+    from nn2gpt.cli import main
+
+    run = tmp_path / kind
+    if kind == "digits":
+        assert main(["digits", "train", "--sizes", "784,10,10", "--epochs", "1", "--limit", "50",
+                     "--out", str(run)]) == 0
+    else:
+        run.mkdir()
+        (run / "results.json").write_text("{}")
+    capsys.readouterr()
+    err = one_line_error(argv(run), capsys, f"holds {'a digits network' if kind == 'digits' else 'a lab report'}, "
+                                            f"not a translation model", "give a directory of `nn2gpt translate`")
+    assert "`nn2gpt gpt`" not in err, err
+
+
 def test_a_resumed_run_that_used_all_the_data_refuses_a_limit(copy_of, capsys):
     """An older run's config says "limit": null (all pairs): --limit 60 on --resume would train on other data."""
     import json

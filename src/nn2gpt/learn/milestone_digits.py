@@ -117,6 +117,22 @@ def learner_network(methods: dict):
     return type("LearnerNetwork", (Network,), body)
 
 
+def stoppable(stop):
+    """SGD's progress(batches, epoch) for the reference: once Ctrl-C or SIGTERM has set `stop`'s flag
+    (interrupt.StopOnCtrlC), the mini-batch in flight finishes and `Stopped` ends the reference
+    (pieces.reference_first says the learner's run never started). A flag read between two
+    mini-batches, as every trainer stops: an exception raised wherever the signal lands may land
+    in code that swallows it, and the reference would train on to its last epoch."""
+    from nn2gpt.interrupt import Stopped
+
+    def progress(batches, epoch):
+        for mini_batch in batches:
+            yield mini_batch
+            if stop.set:
+                raise Stopped(stop.signum)
+    return progress
+
+
 def run(book, flags: list[str]) -> int:
     from nn2gpt.runout import check_new_run
     from nn2gpt.digits.cli import parse_sizes
@@ -148,6 +164,7 @@ def _train(book, args, sizes, out: Path) -> int:
     from nn2gpt.digits.model import save_model
     from nn2gpt.digits.network import Network
     from nn2gpt.digits.plots import learning_curve
+    from nn2gpt.interrupt import StopOnCtrlC
     from nn2gpt.learn.pieces import reference_first
     from nn2gpt.learn.runner import located
 
@@ -161,9 +178,10 @@ def _train(book, args, sizes, out: Path) -> int:
           f"mini-batch {args.batch}, eta {args.eta}, seed {args.seed}")
     kw = dict(evaluation_data=mnist.validation, on_epoch=lambda h: None)
     common = (sizes, args.cost, "large", "sigmoid", args.seed, args.dtype)
-    with reference_first("digits", out), np.errstate(all="ignore"):   # a stop: one line, yours not started
+    with reference_first("digits", out), np.errstate(all="ignore"), StopOnCtrlC() as stop:
         print("training the reference first (same seed, same epochs) ...", flush=True)
-        reference = Network(*common).SGD((X, labels), args.epochs, args.batch, args.eta, fast=True, **kw)
+        reference = Network(*common).SGD((X, labels), args.epochs, args.batch, args.eta, fast=True,
+                                         progress=stoppable(stop), **kw)
     ref = reference["evaluation_accuracy"]
 
     net = learner_network(methods)(*common)

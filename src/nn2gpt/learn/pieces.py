@@ -8,6 +8,8 @@ line at their file and line. This module is that one place:
     pieces = Pieces(book, ["sigmoid", "backprop"])     # checks both now (one torch import, if any)
     pieces.mine(["sigmoid", "backprop"])               # -> ["sigmoid"] if only it passes
     pieces.module("backprop")                          # the learner's module, or the solution's
+    with reference_first("gpt", out):                  # a stop here: one line, the learner's run not started
+        quietly(gpt_main, [...the reference's flags...])
     with swapped([(module, "name", value)]), learner_code(book, kept="..."):
         ...train...
 """
@@ -86,9 +88,14 @@ def swapped(changes):
 
 def quietly(main, argv: list[str]) -> int:
     """Run a chapter's command with nothing printed (the reference's run, trained before the learner's);
-    if it fails - a flag refused, Ctrl-C, SIGTERM - print its last line and return its status."""
+    if it fails - a flag refused - print its last line and return its status. A stop (Ctrl-C,
+    SIGTERM), whether its loop saved and returned 130 or 143 or it raised, is raised as
+    `interrupt.Stopped` with nothing printed: the run's own last line would point to its temporary
+    directory, gone by then, and `reference_first` says what the stop means for the milestone."""
     import io
     import sys
+
+    from nn2gpt.interrupt import SIGNALS, Stopped, exit_status
 
     said = io.StringIO()
     try:
@@ -96,13 +103,36 @@ def quietly(main, argv: list[str]) -> int:
             status = main(argv)
     except SystemExit as e:             # a flag argparse refused: its message is in `said`
         status = e.code if isinstance(e.code, int) else 2
-    except KeyboardInterrupt as e:      # Ctrl-C or SIGTERM (interrupt.Stopped): its own line was swallowed
-        print(f"the reference run was stopped by {e or 'Ctrl-C'}; yours has not started", file=sys.stderr)
-        raise
+    stops = {exit_status(s): s for s in SIGNALS}
+    if status in stops:                 # its loop stopped at the signal, saved and returned
+        raise Stopped(stops[status])
     if status != 0:
         lines = [line for line in said.getvalue().splitlines() if line.strip()]
         print(lines[-1] if lines else f"the reference run stopped (exit {status})", file=sys.stderr)
     return status
+
+
+@contextlib.contextmanager
+def reference_first(milestone: str, out):
+    """The part of `nn2gpt learn run MILESTONE` before the learner's run: the reference trained (and
+    scored) from the same seed. A stop in it - Ctrl-C or SIGTERM, in its training loop or around
+    it - ends the milestone with one line: the reference was stopped, the learner's run never
+    started, so nothing was written to `out` (a run there is as it was), and the command to run
+    again; exit 130 or 143, as every stopped trainer. Nothing of the reference is kept: it lives
+    in a temporary directory, and its numbers mean nothing without the learner's beside them."""
+    import signal
+    import sys
+
+    from nn2gpt.interrupt import NAMES, Stopped
+
+    try:
+        yield
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        print(f"the reference run was stopped by {NAMES.get(signum, f'signal {signum}')}; your run was never "
+              f"started and nothing was written to {out}: run `nn2gpt learn run {milestone}` again (same flags) "
+              f"to train both", file=sys.stderr)
+        raise Stopped(signum, told=True) from None
 
 
 @contextlib.contextmanager

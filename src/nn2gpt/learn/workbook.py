@@ -7,14 +7,19 @@
 
 Commands find the workbook from `--dir`, else from the current directory or one above it
 (the directory holding nn2gpt-progress.json). `init` never overwrites: it refuses a directory
-that already holds a workbook or any file it would write. The progress file is replaced
-atomically, so a crash leaves the old progress or the new one.
+that already holds a workbook or any file of its own it would write, and it writes the workbook
+whole or not at all (`Workbook.create`). The progress file is replaced atomically, so a crash
+leaves the old progress or the new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import errno
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from nn2gpt.errors import UserError
@@ -23,10 +28,35 @@ from nn2gpt.learn.exercises import Exercise, all_exercises
 
 PROGRESS = "nn2gpt-progress.json"
 DEFAULT = "nn2gpt-workbook"
+STAGING = ".nn2gpt-init-"   # init's hidden folder inside the workbook, gone when init ends
+# what to do when init cannot write, by the reason
+AGAIN = "and run `nn2gpt learn init {root}` again"
+CANNOT_WRITE = {errno.ENOSPC: "free some disk space " + AGAIN, errno.EDQUOT: "free some disk space " + AGAIN,
+                errno.EACCES: "make {root} writable " + AGAIN + ", or choose another directory",
+                errno.EPERM: "make {root} writable " + AGAIN + ", or choose another directory",
+                errno.EROFS: "the disk is read-only: choose a directory elsewhere",
+                errno.ENOTDIR: "a part of the path is a file: choose another directory"}
 
 
 def now() -> str:
     return datetime.datetime.now().isoformat(timespec="seconds")
+
+
+def not_stubs(root: Path) -> list[str]:
+    """The exercise files in `root` init would not write over: those holding anything but their
+    stub or the start of it (what a copy cut short, or an init killed halfway, leaves)."""
+    found = []
+    for ex in all_exercises():
+        path = Path(root) / ex.file
+        if not (path.exists() or path.is_symlink()):
+            continue
+        try:
+            if path.is_file() and not path.is_symlink() and ex.stub.read_bytes().startswith(path.read_bytes()):
+                continue
+        except OSError:
+            pass                                        # unreadable: not known to be a stub, so kept
+        found.append(ex.file)
+    return found
 
 
 class Workbook:
@@ -39,6 +69,11 @@ class Workbook:
         if given is not None:
             root = Path(given)
             if not (root / PROGRESS).is_file():
+                mine = not_stubs(root)
+                if mine:      # init would refuse that folder: never send the learner round in a circle
+                    raise UserError(f"--dir {root} is not a workbook (no {PROGRESS} in it), and init keeps "
+                                    f"{mine[0]}, which is not a stub: create one with `nn2gpt learn init NEWDIR` "
+                                    f"and copy your exercise files into it")
                 raise UserError(f"--dir {root} is not a workbook (no {PROGRESS} in it); create one with "
                                 f"`nn2gpt learn init {root}`")
             return cls(root)
@@ -53,19 +88,60 @@ class Workbook:
 
     @classmethod
     def create(cls, root: Path) -> Workbook:
+        """Write a new workbook into `root`, whole or not at all.
+
+        The stubs are copied into a hidden folder inside `root` first, then moved into place (a
+        rename: no disk space needed), and the progress file, which makes the folder a workbook,
+        comes last. A full disk or a permission stops the copying before any file is in place; the
+        hidden folder goes, and what init made with it (the files moved, `root` itself), so the
+        folder is as it was and `init` runs again. The message names the workbook's file that could
+        not be written, never the package's stub it was being copied from (the OSError of a failed
+        copy names the source). An init killed halfway leaves complete stubs at most: a file that
+        is its stub, or the start of it, holds nothing of the learner's, and init writes over it -
+        no folder is left that init refuses ("already has 01_sigmoid.py") while every other
+        command calls it "not a workbook"."""
         root = Path(root)
         if (root / PROGRESS).exists():
             raise UserError(f"{root} already holds a workbook; nothing was changed (continue with "
                             f"`nn2gpt learn --dir {root}`, or choose another directory)")
-        clash = [ex.file for ex in all_exercises() if (root / ex.file).exists()]
+        clash = not_stubs(root)
         if clash:
             raise UserError(f"{root} already has {clash[0]}; nothing was changed (init never overwrites: "
                             f"choose an empty or new directory)")
-        make_dirs(root, "DIR")
-        for ex in all_exercises():
-            shutil.copyfile(ex.stub, root / ex.file)
-        book = cls(root)
-        book.save({"format": 1, "created": now(), "passed": {}, "hints": {}})  # last: marks it a workbook
+        if root.exists() and not root.is_dir():
+            make_dirs(root, "DIR")                      # its one line: a file, not a directory
+        made = [p for p in (root, *root.parents) if not p.exists()]   # deepest first: what init creates
+        target, moved, staging = root, [], None
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            for stale in root.glob(STAGING + "*"):      # an earlier init's, killed before it could remove it
+                shutil.rmtree(stale, ignore_errors=True)
+            staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=root))
+            for ex in all_exercises():
+                target = root / ex.file
+                shutil.copyfile(ex.stub, staging / ex.file)
+            for ex in all_exercises():
+                target = root / ex.file
+                os.replace(staging / ex.file, target)
+                moved.append(target)
+            target = root / PROGRESS
+            book = cls(root)
+            book.save({"format": 1, "created": now(), "passed": {}, "hints": {}})  # last: marks it a workbook
+        except BaseException as e:                      # a full disk, a permission; Ctrl-C, SIGTERM
+            for path in moved:                          # stubs, nothing of the learner's (see not_stubs)
+                path.unlink(missing_ok=True)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            for folder in made:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()                      # only if empty: never a folder with anything in it
+            if not isinstance(e, OSError):
+                raise
+            fix = CANNOT_WRITE.get(e.errno, "check {root} " + AGAIN).replace("{root}", str(root))
+            what = "the workbook" if target == root else "the workbook's file"
+            raise UserError(f"cannot write {what} {target}: {e.strerror or e}; nothing of the workbook was "
+                            f"left behind: {fix}") from None
+        shutil.rmtree(staging, ignore_errors=True)      # empty by now
         return book
 
     # ---- progress -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def load_run(run_dir):
     """(model in eval mode, tokenizer, config) of the latest checkpoint in `run_dir`."""
     import torch
 
-    from nn2gpt.checkpoint import load_checkpoint, require_kind, require_vocab
+    from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, refuse_kind, require_kind, require_vocab, run_kind
     from nn2gpt.translate.model import build_model
     from nn2gpt.translate.spm import tokenizer_from_json
 
@@ -31,6 +31,10 @@ def load_run(run_dir):
     if not run.is_dir():
         raise UserError(f"model directory {run} does not exist; train one with "
                         f"`nn2gpt translate train --pair es-en --out {run}`")
+    if not has_checkpoint(run) and run_kind(run) is not None:
+        # a digits network, a lab report...: refused here, as a run translate wants, so that the
+        # fix names `nn2gpt translate`; load_checkpoint would offer any run with a checkpoint
+        refuse_kind(run, run_kind(run), "translate")
     ck = load_checkpoint(run)
     require_kind(run, ck.config, "translate")
     try:
