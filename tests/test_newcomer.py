@@ -6,10 +6,10 @@ import sys
 from nn2gpt.cli import main
 
 
-def test_help_lists_the_six_chapters(capsys):
+def test_help_lists_the_seven_chapters(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for n in range(1, 7):
+    for n in range(0, 7):
         assert f"ch.{n} " in out, out
     assert "gpt --engine numpy" in out and "gpt train --recipe speedrun" in out
 

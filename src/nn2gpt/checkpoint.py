@@ -362,7 +362,8 @@ def require_vocab(run_dir, config: dict, tokenizer) -> None:
 # what each kind of run directory holds, and the command that makes and reads it
 KINDS = {"translate": ("a translation model", "nn2gpt translate"), "gpt": ("a chapter-2 GPT", "nn2gpt gpt"),
          "digits": ("a digits network", "nn2gpt digits"), "lab": ("a lab report", "nn2gpt lab"),
-         "export": ("a GPT exported for transformers", "nn2gpt gpt export")}
+         "export": ("a GPT exported for transformers", "nn2gpt gpt export"),
+         "tokens": ("a tokenizer", "nn2gpt tokens")}
 EXPORT_MARK = "nn2gpt-export.json"  # what `gpt export` writes beside the Hugging Face files it makes
 
 
@@ -376,7 +377,7 @@ def config_kind(config) -> str | None:
 
 def run_kind(path) -> str | None:
     """What the directory `path` holds: "gpt" or "translate" (a checkpoint), "digits" (weights.npz),
-    "lab" (results.json), "export" (a Hugging Face folder `gpt export` wrote), or None (nothing of ours: empty, missing, or someone else's files)."""
+    "lab" (results.json), "export" (a Hugging Face folder `gpt export` wrote), "tokens" (a tokenizer), or None (nothing of ours: empty, missing, or someone else's files)."""
     path = Path(path)
     if has_checkpoint(path):
         try:
@@ -389,6 +390,8 @@ def run_kind(path) -> str | None:
         return "lab"
     if (path / EXPORT_MARK).is_file():
         return "export"
+    if (path / "merges.txt").is_file() and (path / "tokenizer.json").is_file():
+        return "tokens"  # written by `nn2gpt tokens train` (nn2gpt.tokens.store)
     return None
 
 

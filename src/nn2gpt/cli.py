@@ -16,6 +16,7 @@ import sys
 
 # name -> (module with main(argv), one-line description). Order is the road.
 CHAPTERS = {
+    "tokens": ("nn2gpt.tokens.cli", "ch.0  how text becomes numbers: byte-level BPE from scratch (train, show, encode, decode, neighbours)"),
     "digits": ("nn2gpt.digits.cli", "ch.1  Nielsen's MNIST digit network in numpy (train, predict, show)"),
     "gpt": ("nn2gpt.gpt.cli", "ch.2  bigram -> attention -> GPT on Tiny Shakespeare (train, sample, attention)"),
     "translate": ("nn2gpt.translate.cli", "ch.3  the encoder-decoder Transformer for translation"),

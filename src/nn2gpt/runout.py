@@ -89,6 +89,10 @@ def check_new_run(out, want: str, overwrite: bool, resume_hint: bool = True, sou
     if out.exists() and not out.is_dir():
         what = "a file" if out.is_file() else "a device or a pipe"
         raise UserError(f"{flag} {out} is {what}, not a folder; give a new or empty folder for the run")
+    for folder in out.resolve().parents:  # a run inside another run would be read as part of it
+        if run_kind(folder) is not None:
+            raise UserError(f"{flag} {out} lies inside {folder}, which holds {describe(run_kind(folder))}; a run "
+                            f"is never written into another one, choose a {flag} outside it")
     kind = run_kind(out)
     if kind is None:
         foreign = foreign_file(out)
@@ -101,7 +105,8 @@ def check_new_run(out, want: str, overwrite: bool, resume_hint: bool = True, sou
         raise UserError(f"{flag} {out} holds {describe(kind)}, not {describe(want)}; choose another {flag}")
     if not overwrite:
         resume = "pass --resume to continue it, " if resume_hint else ""
-        raise UserError(f"{out} already holds a trained model; {resume}pass --overwrite to replace it, "
+        what = "a trained model" if want in ("gpt", "translate", "digits") else describe(want)
+        raise UserError(f"{out} already holds {what}; {resume}pass --overwrite to replace it, "
                         f"or choose another {flag}")
 
 

@@ -121,6 +121,11 @@ def base_commands(runs, tmp):
         ImageDraw.Draw(im).line((20, 5, 20, 35), fill=0, width=4)
         im.save(png)
     results = tmp / "lab" / "results.json"
+    ids = tmp / "tokens" / "ids.txt"  # the input of `tokens decode`, and of `tokens encode` beside it
+    if not ids.exists():
+        ids.parent.mkdir(parents=True, exist_ok=True)
+        ids.write_text("51 35\n\n")
+        (ids.parent / "lines.txt").write_text("To be\n\n")
     book = tmp / "learn-book"
     if not book.exists():  # a workbook whose every exercise holds its solution
         from nn2gpt.learn.exercises import all_exercises
@@ -161,6 +166,10 @@ def base_commands(runs, tmp):
         "learn run": {"--dir": book, "": ["digits", "--epochs", "1", "--limit", "20", "--out", tmp / "learn-run",
                                           "--overwrite"]},
         "learn reset": {"name": "cross_entropy", "--dir": book},
+        "tokens train": {"--out": tmp / "tok", "": ["--vocab-size", "300", "--overwrite"]},
+        "tokens show": {"string": "To be", "--model": runs["tokens"]},
+        "tokens encode": {"file": ids.parent / "lines.txt", "--model": runs["tokens"]},
+        "tokens decode": {"file": ids, "--model": runs["tokens"]},
     }
 
 

@@ -31,10 +31,11 @@ WRITERS = {
     "translate import": lambda runs: ["translate", "import", "--from", runs["hf-marian"], "--overwrite"],
     "lab run": lambda runs: ["lab", "run", "--tiny", "--steps", "2", "--seeds", "1", "--suite", "masks",
                              "--jobs", "1"],
+    "tokens train": lambda runs: ["tokens", "train", "--vocab-size", "300", "--overwrite"],
 }
 KIND = {"gpt train": "gpt", "gpt train --engine numpy": "numpy", "gpt train --resume": "gpt",
         "translate train": "translate", "translate average": "translate", "digits train": "digits", "lab run": "gpt",
-        "gpt import": "gpt", "translate import": "translate"}
+        "gpt import": "gpt", "translate import": "translate", "tokens train": "tokens"}
 
 
 def test_every_writing_command_is_listed():

@@ -44,6 +44,27 @@ def split(ids: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray]:
     return train, val
 
 
+def training_text(text: str) -> str:
+    """The first 90% of `text`, by characters: what a tokenizer trained for the run may learn from."""
+    return text[:int(len(text) * (1 - VAL_FRACTION))]
+
+
+def encode_and_split(tokenizer, text: str, block_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, val) ids of `text`. A BPE trained for this run learnt its merges from
+    `training_text` alone, so its two splits are cut where that text ends: no token of the
+    validation text is trained on and no merge comes from it. The character and GPT-2
+    tokenizers learn nothing from the text's order, and keep the 90/10 cut of the ids (`split`)."""
+    if tokenizer.to_json().get("type") != "bpe":
+        return split(encode_text(tokenizer, text), block_size)
+    head = training_text(text)
+    train, val = encode_text(tokenizer, head), encode_text(tokenizer, text[len(head):])
+    if len(val) <= block_size:
+        split(np.concatenate([train, val]), block_size)  # the same one-line error as every tokenizer's
+        raise UserError(f"the text's last 10% gives {len(val)} tokens, but block size {block_size} needs more; "
+                        f"give a longer text or a smaller --block-size")
+    return train, val
+
+
 def windows(data: np.ndarray, starts: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray]:
     """x, y of shape (len(starts), block_size): the windows starting at `starts`."""
     offsets = starts[:, None] + np.arange(block_size)[None, :]  # (B, T)

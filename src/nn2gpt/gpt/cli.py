@@ -34,6 +34,8 @@ TRAIN_FLAGS = {
     "n-head": (positive(int), f"attention heads per block ({_default('n_head')})"),
     "n-embd": (positive(int), f"embedding width C ({_default('n_embd')})"),
     "block-size": (positive(int), f"context length T ({_default('block_size')})"),
+    "vocab-size": (Number(int, 257), "with --tokenizer bpe: the tokenizer's vocabulary, 256 bytes + the merges "
+                                     "learnt from the training split (default 512)"),
     "batch-size": (positive(int), f"sequences per micro-batch per process ({_default('batch_size')})"),
     "dropout": (FRACTION, f"dropout rate, 0 <= p < 1 ({_default('dropout')})"),
     "lr": (positive(float), f"peak learning rate ({_default('lr')})"),
@@ -82,7 +84,9 @@ RESUME_HELP = ("continue the run in --out with its own settings; only "
 
 def _train_parser(p) -> None:
     p.add_argument("--model", choices=MODELS, help="which step of the road (default gpt)")
-    p.add_argument("--tokenizer", choices=("char", "gpt2"), help="characters (default) or GPT-2 BPE")
+    p.add_argument("--tokenizer", choices=("char", "gpt2", "bpe"),
+                   help="char: characters (default); gpt2: GPT-2's BPE; bpe: chapter 0's byte-level BPE, trained "
+                        "on the training split to --vocab-size tokens")
     p.add_argument("--text", help="train on this UTF-8 file (default: Tiny Shakespeare)")
     p.add_argument("--data-dir", help="where the datasets are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
     p.add_argument("--out", help="run directory for config, metrics, loss.png, checkpoints, samples")
@@ -242,7 +246,7 @@ def _trace(cfg) -> int:
     from nn2gpt.gpt.tokenizer import make_tokenizer
 
     text = read_text(cfg.text, cfg.data_dir)
-    tok = make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
+    tok = make_tokenizer(cfg.tokenizer, text, cfg.data_dir, cfg.vocab_size)
     model = build_model(model_config(cfg, tok.vocab_size))
     T = min(cfg.block_size, 8)
     idx = torch.tensor([tok.encode(text[:200])[:T], tok.encode(text[200:400])[:T]])  # (B=2, T)

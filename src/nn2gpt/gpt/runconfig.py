@@ -50,7 +50,8 @@ class TrainConfig:
     flash: bool = True  # the fused attention kernel; False = chapter 2's written-out attention (same numbers)
     # data
     text: str | None = None  # a UTF-8 file; None = Tiny Shakespeare
-    tokenizer: str = "char"  # char | gpt2
+    tokenizer: str = "char"  # char | gpt2 | bpe (chapter 0's, trained on the training split)
+    vocab_size: int | None = None  # --tokenizer bpe: its vocabulary (None: nn2gpt.gpt.tokenizer.BPE_VOCAB)
     data_dir: str | None = None
     # optimization
     batch_size: int = 32  # sequences per micro-batch per process

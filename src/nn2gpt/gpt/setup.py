@@ -24,7 +24,7 @@ from nn2gpt.runout import checkpoint_to_resume
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.gpt import runs
-from nn2gpt.gpt.batches import encode_text, split, val_batches
+from nn2gpt.gpt.batches import encode_and_split, training_text, val_batches
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 from nn2gpt.gpt.muon import load_optimizer_arrays
 
@@ -59,8 +59,10 @@ def text_and_tokenizer(cfg, ckpt):
     """(tokenizer, training ids, validation ids). A resumed run keeps its saved tokenizer, so
     every token keeps the id its embedding was trained under."""
     text = read_text(cfg.text, cfg.data_dir)
-    tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
-    train_ids, val_ids = split(encode_text(tok, text), cfg.block_size)
+    tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else \
+        make_tokenizer(cfg.tokenizer, training_text(text) if cfg.tokenizer == "bpe" else text, cfg.data_dir,
+                       cfg.vocab_size)
+    train_ids, val_ids = encode_and_split(tok, text, cfg.block_size)
     return tok, train_ids, val_ids
 
 

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 from nn2gpt.errors import UserError
 
-# GPT-2's pre-tokenizer: contractions, letters, numbers, other symbols, whitespace.
-GPT2_SPLIT = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-GPT2_EOT = "<|endoftext|>"
-GPT2_EOT_ID = 50256
+from nn2gpt.tokens.pairs import GPT2_EOT, GPT2_EOT_ID, GPT2_SPLIT  # noqa: F401 - GPT-2's pre-split, chapter 0's
 
 
 class CharTokenizer:
@@ -88,13 +85,27 @@ class GPT2Tokenizer:
         return {"type": "gpt2"}
 
 
-def make_tokenizer(kind: str, text: str, data_dir=None):
-    """The tokenizer for training: 'char' (vocabulary from `text`) or 'gpt2'."""
+BPE_VOCAB = 512  # --tokenizer bpe without --vocab-size
+
+
+def make_tokenizer(kind: str, text: str, data_dir=None, vocab_size: int | None = None):
+    """The tokenizer for training: 'char' (vocabulary from `text`), 'gpt2', or 'bpe' (chapter 0's
+    byte-level BPE, trained here on `text` to `vocab_size` ids: give it the training split only,
+    nn2gpt.gpt.batches.training_text, so no merge is learnt from the validation text)."""
+    if vocab_size is not None and kind != "bpe":
+        fixed = "the text's characters" if kind == "char" else "GPT-2's 50257 tokens"
+        raise UserError(f"--vocab-size sets the size of a BPE trained here, so it goes with --tokenizer bpe; "
+                        f"--tokenizer {kind} has {fixed}: drop --vocab-size")
     if kind == "char":
         return CharTokenizer.from_text(text)
     if kind == "gpt2":
         return GPT2Tokenizer(data_dir)
-    raise UserError(f"unknown tokenizer {kind!r}; choose char or gpt2")
+    if kind == "bpe":
+        from nn2gpt.tokens.train import train
+
+        tok, _ = train(text, vocab_size or BPE_VOCAB)  # a text too small for every merge gives fewer ids
+        return tok
+    raise UserError(f"unknown tokenizer {kind!r}; choose char, gpt2 or bpe")
 
 
 def tokenizer_from_json(d: dict, data_dir=None):
@@ -104,7 +115,12 @@ def tokenizer_from_json(d: dict, data_dir=None):
         return CharTokenizer(d["chars"])
     if kind == "gpt2":
         return GPT2Tokenizer(data_dir)
-    raise UserError(f"the checkpoint's tokenizer {d!r} is not understood; expected type char or gpt2")
+    if kind == "bpe":
+        from nn2gpt.tokens.store import from_json
+
+        return from_json(d)
+    shown = repr(d) if len(repr(d)) < 120 else repr(d)[:120] + "..."
+    raise UserError(f"the checkpoint's tokenizer {shown} is not understood; expected type char, gpt2 or bpe")
 
 
 def bytes_per_token(tok, ids) -> float:
@@ -130,12 +146,14 @@ def bits_per_byte(loss: float, per_token_bytes: float) -> float:
 
 
 def prompt_ids(tok, prompt: str) -> list[int]:
-    """The prompt as token ids; an empty prompt starts from a newline (char) or <|endoftext|> (gpt2)."""
+    """The prompt as token ids; an empty prompt starts from a newline (char, bpe) or <|endoftext|> (gpt2)."""
     if prompt:
         return tok.encode(prompt)
     if hasattr(tok, "stoi"):
         return [tok.stoi["\n"]] if "\n" in tok.stoi else [0]
-    return [GPT2_EOT_ID]
+    if isinstance(tok, GPT2Tokenizer):
+        return [GPT2_EOT_ID]
+    return tok.encode("\n")
 
 
 def text_pieces(tok, tokens):

@@ -25,7 +25,7 @@ from nn2gpt.runout import checkpoint_to_resume
 from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
-from nn2gpt.gpt.batches import encode_text, get_batch, split, val_batches
+from nn2gpt.gpt.batches import encode_and_split, get_batch, training_text, val_batches
 from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPES
 from nn2gpt.gpt.runconfig import NUMPY_DEFAULTS, TrainConfig
 from nn2gpt.gpt.tokenizer import bits_per_byte, bytes_per_token, make_tokenizer, tokenizer_from_json
@@ -55,6 +55,7 @@ class NumpyTrainConfig:
     zero_init: bool = RECIPES[DEFAULT_RECIPE]["zero_init"]  # output projections and an untied head start at zero
     text: str | None = None
     tokenizer: str = TrainConfig.tokenizer
+    vocab_size: int | None = TrainConfig.vocab_size
     data_dir: str | None = None
     batch_size: int = TrainConfig.batch_size
     grad_accum: int = TrainConfig.grad_accum
@@ -114,10 +115,12 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
                             f"state the numpy engine cannot continue; resume it with --engine "
                             f"{ckpt.config.get('engine')}, or start a new --out")
     text = read_text(cfg.text, cfg.data_dir)
-    tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else make_tokenizer(cfg.tokenizer, text, cfg.data_dir)
+    tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else \
+        make_tokenizer(cfg.tokenizer, training_text(text) if cfg.tokenizer == "bpe" else text, cfg.data_dir,
+                       cfg.vocab_size)
     mcfg = ckpt.config["model"] if ckpt else cfg.model_config(tok.vocab_size)
     check_supported(mcfg, training=True)
-    train_ids, val_ids = split(encode_text(tok, text), mcfg["block_size"])
+    train_ids, val_ids = encode_and_split(tok, text, mcfg["block_size"])
     val_set = val_batches(val_ids, mcfg["block_size"], cfg.batch_size, cfg.eval_batches)
     per_token = bytes_per_token(tok, val_ids)  # for bits per byte: comparable across vocabularies
     model = NumpyGPT(mcfg, ckpt.weights if ckpt else init_weights(mcfg, cfg.seed))
