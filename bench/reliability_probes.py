@@ -17,7 +17,9 @@ Each probe must end with exit 0, or with exit 2 and exactly one line on stderr; 
 (a traceback, an exception, a second line, another status) is a failure and is printed. The
 last two families are stricter: only a one-line refusal that leaves the run byte for byte
 as it was counts. Then the families of bench/reliability_stops.py, each with its own rule:
-stops (SIGTERM to every training command), divergence, threads, resume+overwrite, messages.
+stops (SIGTERM to every training command and every phase of the workbook's milestones),
+divergence, threads, resume+overwrite, messages; and those of bench/reliability_out.py: a
+foreign --out, --out = --from, forged Hugging Face folders, a full disk.
 `--families stops,divergence` runs only those (a quick check of a few).
 The same probes run as tests in tests/reliability/ (those also cover concurrent writers,
 kill -9, a full disk, permissions and huge images); this script only counts them.
@@ -41,12 +43,14 @@ from reliability_helpers import (DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TI
 from nn2gpt.cli import Number, command_parsers, main  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
+import reliability_out as outs  # noqa: E402
 import reliability_stops as stops  # noqa: E402
 
 NUMBERS = ("0", "-1", "nan", "inf", "-inf", "1e999", "x")
 KINDS = ("gpt", "numpy", "translate", "digits")
 FAMILIES = ("numbers", "paths", "runs of another kind", "forged checkpoints", "outputs into runs",
-            "stops", "divergence", "threads", "resume+overwrite", "messages")
+            "stops", "divergence", "threads", "resume+overwrite", "messages",
+            "foreign --out", "--out = --from", "forged HF folders", "full disk", "milestone stops")
 # forge() edits: each makes a checkpoint whose checksums pass and whose content is wrong
 FORGERIES = {
     "NaN weights": {"weights": nan_in_first},
@@ -95,6 +99,8 @@ def main_() -> int:
                  ["translate", "train", "--out", runs["translate"], "--epochs", "1", *TRANSLATE_TINY],
                  ["digits", "train", "--out", runs["digits"], *DIGITS_TINY]):
         assert run(argv)[0] == 0, argv
+    runs["tokens"] = tmp / "tokens"  # chapter 0's tokenizer, read by `tokens show|encode|decode`
+    assert run(["tokens", "train", "--out", runs["tokens"], "--vocab-size", "300", "--quiet"])[0] == 0
     sys.path.insert(0, str(ROOT / "tests"))
     from hf_tiny import gpt2_folder, marian_folder  # tiny Hugging Face folders for the two importers
 
@@ -184,7 +190,12 @@ def main_() -> int:
                 probe("outputs into runs", argv, untouched=victim)
     for family, probes in (("stops", lambda: stops.stop_probes(tmp, run)),
                            ("divergence", lambda: stops.divergence_probes(tmp, run)),
-                           ("messages", lambda: stops.message_probes(tmp, runs, run))):
+                           ("messages", lambda: stops.message_probes(tmp, runs, run)),
+                           ("foreign --out", lambda: outs.foreign_out_probes(runs, work, run)),
+                           ("--out = --from", lambda: outs.same_as_from_probes(runs, work, run)),
+                           ("forged HF folders", lambda: outs.forged_hf_probes(runs, work, run)),
+                           ("full disk", lambda: outs.full_disk_probes(runs, work, run)),
+                           ("milestone stops", lambda: outs.milestone_stop_probes(work, run))):
         for name, passed, what in probes() if family in counts else ():
             judged(family, name, passed, what)
     for family, name, passed, what in stops.refusal_probes(runs, work, run) if {"threads", "resume+overwrite"} & {*counts} else ():
