@@ -155,7 +155,7 @@ def main_() -> int:
                 probe("paths", argv_of(command, spec))
         for action in parser._actions:
             if action.dest in {"model", "run", "init_from", "lm"} and action.choices is None:
-                key = action.option_strings[-1]
+                key = action.option_strings[-1] if action.option_strings else action.dest
                 for kind in KINDS:
                     spec = base_commands(runs, work)[command]
                     spec[key] = runs[kind]

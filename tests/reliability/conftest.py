@@ -21,6 +21,8 @@ def runs(tmp_path_factory) -> dict:
     assert main(["digits", "train", "--out", str(out["digits"]), *DIGITS_TINY]) == 0
     out["tokens"] = root / "tokens"
     assert main(["tokens", "train", "--out", str(out["tokens"]), "--vocab-size", "300", "--quiet"]) == 0
+    out["export"] = root / "export"  # the GPT as a Hugging Face folder (nn2gpt gpt export)
+    assert main(["gpt", "export", str(out["gpt"]), "--out", str(out["export"])]) == 0
     from hf_tiny import gpt2_folder, marian_folder  # tiny Hugging Face folders for the two importers
 
     out["hf-gpt2"] = gpt2_folder(root / "hf" / "gpt2")[0]

@@ -170,6 +170,8 @@ def base_commands(runs, tmp):
         "tokens show": {"string": "To be", "--model": runs["tokens"]},
         "tokens encode": {"file": ids.parent / "lines.txt", "--model": runs["tokens"]},
         "tokens decode": {"file": ids, "--model": runs["tokens"]},
+        "tokens neighbours": {"token": "e", "--model": runs["gpt"]},
+        "gpt export": {"run": runs["gpt"], "--out": tmp / "export", "": ["--overwrite"]},
     }
 
 

@@ -32,10 +32,11 @@ WRITERS = {
     "lab run": lambda runs: ["lab", "run", "--tiny", "--steps", "2", "--seeds", "1", "--suite", "masks",
                              "--jobs", "1"],
     "tokens train": lambda runs: ["tokens", "train", "--vocab-size", "300", "--overwrite"],
+    "gpt export": lambda runs: ["gpt", "export", runs["gpt"], "--overwrite"],
 }
 KIND = {"gpt train": "gpt", "gpt train --engine numpy": "numpy", "gpt train --resume": "gpt",
         "translate train": "translate", "translate average": "translate", "digits train": "digits", "lab run": "gpt",
-        "gpt import": "gpt", "translate import": "translate", "tokens train": "tokens"}
+        "gpt import": "gpt", "translate import": "translate", "tokens train": "tokens", "gpt export": "export"}
 
 
 def test_every_writing_command_is_listed():

@@ -44,10 +44,10 @@ def test_a_run_of_another_kind_is_named_as_such(runs, copy_of, tmp_path, capsys)
     tried = 0
     for command, parser in command_parsers().items():
         for action in (a for a in parser._actions if a.dest in MODEL_DESTS and a.choices is None):
-            key = action.option_strings[-1]
+            key = action.option_strings[-1] if action.option_strings else action.dest  # `gpt export RUN`
             own = {k for k, r in runs.items() if r == base_commands(runs, tmp_path)[command].get(key)}
             own |= {"gpt", "numpy"} if own & {"gpt", "numpy"} or key == "--lm" else set()  # one format, two engines
-            own |= {"gpt", "numpy"} if key in ("--model", "--run") and command.startswith("gpt") else set()
+            own |= {"gpt", "numpy"} if key in ("--model", "--run", "run") and command.startswith("gpt") else set()
             own |= {"translate"} if key == "--init-from" else set()
             for kind in sorted({"gpt", "numpy", "translate", "digits"} - own):
                 spec = base_commands(runs, tmp_path)[command]

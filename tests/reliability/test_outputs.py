@@ -27,7 +27,7 @@ READERS = {
     "lab pizza": (lambda r, t: ["lab", "pizza", "--model", r["translate"]], True, "translate"),  # and "lab"
 }
 TRAINERS = {"gpt train", "gpt import", "digits train", "translate train", "translate average", "translate import",
-            "lab run", "tokens train"}  # these write a run of their own
+            "lab run", "tokens train", "gpt export"}  # these write a run of their own
 
 
 def _results(tmp):

@@ -59,7 +59,7 @@ def test_every_chapter_s_runs_are_found_nested_ones_too(runs_dir, tmp_path):
 def test_the_page_and_its_assets_are_served_by_the_package(client):
     page = client.get("/")
     assert page.status_code == 200 and "nn2gpt studio" in page.text
-    for asset in ("app.js", "digits.js", "gpt.js", "translate.js", "train.js", "lab.js", "studio.css"):
+    for asset in ("app.js", "digits.js", "gpt.js", "embeddings.js", "translate.js", "train.js", "lab.js", "studio.css"):
         assert client.get(f"/static/{asset}").status_code == 200
     assert "http://" not in page.text and "https://" not in page.text  # nothing fetched from elsewhere
 

@@ -94,7 +94,7 @@ def test_the_pages_run_under_their_own_policy(browser, studio):
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    for view, ready in (("digits", "#digits-gallery figure"), ("gpt", "#gpt-shapes tr"),
+    for view, ready in (("digits", "#digits-gallery figure"), ("gpt", "#gpt-shapes tr"), ("embeddings", "#emb-map circle"),
                         ("translate", "#translate-run option"), ("train", "#train-curve line"),
                         ("lab", "#lab-report table")):
         page.goto(f"{studio}#{view}")

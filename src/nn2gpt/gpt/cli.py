@@ -159,6 +159,11 @@ def _build_parser():
     i.add_argument("--out", required=True, help="run directory to write")
     i.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
     i.add_argument("--data-dir", help="where GPT-2's tokenizer files are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
+    e = sub.add_parser("export", help="a trained GPT as a Hugging Face GPT-2 folder transformers loads")
+    e.add_argument("run", help="the run directory of a chapter-2 GPT (learned positions, tied or untied head)")
+    e.add_argument("--out", required=True, help="the folder to write: new or empty, or an export to replace")
+    e.add_argument("--overwrite", action="store_true", help="replace the export already in --out")
+    e.add_argument("--data-dir", help="where GPT-2's tokenizer files are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
     return parser
 
 
@@ -304,6 +309,16 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from nn2gpt.gpt.export import export_gpt
+
+    out = export_gpt(args.run, args.out, args.overwrite, args.data_dir)
+    print(f"exported {args.run} to {out}; load it with "
+          f"transformers.GPT2LMHeadModel.from_pretrained({str(out)!r})")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     args = _build_parser().parse_args(argv)
-    return {"train": cmd_train, "sample": cmd_sample, "attention": cmd_attention, "import": cmd_import}[args.command](args)
+    return {"train": cmd_train, "sample": cmd_sample, "attention": cmd_attention, "import": cmd_import,
+            "export": cmd_export}[args.command](args)

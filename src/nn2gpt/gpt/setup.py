@@ -55,13 +55,27 @@ def checkpoint_for(cfg, run_dir):
     return ckpt
 
 
-def text_and_tokenizer(cfg, ckpt):
+def text_and_tokenizer(cfg, ckpt, tokenizer=None):
     """(tokenizer, training ids, validation ids). A resumed run keeps its saved tokenizer, so
-    every token keeps the id its embedding was trained under."""
+    every token keeps the id its embedding was trained under.
+
+    `tokenizer`, when given, is used instead of making one from cfg.tokenizer: an object with
+    encode(text) -> ids, decode(ids) -> text, vocab_size and to_json() (what the checkpoint
+    keeps, read back by nn2gpt.gpt.tokenizer.tokenizer_from_json). `nn2gpt learn run tokens`
+    passes the learner's BPE this way, so that the GPT trains on the ids the learner's encode
+    gives. A trained BPE (to_json type "bpe") must have learnt from the training split alone:
+    its validation ids are cut where that split ends, as for cfg.tokenizer "bpe"."""
     text = read_text(cfg.text, cfg.data_dir)
-    tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir) if ckpt else \
-        make_tokenizer(cfg.tokenizer, training_text(text) if cfg.tokenizer == "bpe" else text, cfg.data_dir,
-                       cfg.vocab_size)
+    if ckpt and tokenizer is not None:
+        raise UserError(f"{cfg.out} is resumed with the tokenizer it was trained with, not another one; "
+                        f"start a fresh run (--overwrite or another --out) to train with this one")
+    if tokenizer is not None:
+        tok = tokenizer
+    elif ckpt:
+        tok = tokenizer_from_json(ckpt.tokenizer, cfg.data_dir)
+    else:
+        tok = make_tokenizer(cfg.tokenizer, training_text(text) if cfg.tokenizer == "bpe" else text, cfg.data_dir,
+                             cfg.vocab_size)
     train_ids, val_ids = encode_and_split(tok, text, cfg.block_size)
     return tok, train_ids, val_ids
 

@@ -90,8 +90,12 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devic
     return Optimizers(adamw, Muon(hidden, lr=cfg.muon_lr, weight_decay=cfg.weight_decay))
 
 
-def train(cfg: TrainConfig) -> TrainResult:
-    """Train as `cfg` says (see the module docstring); the histories, the model, how it ended."""
+def train(cfg: TrainConfig, tokenizer=None) -> TrainResult:
+    """Train as `cfg` says (see the module docstring); the histories, the model, how it ended.
+
+    `tokenizer`: a tokenizer object to train with instead of the one cfg.tokenizer makes, for a
+    fresh run (nn2gpt.gpt.setup.text_and_tokenizer says what it must have); the run's config
+    still records cfg.tokenizer and cfg.vocab_size, so give the ones that describe it."""
     t0 = time.perf_counter()
     device = pick_device(cfg.device)
     dist = ddp.setup(device.type)  # under torchrun: this process's rank among world processes
@@ -99,10 +103,10 @@ def train(cfg: TrainConfig) -> TrainResult:
         device = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(device)
     with run_lock(cfg, dist, device):
-        return train_loop(cfg, t0, device, dist)
+        return train_loop(cfg, t0, device, dist, tokenizer)
 
 
-def train_loop(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
+def train_loop(cfg: TrainConfig, t0: float, device, dist, tokenizer=None) -> TrainResult:
     """Steps 1 to 3 of the module docstring. Under torchrun every process runs it with the same
     seeds and trains on its own rows of every batch; only process 0 writes files."""
     # ---- 1. what the run holds before its first step (a resumed run: its checkpoint's)
@@ -111,7 +115,7 @@ def train_loop(cfg: TrainConfig, t0: float, device, dist) -> TrainResult:
     autocast, _ = mixed_precision(device, cfg.dtype)  # first: a dtype the device lacks is refused before any work
     run_dir = Path(cfg.out) if cfg.out else None
     ckpt = checkpoint_for(cfg, run_dir)  # None: a fresh run
-    tok, train_ids, val_ids = text_and_tokenizer(cfg, ckpt)
+    tok, train_ids, val_ids = text_and_tokenizer(cfg, ckpt, tokenizer)
     model_cfg, model = build(cfg, tok, device, dist)
     optimizer = make_optimizer(model, cfg, device)
     rng = np.random.default_rng(cfg.seed)  # the same on every process: each takes its rows of the batch

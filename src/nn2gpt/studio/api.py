@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from nn2gpt.errors import UserError
-from nn2gpt.studio import checks, digits, gpt, lab, translate
+from nn2gpt.studio import checks, digits, embeddings, gpt, lab, translate
 from nn2gpt.studio.guard import resolve_run
 
 MAX_BODY = 2_000_000  # bytes: a 512x512 canvas of grey levels fits; the page sends 140x140
@@ -98,6 +98,15 @@ def page_routes(studio) -> list:
         (_, tok, _), _ = await gpt_of(body)
         return await answer(gpt.tokens, tok, body.get("text"))
 
+    async def embeddings_map(request):
+        model, tok, _ = await model_of(request, "gpt")
+        return await answer(embeddings.embedding_map, model, tok)
+
+    async def embeddings_neighbours(request):
+        body = await body_of(request)
+        model, tok, _ = await model_of(request, "gpt", body)
+        return await answer(embeddings.nearest, model, tok, body)
+
     async def translate_info(request):
         _, _, config = await model_of(request, "translate")
         lang = translate.source_language(config)
@@ -127,6 +136,8 @@ def page_routes(studio) -> list:
             Route("/api/gpt/next", gpt_next, methods=["POST"]),
             Route("/api/gpt/shapes", gpt_shapes, methods=["POST"]),
             Route("/api/gpt/tokens", gpt_tokens, methods=["POST"]),
+            Route("/api/embeddings/map", embeddings_map),
+            Route("/api/embeddings/neighbours", embeddings_neighbours, methods=["POST"]),
             Route("/api/translate/info", translate_info),
             Route("/api/translate", translate_run, methods=["POST"]),
             Route("/api/translate/score", translate_score, methods=["POST"])]

@@ -16,5 +16,6 @@ The modules, in reading order:
 - `store`: the saved form, merges.txt and tokenizer.json, and the checks made when loading;
 - `gpt2`: GPT-2's published merges in our Tokenizer (its byte-to-unicode table written out);
 - `folder`: which folders `--out` may write and `--model` may read;
-- `show`, `pipes`, `cli`: the `nn2gpt tokens` command.
+- `embeddings`: a GPT run's token embeddings: nearest tokens by cosine, a 2-D map by PCA;
+- `show`, `pipes`, `embeddings_cli`, `cli`: the `nn2gpt tokens` command.
 """

@@ -15,7 +15,7 @@ import sys
 from nn2gpt.cli import Number, Parser
 from nn2gpt.errors import UserError
 
-USAGE = """usage: nn2gpt tokens {train,show,encode,decode} ...
+USAGE = """usage: nn2gpt tokens {train,show,encode,decode,neighbours} ...
 
 How text becomes numbers: byte-level byte-pair encoding, written from scratch.
 
@@ -24,6 +24,7 @@ commands:
   show     the pieces of a text, with their ids and bytes: show TEXT --model DIR|gpt2
   encode   text -> ids, line for line: encode --model DIR|gpt2 [FILE]
   decode   ids -> text, line for line: decode --model DIR|gpt2 [FILE]
+  neighbours  a GPT run's nearest tokens by cosine, and a 2-D map: neighbours TOKEN --model RUN [--map FILE.png]
 
 Run `nn2gpt tokens <command> --help` for the options of each."""
 
@@ -81,7 +82,10 @@ def _decode_parser() -> Parser:
 
 
 def parsers() -> dict:
-    return {"train": _train_parser(), "show": _show_parser(), "encode": _encode_parser(), "decode": _decode_parser()}
+    from nn2gpt.tokens import embeddings_cli
+
+    return {"train": _train_parser(), "show": _show_parser(), "encode": _encode_parser(), "decode": _decode_parser(),
+            "neighbours": embeddings_cli.parser()}
 
 
 def main(argv: list[str]) -> int:
@@ -90,11 +94,15 @@ def main(argv: list[str]) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command not in parsers():
-        raise UserError(f"unknown command {command!r}; choose from train, show, encode, decode "
+        raise UserError(f"unknown command {command!r}; choose from train, show, encode, decode, neighbours "
                         f"(see nn2gpt tokens --help)")
     args = parsers()[command].parse_args(rest)
     if command == "train":
         return _train(args)
+    if command == "neighbours":
+        from nn2gpt.tokens.embeddings_cli import run
+
+        return run(args)
     from nn2gpt.tokens.folder import open_model
 
     if command in ("encode", "decode") and args.file is None and sys.stdin.isatty():

@@ -219,7 +219,7 @@ export function register(name, start, refresh = null) { views[name] = start; ref
 export function refreshCurrent() { if (current && started.has(current) && refreshers[current]) refreshers[current](); }
 window.addEventListener("focus", refreshCurrent);
 
-Promise.all(["digits", "gpt", "translate", "train", "lab"].map((v) => import(`./${v}.js`))).then(() => {
+Promise.all(["digits", "gpt", "embeddings", "translate", "train", "lab"].map((v) => import(`./${v}.js`))).then(() => {
   window.addEventListener("hashchange", route);
   route();
 });
