@@ -251,7 +251,7 @@ def _trace(cfg) -> int:
     from nn2gpt.gpt.tokenizer import make_tokenizer
 
     text = read_text(cfg.text, cfg.data_dir)
-    tok = make_tokenizer(cfg.tokenizer, text, cfg.data_dir, cfg.vocab_size)
+    tok = make_tokenizer(cfg.tokenizer, text, cfg.data_dir, cfg.vocab_size if cfg.tokenizer == "bpe" else None)
     model = build_model(model_config(cfg, tok.vocab_size))
     T = min(cfg.block_size, 8)
     idx = torch.tensor([tok.encode(text[:200])[:T], tok.encode(text[200:400])[:T]])  # (B=2, T)

@@ -122,7 +122,8 @@ def import_gpt2(name: str | None, out: str, from_dir: str | None = None, overwri
     wrong = sorted(k for k in expected.keys() | have.keys() if expected.get(k) != have.get(k))
     if wrong:  # our_weights fills exactly the GPT's tensors: this is a mismatch between the two modules
         raise UserError(f"chapter 2's GPT and the import disagree on {wrong[0]}; the import cannot fill it")
-    train = TrainConfig(**{k: v for k, v in asdict(cfg).items() if k in TrainConfig.__dataclass_fields__},
+    train = TrainConfig(**{k: v for k, v in asdict(cfg).items()  # vocab_size there is --tokenizer bpe's
+                           if k in TrainConfig.__dataclass_fields__ and k != "vocab_size"},
                         tokenizer="gpt2", **FINE_TUNE)
     config = runs.run_config(cfg, train) | {"imported": {"from": where, "format": "gpt2"}}
     state = fresh_state() | {"numpy_rng": np.random.default_rng(train.seed).bit_generator.state,
