@@ -130,3 +130,75 @@ def test_a_gpt_without_biases_maps_exactly_to_biases_of_zero():
     ids = torch.randint(0, 40, (2, 12))
     with torch.no_grad():
         assert (model(ids)[0] - hf(ids).logits).abs().max() <= 1e-5
+
+
+def test_a_numpy_engine_run_exports_like_a_torch_one(tmp_path):
+    run = tmp_path / "numpy"
+    assert main(["gpt", "train", "--out", str(run), "--engine", "numpy", "--n-layer", "1", "--n-head", "2",
+                 "--n-embd", "16", "--block-size", "16", "--batch-size", "4", "--eval-batches", "2",
+                 "--max-iters", "4", "--eval-interval", "2", "--sample-tokens", "0", "--quiet"]) == 0
+    out, hf = exported(run, tmp_path)
+    model, tok, config = ours(run)
+    assert config["engine"] == "numpy"
+    ids = torch.tensor([tok.encode("ROMEO: What")])
+    with torch.no_grad():
+        assert (model(ids)[0] - hf(ids).logits).abs().max() <= 1e-4
+
+
+def test_an_overwrite_replaces_the_whole_folder(char_run, gpt2_run, tmp_path):
+    out = tmp_path / "hf"
+    assert main(["gpt", "export", str(gpt2_run), "--out", str(out)]) == 0
+    assert (out / "merges.txt").is_file()
+    assert main(["gpt", "export", str(char_run), "--out", str(out), "--overwrite"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "model.safetensors", "nn2gpt-vocab.json", "nn2gpt-export.json"} <= names
+    assert not names & {"vocab.json", "merges.txt"}  # GPT-2's tokenizer is not the char run's
+    assert json.loads((out / "nn2gpt-export.json").read_text())["from"] == str(char_run)
+    from nn2gpt.files import file_mode
+
+    assert (out / "model.safetensors").stat().st_mode & 0o777 == file_mode()  # readable as the umask says, not 0600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hf"]  # no temporary folder left beside it
+
+
+@pytest.mark.parametrize("where", ["weights", "swap"])
+def test_a_failed_export_leaves_the_old_one_whole(where, char_run, gpt2_run, tmp_path, monkeypatch, capsys):
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    from nn2gpt.gpt import export
+
+    out = tmp_path / "hf"
+    assert main(["gpt", "export", str(gpt2_run), "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def full(*args, **kwargs):
+        if where == "weights":
+            raise SafetensorError("No space left on device (os error 28)")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch if where == "weights" else export, "save_file" if where == "weights"
+                        else "swap", full)
+    capsys.readouterr()
+    assert main(["gpt", "export", str(char_run), "--out", str(out), "--overwrite"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "No space left on device" in err and "is unchanged" in err, err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hf"]
+    transformers.GPT2LMHeadModel.from_pretrained(out)  # still the gpt2 run's export, whole
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_swap_puts_each_folder_in_the_others_place(exchange, tmp_path, monkeypatch):
+    import ctypes
+
+    from nn2gpt.gpt.export import swap
+
+    new, out = tmp_path / "new", tmp_path / "out"
+    for folder, text in ((new, "new"), (out, "old")):
+        folder.mkdir()
+        (folder / "x").write_text(text)
+    if not exchange:  # a system without renameat2: the two renames
+        monkeypatch.setattr(ctypes, "CDLL", lambda *a, **kw: object())
+    swap(new, out)
+    assert (out / "x").read_text() == "new" and (new / "x").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "out"]

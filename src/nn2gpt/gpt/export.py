@@ -24,6 +24,10 @@ multi-head). The folder gets the tokenizer where it has one transformers reads: 
 (vocab.json and merges.txt, from the `gpt2` dataset); a character run writes its characters
 (`nn2gpt-vocab.json`, id -> character) and a run on chapter 0's BPE its `merges.txt` and
 `tokenizer.json` (`nn2gpt tokens decode --model DIR` turns ids back into text).
+
+The folder is written whole beside `--out` (`.OUT.export-*.tmp`), its weights read back, and
+only then swapped in (`swap`): a full disk or a kill leaves the old export as it was, never the
+config of one model beside the weights of another.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -44,7 +49,6 @@ EXPORTABLE = {"model": ("gpt", "the blocks of a GPT (the earlier steps of the ro
               "mlp": ("gelu", "GELU in its MLP, not ReLU²"),
               "qk_norm": (False, "no normalisation of q and k"),
               "softcap": (None, "no cap on its logits")}
-FILES = ("config.json", "model.safetensors", "vocab.json", "merges.txt", "tokenizer.json", "nn2gpt-vocab.json")
 
 
 def refuse_unexportable(cfg, run) -> None:
@@ -113,13 +117,37 @@ def tokenizer_files(tok, data_dir) -> dict[str, bytes]:
         return {name: (Path(tmp) / "t" / name).read_bytes() for name in ("merges.txt", "tokenizer.json")}
 
 
+def swap(new: Path, out: Path) -> None:
+    """Put the folder `new` where the folder `out` is, and `out`'s old content where `new` was.
+
+    On Linux one call does it: renameat2 with RENAME_EXCHANGE swaps two names atomically, so a
+    reader, a full disk or a kill sees the old export or the new one, each whole. Elsewhere (macOS,
+    a file system without it) two renames do it, with a moment in which `out` is missing: a kill
+    there leaves the old export whole beside it, as `.NAME.export-*.tmp`."""
+    import ctypes
+
+    rename2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    if rename2 is not None and rename2(AT_FDCWD, os.fsencode(new), AT_FDCWD, os.fsencode(out), RENAME_EXCHANGE) == 0:
+        return
+    aside = new.with_name(new.name + ".old.tmp")
+    os.rename(out, aside)
+    try:
+        os.rename(new, out)
+    except OSError:
+        os.rename(aside, out)  # the old export back in its place
+        raise
+    os.rename(aside, new)
+
+
 def export_gpt(run, out, overwrite: bool = False, data_dir=None) -> Path:
     """Write the GPT of `run` into `out` as a Hugging Face GPT-2 folder (see the module docstring)."""
     import torch
+    from safetensors import SafetensorError
     from safetensors.torch import load_file, save_file
 
     from nn2gpt.checkpoint import EXPORT_MARK, load_checkpoint
-    from nn2gpt.files import atomic_write_json
+    from nn2gpt.files import atomic_write_bytes, atomic_write_json, file_mode
     from nn2gpt.gpt.runs import load_model
     from nn2gpt.runlock import RunLock
     from nn2gpt.runout import check_new_run
@@ -135,25 +163,32 @@ def export_gpt(run, out, overwrite: bool = False, data_dir=None) -> Path:
     step = (load_checkpoint(run).state or {}).get("step")
     with RunLock(out):
         check_new_run(out, "export", overwrite, resume_hint=False, sources=sources)
-        tmp = Path(tempfile.mkdtemp(dir=out, prefix=".export-", suffix=".tmp"))
-        try:
-            save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-            back = load_file(str(tmp / "model.safetensors"))  # verified before anything is replaced
+        for leftover in out.parent.iterdir():  # a killed export's folder: the lock says no export writes it now
+            if leftover.name.startswith(f".{out.name}.export-") and leftover.name.endswith(".tmp"):
+                shutil.rmtree(leftover, ignore_errors=True)
+        new = None
+        try:  # the whole new folder beside the old one, then one swap: never half of each
+            new = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.export-", suffix=".tmp"))
+            os.chmod(new, stat.S_IMODE(os.stat(out).st_mode))  # mkdtemp makes it 0700: keep the folder's mode
+            save_file(tensors, str(new / "model.safetensors"), metadata={"format": "pt"})
+            os.chmod(new / "model.safetensors", file_mode())  # safetensors makes its files 0600, whatever the umask
+            with open(new / "model.safetensors", "rb+") as f:
+                os.fsync(f.fileno())  # on the disk before the swap makes it the export
+            back = load_file(str(new / "model.safetensors"))  # verified before anything is replaced
             if back.keys() != tensors.keys() or any(not torch.equal(back[k], tensors[k]) for k in tensors):
-                raise UserError(f"the weights written to {out} read back differently; check the disk, then export again")
-            atomic_write_json(tmp / "config.json", hf_config(cfg))
+                raise UserError(f"the weights written beside {out} read back differently; check the disk, "
+                                f"then export again")
+            atomic_write_json(new / "config.json", hf_config(cfg))
             for name, data in files.items():
-                (tmp / name).write_bytes(data)
-            for name in FILES:  # the new files take the old ones' places; an old export's others go
-                if (tmp / name).exists():
-                    os.replace(tmp / name, out / name)
-                else:
-                    (out / name).unlink(missing_ok=True)
-            atomic_write_json(out / EXPORT_MARK, {"from": str(run), "step": step, "tokenizer": tok.to_json()["type"],
+                atomic_write_bytes(new / name, data)
+            atomic_write_json(new / EXPORT_MARK, {"from": str(run), "step": step, "tokenizer": tok.to_json()["type"],
                                                   "untied": bool(cfg.untie)})
-        except OSError as e:
-            raise UserError(f"could not write the export in {out} ({e.strerror or e}); free some disk space or fix "
-                            f"the permissions, then export again") from None
+            swap(new, out)  # `new` now holds what `out` held: the old export, or only the lock file
+        except (OSError, SafetensorError) as e:  # safetensors reports a full disk as its own error
+            why = getattr(e, "strerror", None) or str(e)[:100]
+            raise UserError(f"could not write the export in {out} ({why}); what {out} held is unchanged; "
+                            f"free some disk space or fix the permissions, then export again") from None
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if new is not None:
+                shutil.rmtree(new, ignore_errors=True)
     return out
