@@ -35,18 +35,65 @@ def test_init_writes_every_stub_and_never_overwrites(tmp_path, capsys):
 
 def test_status_and_check_advance_through_the_road(book, capsys):
     assert main(["learn"]) == 0
-    assert "current: 01_sigmoid.py" in capsys.readouterr().out
+    assert "current: 00a_pair_counts.py" in capsys.readouterr().out     # chapter 0 comes first
     assert main(["learn", "check"]) == 1
     assert "not written yet" in capsys.readouterr().out
-    solve(book, "sigmoid")
+    solve(book, "pair_counts")
     assert main(["learn", "check"]) == 0
-    assert "passed. next: 02_feedforward.py" in capsys.readouterr().out
+    assert "passed. next: 00b_merge.py" in capsys.readouterr().out
     assert main(["learn"]) == 0
     assert f"1 of {len(all_exercises())}" in capsys.readouterr().out
-    assert "sigmoid" in json.loads((book / PROGRESS).read_text())["passed"]
+    assert "pair_counts" in json.loads((book / PROGRESS).read_text())["passed"]
     assert main(["learn", "list"]) == 0
-    listing = capsys.readouterr().out
-    assert "01_sigmoid.py              passed" in listing and "02_feedforward.py          current" in listing
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].split()[:2] == ["00a_pair_counts.py", "passed"], listing
+    assert listing[1].split()[:2] == ["00b_merge.py", "current"], listing
+    width = max(len(ex.file) for ex in all_exercises())                 # 45_cross_entropy_backward.py's
+    rows = listing[:len(all_exercises())]
+    assert [r[2:2 + width].strip() for r in rows] == [ex.file for ex in all_exercises()]   # road order
+    assert len({r.index(" ch.") for r in rows}) == 1 and all(r[2 + width] == " " for r in rows)  # aligned
+    assert rows[6].split()[0] == "00g_byte_table.py" and rows[7].split()[0] == "01_sigmoid.py"
+
+
+def test_chapter_zeros_names_and_numbers(book, capsys):
+    solve(book, "merge")
+    for name in ("merge", "00b_merge", "00b", "0b", "00b_merge.py", "00B"):
+        assert main(["learn", "check", name]) == 0, name
+    capsys.readouterr()
+    for name in ("0", "00"):                                  # seven exercises share the 0: a letter says which
+        assert main(["learn", "check", name]) == 2
+        assert f"no exercise named {name!r}; choose one of 00a_pair_counts, 00b_merge" in capsys.readouterr().err
+    assert find("3").file == "03_backprop.py" and find("pair_counts").key == "00a"
+
+
+def test_a_workbook_made_before_chapter_zero_gets_its_stubs_and_keeps_yours(book, capsys):
+    """A workbook of chapters 1-5 (no chapter-0 files, no "exercises" in its progress): the next
+    command writes chapter 0's stubs beside the learner's files, says so once, and records them; a
+    file the learner deletes afterwards is not written again (`reset` does that)."""
+    chapter_0 = [ex for ex in all_exercises() if ex.chapter == 0]
+    for ex in chapter_0:
+        (book / ex.file).unlink()
+    data = json.loads((book / PROGRESS).read_text())
+    del data["exercises"]
+    data["passed"] = {"sigmoid": "2024-01-01T00:00:00"}
+    (book / PROGRESS).write_text(json.dumps(data))
+    (book / "01_sigmoid.py").write_text(find("sigmoid").solution.read_text() + "# mine\n")
+    before = {p.name: p.read_bytes() for p in book.iterdir() if p.is_file() and p.name != PROGRESS}
+    assert main(["learn"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("new exercises added to your workbook as stubs: 00a_pair_counts.py, 00b_merge.py, "), out
+    assert "00g_byte_table.py (none of your files was changed)" in out and "current: 00a_pair_counts.py" in out
+    assert all((book / ex.file).read_bytes() == ex.stub.read_bytes() for ex in chapter_0)
+    assert all((book / name).read_bytes() == data for name, data in before.items())   # the learner's, untouched
+    progress = json.loads((book / PROGRESS).read_text())
+    assert progress["passed"] == {"sigmoid": "2024-01-01T00:00:00"}
+    assert progress["exercises"] == [ex.name for ex in all_exercises()]
+    assert main(["learn", "check", "pair_counts"]) == 1                    # the stub: an ordinary first check
+    assert "new exercises" not in capsys.readouterr().out                  # said once
+    (book / "00c_train_bpe.py").unlink()
+    assert main(["learn"]) == 0
+    assert "not in the workbook: 00c_train_bpe.py" in capsys.readouterr().out
+    assert not (book / "00c_train_bpe.py").exists()
 
 
 def test_names_with_or_without_the_number_and_from_another_directory(book, tmp_path, monkeypatch, capsys):
@@ -145,7 +192,7 @@ def test_watch_rechecks_the_file_just_saved(book, capsys):
 
     args = argparse.Namespace(poll=0.01, timeout=10.0, max_checks=1)
     assert do_watch(Workbook(book), args) == 1          # the current exercise, still the stub
-    assert "01_sigmoid.py: FAILED: not written yet" in capsys.readouterr().out
+    assert "00a_pair_counts.py: FAILED: not written yet" in capsys.readouterr().out
     solve(book, "backprop")
     path = book / "03_backprop.py"
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
@@ -165,7 +212,7 @@ def test_watch_rechecks_the_file_just_saved(book, capsys):
     finally:
         cli.time.sleep = real
     out = capsys.readouterr().out
-    assert "01_sigmoid.py: FAILED" in out and "03_backprop.py: passed" in out
+    assert "00a_pair_counts.py: FAILED" in out and "03_backprop.py: passed" in out
 
 
 def test_init_defaults_to_nn2gpt_workbook_found_from_its_parent(tmp_path, monkeypatch, capsys):
@@ -222,7 +269,7 @@ def test_watch_ends_on_sigterm_with_143_and_on_ctrl_c_with_the_last_check(book, 
     monkeypatch.setattr(cli.time, "sleep", sleep)
     assert main(["learn", "watch", "--poll", "0.01"]) == status          # the stub failed: 1 on Ctrl-C
     said = capsys.readouterr()
-    assert "01_sigmoid.py: FAILED" in said.out
+    assert "00a_pair_counts.py: FAILED" in said.out
     assert ("interrupted by SIGTERM" in said.err) == (signum == "SIGTERM")
 
 

@@ -5,11 +5,13 @@
     workbook.py       the learner's directory: exercise files, progress, backups
     runner.py         a check in a child process with a time limit; errors trimmed to the learner's line
     checking.py       shapes by name, comparisons that name the common mistake, finite differences
+    ch0/              chapter 0 (plain Python): byte-level BPE, the regex split, GPT-2's byte table
     ch1/              chapter 1 (numpy, the book's network.py): the Network and the checks
     ch2/              chapter 2 (PyTorch): the lecture's modules, checked against chapter 2's
     ch3/              chapter 3 (PyTorch): padding, cross-attention, label smoothing, greedy decoding
     ch4/              chapter 4: the squared and inverse scores, the anticausal mask
     ch5/              chapter 5 (numpy): the GPT's backward passes and their checks
+    milestone_tokens      `learn run tokens`: the learner's BPE, then a GPT on its tokens beside a char one
     milestone_digits      `learn run digits`: MNIST trained with the learner's functions
     milestone_gpt         `learn run gpt`: chapter 2's GPT whose blocks run the learner's modules
     milestone_translate   `learn run translate`: de-en with the learner's cross-attention and greedy search

@@ -8,6 +8,7 @@
     nn2gpt learn solution NAME       the reference, once passed (or with --give-up)
     nn2gpt learn reset NAME          the stub again; your version is kept in backups/
     nn2gpt learn list                every exercise, done or not, and the milestones
+    nn2gpt learn run tokens [...]    train your BPE on Tiny Shakespeare, then a GPT on its tokens
     nn2gpt learn run digits [...]    train the real network on MNIST with your functions
     nn2gpt learn run gpt [...]       train chapter 2's GPT, its blocks built from your modules
     nn2gpt learn run translate [...] chapter 3's Transformer with your cross-attention, then BLEU
@@ -28,7 +29,8 @@ import time
 from nn2gpt.cli import Number, Parser
 from nn2gpt.errors import UserError
 
-MILESTONES = {"digits": "ch.1: the book's 784-30-10 network on MNIST, trained with your functions",
+MILESTONES = {"tokens": "ch.0: your BPE trained on Tiny Shakespeare, a GPT on its tokens beside a character one",
+              "digits": "ch.1: the book's 784-30-10 network on MNIST, trained with your functions",
               "gpt": "ch.2: the char GPT on Tiny Shakespeare, its blocks built from your modules",
               "translate": "ch.3: a few minutes of de-en with your cross-attention, then BLEU with your greedy search",
               "lab": "ch.4: your squared / inverse score and anticausal mask against the scaled dot product",
@@ -85,6 +87,10 @@ def main(argv: list[str]) -> int:
     from nn2gpt.learn.workbook import Workbook
 
     book = Workbook.find(getattr(args, "dir", None))
+    added = book.add_new()      # a workbook made before these exercises existed: their stubs, beside yours
+    if added:
+        print(f"new exercises added to your workbook as stubs: {', '.join(added)} (none of your files was "
+              f"changed)")
     action = args.action or "status"
     return globals()[f"do_{action}"](book, args)
 
@@ -229,12 +235,13 @@ def do_list(book, args) -> int:
 
     data = book.load()
     current = book.current()
+    width = max(len(ex.file) for ex in all_exercises())     # one column for every name: the rows stay aligned
     for ex in all_exercises():
         mark = "passed" if ex.name in data["passed"] else ("current" if ex is current else "")
-        print(f"  {ex.file:<26} {mark:<8} ch.{ex.chapter}  {ex.task}")
+        print(f"  {ex.file:<{width}} {mark:<8} ch.{ex.chapter}  {ex.task}")
     print("milestones (nn2gpt learn run NAME):")
     for name, text in MILESTONES.items():
-        print(f"  {name:<26} {text}")
+        print(f"  {name:<{width}} {text}")
     return 0
 
 

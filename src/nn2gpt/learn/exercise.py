@@ -1,6 +1,8 @@
 """One exercise of the road: what it asks, its hints, and where its stub, solution and check live.
 
-An exercise is one file of the workbook, `NN_name.py`, numbered in the road's order. Its stub
+An exercise is one file of the workbook, `NN_name.py`, numbered in the road's order (the tens
+digit is the chapter's minus one: ch.1 is 01-06, ch.2 11-18). Chapter 0 comes before 01 and has
+no number of its own to spare, so its files are 00a, 00b, ... (`letter`). Its stub
 (the file `init` copies, with the maths in its docstring) is in `nn2gpt/learn/workbook/`, its
 solution - which is also the reference the check compares with - in `nn2gpt/learn/solutions/`,
 and its check is a function `check(module)` that raises `CheckFailed` with a message that
@@ -29,10 +31,16 @@ class Exercise:
     hints: tuple[str, ...]         # from a nudge to nearly the answer; at least three
     check: str                     # "module:function" taking the learner's module
     errors: tuple[tuple[tuple[str, ...], str], ...] = field(default=())  # (words in an exception, advice)
+    letter: str = ""               # chapter 0's 00a, 00b, ...: they sort before 01 and never clash with it
+
+    @property
+    def key(self) -> str:
+        """The file's number: '03', or '00a' for chapter 0's."""
+        return f"{self.number:02d}{self.letter}"
 
     @property
     def file(self) -> str:
-        return f"{self.number:02d}_{self.name}.py"
+        return f"{self.key}_{self.name}.py"
 
     @property
     def stub(self) -> Path:

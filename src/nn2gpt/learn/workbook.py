@@ -1,7 +1,8 @@
 """The learner's workbook: a directory of exercise files and one progress file.
 
     nn2gpt-workbook/
-        nn2gpt-progress.json     what has passed, how many hints each exercise has shown
+        nn2gpt-progress.json     what has passed, how many hints each exercise has shown, which
+                                 exercises the workbook was given
         01_sigmoid.py ...        the exercises, the learner's to edit
         backups/                 what `reset` replaced, one file per reset
 
@@ -10,6 +11,11 @@ Commands find the workbook from `--dir`, else from the current directory or one 
 that already holds a workbook or any file of its own it would write, and it writes the workbook
 whole or not at all (`Workbook.create`). The progress file is replaced atomically, so a crash
 leaves the old progress or the new one.
+
+The road grows: chapter 0's exercises came after chapters 1 to 5'. A workbook made before an
+exercise existed is given its stub by the next command (`add_new`), beside the learner's own
+files, none of which is touched; the progress file's "exercises" lists what the workbook has
+been given, so that a file the learner deleted is not written again behind their back.
 """
 
 from __future__ import annotations
@@ -126,7 +132,8 @@ class Workbook:
                 moved.append(target)
             target = root / PROGRESS
             book = cls(root)
-            book.save({"format": 1, "created": now(), "passed": {}, "hints": {}})  # last: marks it a workbook
+            book.save({"format": 1, "created": now(), "passed": {}, "hints": {},
+                       "exercises": [ex.name for ex in all_exercises()]})     # last: marks it a workbook
         except BaseException as e:                      # a full disk, a permission; Ctrl-C, SIGTERM
             for path in moved:                          # stubs, nothing of the learner's (see not_stubs)
                 path.unlink(missing_ok=True)
@@ -161,6 +168,10 @@ class Workbook:
             if not isinstance(field, dict) or not all(isinstance(k, str) and ok(v) for k, v in field.items()):
                 raise UserError(f"workbook progress {path}: \"{key}\" must map exercise names to {want}; "
                                 f"fix that entry or delete it (only that record is lost)")
+        given = data.get("exercises", [])
+        if not isinstance(given, list) or not all(isinstance(name, str) for name in given):
+            raise UserError(f"workbook progress {path}: \"exercises\" must list exercise names; delete that entry "
+                            f"(the next command lists them again)")
         return data
 
     def save(self, data: dict) -> None:
@@ -197,6 +208,32 @@ class Workbook:
         return shown, ex.hints[shown - 1]
 
     # ---- files --------------------------------------------------------------------------------
+    def add_new(self) -> list[str]:
+        """Write the stub of each exercise this workbook has never been given; -> their file names.
+
+        "Never given": not in the progress file's "exercises" - in a workbook made before that
+        list existed, every exercise whose file is missing. Only a file that does not exist is
+        written, so nothing of the learner's is touched; a workbook that cannot be written (a
+        read-only copy) is left as it is, and `nn2gpt learn` names the files it lacks."""
+        from nn2gpt.files import atomic_write_bytes
+
+        data = self.load()
+        names = [ex.name for ex in all_exercises()]
+        given = data.get("exercises")
+        if given is not None and not set(names) - set(given):
+            return []
+        added = []
+        try:
+            for ex in all_exercises():
+                path = self.root / ex.file
+                if (given is None or ex.name not in given) and not (path.exists() or path.is_symlink()):
+                    atomic_write_bytes(path, ex.stub.read_bytes())
+                    added.append(ex.file)
+            self.save(data | {"exercises": [*names, *(n for n in given or [] if n not in names)]})
+        except OSError:
+            pass                    # what was written stays (whole stubs); the list is made next time
+        return added
+
     def path(self, ex: Exercise) -> Path:
         path = self.root / ex.file
         if not path.is_file():
