@@ -1,4 +1,4 @@
-"""Chapter 7 benchmark: BPE training (ours vs minbpe) and GPT-2 encoding (ours vs tiktoken vs HF tokenizers).
+"""Chapter 0 benchmark: BPE training (ours vs minbpe) and GPT-2 encoding (ours vs tiktoken vs HF tokenizers).
 
     .venv/bin/python bench/tokens_bench.py [--repeats 3] [--budget 120] [--peers DIR] [--quick]
 

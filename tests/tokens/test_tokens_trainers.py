@@ -42,6 +42,18 @@ def test_both_trainers_agree_on_many_random_texts_over_a_small_alphabet():
             assert a.merges == b.merges, (text, split)
 
 
+def test_both_trainers_agree_where_one_merge_has_thousands_of_places():
+    """A real text without the pre-split: each merge changes thousands of places at once, among
+    them neighbouring merges (`a b a b`) and runs of one byte (spaces, dashes)."""
+    from nn2gpt.data.text import read_text
+
+    text = read_text(None)[:30000] + " ---- " * 50 + "abab" * 300
+    data = text.encode("utf-8")
+    assert train_fast({data: 1}, 60) == train_naive([data], 60)
+    counts = chunk_counts(text, GPT2_SPLIT)
+    assert train_fast(counts, 120) == train_naive([c.encode() for c in chunks(text, GPT2_SPLIT)], 120)
+
+
 def test_the_tie_break_takes_the_smallest_ids_not_the_first_seen():
     # every pair occurs once: (c, d) comes first in the text, but (a, b) has the smaller ids
     for trainer in ("naive", "fast"):
