@@ -35,8 +35,10 @@ def read_metrics(run_dir: Path) -> list[dict]:
     return rows
 
 
-def plot_losses(run_dir: Path, rows: list[dict], labels: dict[str, str] | None = None) -> None:
-    """loss.png: training loss per logged step (line) and validation loss per evaluation (dots)."""
+def plot_losses(run_dir: Path, rows: list[dict], labels: dict[str, str] | None = None,
+                reference: dict[int, float] | None = None) -> None:
+    """loss.png: training loss per logged step (line) and validation loss per evaluation (dots);
+    `reference` ({step: validation loss} of another run: a workbook milestone's) dashed beside."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,6 +50,8 @@ def plot_losses(run_dir: Path, rows: list[dict], labels: dict[str, str] | None =
         pts = [(r["step"], r[key]) for r in rows if key in r]
         if pts:
             ax.plot(*zip(*pts), style, label=labels.get(key, key), markersize=3)
+    if reference:
+        ax.plot(*zip(*sorted(reference.items())), "--", color="0.45", label="val, reference")
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy (nats/token)")
     ax.grid(alpha=0.3)

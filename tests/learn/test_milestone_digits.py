@@ -164,3 +164,45 @@ def test_sigterm_while_the_reference_trains_says_yours_never_started(book, tmp_p
     assert err.strip() == (f"the reference run was stopped by SIGTERM; your run was never started and nothing was "
                            f"written to {out}: run `nn2gpt learn run digits` again (same flags) to train both"), err
     assert "validation yours" not in printed and not out.exists(), printed     # no epoch of the learner's
+
+
+@pytest.mark.parametrize("matrix", [False, True], ids=["one example at a time", "backprop_matrix"])
+def test_right_code_gives_the_reference_numbers_to_the_last_bit(book, tmp_path, capsys, matrix):
+    """The reference takes the learner's very steps (the solutions in the same loop, one example at a
+    time or the mini-batch as a matrix): right code gives the same validation cost at every epoch,
+    exactly, not to a few decimals; curve.png is drawn with the reference's curves beside."""
+    import json
+
+    names = ["sigmoid", "feedforward", "backprop", "update_mini_batch"] + (["backprop_matrix"] if matrix else [])
+    for name in names:
+        (book / find(name).file).write_text(find(name).solution.read_text())
+    out = tmp_path / "r"
+    assert main(["learn", "run", "digits", "--epochs", "3", "--limit", "2000", "--out", str(out)]) == 0
+    assert "the same validation cost as the reference's at every epoch, to the last bit" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    learn, history = config["learn"], config["history"]
+    assert learn["reference_evaluation_cost"] == history["evaluation_cost"]          # floats, compared exactly
+    assert learn["reference_evaluation_accuracy"] == history["evaluation_accuracy"]
+    assert len(set(history["evaluation_cost"])) == 3                                 # it did train
+    assert (out / "curve.png").stat().st_size > 10_000
+
+
+def test_arithmetic_in_another_order_is_not_the_reference_to_the_last_bit(book, tmp_path, capsys):
+    """The exactness is real: the same maths with each mini-batch's gradients added up in the other
+    order differs in the last bits, and the stored costs are no longer equal."""
+    import json
+
+    for name in ("sigmoid", "feedforward", "backprop"):
+        (book / find(name).file).write_text(find(name).solution.read_text())
+    ex = find("update_mini_batch")
+    text = ex.solution.read_text()
+    changed = text.replace("for x, y in mini_batch:", "for x, y in reversed(mini_batch):")
+    assert changed != text
+    (book / ex.file).write_text(changed)
+    out = tmp_path / "r"
+    assert main(["learn", "run", "digits", "--epochs", "3", "--limit", "2000", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "yours: sigmoid, feedforward, backprop, update_mini_batch" in said
+    assert "yours leaves the reference's steps at epoch " in said and "the same maths added in another order" in said
+    config = json.loads((out / "config.json").read_text())
+    assert config["learn"]["reference_evaluation_cost"] != config["history"]["evaluation_cost"]

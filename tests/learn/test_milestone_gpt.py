@@ -205,3 +205,41 @@ def test_an_existing_out_is_refused_before_the_reference_trains(book, tmp_path, 
     (out / "weights.npz").write_bytes(b"")                    # a digits run lives there
     assert main(["learn", "run", "gpt", *TINY, f"--out={out}"]) == 2
     assert trainings == [] and "choose another --out" in capsys.readouterr().err
+
+
+def losses_printed(said: str) -> list[list[str]]:
+    return [line.split() for line in said.splitlines() if line.strip()[:1].isdigit()]
+
+
+def test_the_lectures_dropout_runs_at_this_milestones_value_and_the_losses_stay_the_references(book, tmp_path,
+                                                                                              capsys, monkeypatch):
+    """The lecture's Head has nn.Dropout(0.2): it passes its check (in eval mode), and in the run
+    it is set to p = 0, this milestone's value, said in one line, so the losses are the reference's."""
+    solve(book, "head", ("        self.register_buffer(", "        self.dropout = nn.Dropout(0.2)\n"
+                                                         "        self.register_buffer("))
+    (book / find("head").file).write_text((book / find("head").file).read_text().replace(
+        "        wei = F.softmax(wei, dim=-1)\n", "        wei = F.softmax(wei, dim=-1)\n        wei = self.dropout(wei)\n"))
+    for name in ("multi_head", "feed_forward", "block"):
+        solve(book, name)
+    from nn2gpt import runlog
+
+    drawn, real = [], runlog.plot_losses
+    monkeypatch.setattr(runlog, "plot_losses", lambda *a, **kw: (drawn.append(kw.get("reference")), real(*a, **kw)))
+    assert main(["learn", "run", "gpt", *TINY, "--out", str(tmp_path / "run")]) == 0
+    said = capsys.readouterr().out
+    assert "yours: head, multi_head, feed_forward, block" in said
+    assert "your Block's dropout runs with p = 0 here, this milestone's own value" in said
+    assert "sa.heads.0.dropout (0.2)" in said and "sa.heads.1.dropout (0.2)" in said
+    rows = losses_printed(said)
+    assert len(rows) == 2 and all(r[1] == r[2] for r in rows), said
+    assert drawn and sorted(drawn[-1]) == [3, 6]             # loss.png redrawn with the reference's losses
+
+
+def test_a_random_draw_inside_a_forward_is_said(book, tmp_path, capsys):
+    """F.dropout written into the forward cannot be set to 0 from outside: the run says it will not be
+    the reference's."""
+    solve(book, "head", ("        wei = F.softmax(wei, dim=-1)\n",
+                         "        wei = F.softmax(wei, dim=-1)\n        wei = F.dropout(wei, 0.2, self.training)\n"))
+    assert main(["learn", "run", "gpt", *TINY, "--out", str(tmp_path / "run")]) == 0
+    said = capsys.readouterr().out
+    assert "yours: head;" in said and "your Block gives two different outputs for one input" in said

@@ -51,3 +51,22 @@ def test_nothing_passed_is_one_line(book, tmp_path, capsys):
     assert "none of chapter 4's exercises passes yet" in capsys.readouterr().err
     assert main(["learn", "run", "lab", "--suite", "masks"]) == 2
     assert "drop --suite" in capsys.readouterr().err
+
+
+def test_right_variants_give_the_labs_own_numbers_exactly(book, tmp_path, capsys):
+    """The solutions' squared score and anticausal mask train to the very losses of the lab's own
+    `squared` and `anticausal` variants, same steps and seed: the learner's code is what ran, and
+    right code is not nearly but exactly the lab's."""
+    solve(book, "squared_score")
+    solve(book, "anticausal_mask")
+    assert main(["learn", "run", "lab", *TINY, "--out", str(tmp_path / "mine")]) == 0
+    assert main(["lab", "run", *TINY, "--seeds", "1", "--variants", "squared,anticausal",
+                 "--out", str(tmp_path / "theirs")]) == 0
+
+    def losses(folder):
+        runs = json.loads((folder / "results.json").read_text())["runs"]
+        return {(r["variant"], r["seed"]): (r["final_val"], r["history"]) for r in runs
+                if r["variant"] in ("squared", "anticausal", "baseline")}
+    mine, theirs = losses(tmp_path / "mine"), losses(tmp_path / "theirs")
+    assert {k[0] for k in mine} == {"squared", "anticausal", "baseline"}, mine
+    assert mine == {k: theirs[k] for k in mine}, (mine, theirs)

@@ -84,3 +84,21 @@ def test_right_backward_passes_train_to_chapter_5s_losses(book, tmp_path, capsys
     assert main(["learn", "run", "numpy-gpt", *TINY, *evals, "--out", str(tmp_path / "wrong")]) == 0
     wrong = losses(tmp_path / "wrong")
     assert max(abs(a - b) for (_, a), (_, b) in zip(wrong, theirs)) > 1e-3, (wrong, theirs)
+
+
+def test_right_backward_passes_give_chapter_5s_losses_exactly(book, tmp_path, capsys):
+    """With every backward pass the learner's (the solutions), the run's losses are those of
+    `nn2gpt gpt train --engine numpy` with the same flags and seed: exactly, not to rounding."""
+    for name in ("linear_backward", "layer_norm", "gelu_backward", "attention_backward", "cross_entropy_backward"):
+        solve(book, name)
+    assert main(["learn", "run", "numpy-gpt", *TINY, "--eval-interval", "2", "--out", str(tmp_path / "mine")]) == 0
+    said = capsys.readouterr().out
+    assert "chapter 5's: none" in said
+    assert main(["gpt", "train", "--engine", "numpy", *TINY, "--eval-interval", "2",
+                 "--out", str(tmp_path / "theirs")]) == 0
+
+    def losses(run):
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        return [(r["step"], k, r[k]) for r in rows for k in ("train_loss", "val_loss") if k in r]
+    mine, theirs = losses(tmp_path / "mine"), losses(tmp_path / "theirs")
+    assert len(mine) >= 3 and mine == theirs, (mine, theirs)

@@ -30,8 +30,9 @@ def _save(fig, path: str | os.PathLike) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def learning_curve(history: dict, path: str | os.PathLike) -> Path:
-    """Accuracy per epoch (left) and cost per epoch (right) for the data that was monitored."""
+def learning_curve(history: dict, path: str | os.PathLike, reference: dict | None = None) -> Path:
+    """Accuracy per epoch (left) and cost per epoch (right) for the data that was monitored; with
+    `reference` (another run's history, `nn2gpt learn run digits`'), its validation curves dashed."""
     plt = _pyplot()
     fig, (acc_ax, cost_ax) = plt.subplots(1, 2, figsize=(10, 4))
     epochs = history["epoch"]
@@ -42,6 +43,10 @@ def learning_curve(history: dict, path: str | os.PathLike) -> Path:
     for key, label in (("training_cost", "train"), ("evaluation_cost", "validation")):
         if history.get(key):
             cost_ax.plot(epochs[:len(history[key])], history[key], marker=".", label=label)
+    for ax, key, scale in ((acc_ax, "evaluation_accuracy", 100), (cost_ax, "evaluation_cost", 1)):
+        if reference and reference.get(key):
+            ax.plot(reference["epoch"][:len(reference[key])], [scale * v for v in reference[key]], "--",
+                    color="0.45", label="validation, reference")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     cost_ax.set(xlabel="epoch", ylabel="cost", title="cost (with the L2 term)")
     for ax in (acc_ax, cost_ax):

@@ -92,6 +92,34 @@ def pos_flag(flags: list[str]) -> str:
     return pos
 
 
+def without_dropout(learner) -> list[str]:
+    """Set every dropout layer of the learner's Block (the lecture's heads have nn.Dropout(0.2)) to
+    p = 0, this milestone's own value, as the reference's; -> "name (p)" of each one changed.
+
+    The reference has no dropout, so with it the same seed would give other losses; and the
+    learner's modules are not submodules of the model, so model.eval() never reaches them and
+    their dropout would stay on while the validation loss is measured."""
+    from torch import nn
+
+    kinds = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+    changed = []
+    for name, module in learner.named_modules():
+        if isinstance(module, kinds) and module.p > 0:
+            changed.append(f"{name} ({module.p:g})")
+            module.p = 0.0
+    return changed
+
+
+def same_twice(forward, cfg) -> bool:
+    """Whether `forward` gives one answer twice for one input: a random draw inside it would make
+    the run leave the reference's. The random state is put back, so training's draws are the same."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        x = torch.randn(1, min(8, cfg.block_size), cfg.n_embd, generator=torch.Generator().manual_seed(0))
+        return torch.equal(forward(x), forward(x))
+
+
 def block_forward(block, learner, n_head: int):
     """A forward for the project's `block` that runs the `learner`'s Block on the block's parameters."""
     import torch
@@ -113,6 +141,8 @@ def block_forward(block, learner, n_head: int):
         return p
 
     def forward(x, kv_cache=None):                                        # sampling runs without a cache
+        if learner.training != block.training:   # not a submodule: model.eval() reaches it only here
+            learner.train(block.training)
         return torch.func.functional_call(learner, params(), (x,))
     return forward
 
@@ -168,9 +198,17 @@ def run(book, flags: list[str]) -> int:
             raise UserError("this milestone trains chapter 2's GPT; drop the chapter 4 and 6 variants")
         if cfg.dropout or not cfg.bias:
             raise UserError("this milestone's blocks have no dropout and keep their biases; drop --dropout")
-        for block in model.blocks:
+        for k, block in enumerate(model.blocks):
             learner = Block(model_cfg.n_embd, model_cfg.n_head, model_cfg.block_size).to(device)
+            dropped = without_dropout(learner)
+            if dropped and k == 0 and not built:
+                print(f"your Block's dropout runs with p = 0 here, this milestone's own value (the reference's GPT "
+                      f"has none): {', '.join(dropped)}", flush=True)
             block.forward = block_forward(block, learner, model_cfg.n_head)
+            if k == 0 and not built and not same_twice(block.forward, model_cfg):
+                print("your Block gives two different outputs for one input (a dropout in a forward, "
+                      "F.dropout?): this milestone has no dropout, so your losses will not be the reference's",
+                      flush=True)
         model.new_caches = lambda: None                                  # the learner's blocks keep no KV cache
         if table is not None:                                            # (T, C): the learner's, not saved
             model.pos_table = table(model_cfg.block_size, model_cfg.n_embd).to(device, model.pos_table.dtype)
@@ -200,10 +238,19 @@ def run(book, flags: list[str]) -> int:
     with swapped([(train, "build", build), (train, "save_checkpoint", save_checkpoint)]), learner_code(book):
         status = gpt_main(["train", *CLASSIC, *extra, *mine_flags, "--out", out])
     print(side_by_side(val_losses(Path(out)), reference, stopped=status != 0))
+    redraw_with_reference(Path(out), reference)
     if probs is not None and built:
         print("a sample drawn with your next_token_probs:")
         print(sample(built[-1][0], built[-1][1], probs))
     return status
+
+
+def redraw_with_reference(run_dir: Path, reference: dict[int, float], labels: dict | None = None) -> None:
+    """loss.png again, the reference's validation losses dashed beside the learner's."""
+    from nn2gpt.runlog import plot_losses, read_metrics
+
+    if (run_dir / "loss.png").is_file() and reference:
+        plot_losses(run_dir, read_metrics(run_dir), labels, reference=reference)
 
 
 def side_by_side(yours: dict[int, float], reference: dict[int, float], stopped: bool) -> str:

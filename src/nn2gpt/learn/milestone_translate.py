@@ -38,7 +38,7 @@ import dataclasses
 import io
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.milestone_gpt import flag_value, split_out
+from nn2gpt.learn.milestone_gpt import flag_value, redraw_with_reference, split_out, val_losses
 from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, reference_first, swapped
 
 PIECES = {"padding_mask": "padding_mask", "cross_attention": "CrossAttention",
@@ -123,6 +123,17 @@ def scoring_yours(out, limit: int):
         raise Stopped(signum, told=True) from None
 
 
+def dropout_of(flags: list[str]) -> float:
+    """The dropout rate `translate train` runs with these flags (its default where none is given)."""
+    from nn2gpt.translate.runconfig import DEFAULTS as TRAIN_DEFAULTS
+
+    value = flag_value(flags, "--dropout")
+    try:
+        return float(TRAIN_DEFAULTS["dropout"] if value is None else value)
+    except ValueError:
+        return 0.0                          # translate train refuses the value in its own words
+
+
 def run(book, flags: list[str]) -> int:
     import tempfile
     from pathlib import Path
@@ -153,7 +164,7 @@ def run(book, flags: list[str]) -> int:
     mine = passed(book)
     theirs = [n for n in PIECES if n not in mine]
     print(listing(mine, theirs, "chapter 3's"), flush=True)
-    reference = ref_steps = None
+    reference = ref_steps = ref_losses = None
     if "--resume" in flags:                 # refused now, not after minutes of training
         if "--overwrite" in flags:
             raise UserError("--resume continues the run in --out and --overwrite replaces it; give one of the two")
@@ -172,6 +183,7 @@ def run(book, flags: list[str]) -> int:
             with contextlib.redirect_stdout(io.StringIO()):
                 reference = evaluate(dataclasses.replace(scoring, model=ref_dir))["bleu"]
             ref_steps = last_step(ref_dir)
+            ref_losses = val_losses(Path(ref_dir))
     real_build, real_save = model.build_model, checkpoint.save_checkpoint
 
     def build_model(cfg):
@@ -191,11 +203,18 @@ def run(book, flags: list[str]) -> int:
         swaps.append((train, "label_smoothed_loss", mine["label_smoothing"]))
     if "greedy_decode" in mine:
         swaps.append((decode, "greedy_decode", learner_greedy(mine["greedy_decode"])))
+    dropout = dropout_of(mine_flags)
+    if "cross_attention" in mine and dropout:
+        print(f"dropout: chapter 3's model runs --dropout {dropout:g}, and your cross-attention has none of its own "
+              f"(the reference's has it): the two runs draw differently; with --dropout 0 and --epochs N they take "
+              f"the same steps", flush=True)
     with swapped(swaps), learner_code(book, during="while training or scoring"):
         translate_main(["train", *extra, *mine_flags, "--out", out])
         print(f"scoring the first {limit} test sentences, greedy:", flush=True)
         with scoring_yours(out, limit):
             yours = evaluate(scoring)["bleu"]
+    if ref_losses:
+        redraw_with_reference(Path(out), ref_losses, {"train_loss": "train (label-smoothed)", "val_loss": "val (NLL)"})
     theirs_bleu = "" if reference is None else f"   chapter 3's {reference:6.2f} ({ref_steps} steps)"
     print(f"test BLEU, first {limit} sentences, greedy:  yours {yours:6.2f} ({last_step(out)} steps){theirs_bleu}")
     return 0
