@@ -1,26 +1,30 @@
-"""The rules of both GPT engines' training loops, and the numpy engine's loop, knowing nothing
-of GPT, torch or numpy.
+"""The rules every training loop of the road calls by the same names, knowing nothing of GPT,
+torch or numpy.
 
-    clock = Clock(seconds_before, off_clock); stop_status(...); evaluation_due(...); Ceiling
-    status, message = run_steps(cfg, state, resumed_at, evaluate, save, take_step, ceiling=Ceiling.uniform(V))
+    clock = Clock(seconds_before, off_clock)         seconds of training, evaluations off it or not
+    stop_status(cfg, step, seconds, stopping)        "" to go on, else why the run stops
+    evaluation_due(cfg, step, resumed_at, last)      evaluate (and save) now?
+    Ceiling.uniform(V).problem(loss, what)           has the run diverged?   weights_problem(...)
+    diverged_message(problem, run_dir, cfg)          the one line a diverged run ends with
 
-The torch engine writes its loop out in one file (nn2gpt.gpt.train) and calls the rules; the
-numpy engine hands its three steps to `run_steps`. One pass per optimizer step:
+Each engine writes its own loop out in one function a learner reads top to bottom:
+nn2gpt.gpt.train.train_loop (torch) and nn2gpt.numpy_gpt.train._train (numpy), step by step in
+the same order:
   1. the stopping rules: out of steps (cfg.max_iters), out of time (cfg.max_seconds), the step
      asked for (cfg.stop_at), or Ctrl-C (the step in flight has finished: Ctrl-C only sets a flag);
-  2. every cfg.eval_interval steps, and once at the end: `evaluate()` gives the validation loss,
-     kept in state["rows"]; one that `ceiling` calls diverged stops the run ("diverged") before
-     anything is saved; otherwise `save()` writes a checkpoint;
-  3. `take_step(step, elapsed)` makes one optimizer step and moves state["step"] on; it returns
-     a message when the training loss diverges (the engines ask the same `Ceiling`).
+  2. every cfg.eval_interval steps, and once at the end: the validation loss, kept in the run's
+     rows; one that the `Ceiling` calls diverged stops the run ("diverged") before anything is
+     saved; otherwise a checkpoint;
+  3. the learning rate, one optimizer step, and every log_interval steps a row whose training
+     loss is held to the same `Ceiling`.
 With cfg.eval_off_clock the time spent evaluating and saving is kept off the clock that
 max_seconds and the schedule read (bench/speedrun.py evaluates often; see docs/speedrun.md).
 A resumed run starts at a step that was evaluated and saved before it stopped, so that one is
 not evaluated again: a stopped-and-resumed run writes the same rows as a straight one.
 `agree(flag)` makes every process of a multi-process run (DDP) stop at the same step.
-The translation trainer (nn2gpt.translate.train) counts in epochs, not steps, so it has a loop
-of its own in the same shape, and shares `Ceiling` and `diverged_message`; so do chapter 1's
-networks (nn2gpt.digits), whose weights are also held to `weights_problem`.
+The translation trainer (nn2gpt.translate.train) counts in epochs, not steps, and asks the
+same `Ceiling` and `diverged_message`; so do chapter 1's networks (nn2gpt.digits), whose weights
+are also held to `weights_problem`.
 
 When has a run diverged? When its loss is no longer a finite number, and also when it is a
 finite number far above where any run starts (`Ceiling`): a model that guesses every token
@@ -37,7 +41,6 @@ import time
 from dataclasses import dataclass
 
 from nn2gpt.errors import UserError
-from nn2gpt.interrupt import StopOnCtrlC
 
 FACTOR = 2.0  # a loss above FACTOR x the baseline has diverged
 WEIGHT_LIMIT = 1e6  # a weight past this has saturated every unit it feeds (chapter 1's stay below 10)
@@ -117,38 +120,6 @@ def evaluation_due(cfg, step: int, resumed_at: int | None, last: bool) -> bool:
     """Evaluate (and save) every cfg.eval_interval steps and once at the end, but not at the step
     a resumed run was saved at: a stopped-and-resumed run writes the same rows as a straight one."""
     return step != resumed_at and ((step > 0 and step % cfg.eval_interval == 0) or last)
-
-
-def run_steps(cfg, state: dict, resumed_at: int | None, evaluate, save, take_step, on_val=None,
-              agree=lambda flag: flag, *, ceiling: Ceiling) -> tuple[str, str]:
-    """Train until a stopping rule fires; (status, message). Status: done | time | stopped |
-    interrupted | diverged. `state` ("step", "seconds", "rows", "best_val_loss") is updated in place.
-    An interrupted run's message names the signal that stopped it (nn2gpt.interrupt)."""
-    clock = Clock(state["seconds"], getattr(cfg, "eval_off_clock", False))
-    with StopOnCtrlC() as ctrl_c:
-        while True:
-            step = state["step"]
-            state["seconds"] = clock.elapsed()
-            status = stop_status(cfg, step, state["seconds"], ctrl_c.set, agree)
-            if evaluation_due(cfg, step, resumed_at, bool(status)):
-                t_eval = time.perf_counter()
-                val = evaluate()
-                state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val})
-                state["best_val_loss"] = min(state["best_val_loss"], val)
-                if on_val:
-                    on_val(step, val)
-                problem = ceiling.problem(val, f"val loss at step {step}")
-                if problem:  # the same on every process: val is averaged over all of them
-                    return "diverged", problem
-                save()
-                off = clock.stand_off(t_eval)
-                if off is not None:
-                    state["rows"][-1]["eval_s"] = round(off, 4)
-            if status:
-                return status, ctrl_c.name if status == "interrupted" else ""
-            problem = take_step(step, clock.elapsed)
-            if problem:
-                return "diverged", problem
 
 
 def retry_advice(first_save: bool, overwrite: bool) -> str | None:

@@ -152,39 +152,28 @@ def test_the_numpy_engine_loads_a_zero_init_checkpoint():
     assert np.allclose(logits, model(x)[0].detach().numpy(), atol=1e-5)
 
 
-def run_on_a_fake_clock(monkeypatch, off_clock: bool):
-    """The training loop with a clock the test moves: a step takes 0.125 s, an evaluation 10 s;
-    budget 1 s, an evaluation every 5 steps. -> (status, the steps taken, the val rows)."""
+def test_eval_off_clock_keeps_evaluations_out_of_the_budget(monkeypatch):
+    """Benchmarks that evaluate often stop the clock while they do: the budget is training time.
+    The loops' clock (nn2gpt.loop.Clock) on a clock the test moves: 0.625 s of steps, then a 10 s
+    evaluation, then 0.375 s of steps against a budget of 1 s."""
     from types import SimpleNamespace
 
     from nn2gpt import loop
 
     now = [0.0]
     monkeypatch.setattr(loop.time, "perf_counter", lambda: now[0])
-    cfg = SimpleNamespace(max_iters=10**6, max_seconds=1.0, stop_at=None, eval_interval=5, eval_off_clock=off_clock)
-    state = {"step": 0, "seconds": 0.0, "rows": [], "best_val_loss": math.inf}
-
-    def evaluate():
-        now[0] += 10.0
-        return 1.0
-
-    def take_step(step, elapsed):
-        now[0] += 0.125
-        state["step"] += 1
-
-    status, _ = loop.run_steps(cfg, state, None, evaluate, lambda: None, take_step, ceiling=loop.Ceiling.uniform(65))
-    return status, state["step"], state["rows"]
-
-
-def test_eval_off_clock_keeps_evaluations_out_of_the_budget(monkeypatch):
-    """Benchmarks that evaluate often stop the clock while they do: the budget is training time."""
-    status, steps, rows = run_on_a_fake_clock(monkeypatch, off_clock=True)
-    assert status == "time" and steps == 8  # 8 steps of 0.125 s: the two 10 s evaluations did not count
-    assert [r["step"] for r in rows] == [5, 8] and [r["time"] for r in rows] == [0.625, 1.0]
-    assert [r["eval_s"] for r in rows] == [10.0, 10.0]  # each says how long it stood off the clock
-    status, steps, rows = run_on_a_fake_clock(monkeypatch, off_clock=False)
-    assert status == "time" and steps == 6  # the first evaluation ate the budget: one more step, then stop
-    assert [r["step"] for r in rows] == [5, 6] and all("eval_s" not in r for r in rows)
+    cfg = SimpleNamespace(max_iters=10**6, max_seconds=1.0, stop_at=None, eval_interval=5)
+    for off_clock, at_the_end, stood_off in ((True, 1.0, 10.0), (False, 11.0, None)):
+        now[0] = 0.0
+        clock = loop.Clock(0.0, off_clock)
+        now[0] += 0.625
+        assert loop.stop_status(cfg, 5, clock.elapsed(), False) == ""
+        since = now[0]
+        now[0] += 10.0                                              # the evaluation and its save
+        assert clock.stand_off(since) == stood_off                  # the row's eval_s, when off the clock
+        now[0] += 0.375
+        assert clock.elapsed() == pytest.approx(at_the_end)
+        assert loop.stop_status(cfg, 8, clock.elapsed(), False) == "time"   # out of time either way
 
 
 def test_eval_off_clock_reaches_the_loop_and_the_result(data_dir):

@@ -12,25 +12,22 @@ import pytest
 from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY, one_line_error, snapshot
 
 from nn2gpt.cli import main
-from nn2gpt.loop import FACTOR, Ceiling, Diverged, run_steps
+from nn2gpt.loop import FACTOR, Diverged
 
 
-class _Cfg:
-    max_iters, max_seconds, stop_at, eval_interval = 6, None, None, 2
+def test_the_loop_stops_a_finite_but_exploding_val_loss_before_saving(tmp_path, capsys, monkeypatch):
+    """val 1e12 is finite; it must still stop the run, and its checkpoint must not be written."""
+    import nn2gpt.gpt.train as train_mod
 
-
-def test_the_loop_stops_a_finite_but_exploding_val_loss_before_saving():
-    """val 1e12 is finite; it must still stop the run, and save() must not be called for it."""
-    state = {"step": 0, "seconds": 0.0, "rows": [], "best_val_loss": math.inf}
-    saved, losses = [], iter([3.0, 1e12, 2.0])
-
-    def take_step(step, elapsed):
-        state["step"] = step + 1
-
-    status, message = run_steps(_Cfg, state, None, lambda: next(losses), lambda: saved.append(state["step"]),
-                                take_step, ceiling=Ceiling.uniform(65))
-    assert status == "diverged" and "val loss at step 4 is 1e+12" in message and "ln 65" in message
+    losses, saved, real_save = iter([3.0, 1e12, 2.0]), [], train_mod.Saver.save
+    monkeypatch.setattr(train_mod, "evaluate", lambda *a: next(losses))
+    monkeypatch.setattr(train_mod.Saver, "save", lambda self, m, o, state: (saved.append(state["step"]),
+                                                                            real_save(self, m, o, state)))
+    out = tmp_path / "g"
+    one_line_error(["gpt", "train", "--out", out, *GPT_TINY, "--max-iters", "6", "--eval-interval", "2"], capsys,
+                   "val loss at step 4 is 1e+12", "ln 65", "training diverged", "last good checkpoint is kept")
     assert saved == [2]  # the healthy evaluation was saved, the diverged one not
+    assert (out / "latest").read_text().strip() == "ckpt-00000002"
 
 
 def test_the_ceiling_leaves_a_healthy_run_alone(tmp_path):

@@ -1,10 +1,12 @@
-"""Training the numpy GPT: the torch engine's loop (nn2gpt.gpt.train), in numpy.
+"""Training the numpy GPT: the torch engine's loop (nn2gpt.gpt.train), written out again in numpy.
 
     from nn2gpt.numpy_gpt.train import NumpyTrainConfig, train
     result = train(NumpyTrainConfig(max_seconds=60, out="runs/np"))
 
-One optimizer step: learning rate from the warmup + cosine schedule; grad_accum micro-batches
-of forward + hand-written backward, gradients averaged; clip the global norm; AdamW. Every
+The loop in `_train` has the torch engine's shape and calls the same rules by the same names
+(nn2gpt.loop: stop_status, evaluation_due, Ceiling, Clock). One optimizer step: learning rate
+from the warmup + cosine schedule; grad_accum micro-batches of forward + hand-written backward,
+gradients averaged; clip the global norm; AdamW. Every
 eval_interval steps: val loss on the same FIXED validation windows as the torch engine, and a
 checkpoint in the shared format. Stops at max_iters, max_seconds, stop_at, Ctrl-C (finishes
 the step and saves; SIGTERM too) or a loss that diverges, not finite or past twice ln(vocabulary)
@@ -29,7 +31,8 @@ from nn2gpt.gpt.batches import encode_and_split, get_batch, training_text, val_b
 from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPES
 from nn2gpt.gpt.runconfig import NUMPY_DEFAULTS, TrainConfig
 from nn2gpt.gpt.tokenizer import bits_per_byte, bytes_per_token, make_tokenizer, tokenizer_from_json
-from nn2gpt.loop import Ceiling, diverged_message, retry_advice, run_steps
+from nn2gpt.interrupt import StopOnCtrlC
+from nn2gpt.loop import Ceiling, Clock, diverged_message, evaluation_due, retry_advice, stop_status
 from nn2gpt.numpy_gpt.model import NumpyGPT, check_supported, init_weights
 from nn2gpt.numpy_gpt.optim import AdamW, clip_grad_norm
 from nn2gpt.numpy_gpt.sample import stream_text
@@ -134,7 +137,7 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
     config = {"model": mcfg, "train": asdict(cfg), "engine": "numpy"}  # in every checkpoint; config.json copies it
     saved = ckpt is not None
 
-    def evaluate() -> float:
+    def evaluate() -> float:  # the mean loss over the FIXED validation windows
         return float(np.mean([model.forward(x, y, for_backward=False)[1] for x, y in val_set]))
 
     def save() -> None:
@@ -149,33 +152,51 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
     n_params = sum(w.size for w in model.weights.values())
     log(f"numpy GPT: {n_params / 1e6:.2f}M parameters, {len(train_ids):,} training tokens"
         + (f" -> {run_dir}" if run_dir else ""))
-    logged = {"t": time.perf_counter(), "step": state["step"], "loss_sum": 0.0}  # the current log interval
-
-    def take_step(step: int, elapsed) -> str | None:
-        """One optimizer step: the learning rate, grad_accum micro-batches, clipping, AdamW."""
-        lr = lr_at(cfg, step, state["seconds"])
-        loss, grads = _accumulated_grads(model, train_ids, mcfg["block_size"], cfg, rng)
-        logged["loss_sum"] += loss
-        clip_grad_norm(grads, cfg.grad_clip)
-        opt.step(grads, lr)
-        state["step"] = step = step + 1
-        if not (step % cfg.log_interval == 0 or step == cfg.max_iters):
-            return None
-        now, n = time.perf_counter(), step - logged["step"]
-        train_loss = logged["loss_sum"] / n
-        tok_s = n * cfg.grad_accum * cfg.batch_size * mcfg["block_size"] / (now - logged["t"])
-        logged.update(t=now, step=step, loss_sum=0.0)
-        state["rows"].append({"step": step, "time": round(elapsed(), 3), "train_loss": train_loss, "lr": lr,
-                              "tokens_per_s": round(tok_s)})
-        return ceiling.problem(train_loss, f"training loss at step {step}")
-
     ceiling = Ceiling.uniform(tok.vocab_size)  # a loss past it has diverged (nn2gpt.loop)
+    resumed_at = state["step"] if ckpt else None  # evaluated and saved already
+    interval = {"t": time.perf_counter(), "step": state["step"], "loss_sum": 0.0}  # the current log interval
 
-    def on_val(step: int, val: float) -> None:  # the row run_steps has just added, before it is saved
-        state["rows"][-1]["val_bpb"] = round(bits_per_byte(val, per_token), 5)
-        log(f"step {step:6d}  val loss {val:.4f}  ({state['seconds']:.1f} s)")
-    status, message = run_steps(cfg, state, state["step"] if ckpt else None, evaluate, save, take_step, ceiling=ceiling,
-                                on_val=lambda step, val: on_val(step, val))
+    # ---- the steps: nn2gpt.gpt.train's loop, the same rules under the same names (nn2gpt.loop)
+    clock = Clock(state["seconds"])
+    status, message = "", ""  # how the run ended: done | time | stopped | interrupted | diverged, and why
+    with StopOnCtrlC() as ctrl_c:
+        while True:
+            step = state["step"]
+            state["seconds"] = clock.elapsed()
+            status = stop_status(cfg, step, state["seconds"], ctrl_c.set)  # "" = go on
+            if evaluation_due(cfg, step, resumed_at, last=bool(status)):
+                val = evaluate()
+                state["rows"].append({"step": step, "time": round(state["seconds"], 3), "val_loss": val,
+                                      "val_bpb": round(bits_per_byte(val, per_token), 5)})
+                state["best_val_loss"] = min(state["best_val_loss"], val)
+                log(f"step {step:6d}  val loss {val:.4f}  ({state['seconds']:.1f} s)")
+                problem = ceiling.problem(val, f"val loss at step {step}")
+                if problem:
+                    status, message = "diverged", problem
+                    break
+                save()
+            if status:
+                message = ctrl_c.name if status == "interrupted" else ""  # which signal stopped it
+                break
+            lr = lr_at(cfg, step, state["seconds"])
+            loss, grads = _accumulated_grads(model, train_ids, mcfg["block_size"], cfg, rng)  # forward + backward
+            interval["loss_sum"] += loss
+            clip_grad_norm(grads, cfg.grad_clip)
+            opt.step(grads, lr)
+            state["step"] = step = step + 1
+            if step % cfg.log_interval == 0 or step == cfg.max_iters:
+                now, n = time.perf_counter(), step - interval["step"]
+                train_loss = interval["loss_sum"] / n
+                tok_s = n * cfg.grad_accum * cfg.batch_size * mcfg["block_size"] / (now - interval["t"])
+                interval.update(t=now, step=step, loss_sum=0.0)
+                state["rows"].append({"step": step, "time": round(clock.elapsed(), 3), "train_loss": train_loss,
+                                      "lr": lr, "tokens_per_s": round(tok_s)})
+                problem = ceiling.problem(train_loss, f"training loss at step {step}")
+                if problem:
+                    status, message = "diverged", problem
+                    break
+
+    # ---- the last files
     if status == "diverged":
         message = diverged_message(message, run_dir, cfg)
     if run_dir and saved:
