@@ -14,6 +14,8 @@ import os
 import re
 import sys
 
+from nn2gpt.machine import cores  # noqa: F401 - --threads' range; tests import it from here
+
 # name -> (module with main(argv), one-line description). Order is the road.
 CHAPTERS = {
     "tokens": ("nn2gpt.tokens.cli", "ch.0  how text becomes numbers: byte-level BPE from scratch (train, show, encode, decode, neighbours)"),
@@ -88,15 +90,6 @@ class Number:
 def positive(kind) -> Number:
     """A finite number > 0 (a whole number >= 1 for int)."""
     return Number(kind, 1) if kind is int else Number(kind, 0, strict=True)
-
-
-def cores() -> int:
-    """The CPU cores this process may run on: its affinity (a container or `taskset` may allow
-    fewer than the machine has), else the machine's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 class Threads(Number):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 
 from nn2gpt.cli import FRACTION, SEED, Number, Parser, Threads, positive
 from nn2gpt.errors import UserError
@@ -197,47 +196,17 @@ def _numpy_engine():
     return cli_entry
 
 
-def suggested_prompt(text_path) -> str:
-    """A prompt to start a sample with: a speaker of Tiny Shakespeare, else the first words of the
-    training text (a prompt must use characters the model has seen, and read like its text)."""
-    if text_path is None:
-        return "ROMEO:"
-    try:
-        with open(text_path, encoding="utf-8") as f:
-            head = f.read(4096)
-    except (OSError, UnicodeDecodeError):
-        return ""
-    first = next((line.strip() for line in head.splitlines() if line.strip()), "")
-    words, prompt = first.split(), ""
-    for word in words:
-        if len(prompt) + len(word) + 1 > 24 and prompt:
-            break
-        prompt = f"{prompt} {word}".strip()
-    return prompt
-
-
 def cmd_train(args) -> int:
     if args.engine == "numpy":
         return int(_numpy_engine().train(args) or 0)
     cfg = train_config_from_args(args)
     if args.trace:
         return _trace(cfg)
+    from nn2gpt.gpt.finished import report
     from nn2gpt.gpt.train import train
-    from nn2gpt.interrupt import status_of, stopped_how
 
     result = train(cfg)
-    if result.status == "diverged":
-        raise UserError(result.message)
-    if args.resume_note:
-        print(args.resume_note, file=sys.stderr)
-    where = f"; run saved in {result.run_dir}" if result.run_dir else ""
-    print(f"{stopped_how(result.status, result.message)} at step {result.step}: val loss {result.final_val_loss:.4f} "
-          f"(best {result.best_val_loss:.4f}), {result.final_val_bpb:.4f} bits per byte, in {result.seconds:.1f} s"
-          f"{where}", file=sys.stderr)
-    if result.run_dir:
-        print(f"sample it: nn2gpt gpt sample --model {shlex.quote(str(result.run_dir))} "
-              f"--prompt {shlex.quote(suggested_prompt(cfg.text))}", file=sys.stderr)
-    return status_of(result.message) if result.status == "interrupted" else 0
+    return report(result, result.run_dir, cfg.text, resume_note=args.resume_note)
 
 
 def _trace(cfg) -> int:

@@ -7,7 +7,6 @@ divided by the peak FLOP/s found here.
 
 from __future__ import annotations
 
-import os
 import re
 
 # Dense bf16 tensor-core peaks from the vendors' datasheets, FLOP/s.
@@ -63,5 +62,7 @@ def device_peak_flops(device) -> float | None:
         name = torch.cuda.get_device_name(device)
         return next((peak for key, peak in GPU_PEAKS.items() if key in name), None)
     if device.type == "cpu":
-        return cpu_peak_flops(min(torch.get_num_threads(), os.cpu_count() or 1))
+        from nn2gpt.machine import cores
+
+        return cpu_peak_flops(min(torch.get_num_threads(), cores()))
     return None

@@ -14,7 +14,6 @@ same weights and draws the same batches, of which each trains on its own rows (`
 
 from __future__ import annotations
 
-import os
 from dataclasses import fields
 
 import numpy as np
@@ -27,20 +26,6 @@ from nn2gpt.gpt import runs
 from nn2gpt.gpt.batches import encode_and_split, training_text, val_batches
 from nn2gpt.gpt.tokenizer import make_tokenizer, tokenizer_from_json
 from nn2gpt.gpt.muon import load_optimizer_arrays
-
-
-def cpu_threads() -> int:
-    """All cores on an idle machine, one thread when other processes keep the CPU busy.
-
-    torch's OpenMP threads wait for each other at the end of every operation; when another
-    process holds one of the cores, the thread that shares it makes all the others wait. On the
-    project's 2-core box with other jobs running, 2 threads did 8 steps in 20 s, 1 thread 96 steps in 15 s.
-    The test is "at least as many runnable processes as cores" (1-minute load average): a
-    lower threshold also fires on the load a just-finished run of our own leaves behind.
-    """
-    cores = os.cpu_count() or 1
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return cores if busy < cores else 1
 
 
 def checkpoint_for(cfg, run_dir):

@@ -47,10 +47,11 @@ from nn2gpt.gpt.tokenizer import bits_per_byte, bytes_per_token
 from nn2gpt.gpt.batches import get_batch
 from nn2gpt.gpt.perf import device_peak_flops, flops_per_token
 from nn2gpt.gpt.runconfig import TrainConfig
-from nn2gpt.gpt.setup import (build, checkpoint_for, cpu_threads, fixed_val_set, fresh_state, my_share, restore,
+from nn2gpt.gpt.setup import (build, checkpoint_for, fixed_val_set, fresh_state, my_share, restore,
                               text_and_tokenizer, wrapped)
 from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.loop import Ceiling, Clock, diverged_message, evaluation_due, retry_advice, stop_status
+from nn2gpt.machine import training_threads
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
 from nn2gpt.gpt.muon import Muon, Optimizers, muon_names, optimizer_arrays
@@ -111,7 +112,7 @@ def train_loop(cfg: TrainConfig, t0: float, device, dist, tokenizer=None) -> Tra
     seeds and trains on its own rows of every batch; only process 0 writes files."""
     # ---- 1. what the run holds before its first step (a resumed run: its checkpoint's)
     if device.type == "cpu":
-        torch.set_num_threads(cfg.threads or cpu_threads())
+        torch.set_num_threads(cfg.threads or training_threads())
     autocast, _ = mixed_precision(device, cfg.dtype)  # first: a dtype the device lacks is refused before any work
     run_dir = Path(cfg.out) if cfg.out else None
     ckpt = checkpoint_for(cfg, run_dir)  # None: a fresh run

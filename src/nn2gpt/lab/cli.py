@@ -102,9 +102,9 @@ def main(argv: list[str]) -> int:
     from nn2gpt.lab.runner import run_lab
 
     command = " ".join(["nn2gpt lab", *argv])
-    import os
+    from nn2gpt.machine import cores
 
-    jobs = args.jobs or max(1, min(4, os.cpu_count() or 1))
+    jobs = args.jobs or max(1, min(4, cores()))
     path = run_lab(plan, out_dir=out, budget=args.budget, steps=steps, data_dir=args.data_dir,
                    jobs=jobs, command=command, overwrite=args.overwrite)
     print(f"report: {path}")

@@ -11,7 +11,6 @@ with a one-line UserError rather than silently ignored.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -61,22 +60,15 @@ def train_config(args):
 
 def train(args) -> int:
     """Train the numpy GPT into the run directory --out (Tiny Shakespeare unless --text)."""
-    from nn2gpt.interrupt import status_of, stopped_how
+    from nn2gpt.gpt.finished import report
     from nn2gpt.numpy_gpt.train import train as train_numpy
 
     reject_torch_only(args)
     cfg = train_config(args)
     result = train_numpy(cfg, log=(lambda *a: None) if _given(args, "quiet") else print)
-    if result.status == "diverged":
-        raise UserError(result.message)
-    if args.resume_note:
-        print(args.resume_note, file=sys.stderr)
-    where = f"; run saved in {cfg.out}" if cfg.out else ""
-    print(f"{stopped_how(result.status, result.message)} at step {result.step}: val loss {result.final_val_loss:.4f}, "
-          f"{result.final_val_bpb:.4f} bits per byte, in {result.seconds:.1f} s (numpy engine){where}", file=sys.stderr)
-    if cfg.out and (Path(cfg.out) / "samples.txt").is_file():
+    if result.status != "diverged" and cfg.out and (Path(cfg.out) / "samples.txt").is_file():
         print((Path(cfg.out) / "samples.txt").read_text(encoding="utf-8"))
-    return status_of(result.message) if result.status == "interrupted" else 0
+    return report(result, cfg.out, cfg.text, engine="numpy", resume_note=args.resume_note)
 
 
 def sample(args) -> int:

@@ -95,6 +95,7 @@ class NumpyTrainResult:
     seconds: float
     val_history: list[tuple[int, float, float]]  # (step, seconds, val loss)
     final_val_loss: float
+    best_val_loss: float
     model: NumpyGPT = field(repr=False)
     message: str = ""
     final_val_bpb: float = float("nan")  # the last val loss in bits per byte of the validation text
@@ -207,7 +208,8 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
             atomic_write_text(run_dir / "samples.txt", sample + "\n")
     vals = [(r["step"], r["time"], r["val_loss"]) for r in state["rows"] if "val_loss" in r]
     return NumpyTrainResult(status=status, step=state["step"], seconds=time.perf_counter() - t0, val_history=vals,
-                            final_val_loss=vals[-1][2] if vals else float("nan"), model=model, message=message,
+                            final_val_loss=vals[-1][2] if vals else float("nan"),
+                            best_val_loss=state["best_val_loss"], model=model, message=message,
                             final_val_bpb=bits_per_byte(vals[-1][2], per_token) if vals else float("nan"))
 
 

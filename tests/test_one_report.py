@@ -1,0 +1,36 @@
+"""One way of counting the cores, one way of reporting a finished run: both engines' last lines
+have one shape (nn2gpt.machine, nn2gpt.gpt.finished)."""
+
+import os
+import re
+
+import pytest
+
+from nn2gpt.cli import main
+
+TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
+        "--eval-batches", "2", "--warmup", "2", "--sample-tokens", "0", "--quiet", "--max-iters", "4",
+        "--eval-interval", "2"]
+LINE = (r"done at step 4: val loss \d\.\d{{4}} \(best \d\.\d{{4}}\), \d\.\d{{4}} bits per byte, in [\d.]+ s{tag}; "
+        r"run saved in {out}\nsample it: nn2gpt gpt sample --model {out}{flag} --prompt ROMEO:\n")
+
+
+@pytest.mark.parametrize("engine, tag, flag", [("torch", "", ""), ("numpy", r" \(numpy engine\)", " --engine numpy")])
+def test_both_engines_report_a_finished_run_the_same_way(tmp_path, capsys, engine, tag, flag):
+    out = tmp_path / engine
+    assert main(["gpt", "train", "--engine", engine, *TINY, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert re.fullmatch(LINE.format(tag=tag, out=re.escape(str(out)), flag=flag), err), err
+
+
+def test_the_cores_are_counted_once_from_the_affinity(monkeypatch):
+    from nn2gpt import machine
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert machine.cores() == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert machine.training_threads() == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    assert machine.training_threads() == 3
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.5, 0.0, 0.0))
+    assert machine.training_threads() == 1          # busy: one thread
