@@ -10,108 +10,42 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from nn2gpt.cli import FRACTION, SEED, Number, Parser, Threads, positive
+from nn2gpt.cli import SEED, Number, Parser, positive
 from nn2gpt.errors import UserError
-from nn2gpt.gpt import MODELS
-from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPE_SETTINGS, RECIPES, WHAT, per_recipe
-from nn2gpt.gpt.runconfig import NUMPY_DEFAULTS, SAFE_ON_RESUME, TrainConfig, check_optimization, settings
+from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPE_SETTINGS, RECIPES, WHAT
+from nn2gpt.gpt.runconfig import SAFE_ON_RESUME, SETTINGS, TrainConfig, check_optimization, help_text, settings
 from nn2gpt.gpt.sampling import stream_to_stdout
 
 
-def _default(name: str) -> str:
-    """'default 2; 4 with --engine numpy': a setting's default, read from where it is set (TrainConfig)."""
-    def shown(v):
-        return f"{v:g}" if isinstance(v, float) else str(v)
-    numpy = f"; {shown(NUMPY_DEFAULTS[name])} with --engine numpy" if name in NUMPY_DEFAULTS else ""
-    return f"default {shown(getattr(TrainConfig, name))}{numpy}"
-
-
-# flag -> (type with its range, help). The defaults live in TrainConfig and the recipes' table
-# (nn2gpt.gpt.recipes); every number is range-checked here, at parse time, NaN and inf included.
-TRAIN_FLAGS = {
-    "n-layer": (positive(int), f"transformer blocks ({_default('n_layer')})"),
-    "n-head": (positive(int), f"attention heads per block ({_default('n_head')})"),
-    "n-embd": (positive(int), f"embedding width C ({_default('n_embd')})"),
-    "block-size": (positive(int), f"context length T ({_default('block_size')})"),
-    "vocab-size": (Number(int, 257), "with --tokenizer bpe: the tokenizer's vocabulary, 256 bytes + the merges "
-                                     "learnt from the training split (default 512)"),
-    "batch-size": (positive(int), f"sequences per micro-batch per process ({_default('batch_size')})"),
-    "dropout": (FRACTION, f"dropout rate, 0 <= p < 1 ({_default('dropout')})"),
-    "lr": (positive(float), f"peak learning rate ({_default('lr')})"),
-    "min-lr": (Number(float, 0), "final learning rate of the cosine, 0 <= min-lr <= lr (default lr/10)"),
-    "max-iters": (positive(int), f"optimizer steps ({_default('max_iters')})"),
-    "max-seconds": (positive(float), "stop after this many seconds of training; the cosine follows the budget"),
-    "warmup": (Number(int, 0), f"linear warmup steps ({_default('warmup')}; 0 = none)"),
-    "grad-clip": (Number(float, 0), f"clip the gradient norm to this (0 = off; {_default('grad_clip')})"),
-    "grad-accum": (positive(int), f"micro-batches per optimizer step ({_default('grad_accum')})"),
-    "weight-decay": (Number(float, 0), f"AdamW weight decay on matrices ({_default('weight_decay')}; 0 = none)"),
-    "eval-interval": (positive(int), f"evaluate and checkpoint every N steps ({_default('eval_interval')})"),
-    "eval-batches": (positive(int), f"fixed validation batches per evaluation ({_default('eval_batches')})"),
-    "seed": (SEED, f"random seed, 0 to 2**32-1 ({_default('seed')})"),
-    "threads": (Threads(), "CPU threads for torch, at most the cores there are (default: all cores, fewer when "
-                           "the machine is busy)"),
-    "peak-tflops": (positive(float), "device peak TFLOP/s for MFU (default: built-in estimate)"),
-    "sample-tokens": (Number(int, 0), f"tokens written to samples.txt at the end ({_default('sample_tokens')}; "
-                                      f"0 = no sample)"),
-    "window": (positive(int), "sliding-window width for --mask window"),
-    # chapter 6, the speedrun (docs/speedrun.md)
-    "muon-lr": (positive(float), f"Muon's peak learning rate with --optimizer muon ({_default('muon_lr')})"),
-    "softcap": (positive(float), f"cap the logits smoothly: C * tanh(logits / C) ({per_recipe('softcap')})"),
-    "cooldown": (Number(float, 0, 1), f"--schedule wsd: the last fraction of the budget, decaying linearly, "
-                                      f"0 <= f <= 1 ({_default('cooldown')})"),
-}
-# the recipes' settings (and chapter 6's switches): flag -> (choices or None for on/off, help);
-# each help says its value under each recipe; --no-X turns an on/off switch off.
-SPEEDRUN_FLAGS = {
-    "optimizer": (("adamw", "muon"), f"adamw | muon: Muon for the blocks' matrices, AdamW for the rest "
-                                     f"({per_recipe('optimizer')})"),
-    "mlp": (("gelu", "relu2"), f"the MLP's activation: gelu | relu2, ReLU(x)^2 ({per_recipe('mlp')})"),
-    "schedule": (("cosine", "wsd"), f"learning-rate schedule: cosine | wsd, warm-up-stable-decay "
-                                    f"({per_recipe('schedule')})"),
-    "qk-norm": (None, f"RMS-normalise q and k per head before the attention score ({per_recipe('qk_norm')})"),
-    "zero-init": (None, f"start the blocks' output projections (and an untied head) at zero ({per_recipe('zero_init')})"),
-    "untie": (None, f"give the gpt model a head of its own instead of the token embedding ({per_recipe('untie')})"),
-}
 RECIPE_HELP = ("; ".join(f"{n}{' (default)' if n == DEFAULT_RECIPE else ''}: {WHAT[n]}" for n in RECIPES)
                + ". A recipe sets " + ", ".join("--" + k.replace("_", "-") for k in RECIPE_SETTINGS)
                + "; any of them given as well overrides its value")
-FLASH_HELP = ("attention through torch's fused kernel (default); --no-flash runs chapter 2's written-out "
-              "softmax(q k^T / sqrt(hs) + mask) v instead: the same numbers, slower")
 RESUME_HELP = ("continue the run in --out with its own settings; only "
                + ", ".join("--" + k.replace("_", "-") for k in SAFE_ON_RESUME) + " may change")
 
 
 def _train_parser(p) -> None:
-    p.add_argument("--model", choices=MODELS, help="which step of the road (default gpt)")
-    p.add_argument("--tokenizer", choices=("char", "gpt2", "bpe"),
-                   help="char: characters (default); gpt2: GPT-2's BPE; bpe: chapter 0's byte-level BPE, trained "
-                        "on the training split to --vocab-size tokens")
-    p.add_argument("--text", help="train on this UTF-8 file (default: Tiny Shakespeare)")
-    p.add_argument("--data-dir", help="where the datasets are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
-    p.add_argument("--out", help="run directory for config, metrics, loss.png, checkpoints, samples")
+    """`gpt train`'s flags: one for each setting that has one, made from its declaration
+    (nn2gpt.gpt.runconfig.TrainConfig: type and range, choices or an on/off switch, help), and
+    the few that belong to the command: --recipe, --resume / --overwrite, --compile, --engine,
+    --trace, --quiet. Every number is range-checked at parse time, NaN and inf included."""
     p.add_argument("--recipe", choices=tuple(RECIPES), help=RECIPE_HELP)
     either = p.add_mutually_exclusive_group()  # continue the run in --out, or replace it: never both
     either.add_argument("--resume", action="store_true", default=None, help=RESUME_HELP)
     either.add_argument("--overwrite", action="store_true", default=None, help="replace the model already in --out")
-    for flag, (typ, help_) in TRAIN_FLAGS.items():
-        p.add_argument(f"--{flag}", type=typ, help=help_)
-    for flag, (choices, help_) in SPEEDRUN_FLAGS.items():
-        if choices:
-            p.add_argument(f"--{flag}", choices=choices, help=help_)
+    for name, f in SETTINGS.items():
+        kind, flag, text = f.metadata["flag"], "--" + name.replace("_", "-"), help_text(name)
+        if kind is None:
+            continue
+        if kind == "switch":  # --x / --no-x; absent stays None, "not given"
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
+        elif isinstance(kind, tuple):
+            p.add_argument(flag, choices=kind, help=text)
         else:
-            p.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=help_)
-    p.add_argument("--flash", action=argparse.BooleanOptionalAction, default=None, help=FLASH_HELP)
-    p.add_argument("--device", help="auto (default: a CUDA GPU, else the Apple GPU, mps, else the CPU), cpu, cuda, "
-                                    "cuda:N, mps")
+            p.add_argument(flag, type=None if kind is str else kind, help=text)
     p.add_argument("--compile", action=_BoolFlag, nargs=0,
                    help="torch.compile the model (default: on a CUDA GPU only)")
     p.add_argument("--no-compile", dest="compile", action=_BoolFlag, nargs=0, help="never torch.compile")
-    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"),
-                   help="auto: bf16 autocast on a CUDA GPU, fp32 on CPU and mps")
-    p.add_argument("--score", help="attention score function (chapter 4; default scaled_dot)")
-    p.add_argument("--mask", help="causal (default) | anticausal | none | window")
-    p.add_argument("--pos", help=f"positions: learned | rope | sinusoidal | sinusoidal_scaled | alibi | none "
-                                 f"({per_recipe('pos')})")
     p.add_argument("--engine", choices=("torch", "numpy"), default="torch", help="torch (default) or the numpy GPT")
     p.add_argument("--trace", action="store_true", help="print every tensor's name and shape in one forward pass, then exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, make_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +28,7 @@ from nn2gpt.data.text import read_text
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt.batches import encode_and_split, get_batch, training_text, val_batches
-from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPES
-from nn2gpt.gpt.runconfig import NUMPY_DEFAULTS, TrainConfig
+from nn2gpt.gpt.runconfig import numpy_fields
 from nn2gpt.gpt.tokenizer import bits_per_byte, bytes_per_token, make_tokenizer, tokenizer_from_json
 from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.loop import Ceiling, Clock, diverged_message, evaluation_due, retry_advice, stop_status
@@ -41,51 +40,20 @@ from nn2gpt.runlog import plot_losses, write_metrics
 from nn2gpt.schedule import lr_at
 
 
-@dataclass
-class NumpyTrainConfig:
-    """The torch engine's TrainConfig fields that the numpy engine has, under the same names and
-    defaults, except NUMPY_DEFAULTS (the baby GPT that chapter 5 benchmarks against torch: 4 x 128,
-    lr 2e-3). The recipe's settings are the classic one's (nn2gpt.gpt.recipes)."""
-    recipe: str = DEFAULT_RECIPE  # the numpy engine has the classic recipe's optimizer and schedule
-    n_layer: int = NUMPY_DEFAULTS["n_layer"]
-    n_head: int = TrainConfig.n_head
-    n_embd: int = NUMPY_DEFAULTS["n_embd"]
-    block_size: int = TrainConfig.block_size
-    dropout: float = TrainConfig.dropout
-    bias: bool = TrainConfig.bias
-    pos: str = RECIPES[DEFAULT_RECIPE]["pos"]  # learned | rope
-    untie: bool = RECIPES[DEFAULT_RECIPE]["untie"]  # a head of its own (lm_head.weight)
-    zero_init: bool = RECIPES[DEFAULT_RECIPE]["zero_init"]  # output projections and an untied head start at zero
-    text: str | None = None
-    tokenizer: str = TrainConfig.tokenizer
-    vocab_size: int | None = TrainConfig.vocab_size
-    data_dir: str | None = None
-    batch_size: int = TrainConfig.batch_size
-    grad_accum: int = TrainConfig.grad_accum
-    lr: float = NUMPY_DEFAULTS["lr"]
-    min_lr: float | None = None
-    warmup: int = TrainConfig.warmup
-    weight_decay: float = TrainConfig.weight_decay
-    beta1: float = TrainConfig.beta1
-    beta2: float = TrainConfig.beta2
-    grad_clip: float = TrainConfig.grad_clip
-    max_iters: int = NUMPY_DEFAULTS["max_iters"]
-    max_seconds: float | None = None
-    stop_at: int | None = None
-    eval_interval: int = TrainConfig.eval_interval
-    eval_batches: int = TrainConfig.eval_batches
-    log_interval: int = TrainConfig.log_interval
-    sample_tokens: int = TrainConfig.sample_tokens
-    seed: int = TrainConfig.seed
-    out: str | None = None
-    resume: bool = False
-    overwrite: bool = False  # replace a trained model already in `out`
+def _model_config(self, vocab_size: int) -> dict:
+    return {"model": "gpt", "vocab_size": vocab_size, "block_size": self.block_size, "n_layer": self.n_layer,
+            "n_head": self.n_head, "n_embd": self.n_embd, "dropout": self.dropout, "bias": self.bias,
+            "pos": self.pos, "score": "scaled_dot", "mask": "causal", "window": None, "untie": self.untie,
+            "zero_init": self.zero_init}
 
-    def model_config(self, vocab_size: int) -> dict:
-        return {"model": "gpt", "vocab_size": vocab_size, "block_size": self.block_size, "n_layer": self.n_layer,
-                "n_head": self.n_head, "n_embd": self.n_embd, "dropout": self.dropout, "bias": self.bias,
-                "pos": self.pos, "score": "scaled_dot", "mask": "causal", "window": None, "untie": self.untie,
-                "zero_init": self.zero_init}
+
+# The torch engine's settings (nn2gpt.gpt.runconfig.TrainConfig) that the numpy engine has, under
+# the same names, each declared there once: the defaults are the same, except the numpy engine's
+# own (NUMPY_DEFAULTS: the baby GPT that chapter 5 benchmarks against torch, 4 x 128, lr 2e-3),
+# and the recipe's settings are the classic one's values (nn2gpt.gpt.recipes).
+NumpyTrainConfig = make_dataclass("NumpyTrainConfig", numpy_fields(), namespace={
+    "model_config": _model_config, "__module__": __name__,
+    "__doc__": "Every setting of a numpy-engine run: TrainConfig's that this engine has (see above)."})
 
 
 @dataclass
