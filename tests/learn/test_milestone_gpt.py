@@ -107,7 +107,7 @@ def trainings(monkeypatch):
 
     calls = []
 
-    def cmd_train(args):
+    def cmd_train(args, **seams):
         calls.append(args.out)
         print("nn2gpt gpt: stopped by SIGTERM at step 2, saved", file=sys.stderr)
         return 143
@@ -134,7 +134,7 @@ def test_a_stop_raised_before_the_references_loop_is_the_same_one_line(book, tmp
     from nn2gpt.gpt import cli
     from nn2gpt.interrupt import Stopped
 
-    def cmd_train(args):
+    def cmd_train(args, **seams):
         raise Stopped(signal.SIGTERM) if signal_name == "SIGTERM" else KeyboardInterrupt()
     monkeypatch.setattr(cli, "cmd_train", cmd_train)
     out = tmp_path / "run"

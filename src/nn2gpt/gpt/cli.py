@@ -130,8 +130,11 @@ def _numpy_engine():
     return cli_entry
 
 
-def cmd_train(args) -> int:
+def cmd_train(args, **seams) -> int:
+    """`gpt train`; `seams` go to nn2gpt.gpt.train.train as they are (the workbook's milestones)."""
     if args.engine == "numpy":
+        if seams:
+            raise UserError("this milestone trains the torch engine; drop --engine numpy")
         return int(_numpy_engine().train(args) or 0)
     cfg = train_config_from_args(args)
     if args.trace:
@@ -139,7 +142,7 @@ def cmd_train(args) -> int:
     from nn2gpt.gpt.finished import report
     from nn2gpt.gpt.train import train
 
-    result = train(cfg)
+    result = train(cfg, **seams)
     return report(result, result.run_dir, cfg.text, resume_note=args.resume_note)
 
 
@@ -221,7 +224,10 @@ def cmd_export(args) -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], **seams) -> int:
+    """`nn2gpt gpt ...`; `seams` (train only) are nn2gpt.gpt.train.train's keyword arguments."""
     args = _build_parser().parse_args(argv)
+    if seams:
+        return cmd_train(args, **seams) if args.command == "train" else 2
     return {"train": cmd_train, "sample": cmd_sample, "attention": cmd_attention, "import": cmd_import,
             "export": cmd_export}[args.command](args)

@@ -91,12 +91,16 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devic
     return Optimizers(adamw, Muon(hidden, lr=cfg.muon_lr, weight_decay=cfg.weight_decay))
 
 
-def train(cfg: TrainConfig, tokenizer=None) -> TrainResult:
+def train(cfg: TrainConfig, tokenizer=None, build_model=build, config_extra: dict | None = None) -> TrainResult:
     """Train as `cfg` says (see the module docstring); the histories, the model, how it ended.
 
-    `tokenizer`: a tokenizer object to train with instead of the one cfg.tokenizer makes, for a
-    fresh run (nn2gpt.gpt.setup.text_and_tokenizer says what it must have); the run's config
-    still records cfg.tokenizer and cfg.vocab_size, so give the ones that describe it."""
+    The seams the workbook's milestones train through (`nn2gpt gpt train` uses the defaults):
+    `tokenizer`, a tokenizer object to train with instead of the one cfg.tokenizer makes, for a
+    fresh run (nn2gpt.gpt.setup.text_and_tokenizer says what it must have; the run's config still
+    records cfg.tokenizer and cfg.vocab_size, so give the ones that describe it); `build_model`,
+    (cfg, tokenizer, device, dist) -> (ModelConfig, the model), in place of nn2gpt.gpt.setup.build
+    (a GPT whose blocks run the learner's modules); `config_extra`, keys added to the config every
+    checkpoint saves (which pieces were the learner's)."""
     t0 = time.perf_counter()
     device = pick_device(cfg.device)
     dist = ddp.setup(device.type)  # under torchrun: this process's rank among world processes
@@ -104,10 +108,11 @@ def train(cfg: TrainConfig, tokenizer=None) -> TrainResult:
         device = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(device)
     with run_lock(cfg, dist, device):
-        return train_loop(cfg, t0, device, dist, tokenizer)
+        return train_loop(cfg, t0, device, dist, tokenizer, build_model, config_extra or {})
 
 
-def train_loop(cfg: TrainConfig, t0: float, device, dist, tokenizer=None) -> TrainResult:
+def train_loop(cfg: TrainConfig, t0: float, device, dist, tokenizer=None, build_model=build,
+               config_extra: dict | None = None) -> TrainResult:
     """Steps 1 to 3 of the module docstring. Under torchrun every process runs it with the same
     seeds and trains on its own rows of every batch; only process 0 writes files."""
     # ---- 1. what the run holds before its first step (a resumed run: its checkpoint's)
@@ -117,7 +122,7 @@ def train_loop(cfg: TrainConfig, t0: float, device, dist, tokenizer=None) -> Tra
     run_dir = Path(cfg.out) if cfg.out else None
     ckpt = checkpoint_for(cfg, run_dir)  # None: a fresh run
     tok, train_ids, val_ids = text_and_tokenizer(cfg, ckpt, tokenizer)
-    model_cfg, model = build(cfg, tok, device, dist)
+    model_cfg, model = build_model(cfg, tok, device, dist)
     optimizer = make_optimizer(model, cfg, device)
     rng = np.random.default_rng(cfg.seed)  # the same on every process: each takes its rows of the batch
     state = restore(ckpt, model, optimizer, rng) if ckpt else fresh_state()  # step, seconds, rows, best val
@@ -130,8 +135,8 @@ def train_loop(cfg: TrainConfig, t0: float, device, dist, tokenizer=None) -> Tra
     def agree(flag: bool) -> bool:  # true on every process when true on any: they all stop at one step
         return ddp.any_process(flag, dist, device)
 
-    saver = Saver(run_dir if dist.is_main else None, runs.run_config(model_cfg, cfg), tok, rng, ckpt is not None,
-                  cfg.overwrite)
+    saver = Saver(run_dir if dist.is_main else None, runs.run_config(model_cfg, cfg) | (config_extra or {}), tok,
+                  rng, ckpt is not None, cfg.overwrite)
     ceiling = Ceiling.uniform(tok.vocab_size)  # a loss past it has diverged
     meter = Meter(cfg, model, device, dist, state["step"])
     fast.train()

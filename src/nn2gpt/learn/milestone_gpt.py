@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import tempfile
 from pathlib import Path
 
@@ -165,9 +166,9 @@ def split_out(flags: list[str], default: str = DEFAULTS["--out"]) -> tuple[str, 
 
 def run(book, flags: list[str]) -> int:
     from nn2gpt.runout import check_new_run
-    from nn2gpt.gpt import train
+    from nn2gpt.gpt import setup
     from nn2gpt.gpt.cli import main as gpt_main
-    from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, reference_first, swapped
+    from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, reference_first
 
     if any(f in ("-h", "--help") for f in flags):
         print("nn2gpt learn run gpt [flags of `nn2gpt gpt train`]: chapter 2's GPT whose blocks are your Block, "
@@ -190,10 +191,10 @@ def run(book, flags: list[str]) -> int:
     theirs = [n for n in (*PIECES, "sampling") if n not in mine]
     theirs += ["positional_encoding"] if pos == "sinusoidal" and not table else []
     print(listing(mine, theirs, unused=unused), flush=True)
-    real_build, real_save, built = train.build, train.save_checkpoint, []
+    built = []
 
     def build(cfg, tok, device, dist):
-        model_cfg, model = real_build(cfg, tok, device, dist)
+        model_cfg, model = setup.build(cfg, tok, device, dist)
         if not dataclasses.replace(model_cfg, pos="learned").is_chapter_2():   # (the flags above keep it so)
             raise UserError("this milestone trains chapter 2's GPT; drop the chapter 4 and 6 variants")
         if cfg.dropout or not cfg.bias:
@@ -215,28 +216,27 @@ def run(book, flags: list[str]) -> int:
         built.append((model, tok))
         return model_cfg, model
 
-    def save_checkpoint(run_dir, weights, config, *args, **kw):          # the config names the learner's pieces
-        learn = {"yours": mine, "reference": theirs, "not_used": sorted(unused), "milestone": "gpt"}
-        return real_save(run_dir, weights, config | {"learn": learn}, *args, **kw)
+    learn = {"yours": mine, "reference": theirs, "not_used": sorted(unused), "milestone": "gpt"}
 
     def reference_build(cfg, tok, device, dist):                      # the lecture's heads have no q/k/v bias
-        model_cfg, model = real_build(cfg, tok, device, dist)
+        model_cfg, model = setup.build(cfg, tok, device, dist)
         for block in model.blocks:
             block.attn.qkv.bias.requires_grad_(False)                   # zero from the init, and kept there
         return model_cfg, model
 
     if "--resume" not in flags:             # refused now, not after the reference has trained
         check_new_run(out, "gpt", "--overwrite" in flags)
-    with reference_first("gpt", out), tempfile.TemporaryDirectory(prefix="nn2gpt-learn-reference-") as tmp, \
-            swapped([(train, "build", reference_build)]):
+    with reference_first("gpt", out), tempfile.TemporaryDirectory(prefix="nn2gpt-learn-reference-") as tmp:
         print("training the reference first (same seed, same budget) ...", flush=True)
-        status = quietly(gpt_main, ["train", *CLASSIC, *extra, *ref_flags, "--out", str(Path(tmp) / "ref"),
-                                    "--quiet", "--sample-tokens", "0"])
+        status = quietly(functools.partial(gpt_main, build_model=reference_build),
+                         ["train", *CLASSIC, *extra, *ref_flags, "--out", str(Path(tmp) / "ref"), "--quiet",
+                          "--sample-tokens", "0"])
         if status != 0:                     # a bad flag (a stop is raised): the learner's run does not start
             return status
         reference = val_losses(Path(tmp) / "ref")
-    with swapped([(train, "build", build), (train, "save_checkpoint", save_checkpoint)]), learner_code(book):
-        status = gpt_main(["train", *CLASSIC, *extra, *mine_flags, "--out", out])
+    with learner_code(book):  # chapter 2's own command, through its seams: nothing of it is patched
+        status = gpt_main(["train", *CLASSIC, *extra, *mine_flags, "--out", out], build_model=build,
+                          config_extra={"learn": learn})
     print(side_by_side(val_losses(Path(out)), reference, stopped=status != 0))
     redraw_with_reference(Path(out), reference)
     if probs is not None and built:
