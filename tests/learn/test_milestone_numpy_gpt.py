@@ -102,3 +102,21 @@ def test_right_backward_passes_give_chapter_5s_losses_exactly(book, tmp_path, ca
         return [(r["step"], k, r[k]) for r in rows for k in ("train_loss", "val_loss") if k in r]
     mine, theirs = losses(tmp_path / "mine"), losses(tmp_path / "theirs")
     assert len(mine) >= 3 and mine == theirs, (mine, theirs)
+
+
+def test_the_learners_pass_is_the_one_that_ran(book, tmp_path, capsys, monkeypatch):
+    """The learner's cross_entropy_backward (recording each call) is what the model applies at
+    every training step, through chapter 5's seam, in this process: not only in the check's child."""
+    import os
+
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("NN2GPT_TEST_CALLS", str(calls))
+    ex = find("cross_entropy_backward")
+    text = ex.solution.read_text()
+    head = "def cross_entropy_backward(probs, targets):\n"
+    assert head in text
+    (book / ex.file).write_text(text.replace(head, head + '    import os\n    with open(os.environ["NN2GPT_TEST_CALLS"], '
+                                                         '"a") as f:\n        f.write(f"{os.getpid()}\\n")\n', 1))
+    calls.write_text("")
+    assert main(["learn", "run", "numpy-gpt", *TINY, "--out", str(tmp_path / "run")]) == 0
+    assert calls.read_text().splitlines().count(str(os.getpid())) == 4     # one a training step, 4 steps

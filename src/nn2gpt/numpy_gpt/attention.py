@@ -145,21 +145,25 @@ def self_attention_forward(x: np.ndarray, p: dict, n_head: int, kv_cache: dict |
     return out, cache
 
 
-def self_attention_backward(dout: np.ndarray, p: dict, cache, n_head: int):
-    """Backward of self_attention_forward. dout (B, T, C) -> (dx (B, T, C), grads dict)."""
+def self_attention_backward(dout: np.ndarray, p: dict, cache, n_head: int, layers=None):
+    """Backward of self_attention_forward. dout (B, T, C) -> (dx (B, T, C), grads dict).
+    `layers` (nn2gpt.numpy_gpt.model.Layers): the linear and attention backward passes to apply,
+    this module's own when None."""
+    linear_bwd = linear_backward if layers is None else layers.linear_backward
+    attention_bwd = attention_backward if layers is None else layers.attention_backward
     x2, q, k, v, att, y2, rope = cache
     b, t, c = dout.shape
     has_bias = "proj.bias" in p
-    dy2, dw_proj, db_proj = linear_backward(dout.reshape(b * t, c), y2, p["proj.weight"], has_bias)
+    dy2, dw_proj, db_proj = linear_bwd(dout.reshape(b * t, c), y2, p["proj.weight"], has_bias)
     dy = split_heads(dy2.reshape(b, t, c), n_head)  # (B, nh, T, hs)
-    dq, dk, dv = attention_backward(dy, q, k, v, att)  # w.r.t. the rotated q and k
+    dq, dk, dv = attention_bwd(dy, q, k, v, att)  # w.r.t. the rotated q and k
     if rope:
         dq, dk = rotate(dq, 0, inverse=True), rotate(dk, 0, inverse=True)  # turned back
     dqkv = np.empty((b, t, 3, n_head, c // n_head), dtype=dout.dtype)  # (B, T, 3, nh, hs)
     for i, d in enumerate((dq, dk, dv)):
         dqkv[:, :, i] = d.transpose(0, 2, 1, 3)  # (B, T, nh, hs): undo the head split
     dqkv = dqkv.reshape(b * t, 3 * c)  # (N, 3C), columns [q | k | v] like qkv.weight's rows
-    dx2, dw_qkv, db_qkv = linear_backward(dqkv, x2, p["qkv.weight"], has_bias)
+    dx2, dw_qkv, db_qkv = linear_bwd(dqkv, x2, p["qkv.weight"], has_bias)
     grads = {"qkv.weight": dw_qkv, "proj.weight": dw_proj}
     if has_bias:
         grads["qkv.bias"], grads["proj.bias"] = db_qkv, db_proj

@@ -58,14 +58,15 @@ def train_config(args):
     return cfg
 
 
-def train(args) -> int:
-    """Train the numpy GPT into the run directory --out (Tiny Shakespeare unless --text)."""
+def train(args, **seams) -> int:
+    """Train the numpy GPT into the run directory --out (Tiny Shakespeare unless --text); `seams`
+    go to nn2gpt.numpy_gpt.train.train as they are (the workbook's milestone)."""
     from nn2gpt.gpt.finished import report
     from nn2gpt.numpy_gpt.train import train as train_numpy
 
     reject_torch_only(args)
     cfg = train_config(args)
-    result = train_numpy(cfg, log=(lambda *a: None) if _given(args, "quiet") else print)
+    result = train_numpy(cfg, log=(lambda *a: None) if _given(args, "quiet") else print, **seams)
     if result.status != "diverged" and cfg.out and (Path(cfg.out) / "samples.txt").is_file():
         print((Path(cfg.out) / "samples.txt").read_text(encoding="utf-8"))
     return report(result, cfg.out, cfg.text, engine="numpy", resume_note=args.resume_note)

@@ -18,11 +18,14 @@ x + f(x) the gradient simply flows down both branches and adds up.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 from nn2gpt.errors import UserError
 from nn2gpt.gpt import rope_head_problem
-from nn2gpt.numpy_gpt.attention import self_attention_backward, self_attention_forward
+from nn2gpt.numpy_gpt.attention import attention_backward, self_attention_backward, self_attention_forward
 from nn2gpt.numpy_gpt.layers import (cross_entropy_backward, cross_entropy_forward, embedding_backward,
                                      gelu_backward, gelu_forward, layer_norm_backward, layer_norm_forward,
                                      linear_backward, linear_forward)
@@ -106,12 +109,28 @@ def init_weights(config: dict, seed: int = 0, dtype=np.float32) -> dict[str, np.
     return weights
 
 
-class NumpyGPT:
-    """A GPT whose forward and backward are numpy. `weights` maps checkpoint names to arrays."""
+@dataclass(frozen=True)
+class Layers:
+    """The layer passes the model applies, by name: chapter 5's own (layers.py, attention.py) by
+    default. The workbook's milestone (`nn2gpt learn run numpy-gpt`) gives a model the learner's
+    in their places; nothing else in the engine changes."""
 
-    def __init__(self, config: dict, weights: dict[str, np.ndarray], dtype=np.float32):
+    linear_backward: Callable = linear_backward
+    layer_norm_forward: Callable = layer_norm_forward
+    layer_norm_backward: Callable = layer_norm_backward
+    gelu_backward: Callable = gelu_backward
+    attention_backward: Callable = attention_backward
+    cross_entropy_backward: Callable = cross_entropy_backward
+
+
+class NumpyGPT:
+    """A GPT whose forward and backward are numpy. `weights` maps checkpoint names to arrays;
+    `layers` are the passes it applies (chapter 5's, unless given)."""
+
+    def __init__(self, config: dict, weights: dict[str, np.ndarray], dtype=np.float32, layers: Layers | None = None):
         check_supported(config, training=False)
         self.config = config
+        self.layers = layers or Layers()
         expected = parameter_shapes(config)
         missing = sorted(set(expected) - set(weights))
         unexpected = sorted(set(weights) - set(expected))  # refused, as the torch engine refuses them
@@ -138,7 +157,7 @@ class NumpyGPT:
         `cache`; evaluation passes for_backward=False and keeps none. With kv_caches (one dict
         per block, sampling) the new keys and values are appended there.
         """
-        w, (b, t) = self.weights, idx.shape
+        w, (b, t), L = self.weights, idx.shape, self.layers
         if pos_offset + t > self.config["block_size"]:
             raise ValueError(f"sequence of {pos_offset + t} tokens is longer than block_size")
         keep = targets is not None and for_backward
@@ -149,11 +168,11 @@ class NumpyGPT:
         x = x.reshape(b * t, c)  # (N, C), the residual stream
         block_caches = []
         for i, p in enumerate(self.blocks):
-            h1, ln1 = layer_norm_forward(x, p["ln1.weight"], p.get("ln1.bias"))  # (N, C)
+            h1, ln1 = L.layer_norm_forward(x, p["ln1.weight"], p.get("ln1.bias"))  # (N, C)
             a, attn = self_attention_forward(h1.reshape(b, t, c), self.attn[i], self.n_head,
                                              None if kv_caches is None else kv_caches[i], self.rope)
             x += a.reshape(b * t, c)  # residual 1 (in place: the caches hold xhat, never x)
-            h2, ln2 = layer_norm_forward(x, p["ln2.weight"], p.get("ln2.bias"))  # (N, C)
+            h2, ln2 = L.layer_norm_forward(x, p["ln2.weight"], p.get("ln2.bias"))  # (N, C)
             f = linear_forward(h2, p["mlp.fc.weight"], p.get("mlp.fc.bias"))  # (N, 4C)
             g, tanh_u = gelu_forward(f)  # (N, 4C)
             m = linear_forward(g, p["mlp.proj.weight"], p.get("mlp.proj.bias"))  # (N, C)
@@ -162,7 +181,7 @@ class NumpyGPT:
                 block_caches.append((ln1, attn, ln2, h2, f, tanh_u, g))
         if last_only:
             x = x.reshape(b, t, c)[:, -1]  # (B, C): sampling needs the next token only
-        hf, lnf = layer_norm_forward(x, w["ln_f.weight"], w.get("ln_f.bias"))  # (N, C)
+        hf, lnf = L.layer_norm_forward(x, w["ln_f.weight"], w.get("ln_f.bias"))  # (N, C)
         logits = hf @ w[self.head].T  # (N, V), the head: tied to the token embedding, or lm_head
         if targets is None:
             return logits.reshape(b, -1, logits.shape[-1]), None, None
@@ -175,30 +194,30 @@ class NumpyGPT:
     # ----------------------------------------------------------------- backward
     def backward(self, cache) -> dict[str, np.ndarray]:
         """Gradients of the mean cross-entropy with respect to every weight (same names)."""
-        w = self.weights
+        w, L = self.weights, self.layers
         idx, targets, probs, hf, lnf, block_caches = cache
         b, t = idx.shape
         grads = {}
-        dlogits = cross_entropy_backward(probs, targets)  # (N, V)
+        dlogits = L.cross_entropy_backward(probs, targets)  # (N, V)
         dhf = dlogits @ w[self.head]  # (N, C)
         dhead = dlogits.T @ hf  # (V, C): the head's gradient (tok_emb's share of it when tied)
         has_bias = "ln_f.bias" in w
-        dx, grads["ln_f.weight"], db = layer_norm_backward(dhf, w["ln_f.weight"], lnf, has_bias)
+        dx, grads["ln_f.weight"], db = L.layer_norm_backward(dhf, w["ln_f.weight"], lnf, has_bias)
         if has_bias:
             grads["ln_f.bias"] = db
         for i in reversed(range(len(self.blocks))):
             p, (ln1, attn, ln2, h2, f, tanh_u, g) = self.blocks[i], block_caches[i]
             gb = {}
             # x = x + mlp(ln2(x)): dx passes straight through and also down the MLP branch
-            dg, gb["mlp.proj.weight"], gb["mlp.proj.bias"] = linear_backward(dx, g, p["mlp.proj.weight"], has_bias)
-            df = gelu_backward(dg, f, tanh_u)  # (N, 4C)
-            dh2, gb["mlp.fc.weight"], gb["mlp.fc.bias"] = linear_backward(df, h2, p["mlp.fc.weight"], has_bias)
-            dln2, gb["ln2.weight"], gb["ln2.bias"] = layer_norm_backward(dh2, p["ln2.weight"], ln2, has_bias)
+            dg, gb["mlp.proj.weight"], gb["mlp.proj.bias"] = L.linear_backward(dx, g, p["mlp.proj.weight"], has_bias)
+            df = L.gelu_backward(dg, f, tanh_u)  # (N, 4C)
+            dh2, gb["mlp.fc.weight"], gb["mlp.fc.bias"] = L.linear_backward(df, h2, p["mlp.fc.weight"], has_bias)
+            dln2, gb["ln2.weight"], gb["ln2.bias"] = L.layer_norm_backward(dh2, p["ln2.weight"], ln2, has_bias)
             dx += dln2
             # x = x + attn(ln1(x))
-            dh1, ga = self_attention_backward(dx.reshape(b, t, -1), self.attn[i], attn, self.n_head)
+            dh1, ga = self_attention_backward(dx.reshape(b, t, -1), self.attn[i], attn, self.n_head, L)
             gb.update({f"attn.{k}": v for k, v in ga.items()})
-            dln1, gb["ln1.weight"], gb["ln1.bias"] = layer_norm_backward(dh1.reshape(b * t, -1), p["ln1.weight"],
+            dln1, gb["ln1.weight"], gb["ln1.bias"] = L.layer_norm_backward(dh1.reshape(b * t, -1), p["ln1.weight"],
                                                                          ln1, has_bias)
             dx += dln1
             grads.update({f"blocks.{i}.{k}": v for k, v in gb.items() if v is not None})

@@ -69,15 +69,20 @@ class NumpyTrainResult:
     final_val_bpb: float = float("nan")  # the last val loss in bits per byte of the validation text
 
 
-def train(cfg: NumpyTrainConfig, log=print) -> NumpyTrainResult:
-    """Train as `cfg` says (see the module docstring), holding the lock of `cfg.out` throughout."""
+def train(cfg: NumpyTrainConfig, log=print, layers=None, config_extra: dict | None = None) -> NumpyTrainResult:
+    """Train as `cfg` says (see the module docstring), holding the lock of `cfg.out` throughout.
+
+    The seams the workbook's milestone trains through (`gpt train --engine numpy` uses the
+    defaults): `layers`, the passes the model applies (nn2gpt.numpy_gpt.model.Layers: the
+    learner's backward passes in chapter 5's places); `config_extra`, keys added to the config
+    every checkpoint saves."""
     # a diverging run overflows to inf and NaN, which the loop detects and reports in one line; numpy's
     # own warnings about it would only add lines to stderr
     with RunLock(cfg.out) if cfg.out else nullcontext(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _train(cfg, log)
+        return _train(cfg, log, layers, config_extra or {})
 
 
-def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
+def _train(cfg: NumpyTrainConfig, log, layers=None, config_extra: dict | None = None) -> NumpyTrainResult:
     t0 = time.perf_counter()
     run_dir = Path(cfg.out) if cfg.out else None
     ckpt = checkpoint_to_resume(run_dir, cfg.resume, cfg.overwrite, want="gpt")
@@ -95,7 +100,7 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
     train_ids, val_ids = encode_and_split(tok, text, mcfg["block_size"])
     val_set = val_batches(val_ids, mcfg["block_size"], cfg.batch_size, cfg.eval_batches)
     per_token = bytes_per_token(tok, val_ids)  # for bits per byte: comparable across vocabularies
-    model = NumpyGPT(mcfg, ckpt.weights if ckpt else init_weights(mcfg, cfg.seed))
+    model = NumpyGPT(mcfg, ckpt.weights if ckpt else init_weights(mcfg, cfg.seed), layers=layers)
     opt = AdamW(model.weights, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     state = {"step": 0, "seconds": 0.0, "rows": [], "best_val_loss": float("inf")}
@@ -103,7 +108,7 @@ def _train(cfg: NumpyTrainConfig, log) -> NumpyTrainResult:
         state = {k: ckpt.state[k] for k in state}
         opt.load_state_arrays(ckpt.optimizer, state["step"])
         rng.bit_generator.state = ckpt.state["numpy_rng"]
-    config = {"model": mcfg, "train": asdict(cfg), "engine": "numpy"}  # in every checkpoint; config.json copies it
+    config = {"model": mcfg, "train": asdict(cfg), "engine": "numpy"} | (config_extra or {})  # in every checkpoint
     saved = ckpt is not None
 
     def evaluate() -> float:  # the mean loss over the FIXED validation windows
