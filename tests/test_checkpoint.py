@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nn2gpt import checkpoint as ck
+from nn2gpt.checkpoint import load as loading, save as saving
 from nn2gpt.errors import UserError
 from nn2gpt.translate.average import average_checkpoints
 
@@ -114,8 +115,8 @@ def test_crash_mid_save_keeps_previous_checkpoint(tmp_path, monkeypatch, stage):
     def boom(*a, **k):
         raise KeyboardInterrupt("killed mid-save")
 
-    target = {"arrays": (ck, "_save_arrays"), "meta": (json, "dump"),
-              "rename": (ck.os, "rename"), "pointer": (ck, "atomic_write_text")}[stage]
+    target = {"arrays": (saving, "_save_arrays"), "meta": (json, "dump"),
+              "rename": (saving.os, "rename"), "pointer": (saving, "atomic_write_text")}[stage]
     monkeypatch.setattr(*target, boom)
     with pytest.raises(KeyboardInterrupt):
         ck.save_checkpoint(tmp_path, _weights(1), CONFIG, TOK, state={"step": 2})
@@ -163,7 +164,7 @@ def test_a_failed_switch_leaves_no_orphan_checkpoint(tmp_path, monkeypatch):
     def full(path, text):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(ck, "atomic_write_text", full)
+    monkeypatch.setattr(saving, "atomic_write_text", full)
     with pytest.raises(UserError, match="ckpt-00000001, is intact"):
         ck.save_checkpoint(tmp_path, _weights(1), CONFIG, TOK, state={"step": 2})
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ckpt-00000001"]
@@ -172,7 +173,7 @@ def test_a_failed_switch_leaves_no_orphan_checkpoint(tmp_path, monkeypatch):
 def test_a_checkpoint_a_reader_holds_is_deleted_only_at_a_later_save(tmp_path, monkeypatch):
     from nn2gpt.dirlock import reading
 
-    monkeypatch.setattr(ck, "READER_WAIT", 0.05)
+    monkeypatch.setattr(saving, "READER_WAIT", 0.05)
     ck.save_checkpoint(tmp_path, _weights(0), CONFIG, TOK, state={"step": 1})
     with reading(tmp_path):  # a reader between reading `latest` and opening its files
         ck.save_checkpoint(tmp_path, _weights(1), CONFIG, TOK, state={"step": 2})
@@ -186,9 +187,9 @@ def test_a_reader_whose_checkpoint_vanished_loads_the_next_one(tmp_path, monkeyp
     """Where directories cannot be locked, a checkpoint may go while a reader opens it: it reads `latest` again."""
     import shutil
 
-    monkeypatch.setattr(ck, "READER_WAIT", 0.05)
+    monkeypatch.setattr(saving, "READER_WAIT", 0.05)
     ck.save_checkpoint(tmp_path, _weights(0), CONFIG, TOK, state={"step": 1})
-    real = ck._read_meta
+    real = loading._read_meta
 
     def meanwhile_a_save(ckpt):  # the trainer saves step 2 and deletes step 1 just after `latest` was read
         meta = real(ckpt)
@@ -197,7 +198,7 @@ def test_a_reader_whose_checkpoint_vanished_loads_the_next_one(tmp_path, monkeyp
             shutil.rmtree(ckpt, ignore_errors=True)
         return meta
 
-    monkeypatch.setattr(ck, "_read_meta", meanwhile_a_save)
+    monkeypatch.setattr(loading, "_read_meta", meanwhile_a_save)
     assert ck.load_checkpoint(tmp_path).state == {"step": 2}
 
 

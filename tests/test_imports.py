@@ -9,6 +9,13 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Cycles that are still to be broken; each entry should go, and none may be added.
 KNOWN: set[frozenset] = set()
 
+# The chapters' packages (and the workbook and the studio, which sit on top of them). Below them
+# lie the base modules every chapter shares: nn2gpt's own modules (checkpoint, runout, files,
+# runkinds...) and the shared packages nn and data. Only the command line (nn2gpt.cli, and
+# __main__ which runs it) reaches up to the chapters.
+CHAPTERS = ("digits", "gpt", "translate", "lab", "numpy_gpt", "tokens", "learn", "studio")
+ABOVE_THE_CHAPTERS = {"nn2gpt", "nn2gpt.cli", "nn2gpt.__main__"}
+
 
 def module_files() -> dict[str, Path]:
     files = {}
@@ -73,6 +80,30 @@ def test_the_detector_finds_a_cycle_through_a_function_level_import():
     graph = import_graph(files)
     assert "nn2gpt.translate.lines" in graph["nn2gpt.translate.evaluate"]  # an import inside a function
     assert "nn2gpt.errors" in graph["nn2gpt.translate.lines"]
+
+
+def chapter_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in CHAPTERS else None
+
+
+def floor_violations(graph: dict[str, set[str]]) -> list[str]:
+    """'base -> chapter' for every import of a chapter's module by a module below the chapters."""
+    return sorted(f"{m} -> {d}" for m, deps in graph.items() if chapter_of(m) is None and m not in ABOVE_THE_CHAPTERS
+                  for d in deps if chapter_of(d) is not None)
+
+
+def test_the_floor_check_finds_a_base_module_importing_a_chapter():
+    graph = {"nn2gpt.checkpoint": {"nn2gpt.gpt", "nn2gpt.files"}, "nn2gpt.gpt.cli": {"nn2gpt.checkpoint"},
+             "nn2gpt.cli": {"nn2gpt.gpt.cli"}, "nn2gpt.nn.attention": {"nn2gpt.gpt.modern"}}
+    assert floor_violations(graph) == ["nn2gpt.checkpoint -> nn2gpt.gpt", "nn2gpt.nn.attention -> nn2gpt.gpt.modern"]
+
+
+def test_no_base_module_imports_a_chapter():
+    """checkpoint, runout, files, runkinds, nn, data ... are read (and changed) without any chapter:
+    a base module that imported one would climb back up a floor (function-level imports count)."""
+    bad = floor_violations(import_graph(module_files()))
+    assert not bad, "base modules importing a chapter: " + "; ".join(bad)
 
 
 def test_no_new_import_cycles():

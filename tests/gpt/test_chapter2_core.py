@@ -6,7 +6,7 @@ import torch
 
 from nn2gpt.gpt import MODELS, model as ch2
 from nn2gpt.gpt.generate import Decoder
-from nn2gpt.gpt.variants import VARIANTS, ModelConfig, build_model
+from nn2gpt.gpt.variants import ROAD, VARIANTS, ModelConfig, build_model
 from nn2gpt.nn.attention import MultiHeadAttention
 
 
@@ -22,7 +22,7 @@ def built(cls, cfg, seed=0):
 def test_the_default_config_builds_chapter_2s_own_classes():
     for kind in MODELS:
         model = build_model(ModelConfig(**tiny(model=kind)))
-        assert type(model) is ch2.ROAD[kind]
+        assert type(model) is ROAD[kind]
         assert not any(isinstance(m, MultiHeadAttention) for m in model.modules())
     assert type(build_model(ModelConfig(**tiny(pos="rope")))) is VARIANTS["gpt"]
 
@@ -34,7 +34,7 @@ def test_written_out_attention_gives_the_fused_kernels_numbers(kind):
     y = torch.randint(0, 11, (3, 8), generator=torch.Generator().manual_seed(2))
     runs = []
     for flash in (True, False):
-        model = built(ch2.ROAD[kind], ch2.GPTConfig(**tiny(model=kind, flash=flash))).double()
+        model = built(ROAD[kind], ch2.GPTConfig(**tiny(model=kind, flash=flash))).double()
         assert all(layer.flash is flash for layer in model.attention_layers())
         logits, loss = model(x, y)
         loss.backward()
@@ -62,7 +62,7 @@ def test_chapter_4s_general_layer_gives_the_same_model(kind):
     """The variants' class, at chapter 2's choices, draws the same weights under the same tensor
     names and computes the same logits: a checkpoint loads into either."""
     cfg = ModelConfig(**tiny(model=kind))
-    plain, general = built(ch2.ROAD[kind], cfg), built(VARIANTS[kind], cfg)
+    plain, general = built(ROAD[kind], cfg), built(VARIANTS[kind], cfg)
     assert any(isinstance(m, MultiHeadAttention) for m in general.modules())
     sd1, sd2 = plain.state_dict(), general.state_dict()
     assert list(sd1) == list(sd2) and all(torch.equal(sd1[n], sd2[n]) for n in sd1)

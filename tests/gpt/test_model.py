@@ -9,7 +9,7 @@ from nn2gpt.gpt.generate import Decoder, sample_next
 from nn2gpt.gpt import MODELS
 from nn2gpt.gpt.variants import ModelConfig, build_model, check_config
 from nn2gpt.gpt.perf import flops_per_token, num_params
-from nn2gpt.gpt.trace import trace_forward
+from nn2gpt.gpt.trace import trace_forward, watching
 
 
 def tiny(**kw) -> ModelConfig:
@@ -202,7 +202,33 @@ def test_trace_prints_every_tensor_with_its_shape():
         assert any(line.split()[0] == name and str(shape) in line and line.endswith(dims) for line in lines), name
     assert "pos_emb" in text
     assert not any(m._forward_hooks for m in model.modules())  # hooks removed afterwards
-    assert all(getattr(m, "tracer", None) is None for m in model.modules())
+    assert not any(name in vars(m) for m in model.modules() for name in ("attend", "embed", "logits"))  # unwrapped
+
+
+@pytest.mark.parametrize("kw", [{}, {"pos": "rope", "qk_norm": True}], ids=["chapter 2", "general layer"])
+def test_the_trace_sees_each_layers_own_q_k_v_and_weights(kw):
+    """The trace watches from outside: its weights are those the layer itself returns
+    (return_weights), its q, k, v the ones they come from, and the fast path is back afterwards."""
+    model, idx = model_of(**kw), torch.tensor([[1, 2, 3, 4, 5]])
+    seen = {}
+    with watching(model, lambda name, t, dims: seen.setdefault(name, t)), torch.no_grad():
+        model(idx)
+    layer = model.attention_layers()[0]
+    with torch.no_grad():
+        _, weights = layer(model.blocks[0].ln1(model.embed(idx)), return_weights=True)
+    assert torch.equal(seen["blocks.0.attn.weights"], weights)
+    q, k = seen["blocks.0.attn.q"], seen["blocks.0.attn.k"]
+    scores = layer.score(q, k) if hasattr(layer, "score") else q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    assert torch.allclose(torch.softmax(scores.masked_fill(torch.ones(5, 5).triu(1).bool(), float("-inf")), -1),
+                          weights, atol=1e-6)
+    assert torch.allclose(seen["blocks.0.attn.heads_out"], weights @ seen["blocks.0.attn.v"], atol=1e-6)
+    calls = []
+    real = layer.attend
+    layer.attend = lambda *a, **k: calls.append(k) or real(*a, **k)
+    with torch.no_grad():
+        model(idx)
+    del layer.attend
+    assert calls[0] == {"need_weights": False}  # untraced, nobody asks for the weights: the fused kernel
 
 
 def test_num_params_and_flops_per_token():

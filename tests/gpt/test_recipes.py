@@ -38,7 +38,7 @@ def test_speedrun_is_the_record_and_single_flags_override():
 def test_the_help_the_lab_and_the_benchmarks_read_the_one_table():
     from nn2gpt.gpt.cli import parsers
     from nn2gpt.lab.plan import BASE, make_plan
-    from nn2gpt.lab.runner import train_config
+    from nn2gpt.lab.measure import train_config
 
     help_text = " ".join(parsers()["train"].format_help().split())
     assert "classic: learned, speedrun: rope" in help_text and "classic (default)" in help_text

@@ -13,6 +13,7 @@ from nn2gpt.errors import UserError
 from nn2gpt.gpt.variants import ModelConfig, build_model
 from nn2gpt.gpt.perf import num_params
 from nn2gpt.gpt.modern import relu_squared, rms_rows, softcap
+from nn2gpt.gpt.trace import watching
 from nn2gpt.gpt.train import TrainConfig
 from nn2gpt.schedule import cosine_lr, lr_at, wsd_lr
 
@@ -37,10 +38,9 @@ def test_rms_rows_have_unit_rms_and_match_the_formula():
 
 def test_qk_norm_gives_the_score_unit_rms_queries_and_keys():
     model = build_model(ModelConfig(**SMALL, qk_norm=True, pos="rope"))
-    seen = {}
-    for layer in model.attention_layers():
-        layer.tracer = lambda name, t, dims: seen.setdefault(name, t)
-    model(torch.randint(0, 20, (2, 8)))
+    seen = {}  # the first layer's q and k, as `gpt train --trace` sees them
+    with watching(model, lambda name, t, dims: seen.setdefault(name.rsplit(".", 1)[-1], t)):
+        model(torch.randint(0, 20, (2, 8)))
     for name in ("q", "k"):  # after RoPE, a rotation, which keeps every row's norm
         assert torch.allclose(seen[name].pow(2).mean(-1), torch.ones(2, 2, 8), atol=2e-3), name  # eps 1e-6 in the root
     plain = build_model(ModelConfig(**SMALL, pos="rope"))
@@ -233,7 +233,7 @@ def test_a_run_saved_before_chapter_6_resumes_with_its_own_recipe(tmp_path):
 
 def test_the_lab_keeps_the_2019_recipe_whatever_the_defaults():
     from nn2gpt.lab.plan import BASE, make_plan
-    from nn2gpt.lab.runner import train_config
+    from nn2gpt.lab.measure import train_config
 
     cfg = train_config(make_plan("scores", 1), BASE, 0, 10, None)
     assert (cfg.pos, cfg.optimizer, cfg.zero_init, cfg.untie) == ("learned", "adamw", False, False)

@@ -122,15 +122,15 @@ def next_weight_by_hand(results: dict, name: str) -> list[list[float]]:
     look_inside, and the weights of query t on key t+1 averaged in plain Python loops, per layer and head."""
     from nn2gpt.gpt.heatmaps import look_inside
     from nn2gpt.gpt.train import train
-    from nn2gpt.lab import runner
+    from nn2gpt.lab import measure
 
     record = next(r for r in results["runs"] if r["variant"] == name)
     plan = make_plan(seeds=1, only=[name], tiny=True)
     variant = next(v for v in plan.variants if v.name == name)
-    trained = train(runner.train_config(plan, variant, record["seed"], record["steps"], None))
+    trained = train(measure.train_config(plan, variant, record["seed"], record["steps"], None))
     model = trained.model.eval()
     sums, count = None, 0
-    for x, _ in runner._val_windows(trained.tokenizer, plan, None)[:4]:  # the windows the lab measures on
+    for x, _ in measure.val_windows(trained.tokenizer, plan, None)[:4]:  # the windows the lab measures on
         for row in x:  # (T,) one window
             with torch.no_grad():
                 layers, _ = look_inside(model, torch.from_numpy(row[None]))  # [(nh, T, T)] per layer

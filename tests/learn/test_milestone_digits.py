@@ -45,14 +45,16 @@ def test_a_wrong_function_is_not_used(book, tmp_path, capsys):
     ex = find("backprop")
     (book / ex.file).write_text(ex.solution.read_text().replace(" * sigmoid_prime(z)", ""))
     assert main(["learn", "run", "digits", "--epochs", "1", "--limit", "50", "--out", str(tmp_path / "r")]) == 0
-    assert "yours: none yet; the reference's: sigmoid, feedforward, backprop, update_mini_batch" in \
-        capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "yours: none yet; the reference's: sigmoid, feedforward, backprop, update_mini_batch" in out
+    assert "trained 1 epoch in " in out                        # one epoch, not "1 epochs"
 
 
 @pytest.mark.parametrize("flag,needle", [(["--lmbda", "5"], "quadratic cost and no L2"),
                                          (["--softmax"], "--softmax is not part of the book's chapter-1"),
                                          (["--fast"], "not with your functions"),
-                                         (["--epochs", "0"], "expected a whole number >= 1")])
+                                         (["--epochs", "0"], "expected a whole number >= 1"),
+                                         (["--init", "scaled"], "--init scaled is chapter 3's")])
 def test_flags_outside_chapter_one_are_one_line(book, tmp_path, capsys, flag, needle):
     assert main(["learn", "run", "digits", *flag, "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
@@ -206,3 +208,38 @@ def test_arithmetic_in_another_order_is_not_the_reference_to_the_last_bit(book, 
     assert "yours leaves the reference's steps at epoch " in said and "the same maths added in another order" in said
     config = json.loads((out / "config.json").read_text())
     assert config["learn"]["reference_evaluation_cost"] != config["history"]["evaluation_cost"]
+
+
+def test_the_help_lists_only_what_the_milestone_takes_with_the_defaults_it_uses():
+    from nn2gpt.learn.milestone_digits import parser
+
+    text = " ".join(parser().format_help().split())
+    for refused in ("--lmbda", "--softmax", "--early-stop", "--halve", "--monitor-train", "--fast", "--trace",
+                    "--init", "log-likelihood", "scaled"):
+        assert refused not in text, refused
+    for taken in ("--cost {quadratic,cross-entropy}", "--epochs EPOCHS passes over the training data (default 30)",
+                  "(default runs/learn-digits)", "--limit N", "--seed SEED", "--dtype"):
+        assert taken in text, taken
+
+
+@pytest.mark.parametrize("line, where", [
+    ("    assert a.shape[1] < 1000, 'too wide'\n", "in exercise feedforward (02_feedforward.py line {n}, in feedforward: "
+                                                 "AssertionError: too wide); nothing was saved: its check passed"),
+    ("    a = a[:5] if a.shape[1] > 1000 else a\n", "raised in nn2gpt's code, not in your files); nothing was saved: "
+                                                 "compare what your functions (feedforward) return")],
+    ids=["raised in the learner's file", "a result training cannot use"])
+def test_code_that_breaks_only_in_training_is_named_by_file_line_and_exercise(book, tmp_path, capsys, line, where):
+    """A feedforward right on the check's few columns that fails on the validation set's 10,000: one
+    line naming the exercise, its file and line, and the fix - not "check it", which passes."""
+    ex = find("feedforward")
+    text = ex.solution.read_text()
+    body = text.replace("    return a\n", line + "    return a\n")
+    (book / ex.file).write_text(body)
+    n = 1 + body.splitlines().index(line.rstrip("\n"))
+    out = tmp_path / "r"
+    assert main(["learn", "run", "digits", "--epochs", "1", "--limit", "100", "--out", str(out)]) == 2
+    said = capsys.readouterr()
+    assert "yours: feedforward" in said.out
+    err = said.err.strip()
+    assert len(err.splitlines()) == 1 and where.format(n=n) in err, err
+    assert "`nn2gpt learn check` that exercise" not in err and not out.exists()

@@ -44,6 +44,7 @@ def test_the_learners_mask_is_the_one_that_trains(book, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "33_anticausal_mask.py line 8, in anticausal_mask: AssertionError: " \
                                           "sixteen!" in err, err
+    assert "in exercise anticausal_mask (" in err and "fix 33_anticausal_mask.py there" in err, err
 
 
 def test_nothing_passed_is_one_line(book, tmp_path, capsys):
@@ -70,3 +71,15 @@ def test_right_variants_give_the_labs_own_numbers_exactly(book, tmp_path, capsys
     mine, theirs = losses(tmp_path / "mine"), losses(tmp_path / "theirs")
     assert {k[0] for k in mine} == {"squared", "anticausal", "baseline"}, mine
     assert mine == {k: theirs[k] for k in mine}, (mine, theirs)
+
+
+def test_the_help_gives_the_milestones_own_defaults_and_flags():
+    from nn2gpt.learn.milestone_lab import parser
+
+    text = " ".join(parser().format_help().split())
+    assert "(0..N-1; default 1)" in text and "(default runs/learn-lab)" in text, text
+    assert "default 3" not in text and "runs/lab," not in text and "runs/lab-long" not in text
+    for refused in ("--suite", "--variants", "--skip", "--jobs"):   # the milestone chooses them: never offered
+        assert refused not in text, refused
+    args = parser().parse_args([])
+    assert (args.seeds, args.out) == (1, "runs/learn-lab")        # what the help says is what it uses

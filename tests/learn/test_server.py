@@ -101,6 +101,17 @@ def test_it_ends_when_idle_and_when_its_workbook_is_gone(warm_on, monkeypatch, t
     wait_for(lambda: not running(other), seconds=30)                  # it looks every few seconds
 
 
+def test_it_ends_when_its_workbook_is_replaced_by_a_folder_of_the_same_name(warm_on, tmp_path):
+    """The workbook deleted and made again under its name: still a folder there, but another one."""
+    other = tmp_path / "gone"
+    assert main(["learn", "init", str(other)]) == 0
+    wait_for(lambda: server.places(other)[0].exists())
+    shutil.rmtree(other)
+    other.mkdir()                                                     # the same name, at once
+    (other / "01_sigmoid.py").write_text(find("sigmoid").stub.read_text())
+    wait_for(lambda: not running(other), seconds=30)
+
+
 def test_a_checker_with_older_code_is_not_asked(warm_on, monkeypatch, capsys):
     book = warm_on
     proc = server.start(book)

@@ -65,10 +65,10 @@ def test_a_stop_during_a_check_kills_the_child(tmp_path, warm, monkeypatch, sign
         pids.append(pid)
         return pid
 
-    def sleep(s):
+    def pause(fd):                               # the signal comes while the parent waits for the child
         raise Stopped(getattr(signal, signum))
     monkeypatch.setattr(runner.os, "fork", fork)
-    monkeypatch.setattr(runner.time, "sleep", sleep)
+    monkeypatch.setattr(runner, "_pause", pause)
     try:
         with pytest.raises(Stopped):
             warm.check(ex, path, timeout=30)
@@ -77,3 +77,58 @@ def test_a_stop_during_a_check_kills_the_child(tmp_path, warm, monkeypatch, sign
     finally:
         if pids and os.path.exists(f"/proc/{pids[0]}"):
             os.kill(pids[0], signal.SIGKILL)
+
+
+@pytest.mark.parametrize("body, verdict", [("print('x' * 1_000_000)\n    " + SIGMOID, "passed"),
+                                           ("while True:\n        print('y' * 1000)", "error")],
+                         ids=["a megabyte a call", "an endless print"])
+def test_what_the_code_prints_is_cut_and_counts_against_the_time_limit(tmp_path, warm, body, verdict):
+    """A print in a function the check calls some sixty times: both children cut it to its first
+    lines and say how much more there was; neither parent holds more than the cap. A print that
+    never ends is stopped by the time limit like any endless loop."""
+    import time
+
+    from nn2gpt.learn.printed import KEEP
+
+    ex = find("sigmoid")
+    path = tmp_path / ex.file
+    path.write_text(ex.solution.read_text().replace(SIGMOID, body, 1))
+    for run in (check, warm.check):
+        start = time.monotonic()
+        result = run(ex, path, timeout=4)
+        assert time.monotonic() - start < 10
+        assert result.status == verdict, result
+        assert len(result.output) < KEEP + 200 and result.output.endswith(", not shown\n"), result.output[-200:]
+        last = result.output.splitlines()[-1]
+        assert last.startswith("… ") and (" MB more" in last or " GB more" in last), last
+        if verdict == "error":
+            assert "did not finish within 4 s" in result.message
+
+
+def test_the_sink_keeps_the_first_lines_and_counts_the_rest():
+    from nn2gpt.learn.printed import Sink
+
+    sink = Sink(keep=1000, lines=3)
+    for i in range(10):
+        sink.write(f"line {i}\n".encode())
+    assert sink.text() == "line 0\nline 1\nline 2\n… 49 bytes more (7 lines), not shown\n"
+    sink = Sink(keep=10, lines=100)
+    sink.write(b"a" * 25)
+    assert sink.text() == "aaaaaaaaaa\n… 15 bytes more, not shown\n"
+    sink = Sink()
+    sink.write(b"short\n")
+    assert sink.text() == "short\n"
+    sink = Sink(keep=10, lines=5)
+    for _ in range(1000):
+        sink.write(b"z" * 600_000)
+    assert sink.text().endswith("… 600 MB more, not shown\n") and len(sink.kept) == 10
+
+
+def test_a_child_that_exits_without_a_verdict_says_how_alike(tmp_path, warm):
+    """sys.exit inside the learner's function: no verdict, and both children say how it ended."""
+    ex = find("sigmoid")
+    path = tmp_path / ex.file
+    path.write_text(ex.solution.read_text().replace(SIGMOID, "import sys; sys.exit('bye')", 1))
+    fresh, forked = check(ex, path, timeout=5), warm.check(ex, path, timeout=5)
+    assert fresh.status == forked.status == "error"
+    assert fresh.message == forked.message == "01_sigmoid.py stopped the check before it finished (exit 1: bye)"

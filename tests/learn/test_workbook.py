@@ -55,6 +55,20 @@ def test_status_and_check_advance_through_the_road(book, capsys):
     assert rows[6].split()[0] == "00g_byte_table.py" and rows[7].split()[0] == "01_sigmoid.py"
 
 
+def test_next_names_the_first_exercise_after_this_one_not_passed(book, capsys):
+    for name in ("backprop", "update_mini_batch", "feedforward"):
+        solve(book, name)
+        assert main(["learn", "check", name]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("02_feedforward.py: passed. next: 05_backprop_matrix.py - "), out   # not 03, 04: passed
+    data = json.loads((book / PROGRESS).read_text())
+    data["passed"] = {ex.name: "2024-01-01T00:00:00" for ex in all_exercises() if ex.name != "sigmoid"}
+    (book / PROGRESS).write_text(json.dumps(data))
+    solve(book, "sigmoid")
+    assert main(["learn", "check", "sigmoid"]) == 0
+    assert "01_sigmoid.py: passed. every exercise has passed: train with your code" in capsys.readouterr().out
+
+
 def test_chapter_zeros_names_and_numbers(book, capsys):
     solve(book, "merge")
     for name in ("merge", "00b_merge", "00b", "0b", "00b_merge.py", "00B"):
@@ -156,6 +170,13 @@ def test_reset_keeps_the_learners_version(book, capsys):
     assert "sigmoid" not in json.loads((book / PROGRESS).read_text())["passed"]
 
 
+def test_resetting_an_untouched_stub_writes_no_backup(book, capsys):
+    assert main(["learn", "reset", "sigmoid"]) == 0
+    assert capsys.readouterr().out.strip() == "01_sigmoid.py is already the stub; nothing to keep, no backup written"
+    assert not (book / "backups").exists()
+    assert (book / "01_sigmoid.py").read_bytes() == find("sigmoid").stub.read_bytes()
+
+
 def test_a_raising_function_is_one_line_exit_2(book, capsys):
     (book / "01_sigmoid.py").write_text("import numpy as np\n\n\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-zz))\n"
                                        "\n\ndef sigmoid_prime(z):\n    return z\n")
@@ -197,7 +218,7 @@ def test_watch_rechecks_the_file_just_saved(book, capsys):
     path = book / "03_backprop.py"
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
     calls = iter([None, "saved"])
-    import nn2gpt.learn.cli as cli
+    import nn2gpt.learn.watch as cli
 
     real = cli.time.sleep
 
@@ -213,6 +234,33 @@ def test_watch_rechecks_the_file_just_saved(book, capsys):
         cli.time.sleep = real
     out = capsys.readouterr().out
     assert "00a_pair_counts.py: FAILED" in out and "03_backprop.py: passed" in out
+
+
+def test_watch_says_in_one_line_that_a_file_is_gone_and_watches_on(book, capsys, monkeypatch):
+    """The file on screen deleted (or renamed away) between two looks: one line, no check, no exit;
+    saved again, it is checked again."""
+    import argparse
+
+    import nn2gpt.learn.watch as cli
+    from nn2gpt.learn.cli import do_watch
+    from nn2gpt.learn.workbook import Workbook
+
+    path, text = book / "00a_pair_counts.py", find("pair_counts").solution.read_text()
+    steps = iter([path.unlink, lambda: path.write_text(text)])   # what the learner does at each pause
+    real = cli.time.sleep
+
+    def sleep(s):                                 # watch's pause between two looks (0.01 s), not a check's
+        if s == 0.01:
+            next(steps, lambda: None)()
+        real(0 if s == 0.01 else s)
+    monkeypatch.setattr(cli.time, "sleep", sleep)
+    args = argparse.Namespace(poll=0.01, timeout=10.0, max_checks=3)
+    assert do_watch(Workbook(book), args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("00a_pair_counts.py: FAILED: not written yet"), out
+    assert out[2] == ("00a_pair_counts.py: not in the workbook (deleted or renamed); still watching - save it again, "
+                      "or `nn2gpt learn reset pair_counts` writes the stub"), out
+    assert out[3].startswith("00a_pair_counts.py: passed"), out
 
 
 def test_init_defaults_to_nn2gpt_workbook_found_from_its_parent(tmp_path, monkeypatch, capsys):
@@ -257,7 +305,7 @@ def test_a_damaged_progress_field_is_one_line_exit_2(book, capsys, field, value)
 def test_watch_ends_on_sigterm_with_143_and_on_ctrl_c_with_the_last_check(book, capsys, monkeypatch, signum, status):
     import signal
 
-    import nn2gpt.learn.cli as cli
+    import nn2gpt.learn.watch as cli
     from nn2gpt.interrupt import Stopped
 
     real = cli.time.sleep
@@ -338,10 +386,57 @@ def test_what_an_interrupted_init_left_is_no_dead_end(tmp_path, capsys):
     assert f"create one with `nn2gpt learn init {root}`" in capsys.readouterr().err
     assert main(["learn", "init", str(root)]) == 0
     assert main(["learn", "--dir", str(root)]) == 0 and not (root / ".nn2gpt-init-x1").exists()
-    (root / PROGRESS).unlink()                              # the learner's work, its progress file lost
-    (root / "01_sigmoid.py").write_text("# mine\n")
+    (root / PROGRESS).unlink()                              # the learner's work, its progress file lost:
+    (root / "01_sigmoid.py").write_text("# mine\n")        # the exercise files say it is a workbook still
     capsys.readouterr()
-    assert main(["learn", "--dir", str(root)]) == 2
+    assert main(["learn", "init", str(root)]) == 2                  # init points the way on, not round in a circle
+    assert f"already holds a workbook; nothing was changed (continue with `nn2gpt learn --dir {root}`" in \
+        capsys.readouterr().err
+    assert main(["learn", "--dir", str(root)]) == 0
+    assert f"{PROGRESS} was missing; rebuilt from the exercise files" in capsys.readouterr().out
+    assert (root / "01_sigmoid.py").read_text() == "# mine\n" and (root / PROGRESS).is_file()
+    few = tmp_path / "few"                                  # one file of the learner's is no workbook
+    few.mkdir()
+    (few / "01_sigmoid.py").write_text("# mine\n")
+    assert main(["learn", "--dir", str(few)]) == 2
     err = capsys.readouterr().err.strip()
     assert "init keeps 01_sigmoid.py" in err and "`nn2gpt learn init NEWDIR` and copy your exercise files" in err, err
-    assert main(["learn", "init", str(root)]) == 2 and (root / "01_sigmoid.py").read_text() == "# mine\n"
+    assert main(["learn", "init", str(few)]) == 2 and (few / "01_sigmoid.py").read_text() == "# mine\n"
+
+
+@pytest.mark.parametrize("text", ["{\"passed\": {\"sigm", "", "[]", "{\"hints\": {}}", "\xff\xfe"],
+                         ids=["cut short", "empty", "a list", "no passed", "not text"])
+def test_a_corrupt_progress_file_is_rebuilt_from_the_exercise_files(book, capsys, text):
+    """The corrupt file is kept aside, every exercise whose file passes its check is passed again,
+    one line says so, and no exercise file is touched; the next command is an ordinary one."""
+    solve(book, "sigmoid")
+    solve(book, "backprop")
+    (book / "02_feedforward.py").write_text(find("feedforward").solution.read_text().replace("+ b)", ")"))  # wrong
+    files = {p.name: p.read_bytes() for p in book.iterdir() if p.name != PROGRESS}
+    (book / PROGRESS).write_bytes(text.encode("latin-1"))
+    assert main(["learn"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert first.startswith(f"{PROGRESS} was corrupt (kept as {PROGRESS}.corrupt-") and "rebuilt from the exercise " \
+        "files" in first and "2 exercises pass their checks and are marked passed again" in first, out
+    assert "2 of" in out and "current: 00a_pair_counts.py" in out
+    aside = [p for p in book.iterdir() if p.name.startswith(f"{PROGRESS}.corrupt-")]
+    assert len(aside) == 1 and aside[0].read_bytes() == text.encode("latin-1")
+    assert {p.name: p.read_bytes() for p in book.iterdir() if p.name not in (PROGRESS, aside[0].name)} == files
+    progress = json.loads((book / PROGRESS).read_text())
+    assert sorted(progress["passed"]) == ["backprop", "sigmoid"]
+    assert progress["exercises"] == [ex.name for ex in all_exercises()]
+    assert main(["learn"]) == 0 and "rebuilt" not in capsys.readouterr().out
+
+
+def test_a_workbook_without_its_progress_file_is_found_and_rebuilt(book, capsys):
+    solve(book, "sigmoid")
+    (book / "45_cross_entropy_backward.py").unlink()          # deleted: not written again behind the learner's back
+    (book / PROGRESS).unlink()
+    assert main(["learn", "check", "sigmoid"]) == 0           # found from the current directory, not "no workbook here"
+    out = capsys.readouterr().out
+    assert out.startswith(f"{PROGRESS} was missing; rebuilt from the exercise files in {book}: 1 exercise passes "
+                          f"its check and is marked passed again"), out
+    assert "01_sigmoid.py: passed" in out
+    assert not (book / "45_cross_entropy_backward.py").exists()
+    assert not list(book.glob(f"{PROGRESS}.corrupt-*"))

@@ -166,6 +166,8 @@ def base_commands(runs, tmp):
         "learn run": {"--dir": book, "": ["digits", "--epochs", "1", "--limit", "20", "--out", tmp / "learn-run",
                                           "--overwrite"]},
         "learn reset": {"name": "cross_entropy", "--dir": book},
+        "learn trace": {"name": "sigmoid", "--dir": book},
+        "learn goto": {"name": "backprop", "--dir": book},
         "tokens train": {"--out": tmp / "tok", "": ["--vocab-size", "300", "--overwrite"]},
         "tokens show": {"string": "To be", "--model": runs["tokens"]},
         "tokens encode": {"file": ids.parent / "lines.txt", "--model": runs["tokens"]},

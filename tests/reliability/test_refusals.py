@@ -44,7 +44,7 @@ def test_more_threads_than_cores_are_refused_with_the_count(capsys):
 
 def _full_disk(monkeypatch):
     """Every checkpoint write fails with ENOSPC."""
-    import nn2gpt.checkpoint as checkpoint
+    from nn2gpt.checkpoint import save as checkpoint  # where the arrays are written
 
     def full(path, arrays):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))

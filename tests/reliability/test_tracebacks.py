@@ -60,7 +60,7 @@ def test_every_path_option_with_every_bad_path(command, runs, copy_of, tmp_path,
 
 def _full_disk_after(monkeypatch, good_saves: int):
     """From the (good_saves + 1)-th checkpoint on, writing its arrays fails with ENOSPC."""
-    import nn2gpt.checkpoint as checkpoint
+    from nn2gpt.checkpoint import save as checkpoint  # where the arrays are written
 
     real, calls = checkpoint._save_arrays, []
 

@@ -1,7 +1,8 @@
 """Chapter 2: from a bigram model to GPT, in PyTorch (this package file imports nothing heavy)."""
 
-# The road, in order: each model adds one idea to the one before (see model.py).
-MODELS = ("bigram", "attention", "multihead", "gpt")
+# The road, in order: each model adds one idea to the one before (see model.py). Its names are
+# declared with the run kinds, which tell a GPT's checkpoint from a translation's by them.
+from nn2gpt.runkinds import GPT_MODELS as MODELS
 
 
 def rope_head_problem(pos: str, n_embd: int, n_head: int) -> str | None:

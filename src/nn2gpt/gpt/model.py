@@ -8,12 +8,13 @@
     gpt        n_layer pre-LayerNorm blocks with residual connections, a final LayerNorm,
                dropout, and the output head tied to the token embedding (GPT-2).
 
-Read it top to bottom: the config, attention written out, the layers it makes, then the four
-models. This is the whole of `nn2gpt gpt train --recipe classic` (the default). Chapter 4's
-variants (other scores, masks and positions: nn2gpt.nn) and chapter 6's (ReLU², QK-norm,
-soft-cap, zero-init, an untied head: nn2gpt.gpt.modern) extend these classes from
-nn2gpt.gpt.variants, which also builds a model from a saved config. Sampling and the KV cache
-are in generate.py.
+Read it top to bottom: the config, attention written out, the layers it makes, GPT-2's
+initialisation, then the four models, ending on the GPT. They are the model of `nn2gpt gpt
+train --recipe classic` (the default) with three neighbours: the KV cache (nn2gpt.nn.attention),
+sampling (generate.py's `Sampling`, which every model inherits) and nn2gpt.gpt.variants, whose
+`build_model` builds these very classes from a config at chapter 2's choices, and extends them
+for chapter 4's variants (nn2gpt.nn) and chapter 6's (nn2gpt.gpt.modern). `gpt train --trace`
+watches from outside (nn2gpt.gpt.trace): nothing below carries tracing code.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nn2gpt.errors import UserError
 from nn2gpt.gpt.generate import Sampling
 from nn2gpt.nn.attention import KVCache
 
@@ -93,7 +93,6 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(n_embd, n_embd, bias=bias)
         self.resid_drop = nn.Dropout(dropout)
         self.n_head, self.dropout, self.flash = n_head, dropout, flash
-        self.tracer = None  # gpt train --trace sets it to print q, k, v and the weights
 
     def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None, return_weights: bool = False):
         """x (B, T, C) -> (B, T, C); with return_weights, also the weights (B, nh, T, Tk).
@@ -103,18 +102,18 @@ class CausalSelfAttention(nn.Module):
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
         if kv_cache is not None:
             k, v = kv_cache.append(k, v)  # (B, nh, Tk, hs): the earlier positions' too
-        p = self.dropout if self.training else 0.0
-        if self.flash and not return_weights and self.tracer is None:
-            y, weights = fast_attention(q, k, v, p), None  # (B, nh, T, hs)
-        else:
-            y, weights = attention(q, k, v, p)  # (B, nh, T, hs), (B, nh, T, Tk)
-        if self.tracer is not None:
-            for name, t, dims in (("q", q, "B,nh,T,hs"), ("k", k, "B,nh,T,hs"), ("v", v, "B,nh,T,hs"),
-                                  ("weights", weights, "B,nh,T,T"), ("heads_out", y, "B,nh,T,hs")):
-                self.tracer(name, t, dims)
+        y, weights = self.attend(q, k, v, need_weights=return_weights)  # (B, nh, T, hs), (B, nh, T, Tk) or None
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C) the heads side by side again
         y = self.resid_drop(self.proj(y))  # (B, T, C)
         return (y, weights) if return_weights else y
+
+    def attend(self, q, k, v, *, need_weights: bool = False):
+        """Every head's output (B, nh, Tq, hs) from its q, k, v, and the weights (B, nh, Tq, Tk):
+        the fused kernel, which keeps no weights (None), unless they are wanted or flash is off."""
+        p = self.dropout if self.training else 0.0
+        if self.flash and not need_weights:
+            return fast_attention(q, k, v, p), None
+        return attention(q, k, v, p)
 
 
 class MLP(nn.Module):
@@ -154,6 +153,23 @@ class Block(nn.Module):
         return x
 
 
+# -------------------------------------------------------------------- GPT-2's initialisation
+
+
+def init_gpt2(model: nn.Module, n_layer: int = 1) -> None:
+    """GPT-2's initialisation: N(0, 0.02) everywhere, zero biases, and the projections that
+    write into the residual stream scaled by 1/sqrt(2 n_layer) so the stream's variance does
+    not grow with depth (each block adds two such writes)."""
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+    for name, p in model.named_parameters():
+        if name.endswith(("attn.proj.weight", "mlp.proj.weight")):
+            nn.init.normal_(p, std=0.02 / math.sqrt(2 * n_layer))
+
+
 # -------------------------------------------------------------------- the road
 
 
@@ -161,7 +177,6 @@ class LanguageModel(Sampling, nn.Module):
     """What every model on the road does with its logits: the loss (sampling: generate.py)."""
 
     cfg: GPTConfig
-    tracer = None  # gpt train --trace sets it (nn2gpt.gpt.trace)
 
     def logits(self, idx: torch.Tensor, caches: list[KVCache] | None = None) -> torch.Tensor:
         """(B, T) token ids -> (B, T, V) logits; with caches, idx holds only the newest tokens."""
@@ -185,10 +200,6 @@ class LanguageModel(Sampling, nn.Module):
     def init_weights(self, n_layer: int = 1) -> None:
         init_gpt2(self, n_layer)
 
-    def _trace(self, name: str, t: torch.Tensor, dims: str) -> None:
-        if self.tracer is not None:
-            self.tracer(name, t, dims)
-
 
 class BigramLM(LanguageModel):
     """Each token's row of a (V, V) table holds the logits of the token that follows it."""
@@ -200,9 +211,7 @@ class BigramLM(LanguageModel):
         self.init_weights()
 
     def logits(self, idx, caches=None):
-        logits = self.tok_emb(idx)  # (B, T, V)
-        self._trace("logits", logits, "B,T,V")
-        return logits
+        return self.tok_emb(idx)  # (B, T, V)
 
 
 class Embedded(LanguageModel):
@@ -227,9 +236,7 @@ class Embedded(LanguageModel):
         """idx (B, T) of the positions offset .. offset + T - 1 -> x (B, T, C)."""
         T = idx.size(1)
         x = self.tok_emb(idx) + self.pos_emb(torch.arange(offset, offset + T, device=idx.device))  # (B, T, C)
-        x = self.drop(x)  # (B, T, C)
-        self._trace("x", x, "B,T,C")
-        return x
+        return self.drop(x)  # (B, T, C)
 
 
 class AttentionLM(Embedded):
@@ -247,9 +254,7 @@ class AttentionLM(Embedded):
     def logits(self, idx, caches=None):
         x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
         x = self.attn(x, kv_cache=caches[0] if caches else None)  # (B, T, C)
-        logits = self.lm_head(x)  # (B, T, V)
-        self._trace("logits", logits, "B,T,V")
-        return logits
+        return self.lm_head(x)  # (B, T, V)
 
 
 class MultiHeadLM(Embedded):
@@ -270,9 +275,7 @@ class MultiHeadLM(Embedded):
         x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
         x = self.attn(x, kv_cache=caches[0] if caches else None)  # (B, T, C) gather from the context
         x = self.mlp(x)  # (B, T, C) think about it, per position
-        logits = self.lm_head(x)  # (B, T, V)
-        self._trace("logits", logits, "B,T,V")
-        return logits
+        return self.lm_head(x)  # (B, T, V)
 
 
 class GPT(Embedded):
@@ -297,46 +300,4 @@ class GPT(Embedded):
         x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
         for i, block in enumerate(self.blocks):
             x = block(x, caches[i] if caches else None)  # (B, T, C) the residual stream
-        logits = self.head(self.ln_f(x))  # (B, T, V)
-        self._trace("logits", logits, "B,T,V")
-        return logits
-
-
-# -------------------------------------------------------------------- building one
-
-
-def init_gpt2(model: nn.Module, n_layer: int = 1) -> None:
-    """GPT-2's initialisation: N(0, 0.02) everywhere, zero biases, and the projections that
-    write into the residual stream scaled by 1/sqrt(2 n_layer) so the stream's variance does
-    not grow with depth (each block adds two such writes)."""
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(m.weight, std=0.02)
-        if isinstance(m, nn.Linear) and m.bias is not None:
-            nn.init.zeros_(m.bias)
-    for name, p in model.named_parameters():
-        if name.endswith(("attn.proj.weight", "mlp.proj.weight")):
-            nn.init.normal_(p, std=0.02 / math.sqrt(2 * n_layer))
-
-
-ROAD = {"bigram": BigramLM, "attention": AttentionLM, "multihead": MultiHeadLM, "gpt": GPT}
-
-
-def check_config(cfg: GPTConfig) -> None:
-    """Raise UserError, naming the valid choices, for anything the road cannot build."""
-    if cfg.model not in ROAD:
-        raise UserError(f"unknown model {cfg.model!r}; choose from {', '.join(ROAD)}")
-    for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-        value = getattr(cfg, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UserError(f"{name} must be a positive integer, got {value!r}")
-    if cfg.n_embd % cfg.n_head:
-        raise UserError(f"n_embd {cfg.n_embd} must be divisible by n_head {cfg.n_head}")
-    if not 0.0 <= cfg.dropout < 1.0:
-        raise UserError(f"dropout must be in [0, 1), got {cfg.dropout}")
-
-
-def build_model(cfg: GPTConfig) -> LanguageModel:
-    """The road's model `cfg.model`, initialised like GPT-2 (from torch's current seed)."""
-    check_config(cfg)
-    return ROAD[cfg.model](cfg)
+        return self.head(self.ln_f(x))  # (B, T, V)

@@ -6,7 +6,8 @@
               matrices, output projections that start at zero, a head of its own.
 
 A recipe sets only the settings below; every other setting (sizes, learning rate, batch,
-budget) has one default, in nn2gpt.gpt.train.TrainConfig, the same under both recipes. A flag
+budget) has one default, the same under both recipes, where the setting is declared: in
+nn2gpt.gpt.runconfig.TrainConfig (with the numpy engine's own, where it differs). A flag
 given with a recipe overrides that one value (`--recipe speedrun --optimizer adamw`). The help
 text, the docs, the lab (which always trains the classic recipe), a resumed run saved before
 recipes existed, and the benchmarks all read this table. No torch here: `--help` reads it.

@@ -24,8 +24,7 @@ from torch import nn
 
 from nn2gpt.errors import UserError
 from nn2gpt.gpt import rope_head_problem
-from nn2gpt.gpt.model import GPT, MLP, ROAD, AttentionLM, BigramLM, GPTConfig, MultiHeadLM
-from nn2gpt.gpt.model import check_config as check_road
+from nn2gpt.gpt.model import GPT, MLP, AttentionLM, BigramLM, GPTConfig, MultiHeadLM
 from nn2gpt.gpt.modern import MLPS, activation, softcap, zero_out
 from nn2gpt.nn.attention import MultiHeadAttention
 from nn2gpt.nn.masks import MASKS
@@ -88,9 +87,7 @@ class Variant:
             x = x + self.pos_emb(torch.arange(offset, offset + T, device=idx.device))  # + (T, C) where it is
         elif c.pos in SINUSOIDAL:
             x = x + self.pos_table[offset : offset + T]  # + (T, C) a fixed function of the position
-        x = self.drop(x)  # (B, T, C); rope and alibi act inside attention instead
-        self._trace("x", x, "B,T,C")
-        return x
+        return self.drop(x)  # (B, T, C); rope and alibi act inside attention instead
 
     def init_weights(self, n_layer: int = 1) -> None:
         """Chapter 6's parts join before GPT-2's initialisation; zero-init comes after it."""
@@ -128,7 +125,22 @@ class VariantGPT(Variant, GPT):
     pass
 
 
+ROAD = {"bigram": BigramLM, "attention": AttentionLM, "multihead": MultiHeadLM, "gpt": GPT}  # chapter 2's own
 VARIANTS = {"bigram": BigramLM, "attention": VariantAttentionLM, "multihead": VariantMultiHeadLM, "gpt": VariantGPT}
+
+
+def check_road(cfg: GPTConfig) -> None:
+    """Raise UserError, naming the valid choices, for anything the road (chapter 2) cannot build."""
+    if cfg.model not in ROAD:
+        raise UserError(f"unknown model {cfg.model!r}; choose from {', '.join(ROAD)}")
+    for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UserError(f"{name} must be a positive integer, got {value!r}")
+    if cfg.n_embd % cfg.n_head:
+        raise UserError(f"n_embd {cfg.n_embd} must be divisible by n_head {cfg.n_head}")
+    if not 0.0 <= cfg.dropout < 1.0:
+        raise UserError(f"dropout must be in [0, 1), got {cfg.dropout}")
 
 
 def check_config(cfg: ModelConfig) -> None:

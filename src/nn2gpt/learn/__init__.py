@@ -3,8 +3,17 @@
     exercise.py       one exercise: task, hints, stub, solution (= reference), check; loading a file
     exercises.py      the road's exercises in order, found by name
     workbook.py       the learner's directory: exercise files, progress, backups
+    recover.py        a workbook whose progress file is corrupt or gone, rebuilt from its exercise files
+    hints.py          which hint comes next: the one for the mistake the last check named, then the ladder
     runner.py         a check in a child process with a time limit; errors trimmed to the learner's line
-    checking.py       shapes by name, comparisons that name the common mistake, finite differences
+    keys.py           `learn watch`'s single keys from a terminal (cbreak mode, always restored)
+    actions.py        what those keys do, and `learn check --all`
+    printed.py        what a check's code prints: its first lines kept, the rest counted, never held
+    checking.py       shapes and types by name, comparisons that name the common mistake, finite
+                      differences, inputs changed in place
+    trace.py          `learn trace NAME`: every variable's shape, line by line, on one real example
+    tracer.py         its child: sys.settrace on the learner's file; shapes.py says what a value is
+    example_data.py   the examples' real data (MNIST, Tiny Shakespeare, Multi30k); chN/examples.py each one
     ch0/              chapter 0 (plain Python): byte-level BPE, the regex split, GPT-2's byte table
     ch1/              chapter 1 (numpy, the book's network.py): the Network and the checks
     ch2/              chapter 2 (PyTorch): the lecture's modules, checked against chapter 2's

@@ -57,6 +57,26 @@ def expect_array(value, name: str, shape: tuple, hint: str = "") -> np.ndarray:
     return arr
 
 
+def expect_numpy(value, name: str, shape: tuple, hint: str = "") -> np.ndarray:
+    """As `expect_array`, and held to what training relies on: a numpy array of float64 (for shape
+    (), a float64 number will do), never a list (which has no .T nor @) nor another dtype. A
+    milestone hands the result on to code that uses it as an array: a list that compares equal
+    would pass the check, then break the run far from the line that made it."""
+    if value is None:
+        return expect_array(value, name, shape, hint)          # its "did you forget to return it?"
+    number = tuple(shape) == () and isinstance(value, (float, np.floating))
+    kind = type(value).__name__
+    if not isinstance(value, np.ndarray) and not number:
+        fix = ": return the array itself, not .tolist()" if isinstance(value, (list, tuple)) else ""
+        raise CheckFailed(f"`{name}` is {'an' if kind[0] in 'aeiou' else 'a'} {kind}, expected a numpy array of "
+                          f"float64 of shape {tuple(shape)}{fix}")
+    dtype = np.asarray(value).dtype
+    if dtype != np.float64:
+        raise CheckFailed(f"`{name}` is {'a number' if number else 'an array'} of {dtype}, expected float64 like "
+                          f"its inputs: keep their dtype (no .astype, no dtype= of another type)")
+    return expect_array(value, name, shape, hint)
+
+
 def expect_list(value, name: str, length: int, like: str) -> list:
     """A list/tuple of `length` items (e.g. one per layer), else CheckFailed."""
     if not isinstance(value, (list, tuple)):
@@ -112,3 +132,57 @@ def finite_difference(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
         flat[i] = old
         g[i] = (up - down) / (2 * eps)
     return grad
+
+
+# ---- inputs left as they were -------------------------------------------------------------------
+# A function that changes its input in place (z *= -1, x += ..., ids.clear()) can still return the
+# right answer, and then the caller's array is wrong: the check's next step measures garbage (a
+# finite-difference slope of 0.22, expected -1.2e+06) and the training's next layer sees it. So a
+# check calls the learner's function through `untouched`, and says that first, by name.
+
+def snapshot(value):
+    """A copy of `value` to compare with later: a torch tensor detached, anything else deep-copied."""
+    import copy
+
+    if hasattr(value, "detach") and hasattr(value, "clone"):
+        return value.detach().clone()
+    if isinstance(value, (np.ndarray, list, tuple, dict, int, float, complex, str, bytes, np.generic)) or value is None:
+        return copy.deepcopy(value)
+    return value                                              # an object of its own: not compared (`same`)
+
+
+def same(now, before) -> bool:
+    """Whether `now` still holds what `before` (its snapshot) held: arrays and tensors entry by entry
+    (NaN equal to NaN), lists, tuples and dicts item by item, anything else by ==."""
+    if isinstance(before, np.ndarray):
+        return isinstance(now, np.ndarray) and now.shape == before.shape and np.array_equal(now, before, equal_nan=True)
+    if hasattr(before, "detach") and hasattr(before, "clone"):
+        import torch
+
+        return now.shape == before.shape and bool(torch.equal(now.detach(), before))
+    if isinstance(before, (list, tuple)):
+        return type(now) is type(before) and len(now) == len(before) and all(map(same, now, before))
+    if isinstance(before, dict):
+        return isinstance(now, dict) and now.keys() == before.keys() and all(same(now[k], before[k]) for k in before)
+    if isinstance(before, (int, float, complex, str, bytes, np.generic)) or before is None:
+        return type(now) is type(before) and bool(now == before)
+    return True                                               # an object of its own (self): not the check's to compare
+
+
+def unchanged(now, before, call: str, name: str) -> None:
+    """CheckFailed if the input `name` of the learner's `call` no longer holds what it held before."""
+    if not same(now, before):
+        raise CheckFailed(f"your {call} changed its input {name}: build a new result and leave `{name}` as it was "
+                          f"(the caller still uses it)")
+
+
+def untouched(fn, call: str, names: str, *args, **kwargs):
+    """fn(*args, **kwargs), and CheckFailed naming `call` and the argument (`names`, the positional
+    ones' names: "dy, x, w") if it changed one in place - before its result is looked at."""
+    labels = [n.strip() for n in names.split(",")] if names else []
+    labels += [f"arg{i}" for i in range(len(labels), len(args))]
+    before = [snapshot(a) for a in args], {k: snapshot(v) for k, v in kwargs.items()}
+    result = fn(*args, **kwargs)
+    for name, now, was in [*zip(labels, args, before[0]), *((k, kwargs[k], before[1][k]) for k in kwargs)]:
+        unchanged(now, was, call, name)
+    return result

@@ -3,11 +3,17 @@
     nn2gpt learn init [DIR]          create the workbook (default nn2gpt-workbook/); never overwrites
     nn2gpt learn                     where am I: the current exercise, its task, the progress
     nn2gpt learn check [NAME]        check one exercise (default: the current one); exit 0 = passed
+    nn2gpt learn check --all         check every exercise, one line each; exit 0 = all of them passed
+    nn2gpt learn goto NAME           make NAME the current exercise (start anywhere) until it passes
     nn2gpt learn watch               re-check the current exercise every time a file is saved
-    nn2gpt learn hint NAME           the next hint, from a nudge to nearly the answer
+    nn2gpt learn hint NAME           the next hint: for the mistake the last check named, then from a
+                                     nudge to nearly the answer
     nn2gpt learn solution NAME       the reference, once passed (or with --give-up)
     nn2gpt learn reset NAME          the stub again; your version is kept in backups/
     nn2gpt learn list                every exercise, done or not, and the milestones
+    nn2gpt learn trace NAME          your code on one real example (an MNIST digit, a Shakespeare
+                                     batch...): every variable's shape, line by line of your file, the
+                                     first that differs from the reference's marked (--reference: its)
     nn2gpt learn run tokens [...]    train your BPE on Tiny Shakespeare, then a GPT on its tokens
     nn2gpt learn run digits [...]    train the real network on MNIST with your functions
     nn2gpt learn run gpt [...]       train chapter 2's GPT, its blocks built from your modules
@@ -16,26 +22,24 @@
     nn2gpt learn run numpy-gpt [...] train chapter 5's numpy GPT with your backward passes
 
 Exit codes of check: 0 passed, 1 a wrong answer (or the stub), 2 your code raised or hung.
+Of trace: 0 it ran to its end with the reference's shapes, 1 a shape differs (or the stub), 2 it
+raised or hung.
+
+In a terminal, watch also takes single keys, no Enter (nn2gpt.learn.keys reads them, .actions
+does them): h the next hint for the exercise on screen, n on to the next one (after a pass), l the
+list, c check every exercise, r the chapter's milestone (its command printed, not run: it trains
+for minutes), t trace the exercise, q quit. From a pipe it reads no keys and only polls the files.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
-import sys
-import time
 
 from nn2gpt.cli import Number, Parser
 from nn2gpt.errors import UserError
-
-MILESTONES = {"tokens": "ch.0: your BPE trained on Tiny Shakespeare, a GPT on its tokens beside a character one",
-              "digits": "ch.1: the book's 784-30-10 network on MNIST, trained with your functions",
-              "gpt": "ch.2: the char GPT on Tiny Shakespeare, its blocks built from your modules",
-              "translate": "ch.3: a few minutes of de-en with your cross-attention, then BLEU with your greedy search",
-              "lab": "ch.4: your squared / inverse score and anticausal mask against the scaled dot product",
-              "numpy-gpt": "ch.5: the numpy GPT on Tiny Shakespeare, trained with your backward passes"}
-
+from nn2gpt.learn.verdict import MILESTONES, do_list, following, report  # noqa: F401 - commands of this file
+from nn2gpt.learn.watch import do_watch  # noqa: F401 - `nn2gpt learn watch`
 
 def build_parser() -> Parser:
     common = argparse.ArgumentParser(add_help=False)
@@ -44,7 +48,7 @@ def build_parser() -> Parser:
     p = Parser(prog="nn2gpt learn", parents=[common],
                description="Write each piece of the road yourself; nn2gpt checks it and trains with it. "
                            "Without a command: where you are.")
-    sub = p.add_subparsers(dest="action", metavar="{init,check,watch,hint,solution,reset,list,run}",
+    sub = p.add_subparsers(dest="action", metavar="{init,check,goto,watch,hint,solution,reset,list,trace,run}",
                            parser_class=Parser)
     i = sub.add_parser("init", help="create a workbook (never overwrites)")
     i.add_argument("path", nargs="?", default="nn2gpt-workbook", metavar="DIR",
@@ -53,6 +57,9 @@ def build_parser() -> Parser:
     c = sub.add_parser("check", parents=[common], help="check one exercise (default: the current one)")
     c.add_argument("name", nargs="?", help="exercise, e.g. backprop or 03_backprop")
     c.add_argument("--timeout", type=timeout, default=10.0, help="seconds your code may take (default 10)")
+    c.add_argument("--all", action="store_true", help="check every exercise: one line each, then a summary")
+    g = sub.add_parser("goto", parents=[common], help="make NAME the current exercise, to start anywhere")
+    g.add_argument("name", help="exercise, e.g. backprop or 03_backprop")
     w = sub.add_parser("watch", parents=[common], help="re-check on every save (Ctrl-C to stop)")
     w.add_argument("--poll", type=timeout, default=0.5, help="seconds between looks at the files (default 0.5)")
     w.add_argument("--timeout", type=timeout, default=10.0, help="seconds your code may take (default 10)")
@@ -65,6 +72,10 @@ def build_parser() -> Parser:
     s.add_argument("name", help="exercise, e.g. backprop or 03_backprop")
     s.add_argument("--give-up", action="store_true", help="show it although you have not passed")
     sub.add_parser("list", parents=[common], help="every exercise, done or not")
+    t = sub.add_parser("trace", parents=[common], help="every variable's shape, line by line, on one real example")
+    t.add_argument("name", help="exercise, e.g. backprop or 03_backprop")
+    t.add_argument("--reference", action="store_true", help="trace the reference solution instead of your file")
+    t.add_argument("--timeout", type=timeout, default=10.0, help="seconds your code may take (default 10)")
     r = sub.add_parser("run", parents=[common], help="a milestone: the real training with your functions",
                        description="Milestones: " + "; ".join(f"{k}: {v}" for k, v in MILESTONES.items()) +
                                    ". Flags after NAME are the chapter command's (learn run digits --help).")
@@ -87,6 +98,8 @@ def main(argv: list[str]) -> int:
     from nn2gpt.learn.workbook import Workbook
 
     book = Workbook.find(getattr(args, "dir", None))
+    if book.note:               # its progress file was corrupt or gone: rebuilt from the exercise files
+        print(book.note)
     added = book.add_new()      # a workbook made before these exercises existed: their stubs, beside yours
     if added:
         print(f"new exercises added to your workbook as stubs: {', '.join(added)} (none of your files was "
@@ -131,27 +144,21 @@ def do_status(book, args) -> int:
     return 0
 
 
-def report(book, ex, result) -> int:
-    """Print a check's outcome, record a pass, return the exit code."""
-    if result.output.strip():
-        print(result.output.rstrip())
-    if result.status == "passed":
-        first = not book.passed(ex)
-        book.mark(ex, True)
-        nxt = book.current()
-        note = f" ({result.message})" if result.message else ""
-        print(f"{ex.file}: passed{note}" + (f". next: {nxt.file} - {nxt.task}" if first and nxt else ""))
-        return 0
-    if book.passed(ex):  # it passed before and does not now: the progress says so
-        book.mark(ex, False)
-    print(f"{ex.file}: {'FAILED' if result.status == 'failed' else 'ERROR'}: {result.message}")
-    return result.exit_code
-
-
 def do_check(book, args) -> int:
     from nn2gpt.learn import server
     from nn2gpt.learn.exercises import find
 
+    if args.all:
+        if args.name:
+            raise UserError(f"check either {args.name} or --all, not both: drop the name to check every exercise")
+        from nn2gpt.learn.actions import check_all
+        from nn2gpt.learn.runner import Warm, check
+
+        if server.enabled():    # the warm checker, as for one exercise (the first check may start it)
+            check = lambda ex, path, timeout: server.check(book.root, ex, path, timeout)  # noqa: E731
+        elif hasattr(os, "fork"):   # else torch imported once here, not once for each of the exercises
+            check = Warm().check
+        return check_all(book, check, args.timeout)
     ex = find(args.name) if args.name else book.current()
     if ex is None:
         print("every exercise has passed; name one to check it again, e.g. nn2gpt learn check backprop")
@@ -160,50 +167,23 @@ def do_check(book, args) -> int:
     return report(book, ex, server.check(book.root, ex, book.path(ex), args.timeout))
 
 
-def do_watch(book, args) -> int:
-    """Check the current exercise, then again whenever an exercise file changes (mtime polling)."""
-    from nn2gpt.learn.exercises import all_exercises, find
-    from nn2gpt.learn.runner import Warm, check
-
-    if hasattr(os, "fork"):  # torch imported once: each check then answers without its second of imports
-        check = Warm().check
-
-    def stamps():
-        return {ex.name: (book.root / ex.file).stat().st_mtime_ns for ex in all_exercises()
-                if (book.root / ex.file).is_file()}
-
-    seen, last, n = None, None, 0
-    print(f"watching {book.root} (every {args.poll:g} s; Ctrl-C to stop)", flush=True)
-    try:
-        while args.max_checks is None or n < args.max_checks:
-            now = stamps()
-            if now != seen:
-                changed = [k for k in now if seen is None or now[k] != seen.get(k)]
-                # the file just saved; at the start (or several at once, a `git checkout`), the current one
-                target = find(changed[0]) if seen is not None and len(changed) == 1 else book.current()
-                if target is not None:
-                    last = report(book, target, check(target, book.path(target), args.timeout))
-                    sys.stdout.flush()
-                elif seen is None:
-                    print("every exercise has passed; saving a file checks it again")
-                seen, n = now, n + 1
-            if args.max_checks is None or n < args.max_checks:
-                time.sleep(args.poll)
-    except KeyboardInterrupt as e:  # Ctrl-C is how watching ends (exit as the last check); SIGTERM is not
-        if getattr(e, "signum", signal.SIGINT) != signal.SIGINT:
-            raise                       # interrupt.Stopped: one line from nn2gpt's main, exit 143
-        print()
-    return 0 if last in (None, 0) else last
-
-
 def do_hint(book, args) -> int:
+    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn.hints import next_hint
+
+    print(next_hint(book, find(args.name)))     # the hint for the mistake the last check found comes first
+    return 0
+
+
+def do_goto(book, args) -> int:
     from nn2gpt.learn.exercises import find
 
     ex = find(args.name)
-    k, text = book.next_hint(ex)
-    print(f"{ex.file}, hint {k} of {len(ex.hints)}: {text}")
-    if k == len(ex.hints):
-        print(f"(that was the last hint; `nn2gpt learn solution {ex.name} --give-up` shows the reference)")
+    book.goto(ex)
+    again = " (it has passed: check it again)" if book.passed(ex) else ""
+    print(f"current: {ex.file} - {ex.task}{again}")
+    print(f"`nn2gpt learn check` and `nn2gpt learn watch` start here; once it passes, the next exercise not "
+          f"passed after it follows")
     return 0
 
 
@@ -224,25 +204,20 @@ def do_reset(book, args) -> int:
     from nn2gpt.learn.exercises import find
 
     ex = find(args.name)
-    backup = book.reset(ex)
+    path = book.root / ex.file
+    stub = path.is_file() and path.read_bytes() == ex.stub.read_bytes()
+    backup = book.reset(ex)                 # no backup of a file that holds nothing of yours
     kept = f"; your version is kept in {backup}" if backup else ""
-    print(f"{ex.file} is the stub again{kept}")
+    print(f"{ex.file} is already the stub; nothing to keep, no backup written" if stub else
+          f"{ex.file} is the stub again{kept}")
     return 0
 
 
-def do_list(book, args) -> int:
-    from nn2gpt.learn.exercises import all_exercises
+def do_trace(book, args) -> int:
+    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn.trace import trace
 
-    data = book.load()
-    current = book.current()
-    width = max(len(ex.file) for ex in all_exercises())     # one column for every name: the rows stay aligned
-    for ex in all_exercises():
-        mark = "passed" if ex.name in data["passed"] else ("current" if ex is current else "")
-        print(f"  {ex.file:<{width}} {mark:<8} ch.{ex.chapter}  {ex.task}")
-    print("milestones (nn2gpt learn run NAME):")
-    for name, text in MILESTONES.items():
-        print(f"  {name:<{width}} {text}")
-    return 0
+    return trace(book, find(args.name), reference=args.reference, timeout=args.timeout)
 
 
 def do_run(book, args) -> int:

@@ -32,6 +32,9 @@ class Exercise:
     check: str                     # "module:function" taking the learner's module
     errors: tuple[tuple[tuple[str, ...], str], ...] = field(default=())  # (words in an exception, advice)
     letter: str = ""               # chapter 0's 00a, 00b, ...: they sort before 01 and never clash with it
+    # (words in a failure message, its hints): a check that names a known mistake is answered by
+    # that mistake's own hints first (nn2gpt.learn.hints), then by the general ladder above
+    mistake_hints: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = field(default=())
 
     @property
     def key(self) -> str:
@@ -60,6 +63,13 @@ class Exercise:
             if any(n in message for n in needles):
                 return text
         return ""
+
+    def mistake(self, message: str) -> int | None:
+        """Which of `mistake_hints` a failure message names (its index), None for none known."""
+        for i, (needles, _) in enumerate(self.mistake_hints):
+            if any(n in message for n in needles):
+                return i
+        return None
 
 
 def load_file(path: Path, name: str | None = None):

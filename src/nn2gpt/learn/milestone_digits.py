@@ -26,6 +26,7 @@ written to --out (pieces.reference_first).
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from nn2gpt.errors import UserError
@@ -39,6 +40,7 @@ BOOK = {"sizes": "784,30,10", "epochs": 30, "batch": 10, "eta": 3.0, "cost": "qu
         "lmbda": 0.0, "dtype": "float64", "out": "runs/learn-digits"}
 REFUSED = {"softmax": "--softmax", "early_stop": "--early-stop", "halve": "--halve", "trace": "--trace",
            "monitor_train": "--monitor-train"}
+HIDDEN = (*REFUSED, "fast", "lmbda", "init")   # `digits train`'s flags this milestone refuses: not in its --help
 
 
 def parser():
@@ -48,12 +50,17 @@ def parser():
     p = subcommands(build_parser())["train"]
     p.prog = "nn2gpt learn run digits"
     p.description = ("Train the book's chapter-1 network on MNIST with your workbook's functions (the reference "
-                     "for those not passed yet). Flags as `nn2gpt digits train`; defaults are the book's: "
-                     + " ".join(f"--{k} {v}" for k, v in BOOK.items() if k not in ("dtype", "out")) + ".")
+                     "for those not passed yet). The flags are those of `nn2gpt digits train` that chapter 1's "
+                     "network has; defaults are the book's: "
+                     + " ".join(f"--{k} {v}" for k, v in BOOK.items() if k not in (*HIDDEN, "dtype", "out")) + ".")
     p.set_defaults(**BOOK)
     for action in p._actions:
-        if action.dest in BOOK and action.help:
+        if action.dest in HIDDEN:       # still parsed, to be refused by name (run), but never offered
+            action.help = argparse.SUPPRESS
+        elif action.dest in BOOK and action.help:
             action.help = action.help.split(" (default")[0] + f" (default {BOOK[action.dest]})"
+        if action.dest == "cost":
+            action.metavar = "{quadratic,cross-entropy}"
     return p
 
 
@@ -181,6 +188,9 @@ def run(book, flags: list[str]) -> int:
         if getattr(args, dest):
             raise UserError(f"{flag} is not part of the book's chapter-1 network, which this milestone trains; "
                             f"drop it (nn2gpt digits train has it)")
+    if args.init != "large":
+        raise UserError(f"--init {args.init} is chapter 3's; the book's chapter-1 network, which this milestone "
+                        f"trains, starts from N(0, 1) weights: drop --init")
     if args.cost not in ("quadratic", "cross-entropy") or args.lmbda:
         raise UserError("chapter 1's network.py has the quadratic cost and no L2, and the workbook adds the "
                         "cross-entropy: drop --lmbda, and --cost other than those (nn2gpt digits train has them)")

@@ -11,6 +11,7 @@ pieces under "learn".
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,19 +20,29 @@ from nn2gpt.learn.exercise import pick
 from nn2gpt.learn.pieces import Pieces, learner_code, swapped
 
 REFUSED = ("suite", "variants", "skip")
+DEFAULTS = {"out": "runs/learn-lab", "seeds": 1}    # not `nn2gpt lab run`'s: one seed, the report of its own
 NAMES = ("squared_score", "inverse_score", "anticausal_mask")
 
 
 def parser():
     from nn2gpt.cli import subcommands
     from nn2gpt.lab import cli as lab_cli
+    from nn2gpt.lab.cli import LONG_STEPS
 
     p = subcommands(lab_cli._parser())["run"]
     p.prog = "nn2gpt learn run lab"
     p.description = ("Train your chapter-4 variants (squared score, inverse score, anticausal mask) against the "
-                     "scaled dot product in the attention lab. The flags are `nn2gpt lab run`'s; one seed by "
-                     "default, and the report goes to runs/learn-lab.")
-    p.set_defaults(out="runs/learn-lab", seeds=1)
+                     "scaled dot product in the attention lab. The flags are `nn2gpt lab run`'s, less those that "
+                     "choose the variants (yours are trained) or train several at once; one seed by default, and "
+                     "the report goes to runs/learn-lab.")
+    p.set_defaults(**DEFAULTS)
+    texts = {"seeds": f"seeds per variant (0..N-1; default {DEFAULTS['seeds']})",
+             "out": f"directory for results.json, REPORT.md and the PNGs (default {DEFAULTS['out']})",
+             "long": f"the long budget: {LONG_STEPS} steps per run (unless --steps says otherwise); hours on 2 cores"}
+    for action in p._actions:          # the help says what this milestone does, not what `lab run` would
+        if action.dest in REFUSED or action.dest == "jobs":
+            action.help = argparse.SUPPRESS     # parsed, to be refused by name (run), but never offered
+        action.help = texts.get(action.dest, action.help)
     return p
 
 

@@ -135,16 +135,37 @@ def reference_first(milestone: str, out):
         raise Stopped(signum, told=True) from None
 
 
+def raised(book, e: BaseException, kept: str, during: str = "during training", yours=()) -> str:
+    """The one line for an exception met while training with the learner's code: the file, line and
+    exercise it was raised in, and what to do. That exercise passes its check (a milestone only
+    uses those), so "check it" would send the learner round in a circle: its code met a case the
+    check does not try, and the fix is at that line. An exception raised in nn2gpt's own code
+    with no frame of the learner's is something one of `yours` returned that training cannot use."""
+    from nn2gpt.learn.runner import culprit, from_workbook, located
+
+    where = located(e, book.root)
+    ex = culprit(e, book.root)
+    if ex is not None:
+        return (f"your code raised {during}, in exercise {ex.name} ({where}); {kept}: its check passed, but "
+                f"this run met a case the check does not try: fix {ex.file} there, then run again")
+    if from_workbook(e, Path(book.root)):               # a file of the learner's that is no exercise
+        return f"your code raised {during} ({where}); {kept}: fix it there, then run again"
+    names = f" ({', '.join(yours)})" if yours else ""
+    return (f"something your code returned broke the training ({where}, raised in nn2gpt's code, not in your "
+            f"files); {kept}: compare what your functions{names} return with their docstrings - the type, the "
+            f"dtype and the shape")
+
+
 @contextlib.contextmanager
 def learner_code(book, kept: str = "the last checkpoint, if any, is kept", during: str = "during training"):
     """Training with the learner's code: an exception raised in (or through) a workbook file becomes
-    one line at their file and line, saying what was kept; any other exception is left as it is."""
-    from nn2gpt.learn.runner import from_workbook, located
+    one line at their file, line and exercise, saying what was kept (`raised`); any other exception
+    is left as it is."""
+    from nn2gpt.learn.runner import from_workbook
 
     try:
         yield
     except Exception as e:
         if not from_workbook(e, Path(book.root)):
             raise
-        raise UserError(f"your code raised {during} ({located(e, book.root)}); {kept}: "
-                        f"`nn2gpt learn check` that exercise") from None
+        raise UserError(raised(book, e, kept, during)) from None

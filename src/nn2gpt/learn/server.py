@@ -12,10 +12,10 @@ gone - `learn check` runs the check in a fresh child as before, and nothing is l
 
 The checker serves one workbook, for this user only (its folder is private, mode 0700), one
 check at a time. It ends by itself after IDLE seconds without a request, when its workbook is
-gone, on SIGTERM or Ctrl-C, and when nn2gpt's checking code has changed since it started (a
-request names the code it expects; a checker with older code exits and the request is answered
-cold). NN2GPT_LEARN_WARM=0 turns it off. Where there is no fork or no Unix socket (Windows), every
-check is cold.
+gone (deleted, or replaced by a new folder of the same name), on SIGTERM or Ctrl-C, and when
+nn2gpt's checking code has changed since it started (a request names the code it expects; a
+checker with older code exits and the request is answered cold). NN2GPT_LEARN_WARM=0 turns it
+off. Where there is no fork or no Unix socket (Windows), every check is cold.
 """
 
 from __future__ import annotations
@@ -207,12 +207,13 @@ def serve(root: Path, idle: float = IDLE) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     sock_path.unlink(missing_ok=True)                       # a dead checker's socket
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    folder = os.open(root, os.O_RDONLY)                     # its workbook, held open: see _same_folder
     try:
         server.bind(str(sock_path))
         server.listen(8)
         server.settimeout(5.0)
         last = time.monotonic()
-        while time.monotonic() - last < idle and root.is_dir():
+        while time.monotonic() - last < idle and _same_folder(root, folder):
             try:
                 conn, _ = server.accept()
             except socket.timeout:
@@ -239,9 +240,23 @@ def serve(root: Path, idle: float = IDLE) -> int:
         return 0
     finally:
         server.close()
+        os.close(folder)
         sock_path.unlink(missing_ok=True)
         lock.close()
     return 0
+
+
+def _same_folder(root: Path, held: int) -> bool:
+    """Whether `root` is still the folder the checker was started for (`held`, open since).
+
+    Deleted, it is gone; deleted and made again under the same name (a new `learn init` there), it
+    is another folder: another inode. Holding the old one open keeps its inode number from being
+    given to the new folder, so the two can never look the same."""
+    try:
+        now, then = os.stat(root), os.fstat(held)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (then.st_dev, then.st_ino) and then.st_nlink > 0
 
 
 if __name__ == "__main__":

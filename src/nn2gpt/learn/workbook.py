@@ -2,15 +2,17 @@
 
     nn2gpt-workbook/
         nn2gpt-progress.json     what has passed, how many hints each exercise has shown, which
-                                 exercises the workbook was given
+                                 exercises the workbook was given, the exercise `goto` chose and
+                                 each exercise's last failure (for the hint of its mistake)
         01_sigmoid.py ...        the exercises, the learner's to edit
         backups/                 what `reset` replaced, one file per reset
 
 Commands find the workbook from `--dir`, else from the current directory or one above it
-(the directory holding nn2gpt-progress.json). `init` never overwrites: it refuses a directory
-that already holds a workbook or any file of its own it would write, and it writes the workbook
-whole or not at all (`Workbook.create`). The progress file is replaced atomically, so a crash
-leaves the old progress or the new one.
+(the directory holding nn2gpt-progress.json, or half of the exercise files: a corrupt or lost
+progress file is rebuilt from them, nn2gpt.learn.recover). `init` never overwrites: it refuses a
+directory that already holds a workbook or any file of its own it would write, and it writes the
+workbook whole or not at all (`Workbook.create`). The progress file is replaced atomically, so a
+crash leaves the old progress or the new one.
 
 The road grows: chapter 0's exercises came after chapters 1 to 5'. A workbook made before an
 exercise existed is given its stub by the next command (`add_new`), beside the learner's own
@@ -31,6 +33,8 @@ from pathlib import Path
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_json, make_dirs, read_json
 from nn2gpt.learn.exercises import Exercise, all_exercises
+from nn2gpt.learn import recover
+from nn2gpt.learn.recover import not_stubs
 
 PROGRESS = "nn2gpt-progress.json"
 DEFAULT = "nn2gpt-workbook"
@@ -48,21 +52,12 @@ def now() -> str:
     return datetime.datetime.now().isoformat(timespec="seconds")
 
 
-def not_stubs(root: Path) -> list[str]:
-    """The exercise files in `root` init would not write over: those holding anything but their
-    stub or the start of it (what a copy cut short, or an init killed halfway, leaves)."""
-    found = []
-    for ex in all_exercises():
-        path = Path(root) / ex.file
-        if not (path.exists() or path.is_symlink()):
-            continue
-        try:
-            if path.is_file() and not path.is_symlink() and ex.stub.read_bytes().startswith(path.read_bytes()):
-                continue
-        except OSError:
-            pass                                        # unreadable: not known to be a stub, so kept
-        found.append(ex.file)
-    return found
+def after(ex: Exercise, passed) -> Exercise | None:
+    """The first exercise after `ex` in road order, from the start again past the last, that is
+    not in `passed`; None when every one is."""
+    road = all_exercises()
+    i = next((k for k, e in enumerate(road) if e.name == ex.name), len(road))
+    return next((e for e in road[i + 1:] + road[:i] if e.name not in passed), None)
 
 
 class Workbook:
@@ -72,8 +67,12 @@ class Workbook:
     # ---- finding and creating ---------------------------------------------------------------
     @classmethod
     def find(cls, given: str | None) -> Workbook:
+        """The workbook at `given` (--dir), else here or above; a folder of exercise files whose progress
+        file is corrupt or gone is one still, its progress rebuilt (nn2gpt.learn.recover, `note`)."""
         if given is not None:
             root = Path(given)
+            if not (root / PROGRESS).is_file() and recover.looks_like(root):
+                return recover.rebuilt(cls(root), PROGRESS)
             if not (root / PROGRESS).is_file():
                 mine = not_stubs(root)
                 if mine:      # init would refuse that folder: never send the learner round in a circle
@@ -82,15 +81,25 @@ class Workbook:
                                     f"and copy your exercise files into it")
                 raise UserError(f"--dir {root} is not a workbook (no {PROGRESS} in it); create one with "
                                 f"`nn2gpt learn init {root}`")
-            return cls(root)
+            return cls.opened(root)
         here = Path.cwd()
         for place in (here, *here.parents):
             if (place / PROGRESS).is_file():
-                return cls(place)
+                return cls.opened(place)
             if (place / DEFAULT / PROGRESS).is_file() and place == here:
-                return cls(place / DEFAULT)
+                return cls.opened(place / DEFAULT)
+            for root in (place, place / DEFAULT) if place == here else (place,):
+                if not (root / PROGRESS).exists() and recover.looks_like(root):
+                    return recover.rebuilt(cls(root), PROGRESS)
         raise UserError(f"no workbook here: run `nn2gpt learn init` to create {DEFAULT}/, then cd into it "
                         f"(or pass --dir)")
+
+    note = ""   # one line about what finding the workbook did (its progress rebuilt), for the command to say
+
+    @classmethod
+    def opened(cls, root: Path) -> Workbook:
+        """The workbook in `root`, its progress file rebuilt first if it cannot be read at all."""
+        return recover.rebuilt(cls(root), PROGRESS) if recover.corrupt(Path(root) / PROGRESS) else cls(root)
 
     @classmethod
     def create(cls, root: Path) -> Workbook:
@@ -107,7 +116,7 @@ class Workbook:
         no folder is left that init refuses ("already has 01_sigmoid.py") while every other
         command calls it "not a workbook"."""
         root = Path(root)
-        if (root / PROGRESS).exists():
+        if (root / PROGRESS).exists() or (not_stubs(root) and recover.looks_like(root)):   # a workbook's files
             raise UserError(f"{root} already holds a workbook; nothing was changed (continue with "
                             f"`nn2gpt learn --dir {root}`, or choose another directory)")
         clash = not_stubs(root)
@@ -135,7 +144,7 @@ class Workbook:
             book.save({"format": 1, "created": now(), "passed": {}, "hints": {},
                        "exercises": [ex.name for ex in all_exercises()]})     # last: marks it a workbook
         except BaseException as e:                      # a full disk, a permission; Ctrl-C, SIGTERM
-            for path in moved:                          # stubs, nothing of the learner's (see not_stubs)
+            for path in moved:                          # stubs, nothing of the learner's (recover.not_stubs)
                 path.unlink(missing_ok=True)
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -154,7 +163,10 @@ class Workbook:
     # ---- progress -----------------------------------------------------------------------------
     def load(self) -> dict:
         """The progress file, every field checked: "passed" and "gave_up" map exercise names to the
-        time they happened, "hints" maps names to how many hints were shown (a whole number >= 0)."""
+        time they happened, "hints" maps names to how many hints were shown (a whole number >= 0),
+        "failures" to the last check's message while it has not passed and "mistake_hints" to how
+        many hints for the mistake that message names were shown; "current" is the exercise `goto`
+        chose. The last three came later: a progress file without them is read as having none."""
         path = self.root / PROGRESS
         data = read_json(path, "workbook progress")
         if not isinstance(data, dict) or not isinstance(data.get("passed"), dict):
@@ -163,11 +175,16 @@ class Workbook:
         data.setdefault("hints", {})
         for key, ok, want in (("passed", lambda v: isinstance(v, str), "a time"),
                               ("gave_up", lambda v: isinstance(v, str), "a time"),
-                              ("hints", lambda v: type(v) is int and v >= 0, "a whole number >= 0")):
+                              ("hints", lambda v: type(v) is int and v >= 0, "a whole number >= 0"),
+                              ("failures", lambda v: isinstance(v, str), "a check's message"),
+                              ("mistake_hints", lambda v: type(v) is int and v >= 0, "a whole number >= 0")):
             field = data.get(key, {})
             if not isinstance(field, dict) or not all(isinstance(k, str) and ok(v) for k, v in field.items()):
                 raise UserError(f"workbook progress {path}: \"{key}\" must map exercise names to {want}; "
                                 f"fix that entry or delete it (only that record is lost)")
+        if not isinstance(data.get("current", ""), str):
+            raise UserError(f"workbook progress {path}: \"current\" must name an exercise; delete that entry "
+                            f"(the first exercise not passed is current again) or run `nn2gpt learn goto NAME`")
         given = data.get("exercises", [])
         if not isinstance(given, list) or not all(isinstance(name, str) for name in given):
             raise UserError(f"workbook progress {path}: \"exercises\" must list exercise names; delete that entry "
@@ -184,14 +201,41 @@ class Workbook:
         data = self.load()
         if passed:
             data["passed"].setdefault(ex.name, now())
+            for key in ("failures", "mistake_hints"):     # its mistakes are behind it: general hints again
+                data.get(key, {}).pop(ex.name, None)
+            if data.get("current") == ex.name:          # goto's exercise passed: on to the next not passed
+                nxt = after(ex, data["passed"])
+                data["current"] = nxt and nxt.name
+                if nxt is None:
+                    del data["current"]
         else:
             data["passed"].pop(ex.name, None)
         self.save(data)
 
     def current(self) -> Exercise | None:
-        """The first exercise in road order that has not passed (None: all done)."""
-        done = self.load()["passed"]
-        return next((ex for ex in all_exercises() if ex.name not in done), None)
+        """The exercise `goto` chose (which `mark` moves on once it passes, to the next one after it
+        not passed), else the first in road order not passed (None: all done). A chosen name this
+        version does not know is passed over: the default holds."""
+        data = self.load()
+        chosen = next((ex for ex in all_exercises() if ex.name == data.get("current")), None)
+        return chosen or next((ex for ex in all_exercises() if ex.name not in data["passed"]), None)
+
+    def goto(self, ex: Exercise) -> None:
+        """Make `ex` the current exercise, passed or not, until it passes (again)."""
+        data = self.load()
+        data["current"] = ex.name
+        self.save(data)
+
+    def failed(self, ex: Exercise, message: str) -> None:
+        """Record a check that did not pass: no longer passed, its message kept for `hint`. A message
+        naming another mistake than the last one starts that mistake's hints from the first."""
+        data = self.load()
+        data["passed"].pop(ex.name, None)
+        before = data.setdefault("failures", {}).get(ex.name)
+        if before is None or ex.mistake(before) != ex.mistake(message):
+            data.get("mistake_hints", {}).pop(ex.name, None)
+        data["failures"][ex.name] = message
+        self.save(data)
 
     def gave_up(self, ex: Exercise) -> None:
         """Record that the solution was shown before a pass."""
@@ -243,7 +287,7 @@ class Workbook:
     def reset(self, ex: Exercise) -> Path | None:
         """Write the stub again; the learner's version goes to backups/ first. -> the backup's path."""
         path, backup = self.root / ex.file, None
-        if path.exists():
+        if path.exists() and not (path.is_file() and path.read_bytes() == ex.stub.read_bytes()):   # the stub: none
             make_dirs(self.root / "backups", "backups")
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             backup = self.root / "backups" / f"{path.stem}.{stamp}.py"

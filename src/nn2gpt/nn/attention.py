@@ -156,7 +156,6 @@ class MultiHeadAttention(nn.Module):
             self.register_buffer("slopes", alibi_slopes(n_head), persistent=False)  # (nh,)
         self.dropout = dropout
         self.resid_drop = nn.Dropout(dropout)
-        self.tracer: Callable[[str, torch.Tensor, str], None] | None = None  # set by trace tools
 
     def _heads(self, t: torch.Tensor) -> torch.Tensor:
         B, T, C = t.shape
@@ -190,31 +189,28 @@ class MultiHeadAttention(nn.Module):
             q, k = self.rotary(q, offset), self.rotary(k, offset)  # (B, nh, Tq, hs) rotated
         if kv_cache is not None:
             k, v = kv_cache.append(k, v)  # (B, nh, Tk, hs) all positions so far
-        Tk = k.size(2)
-        if self.tracer is not None:
-            for name, t in (("q", q), ("k", k), ("v", v)):
-                self.tracer(name, t, "B,nh,T,hs")
+        y, weights = self.attend(q, k, v, mask, need_weights=return_weights)  # (B, nh, Tq, hs), weights or None
+        y = y.transpose(1, 2).reshape(B, Tq, C)  # (B, Tq, C) heads side by side again
+        y = self.resid_drop(self.proj(y))  # (B, Tq, C)
+        return (y, weights) if return_weights else y
 
-        # the fused kernel when the score is the standard one and nobody wants to see weights
-        use_fast = self.flash and self.score.name == "scaled_dot" and not return_weights and self.tracer is None
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *,
+               need_weights: bool = False):
+        """Every head's output (B, nh, Tq, hs) from q (B, nh, Tq, hs) and k, v (B, nh, Tk, hs), under the
+        layer's structural mask and the extra `mask` (see forward), and the weights (B, nh, Tq, Tk):
+        None from the fused kernel, which is taken when the score is the standard one and nobody
+        wants the weights."""
+        Tq, Tk = q.size(2), k.size(2)
+        use_fast = self.flash and self.score.name == "scaled_dot" and not need_weights
         # plain causal self-attention over a whole sequence: the kernel masks by itself, no tensor
         is_causal = use_fast and self.mask_kind == "causal" and Tq == Tk and mask is None and self.pos != "alibi"
         newest_only = self.mask_kind == "causal" and Tq == 1  # one new query may see every key
         structural = None
         if self.mask_kind != "none" and not is_causal and not newest_only:
-            structural = structural_mask(self.mask_kind, Tq, Tk, self.window, device=x.device)  # (Tq, Tk)
+            structural = structural_mask(self.mask_kind, Tq, Tk, self.window, device=q.device)  # (Tq, Tk)
         full_mask = combine_masks(structural, None if mask is None else as_4d(mask))  # (.., Tq, Tk)
         bias = alibi_bias(self.slopes, Tq, Tk, Tk - Tq) if self.pos == "alibi" else None  # (nh, Tq, Tk)
         p = self.dropout if self.training else 0.0
-
         if use_fast:
-            y = fast_attention(q, k, v, full_mask, bias=bias, dropout=p, is_causal=is_causal)  # (B, nh, Tq, hs)
-            weights = None
-        else:  # written out in full; also what shows the (Tq, Tk) weights when tracing
-            y, weights = attention(q, k, v, full_mask, score=self.score, bias=bias, dropout=p)  # (B, nh, Tq, hs)
-        if self.tracer is not None:
-            self.tracer("weights", weights, "B,nh,T,T")
-            self.tracer("heads_out", y, "B,nh,T,hs")
-        y = y.transpose(1, 2).reshape(B, Tq, C)  # (B, Tq, C) heads side by side again
-        y = self.resid_drop(self.proj(y))  # (B, Tq, C)
-        return (y, weights) if return_weights else y
+            return fast_attention(q, k, v, full_mask, bias=bias, dropout=p, is_causal=is_causal), None
+        return attention(q, k, v, full_mask, score=self.score, bias=bias, dropout=p)  # written out in full

@@ -86,7 +86,7 @@ def _train_parser() -> Parser:
     p.add_argument("--epochs", type=positive(int), default=10, help="epochs to train in total (default 10)")
     p.add_argument("--max-seconds", type=positive(float), default=None,
                    help="stop (and save) after this many seconds of training in this invocation")
-    # Unset flags are None: a fresh run takes the DEFAULTS of translate/train.py, a resumed run its saved values
+    # Unset flags are None: a fresh run takes the DEFAULTS of translate/runconfig.py, a resumed run its saved values
     # (and refuses another value, by name).
     p.add_argument("--d-model", type=positive(int), help=f"model width (default {DEFAULTS['d_model']})")
     p.add_argument("--layers", type=positive(int), help=f"encoder and decoder layers each (default {DEFAULTS['n_layer']})")

@@ -105,6 +105,29 @@ class EvalConfig:
     ref: str | None = None  # ...and their reference translations
 
 
+def loss_on(model, examples, pad_id: int, max_tokens: int, autocast=None) -> float:
+    """Mean per-token negative log likelihood (no label smoothing) over `examples`."""
+    from contextlib import nullcontext
+
+    import torch
+    import torch.nn.functional as F
+
+    from nn2gpt.translate.batches import collate, token_batches
+
+    device = next(model.parameters()).device
+    model.eval()
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for batch in token_batches(examples, max_tokens):
+            src, tgt_in, tgt_out = (torch.from_numpy(a).to(device) for a in collate(examples, batch, pad_id))
+            with (autocast or nullcontext)():
+                logits = model(src, tgt_in)  # (B, T, V)
+            total += F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=pad_id,
+                                     reduction="sum").item()
+            count += int((tgt_out != pad_id).sum())
+    return total / max(count, 1)
+
+
 def evaluate(cfg: EvalConfig, reranker=None) -> dict:
     """BLEU of beam (or greedy) translations of a split, or of the files --src/--ref, plus
     teacher-forced loss and perplexity. With a `reranker` (translate/rerank.py) the beam is
@@ -114,7 +137,6 @@ def evaluate(cfg: EvalConfig, reranker=None) -> dict:
 
     from nn2gpt.translate.batches import encode_pairs
     from nn2gpt.translate.lines import report, translate_lines
-    from nn2gpt.translate.train import loss_on
 
     model, tok, config = load_run(cfg.model)
     pairs, name = _test_pairs(cfg, config["train"]["pair"])

@@ -23,7 +23,10 @@ Saves come at epoch ends (but at most one a minute: a GPU epoch can take seconds
 with `--keep N`, which keeps the newest N for `translate average`), every 5 minutes, at the end
 and on Ctrl-C or SIGTERM, which save before exiting (status 130 or 143: nn2gpt.interrupt).
 
-The loop, one epoch at a time (the shape of nn2gpt.loop.run_steps, counted in epochs):
+What the run holds before its first step (the checkpoint it continues or fine-tunes, the data,
+the model and Adam) comes from translate/setup.py; the validation loss is `loss_on` of
+translate/evaluate.py, the one `translate eval` reports. The loop, one epoch at a time (the
+rules of nn2gpt.loop, counted in epochs):
   1. the epoch's batches, from a generator whose state the run keeps (`_Run._epoch_batches`);
   2. one Adam step per batch (`take_step`), a metrics row every LOG_EVERY steps; after each step,
      Ctrl-C, the time limit and the periodic save are checked (`train_epoch`);
@@ -44,19 +47,17 @@ from pathlib import Path
 from nn2gpt.errors import UserError
 from nn2gpt.interrupt import StopOnCtrlC, Stopped
 from nn2gpt.loop import Ceiling, Diverged, diverged_message, retry_advice, weights_problem
-from nn2gpt.optstate import load_torch_adam, torch_adam_arrays
+from nn2gpt.optstate import torch_adam_arrays
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlog import plot_losses, read_metrics
 from nn2gpt.schedule import noam_lr
-from nn2gpt.translate.runconfig import TranslateConfig, joined_pairs, run_config, settle_flags, starting_point
+from nn2gpt.translate.evaluate import loss_on
+from nn2gpt.translate.runconfig import TranslateConfig, joined_pairs, run_config
+from nn2gpt.translate.setup import examples, limited, model_and_optimizer, settled_start
 
 SAVE_EVERY_S = 300  # a checkpoint at least every 5 minutes, besides epoch ends, the time limit and Ctrl-C
 EPOCH_SAVE_GAP_S = 60  # ...but not at every end of a seconds-long GPU epoch: a save writes ~3x the weights
 LOG_EVERY = 20  # steps between two training-loss rows of metrics.jsonl
-
-
-def _limit(splits: dict, limit: int | None) -> dict:
-    return {k: v[:limit] for k, v in splits.items()} if limit else splits
 
 
 def label_smoothed_loss(logits, targets, eps: float, pad_id: int):
@@ -67,31 +68,9 @@ def label_smoothed_loss(logits, targets, eps: float, pad_id: int):
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=pad_id, label_smoothing=eps)
 
 
-def loss_on(model, examples, pad_id: int, max_tokens: int, autocast=None) -> float:
-    """Mean per-token negative log likelihood (no label smoothing) over `examples`."""
-    from contextlib import nullcontext
-
-    import torch
-    import torch.nn.functional as F
-
-    from nn2gpt.translate.batches import collate, token_batches
-
-    device = next(model.parameters()).device
-    model.eval()
-    total, count = 0.0, 0
-    with torch.inference_mode():
-        for batch in token_batches(examples, max_tokens):
-            src, tgt_in, tgt_out = (torch.from_numpy(a).to(device) for a in collate(examples, batch, pad_id))
-            with (autocast or nullcontext)():
-                logits = model(src, tgt_in)  # (B, T, V)
-            total += F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=pad_id,
-                                     reduction="sum").item()
-            count += int((tgt_out != pad_id).sum())
-    return total / max(count, 1)
-
-
 def _plot_loss(run: Path) -> None:
     plot_losses(run, read_metrics(run), labels={"train_loss": "train (label-smoothed)", "val_loss": "val (NLL)"})
+
 
 def train(cfg: TranslateConfig) -> Path:
     """Train as `cfg` says, holding the lock of its run directory throughout."""
@@ -99,55 +78,6 @@ def train(cfg: TranslateConfig) -> Path:
 
     with RunLock(cfg.out):
         return _train(cfg)
-
-
-def _model_and_optimizer(config: dict, ck, start, device):
-    """The Transformer (its saved or source weights, if any) and Adam (its saved moments and RNG on --resume)."""
-    import torch
-
-    from nn2gpt.translate.model import build_model
-
-    model = build_model(config["model"])
-    if ck is not None or start is not None:
-        weights = {k: torch.from_numpy(v) for k, v in (ck or start).weights.items()}
-        missing, extra = model.state_dict().keys() - weights.keys(), weights.keys() - model.state_dict().keys()
-        if missing or extra:  # every tensor named, none left over, as every reader of a run checks
-            names = ", ".join(sorted(missing)[:3] + sorted(extra)[:3])
-            raise UserError(f"{'--resume' if ck is not None else '--init-from'} run's weights do not fit its "
-                            f"Transformer ({len(missing)} missing, {len(extra)} left over: {names}); "
-                            f"the run is damaged or not a translation run of this version")
-        model.load_state_dict(weights)
-    model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=0.0, betas=(0.9, 0.98), eps=1e-9)
-    if ck is not None:
-        load_torch_adam(opt, model, ck.optimizer)
-        torch.set_rng_state(torch.from_numpy(ck.optimizer["rng.torch"].copy()))
-        if device.type == "cuda" and "rng.cuda" in ck.optimizer:  # GPU dropout draws from the GPU's generator
-            torch.cuda.set_rng_state(torch.from_numpy(ck.optimizer["rng.cuda"].copy()), device)
-        if device.type == "mps" and "rng.mps" in ck.optimizer:  # so does the Apple GPU's
-            torch.mps.set_rng_state(torch.from_numpy(ck.optimizer["rng.mps"].copy()))
-    return model, opt
-
-
-def _settled_start(cfg: TranslateConfig, run: Path):
-    """starting_point's (checkpoint to continue, checkpoint to fine-tune from), with every unset flag
-    settled from it (settle_flags) and the model's shape checked."""
-    ck, start = starting_point(cfg, run)
-    settle_flags(cfg, ck.config if ck else start.config if start else None,
-                  ("model", "train") if ck else ("model",), "--resume" if ck else "--init-from")
-    if cfg.d_model % cfg.heads:
-        raise UserError(f"--d-model {cfg.d_model} must be divisible by --heads {cfg.heads}")
-    return ck, start
-
-
-def _examples(tok, splits: dict, max_len: int):
-    """(training examples, validation examples) as token ids; training pairs longer than the model's
-    positions (max_len) are left out."""
-    from nn2gpt.translate.batches import encode_pairs
-
-    train_ex = encode_pairs(tok, splits["train"])
-    val_ex = encode_pairs(tok, splits["val"])
-    return [e for e in train_ex if len(e[0]) <= max_len and len(e[1]) <= max_len], val_ex
 
 
 def _train(cfg: TranslateConfig) -> Path:
@@ -182,13 +112,13 @@ class _Run:
 
         self.cfg, self.dir = cfg, Path(cfg.out)
         self.device = pick_device(cfg.device)
-        ck, start = _settled_start(cfg, self.dir)  # 1. continue this run, fine-tune another, or start afresh
+        ck, start = settled_start(cfg, self.dir)  # 1. continue this run, fine-tune another, or start afresh
         torch.manual_seed(cfg.seed)
-        splits = _limit(load_pair(cfg.pair, cfg.data_dir), cfg.limit)  # 2. the data, the tokenizer, the config
+        splits = limited(load_pair(cfg.pair, cfg.data_dir), cfg.limit)  # 2. the data, the tokenizer, the config
         self.config, self.tok = run_config(cfg, ck, start, splits)
         self.tcfg = self.config["train"]
         splits["train"] = splits["train"] + joined_pairs(self.tcfg, splits["train"], cfg.pair)
-        self.model, self.opt = _model_and_optimizer(self.config, ck, start, self.device)  # 3. the model and its optimizer
+        self.model, self.opt = model_and_optimizer(self.config, ck, start, self.device)  # 3. the model and its optimizer
         self.autocast, use_bf16 = mixed_precision(self.device)  # bf16 and TF32 on a CUDA GPU, else float32
         self.state = (ck.state if ck is not None else None) or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None,
                                                                 "seconds": 0.0}
@@ -196,7 +126,7 @@ class _Run:
         print(f"{cfg.pair}: {len(splits['train']):,} training pairs, vocabulary {self.tok.vocab_size:,}, "
               f"{n_params / 1e6:.2f}M parameters, on {self.device}{' (bf16 autocast)' if use_bf16 else ''}, "
               f"run directory {self.dir}")
-        self.train_ex, self.val_ex = _examples(self.tok, splits, self.config["model"]["max_len"])
+        self.train_ex, self.val_ex = examples(self.tok, splits, self.config["model"]["max_len"])
         self.ceiling = Ceiling.uniform(self.tok.vocab_size)  # a loss past it has diverged (nn2gpt.loop)
         self._start_metrics(fresh=ck is None)
         self.started = self.last_save = time.time()

@@ -16,6 +16,50 @@ from nn2gpt.tokens.pairs import count_pairs, merge  # noqa: F401 - what the stub
 C = "nn2gpt.learn.ch0.checks:"
 G = "nn2gpt.learn.ch0.gpt2_checks:"
 
+# Each known mistake's own hints: (words of the check's message, hints). `learn hint` shows them
+# first after a check that named the mistake (nn2gpt.learn.hints), then the exercise's ladder.
+PAIR_MISTAKES = (
+    (("only every other place is counted",), (
+        "Stepping by two (range(0, len(ids) - 1, 2)) counts the pairs that start at even places only; a pair "
+        "starts at EVERY place, so step by one: zip(ids, ids[1:]) gives each of them once.",)),
+    (("the last pair (ids[-2], ids[-1]) is missing",), (
+        "The last pair starts at len(ids) - 2: range(len(ids) - 1) reaches it, range(len(ids) - 2) does not. "
+        "zip(ids, ids[1:]) stops at the right place by itself.",)),
+    (("the ids are a line, not a circle",), (
+        "ids[i + 1] with i = len(ids) - 1 is out of range, and ids[(i + 1) % len(ids)] wraps to the first "
+        "token: stop one place before the end.",)),
+)
+MERGE_MISTAKES = (
+    (("a merge that overlaps itself",), (
+        "When the pair matches at i, ids[i] and ids[i + 1] are both used up: append new_id and jump to i + 2. "
+        "Stepping by one lets ids[i + 1] start a second pair with the token after it.",)),
+    (("the last token is lost",), (
+        "`while i < len(ids) - 1` stops before the last token. Loop while i < len(ids), and test "
+        "i + 1 < len(ids) before looking at the pair; a last token that is not merged is appended as it is.",)),
+)
+TRAIN_MISTAKES = (
+    (("ties broken another way",), (
+        "max(counts, key=counts.get) keeps whichever of the equal pairs it met first, which depends on the "
+        "text's order; the rule is the smallest pair: min(counts, key=lambda p: (-counts[p], p[0], p[1])).",)),
+    (("each chunk's pairs are counted once",), (
+        "The chunks come with their counts ({b' the': 1234, ...}): a chunk found 1234 times adds 1234 to each "
+        "of its pairs. Pass its count as the weight: count_pairs(ids, counts, weight).",)),
+    (("an off-by-one",), (
+        "The bytes are ids 0 to 255, so the first merge makes 256: new_id = 256 + i with i counted from 0 "
+        "(enumerate, or len(merges) before appending).",)),
+)
+ENCODE_MISTAKES = (
+    (("as training does",), (
+        "Training picks the most frequent pair; encoding replays what training learnt, in the order it learnt "
+        "it: among the pairs present, the one with the lowest rank (merges.index, or a dict pair -> 256 + i).",)),
+    (("learnt LAST first",), (
+        "The rank of merges[i] is i: the LOWER, the earlier it was learnt, and the earlier it must be applied "
+        "(later merges are built from earlier ones). Take min over the pairs of ranks.get(pair, inf).",)),
+    (("code points",), (
+        "ord(c) of 'é' is 233, one number, but byte-level BPE sees its UTF-8 bytes, 195 169: start from "
+        "list(text.encode('utf-8')).",)),
+)
+
 EXERCISES = [
     Exercise(0, "pair_counts", 0, "write count_pairs(ids, counts, weight): how often each neighbouring pair occurs",
              ("count_pairs",), (
@@ -25,7 +69,7 @@ EXERCISES = [
         "its count is 2. Each occurrence adds `weight`, not 1.",
         "counts = {} if counts is None else counts; for pair in zip(ids, ids[1:]): "
         "counts[pair] = counts.get(pair, 0) + weight; return counts.",
-    ), C + "check_pair_counts", letter="a"),
+    ), C + "check_pair_counts", letter="a", mistake_hints=PAIR_MISTAKES),
     Exercise(0, "merge", 0, "write merge(ids, pair, new_id): every occurrence of pair replaced, left to right",
              ("merge",), (
         "Build a new list; never change `ids` itself. Walk an index i from the left.",
@@ -33,7 +77,7 @@ EXERCISES = [
         "Otherwise append ids[i] and move on by one.",
         "while i < len(ids): if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair: out.append(new_id); "
         "i += 2  else: out.append(ids[i]); i += 1. [a, a, a] with (a, a) gives [new_id, a].",
-    ), C + "check_merge", letter="b"),
+    ), C + "check_merge", letter="b", mistake_hints=MERGE_MISTAKES),
     Exercise(0, "train_bpe", 0, "write train(chunks, n_merges): count, merge the most frequent pair, repeat",
              ("train",), (
         "Start from each chunk's bytes, [list(chunk) for chunk in chunks], and keep the chunks' counts "
@@ -45,7 +89,7 @@ EXERCISES = [
         "ids = [merge(chunk, best, new_id) for chunk in ids]; merges.append(best). Return merges.",
     ), C + "check_train", ((("empty sequence", "empty iterable"),
                             "no pair is left: once every chunk is a single token the counts are empty; "
-                            "stop there (if not counts: break)"),), letter="c"),
+                            "stop there (if not counts: break)"),), letter="c", mistake_hints=TRAIN_MISTAKES),
     Exercise(0, "encode", 0, "write encode(text, merges): UTF-8 bytes, then the merges by rank", ("encode",), (
         "Start from list(text.encode('utf-8')): bytes, not characters. merges[i] makes id 256 + i, and "
         "its rank is i: the lower, the earlier it was learnt.",
@@ -54,7 +98,7 @@ EXERCISES = [
         "ranks = {pair: 256 + i for i, pair in enumerate(merges)}; pair = min(count_pairs(ids), "
         "key=lambda p: ranks.get(p, float('inf'))); if pair not in ranks: break; "
         "ids = merge(ids, pair, ranks[pair]).",
-    ), C + "check_encode", letter="d"),
+    ), C + "check_encode", letter="d", mistake_hints=ENCODE_MISTAKES),
     Exercise(0, "decode", 0, "write decode_bytes(ids, merges) (the exact bytes) and decode(ids, merges) (text)",
              ("decode", "decode_bytes"), (
         "Every id stands for some bytes: ids 0..255 for one byte each, id 256 + i for the bytes of merge "

@@ -14,7 +14,7 @@ import functools
 import inspect
 
 from nn2gpt.learn.ch0 import variants as v
-from nn2gpt.learn.checking import CheckFailed, need
+from nn2gpt.learn.checking import CheckFailed, need, unchanged
 from nn2gpt.tokens.bpe import Tokenizer
 from nn2gpt.tokens.fast import train_fast
 from nn2gpt.tokens.pairs import GPT2_SPLIT, chunk_counts, count_pairs, merge
@@ -44,12 +44,6 @@ def trained_merges() -> tuple:
 def shown(ids, n: int = 12) -> str:
     ids = list(ids)
     return "[" + ", ".join(map(str, ids[:n])) + (", ..." if len(ids) > n else "") + "]"
-
-
-def unchanged(now, before, call: str, name: str) -> None:
-    if now != before:
-        raise CheckFailed(f"your {call} changed its input {name}: build a new result and leave `{name}` as it was "
-                          f"(the caller still uses it)")
 
 
 def expect_ids(value, what: str) -> list[int]:

@@ -13,8 +13,8 @@ import numpy as np
 
 from nn2gpt.digits import costs
 from nn2gpt.learn.ch1.network import assemble, reference
-from nn2gpt.learn.checking import (CheckFailed, close, compare, expect_array, expect_list, finite_difference,
-                                   need)
+from nn2gpt.learn.checking import (CheckFailed, close, compare, expect_list, expect_numpy, finite_difference, need,
+                                   untouched)
 
 SHAPES = ([784, 30, 10], [3, 4, 5, 2], [2, 6, 1])
 
@@ -45,12 +45,12 @@ def check_sigmoid(module) -> None:
     for shape in [(), (5,), (30, 1), (10, 7)]:
         z = rng.normal(0, 4, shape)
         with np.errstate(over="ignore"):
-            s = expect_array(sig(z.copy()), f"sigmoid(z) for z {shape}", shape)
+            s = expect_numpy(untouched(sig, "sigmoid", "z", z.copy()), f"sigmoid(z) for z {shape}", shape)
             compare(s, sigmoid(z), "sigmoid(z)", [
                 (sigmoid(-z), "it is sigma(-z) = 1 - sigma(z): sigma(z) = 1 / (1 + e^(-z)), so that sigma(5) "
                               "is near 1")],
                 f" for z of shape {shape}")
-            p = expect_array(prime(z.copy()), f"sigmoid_prime(z) for z {shape}", shape)
+            p = expect_numpy(untouched(prime, "sigmoid_prime", "z", z.copy()), f"sigmoid_prime(z) for z {shape}", shape)
             compare(p, sigmoid_prime(z), "sigmoid_prime(z)", [
                 (sigmoid(z), "it is sigma(z) itself; the slope is sigma(z) * (1 - sigma(z))"),
                 (z * (1 - z), "you computed z (1 - z): apply the formula to sigma(z), sigma(z) (1 - sigma(z))"),
@@ -59,10 +59,10 @@ def check_sigmoid(module) -> None:
                 f" for z of shape {shape}")
     z = np.linspace(-6, 6, 25)
     slope = finite_difference(lambda: float(np.sum(sig(z))), z)  # each entry only moves its own output
-    compare(expect_array(prime(z.copy()), "sigmoid_prime(z)", z.shape), slope, "sigmoid_prime(z)",
+    compare(expect_numpy(prime(z.copy()), "sigmoid_prime(z)", z.shape), slope, "sigmoid_prime(z)",
             context=" against the finite-difference slope of your sigmoid", rtol=1e-5, atol=1e-8)
     with np.errstate(over="ignore"):
-        big = expect_array(sig(np.array([-1000.0, 1000.0])), "sigmoid([-1000, 1000])", (2,))
+        big = expect_numpy(sig(np.array([-1000.0, 1000.0])), "sigmoid([-1000, 1000])", (2,))
     if not close(big, [0.0, 1.0]):
         raise CheckFailed(f"sigmoid([-1000, 1000]) is {big.tolist()}, expected [0, 1]: a large |z| must saturate, "
                           f"not overflow to nan")
@@ -92,11 +92,11 @@ def check_feedforward(module) -> None:
         net = assemble(feedforward=ff)(sizes, seed=seed)
         a, _ = example(sizes, m, seed)
         want, mistakes = reference("feedforward")(net, a), _forward_variants(net, a)
-        got = ff(net, a.copy())
+        got = untouched(ff, "feedforward", "self, a", net, a.copy())
         for wrong, message in mistakes:   # before the shape: the first layer's output has another shape
             if close(got, wrong) and not close(got, want):
                 raise CheckFailed(f"`feedforward(a)` for sizes {sizes}, a {a.shape}: {message}")
-        got = expect_array(got, f"feedforward(a) for a {a.shape}", want.shape,
+        got = expect_numpy(got, f"feedforward(a) for a {a.shape}", want.shape,
                            "the output layer's activations, one column per input column")
         compare(got, want, "feedforward(a)", mistakes, f" for sizes {sizes}, a {a.shape}")
 
@@ -138,15 +138,23 @@ def _check_gradients(result, net, x, y, what: str, total: float = 1.0) -> None:
     n = net.num_layers - 1
     nb = expect_list(result[0], "nabla_b", n, "self.biases")
     nw = expect_list(result[1], "nabla_w", n, "self.weights")
+    if all(np.shape(b) == w.shape and np.shape(w_) == b_.shape        # the two lists, each where the other goes
+           for b, w_, w, b_ in zip(nb, nw, net.weights, net.biases)):
+        raise CheckFailed(f"{what} returned (nabla_w, nabla_b): the book's order is (nabla_b, nabla_w), "
+                          f"biases first, as update_mini_batch unpacks it")
     for l in range(n):
         rows, cols = net.weights[l].shape
         m = x.shape[1]
+        if np.shape(nw[l]) == (rows, rows) != (rows, cols):
+            raise CheckFailed(f"`nabla_w[{l}]` is {(rows, rows)}, expected {(rows, cols)}: BP4 multiplies delta by "
+                              f"the activation of the layer BELOW, np.dot(delta, activations[-l - 1].T) - "
+                              f"activations[-l] is the layer's own output (at BP1, activations[-2])")
         hint_b = ("BP3: nabla_b is delta, a column" if m == 1 else
                   "you summed over the rows (axis=0); BP3 sums over the m columns, delta.sum(axis=1, keepdims=True)"
                   if np.shape(nb[l]) in ((1, m), (m,)) else
                   "sum delta over the m columns: delta.sum(axis=1, keepdims=True)")
-        nb[l] = expect_array(nb[l], f"nabla_b[{l}]", (rows, 1), hint_b)
-        nw[l] = expect_array(nw[l], f"nabla_w[{l}]", (rows, cols),
+        nb[l] = expect_numpy(nb[l], f"nabla_b[{l}]", (rows, 1), hint_b)
+        nw[l] = expect_numpy(nw[l], f"nabla_w[{l}]", (rows, cols),
                              "BP4 is np.dot(delta, a_below.T), delta first" if nw[l] is not None and
                              np.shape(nw[l]) == (cols, rows) else "shaped like self.weights[%d]" % l)
     want, mistakes = variants(net, x, y)
@@ -183,7 +191,7 @@ def check_backprop(module) -> None:
         net = assemble(backprop=bp)(sizes, seed=seed)
         before = copy.deepcopy((net.weights, net.biases))
         x, y = example(sizes, 1, seed)
-        result = bp(net, x.copy(), y.copy())
+        result = untouched(bp, "backprop", "self, x, y", net, x.copy(), y.copy())
         if not all(close(a, b) for a, b in zip([*net.weights, *net.biases], [*before[0], *before[1]])):
             raise CheckFailed("backprop changed self.weights or self.biases: it only computes the gradients; "
                               "update_mini_batch steps the weights")
@@ -196,7 +204,8 @@ def check_backprop_matrix(module) -> None:
     for seed, (sizes, m) in enumerate([(SHAPES[0], 10), (SHAPES[1], 3), (SHAPES[1], 1), (SHAPES[2], 7)]):
         net = assemble(backprop_matrix=bpm)(sizes, seed=seed)
         X, Y = example(sizes, m, seed)
-        _check_gradients(bpm(net, X.copy(), Y.copy()), net, X, Y, f"backprop_matrix(X, Y) with m = {m}")
+        _check_gradients(untouched(bpm, "backprop_matrix", "self, X, Y", net, X.copy(), Y.copy()), net, X, Y,
+                         f"backprop_matrix(X, Y) with m = {m}")
     _check_against_finite_differences(bpm, "backprop_matrix", 4)
 
 
@@ -211,7 +220,7 @@ def check_update(module) -> None:
         w0, b0 = copy.deepcopy(net.weights), copy.deepcopy(net.biases)
         (sb, sw), _ = variants(net, X, Y)                        # the summed gradients
         last = variants(net, X[:, -1:], Y[:, -1:])[0]
-        update(net, batch, eta)
+        untouched(update, "update_mini_batch", "self, mini_batch, eta", net, batch, eta)
         steps = [(eta / m, ""), (eta, f"the step is {m} times too large: divide by m = len(mini_batch)"),
                  (eta / m ** 2, f"the step is divided by m twice (m = {m})"),
                  (-eta / m, "the step goes uphill: w - (eta/m) nabla_w, with a minus"),
@@ -219,8 +228,8 @@ def check_update(module) -> None:
         got = expect_list(net.weights, "self.weights", len(w0), "the weights before"), \
             expect_list(net.biases, "self.biases", len(b0), "the biases before")
         for l in range(len(w0)):
-            expect_array(got[0][l], f"self.weights[{l}] after the step", w0[l].shape)
-            expect_array(got[1][l], f"self.biases[{l}] after the step", b0[l].shape)
+            expect_numpy(got[0][l], f"self.weights[{l}] after the step", w0[l].shape)
+            expect_numpy(got[1][l], f"self.biases[{l}] after the step", b0[l].shape)
         if _same(got, (w0, b0)):
             raise CheckFailed("self.weights and self.biases did not change: assign the stepped lists to "
                               "self.weights and self.biases (or update them in place)")
@@ -249,13 +258,15 @@ def check_cross_entropy(module) -> None:
         z, (_, y) = np.random.default_rng(seed).normal(0, 2, (10, 1)), example([1, 10], 1, seed)
         a = sigmoid(z)
         with np.errstate(divide="ignore", invalid="ignore"):
-            got = expect_array(cost.fn(a.copy(), y.copy()), "CrossEntropyCost.fn(a, y)", ())
+            got = expect_numpy(untouched(cost.fn, "CrossEntropyCost.fn", "a, y", a.copy(), y.copy()),
+                               "CrossEntropyCost.fn(a, y)", ())
         want = ref.fn(a, y)
         compare(got, want, "CrossEntropyCost.fn(a, y)", [
             (-np.sum(y * np.log(a)), "only the y ln a term: add (1 - y) ln(1 - a) for the neurons that should be 0"),
             (-want, "the cost is negative: C = -sum [y ln a + (1 - y) ln(1 - a)], with the minus in front"),
             (want / 10, "it is the mean over the 10 outputs; the cost of one example is their sum")])
-        d = expect_array(cost.delta(z.copy(), a.copy(), y.copy()), "CrossEntropyCost.delta(z, a, y)", (10, 1))
+        d = expect_numpy(untouched(cost.delta, "CrossEntropyCost.delta", "z, a, y", z.copy(), a.copy(), y.copy()),
+                         "CrossEntropyCost.delta(z, a, y)", (10, 1))
         compare(d, a - y, "CrossEntropyCost.delta(z, a, y)", [
             ((a - y) * sigmoid_prime(z), "it keeps sigma'(z): for the cross-entropy it cancels, delta^L = a - y"),
             (y - a, "it is y - a; the error is a - y")])
@@ -265,7 +276,7 @@ def check_cross_entropy(module) -> None:
                 rtol=1e-4, atol=1e-7)
     a, y = np.array([[1.0], [0.0], [0.5]]), np.array([[1.0], [0.0], [1.0]])
     with np.errstate(divide="ignore", invalid="ignore"):
-        edge = expect_array(cost.fn(a, y), "CrossEntropyCost.fn(a, y)", ())
+        edge = expect_numpy(cost.fn(a, y), "CrossEntropyCost.fn(a, y)", ())
     if not np.isfinite(edge):
         raise CheckFailed(f"CrossEntropyCost.fn is {float(edge)} where a equals y exactly (0 ln 0): wrap the sum in "
                           f"np.nan_to_num, 0 ln 0 is 0")

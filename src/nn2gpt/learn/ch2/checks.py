@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nn2gpt.learn.checking import CheckFailed, compare, need
+from nn2gpt.learn.checking import CheckFailed, compare, need, untouched
 
 
 def arr(t, name: str, shape) -> np.ndarray:
@@ -73,7 +73,8 @@ def check_bigram(module) -> None:
         g = torch.Generator().manual_seed(seed)
         table = torch.randn(V, V, generator=g, dtype=torch.float64)
         idx, targets = torch.randint(0, V, (B, T), generator=g), torch.randint(0, V, (B, T), generator=g)
-        got = arr(fn(table.clone(), idx.clone(), targets.clone()), "the loss", ())
+        got = arr(untouched(fn, "bigram_loss", "table, idx, targets", table.clone(), idx.clone(), targets.clone()),
+                  "the loss", ())
         logp = F.log_softmax(table[idx], dim=-1)                                     # (B, T, V)
         want = -logp.gather(-1, targets[..., None]).mean().item()
         compare(got, want, "the loss", [
@@ -95,7 +96,7 @@ def check_average(module) -> None:
     fn = need(module, "average_past", "average_past(x)")
     for seed, shape in enumerate([(2, 6, 3), (1, 1, 4), (3, 9, 2)]):
         x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-        got = arr(fn(x.clone()), "out", shape)
+        got = arr(untouched(fn, "average_past", "x", x.clone()), "out", shape)
         csum = x.cumsum(1)
         count = torch.arange(1, shape[1] + 1, dtype=x.dtype)[None, :, None]
         later = x.flip(1).cumsum(1).flip(1)                                           # sum of x[t:]
@@ -137,7 +138,7 @@ def check_head(module) -> None:
                 raise CheckFailed("the query, key and value maps have a bias; the head's are "
                                   "nn.Linear(..., bias=False)")
         x = torch.randn(B, T, C, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-        got = arr(head(x), "Head(x)", (B, T, hs))
+        got = arr(untouched(head, "Head", "x", x), "Head(x)", (B, T, hs))
         ref = lambda **kw: head_output(x, *maps, **kw).detach().numpy()               # noqa: E731
         compare(got, ref(), "Head(x)", [
             (ref(scale=1.0), "the scores are not scaled: multiply q @ k^T by head_size ** -0.5"),
@@ -165,7 +166,7 @@ def check_multi_head(module) -> None:
         proj = linear(mha, "MultiHeadAttention", "proj", (C, C))
         x = torch.randn(B, T, C, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
         cat = torch.cat([head_output(x, *m) for m in maps], dim=-1)                    # (B, T, C)
-        got = mha(x)
+        got = untouched(mha, "MultiHeadAttention", "x", x)
         if isinstance(got, torch.Tensor) and tuple(got.shape) == (B, nh * T, C // nh) and nh > 1:
             raise CheckFailed(f"MultiHeadAttention(x) is {tuple(got.shape)}: the heads are concatenated along the "
                               f"time dimension; torch.cat(..., dim=-1) puts them side by side in the channels")
@@ -185,7 +186,7 @@ def check_feed_forward(module) -> None:
             raise CheckFailed(f"expected two nn.Linear layers, (4C, C) then (C, 4C) = {(4 * C, C)}, {(C, 4 * C)}; "
                               f"found {[tuple(m.weight.shape) for m in lins]}")
         x = torch.randn(B, T, C, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-        got = arr(ff(x), "FeedForward(x)", (B, T, C))
+        got = arr(untouched(ff, "FeedForward", "x", x), "FeedForward(x)", (B, T, C))
         a, b = lins
         want = lambda act: b(act(a(x))).detach().numpy()                               # noqa: E731
         compare(got, want(lambda h: F.gelu(h, approximate="tanh")), "FeedForward(x)", [
@@ -219,7 +220,7 @@ def check_block(module) -> None:
             (x1 + ff(ln2(x)), "the feed-forward sees the block's input, not the stream after attention: "
                               "x = x + sa(ln1(x)) first, then x + ffwd(ln2(x))"),
             (x1 + ff(ln1(x1)), "ln1 is used twice: the feed-forward's input goes through ln2")]
-        got = arr(block(x), "Block(x)", (B, T, C))
+        got = arr(untouched(block, "Block", "x", x), "Block(x)", (B, T, C))
         compare(got, (x1 + ff(ln2(x1))).detach().numpy(), "Block(x)",
                 [(m.detach().numpy(), text) for m, text in mistakes], f" for x {(B, T, C)}")
         _no_future(block, x, "Block")

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nn2gpt.learn.ch2.checks import arr, build, linear
-from nn2gpt.learn.checking import CheckFailed, compare, need
+from nn2gpt.learn.checking import CheckFailed, compare, need, untouched
 
 
 def _batch(seed: int, B: int, S: int, V: int = 20, pad: int = 0):
@@ -33,7 +33,7 @@ def check_padding(module) -> None:
     for seed, (B, S, pad) in enumerate([(3, 6, 0), (1, 4, 0), (4, 7, 3)]):
         src, lengths = _batch(seed, B, S, pad=pad)
         want = src != pad
-        got = pm(src.clone(), pad)
+        got = untouched(pm, "padding_mask", "src, pad_id", src.clone(), pad)
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != (B, S):
             raise CheckFailed(f"`padding_mask(src, pad_id)` is {getattr(got, 'shape', type(got).__name__)}, "
                               f"expected (B, S) = {(B, S)}")
@@ -84,7 +84,7 @@ def check_cross(module) -> None:
         memory = torch.randn(B, S, C, generator=g, dtype=torch.float64)
         src, _ = _batch(seed, B, S)
         keep = src != 0
-        got = att(x.clone(), memory.clone(), keep.clone())
+        got = untouched(att, "CrossAttention", "x, memory, keep", x.clone(), memory.clone(), keep.clone())
         if isinstance(got, torch.Tensor) and tuple(got.shape) == (B, S, C) and S != T:
             raise CheckFailed(f"CrossAttention's output is (B, S, C) = {(B, S, C)}: the queries come from the target "
                               f"x (B, T, C), the keys and values from memory")
@@ -112,7 +112,8 @@ def check_smoothing(module) -> None:
         targets = torch.randint(0, V, (B, T), generator=g)
         if T > 1:
             targets[0, -1] = pad                                         # at least one padding position
-        got = arr(fn(logits.clone(), targets.clone(), eps, pad), "the loss", ())
+        got = arr(untouched(fn, "label_smoothed_loss", "logits, targets, eps, pad_id", logits.clone(), targets.clone(),
+                            eps, pad), "the loss", ())
         flat, tflat = logits.view(-1, V), targets.view(-1)
         want = F.cross_entropy(flat, tflat, label_smoothing=eps, ignore_index=pad).item()
         logp = F.log_softmax(flat, -1)

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from nn2gpt.learn.checking import CheckFailed, compare, need
+from nn2gpt.learn.checking import CheckFailed, compare, need, untouched
 from nn2gpt.nn import masks, scores
 
 SHAPES = [(2, 3, 5, 4), (1, 1, 1, 8), (1, 2, 7, 16)]
@@ -18,7 +18,7 @@ def _scores(fn, name: str):
         g = torch.Generator().manual_seed(seed)
         q, k = torch.randn(B, nh, T, hs, generator=g, dtype=torch.float64), torch.randn(B, nh, T + 2, hs, generator=g,
                                                                                         dtype=torch.float64)
-        got = fn(q.clone(), k.clone())
+        got = untouched(fn, name, "q, k", q.clone(), k.clone())
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != (B, nh, T, T + 2):
             shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
             raise CheckFailed(f"`{name}(q, k)` is {shape}, expected {(B, nh, T, T + 2)} for q {tuple(q.shape)} and "

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nn2gpt.learn.checking import CheckFailed, close, compare, expect_array, finite_difference, need, projection
+from nn2gpt.learn.checking import (CheckFailed, close, compare, expect_array, finite_difference, need, projection,
+                                   untouched)
 from nn2gpt.numpy_gpt import attention as att_ref
 from nn2gpt.numpy_gpt import layers as ref
 
@@ -34,7 +35,8 @@ def check_linear(module) -> None:
         rng = np.random.default_rng(seed)
         x, w, b = rng.normal(size=(n, i)), rng.normal(size=(o, i)), rng.normal(size=o)
         dy = projection((n, o), seed + 100)       # another seed: dy must not equal x
-        dx, dw, db = _tuple(fn(dy.copy(), x.copy(), w.copy()), 3, "linear_backward", "dx, dw, db")
+        dx, dw, db = _tuple(untouched(fn, "linear_backward", "dy, x, w", dy.copy(), x.copy(), w.copy()), 3,
+                            "linear_backward", "dx, dw, db")
         rx, rw, rb = ref.linear_backward(dy, x, w)
         where = f" for x {x.shape}, w {w.shape}"
         if np.shape(dw) == (i, o) and i != o:
@@ -63,7 +65,8 @@ def check_layer_norm(module) -> None:
         rng = np.random.default_rng(seed)
         x = rng.normal(size=(n, c)) * scale + rng.normal()
         gamma, beta, dy = rng.normal(size=c), rng.normal(size=c), projection((n, c), seed + 100)
-        out = _tuple(fwd(x.copy(), gamma.copy(), beta.copy(), eps), 2, "layer_norm_forward", "y, cache")
+        out = _tuple(untouched(fwd, "layer_norm_forward", "x, gamma, beta, eps", x.copy(), gamma.copy(), beta.copy(),
+                               eps), 2, "layer_norm_forward", "y, cache")
         want, (xhat, rstd) = ref.layer_norm_forward(x, gamma, beta, eps)
         centred, var = x - x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
         unbiased = x.var(-1, ddof=1, keepdims=True) if c > 1 else var
@@ -73,7 +76,9 @@ def check_layer_norm(module) -> None:
              "the variance divides by C - 1; LayerNorm's is the biased one, np.mean((x - mu)**2) over C"),
             (xhat + beta, "gamma is left out: y = xhat * gamma + beta"),
             (xhat * gamma, "beta is left out: y = xhat * gamma + beta")], f" of layer_norm_forward for x {x.shape}")
-        res = _tuple(bwd(dy.copy(), gamma.copy(), out[1]), 3, "layer_norm_backward", "dx, dgamma, dbeta")
+        # the cache is the backward's own to use up; dy and gamma the caller's
+        res = _tuple(untouched(lambda dy, gamma: bwd(dy, gamma, out[1]), "layer_norm_backward", "dy, gamma",
+                               dy.copy(), gamma.copy()), 3, "layer_norm_backward", "dx, dgamma, dbeta")
         rdx, rdg, rdb = ref.layer_norm_backward(dy, gamma, (xhat.copy(), rstd))
         if np.shape(res[1]) == (n, c) and n != 1:
             raise CheckFailed(f"`dgamma` is {(n, c)}, expected {(c,)}: sum (dy * xhat) over the rows, axis=0")
@@ -105,7 +110,7 @@ def check_gelu(module) -> None:
         _, t = ref.gelu_forward(x.copy())
         want = ref.gelu_backward(dy, x, t.copy())
         du = k * (1 + 3 * ref.GELU_CUBIC * x ** 2)
-        compare(expect_array(fn(dy.copy(), x.copy()), "dx", shape), want, "dx", [
+        compare(expect_array(untouched(fn, "gelu_backward", "dy, x", dy.copy(), x.copy()), "dx", shape), want, "dx", [
             (dy * (0.5 * (1 + t) + 0.5 * x * (1 - t ** 2)), "du/dx is missing: tanh(u) depends on x through u, "
                                                             "du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2)"),
             (dy * (0.5 * x * (1 - t ** 2) * du), "the product rule's first term 0.5 (1 + t) is missing"),
@@ -124,7 +129,9 @@ def check_attention(module) -> None:
         q, k, v = (rng.normal(size=shape) for _ in range(3))
         dy = projection(shape, seed + 100)
         y, att = att_ref.attention_forward(q, k, v)
-        res = _tuple(fn(dy.copy(), q.copy(), k.copy(), v.copy(), att.copy()), 3, "attention_backward", "dq, dk, dv")
+        # att is the forward's cache, the backward's own to use up; dy, q, k, v the caller's
+        res = _tuple(untouched(lambda dy, q, k, v: fn(dy, q, k, v, att.copy()), "attention_backward", "dy, q, k, v",
+                               dy.copy(), q.copy(), k.copy(), v.copy()), 3, "attention_backward", "dq, dk, dv")
         rq, rk, rv = att_ref.attention_backward(dy, q, k, v, att.copy())
         scale = 1 / np.sqrt(shape[-1])
         datt = dy @ v.swapaxes(-1, -2)
@@ -166,7 +173,9 @@ def check_cross_entropy(module) -> None:
         _, probs = ref.cross_entropy_forward(logits, targets)
         want = ref.cross_entropy_backward(probs.copy(), targets)
         onehot = np.eye(v)[targets]
-        got = expect_array(fn(probs.copy(), targets.copy()), "dlogits", (n, v))
+        # probs may be overwritten (chapter 5's own does that); targets are the caller's
+        got = expect_array(untouched(lambda targets: fn(probs.copy(), targets), "cross_entropy_backward", "targets",
+                                     targets.copy()), "dlogits", (n, v))
         compare(got, want, "dlogits", [
             ((probs - onehot) if n > 1 else None, f"it is not divided by N = {n}: the loss is the mean over the rows"),
             (probs / n, "the 1 at each row's target is not subtracted: (p - onehot(target)) / N"),
