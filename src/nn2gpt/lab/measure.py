@@ -78,7 +78,7 @@ def val_windows(tok, plan: Plan, data_dir, length: int | None = None):
     return val_batches(val_ids, length or plan.model["block_size"], plan.train["batch_size"], plan.train["eval_batches"])
 
 
-def train_and_measure(plan: Plan, variant: Variant, seed: int, steps: int, data_dir, picture_dir) -> dict:
+def train_and_measure(plan: Plan, variant: Variant, seed: int, steps: int, data_dir, picture_dir, parts=None) -> dict:
     """One run: train with chapter 2's loop, then measure everything the report needs.
 
     Returns the record for results.json plus, under keys starting with '_', what the parent
@@ -88,7 +88,8 @@ def train_and_measure(plan: Plan, variant: Variant, seed: int, steps: int, data_
     from nn2gpt.gpt.runs import weights_to_numpy
     from nn2gpt.gpt.train import train
 
-    result = train(train_config(plan, variant, seed, steps, data_dir))
+    build = parts.build_model() if parts is not None else None   # the learner's score or mask (lab/parts.py)
+    result = train(train_config(plan, variant, seed, steps, data_dir), **({"build_model": build} if build else {}))
     if result.status in ("diverged", "interrupted"):  # the parent stops the lab (_stop_if_broken)
         return {"variant": variant.name, "seed": seed, "status": result.status, "_message": result.message}
     model, tok = result.model.eval(), result.tokenizer

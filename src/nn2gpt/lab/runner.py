@@ -81,8 +81,9 @@ def _public(record: dict) -> dict:
 
 
 def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_dir=None, jobs: int = 1,
-            command: str = "nn2gpt lab run", log=print, overwrite: bool = False) -> Path:
+            command: str = "nn2gpt lab run", log=print, overwrite: bool = False, parts=None) -> Path:
     """Train and measure every run of `plan` (`jobs` at a time), write results.json and REPORT.md.
+    `parts` (nn2gpt.lab.parts.Parts, one job only): score functions and masks in place of the lab's.
 
     `out_dir` is locked for the whole lab (nn2gpt.runlock): two labs never write one report."""
     from nn2gpt.runlock import RunLock
@@ -91,10 +92,10 @@ def run_lab(plan: Plan, out_dir, budget: float | None, steps: int | None, data_d
 
     with RunLock(out_dir):  # a lab replaces a lab report with --overwrite; it never replaces a model
         check_new_run(out_dir, "lab", overwrite, resume_hint=False)
-        return _run_lab(plan, Path(out_dir), budget, steps, data_dir, jobs, command, log)
+        return _run_lab(plan, Path(out_dir), budget, steps, data_dir, jobs, command, log, parts)
 
 
-def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command: str, log) -> Path:
+def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command: str, log, parts=None) -> Path:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -118,6 +119,7 @@ def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command:
         "variants": [{"name": v.name, "what": v.what, "suites": table[v.name], "config": v.model_fields()}
                      for v in plan.variants],
         "runs": [],
+        **(parts.results_extra if parts is not None else {}),
         "random_entropy": {s: metrics.random_qk_entropy(s, HEAD_SIZES, T=plan.model["block_size"])
                            for s in RANDOM_SCORES},
         "random_T": plan.model["block_size"],
@@ -151,7 +153,7 @@ def _run_lab(plan: Plan, out: Path, budget, steps, data_dir, jobs: int, command:
     picture = lambda v, s: out if (v.name in (BASE.name, *COPY_PICTURES) and s == plan.seeds[0]) else None  # noqa: E731
     if jobs == 1:
         for v, s in todo:
-            done(train_and_measure(plan, v, s, steps, data_dir, picture(v, s)))
+            done(train_and_measure(plan, v, s, steps, data_dir, picture(v, s), parts))
     else:  # fresh interpreters ("spawn"): forking a process that already runs torch threads can hang
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(train_and_measure, plan, v, s, steps, data_dir, picture(v, s)) for v, s in todo]

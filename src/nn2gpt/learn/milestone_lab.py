@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nn2gpt.errors import UserError
 from nn2gpt.learn.exercise import pick
-from nn2gpt.learn.pieces import Pieces, learner_code, swapped
+from nn2gpt.learn.pieces import Pieces, learner_code
 
 REFUSED = ("suite", "variants", "skip")
 DEFAULTS = {"out": "runs/learn-lab", "seeds": 1}    # not `nn2gpt lab run`'s: one seed, the report of its own
@@ -25,11 +25,10 @@ NAMES = ("squared_score", "inverse_score", "anticausal_mask")
 
 
 def parser():
-    from nn2gpt.cli import subcommands
     from nn2gpt.lab import cli as lab_cli
     from nn2gpt.lab.cli import LONG_STEPS
 
-    p = subcommands(lab_cli._parser())["run"]
+    p = lab_cli.parsers()["run"]
     p.prog = "nn2gpt learn run lab"
     p.description = ("Train your chapter-4 variants (squared score, inverse score, anticausal mask) against the "
                      "scaled dot product in the attention lab. The flags are `nn2gpt lab run`'s, less those that "
@@ -52,39 +51,29 @@ def passed(book) -> dict[str, tuple[object, str]]:
     return {name: (checked.module(name), checked.said(name)) for name in checked.mine(NAMES)}
 
 
-def changes(mine: dict) -> tuple[list, list[str], list[str]]:
-    """(module attributes to swap in, the lab variants to train, the suites they belong to)."""
-    from nn2gpt.nn import attention, masks, scores
-
-    swaps, variants, suites = [], [], []
-    plain = dict(scores._PLAIN)
+def changes(mine: dict) -> tuple[dict, dict, list[str], list[str]]:
+    """(the learner's score functions by the lab's name, their masks by kind, the lab variants to
+    train, the suites they belong to): what nn2gpt.lab.parts.Parts hands every run."""
+    scores, masks, variants, suites = {}, {}, [], []
     if "squared_score" in mine:
-        plain["squared"] = pick(mine["squared_score"][0], "squared_score")
-        variants.append("squared")
+        scores["squared"] = pick(mine["squared_score"][0], "squared_score")
     if "inverse_score" in mine:
         module, said = mine["inverse_score"]
-        name = "neg_dot" if "negated" in said else "inverse"
-        plain[name] = pick(module, "inverse_score")
-        variants.append(name)
-    if variants:
-        swaps.append((scores, "_PLAIN", plain))
+        scores["neg_dot" if "negated" in said else "inverse"] = pick(module, "inverse_score")
+    if scores:
+        variants += list(scores)
         suites.append("scores")
     if "anticausal_mask" in mine:
-        theirs, real = pick(mine["anticausal_mask"][0], "anticausal_mask"), masks.structural_mask
-
-        def structural_mask(kind, Tq, Tk=None, window=None, device=None):
-            if kind == "anticausal" and Tk in (None, Tq):              # a KV cache's offsets: the lab's own
-                return theirs(Tq).to(device=device, dtype=bool)
-            return real(kind, Tq, Tk, window, device=device)
-        swaps.append((attention, "structural_mask", structural_mask))
+        masks["anticausal"] = pick(mine["anticausal_mask"][0], "anticausal_mask")
         variants.append("anticausal")
         suites.append("masks")
-    return swaps, variants, suites
+    return scores, masks, variants, suites
 
 
 def run(book, flags: list[str]) -> int:
     from nn2gpt.lab import runner
     from nn2gpt.lab.cli import LONG_STEPS
+    from nn2gpt.lab.parts import Parts
     from nn2gpt.lab.plan import make_plan
 
     args = parser().parse_args(flags)
@@ -96,21 +85,17 @@ def run(book, flags: list[str]) -> int:
     if not mine:
         raise UserError("none of chapter 4's exercises passes yet (squared_score, inverse_score, anticausal_mask); "
                         "`nn2gpt learn check squared_score` first")
-    swaps, variants, suites = changes(mine)
+    scores, masks, variants, suites = changes(mine)
     print(f"yours: {', '.join(mine)}; trained in the lab as {', '.join(variants)} against the baseline", flush=True)
     plan = replace(make_plan("all", args.seeds, variants, tiny=args.tiny), suites=suites)
     steps = LONG_STEPS if args.long and args.steps is None else args.steps
-    real_write = runner.atomic_write_json
-
-    def atomic_write_json(path, obj):                                  # results.json names the learner's pieces
-        if Path(path).name == "results.json" and isinstance(obj, dict):
-            obj = obj | {"learn": {"yours": list(mine), "variants": variants, "milestone": "lab"}}
-        return real_write(path, obj)
-    with swapped([*swaps, (runner, "atomic_write_json", atomic_write_json)]), \
-            learner_code(book, kept="the finished variants' results are kept"):
+    learn = {"yours": list(mine), "variants": variants, "milestone": "lab"}    # results.json names them
+    parts = Parts(scores=scores, masks=masks, results_extra={"learn": learn})
+    # the lab as it is, through its seam (nn2gpt.lab.parts): nothing of it, or of chapter 4, is patched
+    with learner_code(book, kept="the finished variants' results are kept"):
         path = runner.run_lab(plan, out_dir=args.out, budget=args.budget, steps=steps, data_dir=args.data_dir,
                               jobs=1, command=" ".join(["nn2gpt learn run lab", *flags]),
-                              overwrite=args.overwrite)
+                              overwrite=args.overwrite, parts=parts)
     text = Path(path).read_text(encoding="utf-8")
     if "## Summary" in text:                                         # the lab's table, here as well
         print(text.split("## Summary", 1)[1].split("\n## ", 1)[0].strip())

@@ -39,7 +39,7 @@ import io
 
 from nn2gpt.errors import UserError
 from nn2gpt.learn.milestone_gpt import flag_value, redraw_with_reference, split_out, val_losses
-from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, reference_first, swapped
+from nn2gpt.learn.pieces import Pieces, learner_code, listing, quietly, reference_first
 
 PIECES = {"padding_mask": "padding_mask", "cross_attention": "CrossAttention",
           "label_smoothing": "label_smoothed_loss", "greedy_decode": "greedy_decode"}
@@ -139,7 +139,8 @@ def run(book, flags: list[str]) -> int:
     from pathlib import Path
 
     from nn2gpt import checkpoint, runout
-    from nn2gpt.translate import decode, model, train
+    from nn2gpt.translate import model
+    from nn2gpt.translate.parts import Parts
     from nn2gpt.translate.cli import main as translate_main
     from nn2gpt.translate.evaluate import EvalConfig, evaluate
 
@@ -184,10 +185,8 @@ def run(book, flags: list[str]) -> int:
                 reference = evaluate(dataclasses.replace(scoring, model=ref_dir))["bleu"]
             ref_steps = last_step(ref_dir)
             ref_losses = val_losses(Path(ref_dir))
-    real_build, real_save = model.build_model, checkpoint.save_checkpoint
-
     def build_model(cfg):
-        built = real_build(cfg)
+        built = model.build_model(cfg)
         if "padding_mask" in mine:                                       # (B, S) -> (B, S) bool
             built.padding_mask = lambda src: mine["padding_mask"](src, built.pad_id)
         if "cross_attention" in mine:
@@ -195,24 +194,20 @@ def run(book, flags: list[str]) -> int:
                 adapt_cross(layer, mine["cross_attention"])
         return built
 
-    def save_checkpoint(run_dir, weights, config, *args, **kw):          # the config names the learner's pieces
-        learn = {"yours": list(mine), "reference": theirs, "milestone": "translate"}
-        return real_save(run_dir, weights, config | {"learn": learn}, *args, **kw)
-    swaps = [(model, "build_model", build_model), (checkpoint, "save_checkpoint", save_checkpoint)]
-    if "label_smoothing" in mine:
-        swaps.append((train, "label_smoothed_loss", mine["label_smoothing"]))
-    if "greedy_decode" in mine:
-        swaps.append((decode, "greedy_decode", learner_greedy(mine["greedy_decode"])))
+    learn = {"yours": list(mine), "reference": theirs, "milestone": "translate"}   # the run's config names them
+    parts = Parts(build_model=build_model, loss=mine.get("label_smoothing"), config_extra={"learn": learn},
+                  greedy_decode=learner_greedy(mine["greedy_decode"]) if "greedy_decode" in mine else None)
     dropout = dropout_of(mine_flags)
     if "cross_attention" in mine and dropout:
         print(f"dropout: chapter 3's model runs --dropout {dropout:g}, and your cross-attention has none of its own "
               f"(the reference's has it): the two runs draw differently; with --dropout 0 and --epochs N they take "
               f"the same steps", flush=True)
-    with swapped(swaps), learner_code(book, during="while training or scoring"):
-        translate_main(["train", *extra, *mine_flags, "--out", out])
+    # chapter 3's own commands, through their seam (nn2gpt.translate.parts): nothing of it is patched
+    with learner_code(book, during="while training or scoring"):
+        translate_main(["train", *extra, *mine_flags, "--out", out], parts)
         print(f"scoring the first {limit} test sentences, greedy:", flush=True)
         with scoring_yours(out, limit):
-            yours = evaluate(scoring)["bleu"]
+            yours = evaluate(scoring, parts=parts)["bleu"]
     if ref_losses:
         redraw_with_reference(Path(out), ref_losses, {"train_loss": "train (label-smoothed)", "val_loss": "val (NLL)"})
     theirs_bleu = "" if reference is None else f"   chapter 3's {reference:6.2f} ({ref_steps} steps)"

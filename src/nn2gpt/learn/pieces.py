@@ -10,8 +10,8 @@ line at their file and line. This module is that one place:
     pieces.module("backprop")                          # the learner's module, or the solution's
     with reference_first("gpt", out):                  # a stop here: one line, the learner's run not started
         quietly(gpt_main, [...the reference's flags...])
-    with swapped([(module, "name", value)]), learner_code(book, kept="..."):
-        ...train...
+    with learner_code(book, kept="..."):               # the chapter's own train(), given the pieces
+        ...train...                                   # through its seams: nothing of it is patched
 """
 
 from __future__ import annotations
@@ -71,19 +71,6 @@ def listing(mine, theirs, whose: str = "the reference's", unused: dict[str, str]
     has no place for."""
     text = f"yours: {', '.join(mine) or 'none yet'}; {whose}: {', '.join(theirs) or 'none'}"
     return text + "".join(f"\n{name}: checked, not part of this run ({why})" for name, why in (unused or {}).items())
-
-
-@contextlib.contextmanager
-def swapped(changes):
-    """Set each (module, attribute, value) for the duration, and put the originals back afterwards."""
-    saved = [(module, name, getattr(module, name)) for module, name, _ in changes]
-    try:
-        for module, name, value in changes:
-            setattr(module, name, value)
-        yield
-    finally:
-        for module, name, value in saved:
-            setattr(module, name, value)
 
 
 def quietly(main, argv: list[str]) -> int:

@@ -151,6 +151,7 @@ class MultiHeadAttention(nn.Module):
             self.qkv = nn.Linear(d_model, 3 * d_model, bias=bias)
         self.proj = nn.Linear(d_model, d_model, bias=bias)
         self.score = Score(score, n_head, self.hs)
+        self.structural_mask = structural_mask  # (kind, Tq, Tk, window, device) -> (Tq, Tk): the lab's seam
         self.rotary = Rotary(self.hs, block_size) if pos == "rope" else None
         if pos == "alibi":
             self.register_buffer("slopes", alibi_slopes(n_head), persistent=False)  # (nh,)
@@ -207,7 +208,7 @@ class MultiHeadAttention(nn.Module):
         newest_only = self.mask_kind == "causal" and Tq == 1  # one new query may see every key
         structural = None
         if self.mask_kind != "none" and not is_causal and not newest_only:
-            structural = structural_mask(self.mask_kind, Tq, Tk, self.window, device=q.device)  # (Tq, Tk)
+            structural = self.structural_mask(self.mask_kind, Tq, Tk, self.window, device=q.device)  # (Tq, Tk)
         full_mask = combine_masks(structural, None if mask is None else as_4d(mask))  # (.., Tq, Tk)
         bias = alibi_bias(self.slopes, Tq, Tk, Tk - Tq) if self.pos == "alibi" else None  # (nh, Tq, Tk)
         p = self.dropout if self.training else 0.0

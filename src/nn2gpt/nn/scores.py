@@ -102,6 +102,7 @@ class Score(nn.Module):
         if name not in SCORES:
             raise ValueError(f"unknown score {name!r}; choose from {', '.join(SCORES)}")
         self.name = name
+        self.fn = None  # a plain score's function in place of _PLAIN[name]: the seam the lab's `Parts` use
         if name == "cosine":
             self.log_tau = nn.Parameter(torch.full((n_head,), -0.5 * math.log(hs)))  # tau = 1/sqrt(hs)
         elif name == "additive":
@@ -115,7 +116,7 @@ class Score(nn.Module):
             return cosine(q, k, self.log_tau)
         if self.name == "additive":
             return additive(q, k, self.w_q, self.w_k, self.v)
-        return _PLAIN[self.name](q, k)
+        return (self.fn or _PLAIN[self.name])(q, k)
 
     def extra_repr(self) -> str:
         return self.name

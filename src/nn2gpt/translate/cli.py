@@ -205,7 +205,9 @@ def _threads(n) -> None:
         torch.set_num_threads(n)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], parts=None) -> int:
+    """`nn2gpt translate ...`; `parts` (nn2gpt.translate.parts.Parts, the workbook's milestone) go
+    to train() as they are."""
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
@@ -220,7 +222,7 @@ def main(argv: list[str]) -> int:
         from nn2gpt.translate.runconfig import TranslateConfig
         from nn2gpt.translate.train import train
 
-        train(_config(TranslateConfig, args))
+        train(_config(TranslateConfig, args), parts)
         return 0
     if command == "eval":
         args = _eval_parser().parse_args(argv[1:])

@@ -172,9 +172,10 @@ def sentence_beams(model, tok, sentences: list[str], beam: int = 4, max_sentence
 
 
 def translate(model, tok, sentences: list[str], beam: int = 1, alpha: float = 0.6,
-              max_sentences: int = 64, reranker=None) -> list[str]:
+              max_sentences: int = 64, reranker=None, greedy=None) -> list[str]:
     """Translate a list of sentences, batching sentences of similar length together. With a
-    `reranker` (translate/rerank.py), it chooses each sentence's translation from its beam."""
+    `reranker` (translate/rerank.py), it chooses each sentence's translation from its beam;
+    `greedy` is the greedy search for beam 1 (greedy_decode unless given)."""
     import torch
 
     if reranker is not None:
@@ -185,7 +186,7 @@ def translate(model, tok, sentences: list[str], beam: int = 1, alpha: float = 0.
     with torch.inference_mode():
         for chunk, src, max_len in _source_batches(model, tok, sentences, max_sentences):
             if beam <= 1:
-                outs = greedy_decode(model, src, max_len)
+                outs = (greedy or greedy_decode)(model, src, max_len)
             else:
                 outs = beam_decode(model, src, max_len, beam, alpha)
             for i, ids in zip(chunk, outs):

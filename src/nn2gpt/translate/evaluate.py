@@ -16,12 +16,13 @@ from pathlib import Path
 from nn2gpt.errors import UserError
 
 
-def load_run(run_dir):
-    """(model in eval mode, tokenizer, config) of the latest checkpoint in `run_dir`."""
+def load_run(run_dir, parts=None):
+    """(model in eval mode, tokenizer, config) of the latest checkpoint in `run_dir`; `parts`
+    (nn2gpt.translate.parts.Parts) may build another model of the same weights."""
     import torch
 
     from nn2gpt.checkpoint import has_checkpoint, load_checkpoint, refuse_kind, require_kind, require_vocab, run_kind
-    from nn2gpt.translate.model import build_model
+    from nn2gpt.translate.parts import Parts
     from nn2gpt.translate.spm import tokenizer_from_json
 
     run = Path(run_dir)
@@ -40,7 +41,7 @@ def load_run(run_dir):
     try:
         if ck.config["model"]["model"] != "transformer":
             raise KeyError("model")
-        model = build_model(ck.config["model"])
+        model = (parts or Parts()).build(ck.config["model"])
         model.load_state_dict({k: torch.from_numpy(v) for k, v in ck.weights.items()})
     except (KeyError, TypeError, RuntimeError) as e:
         raise UserError(f"{run} does not hold a translation model that matches its config ({type(e).__name__}: "
@@ -128,7 +129,7 @@ def loss_on(model, examples, pad_id: int, max_tokens: int, autocast=None) -> flo
     return total / max(count, 1)
 
 
-def evaluate(cfg: EvalConfig, reranker=None) -> dict:
+def evaluate(cfg: EvalConfig, reranker=None, parts=None) -> dict:
     """BLEU of beam (or greedy) translations of a split, or of the files --src/--ref, plus
     teacher-forced loss and perplexity. With a `reranker` (translate/rerank.py) the beam is
     reranked with a target language model. The sentences are prepared as the pipe prepares them
@@ -138,13 +139,14 @@ def evaluate(cfg: EvalConfig, reranker=None) -> dict:
     from nn2gpt.translate.batches import encode_pairs
     from nn2gpt.translate.lines import report, translate_lines
 
-    model, tok, config = load_run(cfg.model)
+    model, tok, config = load_run(cfg.model, parts)
     pairs, name = _test_pairs(cfg, config["train"]["pair"])
     pairs = pairs[:cfg.limit] if cfg.limit else pairs
     examples = [e for e in encode_pairs(tok, pairs) if len(e[0]) <= model.max_len and len(e[1]) <= model.max_len]
     loss = loss_on(model, examples, tok.pad_id, config["train"]["max_tokens"])
     started = time.time()
-    hyps, notes = translate_lines(model, tok, [s for s, _ in pairs], cfg.beam, cfg.alpha, reranker)
+    hyps, notes = translate_lines(model, tok, [s for s, _ in pairs], cfg.beam, cfg.alpha, reranker,
+                                  greedy=parts.greedy_decode if parts else None)
     seconds = time.time() - started
     report(notes, name)
     score, signature = bleu(hyps, [t for _, t in pairs])

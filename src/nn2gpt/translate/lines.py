@@ -108,13 +108,15 @@ def prepare_lines(model, tok, lines: list[str]) -> tuple[list[str], list[tuple[i
     return sentences, notes
 
 
-def translate_lines(model, tok, lines: list[str], beam: int = 4, alpha: float = 0.6, reranker=None):
-    """(one translation per line, in order; the notes of prepare_lines). Blank lines stay blank."""
+def translate_lines(model, tok, lines: list[str], beam: int = 4, alpha: float = 0.6, reranker=None, greedy=None):
+    """(one translation per line, in order; the notes of prepare_lines). Blank lines stay blank.
+    `greedy`: the greedy search to use (decode.greedy_decode unless given)."""
     from nn2gpt.translate.decode import translate
 
     sentences, notes = prepare_lines(model, tok, lines)
     todo = [i for i, s in enumerate(sentences) if s]
-    done = translate(model, tok, [sentences[i] for i in todo], beam, alpha, reranker=reranker) if todo else []
+    done = translate(model, tok, [sentences[i] for i in todo], beam, alpha, reranker=reranker,
+                     greedy=greedy) if todo else []
     out = [""] * len(sentences)
     for i, hyp in zip(todo, done):
         out[i] = hyp

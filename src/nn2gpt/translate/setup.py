@@ -33,13 +33,14 @@ def limited(splits: dict, limit: int | None) -> dict:
     return {k: v[:limit] for k, v in splits.items()} if limit else splits
 
 
-def model_and_optimizer(config: dict, ck, start, device):
-    """The Transformer (its saved or source weights, if any) and Adam (its saved moments and RNG on --resume)."""
+def model_and_optimizer(config: dict, ck, start, device, parts=None):
+    """The Transformer (its saved or source weights, if any) and Adam (its saved moments and RNG on
+    --resume); `parts` (nn2gpt.translate.parts.Parts) may build another model of the same weights."""
     import torch
 
-    from nn2gpt.translate.model import build_model
+    from nn2gpt.translate.parts import Parts
 
-    model = build_model(config["model"])
+    model = (parts or Parts()).build(config["model"])
     if ck is not None or start is not None:
         weights = {k: torch.from_numpy(v) for k, v in (ck or start).weights.items()}
         missing, extra = model.state_dict().keys() - weights.keys(), weights.keys() - model.state_dict().keys()

@@ -72,17 +72,18 @@ def _plot_loss(run: Path) -> None:
     plot_losses(run, read_metrics(run), labels={"train_loss": "train (label-smoothed)", "val_loss": "val (NLL)"})
 
 
-def train(cfg: TranslateConfig) -> Path:
-    """Train as `cfg` says, holding the lock of its run directory throughout."""
+def train(cfg: TranslateConfig, parts=None) -> Path:
+    """Train as `cfg` says, holding the lock of its run directory throughout; `parts`
+    (nn2gpt.translate.parts.Parts: the model, the loss) are chapter 3's own unless given."""
     from nn2gpt.runlock import RunLock
 
     with RunLock(cfg.out):
-        return _train(cfg)
+        return _train(cfg, parts)
 
 
-def _train(cfg: TranslateConfig) -> Path:
+def _train(cfg: TranslateConfig, parts=None) -> Path:
     """Prepare the run, then epoch by epoch: its steps, then its evaluation and maybe a save."""
-    run = _Run(cfg)
+    run = _Run(cfg, parts)
     # Ctrl-C sets a flag that is read between steps, so a save never sees a half-applied Adam step.
     with StopOnCtrlC() as ctrl_c:
         while run.state["epoch"] < cfg.epochs:
@@ -104,8 +105,10 @@ class _Run:
     and the steps _train takes: `train_epoch` (a `take_step` per batch), `end_epoch` (`evaluate`,
     `log`, maybe `save`), and `save` and `stop_interrupted` on Ctrl-C."""
 
-    def __init__(self, cfg: TranslateConfig):
+    def __init__(self, cfg: TranslateConfig, parts=None):
         import torch
+
+        from nn2gpt.translate.parts import Parts
 
         from nn2gpt.data.translation import load_pair
         from nn2gpt.devices import mixed_precision, pick_device
@@ -115,10 +118,13 @@ class _Run:
         ck, start = settled_start(cfg, self.dir)  # 1. continue this run, fine-tune another, or start afresh
         torch.manual_seed(cfg.seed)
         splits = limited(load_pair(cfg.pair, cfg.data_dir), cfg.limit)  # 2. the data, the tokenizer, the config
+        parts = parts or Parts()
+        self.loss = parts.loss or label_smoothed_loss
         self.config, self.tok = run_config(cfg, ck, start, splits)
+        self.config = self.config | parts.config_extra  # saved in every checkpoint
         self.tcfg = self.config["train"]
         splits["train"] = splits["train"] + joined_pairs(self.tcfg, splits["train"], cfg.pair)
-        self.model, self.opt = model_and_optimizer(self.config, ck, start, self.device)  # 3. the model and its optimizer
+        self.model, self.opt = model_and_optimizer(self.config, ck, start, self.device, parts)  # 3. the model and its optimizer
         self.autocast, use_bf16 = mixed_precision(self.device)  # bf16 and TF32 on a CUDA GPU, else float32
         self.state = (ck.state if ck is not None else None) or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None,
                                                                 "seconds": 0.0}
@@ -200,7 +206,7 @@ class _Run:
         with self.autocast():
             logits = self.model(src, tgt_in)  # (B, T, V)
         eps = self.tcfg["label_smoothing"]
-        loss = label_smoothed_loss(logits.float(), tgt_out, eps, self.tok.pad_id)  # scalar
+        loss = self.loss(logits.float(), tgt_out, eps, self.tok.pad_id)  # scalar
         loss_value = loss.item()
         problem = self.ceiling.problem(loss_value, f"training loss at step {self.state['step'] + 1}")
         if problem:  # before the step, so the weights stay as last saved
