@@ -62,3 +62,13 @@ def test_the_recipes_set_exactly_the_settings_declared_as_the_recipes():
     assert declared == set(RECIPE_SETTINGS)
     assert all(getattr(TrainConfig, n) is None for n in RECIPE_SETTINGS)   # left to the recipe
     assert all(TrainConfig(recipe=r).pos == RECIPES[r]["pos"] for r in RECIPES)
+
+
+def test_each_engine_has_one_model_size_default_stated_in_the_recipes():
+    from nn2gpt.gpt.model import GPTConfig
+    from nn2gpt.gpt.recipes import SIZES
+
+    for name, value in SIZES["torch"].items():
+        assert getattr(TrainConfig(), name) == getattr(GPTConfig(), name) == value, name
+    numpy = NumpyTrainConfig()
+    assert {n: getattr(numpy, n) for n in SIZES["numpy"]} == SIZES["numpy"]

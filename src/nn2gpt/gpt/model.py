@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nn2gpt.gpt.generate import Sampling
+from nn2gpt.gpt.recipes import SIZES
 from nn2gpt.nn.attention import KVCache
 
 
@@ -34,10 +35,10 @@ from nn2gpt.nn.attention import KVCache
 class GPTConfig:
     model: str = "gpt"  # bigram | attention | multihead | gpt: how far along the road
     vocab_size: int = 65  # Tiny Shakespeare has 65 distinct characters
-    block_size: int = 64  # the longest context the model sees
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128  # C, the width of every token's vector
+    block_size: int = SIZES["torch"]["block_size"]  # the longest context the model sees
+    n_layer: int = SIZES["torch"]["n_layer"]  # (each size's one default: nn2gpt.gpt.recipes.SIZES)
+    n_head: int = SIZES["torch"]["n_head"]
+    n_embd: int = SIZES["torch"]["n_embd"]  # C, the width of every token's vector
     dropout: float = 0.0
     bias: bool = True  # biases in Linear and LayerNorm layers, as GPT-2 has them
     # the fused kernel F.scaled_dot_product_attention; False runs `attention` below, written out

@@ -5,9 +5,11 @@
     speedrun  chapter 6's record (docs/speedrun.md): rotary positions, Muon for the blocks'
               matrices, output projections that start at zero, a head of its own.
 
-A recipe sets only the settings below; every other setting (sizes, learning rate, batch,
-budget) has one default, the same under both recipes, where the setting is declared: in
-nn2gpt.gpt.runconfig.TrainConfig (with the numpy engine's own, where it differs). A flag
+A recipe sets only the settings below; every other setting (learning rate, batch, budget) has
+one default, the same under both recipes, where the setting is declared: in
+nn2gpt.gpt.runconfig.TrainConfig (with the numpy engine's own, where it differs). The model's
+size has one default per engine, SIZES below, which TrainConfig, the numpy engine's config and
+chapter 2's GPTConfig read. A flag
 given with a recipe overrides that one value (`--recipe speedrun --optimizer adamw`). The help
 text, the docs, the lab (which always trains the classic recipe), a resumed run saved before
 recipes existed, and the benchmarks all read this table. No torch here: `--help` reads it.
@@ -24,6 +26,10 @@ RECIPES = {
                  "mlp": "gelu", "qk_norm": False, "softcap": None, "schedule": "cosine"},
 }
 DEFAULT_RECIPE = "classic"
+# the one model-size default of each engine: chapter 2's torch GPT (the best val loss per CPU-second
+# we measured, BENCHMARKS.md) and chapter 5's numpy baby GPT (the one it benchmarks against torch)
+SIZES = {"torch": {"n_layer": 2, "n_head": 4, "n_embd": 64, "block_size": 64},
+         "numpy": {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64}}
 WHAT = {"classic": "chapter 2's GPT: learned positions, AdamW, a tied head",
         "speedrun": "chapter 6's record: RoPE, Muon, zero-init, an untied head"}
 # the settings a recipe fixes (the keys of every row above)

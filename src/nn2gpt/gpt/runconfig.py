@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, fields
 from nn2gpt.errors import UserError
 from nn2gpt.flags import FRACTION, SEED, Number, Threads, positive
 from nn2gpt.gpt import MODELS
-from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPES, recipe, recipe_of
+from nn2gpt.gpt.recipes import DEFAULT_RECIPE, RECIPES, SIZES, recipe, recipe_of
 
 RECIPE = "recipe's"  # a setting's default is the recipe's value (nn2gpt.gpt.recipes)
 NOT_NUMPY = "not numpy's"  # a setting the numpy engine does not have
@@ -58,10 +58,15 @@ class TrainConfig:
     recipe: str = setting(DEFAULT_RECIPE)  # classic | speedrun (its flag: gpt/cli.py, with the recipes' help)
     # model (passed into ModelConfig; chapter 4's variants too)
     model: str = setting("gpt", MODELS, "which step of the road (default gpt)", torch_only=True)
-    n_layer: int = setting(2, positive(int), "transformer blocks ({default})", numpy=4)  # shallow, narrow, fast:
-    n_head: int = setting(4, positive(int), "attention heads per block ({default})")    # the best val loss per
-    n_embd: int = setting(64, positive(int), "embedding width C ({default})", numpy=128)  # CPU-second we measured
-    block_size: int = setting(64, positive(int), "context length T ({default})")
+    # the sizes: each engine's one default, nn2gpt.gpt.recipes.SIZES
+    n_layer: int = setting(SIZES["torch"]["n_layer"], positive(int), "transformer blocks ({default})",
+                           numpy=SIZES["numpy"]["n_layer"])
+    n_head: int = setting(SIZES["torch"]["n_head"], positive(int), "attention heads per block ({default})",
+                          numpy=SIZES["numpy"]["n_head"])
+    n_embd: int = setting(SIZES["torch"]["n_embd"], positive(int), "embedding width C ({default})",
+                          numpy=SIZES["numpy"]["n_embd"])
+    block_size: int = setting(SIZES["torch"]["block_size"], positive(int), "context length T ({default})",
+                              numpy=SIZES["numpy"]["block_size"])
     dropout: float = setting(0.0, FRACTION, "dropout rate, 0 <= p < 1 ({default})")
     bias: bool = setting(True)
     pos: str | None = setting(None, str, "positions: learned | rope | sinusoidal | sinusoidal_scaled | alibi | none "
@@ -151,7 +156,8 @@ class TrainConfig:
 
 SETTINGS = {f.name: f for f in fields(TrainConfig)}
 # the numpy engine's defaults where they differ from TrainConfig's (the baby GPT chapter 5 benchmarks)
-NUMPY_DEFAULTS = {n: f.metadata["numpy"] for n, f in SETTINGS.items() if f.metadata["numpy"] not in (None, RECIPE)}
+NUMPY_DEFAULTS = {n: f.metadata["numpy"] for n, f in SETTINGS.items()
+                  if f.metadata["numpy"] not in (None, RECIPE, f.default)}
 # settings a resumed run may change: its budget, how often it evaluates, logs and samples, and
 # where and how fast it computes (not what)
 SAFE_ON_RESUME = tuple(n for n, f in SETTINGS.items() if f.metadata["resume"] == "safe")
