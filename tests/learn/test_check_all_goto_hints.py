@@ -96,6 +96,9 @@ def test_goto_an_exercise_that_passed_checks_it_again_then_moves_on(book, capsys
     assert main(["learn", "check"]) == 0
     assert main(["learn", "goto", "00a"]) == 0
     assert "it has passed" in capsys.readouterr().out
+    assert main(["learn", "list"]) == 0                               # the list says which is current
+    row = next(line for line in capsys.readouterr().out.splitlines() if "00a_pair_counts.py" in line)
+    assert row.split()[1] == "current", row
     assert main(["learn", "check"]) == 0                              # the chosen one, passed again
     assert "00a_pair_counts.py: passed. next: 00b_merge.py" in capsys.readouterr().out
     assert "current" in progress(book) and progress(book)["current"] == "merge"

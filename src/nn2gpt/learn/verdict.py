@@ -55,7 +55,7 @@ def do_list(book, args) -> int:
     current = book.current()
     width = max(len(ex.file) for ex in all_exercises())     # one column for every name: the rows stay aligned
     for ex in all_exercises():
-        mark = "passed" if ex.name in data["passed"] else ("current" if ex is current else "")
+        mark = "current" if ex is current else "passed" if ex.name in data["passed"] else ""   # goto may pick a passed one
         print(f"  {ex.file:<{width}} {mark:<8} ch.{ex.chapter}  {ex.task}")
     print("milestones (nn2gpt learn run NAME):")
     for name, text in MILESTONES.items():
