@@ -1,6 +1,7 @@
 """Progress: a bar on a terminal, a few plain lines in a log file."""
 
 import io
+import re
 import subprocess
 import sys
 
@@ -50,3 +51,43 @@ def test_a_logged_training_run_of_2000_steps_writes_a_few_lines(tmp_path):
     assert r.returncode == 0, r.stderr
     assert len(r.stderr.encode()) < 3000, r.stderr
     assert "step 1/2000" in r.stderr and "step 2000/2000 (100%)" in r.stderr and "\r" not in r.stderr
+
+
+def test_a_budget_of_seconds_reads_the_clock_not_a_share_of_a_million_steps(monkeypatch):
+    import nn2gpt.progress as progress
+
+    clock = iter(range(10**6))
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: float(next(clock)))
+    log = io.StringIO()
+    bar = progress_bar(1_000_000, initial=10, every=3, stream=log, seconds=60, spent=6)  # resumed after 6 s
+    for _ in range(12):
+        bar.update(1)
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("step 11, 7 s of 60 s (12%), ")  # 6 s before, 1 s now
+    assert lines[-1].startswith("step 22, 19 s of 60 s (32%), ")
+    assert all("/1000000" not in line for line in lines)
+    steps = io.StringIO()  # a step budget that ends first still counts: the share is the larger one
+    bar = progress_bar(20, every=100, stream=steps, seconds=3600)
+    bar.update(10)
+    assert "step 10, 1 s of 3600 s (50%)" in steps.getvalue()
+
+
+def test_on_a_terminal_a_budget_of_seconds_is_a_bar_without_a_step_total():
+    term = Terminal()
+    bar = progress_bar(1_000_000, stream=term, seconds=60)
+    bar.update(3)
+    bar.close()
+    assert bar.total is None and "60 s budget" in term.getvalue() and "1000000" not in term.getvalue()
+
+
+def test_a_logged_run_with_a_budget_of_seconds_shows_the_seconds(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "nn2gpt", "gpt", "train", "--out", str(tmp_path / "r"), "--n-layer", "1",
+                        "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
+                        "--eval-batches", "2", "--max-iters", "1000000", "--max-seconds", "2", "--threads", "1",
+                        "--sample-tokens", "0"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("step ")]
+    assert lines and all(re.match(r"step \d+, \d+ s of 2 s \(\d+%\)", line) for line in lines), r.stderr
+    assert lines[-1].startswith("step ") and re.search(r"of 2 s \((9\d|100)%\)", lines[-1]), r.stderr
+    assert "/1000000" not in r.stderr and "\r" not in r.stderr

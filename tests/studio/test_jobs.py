@@ -53,6 +53,33 @@ def test_bad_training_requests_are_400s_and_start_nothing(client, runs_dir, body
     assert not (runs_dir / "w").exists()
 
 
+@pytest.mark.parametrize("name", ["gpt-live-3", "تجربة", "実験-2", "प्रयोग", "Ünïcode_1.5"])
+def test_a_run_name_may_be_letters_and_digits_of_any_script(name):
+    from nn2gpt.studio.jobs import good_name
+
+    assert good_name(name)
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", ".hidden", "a/b", "a\\b", "تجربة/..", "a b", "tab\tname",
+                                  "line\nbreak", "nul\x00", "\u200ezero-width-mark", "x" * 65, None, 7])
+def test_a_run_name_is_never_a_path_dots_or_a_control_character(name):
+    from nn2gpt.studio.jobs import good_name
+
+    assert not good_name(name)
+
+
+def test_an_arabic_run_name_starts_a_run_in_its_own_folder(client, runs_dir):
+    wait_for_end(client) if client.get("/api/train").json()["job"] else None
+    fields = {"layers": 1, "width": 32, "seconds": 5}
+    r = client.post("/api/train/start", json={"chapter": "gpt", "name": "تجربة", "fields": fields})
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "تجربة"
+    job = wait_for_end(client)
+    assert job["status"] == "finished" and job["saved"], job
+    load_model(runs_dir / "تجربة")
+    assert "تجربة" in [r["name"] for r in client.get("/api/runs").json()["runs"]["gpt"]]
+
+
 def test_stop_with_nothing_running_says_so(client):
     wait_for_end(client) if client.get("/api/train").json()["job"] else None
     r = client.post("/api/train/stop", json={})
@@ -95,7 +122,8 @@ def test_a_progress_line_is_a_training_loss_point():
     from nn2gpt.studio.jobs import PROGRESS, PROGRESS_LOSS, Job, Jobs
 
     job = Job("gpt", "x", None, [])
-    line = "step 120/1000000 (0%), 38.2 step/s, loss 2.4817 | 52,100 tok/s"
+    line = "step 120, 12 s of 60 s (20%), 38.2 step/s, loss 2.4817 | 52,100 tok/s"  # a budget of seconds
+    assert PROGRESS.match("step 7/2000 (0%), 3.0 step/s")[1] == "7"  # a budget of steps
     Jobs._progress(None, job, int(PROGRESS.match(line)[1]), PROGRESS_LOSS.search(line))
     assert job.step == 120 and job.events[-1] == {"type": "metric", "step": 120, "train_loss": 2.4817, "live": True,
                                                   "n": 0}

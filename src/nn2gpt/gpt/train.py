@@ -45,14 +45,13 @@ from nn2gpt.files import atomic_write_text
 from nn2gpt.gpt import ddp, runs
 from nn2gpt.gpt.tokenizer import bits_per_byte, bytes_per_token
 from nn2gpt.gpt.batches import get_batch
-from nn2gpt.gpt.perf import device_peak_flops, flops_per_token
+from nn2gpt.gpt.meter import Meter
 from nn2gpt.gpt.runconfig import TrainConfig
 from nn2gpt.gpt.setup import (build, checkpoint_for, fixed_val_set, fresh_state, my_share, restore,
                               text_and_tokenizer, wrapped)
 from nn2gpt.interrupt import StopOnCtrlC
 from nn2gpt.loop import Ceiling, Clock, diverged_message, evaluation_due, retry_advice, stop_status
 from nn2gpt.machine import training_threads
-from nn2gpt.progress import progress_bar
 from nn2gpt.runlock import RunLock
 from nn2gpt.gpt.muon import Muon, Optimizers, muon_names, optimizer_arrays
 from nn2gpt.schedule import lr_at
@@ -138,7 +137,7 @@ def train_loop(cfg: TrainConfig, t0: float, device, dist, tokenizer=None, build_
     saver = Saver(run_dir if dist.is_main else None, runs.run_config(model_cfg, cfg) | (config_extra or {}), tok,
                   rng, ckpt is not None, cfg.overwrite)
     ceiling = Ceiling.uniform(tok.vocab_size)  # a loss past it has diverged
-    meter = Meter(cfg, model, device, dist, state["step"])
+    meter = Meter(cfg, model, device, dist, state["step"], state["seconds"])
     fast.train()
 
     # ---- 2. the steps
@@ -265,44 +264,6 @@ class Saver:
                         again=retry_advice(not self.saved, self.overwrite))
         self.saved = True
         write_metrics(self.run_dir, state["rows"])
-
-
-class Meter:
-    """The training loss, tokens/s and MFU of each log interval, and the progress bar."""
-
-    def __init__(self, cfg: TrainConfig, model, device, dist, step: int):
-        self.cfg, self.world = cfg, dist.world
-        self.flops_tok = flops_per_token(model)  # for MFU
-        self.peak = cfg.peak_tflops * 1e12 if cfg.peak_tflops else device_peak_flops(device)
-        self.bar = progress_bar(cfg.max_iters, step, disable=not (cfg.progress and dist.is_main))
-        self.t, self.step = time.perf_counter(), step  # where the current log interval began
-        self.loss_sum = torch.zeros((), device=device)  # training losses since then, summed on the device
-
-    def add(self, loss: torch.Tensor) -> None:
-        self.loss_sum.add_(loss)  # no host sync: the loss stays on the device until the row
-
-    def tick(self) -> None:
-        self.bar.update(1)
-
-    def row(self, step: int, lr: float, seconds: float) -> dict:
-        """The metrics row of the interval that ends at `step` (the one host sync per interval)."""
-        cfg = self.cfg
-        train_loss = float(self.loss_sum) / (step - self.step)
-        self.loss_sum.zero_()
-        now = time.perf_counter()
-        tok_s = (step - self.step) * cfg.grad_accum * cfg.batch_size * cfg.block_size / (now - self.t)
-        self.t, self.step = now, step
-        mfu = self.flops_tok * tok_s / self.peak if self.peak else None
-        self.show(f"loss {train_loss:.4f} | {tok_s * self.world:,.0f} tok/s"
-                  + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""))
-        return {"step": step, "time": round(seconds, 3), "train_loss": train_loss, "lr": lr,
-                "tokens_per_s": round(tok_s * self.world), "mfu": mfu}
-
-    def show(self, text: str) -> None:
-        self.bar.set_postfix_str(text, refresh=False)
-
-    def close(self) -> None:
-        self.bar.close()
 
 
 def write_last_files(run_dir: Path, rows: list, status: str, model, tok, cfg: TrainConfig) -> None:

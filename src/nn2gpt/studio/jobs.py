@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 from nn2gpt.checkpoint import has_checkpoint
@@ -36,10 +37,9 @@ from nn2gpt.errors import UserError
 from nn2gpt.runlog import read_metrics
 from nn2gpt.studio import checks
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 POSITIONS = ("learned", "rope", "sinusoidal", "alibi", "none")  # the default of `gpt train` (classic) first
 EPOCH = re.compile(r"^epoch\s+(\d+)/(\d+): validation ([\d.]+)%")
-PROGRESS = re.compile(r"^step (\d+)/\d+\b")  # gpt train's progress line: the loop is running
+PROGRESS = re.compile(r"^step (\d+)\b")  # gpt train's progress line (step 12/2000 or step 12, 3 s of 60 s)
 PROGRESS_LOSS = re.compile(r"\bloss ([\d.]+)")
 IDS = itertools.count(1)
 SAMPLE_CHARS = 160
@@ -105,6 +105,16 @@ class Job:
                 "stopping": self.stopping, "saved": self.saved}
 
 
+def good_name(name) -> bool:
+    """A run name is a folder of the runs folder, named in any script ("gpt-live-3", "تجربة", "実験-2"): 1 to 64
+    letters, their marks (a vowel sign, a virama) and digits, '_', '.' or '-', starting with a letter or digit. So
+    never a path ('/', '\\'), never '.' or '..', never a space or a control character."""
+    if not isinstance(name, str) or not 1 <= len(name) <= 64:
+        return False
+    kinds = [unicodedata.category(c)[0] for c in name]  # L letter, M mark, N digit, C control, Z space ...
+    return kinds[0] in "LN" and all(k in "LMN" or c in "_.-" for c, k in zip(name, kinds))
+
+
 class Jobs:
     """The one job that may run, and the last one that ran."""
 
@@ -116,9 +126,9 @@ class Jobs:
     def start(self, chapter: str, name: str, fields: dict) -> Job:
         if not isinstance(chapter, str) or chapter not in COMMANDS:
             raise UserError(f"the page trains {' or '.join(COMMANDS)} runs, not {chapter!r}")
-        if not isinstance(name, str) or not NAME.match(name):
-            raise UserError("the run name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a "
-                            "letter or digit")
+        if not good_name(name):
+            raise UserError("the run name must be 1 to 64 letters or digits (of any script), '.', '_' or '-', "
+                            "starting with a letter or digit")
         run = self.runs_dir / name
         if os.path.lexists(run):  # a dangling symbolic link too: training must not write through it
             raise UserError(f"{name} already exists in {self.runs_dir}; choose another name")

@@ -209,9 +209,19 @@ function route() {
     a.classList.toggle("active", a.dataset.view === view);
     if (a.dataset.view === view) a.scrollIntoView({block: "nearest", inline: "nearest"}); // a narrow nav scrolls
   }
+  edges();
   if (!started.has(view)) { started.add(view); views[view](); }
   else if (refreshers[view]) refreshers[view](); // a run trained meanwhile shows up in the lists
 }
+
+// A nav wider than the screen (a phone's) scrolls sideways; it fades at each edge that hides more tabs.
+const tabs = document.getElementById("tabs");
+function edges() {
+  tabs.classList.toggle("more", tabs.scrollLeft + tabs.clientWidth < tabs.scrollWidth - 1);
+  tabs.classList.toggle("less", tabs.scrollLeft > 1);
+}
+tabs.addEventListener("scroll", edges, {passive: true});
+window.addEventListener("resize", edges);
 
 const refreshers = {};
 export function register(name, start, refresh = null) { views[name] = start; refreshers[name] = refresh; }

@@ -29,6 +29,12 @@ async function report() {
     showError($("lab-error"), null);
     // REPORT.md as `nn2gpt lab` wrote it, rendered on the server with its HTML shown as text
     box.innerHTML = r.html;
+    for (const table of box.querySelectorAll("table")) { // each in a box of its own that scrolls sideways
+      const wrap = document.createElement("div");
+      wrap.className = "scroll-x";
+      table.before(wrap);
+      wrap.append(table);
+    }
   } catch (e) { box.replaceChildren(); showError($("lab-error"), e); }
 }
 
