@@ -79,9 +79,9 @@ def pieces_of(checked) -> dict:
         if not checked.passed(name):
             return None
         module = checked.module(name)
-        for helper, attr in (("pair_counts", "count_pairs"), ("merge", "merge")):   # what its stub imported
-            if checked.passed(helper) and getattr(module, attr, None) is getattr(ch0, attr):
-                setattr(module, attr, checked.function(helper, attr))
+        for piece, attr in (("pair_counts", "count_pairs"), ("merge", "merge")):   # what its stub imported
+            if checked.passed(piece) and getattr(module, attr, None) is getattr(ch0, attr):
+                setattr(module, attr, checked.function(piece, attr))
         return getattr(module, attribute)
 
     return {"split": theirs_or("regex_split", "split") or (lambda text: chunks(text, GPT2_SPLIT)),
