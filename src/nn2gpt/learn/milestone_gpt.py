@@ -148,19 +148,26 @@ def block_forward(block, learner, n_head: int):
     return forward
 
 
-def split_out(flags: list[str], default: str = DEFAULTS["--out"]) -> tuple[str, list[str], list[str]]:
-    """(--out DIR or --out=DIR, else `default`; the flags without --out; those also without
-    --resume/--overwrite, for the reference run)."""
-    out, rest, i = default, [], 0
+def pop_flag(flags: list[str], name: str, default: str) -> tuple[str, list[str]]:
+    """(the value of `name VALUE` or `name=VALUE`, the last one given, else `default`; the flags
+    without it): a milestone's own flag, taken out before the chapter's command sees the rest."""
+    value, rest, i = default, [], 0
     while i < len(flags):
-        if flags[i] == "--out" and i + 1 < len(flags):
-            out, i = flags[i + 1], i + 2
+        if flags[i] == name and i + 1 < len(flags):
+            value, i = flags[i + 1], i + 2
             continue
-        if flags[i].startswith("--out="):
-            out = flags[i].split("=", 1)[1]
+        if flags[i].startswith(name + "="):
+            value = flags[i].split("=", 1)[1]
         else:
             rest.append(flags[i])
         i += 1
+    return value, rest
+
+
+def split_out(flags: list[str], default: str = DEFAULTS["--out"]) -> tuple[str, list[str], list[str]]:
+    """(--out DIR or --out=DIR, else `default`; the flags without --out; those also without
+    --resume/--overwrite, for the reference run)."""
+    out, rest = pop_flag(flags, "--out", default)
     return out, rest, [f for f in rest if f not in ("--resume", "--overwrite")]
 
 

@@ -46,16 +46,9 @@ REFUSED = ("--tokenizer", "--engine", "--text", "--resume", "--trace")
 
 def vocab_flag(flags: list[str]) -> tuple[int, list[str]]:
     """(--vocab-size's value, default VOCAB; the flags without it): it is this milestone's own flag."""
-    size, rest, i = str(VOCAB), [], 0
-    while i < len(flags):
-        if flags[i] == "--vocab-size" and i + 1 < len(flags):
-            size, i = flags[i + 1], i + 2
-            continue
-        if flags[i].startswith("--vocab-size="):
-            size = flags[i].split("=", 1)[1]
-        else:
-            rest.append(flags[i])
-        i += 1
+    from nn2gpt.learn.milestone_gpt import pop_flag
+
+    size, rest = pop_flag(flags, "--vocab-size", str(VOCAB))
     if not size.isdigit() or int(size) < 257:
         raise UserError(f"--vocab-size {size}: give a whole number of at least 257 (the 256 bytes and one merge)")
     return int(size), rest
