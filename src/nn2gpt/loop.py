@@ -2,7 +2,7 @@
 torch or numpy.
 
     clock = Clock(seconds_before, off_clock)         seconds of training, evaluations off it or not
-    stop_status(cfg, step, seconds, stopping)        "" to go on, else why the run stops
+    stop_status(cfg, step, seconds, stopping)        "" to go on, else why the run stops (Limits)
     evaluation_due(cfg, step, resumed_at, last)      evaluate (and save) now?
     Ceiling.uniform(V).problem(loss, what)           has the run diverged?   weights_problem(...)
     diverged_message(problem, run_dir, cfg)          the one line a diverged run ends with
@@ -22,9 +22,11 @@ max_seconds and the schedule read (bench/speedrun.py evaluates often; see docs/s
 A resumed run starts at a step that was evaluated and saved before it stopped, so that one is
 not evaluated again: a stopped-and-resumed run writes the same rows as a straight one.
 `agree(flag)` makes every process of a multi-process run (DDP) stop at the same step.
-The translation trainer (nn2gpt.translate.train) counts in epochs, not steps, and asks the
-same `Ceiling` and `diverged_message`; so do chapter 1's networks (nn2gpt.digits), whose weights
-are also held to `weights_problem`.
+The translation trainer (nn2gpt.translate.train.train_loop) is written out in the same shape,
+counts in epochs, and asks `stop_status` (with `Limits`: its time limit), `Ceiling` and
+`diverged_message`. Chapter 1's loop is the book's own `Network.SGD`, watched by
+nn2gpt.digits.guard with the same rules: the Ctrl-C flag read between mini-batches, `Ceiling`,
+`weights_problem` and `diverged_message`.
 
 When has a run diverged? When its loss is no longer a finite number, and also when it is a
 finite number far above where any run starts (`Ceiling`): a model that guesses every token
@@ -104,6 +106,16 @@ class Clock:
         seconds = time.perf_counter() - since
         self.paused += seconds
         return seconds
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What `stop_status` reads, for a loop whose settings name them otherwise: the translation
+    trainer counts epochs itself and has only a time limit (of one invocation, --max-seconds)."""
+
+    max_iters: float = math.inf
+    max_seconds: float | None = None
+    stop_at: int | None = None
 
 
 def stop_status(cfg, step: int, seconds: float, stopping: bool, agree=lambda flag: flag) -> str:

@@ -25,12 +25,14 @@ and on Ctrl-C or SIGTERM, which save before exiting (status 130 or 143: nn2gpt.i
 
 What the run holds before its first step (the checkpoint it continues or fine-tunes, the data,
 the model and Adam) comes from translate/setup.py; the validation loss is `loss_on` of
-translate/evaluate.py, the one `translate eval` reports. The loop, one epoch at a time (the
-rules of nn2gpt.loop, counted in epochs):
-  1. the epoch's batches, from a generator whose state the run keeps (`_Run._epoch_batches`);
-  2. one Adam step per batch (`take_step`), a metrics row every LOG_EVERY steps; after each step,
-     Ctrl-C, the time limit and the periodic save are checked (`train_epoch`);
-  3. at the epoch's end, or the time limit's: the validation loss, its row, maybe a save (`end_epoch`).
+translate/evaluate.py, the one `translate eval` reports. The loop, `train_loop`, is written out in the shape of
+nn2gpt.gpt.train.train_loop and calls the same rules of nn2gpt.loop by the same names (`Clock`,
+`stop_status`, `Ceiling`, `diverged_message`), counted in epochs:
+  1. set-up: the run's checkpoint, data, tokenizer, model and Adam; the epoch's batches come from a
+     generator whose state the run keeps (`epoch_batches`);
+  2. one Adam step per batch at the schedule's learning rate, a metrics row every LOG_EVERY steps;
+     after each step the stopping rules (Ctrl-C, --max-seconds: `stop_status`) and the periodic save;
+  3. at the epoch's end, or the time limit's: the validation loss, its row, maybe a save (`Saver`).
 A loss that diverges (not finite, or past twice ln(vocabulary): nn2gpt.loop.Ceiling), or weights
 no longer finite or past nn2gpt.loop.WEIGHT_LIMIT when a save comes, stops the run with a
 one-line "diverged" error (exit 2), keeping the last good checkpoint if there is one.
@@ -46,7 +48,7 @@ from pathlib import Path
 
 from nn2gpt.errors import UserError
 from nn2gpt.interrupt import StopOnCtrlC, Stopped
-from nn2gpt.loop import Ceiling, Diverged, diverged_message, retry_advice, weights_problem
+from nn2gpt.loop import Ceiling, Clock, Diverged, Limits, diverged_message, retry_advice, stop_status, weights_problem
 from nn2gpt.optstate import torch_adam_arrays
 from nn2gpt.progress import progress_bar
 from nn2gpt.runlog import plot_losses, read_metrics
@@ -78,189 +80,179 @@ def train(cfg: TranslateConfig, parts=None) -> Path:
     from nn2gpt.runlock import RunLock
 
     with RunLock(cfg.out):
-        return _train(cfg, parts)
+        return train_loop(cfg, parts)
 
 
-def _train(cfg: TranslateConfig, parts=None) -> Path:
-    """Prepare the run, then epoch by epoch: its steps, then its evaluation and maybe a save."""
-    run = _Run(cfg, parts)
-    # Ctrl-C sets a flag that is read between steps, so a save never sees a half-applied Adam step.
-    with StopOnCtrlC() as ctrl_c:
-        while run.state["epoch"] < cfg.epochs:
-            stop = run.train_epoch(ctrl_c)  # None: the epoch is done; else "interrupted" | "time"
-            if stop == "interrupted":
-                run.save()
-                run.stop_interrupted(ctrl_c)
-            run.end_epoch(out_of_time=stop == "time", ctrl_c=ctrl_c)
-            if ctrl_c.set:  # Ctrl-C during the evaluation or the save: that save was the last
-                run.stop_interrupted(ctrl_c)
-            if stop == "time":
-                break
-    return run.dir
+def train_loop(cfg: TranslateConfig, parts=None) -> Path:
+    """Steps 1 to 3 of the module docstring, top to bottom; returns the run directory."""
+    import torch
 
+    from nn2gpt.data.translation import load_pair
+    from nn2gpt.devices import mixed_precision, pick_device
+    from nn2gpt.translate.batches import collate
+    from nn2gpt.translate.parts import Parts
 
-class _Run:
-    """A translation run in training: its model, Adam, data and the state a checkpoint keeps
-    (step, epoch, the batch reached in it, the generator state its batches came from, seconds),
-    and the steps _train takes: `train_epoch` (a `take_step` per batch), `end_epoch` (`evaluate`,
-    `log`, maybe `save`), and `save` and `stop_interrupted` on Ctrl-C."""
+    # ---- 1. what the run holds before its first step (a resumed run: its checkpoint's)
+    run_dir, device = Path(cfg.out), pick_device(cfg.device)
+    ck, start = settled_start(cfg, run_dir)  # continue this run, fine-tune another, or start afresh
+    torch.manual_seed(cfg.seed)
+    splits = limited(load_pair(cfg.pair, cfg.data_dir), cfg.limit)
+    parts = parts or Parts()
+    loss_of = parts.loss or label_smoothed_loss
+    config, tok = run_config(cfg, ck, start, splits)
+    config = config | parts.config_extra  # saved in every checkpoint
+    tcfg = config["train"]
+    splits["train"] = splits["train"] + joined_pairs(tcfg, splits["train"], cfg.pair)  # --coordinate
+    model, opt = model_and_optimizer(config, ck, start, device, parts)
+    autocast, use_bf16 = mixed_precision(device)  # bf16 and TF32 on a CUDA GPU, else float32
+    state = (ck.state if ck is not None else None) or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None,
+                                                       "seconds": 0.0}
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"{cfg.pair}: {len(splits['train']):,} training pairs, vocabulary {tok.vocab_size:,}, "
+          f"{n_params / 1e6:.2f}M parameters, on {device}{' (bf16 autocast)' if use_bf16 else ''}, "
+          f"run directory {run_dir}")
+    train_ex, val_ex = examples(tok, splits, config["model"]["max_len"])
+    ceiling = Ceiling.uniform(tok.vocab_size)  # a loss past it has diverged (nn2gpt.loop)
+    saver = Saver(run_dir, config, tok, cfg, fresh=ck is None)
+    # the limits stop_status reads: --max-seconds counts this invocation's seconds; --epochs is the loop's own
+    limits = Limits(max_seconds=cfg.max_seconds)
 
-    def __init__(self, cfg: TranslateConfig, parts=None):
-        import torch
+    def diverged(problem: str) -> Diverged:
+        return Diverged(diverged_message(problem, run_dir, advice="lower --lr-factor or raise --warmup", name_kept=True))
 
-        from nn2gpt.translate.parts import Parts
-
-        from nn2gpt.data.translation import load_pair
-        from nn2gpt.devices import mixed_precision, pick_device
-
-        self.cfg, self.dir = cfg, Path(cfg.out)
-        self.device = pick_device(cfg.device)
-        ck, start = settled_start(cfg, self.dir)  # 1. continue this run, fine-tune another, or start afresh
-        torch.manual_seed(cfg.seed)
-        splits = limited(load_pair(cfg.pair, cfg.data_dir), cfg.limit)  # 2. the data, the tokenizer, the config
-        parts = parts or Parts()
-        self.loss = parts.loss or label_smoothed_loss
-        self.config, self.tok = run_config(cfg, ck, start, splits)
-        self.config = self.config | parts.config_extra  # saved in every checkpoint
-        self.tcfg = self.config["train"]
-        splits["train"] = splits["train"] + joined_pairs(self.tcfg, splits["train"], cfg.pair)
-        self.model, self.opt = model_and_optimizer(self.config, ck, start, self.device, parts)  # 3. the model and its optimizer
-        self.autocast, use_bf16 = mixed_precision(self.device)  # bf16 and TF32 on a CUDA GPU, else float32
-        self.state = (ck.state if ck is not None else None) or {"step": 0, "epoch": 0, "batch": 0, "epoch_rng": None,
-                                                                "seconds": 0.0}
-        n_params = sum(p.numel() for p in self.model.parameters())
-        print(f"{cfg.pair}: {len(splits['train']):,} training pairs, vocabulary {self.tok.vocab_size:,}, "
-              f"{n_params / 1e6:.2f}M parameters, on {self.device}{' (bf16 autocast)' if use_bf16 else ''}, "
-              f"run directory {self.dir}")
-        self.train_ex, self.val_ex = examples(self.tok, splits, self.config["model"]["max_len"])
-        self.ceiling = Ceiling.uniform(self.tok.vocab_size)  # a loss past it has diverged (nn2gpt.loop)
-        self._start_metrics(fresh=ck is None)
-        self.started = self.last_save = time.time()
-        self.seconds_before = self.state["seconds"]
-        self.recent: list[float] = []  # losses since the last log line (one batch alone is noisy: lengths vary)
-
-    def _start_metrics(self, fresh: bool) -> None:
-        """Where metrics rows go until the first save, and whether that save is the run's first."""
-        from nn2gpt.checkpoint import has_checkpoint
-
-        self.fresh = fresh
-        # A fresh run over a replaced one (--overwrite) keeps its metrics in memory until its first save, so
-        # that the old run stays whole until then; a fresh run in a new directory writes them as they come.
-        self.pending: list[dict] | None = [] if fresh and has_checkpoint(self.dir) else None
-        if fresh and self.pending is None:
-            (self.dir / "metrics.jsonl").unlink(missing_ok=True)
-
-    def train_epoch(self, ctrl_c) -> str | None:
-        """The epoch's remaining batches, a step each. After every step: Ctrl-C ("interrupted"), the
-        time limit ("time"), and a save when the last is SAVE_EVERY_S old; None at the epoch's end."""
-        batches = self._epoch_batches()
-        self.model.train()
-        bar = progress_bar(len(batches), self.state["batch"], f"epoch {self.state['epoch'] + 1}", "batch", self.cfg.quiet)
-        try:
-            for batch in batches[self.state["batch"]:]:
-                loss, lr = self.take_step(batch)
-                self.recent.append(loss)
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}")
-                if self.state["step"] % LOG_EVERY == 0:
-                    self.log({"step": self.state["step"], "epoch": self.state["epoch"], "lr": lr,
-                              "train_loss": round(sum(self.recent) / len(self.recent), 4),
-                              "seconds": round(self.state["seconds"], 1)})
-                    self.recent.clear()
-                if ctrl_c.set:
-                    return "interrupted"
-                if self.cfg.max_seconds is not None and time.time() - self.started >= self.cfg.max_seconds:
-                    return "time"
-                if time.time() - self.last_save >= SAVE_EVERY_S:
-                    self.save()
-        finally:  # also when a divergence error leaves the loop: the error prints on its own line
-            bar.close()
-        return None
-
-    def _epoch_batches(self) -> list:
-        """This epoch's batches, drawn from a generator seeded by (seed, epoch) whose starting state
-        the run keeps, so a resumed epoch draws the same batches and goes on where it stopped."""
-        import numpy as np
-
-        from nn2gpt.translate.batches import token_batches
-
-        if self.state["epoch_rng"] is None:  # a new epoch: remember how its batches were drawn
-            self.state["epoch_rng"] = np.random.default_rng([self.tcfg["seed"], self.state["epoch"]]).bit_generator.state
-        rng = np.random.default_rng()
-        rng.bit_generator.state = self.state["epoch_rng"]
-        return token_batches(self.train_ex, self.tcfg["max_tokens"], rng)
-
-    def take_step(self, batch) -> tuple[float, float]:
-        """One Adam step on one batch at the schedule's learning rate; (its label-smoothed loss, lr)."""
-        import torch
-
-        from nn2gpt.translate.batches import collate
-
-        # non_blocking on CUDA only: on MPS an asynchronous copy from these temporary arrays can read
-        # them after they are freed (silently wrong batches), and it would gain nothing there
-        src, tgt_in, tgt_out = (torch.from_numpy(a).to(self.device, non_blocking=self.device.type == "cuda")
-                                for a in collate(self.train_ex, batch, self.tok.pad_id))
-        lr = noam_lr(self.state["step"] + 1, self.config["model"]["d_model"], self.tcfg["warmup"], self.tcfg["lr_factor"])
-        for g in self.opt.param_groups:
-            g["lr"] = lr
-        with self.autocast():
-            logits = self.model(src, tgt_in)  # (B, T, V)
-        eps = self.tcfg["label_smoothing"]
-        loss = self.loss(logits.float(), tgt_out, eps, self.tok.pad_id)  # scalar
-        loss_value = loss.item()
-        problem = self.ceiling.problem(loss_value, f"training loss at step {self.state['step'] + 1}")
-        if problem:  # before the step, so the weights stay as last saved
-            raise self.diverged(problem)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
-        self.state["step"] += 1
-        self.state["batch"] += 1
-        self.state["seconds"] = self.seconds_before + time.time() - self.started
-        return loss_value, lr
-
-    def end_epoch(self, out_of_time: bool, ctrl_c) -> None:
-        """The epoch is over (or the time is): the validation loss, its row and line, and a save at the
-        run's end, on Ctrl-C, with --keep, or when the last save is EPOCH_SAVE_GAP_S old."""
-        state = self.state
-        if not out_of_time:
-            state.update(epoch=state["epoch"] + 1, batch=0, epoch_rng=None)
-        val = self.evaluate()
-        self.log({"step": state["step"], "epoch": state["epoch"], "val_loss": round(val, 4),
-                  "val_ppl": round(math.exp(val), 2), "seconds": round(state["seconds"], 1)})
-        print(f"epoch {state['epoch']}{' (time limit)' if out_of_time else ''}: step {state['step']}, "
-              f"val loss {val:.3f}, perplexity {math.exp(val):.1f}, {state['seconds']:.0f} s of training")
-        finished = out_of_time or state["epoch"] >= self.cfg.epochs
-        # with --keep, every epoch end is saved: those are the checkpoints `translate average` is for
-        if finished or ctrl_c.set or self.cfg.keep > 1 or time.time() - self.last_save >= EPOCH_SAVE_GAP_S:
-            self.save()
-
-    def evaluate(self) -> float:
-        """The validation loss (NLL, without label smoothing); a non-finite one stops the run as diverged."""
-        val = loss_on(self.model, self.val_ex, self.tok.pad_id, self.tcfg["max_tokens"], self.autocast)
-        problem = self.ceiling.problem(val, f"validation loss at step {self.state['step']}")
+    def evaluate() -> float:
+        """The validation loss (NLL, without label smoothing), held to the ceiling."""
+        val = loss_on(model, val_ex, tok.pad_id, tcfg["max_tokens"], autocast)
+        problem = ceiling.problem(val, f"validation loss at step {state['step']}")
         if problem:
-            raise self.diverged(problem)
+            raise diverged(problem)
         return val
 
-    def save(self) -> None:
-        """A checkpoint that resumes exactly: weights, Adam's moments, torch's generators, the state.
-        Weights no longer finite, or past nn2gpt.loop.WEIGHT_LIMIT, are never saved: the run stops as
-        diverged instead."""
+    def save() -> None:
+        problem = saver.save(model, opt, state, device)
+        if problem:  # weights no longer finite, or past WEIGHT_LIMIT: never saved
+            raise diverged(problem)
+
+    # ---- 2. the epochs: their steps, then their evaluation and maybe a save
+    clock = Clock(state["seconds"])
+    recent: list[float] = []  # losses since the last log row (one batch alone is noisy: lengths vary)
+    # Ctrl-C sets a flag that is read between steps, so a save never sees a half-applied Adam step.
+    with StopOnCtrlC() as ctrl_c:
+        while state["epoch"] < cfg.epochs:
+            batches = epoch_batches(state, tcfg["seed"], train_ex, tcfg["max_tokens"])
+            model.train()
+            bar = progress_bar(len(batches), state["batch"], f"epoch {state['epoch'] + 1}", "batch", cfg.quiet)
+            status = ""  # "" | interrupted | time (nn2gpt.loop.stop_status)
+            try:
+                for batch in batches[state["batch"]:]:
+                    # the learning rate, one Adam step on one batch
+                    lr = noam_lr(state["step"] + 1, config["model"]["d_model"], tcfg["warmup"], tcfg["lr_factor"])
+                    for g in opt.param_groups:
+                        g["lr"] = lr
+                    # non_blocking on CUDA only: on MPS an asynchronous copy from these temporary arrays can
+                    # read them after they are freed (silently wrong batches), and it would gain nothing there
+                    src, tgt_in, tgt_out = (torch.from_numpy(a).to(device, non_blocking=device.type == "cuda")
+                                            for a in collate(train_ex, batch, tok.pad_id))  # (B, S), (B, T), (B, T)
+                    with autocast():
+                        logits = model(src, tgt_in)  # (B, T, V)
+                    loss = loss_of(logits.float(), tgt_out, tcfg["label_smoothing"], tok.pad_id)  # scalar
+                    loss_value = loss.item()
+                    problem = ceiling.problem(loss_value, f"training loss at step {state['step'] + 1}")
+                    if problem:  # before the step, so the weights stay as last saved
+                        raise diverged(problem)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    state.update(step=state["step"] + 1, batch=state["batch"] + 1, seconds=clock.elapsed())
+                    # logging: a row every LOG_EVERY steps, of the mean loss since the last
+                    recent.append(loss_value)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}")
+                    if state["step"] % LOG_EVERY == 0:
+                        saver.log({"step": state["step"], "epoch": state["epoch"], "lr": lr,
+                                   "train_loss": round(sum(recent) / len(recent), 4),
+                                   "seconds": round(state["seconds"], 1)})
+                        recent.clear()
+                    # the stopping rules after every step: Ctrl-C, the time limit; a save every SAVE_EVERY_S
+                    status = stop_status(limits, state["step"], clock.elapsed() - clock.before, ctrl_c.set)
+                    if status:
+                        break
+                    if time.time() - saver.last_save >= SAVE_EVERY_S:
+                        save()
+            finally:  # also when a divergence error leaves the loop: the error prints on its own line
+                bar.close()
+            if status == "interrupted":
+                save()
+                stop_interrupted(ctrl_c, state, run_dir)
+            # ---- 3. the epoch is over (or the time is): evaluate, its row and line, maybe a save
+            if status != "time":
+                state.update(epoch=state["epoch"] + 1, batch=0, epoch_rng=None)
+            val = evaluate()
+            saver.log({"step": state["step"], "epoch": state["epoch"], "val_loss": round(val, 4),
+                       "val_ppl": round(math.exp(val), 2), "seconds": round(state["seconds"], 1)})
+            print(f"epoch {state['epoch']}{' (time limit)' if status == 'time' else ''}: step {state['step']}, "
+                  f"val loss {val:.3f}, perplexity {math.exp(val):.1f}, {state['seconds']:.0f} s of training")
+            finished = status == "time" or state["epoch"] >= cfg.epochs
+            # with --keep, every epoch end is saved: those are the checkpoints `translate average` is for
+            if finished or ctrl_c.set or cfg.keep > 1 or time.time() - saver.last_save >= EPOCH_SAVE_GAP_S:
+                save()
+            if ctrl_c.set:  # Ctrl-C during the evaluation or the save: that save was the last
+                stop_interrupted(ctrl_c, state, run_dir)
+            if status == "time":
+                break
+    return run_dir
+
+
+# -------------------------------------------------------------------- the calls behind it
+
+
+def epoch_batches(state: dict, seed: int, train_ex, max_tokens: int) -> list:
+    """This epoch's batches, drawn from a generator seeded by (seed, epoch) whose starting state
+    the run keeps (state["epoch_rng"]), so a resumed epoch draws the same batches and goes on where
+    it stopped."""
+    import numpy as np
+
+    from nn2gpt.translate.batches import token_batches
+
+    if state["epoch_rng"] is None:  # a new epoch: remember how its batches were drawn
+        state["epoch_rng"] = np.random.default_rng([seed, state["epoch"]]).bit_generator.state
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state["epoch_rng"]
+    return token_batches(train_ex, max_tokens, rng)
+
+
+class Saver:
+    """The files of one run: `save` writes a checkpoint that resumes exactly (weights, Adam's
+    moments, torch's generators, the state); `log` appends a row to metrics.jsonl. A fresh run over
+    a replaced one (--overwrite) keeps its rows in memory until its first save, so that the old run
+    stays whole until then; a fresh run in a new directory writes them as they come."""
+
+    def __init__(self, run_dir: Path, config: dict, tok, cfg: TranslateConfig, fresh: bool):
+        from nn2gpt.checkpoint import has_checkpoint
+
+        self.dir, self.config, self.tok, self.cfg, self.fresh = run_dir, config, tok, cfg, fresh
+        self.pending: list[dict] | None = [] if fresh and has_checkpoint(run_dir) else None
+        if fresh and self.pending is None:
+            (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+        self.last_save = time.time()
+
+    def save(self, model, opt, state: dict, device) -> str | None:
+        """Save, or say what is wrong with weights that must not be saved (not finite, or past
+        nn2gpt.loop.WEIGHT_LIMIT): then nothing is written."""
         import torch
 
         from nn2gpt.checkpoint import has_checkpoint, save_checkpoint
         from nn2gpt.translate.model import model_weights
 
-        weights = model_weights(self.model)
-        problem = weights_problem(weights.values(), f"at step {self.state['step']}")
-        if problem:  # never save a broken model
-            raise self.diverged(problem)
-        arrays = torch_adam_arrays(self.opt, self.model)
+        weights = model_weights(model)
+        problem = weights_problem(weights.values(), f"at step {state['step']}")
+        if problem:
+            return problem
+        arrays = torch_adam_arrays(opt, model)
         arrays["rng.torch"] = torch.get_rng_state().numpy()
-        if self.device.type == "cuda":
-            arrays["rng.cuda"] = torch.cuda.get_rng_state(self.device).numpy()
-        if self.device.type == "mps":
+        if device.type == "cuda":
+            arrays["rng.cuda"] = torch.cuda.get_rng_state(device).numpy()
+        if device.type == "mps":
             arrays["rng.mps"] = torch.mps.get_rng_state().numpy()
         # a new run's first save keeps nothing else: no checkpoint of a run it replaced may be averaged in;
         # config.json and tokenizer.json (and the held-back metrics) are written beside it after the switch
@@ -268,7 +260,7 @@ class _Run:
         if self.pending is not None:
             first["metrics.jsonl"] = "".join(json.dumps(r) + "\n" for r in self.pending)
         try:
-            save_checkpoint(self.dir, weights, self.config, self.tok.to_json(), arrays, dict(self.state),
+            save_checkpoint(self.dir, weights, self.config, self.tok.to_json(), arrays, dict(state),
                             keep=1 if self.fresh else self.cfg.keep, files=first,
                             again=retry_advice(self.fresh, self.cfg.overwrite))
         except UserError:
@@ -278,18 +270,17 @@ class _Run:
         self.fresh, self.pending = False, None
         _plot_loss(self.dir)
         self.last_save = time.time()
+        return None
 
     def log(self, row: dict) -> None:
-        """A row of metrics.jsonl: appended at once, or held back until the first save (see _start_metrics)."""
+        """A row of metrics.jsonl: appended at once, or held back until the first save."""
         if self.pending is not None:
             self.pending.append(row)
             return
         with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
 
-    def diverged(self, what: str) -> Diverged:
-        return Diverged(diverged_message(what, self.dir, advice="lower --lr-factor or raise --warmup", name_kept=True))
 
-    def stop_interrupted(self, ctrl_c) -> None:
-        print(f"\ninterrupted by {ctrl_c.name}: saved step {self.state['step']} to {self.dir}; continue with --resume")
-        raise Stopped(ctrl_c.signum or signal.SIGINT, told=True)  # the command line exits 130 (SIGINT) or 143 (SIGTERM)
+def stop_interrupted(ctrl_c, state: dict, run_dir: Path) -> None:
+    print(f"\ninterrupted by {ctrl_c.name}: saved step {state['step']} to {run_dir}; continue with --resume")
+    raise Stopped(ctrl_c.signum or signal.SIGINT, told=True)  # the command line exits 130 (SIGINT) or 143 (SIGTERM)
