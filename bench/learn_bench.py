@@ -8,7 +8,7 @@ is checked `--repeat` times in three ways, and the best and median wall times of
   cold    the whole command `nn2gpt learn check NAME` with NN2GPT_LEARN_WARM=0: a fresh child
           Python imports numpy (and torch), then the learner's file, and runs the check
   warm    the whole command `nn2gpt learn check NAME` with the workbook's warm checker running
-          (learn/server.py: numpy and torch imported once; a forked child per check)
+          (learn/warm.py: numpy and torch imported once; a forked child per check)
   watch   what `nn2gpt learn watch` does per saved file: a child forked from its own warm process
 
 The target: under a second a check on 2 cores. The warm checker's own start (its imports, paid once
@@ -26,10 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from nn2gpt.learn import server
-from nn2gpt.learn.exercises import all_exercises
+from nn2gpt.learn import warm as checker
+from nn2gpt.learn.book import Workbook
+from nn2gpt.learn.registry import all_exercises
 from nn2gpt.learn.runner import Warm
-from nn2gpt.learn.workbook import Workbook
 
 
 def command(name: str, book: Path, warm: bool) -> tuple[float, str]:
@@ -52,7 +52,7 @@ def main() -> None:
             (book.root / ex.file).write_text(ex.solution.read_text())
         first = all_exercises()[0]
         start = time.perf_counter()
-        result = server.check(book.root, first, book.root / first.file, 10.0)   # starts the checker
+        result = checker.check(book.root, first, book.root / first.file, 10.0)   # starts the checker
         print(f"the warm checker's start and first check: {time.perf_counter() - start:.2f} s ({result.status})")
         watch = Warm()
         try:
@@ -72,7 +72,7 @@ def main() -> None:
                 cells = "  ".join(f"{min(t):10.3f} {statistics.median(t):7.3f}" for t in times.values())
                 print(f"{ex.file:<28} {cells}  {', '.join(sorted(status))}", flush=True)
         finally:
-            server.stop(book.root)
+            checker.stop(book.root)
 
 
 if __name__ == "__main__":

@@ -212,7 +212,7 @@ def milestone_stop_probes(work: Path, run):
 
     book = work / "stops-book"
     if not book.exists():
-        from nn2gpt.learn.exercises import all_exercises
+        from nn2gpt.learn.registry import all_exercises
 
         assert main(["learn", "init", str(book)]) == 0
         for ex in all_exercises():

@@ -10,7 +10,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # Test models are tiny: one BLAS/torch thread is faster than two fighting over small matrices
 # (and the CLI subprocesses inherit it). Benchmarks in bench/ choose their own thread counts.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# `nn2gpt learn` keeps a warm checker in the background (learn/server.py): not in tests, whose
+# `nn2gpt learn` keeps a warm checker in the background (learn/warm.py): not in tests, whose
 # workbooks come and go; tests/learn/test_server.py turns it on for itself and stops what it starts.
 os.environ["NN2GPT_LEARN_WARM"] = "0"
 

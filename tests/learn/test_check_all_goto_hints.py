@@ -1,13 +1,12 @@
 """`learn check --all`, `learn goto NAME`, and the hint for the mistake the last check found."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from nn2gpt.cli import main
-from nn2gpt.learn.exercises import all_exercises, find
-from nn2gpt.learn.workbook import PROGRESS
+from nn2gpt.learn.book import PROGRESS
+from nn2gpt.learn.registry import all_exercises, find
 
 
 def solve(root, name):
@@ -173,12 +172,11 @@ def test_the_general_ladder_without_a_known_mistake_and_after_a_pass(book, capsy
 
 def test_every_mistake_hint_names_words_its_chapter_can_say():
     """A hint whose words no check message holds would never be shown: each must be in the
-    text of its chapter's checks (or their variants), and chapters 0, 1 and 2 have some."""
-    import nn2gpt.learn as learn
-
-    here = Path(learn.__file__).parent
+    text of its exercise's check or its chapter's shared ones (or their variants), and chapters
+    0, 1 and 2 have some."""
     for ex in all_exercises():
-        text = "\n".join(p.read_text() for p in (here / f"ch{ex.chapter}").glob("*.py") if p.name != "__init__.py")
+        shared = [p for p in ex.folder.parent.glob("*.py") if p.name != "__init__.py"]
+        text = "\n".join(p.read_text() for p in [ex.folder / "check.py", *shared])
         for needles, ladder in ex.mistake_hints:
             assert ladder and all(isinstance(h, str) and h for h in ladder), ex.name
             assert any(n in text for n in needles), (ex.name, needles)

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from nn2gpt.cli import main
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.registry import find
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.cli import main
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.registry import find
 
 TINY = ["--max-iters", "6", "--eval-interval", "3", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
         "--block-size", "16", "--batch-size", "4", "--eval-batches", "2", "--warmup", "2", "--sample-tokens", "0",

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from nn2gpt.cli import main
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.registry import find
 
 TINY = ["--tiny", "--steps", "2"]
 

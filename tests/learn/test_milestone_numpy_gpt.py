@@ -7,7 +7,7 @@ import json
 import pytest
 
 from nn2gpt.cli import main
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.registry import find
 from nn2gpt.numpy_gpt import attention, model
 
 TINY = ["--max-iters", "4", "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16",

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from nn2gpt.cli import main
-from nn2gpt.learn.exercises import all_exercises, find
+from nn2gpt.learn.registry import all_exercises, find
 
 TINY = ["--vocab-size", "300", "--max-iters", "4", "--eval-interval", "2", "--n-layer", "1", "--n-head", "2",
         "--n-embd", "16", "--block-size", "16", "--batch-size", "4", "--eval-batches", "2", "--warmup", "2",

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from nn2gpt.cli import main
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.registry import find
 
 TINY = ["--pair", "es-en", "--d-model", "16", "--layers", "1", "--heads", "2", "--ff", "32", "--vocab-size", "200",
         "--max-tokens", "400", "--limit", "60", "--warmup", "5", "--quiet", "--device", "cpu", "--threads", "1",

@@ -8,9 +8,9 @@ import torch  # noqa: F401 - imported once here, so that each forked trace start
 
 from nn2gpt.cli import main
 from nn2gpt.learn import trace as tracing
-from nn2gpt.learn.exercises import all_exercises, find
+from nn2gpt.learn.book import Workbook
+from nn2gpt.learn.registry import all_exercises, find
 from nn2gpt.learn.tracer import example
-from nn2gpt.learn.workbook import Workbook
 
 # one shape each trace must name: the example's real data going through the exercise's code
 SHAPES = {

@@ -3,7 +3,7 @@ fresh child, for a pass, a mistake, a raise, a hang and what the learner prints.
 
 import pytest
 
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.registry import find
 from nn2gpt.learn.runner import Warm, check
 
 SIGMOID = "return 1.0 / (1.0 + np.exp(-z))"

@@ -1,4 +1,4 @@
-"""The warm checker (learn/server.py): `learn check` asks it, it gives the fresh child's verdict,
+"""The warm checker (learn/warm.py): `learn check` asks it, it gives the fresh child's verdict,
 it starts once per workbook, and it ends when idle, when told, when its workbook is gone and when
 nn2gpt's checking code changes. Each test stops every checker it started."""
 
@@ -12,8 +12,8 @@ import time
 import pytest
 
 from nn2gpt.cli import main
-from nn2gpt.learn import server
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn import warm as checker
+from nn2gpt.learn.registry import find
 from nn2gpt.learn.runner import check
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the warm checker needs fork (POSIX)")
@@ -23,9 +23,9 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the warm checke
 def warm_on(monkeypatch, book, tmp_path):
     monkeypatch.setenv("NN2GPT_LEARN_WARM", "1")
     yield book
-    server.stop(book)
+    checker.stop(book)
     for root in (book, tmp_path / "gone"):      # the checkers' files of this test's workbooks
-        for f in server.places(root):
+        for f in checker.places(root):
             f.unlink(missing_ok=True)
 
 
@@ -37,17 +37,17 @@ def wait_for(condition, seconds=60.0):
 
 
 def running(book) -> bool:
-    return server._holds(server.places(book)[1])
+    return checker._holds(checker.places(book)[1])
 
 
 def test_check_starts_the_checker_and_the_next_check_is_answered_by_it(warm_on, capsys):
     book = warm_on
     ex = find("sigmoid")
-    assert server.ask(book, ex, book / ex.file, 5) is None            # none yet
+    assert checker.ask(book, ex, book / ex.file, 5) is None            # none yet
     assert main(["learn", "check", "sigmoid"]) == 1                   # the stub; the checker started for it
     assert "not written yet" in capsys.readouterr().out
     assert running(book)
-    answer = server.ask(book, ex, book / ex.file, 5)
+    answer = checker.ask(book, ex, book / ex.file, 5)
     assert answer is not None and (answer.status, answer.message) == (check(ex, book / ex.file).status,
                                                                        check(ex, book / ex.file).message)
     (book / ex.file).write_text(ex.solution.read_text())
@@ -66,37 +66,37 @@ def test_the_checker_gives_the_fresh_childs_verdict(warm_on, body, verdict):
     text = ex.solution.read_text()
     line = next(li for li in text.splitlines(keepends=True) if "np.exp(-z)" in li and "return" in li)
     (book / ex.file).write_text(text.replace(line, body, 1))
-    server.start(book)
-    wait_for(lambda: server.places(book)[0].exists())
-    warm, fresh = server.ask(book, ex, book / ex.file, 2), check(ex, book / ex.file, 2)
+    checker.start(book)
+    wait_for(lambda: checker.places(book)[0].exists())
+    warm, fresh = checker.ask(book, ex, book / ex.file, 2), check(ex, book / ex.file, 2)
     assert warm is not None and warm.status == fresh.status == verdict
     assert (warm.message, warm.output) == (fresh.message, fresh.output)
     assert ("said" in warm.output) == ("print" in body) and ("careful" in warm.output) == ("warn" in body)
-    assert server.ask(book, ex, book / ex.file, 2) is not None        # a hang killed the child, not the checker
+    assert checker.ask(book, ex, book / ex.file, 2) is not None        # a hang killed the child, not the checker
 
 
 def test_one_checker_a_workbook_and_stop_ends_it(warm_on):
     book = warm_on
-    first = server.start(book)
-    wait_for(lambda: server.places(book)[0].exists())
-    assert server.start(book) is None                                 # one runs: no second
-    sock, lock = server.places(book)
-    second = subprocess.Popen([sys.executable, "-m", "nn2gpt.learn.server", str(book)])
+    first = checker.start(book)
+    wait_for(lambda: checker.places(book)[0].exists())
+    assert checker.start(book) is None                                 # one runs: no second
+    sock, lock = checker.places(book)
+    second = subprocess.Popen([sys.executable, "-m", "nn2gpt.learn.warm", str(book)])
     assert second.wait(timeout=30) == 0 and first.poll() is None      # it found the lock taken and left
-    assert server.stop(book) and first.wait(timeout=10) == 0
+    assert checker.stop(book) and first.wait(timeout=10) == 0
     assert not sock.exists() and not running(book)
-    assert server.ask(book, find("sigmoid"), book / find("sigmoid").file, 5) is None
+    assert checker.ask(book, find("sigmoid"), book / find("sigmoid").file, 5) is None
 
 
 def test_it_ends_when_idle_and_when_its_workbook_is_gone(warm_on, monkeypatch, tmp_path):
     book = warm_on
     monkeypatch.setenv("NN2GPT_LEARN_IDLE", "1")
-    idle = server.start(book)
-    assert idle.wait(timeout=60) == 0 and not server.places(book)[0].exists()
+    idle = checker.start(book)
+    assert idle.wait(timeout=60) == 0 and not checker.places(book)[0].exists()
     monkeypatch.setenv("NN2GPT_LEARN_IDLE", "900")
     other = tmp_path / "gone"
     assert main(["learn", "init", str(other)]) == 0                   # init starts one in the background
-    wait_for(lambda: server.places(other)[0].exists())
+    wait_for(lambda: checker.places(other)[0].exists())
     shutil.rmtree(other)
     wait_for(lambda: not running(other), seconds=30)                  # it looks every few seconds
 
@@ -105,7 +105,7 @@ def test_it_ends_when_its_workbook_is_replaced_by_a_folder_of_the_same_name(warm
     """The workbook deleted and made again under its name: still a folder there, but another one."""
     other = tmp_path / "gone"
     assert main(["learn", "init", str(other)]) == 0
-    wait_for(lambda: server.places(other)[0].exists())
+    wait_for(lambda: checker.places(other)[0].exists())
     shutil.rmtree(other)
     other.mkdir()                                                     # the same name, at once
     (other / "01_sigmoid.py").write_text(find("sigmoid").stub.read_text())
@@ -114,11 +114,11 @@ def test_it_ends_when_its_workbook_is_replaced_by_a_folder_of_the_same_name(warm
 
 def test_a_checker_with_older_code_is_not_asked(warm_on, monkeypatch, capsys):
     book = warm_on
-    proc = server.start(book)
-    wait_for(lambda: server.places(book)[0].exists())
-    monkeypatch.setattr(server, "code_version", lambda: "changed")   # as after an upgrade of nn2gpt
+    proc = checker.start(book)
+    wait_for(lambda: checker.places(book)[0].exists())
+    monkeypatch.setattr(checker, "code_version", lambda: "changed")   # as after an upgrade of nn2gpt
     ex = find("sigmoid")
-    assert server.ask(book, ex, book / ex.file, 5) is None            # it refuses, and ends
+    assert checker.ask(book, ex, book / ex.file, 5) is None            # it refuses, and ends
     assert proc.wait(timeout=10) == 0
     assert main(["learn", "check", "sigmoid"]) == 1                    # a new checker (or a fresh child) answers
     assert "not written yet" in capsys.readouterr().out
@@ -127,11 +127,11 @@ def test_a_checker_with_older_code_is_not_asked(warm_on, monkeypatch, capsys):
 def test_off_means_no_checker(book, monkeypatch, capsys):
     monkeypatch.setenv("NN2GPT_LEARN_WARM", "0")
     assert main(["learn", "check", "sigmoid"]) == 1 and "not written yet" in capsys.readouterr().out
-    assert not any(f.exists() for f in server.places(book))          # no checker, nor its files
+    assert not any(f.exists() for f in checker.places(book))          # no checker, nor its files
 
 
 def test_the_checkers_folder_is_private(warm_on):
-    sock, _ = server.places(warm_on)
+    sock, _ = checker.places(warm_on)
     assert sock.parent.stat().st_mode & 0o077 == 0 and len(str(sock)) < 100
 
 
@@ -151,18 +151,18 @@ def test_a_check_whose_asker_has_gone_is_stopped(warm_on):
     instead of letting it run to the time limit, and the next check is answered."""
     book = warm_on
     ex = hanging_sigmoid(book)
-    server.start(book)
-    wait_for(lambda: server.places(book)[0].exists())
+    checker.start(book)
+    wait_for(lambda: checker.places(book)[0].exists())
     asker = subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; "
-                              "from nn2gpt.learn import server; from nn2gpt.learn.exercises import find; "
-                              "server.ask(Path(sys.argv[1]), find('sigmoid'), Path(sys.argv[2]), 60)",
+                              "from nn2gpt.learn import warm as checker; from nn2gpt.learn.registry import find; "
+                              "checker.ask(Path(sys.argv[1]), find('sigmoid'), Path(sys.argv[2]), 60)",
                               str(book), str(book / ex.file)], env={**os.environ, "NN2GPT_LEARN_WARM": "1"})
     time.sleep(3)
     asker.kill()
     asker.wait()
     (book / ex.file).write_text(ex.solution.read_text())
     start = time.monotonic()
-    answer = server.ask(book, ex, book / ex.file, 60)
+    answer = checker.ask(book, ex, book / ex.file, 60)
     assert answer is not None and answer.status == "passed"
     assert time.monotonic() - start < 20                             # not after the abandoned check's 60 s
 
@@ -172,9 +172,9 @@ def test_a_killed_checker_leaves_no_lock_and_no_check_behind(warm_on):
     (the forked child does not hold it), and the orphaned child ends at its alarm, time limit + 5 s."""
     book = warm_on
     ex = hanging_sigmoid(book)
-    proc = server.start(book)
-    wait_for(lambda: server.places(book)[0].exists())
-    threading.Thread(target=server.ask, args=(book, ex, book / ex.file, 1), daemon=True).start()
+    proc = checker.start(book)
+    wait_for(lambda: checker.places(book)[0].exists())
+    threading.Thread(target=checker.ask, args=(book, ex, book / ex.file, 1), daemon=True).start()
     time.sleep(0.5)                                                   # the child is looping now
     children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
     proc.kill()

@@ -14,9 +14,9 @@ import types
 import pytest
 
 from nn2gpt.learn import keys
+from nn2gpt.learn.book import Workbook
 from nn2gpt.learn.cli import do_watch
-from nn2gpt.learn.exercises import find
-from nn2gpt.learn.workbook import Workbook
+from nn2gpt.learn.registry import find
 
 
 def solve(root, name):

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from nn2gpt.cli import main
-from nn2gpt.learn.exercises import all_exercises, find
-from nn2gpt.learn.workbook import PROGRESS
+from nn2gpt.learn.book import PROGRESS
+from nn2gpt.learn.registry import all_exercises, find
 
 
 def solve(root, name):
@@ -208,8 +208,8 @@ def test_watch_rechecks_the_file_just_saved(book, capsys):
     import argparse
     import os
 
+    from nn2gpt.learn.book import Workbook
     from nn2gpt.learn.cli import do_watch
-    from nn2gpt.learn.workbook import Workbook
 
     args = argparse.Namespace(poll=0.01, timeout=10.0, max_checks=1)
     assert do_watch(Workbook(book), args) == 1          # the current exercise, still the stub
@@ -242,8 +242,8 @@ def test_watch_says_in_one_line_that_a_file_is_gone_and_watches_on(book, capsys,
     import argparse
 
     import nn2gpt.learn.watch as cli
+    from nn2gpt.learn.book import Workbook
     from nn2gpt.learn.cli import do_watch
-    from nn2gpt.learn.workbook import Workbook
 
     path, text = book / "00a_pair_counts.py", find("pair_counts").solution.read_text()
     steps = iter([path.unlink, lambda: path.write_text(text)])   # what the learner does at each pause
@@ -361,11 +361,11 @@ def test_init_on_a_full_disk_leaves_nothing_and_runs_again(tmp_path, capsys, mon
 def test_init_a_progress_file_that_cannot_be_written_leaves_nothing(tmp_path, capsys, monkeypatch):
     import errno
 
-    from nn2gpt.learn import workbook
+    from nn2gpt.learn.book import Workbook
 
     def save(self, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(self.root / PROGRESS))
-    monkeypatch.setattr(workbook.Workbook, "save", save)
+    monkeypatch.setattr(Workbook, "save", save)
     root = tmp_path / "wb"
     assert main(["learn", "init", str(root)]) == 2
     assert f"cannot write the workbook's file {root / PROGRESS}: No space" in capsys.readouterr().err

@@ -128,7 +128,7 @@ def base_commands(runs, tmp):
         (ids.parent / "lines.txt").write_text("To be\n\n")
     book = tmp / "learn-book"
     if not book.exists():  # a workbook whose every exercise holds its solution
-        from nn2gpt.learn.exercises import all_exercises
+        from nn2gpt.learn.registry import all_exercises
 
         assert main(["learn", "init", str(book)]) == 0
         for ex in all_exercises():

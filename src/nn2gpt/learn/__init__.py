@@ -1,11 +1,12 @@
 """`nn2gpt learn`: a workbook in which the learner writes each piece of the road.
 
-    exercise.py       one exercise: task, hints, stub, solution (= reference), check; loading a file
-    exercises.py      the road's exercises in order, found by name
-    workbook.py       the learner's directory: exercise files, progress, backups
+    registry.py       the road's exercises in order (one folder each, found by listing), found by name
+    loading.py        a workbook file or a solution imported as a fresh module; a name taken from it
+    book.py           the learner's workbook: exercise files, progress, backups
     recover.py        a workbook whose progress file is corrupt or gone, rebuilt from its exercise files
     hints.py          which hint comes next: the one for the mistake the last check named, then the ladder
     runner.py         a check in a child process with a time limit; errors trimmed to the learner's line
+    warm.py           the warm checker: a process per workbook, torch imported, forking a child per check
     keys.py           `learn watch`'s single keys from a terminal (cbreak mode, always restored)
     actions.py        what those keys do, and `learn check --all`
     printed.py        what a check's code prints: its first lines kept, the rest counted, never held
@@ -13,7 +14,7 @@
                       differences, inputs changed in place
     trace.py          `learn trace NAME`: every variable's shape, line by line, on one real example
     tracer.py         its child: sys.settrace on the learner's file; shapes.py says what a value is
-    example_data.py   the examples' real data (MNIST, Tiny Shakespeare, Multi30k); chN/examples.py each one
+    example_data.py   the trace examples' real data (MNIST, Tiny Shakespeare, Multi30k)
     ch0/              chapter 0 (plain Python): byte-level BPE, the regex split, GPT-2's byte table
     ch1/              chapter 1 (numpy, the book's network.py): the Network and the checks
     ch2/              chapter 2 (PyTorch): the lecture's modules, checked against chapter 2's
@@ -26,5 +27,7 @@
     milestone_translate   `learn run translate`: de-en with the learner's cross-attention and greedy search
     milestone_lab         `learn run lab`: the learner's chapter-4 variants in the attention lab
     milestone_numpy_gpt   `learn run numpy-gpt`: the numpy GPT trained with the learner's backward passes
-    workbook/, solutions/   the stubs `init` copies and the reference solutions
+    chN/exNN_name/    one exercise: exercise.toml (its task, hints, mistakes), stub.py (what `init` copies
+                      to NN_name.py), solution.py (the reference), check.py (its check and trace example);
+                      chN/common.py holds what a chapter's checks and examples share
 """

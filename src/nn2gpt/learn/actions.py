@@ -31,7 +31,7 @@ def check_all(book, check, timeout: float) -> int:
     """Check every exercise of the road with `check(ex, path, timeout)`; -> 0 if all passed, else
     the worst exit code (1 a wrong answer, 2 an error). What the code prints is not shown here:
     one line an exercise keeps the survey readable (`learn check NAME` shows it)."""
-    from nn2gpt.learn.exercises import all_exercises
+    from nn2gpt.learn.registry import all_exercises
 
     exercises = all_exercises()
     width = max(len(ex.file) for ex in exercises)
@@ -102,7 +102,7 @@ class WatchKeys:
             print(f"{ex.file} has not passed yet: `n` moves on after a pass (to start elsewhere: "
                   f"nn2gpt learn goto NAME)")
             return None
-        from nn2gpt.learn.workbook import after
+        from nn2gpt.learn.book import after
 
         nxt = after(ex, self.book.load()["passed"])     # what its pass named as next
         if nxt is None:
@@ -116,7 +116,7 @@ class WatchKeys:
         check_all(self.book, self.check, self.timeout)
 
     def milestone(self, ex):
-        from nn2gpt.learn.exercises import all_exercises
+        from nn2gpt.learn.registry import all_exercises
 
         name = milestone_of(ex.chapter, self.milestones)
         if name is None:

@@ -32,9 +32,9 @@ from pathlib import Path
 
 from nn2gpt.errors import UserError
 from nn2gpt.files import atomic_write_json, make_dirs, read_json
-from nn2gpt.learn.exercises import Exercise, all_exercises
 from nn2gpt.learn import recover
 from nn2gpt.learn.recover import not_stubs
+from nn2gpt.learn.registry import Exercise, all_exercises
 
 PROGRESS = "nn2gpt-progress.json"
 DEFAULT = "nn2gpt-workbook"

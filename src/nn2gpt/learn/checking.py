@@ -25,7 +25,7 @@ class NotWritten(CheckFailed):
 
 def need(module, name: str, what: str):
     """The learner's `name` (a function, a method of their class Network, a class), else CheckFailed."""
-    from nn2gpt.learn.exercise import pick
+    from nn2gpt.learn.loading import pick
 
     found = pick(module, name)
     if found is None:

@@ -95,7 +95,7 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.action == "init":
         return init(args)
-    from nn2gpt.learn.workbook import Workbook
+    from nn2gpt.learn.book import Workbook
 
     book = Workbook.find(getattr(args, "dir", None))
     if book.note:               # its progress file was corrupt or gone: rebuilt from the exercise files
@@ -109,25 +109,25 @@ def main(argv: list[str]) -> int:
 
 
 def init(args) -> int:
-    from nn2gpt.learn.exercises import all_exercises
-    from nn2gpt.learn.workbook import Workbook
+    from nn2gpt.learn.book import Workbook
+    from nn2gpt.learn.registry import all_exercises
 
     book = Workbook.create(args.path)
     first = all_exercises()[0]
     print(f"workbook created in {book.root}/ with {len(all_exercises())} exercises.")
     print(f"start with {book.root / first.file}: {first.task}")
     print(f"then: cd {book.root} && nn2gpt learn check   (or `nn2gpt learn watch` to re-check on every save)")
-    from nn2gpt.learn import server
+    from nn2gpt.learn import warm
 
-    server.start(book.root)  # imports torch in the background now, so the first check answers at once
+    warm.start(book.root)  # imports torch in the background now, so the first check answers at once
     return 0
 
 
 def do_status(book, args) -> int:
-    from nn2gpt.learn import server
-    from nn2gpt.learn.exercises import all_exercises
+    from nn2gpt.learn import warm
+    from nn2gpt.learn.registry import all_exercises
 
-    server.start(book.root)  # the learner is about to write and check: warm the checker meanwhile
+    warm.start(book.root)  # the learner is about to write and check: warm the checker meanwhile
 
     exercises, done = all_exercises(), book.load()["passed"]
     ex = book.current()
@@ -145,8 +145,8 @@ def do_status(book, args) -> int:
 
 
 def do_check(book, args) -> int:
-    from nn2gpt.learn import server
-    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn import warm
+    from nn2gpt.learn.registry import find
 
     if args.all:
         if args.name:
@@ -154,8 +154,8 @@ def do_check(book, args) -> int:
         from nn2gpt.learn.actions import check_all
         from nn2gpt.learn.runner import Warm, check
 
-        if server.enabled():    # the warm checker, as for one exercise (the first check may start it)
-            check = lambda ex, path, timeout: server.check(book.root, ex, path, timeout)  # noqa: E731
+        if warm.enabled():    # the warm checker, as for one exercise (the first check may start it)
+            check = lambda ex, path, timeout: warm.check(book.root, ex, path, timeout)  # noqa: E731
         elif hasattr(os, "fork"):   # else torch imported once here, not once for each of the exercises
             check = Warm().check
         return check_all(book, check, args.timeout)
@@ -163,20 +163,20 @@ def do_check(book, args) -> int:
     if ex is None:
         print("every exercise has passed; name one to check it again, e.g. nn2gpt learn check backprop")
         return 0
-    # the workbook's warm checker answers in a fraction of a second (learn/server.py); else a fresh child
-    return report(book, ex, server.check(book.root, ex, book.path(ex), args.timeout))
+    # the workbook's warm checker answers in a fraction of a second (learn/warm.py); else a fresh child
+    return report(book, ex, warm.check(book.root, ex, book.path(ex), args.timeout))
 
 
 def do_hint(book, args) -> int:
-    from nn2gpt.learn.exercises import find
     from nn2gpt.learn.hints import next_hint
+    from nn2gpt.learn.registry import find
 
     print(next_hint(book, find(args.name)))     # the hint for the mistake the last check found comes first
     return 0
 
 
 def do_goto(book, args) -> int:
-    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn.registry import find
 
     ex = find(args.name)
     book.goto(ex)
@@ -188,7 +188,7 @@ def do_goto(book, args) -> int:
 
 
 def do_solution(book, args) -> int:
-    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn.registry import find
 
     ex = find(args.name)
     if not book.passed(ex) and not args.give_up:
@@ -201,7 +201,7 @@ def do_solution(book, args) -> int:
 
 
 def do_reset(book, args) -> int:
-    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn.registry import find
 
     ex = find(args.name)
     path = book.root / ex.file
@@ -214,7 +214,7 @@ def do_reset(book, args) -> int:
 
 
 def do_trace(book, args) -> int:
-    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn.registry import find
     from nn2gpt.learn.trace import trace
 
     return trace(book, find(args.name), reference=args.reference, timeout=args.timeout)

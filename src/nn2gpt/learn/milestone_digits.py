@@ -69,7 +69,7 @@ def pieces(book, cost: str) -> tuple[dict, list[str], list[str], dict[str, str]]
     the pieces used that are theirs and that are the reference's; and {name: why} for the passed
     exercises this run has no place for."""
     from nn2gpt.learn import ch1
-    from nn2gpt.learn.exercise import pick
+    from nn2gpt.learn.loading import pick
     from nn2gpt.learn.pieces import Pieces
 
     checked = Pieces(book, (*USED, MATRIX, CE))
@@ -100,8 +100,8 @@ def solution_methods(methods: dict) -> dict:
     reference the learner's run is compared with takes the very same steps, so right code gives
     the same validation accuracy and cost at every epoch, to the last bit."""
     from nn2gpt.learn import ch1
-    from nn2gpt.learn.exercise import load_file, pick
-    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn.loading import load_file, pick
+    from nn2gpt.learn.registry import find
 
     sig = load_file(find("sigmoid").solution, "reference_digits_sigmoid")
     out = {}

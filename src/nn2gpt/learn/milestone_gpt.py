@@ -34,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.exercise import pick
+from nn2gpt.learn.loading import pick
 
 PIECES = {"head": "Head", "multi_head": "MultiHeadAttention", "feed_forward": "FeedForward", "block": "Block"}
 CLASSIC = ["--model", "gpt", "--recipe", "classic"]

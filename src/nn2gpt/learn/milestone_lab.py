@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.exercise import pick
+from nn2gpt.learn.loading import pick
 from nn2gpt.learn.pieces import Pieces, learner_code
 
 REFUSED = ("suite", "variants", "skip")

@@ -13,7 +13,7 @@ backward passes trained it. The learner's passes reach the model through chapter
 from __future__ import annotations
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.exercise import pick
+from nn2gpt.learn.loading import pick
 from nn2gpt.learn.pieces import Pieces, learner_code, listing
 
 USED = ("linear_backward", "layer_norm", "gelu_backward", "attention_backward", "cross_entropy_backward")

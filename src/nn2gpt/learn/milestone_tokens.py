@@ -103,7 +103,7 @@ def no_gpt_yet(out):
 
 def train_bpe(book, fn: dict, head: str, vocab: int, learn: dict):
     """The learner's tokenizer trained on `head`, and the seconds its training took."""
-    from nn2gpt.learn.ch0.checks import expect_merges
+    from nn2gpt.learn.ch0.common import expect_merges
     from nn2gpt.learn.ch0.invariants import LearnerBPE
     from nn2gpt.learn.checking import CheckFailed
     from nn2gpt.learn.pieces import learner_code

@@ -21,8 +21,8 @@ import os
 from pathlib import Path
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.exercise import load_file, pick
-from nn2gpt.learn.exercises import find
+from nn2gpt.learn.loading import load_file, pick
+from nn2gpt.learn.registry import find
 
 
 class Pieces:

@@ -24,7 +24,7 @@ import json
 import os
 from pathlib import Path
 
-from nn2gpt.learn.exercises import all_exercises
+from nn2gpt.learn.registry import all_exercises
 
 
 def not_stubs(root: Path) -> list[str]:

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nn2gpt.learn.checking import CheckFailed
-from nn2gpt.learn.exercises import Exercise, find
 from nn2gpt.learn.printed import Sink, drain, pump
+from nn2gpt.learn.registry import Exercise, find
 
 TIMEOUT = 10.0  # seconds a check may take; a right answer takes well under one
 
@@ -90,7 +90,7 @@ def culprit(exc: BaseException, root: Path) -> Exercise | None:
     """The exercise whose file in workbook `root` holds the last of the learner's frames (where the
     exception was raised, or passed through last); None when that file is no exercise's, or there
     is no such frame."""
-    from nn2gpt.learn.exercises import all_exercises
+    from nn2gpt.learn.registry import all_exercises
 
     frames = _workbook_frames(exc, root)
     name = Path(frames[-1].filename).name if frames else None
@@ -101,7 +101,7 @@ def check_here(exercise: Exercise, path: Path) -> Result:
     """Import the learner's file and run the check in this process (the child's work; tests use it)."""
     import numpy as np
 
-    from nn2gpt.learn.exercise import load_file
+    from nn2gpt.learn.loading import load_file
 
     path = Path(path)
     try:

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.exercises import Exercise, find
+from nn2gpt.learn.registry import Exercise, find
 
 FORK = hasattr(os, "fork")  # a forked child starts with the imports done; elsewhere a fresh Python
 SETUP = 60.0                # seconds allowed beyond the time limit for importing torch and reading the data
@@ -86,7 +86,7 @@ def run_child(ex: Exercise, path: Path, timeout: float, reference_too: bool) -> 
         why = (f"did not finish within {timeout:g} s (--timeout raises the limit)" if not finished
                else "stopped the trace before it finished (killed, out of memory, or os._exit in your file?)")
         return {"title": "", "rows": [], "more": {}, "events": [],
-                "end": {"status": "error", "line": None, "message": f"{path.name} {why}"}}, shown
+                "end": {"status": "error", "line": None, "message": f"{ex.file} {why}"}}, shown
 
 
 def _forked(ex, path, result, printed, timeout, limit, reference_too) -> bool:
@@ -132,7 +132,7 @@ def render(data: dict, path: Path, ex: Exercise, reference: bool, printed: str =
     rows, end = data["rows"], data["end"]
     mark = None if reference else first_difference(data["events"], data.get("reference"))
     whose = " (the reference)" if reference else ""
-    lines = [f"{path.name}{whose}: {data['title']}" if data["title"] else f"{path.name}{whose}"]
+    lines = [f"{ex.file}{whose}: {data['title']}" if data["title"] else f"{ex.file}{whose}"]
     blank = " " * (4 + 2 + (width + 2 if width else 0))   # the line number's and the code's columns
     last_of = {r[0]: i for i, r in enumerate(rows)}      # where a line's count of further runs goes
     body, marked = [], None
@@ -157,9 +157,9 @@ def render(data: dict, path: Path, ex: Exercise, reference: bool, printed: str =
     lines += body
     status = {"done": 0, "stub": 1, "missing": 1}.get(end["status"], 2)
     if end["status"] == "missing":
-        lines.append(f"{path.name}: {end['message']}")
+        lines.append(f"{ex.file}: {end['message']}")
     elif end["status"] != "done":
-        where = f"{end['line']:>4}  {code(end['line'])}" if end.get("line") else f"{path.name}: "
+        where = f"{end['line']:>4}  {code(end['line'])}" if end.get("line") else f"{ex.file}: "
         lines.append(where + ("raised " if end["status"] == "error" and end.get("line") else "") + end["message"])
     if printed.strip():
         said = printed.rstrip().splitlines()

@@ -19,7 +19,6 @@ for the parent to print (nn2gpt.learn.trace).
 
 from __future__ import annotations
 
-import importlib
 import json
 import linecache
 import os
@@ -151,8 +150,7 @@ def where(exc: BaseException, path: Path):
 
 def example(exercise):
     """The exercise's example: (what it is, a function of the learner's module that runs it)."""
-    examples = importlib.import_module(f"nn2gpt.learn.ch{exercise.chapter}.examples").EXAMPLES
-    return examples[exercise.name]()
+    return exercise.example()
 
 
 def record(exercise, path: Path, timeout: float, reference_too: bool) -> dict:
@@ -161,7 +159,7 @@ def record(exercise, path: Path, timeout: float, reference_too: bool) -> dict:
 
     from nn2gpt.errors import UserError
     from nn2gpt.learn.checking import CheckFailed
-    from nn2gpt.learn.exercise import load_file
+    from nn2gpt.learn.loading import load_file
     from nn2gpt.learn.runner import one_line
 
     path = Path(path).resolve()
@@ -255,7 +253,7 @@ def child(exercise, path: Path, result: Path, printed: Path, timeout: float, ref
 
 
 def main(argv: list[str]) -> int:
-    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn.registry import find
 
     path, name, result, printed, timeout = argv[:5]
     child(find(name), Path(path), Path(result), Path(printed), float(timeout), "--reference-too" in argv[5:])

@@ -41,7 +41,7 @@ def report(book, ex, result) -> int:
 def following(book, ex):
     """The first exercise after `ex` in road order (from the start again past the last) that has not
     passed; None when every one has."""
-    from nn2gpt.learn.exercises import all_exercises
+    from nn2gpt.learn.registry import all_exercises
 
     done, road = book.load()["passed"], all_exercises()
     i = next((k for k, e in enumerate(road) if e.name == ex.name), len(road))
@@ -49,7 +49,7 @@ def following(book, ex):
 
 
 def do_list(book, args) -> int:
-    from nn2gpt.learn.exercises import all_exercises
+    from nn2gpt.learn.registry import all_exercises
 
     data = book.load()
     current = book.current()

@@ -60,7 +60,7 @@ def code_version() -> str:
     """What the checks are made of: nn2gpt.learn's files, their sizes and times (cheap to take)."""
     here = Path(__file__).resolve().parent
     parts = sorted(f"{p.relative_to(here)}:{s.st_size}:{s.st_mtime_ns}"
-                   for p in here.rglob("*.py") for s in [p.stat()])
+                   for p in here.rglob("*") if p.suffix in (".py", ".toml") for s in [p.stat()])
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -124,7 +124,7 @@ def start(root: Path) -> subprocess.Popen | None:
             return None                                     # one runs (or is starting)
     except OSError:
         return None
-    return subprocess.Popen([sys.executable, "-m", "nn2gpt.learn.server", str(Path(root).resolve())],
+    return subprocess.Popen([sys.executable, "-m", "nn2gpt.learn.warm", str(Path(root).resolve())],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True,   # Ctrl-C in the terminal that started it is not its end
                             env={**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"})
@@ -187,7 +187,7 @@ def serve(root: Path, idle: float = IDLE) -> int:
     """The checker: take the workbook's lock (or leave: one runs), listen, answer until idle."""
     import fcntl
 
-    from nn2gpt.learn.exercises import find
+    from nn2gpt.learn.registry import find
 
     root = Path(root).resolve()
     sock_path, lock_path = places(root)

@@ -20,7 +20,7 @@ def do_watch(book, args) -> int:
     in a terminal, between two looks at the files, a key (nn2gpt.learn.keys, .actions)."""
     from nn2gpt.learn import keys
     from nn2gpt.learn.actions import WatchKeys
-    from nn2gpt.learn.exercises import all_exercises, find
+    from nn2gpt.learn.registry import all_exercises, find
     from nn2gpt.learn.runner import Warm, check
 
     if hasattr(os, "fork"):  # torch imported once: each check then answers without its second of imports

@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from nn2gpt.learn.exercise import load_file, pick
+from nn2gpt.learn.loading import load_file, pick
 
 METHODS = ("feedforward", "backprop", "update_mini_batch", "backprop_matrix")
 
@@ -35,11 +35,10 @@ class Network:
 @functools.lru_cache(maxsize=None)
 def reference(name: str):
     """The reference version of a method or function (from the exercise's solution file)."""
-    from nn2gpt.learn.ch1 import EXERCISES
+    from nn2gpt.learn.registry import find
 
     owner = {"sigmoid_prime": "sigmoid", "CrossEntropyCost": "cross_entropy"}.get(name, name)
-    solution = next(ex.solution for ex in EXERCISES if ex.name == owner)
-    return pick(load_file(solution, f"nn2gpt_learn_solution_{owner}"), name)
+    return pick(load_file(find(owner).solution, f"nn2gpt_learn_solution_{owner}"), name)
 
 
 def assemble(**methods) -> type:
