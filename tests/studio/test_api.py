@@ -59,7 +59,8 @@ def test_every_chapter_s_runs_are_found_nested_ones_too(runs_dir, tmp_path):
 def test_the_page_and_its_assets_are_served_by_the_package(client):
     page = client.get("/")
     assert page.status_code == 200 and "nn2gpt studio" in page.text
-    for asset in ("app.js", "digits.js", "gpt.js", "embeddings.js", "translate.js", "train.js", "lab.js", "studio.css"):
+    for asset in ("app.js", "runs.js", "digits.js", "gpt.js", "embeddings.js", "translate.js", "train.js", "lab.js",
+                  "studio.css"):
         assert client.get(f"/static/{asset}").status_code == 200
     assert "http://" not in page.text and "https://" not in page.text  # nothing fetched from elsewhere
 
@@ -125,7 +126,8 @@ def test_generate_streams_what_gpt_sample_writes(client, runs_dir):
     with client.stream("POST", "/api/gpt/generate", json={"run": "gpt", "prompt": "ROMEO:", "max_new_tokens": 40,
                                                           "temperature": 0.9, "top_k": 20, "seed": 3}) as r:
         got = events(r)
-    assert got[0] == {"type": "start", "prompt": "ROMEO:"} and got[-1]["type"] == "end"
+    assert got[0]["type"] == "model" and got[0]["run"] == "gpt"  # the model that writes it, first
+    assert got[1] == {"type": "start", "prompt": "ROMEO:"} and got[-1]["type"] == "end"
     pieces = [e["text"] for e in got if e["type"] == "piece"]
     assert len(pieces) == 40  # one event per sampled token, as it comes
     model, tok, _ = load_gpt(runs_dir / "gpt")

@@ -59,7 +59,7 @@ def test_a_12x12_model_with_64_columns_reads_right_at_laptop_width(page, studio)
     # 144 heads: one layer of rows at a time, every head as a thumbnail, a legend on every map
     assert page.locator("#gpt-attention .hm-row").count() == 12 and page.locator("#gpt-layer option").count() == 12
     assert page.locator("#gpt-heads .thumb").count() == 144
-    assert page.locator("#gpt-inspect .hm-legend").count() == 2
+    assert page.locator("#gpt-inspect .hm-legend").count() == 3  # the row map, the thumbnails, one head over the text
     # the 50k-token vocabulary's labels stay inside their column of the bars
     widths = page.evaluate("[...document.querySelectorAll('#gpt-next .row code')].map((c) => c.scrollWidth <= "
                            "c.clientWidth + 1 || getComputedStyle(c).textOverflow === 'ellipsis')")
@@ -169,8 +169,9 @@ def test_a_deleted_run_leaves_the_list(page, studio, runs_dir):
         shutil.rmtree(runs_dir / "doomed")
         page.click("#gpt-generate")
         page.wait_for_selector("#gpt-run option[value=doomed]", state="detached")
-        chosen = page.input_value("#gpt-run")  # another run of the shared folder, whichever other tests left
-        assert chosen and chosen != "doomed" and (runs_dir / chosen).is_dir()
+        assert page.input_value("#gpt-run") == ""  # "(pick a run)": never a silent switch to another run
+        assert page.inner_text("#view-gpt .runnote") == "the run 'doomed' was deleted — pick another run"
+        assert page.locator("#gpt-error").is_hidden()  # said once, under the run's name
     finally:
         shutil.rmtree(runs_dir / "doomed", ignore_errors=True)
 
@@ -217,6 +218,6 @@ def test_translate_with_a_head_off_and_the_model_s_own_slip_as_placeholder(page,
     assert page.locator("#translate-enc .hm-row.picked").get_attribute("data-row") == "2"
     page.locator("#translate-heads input[type=checkbox]").nth(6).check()  # decoder 1 cross, head 1
     page.click("#translate-go")
-    page.wait_for_function("document.getElementById('translate-logp').textContent.includes('with 1 head off')")
+    page.wait_for_function("document.getElementById('translate-logp').textContent.includes('decoder 1 cross head 1 off')")
     rows = page.locator("#translate-compare tr td:first-child").all_inner_texts()
-    assert rows == ["the model's", "the model's with 1 head off"]
+    assert rows == ["the model's", "the model's with decoder 1 cross head 1 off"]

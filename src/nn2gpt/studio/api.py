@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 
 from starlette.concurrency import run_in_threadpool
@@ -38,13 +39,14 @@ async def body_of(request: Request) -> dict:
     return body
 
 
-async def answer(fn, *args, lock=None) -> JSONResponse:
+async def answer(fn, *args, lock=None, stamp=None) -> JSONResponse:
     """fn(*args) in a worker thread (a forward pass must not stall the event loop), as JSON;
-    holding `lock` if one is given."""
+    holding `lock` if one is given; with `stamp` (`Studio.stamp`: the run and its model's identity) added."""
     def call():
         with lock or contextlib.nullcontext():
             return fn(*args)
-    return JSONResponse(await run_in_threadpool(call))
+    result = await run_in_threadpool(call)
+    return JSONResponse(result | stamp if stamp else result)
 
 
 def page_routes(studio) -> list:
@@ -53,18 +55,26 @@ def page_routes(studio) -> list:
         name = (body if body is not None else request.query_params).get("run")
         return await run_in_threadpool(studio.model, name, kind)
 
+    def stamp(request, model, body=None):
+        return studio.stamp((body if body is not None else request.query_params).get("run"), model)
+
     async def digits_predict(request):
         body = await body_of(request)
         net, _ = await model_of(request, "digits", body)
-        return await answer(digits.predict, net, digits.canvas_gray(body))
+        return await answer(digits.predict, net, digits.canvas_gray(body), stamp=stamp(request, net, body))
 
     async def digits_gallery(request):
         net, _ = await model_of(request, "digits")
-        return await answer(studio.gallery.misclassified, net)
+        return await answer(studio.gallery.misclassified, net, stamp=stamp(request, net))
+
+    async def digits_test(request):
+        net, _ = await model_of(request, "digits")
+        return await answer(studio.gallery.test_digit, net, _int(request.query_params.get("index", "")),
+                            stamp=stamp(request, net))
 
     async def digits_neuron(request):
         net, _ = await model_of(request, "digits")
-        return await answer(digits.neuron, net, _int(request.query_params.get("neuron", "")))
+        return await answer(digits.neuron, net, _int(request.query_params.get("neuron", "")), stamp=stamp(request, net))
 
     async def gpt_of(body: dict):
         return await run_in_threadpool(studio.looked_into, body.get("run"), "gpt")
@@ -74,24 +84,28 @@ def page_routes(studio) -> list:
         (model, tok, _), lock = await gpt_of(body)
         events = await run_in_threadpool(gpt.generate_events, model, tok, body.get("prompt"), gpt.sampling(body),
                                          lock)
+        events = itertools.chain([gpt.event({"type": "model"} | stamp(request, model, body))], events)
         return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     async def gpt_inspect(request):
         body = await body_of(request)
         (model, tok, _), lock = await gpt_of(body)
         return await answer(gpt.inspect, model, tok, body.get("text"), body.get("position"),
-                            gpt.display_settings(body), body.get("heads_off"), lock=lock)
+                            gpt.display_settings(body), body.get("heads_off"), lock=lock,
+                            stamp=stamp(request, model, body))
 
     async def gpt_next(request):
         body = await body_of(request)
         (model, tok, _), lock = await gpt_of(body)
         return await answer(gpt.next_only, model, tok, body.get("text"), body.get("position"),
-                            gpt.display_settings(body), body.get("heads_off"), lock=lock)
+                            gpt.display_settings(body), body.get("heads_off"), lock=lock,
+                            stamp=stamp(request, model, body))
 
     async def gpt_shapes(request):
         body = await body_of(request)
         (model, tok, _), lock = await gpt_of(body)
-        return await answer(gpt.shapes, model, tok, body.get("text") or "ROMEO:", lock=lock)
+        return await answer(gpt.shapes, model, tok, body.get("text") or "ROMEO:", lock=lock,
+                            stamp=stamp(request, model, body))
 
     async def gpt_tokens(request):
         body = await body_of(request)
@@ -100,18 +114,18 @@ def page_routes(studio) -> list:
 
     async def embeddings_map(request):
         model, tok, _ = await model_of(request, "gpt")
-        return await answer(embeddings.embedding_map, model, tok)
+        return await answer(embeddings.embedding_map, model, tok, stamp=stamp(request, model))
 
     async def embeddings_neighbours(request):
         body = await body_of(request)
         model, tok, _ = await model_of(request, "gpt", body)
-        return await answer(embeddings.nearest, model, tok, body)
+        return await answer(embeddings.nearest, model, tok, body, stamp=stamp(request, model, body))
 
     async def translate_info(request):
-        _, _, config = await model_of(request, "translate")
+        model, _, config = await model_of(request, "translate")
         lang = translate.source_language(config)
         return JSONResponse({"source_language": lang, "example": translate.PIZZA.get(lang, ""),
-                             "slip": translate.SLIP.get(lang, "")})
+                             "slip": translate.SLIP.get(lang, "")} | stamp(request, model))
 
     async def translator(body: dict):
         return await run_in_threadpool(studio.looked_into, body.get("run"), "translate")
@@ -120,17 +134,18 @@ def page_routes(studio) -> list:
         body = await body_of(request)
         (model, tok, _), lock = await translator(body)
         return await answer(translate.translate, model, tok, body.get("sentence"), body.get("beam", 4),
-                            body.get("heads_off"), lock=lock)
+                            body.get("heads_off"), lock=lock, stamp=stamp(request, model, body))
 
     async def translate_score(request):
         body = await body_of(request)
         (model, tok, _), lock = await translator(body)
         return await answer(translate.score, model, tok, body.get("sentence"), body.get("translation"),
-                            body.get("heads_off"), lock=lock)
+                            body.get("heads_off"), lock=lock, stamp=stamp(request, model, body))
 
     return [Route("/api/digits/predict", digits_predict, methods=["POST"]),
             Route("/api/digits/misclassified", digits_gallery),
             Route("/api/digits/neuron", digits_neuron),
+            Route("/api/digits/test", digits_test),
             Route("/api/gpt/generate", gpt_generate, methods=["POST"]),
             Route("/api/gpt/inspect", gpt_inspect, methods=["POST"]),
             Route("/api/gpt/next", gpt_next, methods=["POST"]),

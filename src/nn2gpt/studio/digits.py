@@ -46,6 +46,11 @@ def predict(net, gray: np.ndarray) -> dict:
         if "blank" in str(e):
             raise UserError("the canvas is blank; draw a digit on it") from None
         raise
+    return forward(net, x)
+
+
+def forward(net, x: np.ndarray) -> dict:
+    """The network's input x (784,) in [0, 1] through every layer: what the page draws."""
     layers = net.activations(x.reshape(784, 1).astype(net.dtype))[1:]  # [a^1, ..., a^L], each (n_l, 1)
     out = layers[-1][:, 0]  # (10,)
     probs = out if net.output == "softmax" else out / out.sum()
@@ -80,17 +85,32 @@ class Gallery:
 
     def misclassified(self, net, limit: int = SHOWN) -> dict:
         with self._lock:
-            if net not in self._done:
-                self._done[net] = self._compute(net)
-            found = self._done[net]
+            found = self._done.get(net)
+        if found is None:
+            found = self._compute(net)
+            with self._lock:
+                self._done[net] = found
         return found | {"items": found["items"][:limit]}
 
-    def _compute(self, net) -> dict:
+    def test_digit(self, net, index) -> dict:
+        """Test digit `index` through the network, as MNIST holds it (already 28x28, centred): its input,
+        hidden layer and outputs, with its true label."""
+        from nn2gpt.studio import checks
+
+        images, labels = self._images()
+        index = checks.number({"index": index}, "index", int, 0, len(labels) - 1)
+        return forward(net, images[index]) | {"index": index, "label": int(labels[index])}
+
+    def _images(self):
         from nn2gpt.data.mnist import load_mnist
 
-        if self._test is None:
-            self._test = load_mnist(self.data_dir, dtype=np.float32).test
-        images, labels = self._test.images, self._test.labels  # (10000, 784), (10000,)
+        with self._lock:
+            if self._test is None:
+                self._test = load_mnist(self.data_dir, dtype=np.float32).test
+        return self._test.images, self._test.labels  # (10000, 784), (10000,)
+
+    def _compute(self, net) -> dict:
+        images, labels = self._images()
         outputs = net.predict(images)  # (10000, 10)
         predicted = np.argmax(outputs, axis=1)
         wrong = np.flatnonzero(predicted != labels)

@@ -7,8 +7,9 @@ block_size tokens ending at t): the logits at t give the next-token distribution
 layer's and head's attention row t says how much t read from each earlier token.
 
 The distribution shown is the one the sampler draws from (`filtered_probs`: softmax(logits / T),
-then top-k and top-p), so moving the page's temperature and top-k re-shapes it; `next_only`
-keeps the last few positions' logits, so a slider's move is a softmax, not a forward pass.
+then top-k and top-p), so moving the page's temperature and top-k re-shapes it. Every click
+reads one kept pass over the whole text (`nn2gpt.studio.passes`), so a new position or a
+slider's move is a lookup and a softmax, not a forward pass.
 Heads can be turned off (`nn2gpt.nn.ablate.heads_off`: their output zeroed before the output
 projection) for any of these passes.
 """
@@ -19,11 +20,10 @@ import codecs
 import json
 import re
 import time
-import weakref
 
 import torch
 
-from nn2gpt.studio import checks
+from nn2gpt.studio import checks, passes
 
 MAX_PROMPT = 10_000  # characters; the model reads only its last block_size tokens anyway
 MAX_NEW = 2_000
@@ -95,9 +95,11 @@ def generate_events(model, tok, prompt: str, settings: dict, lock):
         except Exception as e:  # noqa: BLE001 - the page shows it; the stream ends cleanly
             yield event({"type": "error", "error": one_line(f"generation stopped: {e}")})
             return
-        seconds = time.perf_counter() - start
-        yield event({"type": "end", "tokens": pieces_of(tok, tok.encode(text)), "new_tokens": len(counted),
+        seconds, final = time.perf_counter() - start, tok.encode(text)
+        yield event({"type": "end", "tokens": pieces_of(tok, final), "new_tokens": len(counted),
                      "tokens_per_s": round(len(counted) / seconds, 1) if seconds > 0 else None})
+        with lock:
+            passes.ahead(model, final)  # the page shows the text now; its first click will read this pass
     return events()
 
 
@@ -127,12 +129,14 @@ def next_tokens(tok, logits: torch.Tensor, settings: dict, following: int | None
     (the one that was sampled, or typed) with its probability and rank."""
     probs = distribution(logits, settings)  # (V,)
     top = torch.topk(probs, min(TOP, probs.numel()))
-    answer = {"next": [{"token": pieces_of(tok, [int(i)])[0], "id": int(i), "p": float(f"{float(p):.4g}")}
-                       for p, i in zip(top.values, top.indices)],
+    answer = {"next": [{"token": pieces_of(tok, [int(i)])[0], "id": int(i), "p": float(f"{float(p):.4g}"),
+                        "logit": round(float(logits[i]), 3)}  # the raw logit, before temperature and softmax
+                       for p, i in zip(top.values, top.indices) if p > 0],  # top-k 3: three bars, not ten
               "settings": shown(settings), "following": None}
     if following is not None:
         p = probs[following]
         answer["following"] = {"token": pieces_of(tok, [following])[0], "id": following, "p": float(f"{float(p):.4g}"),
+                               "logit": round(float(logits[following]), 3),
                                "rank": int((probs > p).sum()) + 1}
     return answer
 
@@ -153,60 +157,26 @@ def _off(model, heads) -> dict:
 
 def inspect(model, tok, text: str, position: int, settings: dict, heads=None) -> dict:
     """Token `position` of `text`: the next-token distribution after it (under the sampling
-    settings, with the heads `heads` turned off) and every head's attention row and recent map."""
-    from nn2gpt.gpt.heatmaps import look_inside
-    from nn2gpt.nn.ablate import heads_off
-
+    settings, with the heads `heads` turned off) and every head's attention row and recent map,
+    read from one pass over the text (`passes`: kept, so the next click reads the same pass)."""
     ids, position, start = _window(model, tok, text, position)
     off = _off(model, heads)
-    window = torch.tensor([ids[start:position + 1]])  # (1, W)
-    model.eval()
-    with heads_off(model, off):
-        weights, logits = look_inside(model, window)  # [(nh, W, W)] per layer, (1, W, V)
+    kept, i = passes.at(model, ids, start, position, off)
     following = ids[position + 1] if position + 1 < len(ids) else None
-    _keep(model, _key(ids, start, position, off), logits[0, -1].float())  # the sliders start from these logits
-    n = THUMB if len(weights) * (weights[0].size(0) if weights else 0) <= 48 else THUMB // 2
-    attention = [{"layer": l, "head": h, "weights": [round(float(x), 4) for x in w[h, -1]],  # row `position`: (W,)
-                  "recent": (w[h, -n:, -n:] * 1000).round().int().tolist()}  # the last n x n, in thousandths
-                 for l, w in enumerate(weights) for h in range(w.size(0))]
+    n_layer, n_head = len(kept.weights), kept.weights[0].size(0) if kept.weights else 0
+    attention = passes.attention_at(kept, i, THUMB if n_layer * n_head <= 48 else THUMB // 2)  # rows and thumbnails
     return {"tokens": pieces_of(tok, ids), "position": position, "start": start,
-            **next_tokens(tok, logits[0, -1].float(), settings, following), "off": [[l, h] for l in off for h in off[l]],
-            "attention": attention, "n_layer": len(weights), "n_head": weights[0].size(0) if weights else 0}
-
-
-_LOGITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {(ids, heads off): logits (V,)}
-
-
-def _key(ids: list[int], start: int, position: int, off: dict) -> tuple:
-    """What a position's logits depend on: the tokens the model reads there and the heads turned off."""
-    return tuple(ids[start:position + 1]), tuple((l, tuple(sorted(off[l]))) for l in sorted(off))
-
-
-def _keep(model, key: tuple, logits: torch.Tensor) -> torch.Tensor:
-    """Keep `logits` (V,) under `key` for `model`, with the last 8 such (oldest out first)."""
-    kept = _LOGITS.setdefault(model, {})
-    if key not in kept and len(kept) >= 8:
-        kept.pop(next(iter(kept)))
-    kept[key] = logits
-    return logits
+            **next_tokens(tok, kept.logits_at(model, i), settings, following),
+            "off": [[l, h] for l in off for h in off[l]], "attention": attention, "n_layer": n_layer, "n_head": n_head}
 
 
 def next_only(model, tok, text: str, position: int, settings: dict, heads=None) -> dict:
-    """The next-token distribution alone (the page's temperature and top-k sliders): the logits of
-    one forward pass are kept for the last few (text, heads off), so moving a slider is a softmax."""
-    from nn2gpt.nn.ablate import heads_off
-
+    """The next-token distribution alone (the page's temperature and top-k sliders, the bars with heads
+    off): read from the kept pass over the text, so moving a slider is a softmax."""
     ids, position, start = _window(model, tok, text, position)
-    off = _off(model, heads)
-    key = _key(ids, start, position, off)
-    logits = _LOGITS.get(model, {}).get(key)
-    if logits is None:
-        model.eval()
-        with heads_off(model, off), torch.no_grad():
-            out, _ = model(torch.tensor([ids[start:position + 1]]))  # (1, W, V)
-        logits = _keep(model, key, out[0, -1].float())  # (V,)
+    kept, i = passes.at(model, ids, start, position, _off(model, heads))
     following = ids[position + 1] if position + 1 < len(ids) else None
-    return {"position": position, **next_tokens(tok, logits, settings, following)}
+    return {"position": position, **next_tokens(tok, kept.logits_at(model, i), settings, following)}
 
 
 def display_settings(body: dict) -> dict:

@@ -25,6 +25,7 @@ from nn2gpt.studio import digits
 from nn2gpt.studio.guard import Forbidden, Guard, resolve_run
 from nn2gpt.studio.api import lab_routes, page_routes, train_routes
 from nn2gpt.studio.jobs import Busy, Jobs
+from nn2gpt.studio.lens import lens_routes
 from nn2gpt.studio.runs import TRAIN_ONE, Models, find_runs
 
 STATIC = Path(__file__).parent / "static"
@@ -59,6 +60,11 @@ class Studio:
         run = resolve_run(self.runs_dir, name)
         return self.models.get(run, kind), self.models.lock(run)
 
+    def stamp(self, name, model) -> dict:
+        """What a model answer carries, so the page can tell a run retrained or rewritten since: the run's name
+        and the identity of the model that computed the answer (`model` as `model` or `looked_into` gave it)."""
+        return {"run": name, "identity": self.models.identity(resolve_run(self.runs_dir, name), model)}
+
 
 def routes(studio: Studio) -> list:
     async def index(request):
@@ -66,11 +72,14 @@ def routes(studio: Studio) -> list:
 
     async def runs(request):
         found = await run_in_threadpool(find_runs, studio.runs_dir)
+        job = studio.jobs.job
+        for run in found.get(job.chapter, []) if job and job.status == "running" else []:
+            run["training"] = run["name"] == job.name  # its checkpoints change under the page: it says so
         train = {k: v.format(runs=studio.cfg.runs) for k, v in TRAIN_ONE.items()}
         return JSONResponse({"runs": found, "runs_dir": studio.cfg.runs, "train_one": train})
 
     return [Route("/", index), Route("/api/runs", runs), *page_routes(studio), *lab_routes(studio),
-            *train_routes(studio), Mount("/static", StaticFiles(directory=STATIC), name="static")]
+            *train_routes(studio), *lens_routes(studio), Mount("/static", StaticFiles(directory=STATIC), name="static")]
 
 
 class Checked:

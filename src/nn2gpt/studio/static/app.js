@@ -1,6 +1,9 @@
-// nn2gpt studio: the page's shared pieces (requests, run lists, heatmaps) and the tab router.
+// nn2gpt studio: the page's shared pieces (heatmaps, bars, curves; requests and run lists from runs.js) and the tab router.
 // Plain JavaScript modules, no build step and nothing fetched from the internet.
 
+import {showing} from "./runs.js";
+
+export {RunChanged, fillRuns, getJSON, loadRuns, postJSON, postStream, watchRun} from "./runs.js";
 export const $ = (id) => document.getElementById(id);
 
 export function el(tag, attrs = {}, ...children) {
@@ -15,47 +18,20 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-async function answer(response) {
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || `the studio answered ${response.status}`);
-  return body;
-}
-
-export async function getJSON(path) {
-  return answer(await fetch(path));
-}
-
-export async function postJSON(path, body) {
-  return answer(await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
-                                   body: JSON.stringify(body)}));
-}
-
-// Server-Sent Events over a POST (EventSource can only GET): call onEvent with each data object.
-export async function postStream(path, body, onEvent, signal) {
-  const response = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
-                                      body: JSON.stringify(body), signal});
-  if (!response.ok) await answer(response);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const {value, done} = await reader.read();
-    if (done) break;
-    buffer += value;
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const chunk = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const data = chunk.split("\n").find((line) => line.startsWith("data: "));
-      if (data) onEvent(JSON.parse(data.slice(6)));
-    }
-  }
-}
-
 export function showError(node, error) {
+  if (error?.said) error = null; // the line under the run's name says it
   node.hidden = !error;
   node.textContent = error ? (error.message || String(error)) : "";
   // a run deleted (or emptied) since the list was read: read the list again, so it cannot be picked
   if (error && /there is no run|holds no trained model/.test(node.textContent)) refreshCurrent();
+}
+
+// A log box that follows its last line, as a terminal does, unless the reader scrolled up to read an earlier one;
+// it keeps the last `keep` lines.
+export function followLog(box, line, keep = 12) {
+  const following = box.scrollHeight - box.scrollTop - box.clientHeight < 8;
+  box.textContent = (box.textContent + line + "\n").split("\n").slice(-keep).join("\n");
+  if (following) box.scrollTop = box.scrollHeight;
 }
 
 // A calm white -> blue scale for weights in [0, 1].
@@ -73,8 +49,9 @@ export function shade(w, max = 1) {
 // shows its value in the line under the map (touch has no hover); rows are reachable with Tab and the arrows,
 // and Enter or Space does what a click does.
 const MIN_CELL = 9;
-// keep: the same map drawn again (a row was picked): the value line keeps what it said.
-export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picked, big, max, perRow, fit, keep} = {}) {
+// keep: the same map drawn again (a row was picked): the value line keeps what it said; sayRow: the value line
+// says that row's largest weight (a row picked by a click elsewhere, as focusing it would).
+export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picked, big, max, perRow, fit, keep, sayRow} = {}) {
   node.replaceChildren();
   node.classList.toggle("big", !!big);
   if (fit) {
@@ -110,6 +87,7 @@ export function heatmap(node, rows, rowLabels, colLabels, {onRow, onHover, picke
     grid.append(line);
   });
   node.append(grid, legend(perRow ? "the row's largest weight" : max === 1 ? "1" : `${all.toFixed(3)}, the largest`), readout);
+  if (rows[sayRow]) { const row = rows[sayRow], j = row.indexOf(Math.max(...row)); say(sayRow, j, row[j]); }
   if (fit && !big) grid.scrollLeft = grid.scrollWidth; // a text's map: the newest columns in view
 }
 
@@ -169,32 +147,6 @@ export function curve(svg, series, {xLabel = "step", yLabel = ""} = {}) {
   if (yLabel) add("text", {x: L + 6, y: T + 8}).textContent = yLabel;
 }
 
-// The runs of one chapter in a <select>; with none, say which command trains one.
-let runsCache = null;
-export async function loadRuns(force = false) {
-  if (!runsCache || force) runsCache = await getJSON("api/runs");
-  $("runs-dir").textContent = runsCache.runs_dir + "/";
-  return runsCache;
-}
-
-export async function fillRuns(chapter, select, emptyNode, summaryNode, {force = false, choose = null} = {}) {
-  const {runs, train_one} = await loadRuns(force);
-  const list = runs[chapter], keep = choose ?? select.value;
-  select.replaceChildren(...list.map((r) => el("option", {value: r.name, text: r.name})));
-  if (list.some((r) => r.name === keep)) select.value = keep;
-  const gone = keep && list.length && select.value !== keep; // the chosen run was deleted: the page moves on
-  emptyNode.hidden = list.length > 0;
-  if (!list.length) {
-    emptyNode.replaceChildren("No run of this chapter yet in the studio's folder. Train one: ",
-                              el("code", {text: train_one[chapter]}), " (then reload this page).");
-  }
-  const show = () => { if (summaryNode) summaryNode.textContent = list.find((r) => r.name === select.value)?.summary ?? ""; };
-  show();
-  select.onchange = () => { show(); select.dispatchEvent(new CustomEvent("run")); };
-  if (gone) select.dispatchEvent(new CustomEvent("run"));
-  return list.length > 0;
-}
-
 // ---- the router: one view at a time, chosen by the URL's #fragment ----
 const views = {};
 const started = new Set();
@@ -204,6 +156,7 @@ function route() {
   const name = (location.hash || "#digits").slice(1);
   const view = views[name] ? name : "digits";
   current = view;
+  showing(view);
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
   for (const a of document.querySelectorAll("#tabs a")) {
     a.classList.toggle("active", a.dataset.view === view);

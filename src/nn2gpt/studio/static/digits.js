@@ -1,10 +1,12 @@
 // Chapter 1: draw a digit; see the 28x28 input, the hidden sigmoids and the 10 outputs as you draw.
-import {$, bars, curve, el, fillRuns, loadRuns, postJSON, register, shade, showError, getJSON} from "./app.js";
+import {$, bars, curve, el, fillRuns, followLog, getJSON, loadRuns, postJSON, register, shade, showError, watchRun}
+  from "./app.js";
 
 const SIDE = 140; // the drawing is sent at 140x140 grey levels: enough detail for a 20x20 digit
 let inFlight = false, again = false, drawn = false;
 let hiddenNow = [];   // the hidden activations of the latest drawing
 let neuronShown = null;
+let testShown = null; // the misclassified test digit shown in the network, while nothing is drawn over it
 
 function paintPixels(canvas, values, side = 28) {
   const ctx = canvas.getContext("2d"), img = ctx.createImageData(side, side);
@@ -38,7 +40,8 @@ function showPrediction(p) {
   if (neuronShown !== null) sayNeuron(neuronShown);
   $("digits-hidden-caption").textContent = `hidden layer: ${hidden.length} sigmoids σ(w·x + b)` +
     (p.hidden.length > 1 ? ` (first of ${p.hidden.length})` : "");
-  bars($("digits-output"), p.probabilities.map((v, d) => ({label: String(d), value: v, text: v >= 0.01 ? v.toFixed(2) : ""})));
+  bars($("digits-output"), p.probabilities.map((v, d) => ({label: String(d), value: v, text: v >= 0.01 ? v.toFixed(2) : ""})),
+       {top: p.digit}); // the verdict's digit, even where two outputs round alike
   $("digits-output-caption").textContent = p.output === "softmax" ? "output: softmax probabilities (10,)"
     : "output: 10 sigmoid activations, scaled to sum to 1";
   $("digits-verdict").replaceChildren("The network says ", el("b", {text: String(p.digit)}),
@@ -74,7 +77,7 @@ async function showNeuron(i) {
     paintWeights($("digits-neuron-weights"), n.weights, n.largest);
     $("digits-neuron").hidden = false;
     $("digits-neuron-caption").textContent = `neuron ${i}: its 784 incoming weights (28×28), bias ${n.bias.toFixed(2)}`;
-  } catch (e) { $("digits-neuron-value").textContent = e.message; }
+  } catch (e) { if (!e.said) $("digits-neuron-value").textContent = e.message; }
 }
 
 async function predict() {
@@ -87,7 +90,7 @@ async function predict() {
                                                      pixels: greyLevels($("digits-canvas"))});
     showPrediction(p);
   } catch (e) {
-    $("digits-verdict").textContent = e.message;
+    if (!e.said) $("digits-verdict").textContent = e.message; // said: the line under the network's name
   } finally {
     inFlight = false;
     if (again) { again = false; predict(); } else $("digits-verdict").dataset.state = "done";
@@ -97,14 +100,14 @@ async function predict() {
 function setUpCanvas() {
   const canvas = $("digits-canvas"), ctx = canvas.getContext("2d");
   const clear = () => {
-    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height); drawn = false;
-    $("digits-verdict").textContent = "Draw a digit in the white square.";
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height); drawn = false; testShown = null;
+    clearViews("Draw a digit in the white square.");
   };
   clear();
   let last = null;
   const at = (e) => { const r = canvas.getBoundingClientRect();
     return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height]; };
-  canvas.addEventListener("pointerdown", (e) => { canvas.setPointerCapture(e.pointerId); last = at(e); });
+  canvas.addEventListener("pointerdown", (e) => { canvas.setPointerCapture(e.pointerId); last = at(e); testShown = null; });
   canvas.addEventListener("pointermove", (e) => {
     if (!last) return;
     const p = at(e);
@@ -120,6 +123,7 @@ function setUpCanvas() {
 
 async function gallery() {
   const box = $("digits-gallery");
+  if (!$("digits-run").value) { box.replaceChildren(); return; }
   box.replaceChildren(el("span", {class: "note", text: "scoring the 10,000 test digits…"}));
   try {
     const g = await getJSON(`api/digits/misclassified?run=${encodeURIComponent($("digits-run").value)}`);
@@ -127,9 +131,52 @@ async function gallery() {
     for (const it of g.items) {
       const c = el("canvas", {width: 28, height: 28});
       paintPixels(c, it.pixels.map((v) => v / 255));
-      box.append(el("figure", {}, c, el("figcaption", {text: `${it.label} → ${it.predicted}`})));
+      box.append(el("figure", {}, el("button", {class: "plain", type: "button", "data-index": it.index,
+        "aria-label": `test digit ${it.index}: a ${it.label}, read as ${it.predicted}; send it through the network`,
+        onclick: () => showTest(it)}, c), el("figcaption", {text: `${it.label} → ${it.predicted}`})));
     }
-  } catch (e) { box.replaceChildren(el("p", {class: "error", text: e.message})); }
+  } catch (e) { if (!e.said) box.replaceChildren(el("p", {class: "error", text: e.message})); } // said: cleared already
+}
+
+// A misclassified test digit through the network, as MNIST holds it: drawn in the white square, then its 784
+// inputs, hidden layer and outputs, its true label beside the network's answer. Drawing over it reads the drawing.
+async function showTest(it) {
+  testShown = it; drawn = false;
+  const canvas = $("digits-canvas");
+  paintPixels(canvas, it.pixels.map((v) => 1 - v / 255)); // ink dark on white, as a drawing is
+  document.querySelector("#view-digits .pipeline").scrollIntoView({block: "nearest"});
+  try {
+    const p = await getJSON(`api/digits/test?run=${encodeURIComponent($("digits-run").value)}&index=${it.index}`);
+    if (testShown !== it) return; // drawn over, or another one clicked, meanwhile
+    showPrediction(p);
+    $("digits-verdict").replaceChildren(`Test digit ${p.index}, a ${p.label}: the network says `, el("b", {text: String(p.digit)}),
+      ` (${(100 * p.probabilities[p.digit]).toFixed(1)}%)` + (p.digit === p.label ? "" : `, and ${(100 * p.probabilities[p.label]).toFixed(1)}% for ${p.label}`));
+  } catch (e) { if (!e.said) $("digits-verdict").textContent = e.message; }
+}
+
+// What came from a network, cleared: the 28x28 input, the hidden layer, the outputs, the neuron, the verdict.
+function clearViews(verdict, {gallery = false} = {}) {
+  const input = $("digits-input");
+  input.getContext("2d").clearRect(0, 0, input.width, input.height);
+  hiddenNow = []; neuronShown = null;
+  $("digits-hidden").replaceChildren();
+  $("digits-hidden-caption").textContent = "hidden layer";
+  $("digits-neuron-value").textContent = "tap or click a neuron";
+  $("digits-neuron").hidden = true;
+  $("digits-output").replaceChildren();
+  $("digits-output-caption").textContent = "output: 10 probabilities";
+  $("digits-verdict").textContent = verdict;
+  if (gallery) $("digits-gallery").replaceChildren();
+}
+
+// The network trained again (or rewritten) since the page drew it: everything it drew, drawn again.
+function redraw() {
+  const neuron = neuronShown;
+  if (testShown) showTest(testShown);
+  else if (drawn) predict();
+  else clearViews("Draw a digit in the white square.");
+  if (neuron !== null && (testShown || drawn)) showNeuron(neuron);
+  gallery();
 }
 
 async function trainOne() {
@@ -148,7 +195,7 @@ async function trainOne() {
   source.onerror = () => { if (source.readyState === EventSource.CLOSED) $("digits-train").disabled = false; };
   source.onmessage = async (m) => {
     const e = JSON.parse(m.data);
-    if (e.type === "log") log.textContent = (log.textContent + e.line + "\n").split("\n").slice(-8).join("\n");
+    if (e.type === "log") followLog(log, e.line, 8); // its last line in view
     if (e.type === "metric") {
       points.push([e.epoch, e.accuracy]);
       curve($("digits-curve"), [{points, cls: "train"}, {points, cls: "val", dots: true}], {xLabel: "epoch", yLabel: "validation accuracy, %"});
@@ -169,7 +216,13 @@ async function start(choose = null) {
 
 register("digits", () => {
   setUpCanvas();
+  watchRun($("digits-run"), {what: "this page was drawn", again: "drawn again with the new weights", changed: redraw,
+    gone: () => { testShown = null; clearViews("Pick a network to read your drawing.", {gallery: true}); }});
   $("digits-train").addEventListener("click", trainOne);
-  $("digits-run").addEventListener("run", () => { neuronShown = null; $("digits-neuron").hidden = true; predict(); gallery(); });
+  $("digits-run").addEventListener("run", () => {
+    neuronShown = null; $("digits-neuron").hidden = true;
+    if (testShown) showTest(testShown); else predict();
+    gallery();
+  });
   start().catch((e) => showError($("digits-empty"), e));
 }, () => fillRuns("digits", $("digits-run"), $("digits-empty"), $("digits-summary"), {force: true}));

@@ -1,6 +1,6 @@
 // Token embeddings: every row of a GPT's wte on its first two principal components (an SVG scatter);
 // hover or tap a point for its token, click it (or find a token by its text) for its nearest tokens by cosine.
-import {$, el, fillRuns, getJSON, postJSON, register, showError} from "./app.js";
+import {$, el, fillRuns, getJSON, postJSON, register, showError, watchRun} from "./app.js";
 
 const ns = "http://www.w3.org/2000/svg";
 let map = null;       // the last answer of api/embeddings/map
@@ -115,6 +115,9 @@ register("embeddings", async () => {
   $("emb-find-go").addEventListener("click", () => { if (map) pick({text: $("emb-find").value}); });
   $("emb-find").addEventListener("keydown", (e) => { if (e.key === "Enter" && map) pick({text: $("emb-find").value}); });
   $("emb-run").addEventListener("run", load);
+  // the run trained again (its map drawn again) or deleted (the map cleared) under the page; app.js says which
+  watchRun($("emb-run"), {what: "this map was drawn", again: "drawn again with the new weights", changed: load,
+    gone: () => { load(); $("emb-shapes").textContent = $("emb-subset").textContent = ""; }});
   window.addEventListener("resize", draw);
   try {
     if (await fillRuns("gpt", $("emb-run"), $("emb-empty"), $("emb-summary"))) load();

@@ -1,6 +1,7 @@
 // Chapter 2: stream a GPT's text; click a character to see its next-token distribution (re-shaped live by
 // temperature and top-k), every head's attention, and what changes when heads are turned off.
-import {$, bars, el, fillRuns, heatmap, legend, postJSON, postStream, register, shade, showError} from "./app.js";
+import {$, bars, el, fillRuns, heatmap, legend, postJSON, postStream, register, shade, showError, watchRun} from "./app.js";
+import {hideDeeper, logit, prob, showDeeper, startDeeper, visible} from "./lens.js";
 
 let tokens = [];        // the text as the model reads it, one piece per token
 let inspected = null;   // the last answer of api/gpt/inspect
@@ -11,19 +12,39 @@ const off = new Set();  // heads turned off, as "layer,head"
 const MANY_ROWS = 32;   // above this many heads, the heatmap shows one layer at a time
 
 const value = (id) => { const v = $(id).value.trim(); return v === "" ? null : Number(v); };
-const visible = (s) => s.replace(/\n/g, "⏎").replace(/ /g, "␣");
-const prob = (p) => (p >= 0.001 || p === 0 ? p.toFixed(3) : p.toExponential(1)); // 50k tokens: 2.0e-5, not 0.000
 const offList = () => [...off].map((k) => k.split(",").map(Number));
 
+// The text is one tab stop (a roving tabindex): the arrow keys move between tokens, Enter or Space opens one.
+// A newline token shows a ⏎ (CSS), so it has a width and can be clicked.
+let roving = 0;
 function renderTokens() {
-  const box = $("gpt-text");
-  box.replaceChildren(...tokens.map((t, i) => el("span", {"data-i": i, text: t, tabindex: "0", role: "button",
-    onclick: () => inspect(i),
-    onkeydown: (e) => {
-      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); inspect(i); }
-      const next = e.key === "ArrowRight" ? e.target.nextElementSibling : e.key === "ArrowLeft" ? e.target.previousElementSibling : null;
-      if (next) { e.preventDefault(); next.focus(); }
-    }})));
+  roving = Math.min(roving, Math.max(0, tokens.length - 1));
+  $("gpt-text").replaceChildren(...tokens.map((t, i) => el("span", {"data-i": i, text: t, tabindex: i === roving ? "0" : "-1",
+    role: "button", class: t.includes("\n") ? "nl" : t === "" ? "nil" : "", onclick: () => inspect(i)})));
+}
+
+function rove(i, focus = true) {
+  const spans = $("gpt-text").children;
+  if (!spans[i]) return;
+  if (spans[roving]) spans[roving].tabIndex = -1;
+  roving = i;
+  spans[i].tabIndex = 0;
+  if (focus) spans[i].focus();
+}
+
+function tokenKeys(e) {
+  const i = Number(e.target.dataset?.i), n = $("gpt-text").children.length;
+  if (!Number.isInteger(i)) return;
+  const to = {ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: n - 1}[e.key];
+  if (e.key === "Enter" || e.key === " ") { e.preventDefault(); inspect(i); }
+  else if (to !== undefined && to >= 0 && to < n) { e.preventDefault(); rove(to); }
+}
+
+// Redraw a box without losing the keyboard's place: the element with the same data-key gets the focus back.
+function keepFocus(box, draw) {
+  const key = box.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  draw();
+  if (key) box.querySelector(`[data-key="${key}"]`)?.focus();
 }
 
 function shadeText() {
@@ -49,26 +70,30 @@ function showSliders() {
 }
 
 function drawNext(answer, was = null) {
-  const items = answer.next.map((n) => ({id: n.id, label: visible(n.token), value: n.p}));
+  const items = answer.next.map((n) => ({id: n.id, label: visible(n.token), value: n.p, logit: n.logit}));
   const f = answer.following;
   let mark = f ? items.findIndex((it) => it.id === f.id) : -1;
-  if (f && mark < 0) { items.push({id: f.id, label: visible(f.token), value: f.p}); mark = items.length - 1; }
-  for (const it of items) {
-    it.text = prob(it.value) + (was && was.has(it.id) ? ` · was ${prob(was.get(it.id))}` : "");
-  }
-  bars($("gpt-next"), items, {horizontal: true, highlight: 0, mark: mark >= 0 ? mark : null, max: Math.max(1e-9, ...items.map((it) => it.value))});
+  if (f && mark < 0 && f.p > 0) { items.push({id: f.id, label: visible(f.token), value: f.p, logit: f.logit}); mark = items.length - 1; }
+  for (const it of items) it.text = prob(it.value) + (was && was.has(it.id) ? ` · was ${prob(was.get(it.id))}` : "");
+  const box = $("gpt-next");
+  bars(box, items, {horizontal: true, highlight: 0, mark: mark >= 0 ? mark : null, max: Math.max(1e-9, ...items.map((it) => it.value))});
+  [...box.children].forEach((row, i) => row.append(el("small", {text: logit(items[i].logit)})));
+  box.prepend(el("div", {class: "bars-head"}, el("span", {text: "token"}), el("span"), el("span", {text: was ? "p · was" : "p"}),
+                 el("span", {text: "logit"})));
   const s = answer.settings;
   $("gpt-next-title").textContent = `Next token after “${visible(tokens[answer.position] ?? "")}” (position ${answer.position})`;
-  $("gpt-following").textContent = (f ? `Came next in the text: “${visible(f.token)}”, p = ${f.p.toFixed(4)}, ` +
+  $("gpt-following").textContent = (f ? `Came next in the text: “${visible(f.token)}”, p = ${prob(f.p)}, ` +
     `rank ${f.rank.toLocaleString("en")}. ` : "The end of the text: nothing came next yet. ") +
     `Temperature ${s.temperature}, top-k ${s.top_k ?? "all"}` + (s.top_p ? `, top-p ${s.top_p}` : "") +
     (answer.off?.length || off.size ? `; ${off.size} head${off.size === 1 ? "" : "s"} off.` : ".");
 }
 
-async function baseline(position, settings) {
-  if (!off.size) return null; // every head on: the bars are the baseline
-  const b = await postJSON("api/gpt/next", {run: $("gpt-run").value, text: tokens.join(""), position, ...settings});
-  return new Map(b.next.concat(b.following ? [b.following] : []).map((n) => [n.id, n.p]));
+// What every bar (whatever its rank) was with every head on: null when no head is off.
+async function baseline(answer, settings) {
+  if (!off.size) return null;
+  const ids = answer.next.map((n) => n.id).concat(answer.following ? [answer.following.id] : []);
+  const b = await postJSON("api/gpt/was", {run: $("gpt-run").value, text: tokens.join(""), position: answer.position, ids, ...settings});
+  return new Map(ids.map((id, i) => [id, b.p[i]]));
 }
 
 async function slide() {
@@ -78,8 +103,9 @@ async function slide() {
   asked = ask;
   try {
     const body = {run: $("gpt-run").value, text: tokens.join(""), position, ...settings, heads_off: offList()};
-    const [answer, was] = await Promise.all([postJSON("api/gpt/next", body), baseline(position, settings)]);
-    if (asked === ask) drawNext({...answer, off: offList()}, was);
+    const answer = await postJSON("api/gpt/next", body);
+    const was = await baseline(answer, settings);
+    if (asked === ask) { drawNext({...answer, off: offList()}, was); deeper(["compare"]); }
   } catch (e) { showError($("gpt-error"), e); }
 }
 
@@ -105,9 +131,21 @@ function drawAttention(keep = false) {
 
 function openHead(i) {
   head = i;
+  const map = $("gpt-attention"), row = map.contains(document.activeElement);
   drawAttention(true);
+  if (row) map.querySelector(".hm-row.picked")?.focus(); // Enter on a row keeps the keyboard there
   shadeText();
   drawHeads();
+  deeper(["map", "compare"]);
+}
+
+// The views below the heads (lens.js): the logit lens, one head over the text, two positions side by side.
+function deeper(only = null) {
+  const r = inspected.attention[head];
+  showDeeper({run: $("gpt-run").value, text: tokens.join(""), position: inspected.position, tokens, off: offList(),
+              settings: sliderSettings(), layer: r?.layer ?? 0, head: r?.head ?? 0, n_layer: inspected.n_layer,
+              n_head: inspected.n_head, onHead: (l, h) => openHead(inspected.attention.findIndex((x) => x.layer === l && x.head === h))},
+             {only});
 }
 
 function thumbnail(recent) {
@@ -124,17 +162,17 @@ function drawHeads() {
   for (let l = 0; l < inspected.n_layer; l++) {
     const cells = a.filter((r) => r.layer === l).map((r) => {
       const i = a.indexOf(r), key = `${r.layer},${r.head}`;
-      const tick = el("input", {type: "checkbox", "aria-label": `turn off layer ${l + 1} head ${r.head + 1}`,
+      const tick = el("input", {type: "checkbox", "data-key": `tick ${key}`, "aria-label": `turn off layer ${l + 1} head ${r.head + 1}`,
         onchange: (e) => { if (e.target.checked) off.add(key); else off.delete(key); inspect(inspected.position); }});
       tick.checked = off.has(key);
       return el("div", {class: "thumb" + (i === head ? " picked" : "") + (off.has(key) ? " off" : "")},
-        el("button", {class: "plain", title: `open layer ${l + 1} head ${r.head + 1}`, onclick: () => openHead(i)},
+        el("button", {class: "plain", "data-key": `open ${key}`, title: `open layer ${l + 1} head ${r.head + 1}`, onclick: () => openHead(i)},
            thumbnail(r.recent), el("span", {text: `H${r.head + 1}`})),
         el("label", {class: "small"}, tick, "off"));
     });
     rows.push(el("div", {class: "thumb-row"}, el("span", {class: "thumb-layer", text: `L${l + 1}`}), ...cells));
   }
-  box.replaceChildren(...rows, legend("each thumbnail's largest weight"));
+  keepFocus(box, () => box.replaceChildren(...rows, legend("each thumbnail's largest weight")));
   $("gpt-off-summary").textContent = off.size ? `Turned off: ${[...off].map((k) => { const [l, h] = k.split(","); return `L${+l + 1} H${+h + 1}`; }).join(", ")}.` +
     " The bars and maps above come from the model without them." : "";
 }
@@ -151,19 +189,20 @@ async function inspect(position) {
   showSliders();
   let was;
   try {
-    [inspected, was] = await Promise.all([
-      postJSON("api/gpt/inspect", {run: $("gpt-run").value, text, position, ...settings, heads_off: offList()}),
-      baseline(position, settings)]);
+    inspected = await postJSON("api/gpt/inspect", {run: $("gpt-run").value, text, position, ...settings, heads_off: offList()});
+    was = await baseline(inspected, settings);
   } catch (e) { showError($("gpt-error"), e); return; }
   showError($("gpt-error"), null);
   tokens = inspected.tokens;
   if ($("gpt-text").children.length !== tokens.length) renderTokens();
+  rove(position, $("gpt-text").contains(document.activeElement));
   head = Math.min(head, Math.max(0, inspected.attention.length - 1));
   $("gpt-inspect").hidden = false;
   drawNext(inspected, was);
   drawAttention();
   shadeText();
   drawHeads();
+  deeper();
 }
 
 async function generate() {
@@ -174,6 +213,7 @@ async function generate() {
                 max_new_tokens: value("gpt-max")};
   showError($("gpt-error"), null);
   $("gpt-inspect").hidden = true;
+  hideDeeper();
   inspected = null;
   controller = new AbortController();
   $("gpt-generate").textContent = "Stop";
@@ -193,7 +233,7 @@ async function generate() {
         tokens = e.tokens;
         renderTokens();
         $("gpt-speed").textContent = `${e.new_tokens} tokens, ${e.tokens_per_s ?? "?"} tokens/s; first token after ` +
-          `${first === null ? "?" : first.toFixed(0)} ms. Click any character (or Tab to it and press Enter).`;
+          `${first === null ? "?" : first.toFixed(0)} ms. Click any character (or Tab to the text, move with the arrow keys, press Enter).`;
       }
     }, controller.signal);
   } catch (e) {
@@ -227,9 +267,16 @@ async function refresh() {
 
 register("gpt", async () => {
   $("gpt-generate").addEventListener("click", generate);
+  $("gpt-text").addEventListener("keydown", tokenKeys);
+  startDeeper();
   $("gpt-run").addEventListener("run", () => {
-    shapes(); inspected = null; off.clear(); $("gpt-inspect").hidden = true;
+    shapes(); inspected = null; off.clear(); $("gpt-inspect").hidden = true; hideDeeper();
   });
+  // the run trained again, or deleted, under the page: what came from the old model goes (app.js says why)
+  const forget = () => { inspected = null; $("gpt-inspect").hidden = true; hideDeeper(); shadeText(); };
+  watchRun($("gpt-run"), {what: "this text was generated", again: "click a character to read it with the new weights",
+    changed: () => { forget(); shapes(); },
+    gone: () => { forget(); $("gpt-text").replaceChildren(); $("gpt-speed").textContent = ""; $("gpt-shapes").replaceChildren(); }});
   $("gpt-shapes-box").addEventListener("toggle", () => { if ($("gpt-shapes-box").open) shapes(); });
   for (const id of ["gpt-slide-t", "gpt-slide-k"]) $(id).addEventListener("input", slide);
   $("gpt-layer").addEventListener("change", () => {

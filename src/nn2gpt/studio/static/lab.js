@@ -16,9 +16,24 @@ async function toy() {
     heatmap($("toy-map"), t.weights, labels, keys, {big: true, max: 1});
     bars($("toy-entropy"), t.entropy.map((h, i) => ({label: `q${i + 1}`, value: h, text: `${h.toFixed(2)} nats`})),
          {horizontal: true, max: t.uniform});
+    alignEntropy();
     $("toy-summary").textContent = `mean entropy ${t.mean_entropy.toFixed(2)} of ${t.uniform.toFixed(2)} nats (uniform); ` +
       `the scores' spread (std) is ${t.score_spread.toFixed(2)}`;
   } catch (e) { $("toy-summary").textContent = e.message; }
+}
+
+// Beside the map, each entropy bar sits on its query's row: as tall as a row, starting where the first row does
+// (under the column labels). Under the map (a phone's width) they keep their own spacing.
+function alignEntropy() {
+  const rows = [...document.querySelectorAll("#toy-map .hm-row")], box = $("toy-entropy");
+  box.style.marginTop = box.style.gap = "";
+  for (const bar of box.children) bar.style.height = "";
+  if (!rows.length) return;
+  const first = rows[0].getBoundingClientRect(), beside = box.getBoundingClientRect().left >= first.right - 1;
+  if (!beside) return;
+  box.style.gap = "0px";
+  for (const bar of box.children) bar.style.height = `${first.height}px`;
+  box.style.marginTop = `${first.top - box.getBoundingClientRect().top}px`;
 }
 
 async function report() {
@@ -42,6 +57,7 @@ register("lab", async () => {
   $("toy-size").addEventListener("input", toy);
   $("toy-score").addEventListener("change", toy);
   $("toy-new").addEventListener("click", () => { seed += 1; toy(); });
+  window.addEventListener("resize", alignEntropy);
   $("lab-run").addEventListener("run", report);
   toy();
   try {

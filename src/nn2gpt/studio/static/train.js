@@ -1,6 +1,6 @@
 // Train live: start `nn2gpt gpt train` from the page and follow it; any number of tabs may watch, and a tab
 // finds a run started elsewhere (it asks every few seconds while this view is shown).
-import {$, curve, getJSON, loadRuns, postJSON, register, showError} from "./app.js";
+import {$, curve, followLog, getJSON, loadRuns, postJSON, register, showError} from "./app.js";
 
 let source = null;
 let job = null;           // the job this tab watches (as /api/train last described it)
@@ -48,7 +48,7 @@ function watch(next) {
   source.onmessage = (m) => {
     const e = JSON.parse(m.data);
     if (e.type === "gone") { source.close(); source = null; check(); return; }
-    if (e.type === "log") addLine($("train-log"), e.line);
+    if (e.type === "log") followLog($("train-log"), e.line); // its last line in view
     if (e.type === "metric") {
       if (e.train_loss !== undefined) train.set(e.step, e.train_loss);
       if (e.val_loss !== undefined) val.push([e.step, e.val_loss]);
@@ -59,13 +59,6 @@ function watch(next) {
     if (e.type === "sample") $("train-sample").textContent = `step ${e.step}:\n${e.text}`;
     if (e.type === "end") { source.close(); source = null; ended(e); }
   };
-}
-
-// The log follows its last line, as a terminal does, unless the reader scrolled up to read an earlier one.
-function addLine(box, line) {
-  const following = box.scrollHeight - box.scrollTop - box.clientHeight < 8;
-  box.textContent = (box.textContent + line + "\n").split("\n").slice(-12).join("\n");
-  if (following) box.scrollTop = box.scrollHeight;
 }
 
 async function ended(e) {

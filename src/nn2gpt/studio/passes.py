@@ -1,0 +1,199 @@
+"""One forward pass over a text, kept: what every click on the GPT page reads from it.
+
+A causal model's position t sees only tokens 0..t, so one pass over the whole text (while it fits
+in the block) holds the answer for every position at once: row t of each head's attention map,
+and the residual stream at t, from which the next-token logits cost one row of the unembedding.
+A click is then a lookup, not a forward pass; a generated text's pass is made as its stream
+ends (`ahead`), so even the first click reads a kept one. A pass is kept per model (a reloaded model starts
+afresh) under the tokens it read and the heads that were off, the newest few within MEMORY bytes.
+
+Turning heads off changes nothing below the lowest layer they sit in: a GPT's pass with heads off
+starts from a kept pass of the same text at that layer's input (every block's input is kept) and
+runs only the blocks from there up. Each block then computes exactly what it computes in a full
+pass, so the numbers are the same. Texts longer than the block, and models whose positions see
+later ones (the anticausal and unmasked variants), get a pass over the one window they read.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+import torch
+
+MEMORY = 512 * 2**20  # bytes of kept passes per model (the newest one is kept whatever its size, if under it)
+MOST = 8  # passes per model
+ROWS = 8  # positions' logits kept per pass (a slider's move reads the same one again)
+
+
+@dataclass
+class Pass:
+    """A forward pass over ids[start:start + n]: each layer's weights (nh, n, n), and per position
+    either the final hidden state (n, C), read through `model.head`, or the logits (n, V)."""
+    start: int
+    ids: tuple
+    off: tuple
+    weights: list
+    finals: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    inputs: list | None = None  # each block's input (n, C): where a pass with more heads off resumes
+    rows: dict = field(default_factory=dict)  # position index -> logits (V,) already read
+
+    def nbytes(self) -> int:
+        kept = [*self.weights, *(self.inputs or ()), *(t for t in (self.finals, self.logits) if t is not None)]
+        return sum(t.numel() * t.element_size() for t in kept)
+
+    def logits_at(self, model, i: int) -> torch.Tensor:
+        """The next-token logits (V,) float32 after position start + i."""
+        if i not in self.rows:
+            if self.logits is not None:
+                self.rows[i] = self.logits[i].float()
+            else:
+                with torch.inference_mode():
+                    self.rows[i] = model.head(self.finals[i][None, None])[0, 0].float()  # (V,)
+            while len(self.rows) > ROWS:
+                self.rows.pop(next(iter(self.rows)))
+        return self.rows[i]
+
+
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> [Pass], oldest first
+counts = {"passes": 0, "resumed": 0}  # forward passes made, and how many resumed a kept one (the tests watch)
+
+
+def off_key(off: dict) -> tuple:
+    return tuple((l, tuple(sorted(set(off[l])))) for l in sorted(off) if off[l])
+
+
+def causal(model) -> bool:
+    """Whether position t's numbers depend on tokens 0..t only."""
+    return getattr(model.cfg, "mask", "causal") in ("causal", "window")
+
+
+def span(model, ids: list[int], start: int, position: int) -> tuple[int, int]:
+    """The tokens [start, end) a pass answering `position` reads: the whole text the window allows, unless
+    that pass would be too big to keep (then the tokens up to `position`, as the window alone would be)."""
+    end = min(len(ids), model.cfg.block_size)
+    if start == 0 and causal(model) and nbytes(model, end) <= MEMORY:
+        return 0, end
+    return start, position + 1
+
+
+def nbytes(model, n: int) -> int:
+    """About what a pass over n tokens keeps: the weights (nh, n, n) and block inputs (n, C) of every layer,
+    and the final states (n, C) or, for a model without blocks, the logits (n, V)."""
+    c = model.cfg
+    logits = 0 if _blocks(model) else n * c.vocab_size
+    return 4 * (c.n_layer * c.n_head * n * n + (c.n_layer + 1) * n * c.n_embd + logits)
+
+
+def at(model, ids: list[int], start: int, position: int, off: dict) -> tuple[Pass, int]:
+    """(a pass that answers `position` of `ids`, read from `start`, with the heads `off` off; the
+    position's index in it). Call holding the run's lock."""
+    lo, hi = span(model, ids, start, position)
+    window, key = tuple(ids[lo:hi]), off_key(off)
+    kept = _KEPT.setdefault(model, [])
+    for p in kept:
+        if p.start == lo and p.ids == window and p.off == key:
+            kept.remove(p)
+            kept.append(p)  # the newest used
+            return p, position - lo
+    p = _compute(model, lo, window, key, kept)
+    kept.append(p)
+    while len(kept) > 1 and (len(kept) > MOST or sum(q.nbytes() for q in kept) > MEMORY):
+        kept.pop(0)
+    if kept[-1].nbytes() > MEMORY:
+        kept.pop()
+    return p, position - lo
+
+
+def ahead(model, ids: list[int]) -> None:
+    """Make (and keep) the plain pass over a text that fits in the block, before anyone clicks into it.
+    A failure here is left for the click itself to report."""
+    if ids and len(ids) <= model.cfg.block_size:
+        try:
+            at(model, ids, 0, len(ids) - 1, {})
+        except Exception:  # noqa: BLE001 - the stream has ended; the click asks again and says what failed
+            pass
+
+
+def _blocks(model) -> bool:
+    """A GPT of chapter 2's shape (embed, blocks, ln_f, head, the logits of GPT itself): run block by block."""
+    from nn2gpt.gpt.model import GPT
+
+    return isinstance(model, GPT) and type(model).logits is GPT.logits
+
+
+def _resumable(kept: list, start: int, window: tuple, key: tuple) -> tuple[Pass | None, int]:
+    """The kept pass of the same tokens whose heads off agree with `key` on the most layers from the bottom,
+    and the first layer where they differ (0: none to resume from)."""
+    want = dict(key)
+    best, best_layer = None, 0
+    for p in kept:
+        if p.start != start or p.ids != window or p.inputs is None:
+            continue
+        have = dict(p.off)
+        layers = sorted(set(want) | set(have))
+        first = next((l for l in layers if want.get(l) != have.get(l)), 0)  # 0: the same heads (never kept twice)
+        if first > best_layer:
+            best, best_layer = p, first
+    return best, best_layer
+
+
+def _compute(model, start: int, window: tuple, key: tuple, kept: list) -> Pass:
+    from nn2gpt.nn.ablate import heads_off
+
+    idx = torch.tensor([window])  # (1, n)
+    counts["passes"] += 1
+    model.eval()
+    with heads_off(model, {l: list(h) for l, h in key}), torch.inference_mode():
+        if not _blocks(model):
+            from nn2gpt.gpt.heatmaps import look_inside
+
+            weights, logits = look_inside(model, idx)  # [(nh, n, n)], (1, n, V)
+            return Pass(start, window, key, weights, logits=logits[0])
+        base, first = _resumable(kept, start, window, key)
+        if base is not None:
+            counts["resumed"] += 1
+        weights, inputs = (list(base.weights[:first]), list(base.inputs[:first])) if base else ([], [])
+        x = base.inputs[first][None] if base else model.embed(idx)  # (1, n, C) block `first`'s input
+        for block in model.blocks[first:]:
+            inputs.append(x[0])
+            x = _block_with_weights(block, x, weights)
+        return Pass(start, window, key, weights, finals=model.ln_f(x)[0], inputs=inputs)
+
+
+def _block_with_weights(block, x: torch.Tensor, found: list) -> torch.Tensor:
+    """block(x) (1, n, C), with its attention weights (nh, n, n) appended to `found`."""
+    def ask(module, args, kwargs):
+        return args, kwargs | {"return_weights": True}
+
+    def take(module, args, kwargs, output):
+        y, weights = output
+        found.append(weights[0])  # (nh, n, n)
+        return y
+
+    handles = [block.attn.register_forward_pre_hook(ask, with_kwargs=True),
+               block.attn.register_forward_hook(take, with_kwargs=True)]
+    try:
+        return block(x)
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def attention_at(p: Pass, i: int, n: int) -> list[dict]:
+    """Every head's row at index i (its weights on keys 0..i, 4 decimals) and its recent n x n map
+    (the last n rows and keys up to i, in thousandths), made in a few tensor operations."""
+    if not p.weights:
+        return []
+    lo = max(0, i + 1 - n)
+    rows = (torch.stack([w[:, i, :i + 1] for w in p.weights]).double() * 1e4).round() / 1e4  # (L, nh, i + 1)
+    recent = (torch.stack([w[:, lo:i + 1, lo:i + 1] for w in p.weights]) * 1000).round().int()  # (L, nh, m, m)
+    rows, recent = rows.tolist(), recent.tolist()
+    return [{"layer": l, "head": h, "weights": rows[l][h], "recent": recent[l][h]}
+            for l in range(len(rows)) for h in range(len(rows[l]))]
+
+
+def forget(model) -> None:
+    """Drop the passes kept for `model`."""
+    _KEPT.pop(model, None)
