@@ -56,10 +56,12 @@ browser:
 	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
-# The tests in parallel, one worker per core (at most 4: each imports torch), then the 15 slowest
+# The tests in parallel, two workers per core (at most 8: each imports torch), then the 15 slowest. Two per
+# core, because many tests wait on a process they started (a trainer stopped by a signal, a browser, a
+# lock held by another process): a second worker uses the core meanwhile. `-m 'not slow'` for a quick pass.
 test: install browser
-	$(BIN)/python -m pytest -q -n $$($(BIN)/python -c "from nn2gpt.machine import cores; print(min(4, cores()))") \
-	  --durations=15
+	$(BIN)/python -m pytest -q -n $$($(BIN)/python -c "from nn2gpt.machine import cores; print(min(8, 2 * cores()))") \
+	  --dist worksteal --durations=15
 
 # After `make demo`: the local web page over runs/ (http://127.0.0.1:8000/)
 studio: install

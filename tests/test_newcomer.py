@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+from in_process import run_cli
+
 from nn2gpt.cli import main
 
 
@@ -18,14 +20,14 @@ def test_the_sample_hint_after_training_on_a_text_uses_that_text(tmp_path):
     text = tmp_path / "austen.txt"
     text.write_text("It is a truth universally acknowledged, that a single man in possession of a good fortune, "
                     "must be in want of a wife.\n" * 40, encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "nn2gpt", "gpt", "train", "--text", str(text), "--out", str(tmp_path / "r"),
-                        "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
-                        "--eval-batches", "2", "--max-iters", "4", "--eval-interval", "2", "--quiet",
-                        "--sample-tokens", "0"], capture_output=True, text=True, timeout=120)
+    r = run_cli("gpt", "train", "--text", text, "--out", tmp_path / "r", "--n-layer", "1", "--n-head", "2",
+                "--n-embd", "16", "--block-size", "16", "--batch-size", "4", "--eval-batches", "2", "--max-iters", "4",
+                "--eval-interval", "2", "--quiet", "--sample-tokens", "0")
     assert r.returncode == 0, r.stderr
     hint = r.stderr.strip().splitlines()[-1]
     assert "--prompt 'It is a truth'" in hint and "ROMEO" not in hint, hint
     cmd = hint.split("sample it: ", 1)[1]
+    # the hint itself through a shell, as a user pastes it (its quoting is what is tested)
     s = subprocess.run(cmd.replace("nn2gpt", f"{sys.executable} -m nn2gpt", 1) + " --max-new-tokens 5", shell=True,
                        capture_output=True, text=True, timeout=60)
     assert s.returncode == 0 and s.stdout.startswith("It is a truth"), s.stderr  # the hint runs as given

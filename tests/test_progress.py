@@ -2,8 +2,7 @@
 
 import io
 import re
-import subprocess
-import sys
+from in_process import run_cli
 
 from nn2gpt.progress import PlainProgress, progress_bar
 
@@ -44,10 +43,9 @@ def test_on_a_terminal_the_bar_and_when_quiet_nothing():
 
 
 def test_a_logged_training_run_of_2000_steps_writes_a_few_lines(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "nn2gpt", "gpt", "train", "--out", str(tmp_path / "r"), "--n-layer", "1",
-                        "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
-                        "--eval-batches", "2", "--max-iters", "2000", "--eval-interval", "1000", "--threads", "1",
-                        "--sample-tokens", "0"], capture_output=True, text=True, timeout=300)
+    r = run_cli("gpt", "train", "--out", tmp_path / "r", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
+                "--block-size", "16", "--batch-size", "4", "--eval-batches", "2", "--max-iters", "2000",
+                "--eval-interval", "1000", "--threads", "1", "--sample-tokens", "0")  # stderr is no terminal
     assert r.returncode == 0, r.stderr
     assert len(r.stderr.encode()) < 3000, r.stderr
     assert "step 1/2000" in r.stderr and "step 2000/2000 (100%)" in r.stderr and "\r" not in r.stderr
@@ -82,10 +80,9 @@ def test_on_a_terminal_a_budget_of_seconds_is_a_bar_without_a_step_total():
 
 
 def test_a_logged_run_with_a_budget_of_seconds_shows_the_seconds(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "nn2gpt", "gpt", "train", "--out", str(tmp_path / "r"), "--n-layer", "1",
-                        "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4",
-                        "--eval-batches", "2", "--max-iters", "1000000", "--max-seconds", "2", "--threads", "1",
-                        "--sample-tokens", "0"], capture_output=True, text=True, timeout=300)
+    r = run_cli("gpt", "train", "--out", tmp_path / "r", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
+                "--block-size", "16", "--batch-size", "4", "--eval-batches", "2", "--max-iters", "1000000",
+                "--max-seconds", "2", "--threads", "1", "--sample-tokens", "0")
     assert r.returncode == 0, r.stderr
     lines = [line for line in r.stderr.splitlines() if line.startswith("step ")]
     assert lines and all(re.match(r"step \d+, \d+ s of 2 s \(\d+%\)", line) for line in lines), r.stderr

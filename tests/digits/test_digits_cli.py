@@ -1,18 +1,18 @@
-"""The `nn2gpt digits` command end to end, in subprocesses, on the real MNIST."""
+"""The `nn2gpt digits` command end to end, on the real MNIST."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from in_process import run_cli
+
 from nn2gpt.data.mnist import load_mnist
 
 
 def run(*args, check=True):
-    r = subprocess.run([sys.executable, "-m", "nn2gpt", "digits", *args], capture_output=True, text=True, timeout=120)
+    r = run_cli("digits", *args)  # in this process: the command's output and exit status are what is tested
     if check:
         assert r.returncode == 0, r.stderr
     return r

@@ -1,4 +1,5 @@
-"""`nn2gpt gpt ...` as a user runs it: train, sample, bad input, a pickle posing as a checkpoint, Ctrl-C."""
+"""`nn2gpt gpt ...` as a user runs it: train, sample, bad input, a pickle posing as a checkpoint, Ctrl-C
+(in a process of its own: the signal is what it tests)."""
 
 import hashlib
 import io
@@ -14,15 +15,17 @@ import threading
 
 import pytest
 
+from in_process import run_cli
+
 from nn2gpt.checkpoint import load_checkpoint, meta_digest
 
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "32", "--block-size", "16", "--batch-size", "8",
         "--eval-batches", "2", "--warmup", "2", "--threads", "1", "--quiet"]
 
 
-def nn2gpt(*args, timeout=120, **kw):
-    return subprocess.run([sys.executable, "-m", "nn2gpt", "gpt", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, **kw)
+def nn2gpt(*args):
+    """`nn2gpt gpt ARGS`, in this process (in_process.run_cli); the Ctrl-C test starts a process of its own."""
+    return run_cli("gpt", *args)
 
 
 def snapshot(run):

@@ -12,6 +12,8 @@ from nn2gpt.gpt.variants import ModelConfig, build_model
 from nn2gpt.lab import budgets, explain, heads, probe
 from nn2gpt.lab.plan import make_plan
 
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
+
 TINY = ["--tiny", "--seeds", "1", "--jobs", "1"]
 
 

@@ -9,6 +9,8 @@ import pytest
 from nn2gpt.cli import main
 from nn2gpt.learn.registry import all_exercises, find
 
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
+
 TINY = ["--vocab-size", "300", "--max-iters", "4", "--eval-interval", "2", "--n-layer", "1", "--n-head", "2",
         "--n-embd", "16", "--block-size", "16", "--batch-size", "4", "--eval-batches", "2", "--warmup", "2",
         "--sample-tokens", "0", "--quiet", "--threads", "1"]

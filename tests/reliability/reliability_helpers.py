@@ -150,7 +150,7 @@ def base_commands(runs, tmp):
         "translate target-text": {"--pair": "es-en", "--out": tmp / "en.txt"},
         "translate import": {"--from": runs["hf-marian"], "--out": tmp / "opus", "": ["--overwrite"]},
         "gpt import": {"--from": runs["hf-gpt2"], "--out": tmp / "gpt2", "": ["--overwrite"]},
-        "lab run": {"--out": tmp / "lab", "": ["--tiny", "--steps", "2", "--seeds", "1", "--suite", "masks",
+        "lab run": {"--out": tmp / "lab", "": ["--tiny", "--steps", "2", "--seeds", "1", "--suite", "masks", "--variants", "no_mask",
                                                "--jobs", "1", "--overwrite"]},
         "lab report": {"--results": results, "--out": tmp / "report"},
         "lab pizza": {"--model": runs["translate"], "--out": tmp / "pizza"},

@@ -18,6 +18,8 @@ from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TIN
 from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.runlock import RunLock
 
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
+
 # every command that writes a run directory, with what it needs besides --out (which is last)
 WRITERS = {
     "gpt train": lambda runs: ["gpt", "train", "--max-iters", "4", *GPT_TINY, "--overwrite"],
@@ -71,7 +73,7 @@ def test_readers_work_while_a_run_is_locked(runs, capsys):
 
 def _start(out, *extra):
     return subprocess.Popen([sys.executable, "-m", "nn2gpt", "gpt", "train", "--out", str(out), *GPT_TINY,
-                             "--max-iters", "100000", "--max-seconds", "6", "--eval-interval", "20", *extra],
+                             "--max-iters", "100000", "--max-seconds", "4", "--eval-interval", "20", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

@@ -17,6 +17,8 @@ from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TIN
 
 from nn2gpt.checkpoint import load_checkpoint
 
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
+
 # kind -> (a command that starts a long new run of another shape, where and what it prints once it trains);
 # long enough that its first save is a minute away (translate saves an epoch end at most once a minute)
 LONG_RUNS = {

@@ -13,6 +13,8 @@ import sys
 import pytest
 from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY
 
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
+
 COMMANDS = {
     "gpt": ["gpt", "train", *GPT_TINY, "--max-iters", "4", "--eval-interval", "2", "--sample-tokens", "5"],
     "numpy": ["gpt", "train", *NUMPY_TINY, "--max-iters", "4", "--eval-interval", "2"],

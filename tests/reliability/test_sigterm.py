@@ -21,6 +21,8 @@ from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TIN
 from nn2gpt.checkpoint import load_checkpoint
 from nn2gpt.cli import main
 
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
+
 PY = [sys.executable, "-m", "nn2gpt"]
 
 

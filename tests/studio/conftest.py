@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from nn2gpt.cli import main
+from shared_runs import once
 
 GPT = ["--n-layer", "2", "--n-head", "2", "--n-embd", "16", "--block-size", "32", "--batch-size", "8",
        "--eval-batches", "2", "--warmup", "2", "--threads", "1", "--sample-tokens", "0", "--quiet"]
@@ -19,12 +20,7 @@ TRANSLATE = ["--pair", "es-en", "--d-model", "16", "--layers", "2", "--heads", "
              "--device", "cpu", "--threads", "1"]
 
 
-@pytest.fixture(scope="session")
-def runs_dir(tmp_path_factory):
-    """runs/digits (the book's network, 2 epochs: it reads a drawn 7), runs/gpt, runs/nested/translate, runs/lab,
-    and runs/wide/gpt2-12x12: 12 layers x 12 heads over GPT-2's 50,257-token BPE, one step from random weights
-    (the shape of a model imported from pretrained weights, small enough to test with)."""
-    root = tmp_path_factory.mktemp("studio-runs")
+def _train_runs(root):
     assert main(["digits", "train", "--out", str(root / "digits"), "--sizes", "784,30,10", "--epochs", "2",
                  "--eta", "3.0", "--lmbda", "0", "--init", "scaled"]) == 0
     assert main(["gpt", "train", "--out", str(root / "gpt"), "--max-iters", "20", "--eval-interval", "10", *GPT]) == 0
@@ -35,6 +31,17 @@ def runs_dir(tmp_path_factory):
                  "--quiet"]) == 0
     assert main(["lab", "run", "--out", str(root / "lab"), "--tiny", "--steps", "2", "--seeds", "1", "--suite",
                  "scores", "--jobs", "1"]) == 0
+
+
+@pytest.fixture(scope="session")
+def runs_dir(tmp_path_factory):
+    """runs/digits (the book's network, 2 epochs: it reads a drawn 7), runs/gpt, runs/nested/translate, runs/lab,
+    and runs/wide/gpt2-12x12: 12 layers x 12 heads over GPT-2's 50,257-token BPE, one step from random weights
+    (the shape of a model imported from pretrained weights, small enough to test with). Trained once for every
+    worker (shared_runs); each worker's tests read and add runs in a copy of its own."""
+    trained = once(tmp_path_factory, "studio-runs", _train_runs)
+    root = tmp_path_factory.mktemp("studio") / "runs"
+    shutil.copytree(trained, root)
     return root
 
 

@@ -59,8 +59,11 @@ def test_every_chapter_s_runs_are_found_nested_ones_too(runs_dir, tmp_path):
 def test_the_page_and_its_assets_are_served_by_the_package(client):
     page = client.get("/")
     assert page.status_code == 200 and "nn2gpt studio" in page.text
-    for asset in ("app.js", "runs.js", "digits.js", "gpt.js", "embeddings.js", "translate.js", "train.js", "lab.js",
-                  "studio.css"):
+    from nn2gpt.studio.server import STATIC
+
+    assets = sorted(p.name for p in STATIC.iterdir())  # every file the page is made of
+    assert {"app.js", "runs.js", "strip.js", "lens.js", "gpt.js", "studio.css"} <= set(assets)
+    for asset in assets:
         assert client.get(f"/static/{asset}").status_code == 200
     assert "http://" not in page.text and "https://" not in page.text  # nothing fetched from elsewhere
 

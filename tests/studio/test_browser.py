@@ -2,7 +2,11 @@
 as a user starts it. `make test` installs chromium; a missing browser fails here, it is never skipped.
 Each test saves a screenshot of its page under the test's temporary folder."""
 
+import pytest
+
 from nn2gpt.gpt.runs import load_model
+
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
 
 
 def test_draw_a_seven_with_the_mouse(page, studio):

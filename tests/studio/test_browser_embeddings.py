@@ -2,7 +2,11 @@
 drawn, hovering a point shows its token, clicking it lists its nearest tokens (the API's), a token
 found by its text joins GPT-2's map, and nothing is wider than the screen."""
 
+import pytest
+
 from nn2gpt.gpt.runs import load_model
+
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
 
 BIG = "wide/gpt2-12x12"
 

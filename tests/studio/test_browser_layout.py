@@ -2,7 +2,11 @@
 and the tabs fit a 390 px phone (they scroll inside their own box, and say so), and a box with nothing to
 show yet stays hidden."""
 
+import pytest
+
 from tests.studio.test_browser_views import overflow
+
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
 
 # The page's EventSource replaced by one the test speaks through: lines arrive when the test says so
 FAKE_EVENTS = """window.sources = [];

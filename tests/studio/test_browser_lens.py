@@ -15,6 +15,8 @@ from nn2gpt.studio.gpt import distribution
 from tests.studio.conftest import open_page
 from tests.studio.test_browser_views import BIG, open_position, overflow
 
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
+
 def page_text(page) -> str:
     return page.evaluate("[...document.querySelectorAll('#gpt-text span')].map((s) => s.textContent).join('')")
 

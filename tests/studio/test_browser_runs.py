@@ -6,7 +6,11 @@ Each test that damages a run works on a copy of the shared one."""
 import shutil
 import time
 
+import pytest
+
 from nn2gpt.digits.model import load_model, save_model
+
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
 
 POLL = 12_000  # ms: the page reads its runs again every 4 s
 

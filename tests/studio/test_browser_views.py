@@ -11,6 +11,8 @@ import pytest
 
 from nn2gpt.gpt.runs import load_model
 
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
+
 BIG = "wide/gpt2-12x12"
 PROSE = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be " \
         "in want of a wife. However little known the feelings or views of such a man may be on his first entering " \
@@ -172,6 +174,13 @@ def test_a_deleted_run_leaves_the_list(page, studio, runs_dir):
         assert page.input_value("#gpt-run") == ""  # "(pick a run)": never a silent switch to another run
         assert page.inner_text("#view-gpt .runnote") == "the run 'doomed' was deleted — pick another run"
         assert page.locator("#gpt-error").is_hidden()  # said once, under the run's name
+        # Generate again with no run picked (as when the list's own re-read found the run gone first): nothing
+        # is asked, and the line under the list stays the only word
+        asked = []
+        page.on("request", lambda r: asked.append(r.url) if "/api/gpt/generate" in r.url else None)
+        page.evaluate("document.getElementById('gpt-generate').click()")
+        page.wait_for_timeout(300)
+        assert not asked and page.locator("#gpt-error").is_hidden()
     finally:
         shutil.rmtree(runs_dir / "doomed", ignore_errors=True)
 

@@ -8,6 +8,8 @@ import pytest
 
 from nn2gpt.gpt.runs import load_model
 
+pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
+
 
 def wait_for_end(client, timeout=120):
     deadline = time.time() + timeout

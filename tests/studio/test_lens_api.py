@@ -160,3 +160,121 @@ def test_the_bars_carry_raw_logits_and_no_padding_under_top_k(client, runs_dir):
 def test_bad_requests_are_one_line(client, path, body, needle):
     r = client.post(path, json={"run": "gpt", "text": TEXT, "position": 3} | body)
     assert r.status_code == 400 and needle in r.json()["error"] and "\n" not in r.json()["error"]
+
+
+LENS_ROUTES = [("/api/gpt/lens", {}), ("/api/gpt/head", {"layer": 1, "head": 0}),
+               ("/api/gpt/position", {"layer": 0, "head": 1}), ("/api/gpt/was", {"ids": [3, 5]})]
+
+
+def test_every_lens_answer_carries_its_run_s_identity_and_a_retrained_run_the_new_one(client, runs_dir):
+    import shutil
+    import time
+
+    from tests.studio.test_runs_change import listed
+
+    copy = runs_dir / "gpt-lens-again"
+    shutil.copytree(runs_dir / "gpt", copy)
+    try:
+        ask = {"run": "gpt-lens-again", "text": TEXT, "position": 9}
+        before = listed(client, "gpt", "gpt-lens-again")["identity"]
+        for path, body in LENS_ROUTES:
+            got = client.post(path, json=ask | body).json()
+            assert (got["run"], got["identity"]) == ("gpt-lens-again", before), path
+        weights = copy / (copy / "latest").read_text().strip() / "weights.safetensors"
+        time.sleep(0.01)
+        weights.write_bytes(weights.read_bytes())  # trained again into the same folder
+        after = listed(client, "gpt", "gpt-lens-again")["identity"]
+        assert after != before
+        for path, body in LENS_ROUTES:
+            assert client.post(path, json=ask | body).json()["identity"] == after, path
+    finally:
+        shutil.rmtree(copy)
+
+
+@pytest.mark.parametrize("run, off", [("gpt", {}), ("gpt", {1: [0]}), ("wide/gpt2-12x12", {3: [2]})])
+def test_the_views_read_from_the_kept_pass_what_their_own_pass_computes(runs_dir, monkeypatch, run, off):
+    model, tok, _ = load_model(runs_dir / run)
+    ids = tok.encode(TEXT * 3)[:60]
+    start, position = max(0, 60 - model.cfg.block_size), 59  # the gpt's block is 32: the window of the last token
+    kept = (lens.lens_logits(model, ids, start, position, off), lens.head_weights(model, ids, start, position, 1, 1, off),
+            lens.at_position(model, ids, start, position, off))
+    monkeypatch.setattr(lens, "_kept", lambda *args: None)  # every view runs its own pass
+    own = (lens.lens_logits(model, ids, start, position, off), lens.head_weights(model, ids, start, position, 1, 1, off),
+           lens.at_position(model, ids, start, position, off))
+    assert [label for label, _ in kept[0]] == [label for label, _ in own[0]] and len(own[0]) == 1 + 2 * model.cfg.n_layer
+    for (_, a), (_, b) in zip(kept[0], own[0]):
+        torch.testing.assert_close(torch.softmax(a.double(), -1), torch.softmax(b.double(), -1), atol=1e-6, rtol=0)
+    torch.testing.assert_close(kept[1], own[1], atol=1e-6, rtol=0)
+    assert kept[1].shape == (60 - start, 60 - start)
+    for a, b in zip(kept[2][0], own[2][0]):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+    torch.testing.assert_close(torch.softmax(kept[2][1].double(), -1), torch.softmax(own[2][1].double(), -1),
+                               atol=1e-6, rtol=0)
+
+
+def test_the_lens_routes_read_one_kept_pass_and_run_no_forward_pass_again(app, client, monkeypatch):
+    from nn2gpt.studio import passes
+
+    model = app.state.studio.model("gpt", "gpt")[0]
+    calls = []
+
+    def counted(module, name):
+        forward = module.forward
+        monkeypatch.setattr(module, "forward", lambda *a, **k: calls.append(name) or forward(*a, **k))
+
+    counted(model, "model")
+    for i, block in enumerate(model.blocks):
+        counted(block, f"block {i}")
+    text = TEXT.replace("ROMEO", "TYBALT")  # a text no earlier test read
+    for off, blocks in (([[1, 0]], ["block 0", "block 1"]), ([], ["block 1"])):  # no head off: resumed at block 2
+        ask = {"run": "gpt", "text": text, "position": 30, "heads_off": off}
+        n = passes.counts["passes"]
+        first = [client.post(path, json=ask | body).json() for path, body in LENS_ROUTES if path != "/api/gpt/was"]
+        assert calls == blocks and passes.counts["passes"] == n + 1  # one pass for the lens, the map and the bars
+        calls.clear()
+        again = [client.post(path, json=ask | body).json() for path, body in LENS_ROUTES if path != "/api/gpt/was"]
+        assert calls == [] and passes.counts["passes"] == n + 1 and again == first
+    was = client.post("/api/gpt/was", json={"run": "gpt", "text": text, "position": 30, "ids": [3, 5]}).json()
+    assert calls == [] and passes.counts["passes"] == n + 1  # the bars with every head on: the same plain pass
+    tok = app.state.studio.model("gpt", "gpt")[1]
+    with torch.no_grad():
+        probs = torch.softmax(model(torch.tensor([tok.encode(text)[:31]]))[0][0, -1], -1)
+    assert was["p"] == pytest.approx(probs[[3, 5]].tolist(), rel=1e-3)
+
+
+def test_a_costly_pass_with_heads_off_stops_at_the_clicked_position(runs_dir, monkeypatch):
+    """At GPT-2's size a click with a head off recomputes tokens 0..p only: what a causal model's row p reads."""
+    from nn2gpt.studio import passes
+
+    model, _, _ = load_model(runs_dir / "wide" / "gpt2-12x12")
+    ids = list(range(600, 660))  # 60 tokens, block 64
+    off = {2: [3]}
+    whole, _ = passes.at(model, ids, 0, 20, off)
+    assert len(whole.ids) == 60  # a small model: the pass over the whole text answers every later click
+    monkeypatch.setattr(passes, "WHOLE", 0)  # as costly as GPT-2's size
+    assert passes._cost(model, 0, 256) > 0
+    passes.forget(model)
+    plain, _ = passes.at(model, ids, 0, 59, {})
+    n, resumed = passes.counts["passes"], passes.counts["resumed"]
+    short, i = passes.at(model, ids, 0, 20, off | {5: [1]})
+    assert (len(short.ids), i, passes.counts["passes"], passes.counts["resumed"]) == (21, 20, n + 1, resumed + 1)
+    full = passes._compute(model, 0, tuple(ids), passes.off_key(off | {5: [1]}), [])  # the whole text, from the embedding
+    torch.testing.assert_close(short.logits_at(model, i), full.logits_at(model, i), atol=1e-6, rtol=0)
+    for a, b in zip(short.weights, full.weights):
+        torch.testing.assert_close(a, b[:, :21, :21], atol=1e-6, rtol=0)
+    assert passes.at(model, ids, 0, 12, off | {5: [1]})[0] is short and passes.counts["passes"] == n + 2
+    longer, i = passes.at(model, ids, 0, 40, off | {5: [1]})  # past what it covers: a pass of its own
+    assert (len(longer.ids), i, passes.counts["passes"]) == (41, 40, n + 3)
+    torch.testing.assert_close(longer.logits_at(model, i), full.logits_at(model, i), atol=1e-6, rtol=0)
+    kept = passes._KEPT[model]
+    assert passes.held(kept) < sum(p.nbytes() for p in kept)  # the lower layers are the plain pass's own
+    monkeypatch.setattr(passes, "WHOLE", passes._cost(model, 11, 60))  # one block over the text is cheap enough
+    more = off | {5: [1], 11: [0]}
+    top, i = passes.at(model, ids, 0, 30, more)  # from the plain pass, 10 blocks: costly, so up to 30, resumed
+    # from the pass up to 40 (the same heads off below block 12): block 12 alone
+    assert (len(top.ids), passes.counts["resumed"]) == (31, resumed + 3)
+    assert top.inputs[10] is not longer.inputs[10] and top.inputs[10].data_ptr() == longer.inputs[10].data_ptr()
+    full = passes._compute(model, 0, tuple(ids), passes.off_key(more), [])
+    torch.testing.assert_close(top.logits_at(model, i), full.logits_at(model, i), atol=1e-6, rtol=0)
+    for p in passes._KEPT[model]:  # every kept pass holds a row for each token it says it covers
+        assert all(x.shape[0] == len(p.ids) for x in [*p.inputs, p.finals]) and p.weights[-1].shape[-1] == len(p.ids)

@@ -162,13 +162,16 @@ def test_a_generated_text_s_pass_is_made_as_its_stream_ends(client):
     assert passes.counts["passes"] == n + 1  # another text: a pass of its own
 
 
-def test_the_studio_s_threads_are_set_when_a_model_loads(runs_dir, monkeypatch, capsys):
+def test_the_studio_s_threads_are_set_for_the_whole_process(runs_dir, capsys):
     from nn2gpt.cli import main
+    from nn2gpt.studio.server import StudioConfig, use_threads
 
     before = torch.get_num_threads()
-    monkeypatch.setattr(serving, "THREADS", 1)
     try:
-        serving.prepare("digits", (None,))
+        torch.set_num_threads(2)
+        use_threads(StudioConfig(threads=1))
+        assert torch.get_num_threads() == 1
+        use_threads(StudioConfig(threads=None))  # PyTorch's own choice: left as it is
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)

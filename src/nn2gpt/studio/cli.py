@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from nn2gpt.cli import Number, Parser
+from nn2gpt.cli import Number, Parser, Threads
 from nn2gpt.errors import UserError
 
 PORT = Number(int, 0, 65535, what="port")
@@ -20,7 +20,7 @@ def build_parser() -> Parser:
                    help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 = every interface, "
                         "and the page has no login)")
     p.add_argument("--data-dir", help="where the datasets are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
-    p.add_argument("--threads", type=Number(int, 1, 256, what="threads"), default=1,
+    p.add_argument("--threads", type=Threads(), default=1,
                    help="PyTorch threads for each answer (default 1: a token at a time gains nothing from more, "
                         "and a second thread waits for a core whenever anything else runs, a training run too)")
     p.add_argument("--list", action="store_true", help="print the runs the studio finds, per chapter, and exit")
@@ -62,10 +62,8 @@ def main(argv: list[str]) -> int:
     check_runs_dir(args.runs)
     if args.list:
         return list_runs(args.runs)
-    from nn2gpt.studio import serving
     from nn2gpt.studio.server import StudioConfig, serve
 
-    serving.THREADS = args.threads  # set when the first model loads
-
-    return serve(StudioConfig(runs=args.runs, host=args.host, port=args.port, data_dir=args.data_dir),
+    return serve(StudioConfig(runs=args.runs, host=args.host, port=args.port, data_dir=args.data_dir,
+                              threads=args.threads),
                  announce=lambda line: print(line, file=sys.stderr, flush=True))

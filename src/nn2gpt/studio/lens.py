@@ -7,6 +7,11 @@ stream goes through the model's own final LayerNorm and unembedding, and the sof
 says which next tokens it already points at. The last reading is the model's output. Models without a
 residual stream (attention, multihead) are read through their head after each layer; the bigram has
 one reading, its table. Every pass here runs with the page's heads turned off, as the bars do.
+
+Each view reads the kept pass over the text the bars and the maps read (`nn2gpt.studio.passes`) where it
+holds what the view needs: the attention weights, the logits, and for a GPT each block's input, from which
+the lens needs only each block's attention over the tokens up to the position. A head's map over another
+window than the model's own context, or the lens of a model without blocks, runs its own pass.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from nn2gpt.errors import UserError
-from nn2gpt.studio import checks, gpt
+from nn2gpt.studio import checks, gpt, passes
 
 TOP = 5  # next tokens shown per reading of the lens
 MAP = 256  # at most this many tokens in one head's map over the text
@@ -59,6 +64,66 @@ def readings(model, idx: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
     return out
 
 
+def _kept(model, ids: list[int], start: int, position: int, off: dict):
+    """(the kept pass answering `position`, read from `start`, with `off` off; the position's index in it)."""
+    return passes.at(model, ids, start, position, off)
+
+
+def kept_readings(model, p, i: int) -> list[tuple[str, torch.Tensor]]:
+    """`readings` at index i of a GPT's kept pass `p`: the block inputs it holds are the stream after each
+    MLP; the stream after each attention is block.attn over the tokens up to i. Call with p's heads off."""
+    read = lambda h: model.head(model.ln_f(h[None, None]))[0, 0]  # (C,) -> (V,)
+    out = [("embedding", read(p.inputs[0][i]))]
+    for l, block in enumerate(model.blocks):
+        x = p.inputs[l][None, :i + 1]  # (1, i + 1, C)
+        out.append((f"block {l + 1} attention", read(x[0, -1] + block.attn(block.ln1(x))[0, -1])))
+        out.append((f"block {l + 1} MLP", read(p.inputs[l + 1][i]) if l + 1 < len(p.inputs) else p.logits_at(model, i)))
+    return out
+
+
+def lens_logits(model, ids: list[int], start: int, position: int, off: dict) -> list[tuple[str, torch.Tensor]]:
+    """The lens's readings (label, logits (V,)) at `position`, from the kept pass where it has the blocks' inputs."""
+    from nn2gpt.nn.ablate import heads_off
+
+    kept = _kept(model, ids, start, position, off) if passes.blockwise(model) else None
+    model.eval()
+    with heads_off(model, off), torch.inference_mode():
+        if kept and kept[0].inputs is not None:
+            return kept_readings(model, *kept)
+        return readings(model, torch.tensor([ids[start:position + 1]]))
+
+
+def head_weights(model, ids: list[int], start: int, position: int, layer: int, head: int, off: dict) -> torch.Tensor:
+    """One head's weights (W, W) over ids[start:position + 1], from the kept pass when it reads that window."""
+    from nn2gpt.gpt.heatmaps import look_inside
+    from nn2gpt.nn.ablate import heads_off
+
+    if start == max(0, position + 1 - model.cfg.block_size):  # the model's own context: the kept pass has it
+        kept = _kept(model, ids, start, position, off)
+        if kept and kept[0].weights:
+            p, i = kept
+            return p.weights[layer][head, :i + 1, :i + 1]
+    model.eval()
+    with heads_off(model, off):
+        weights, _ = look_inside(model, torch.tensor([ids[start:position + 1]]))
+    return weights[layer][head]
+
+
+def at_position(model, ids: list[int], start: int, position: int, off: dict) -> tuple[list, torch.Tensor]:
+    """(each layer's weights (nh, i + 1) of the last query, the logits (V,)) at `position`."""
+    from nn2gpt.gpt.heatmaps import look_inside
+    from nn2gpt.nn.ablate import heads_off
+
+    kept = _kept(model, ids, start, position, off)
+    if kept:
+        p, i = kept
+        return [w[:, i, :i + 1] for w in p.weights], p.logits_at(model, i)
+    model.eval()
+    with heads_off(model, off):
+        weights, logits = look_inside(model, torch.tensor([ids[start:position + 1]]))
+    return [w[:, -1] for w in weights], logits[0, -1].float()
+
+
 def _rounded(p) -> float:
     return float(f"{float(p):.4g}")
 
@@ -66,14 +131,9 @@ def _rounded(p) -> float:
 def logit_lens(model, tok, text, position, heads=None) -> dict:
     """For token `position` of `text`: each reading's TOP next tokens (softmax of its logits, temperature 1),
     and the probability and rank it gives the token that came next in the text."""
-    from nn2gpt.nn.ablate import heads_off
-
     ids, position, start = _window(model, tok, text, position)
-    off = _off(model, heads)
+    found = lens_logits(model, ids, start, position, _off(model, heads))
     following = ids[position + 1] if position + 1 < len(ids) else None
-    model.eval()
-    with heads_off(model, off), torch.no_grad():
-        found = readings(model, torch.tensor([ids[start:position + 1]]))
     rows = []
     for label, logits in found:
         probs = torch.softmax(logits.double(), -1)  # (V,)
@@ -102,16 +162,10 @@ def _one_head(model, layer, head) -> tuple[int, int]:
 
 def head_map(model, tok, text, position, layer, head, heads=None) -> dict:
     """One head's (W, W) attention over the text up to `position` (at most MAP tokens of the context the
-    model reads there, one forward pass): row i = the weights query i puts on keys 0..i, in thousandths."""
-    from nn2gpt.gpt.heatmaps import look_inside
-    from nn2gpt.nn.ablate import heads_off
-
+    model reads there): row i = the weights query i puts on keys 0..i, in thousandths."""
     layer, head = _one_head(model, layer, head)
     ids, position, start = _window(model, tok, text, position, MAP)
-    model.eval()
-    with heads_off(model, _off(model, heads)):
-        weights, _ = look_inside(model, torch.tensor([ids[start:position + 1]]))
-    w = weights[layer][head]  # (W, W)
+    w = head_weights(model, ids, start, position, layer, head, _off(model, heads))  # (W, W)
     return {"position": position, "start": start, "layer": layer, "head": head,
             "tokens": gpt.pieces_of(tok, ids[start:position + 1]),
             "rows": [(w[i, :i + 1] * 1000).round().int().tolist() for i in range(w.size(0))]}
@@ -120,19 +174,14 @@ def head_map(model, tok, text, position, layer, head, heads=None) -> dict:
 def position_view(model, tok, text, position, layer, head, settings: dict, heads=None) -> dict:
     """A second position to set beside the clicked one: its next-token bars (under the page's settings)
     and the chosen head's attention row there, over the context the model reads at that position."""
-    from nn2gpt.gpt.heatmaps import look_inside
-    from nn2gpt.nn.ablate import heads_off
-
     ids, position, start = _window(model, tok, text, position)
-    model.eval()
-    with heads_off(model, _off(model, heads)):
-        weights, logits = look_inside(model, torch.tensor([ids[start:position + 1]]))
+    weights, logits = at_position(model, ids, start, position, _off(model, heads))
     following = ids[position + 1] if position + 1 < len(ids) else None
     answer = {"position": position, "start": start, "tokens": gpt.pieces_of(tok, ids[start:position + 1]),
-              **gpt.next_tokens(tok, logits[0, -1].float(), settings, following)}
+              **gpt.next_tokens(tok, logits, settings, following)}
     if weights:
         layer, head = _one_head(model, layer, head)
-        answer |= {"layer": layer, "head": head, "row": [round(float(x), 4) for x in weights[layer][head, -1]]}
+        answer |= {"layer": layer, "head": head, "row": [round(float(x), 4) for x in weights[layer][head]]}
     return answer
 
 
@@ -143,16 +192,15 @@ def was(model, tok, text, position, settings: dict, ids) -> dict:
             isinstance(i, int) and not isinstance(i, bool) and 0 <= i < model.cfg.vocab_size for i in ids):
         raise UserError(f"ids must be a list of 1 to {MAX_IDS} token ids below {model.cfg.vocab_size}")
     text_ids, position, start = _window(model, tok, text, position)
-    model.eval()
-    with torch.no_grad():
-        logits = model(torch.tensor([text_ids[start:position + 1]]))[0][0, -1].float()  # (V,)
+    logits = at_position(model, text_ids, start, position, {})[1]  # (V,): the plain pass, every head on
     probs = gpt.distribution(logits, settings)  # (V,)
     return {"position": position, "p": [_rounded(probs[i]) for i in ids],
             "logit": [round(float(logits[i]), 3) for i in ids]}
 
 
 def lens_routes(studio) -> list:
-    """/api/gpt/lens, /api/gpt/head, /api/gpt/position, /api/gpt/was: each one forward pass under the run's lock."""
+    """/api/gpt/lens, /api/gpt/head, /api/gpt/position, /api/gpt/was: each under the run's lock, its answer
+    stamped with the run and its model's identity as every model answer is (`Studio.stamp`)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.routing import Route
 
@@ -162,7 +210,7 @@ def lens_routes(studio) -> list:
         async def handle(request):
             body = await body_of(request)
             (model, tok, _), lock = await run_in_threadpool(studio.looked_into, body.get("run"), "gpt")
-            return await answer(fn, model, tok, *args(body), lock=lock)
+            return await answer(fn, model, tok, *args(body), lock=lock, stamp=studio.stamp(body.get("run"), model))
         return Route(path, handle, methods=["POST"])
 
     shown = gpt.display_settings

@@ -5,13 +5,17 @@ in the block) holds the answer for every position at once: row t of each head's 
 and the residual stream at t, from which the next-token logits cost one row of the unembedding.
 A click is then a lookup, not a forward pass; a generated text's pass is made as its stream
 ends (`ahead`), so even the first click reads a kept one. A pass is kept per model (a reloaded model starts
-afresh) under the tokens it read and the heads that were off, the newest few within MEMORY bytes.
+afresh) under the tokens it read and the heads that were off, the newest few within MEMORY bytes (the
+passes with heads off go before the plain ones).
 
 Turning heads off changes nothing below the lowest layer they sit in: a GPT's pass with heads off
 starts from a kept pass of the same text at that layer's input (every block's input is kept) and
 runs only the blocks from there up. Each block then computes exactly what it computes in a full
-pass, so the numbers are the same. Texts longer than the block, and models whose positions see
-later ones (the anticausal and unmasked variants), get a pass over the one window they read.
+pass, so the numbers are the same. Such a pass, when it is costly (GPT-2's size), covers only the tokens up
+to the clicked position: they are all a causal model's position reads, so its numbers are those of the pass
+over the whole text; it is kept under the text it was asked about, and answers the positions it covers.
+Texts longer than the block, and models whose positions see later ones (the anticausal and unmasked
+variants), get a pass over the one window they read.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import torch
 MEMORY = 512 * 2**20  # bytes of kept passes per model (the newest one is kept whatever its size, if under it)
 MOST = 8  # passes per model
 ROWS = 8  # positions' logits kept per pass (a slider's move reads the same one again)
+WHOLE = 2e8  # multiply-adds: a pass with heads off costing more over the whole text stops at the clicked position
 
 
 @dataclass
@@ -38,6 +43,7 @@ class Pass:
     logits: torch.Tensor | None = None
     inputs: list | None = None  # each block's input (n, C): where a pass with more heads off resumes
     rows: dict = field(default_factory=dict)  # position index -> logits (V,) already read
+    text: tuple = ()  # the tokens of the window asked about (ids, or more when ids stop at a clicked position)
 
     def nbytes(self) -> int:
         kept = [*self.weights, *(self.inputs or ()), *(t for t in (self.finals, self.logits) if t is not None)]
@@ -82,7 +88,7 @@ def nbytes(model, n: int) -> int:
     """About what a pass over n tokens keeps: the weights (nh, n, n) and block inputs (n, C) of every layer,
     and the final states (n, C) or, for a model without blocks, the logits (n, V)."""
     c = model.cfg
-    logits = 0 if _blocks(model) else n * c.vocab_size
+    logits = 0 if blockwise(model) else n * c.vocab_size
     return 4 * (c.n_layer * c.n_head * n * n + (c.n_layer + 1) * n * c.n_embd + logits)
 
 
@@ -90,20 +96,46 @@ def at(model, ids: list[int], start: int, position: int, off: dict) -> tuple[Pas
     """(a pass that answers `position` of `ids`, read from `start`, with the heads `off` off; the
     position's index in it). Call holding the run's lock."""
     lo, hi = span(model, ids, start, position)
-    window, key = tuple(ids[lo:hi]), off_key(off)
-    kept = _KEPT.setdefault(model, [])
+    key, kept = off_key(off), _KEPT.setdefault(model, [])
+    window = tuple(ids[lo:hi])
     for p in kept:
-        if p.start == lo and p.ids == window and p.off == key:
+        if p.off == key and _covers(p, lo, window, position + 1 - lo):
             kept.remove(p)
             kept.append(p)  # the newest used
             return p, position - lo
-    p = _compute(model, lo, window, key, kept)
+    resume = _resumable(kept, lo, window, key, hi - lo)
+    if key and causal(model) and _cost(model, resume[1], hi - lo) > WHOLE:
+        hi = position + 1  # heads off, a costly pass: the tokens this position reads, no more
+        resume = _resumable(kept, lo, window, key, hi - lo)
+    p = _compute(model, lo, window[:hi - lo], key, kept, resume)
+    p.text = window
     kept.append(p)
-    while len(kept) > 1 and (len(kept) > MOST or sum(q.nbytes() for q in kept) > MEMORY):
-        kept.pop(0)
+    while len(kept) > 1 and (len(kept) > MOST or held(kept) > MEMORY):
+        kept.pop(next((j for j, q in enumerate(kept[:-1]) if q.off), 0))  # heads off first: the plain pass is
+        # where every pass with heads off resumes
     if kept[-1].nbytes() > MEMORY:
         kept.pop()
     return p, position - lo
+
+
+def _covers(p: Pass, start: int, window: tuple, n: int) -> bool:
+    """Whether `p` is a pass over `window` read from `start` that covers its first n tokens."""
+    return p.start == start and (p.text or p.ids) == window and len(p.ids) >= n
+
+
+def _cost(model, first: int, n: int) -> float:
+    """About the multiply-adds of blocks first.. over n tokens (the weights' 12 C^2 a token, and the scores)."""
+    c = model.cfg
+    return (c.n_layer - first) * n * (12 * c.n_embd ** 2 + 2 * n * c.n_embd) if blockwise(model) else 0.0
+
+
+def held(kept: list) -> int:
+    """The bytes the passes `kept` hold together (a pass that resumed another shares its lower layers)."""
+    storages = {}
+    for p in kept:
+        for t in [*p.weights, *(p.inputs or ()), *(t for t in (p.finals, p.logits) if t is not None)]:
+            storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+    return sum(storages.values())
 
 
 def ahead(model, ids: list[int]) -> None:
@@ -116,20 +148,20 @@ def ahead(model, ids: list[int]) -> None:
             pass
 
 
-def _blocks(model) -> bool:
+def blockwise(model) -> bool:
     """A GPT of chapter 2's shape (embed, blocks, ln_f, head, the logits of GPT itself): run block by block."""
     from nn2gpt.gpt.model import GPT
 
     return isinstance(model, GPT) and type(model).logits is GPT.logits
 
 
-def _resumable(kept: list, start: int, window: tuple, key: tuple) -> tuple[Pass | None, int]:
-    """The kept pass of the same tokens whose heads off agree with `key` on the most layers from the bottom,
-    and the first layer where they differ (0: none to resume from)."""
+def _resumable(kept: list, start: int, window: tuple, key: tuple, n: int) -> tuple[Pass | None, int]:
+    """The kept pass over `window` covering its first n tokens whose heads off agree with `key` on the most
+    layers from the bottom, and the first layer where they differ (0: none to resume from)."""
     want = dict(key)
     best, best_layer = None, 0
     for p in kept:
-        if p.start != start or p.ids != window or p.inputs is None:
+        if p.inputs is None or not _covers(p, start, window, n):
             continue
         have = dict(p.off)
         layers = sorted(set(want) | set(have))
@@ -139,23 +171,27 @@ def _resumable(kept: list, start: int, window: tuple, key: tuple) -> tuple[Pass 
     return best, best_layer
 
 
-def _compute(model, start: int, window: tuple, key: tuple, kept: list) -> Pass:
+def _compute(model, start: int, window: tuple, key: tuple, kept: list, resume: tuple | None = None) -> Pass:
+    """The pass over `window` with the heads `key` off; from the input to block `first` of `base` when
+    (base, first) = `resume` names one (else the best of `kept`): a kept pass covering these tokens, with the
+    same heads off below that block."""
     from nn2gpt.nn.ablate import heads_off
 
-    idx = torch.tensor([window])  # (1, n)
+    base, first = resume or _resumable(kept, start, window, key, len(window))
+    idx, n = torch.tensor([window]), len(window)  # (1, n)
     counts["passes"] += 1
     model.eval()
     with heads_off(model, {l: list(h) for l, h in key}), torch.inference_mode():
-        if not _blocks(model):
+        if not blockwise(model):
             from nn2gpt.gpt.heatmaps import look_inside
 
             weights, logits = look_inside(model, idx)  # [(nh, n, n)], (1, n, V)
             return Pass(start, window, key, weights, logits=logits[0])
-        base, first = _resumable(kept, start, window, key)
         if base is not None:
             counts["resumed"] += 1
-        weights, inputs = (list(base.weights[:first]), list(base.inputs[:first])) if base else ([], [])
-        x = base.inputs[first][None] if base else model.embed(idx)  # (1, n, C) block `first`'s input
+        weights = [w[:, :n, :n] for w in base.weights[:first]] if base else []  # views: the rows this pass covers
+        inputs = [x[:n] for x in base.inputs[:first]] if base else []
+        x = base.inputs[first][None, :n] if base else model.embed(idx)  # (1, n, C) block `first`'s input
         for block in model.blocks[first:]:
             inputs.append(x[0])
             x = _block_with_weights(block, x, weights)

@@ -40,6 +40,7 @@ class StudioConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: str | None = None
+    threads: int | None = None  # PyTorch's threads for the answers (nn2gpt studio --threads); None: PyTorch's choice
 
 
 class Studio:
@@ -158,10 +159,19 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def use_threads(cfg: StudioConfig) -> None:
+    """PyTorch's intra-op threads for every answer, set once for the whole process."""
+    if cfg.threads:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
+
+
 def serve(cfg: StudioConfig, announce=print) -> int:
     """Run the studio until Ctrl-C."""
     import uvicorn
 
+    use_threads(cfg)
     sock = bind(cfg.host, cfg.port)
     cfg.port = sock.getsockname()[1]
     shown = f"[{cfg.host}]" if ":" in cfg.host else cfg.host

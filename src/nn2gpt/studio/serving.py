@@ -8,13 +8,10 @@ Embedding weight so, in place: the values and the model's code are unchanged, th
 whole texts run as fast as before, and the numbers differ at most in the last bits of a sum.
 It also copies the weights out of the checkpoint's file mapping (no page faults on a first
 request) and runs one short pass, so that a first request does not pay PyTorch's first call.
-The answers run in THREADS PyTorch threads (`nn2gpt studio --threads`, default 1).
+The answers run in `nn2gpt studio --threads` PyTorch threads (default 1; StudioConfig.threads).
 """
 
 from __future__ import annotations
-
-THREADS: int | None = None  # PyTorch's intra-op threads, set at the first load (None: PyTorch's own choice)
-
 
 def column_major(model):
     """Every Linear and Embedding weight stored as the transpose of a contiguous (in, out) block."""
@@ -41,10 +38,6 @@ def warm_gpt(model) -> None:
 
 def prepare(kind: str, loaded):
     """A freshly loaded gpt or translate run, (model, tokenizer, config), ready to serve."""
-    if THREADS:
-        import torch
-
-        torch.set_num_threads(THREADS)
     if kind in ("gpt", "translate"):
         column_major(loaded[0]).eval()
         if kind == "gpt":

@@ -2,6 +2,7 @@
 // temperature and top-k), every head's attention, and what changes when heads are turned off.
 import {$, bars, el, fillRuns, heatmap, legend, postJSON, postStream, register, shade, showError, watchRun} from "./app.js";
 import {hideDeeper, logit, prob, showDeeper, startDeeper, visible} from "./lens.js";
+import {renderTokens, rove, tokenKeys} from "./strip.js";
 
 let tokens = [];        // the text as the model reads it, one piece per token
 let inspected = null;   // the last answer of api/gpt/inspect
@@ -13,32 +14,6 @@ const MANY_ROWS = 32;   // above this many heads, the heatmap shows one layer at
 
 const value = (id) => { const v = $(id).value.trim(); return v === "" ? null : Number(v); };
 const offList = () => [...off].map((k) => k.split(",").map(Number));
-
-// The text is one tab stop (a roving tabindex): the arrow keys move between tokens, Enter or Space opens one.
-// A newline token shows a ⏎ (CSS), so it has a width and can be clicked.
-let roving = 0;
-function renderTokens() {
-  roving = Math.min(roving, Math.max(0, tokens.length - 1));
-  $("gpt-text").replaceChildren(...tokens.map((t, i) => el("span", {"data-i": i, text: t, tabindex: i === roving ? "0" : "-1",
-    role: "button", class: t.includes("\n") ? "nl" : t === "" ? "nil" : "", onclick: () => inspect(i)})));
-}
-
-function rove(i, focus = true) {
-  const spans = $("gpt-text").children;
-  if (!spans[i]) return;
-  if (spans[roving]) spans[roving].tabIndex = -1;
-  roving = i;
-  spans[i].tabIndex = 0;
-  if (focus) spans[i].focus();
-}
-
-function tokenKeys(e) {
-  const i = Number(e.target.dataset?.i), n = $("gpt-text").children.length;
-  if (!Number.isInteger(i)) return;
-  const to = {ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: n - 1}[e.key];
-  if (e.key === "Enter" || e.key === " ") { e.preventDefault(); inspect(i); }
-  else if (to !== undefined && to >= 0 && to < n) { e.preventDefault(); rove(to); }
-}
 
 // Redraw a box without losing the keyboard's place: the element with the same data-key gets the focus back.
 function keepFocus(box, draw) {
@@ -194,7 +169,7 @@ async function inspect(position) {
   } catch (e) { showError($("gpt-error"), e); return; }
   showError($("gpt-error"), null);
   tokens = inspected.tokens;
-  if ($("gpt-text").children.length !== tokens.length) renderTokens();
+  if ($("gpt-text").children.length !== tokens.length) renderTokens(tokens, inspect);
   rove(position, $("gpt-text").contains(document.activeElement));
   head = Math.min(head, Math.max(0, inspected.attention.length - 1));
   $("gpt-inspect").hidden = false;
@@ -207,6 +182,7 @@ async function inspect(position) {
 
 async function generate() {
   if (controller) { controller.abort(); return; }
+  if (!$("gpt-run").value) return; // no run picked (the one shown was deleted): the line under the list says so
   const box = $("gpt-text");
   const body = {run: $("gpt-run").value, prompt: $("gpt-prompt").value, temperature: value("gpt-temperature"),
                 top_k: value("gpt-top-k"), top_p: value("gpt-top-p"), seed: value("gpt-seed"),
@@ -231,7 +207,7 @@ async function generate() {
       if (e.type === "error") throw new Error(e.error);
       if (e.type === "end") {
         tokens = e.tokens;
-        renderTokens();
+        renderTokens(tokens, inspect);
         $("gpt-speed").textContent = `${e.new_tokens} tokens, ${e.tokens_per_s ?? "?"} tokens/s; first token after ` +
           `${first === null ? "?" : first.toFixed(0)} ms. Click any character (or Tab to the text, move with the arrow keys, press Enter).`;
       }
@@ -239,7 +215,7 @@ async function generate() {
   } catch (e) {
     if (e.name !== "AbortError") showError($("gpt-error"), e);
     if (text) { // stopped early: ask how the model splits what is there, so each span is one token
-      try { tokens = (await postJSON("api/gpt/tokens", {run: body.run, text})).tokens; renderTokens(); }
+      try { tokens = (await postJSON("api/gpt/tokens", {run: body.run, text})).tokens; renderTokens(tokens, inspect); }
       catch (err) { showError($("gpt-error"), err); }
     }
   } finally {
@@ -267,7 +243,7 @@ async function refresh() {
 
 register("gpt", async () => {
   $("gpt-generate").addEventListener("click", generate);
-  $("gpt-text").addEventListener("keydown", tokenKeys);
+  $("gpt-text").addEventListener("keydown", (e) => tokenKeys(e, inspect));
   startDeeper();
   $("gpt-run").addEventListener("run", () => {
     shapes(); inspected = null; off.clear(); $("gpt-inspect").hidden = true; hideDeeper();

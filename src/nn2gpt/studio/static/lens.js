@@ -15,6 +15,9 @@ let map = null;     // the last answer of api/gpt/head
 let cursor = null;  // [query, key] of the map's readout
 const asked = {};   // the newest request of each view (older answers are dropped)
 
+// Every answer names its run and model (postJSON checks it, runs.js): one from a model other than the one
+// the page shows, retrained or deleted since, is thrown as RunChanged, which fail() keeps quiet, so that
+// the views below never mix old and new numbers; gpt.js's watchRun hides them and says why.
 async function ask(view, path, body) {
   const token = {};
   asked[view] = token;
