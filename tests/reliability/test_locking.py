@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+from in_process import run_cli
 from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY, nn2gpt, one_line_error, snapshot
 
 from nn2gpt.checkpoint import load_checkpoint
@@ -92,7 +93,7 @@ def test_two_trainings_at_once_one_wins_and_the_survivor_resumes(overwrite, copy
     ck = load_checkpoint(out)
     assert json.loads((out / "config.json").read_text()) == ck.config
     step = ck.state["step"]
-    r = nn2gpt("gpt", "train", "--out", out, "--resume", "--max-iters", step + 3, "--max-seconds", 600)
+    r = run_cli("gpt", "train", "--out", out, "--resume", "--max-iters", step + 3, "--max-seconds", 600)
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(out).state["step"] == step + 3
 

@@ -13,7 +13,8 @@ import threading
 import time
 
 import pytest
-from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY, nn2gpt, one_line_error, snapshot
+from in_process import run_cli
+from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY, one_line_error, snapshot
 
 from nn2gpt.checkpoint import load_checkpoint
 
@@ -72,9 +73,9 @@ def test_a_killed_overwrite_leaves_the_old_run_whole(kind, copy_of):
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=30)
     assert snapshot(run) == before  # config.json, metrics, checkpoint: not one byte changed
-    r = nn2gpt(*CHECK[kind](run))
+    r = run_cli(*CHECK[kind](run))  # reading and resuming need no process of their own; the kill above did
     assert r.returncode == 0, r.stderr
-    r = nn2gpt(*RESUME[kind](run))
+    r = run_cli(*RESUME[kind](run))
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(run).state["step"] > old_step
 

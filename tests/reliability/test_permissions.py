@@ -7,10 +7,8 @@ mode `open()` and `mkdir` would give: 0666 and 0777 less the umask.
 
 import os
 import stat
-import subprocess
-import sys
-
 import pytest
+from in_process import run_cli
 from reliability_helpers import DIGITS_TINY, GPT_TINY, NUMPY_TINY, TRANSLATE_TINY
 
 pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
@@ -27,8 +25,11 @@ COMMANDS = {
 @pytest.mark.parametrize("kind", COMMANDS)
 def test_every_file_of_a_run_honours_the_umask(kind, umask, tmp_path):
     out = tmp_path / "run"
-    r = subprocess.run([sys.executable, "-m", "nn2gpt", *COMMANDS[kind], "--out", str(out)], capture_output=True,
-                       text=True, timeout=180, preexec_fn=lambda: os.umask(umask))
+    old = os.umask(umask)  # the run in this process, under that umask (nn2gpt.files reads it at every write)
+    try:
+        r = run_cli(*COMMANDS[kind], "--out", out)
+    finally:
+        os.umask(old)
     assert r.returncode == 0, r.stderr
     paths = [out, *out.rglob("*")]
     assert len(paths) > 4

@@ -27,6 +27,17 @@ def draw_seven(page, dx=0):
     page.mouse.up()
 
 
+def delete(run, runs_dir):
+    """The run deleted at once: moved out of the runs folder, then removed (a list read while rmtree is
+    halfway would rightly see a folder that "holds no trained model now")."""
+    import tempfile
+    from pathlib import Path
+
+    away = Path(tempfile.mkdtemp(dir=runs_dir.parent))
+    run.rename(away / run.name)
+    shutil.rmtree(away)
+
+
 def read(page):
     page.wait_for_function("document.querySelector('#digits-verdict b') !== null && "
                            "document.getElementById('digits-verdict').dataset.state === 'done'")
@@ -48,7 +59,7 @@ def test_a_digits_run_deleted_while_open_clears_every_view_and_stops_asking(page
         open_digits(page, studio, "digits-doomed")
         draw_seven(page)
         assert len(read(page)) == 10 and page.locator("#digits-hidden div").count() == 30
-        shutil.rmtree(copy)
+        delete(copy, runs_dir)
         draw_seven(page, 12)  # a stroke after the run went
         page.wait_for_selector("#view-digits .runnote:not([hidden])")
         assert page.inner_text("#view-digits .runnote") == "the run 'digits-doomed' was deleted — pick another run"
@@ -228,7 +239,7 @@ def test_a_translate_run_trained_again_translates_again_and_deleted_clears(page,
         page.wait_for_function("document.querySelectorAll('#translate-compare tr').length === 1")  # the old tries went
         assert page.locator("#translate-compare td").first.inner_text() == "the model's"
         assert page.locator("#translate-heads input:checked").count() == 0
-        shutil.rmtree(copy)
+        delete(copy, runs_dir)
         page.wait_for_function("document.querySelector('#view-translate .runnote').textContent.includes('deleted')",
                                timeout=POLL)
         assert page.inner_text("#view-translate .runnote") == "the run 'nested/doomed' was deleted — pick another run"

@@ -168,7 +168,10 @@ def test_a_deleted_run_leaves_the_list(page, studio, runs_dir):
         page.goto(studio + "#gpt")
         page.wait_for_selector("#gpt-run option[value=doomed]", state="attached")
         page.select_option("#gpt-run", "doomed")
-        shutil.rmtree(runs_dir / "doomed")
+        # deleted at once (moved out, then removed): a list read while rmtree is halfway would rightly see a
+        # folder that "holds no trained model now"
+        (runs_dir / "doomed").rename(runs_dir.parent / "doomed-gone")
+        shutil.rmtree(runs_dir.parent / "doomed-gone")
         page.click("#gpt-generate")
         page.wait_for_selector("#gpt-run option[value=doomed]", state="detached")
         assert page.input_value("#gpt-run") == ""  # "(pick a run)": never a silent switch to another run
