@@ -108,3 +108,16 @@ def page(browser, tmp_path):
 def phone(browser, tmp_path):
     """A 390 x 844 touch screen."""
     yield from open_page(browser, tmp_path, 390, 844, touch=True)
+
+
+def draw_seven(page, dx=0):
+    """A 7 drawn with the mouse on the digits page's canvas (`dx` px to the right)."""
+    box = page.locator("#digits-canvas").bounding_box()
+    x, y = box["x"] + dx, box["y"]
+    page.mouse.move(x + 60, y + 60)
+    page.mouse.down()
+    for t in range(11):
+        page.mouse.move(x + 60 + 16 * t, y + 60)
+    for t in range(11):
+        page.mouse.move(x + 220 - 10 * t, y + 60 + 18 * t)
+    page.mouse.up()

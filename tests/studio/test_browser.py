@@ -5,6 +5,7 @@ Each test saves a screenshot of its page under the test's temporary folder."""
 import pytest
 
 from nn2gpt.gpt.runs import load_model
+from tests.studio.conftest import draw_seven
 
 pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
 
@@ -12,15 +13,7 @@ pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for s
 def test_draw_a_seven_with_the_mouse(page, studio):
     page.goto(studio + "#digits")
     page.wait_for_selector("#digits-run option", state="attached")
-    box = page.locator("#digits-canvas").bounding_box()
-    x, y = box["x"], box["y"]
-    page.mouse.move(x + 60, y + 60)
-    page.mouse.down()
-    for t in range(11):
-        page.mouse.move(x + 60 + 16 * t, y + 60)
-    for t in range(11):
-        page.mouse.move(x + 220 - 10 * t, y + 60 + 18 * t)
-    page.mouse.up()
+    draw_seven(page)
     page.wait_for_function("document.querySelector('#digits-verdict b') !== null && "
                            "document.getElementById('digits-verdict').dataset.state === 'done'")  # the whole 7
     assert page.locator("#digits-verdict b").inner_text() == "7"

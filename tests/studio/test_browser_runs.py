@@ -9,22 +9,11 @@ import time
 import pytest
 
 from nn2gpt.digits.model import load_model, save_model
+from tests.studio.conftest import draw_seven
 
 pytestmark = pytest.mark.slow  # trains, or drives processes or a browser, for seconds: `-m 'not slow'` leaves it out
 
 POLL = 12_000  # ms: the page reads its runs again every 4 s
-
-
-def draw_seven(page, dx=0):
-    box = page.locator("#digits-canvas").bounding_box()
-    x, y = box["x"] + dx, box["y"]
-    page.mouse.move(x + 60, y + 60)
-    page.mouse.down()
-    for t in range(11):
-        page.mouse.move(x + 60 + 16 * t, y + 60)
-    for t in range(11):
-        page.mouse.move(x + 220 - 10 * t, y + 60 + 18 * t)
-    page.mouse.up()
 
 
 def delete(run, runs_dir):
