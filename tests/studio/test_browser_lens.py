@@ -177,3 +177,23 @@ def test_two_positions_side_by_side(page, studio, client):
         assert shown[:len(want["next"])] == pytest.approx([n["p"] for n in want["next"]], abs=6e-4)
         weights = col.locator(".tokens.reads span").evaluate_all("(s) => s.map((e) => Number(e.title))")
         assert weights == pytest.approx(want["row"][-len(weights):], abs=6e-4)
+
+def test_two_positions_stay_side_by_side_on_a_phone(phone, studio):
+    open_position(phone, studio, run="gpt", position=40)
+    phone.click("#gpt-pin")
+    phone.locator("#gpt-text span").nth(60).tap()
+    phone.wait_for_selector("#gpt-compare .compare-col >> nth=1")
+    cols = phone.locator("#gpt-compare .compare-col")
+    a, b = cols.nth(0).bounding_box(), cols.nth(1).bounding_box()
+    assert abs(a["y"] - b["y"]) <= 1 and a["x"] + a["width"] <= b["x"] and b["x"] + b["width"] <= 390
+    assert overflow(phone) <= 0
+    # every bar row fits its column: the token, a bar of some width, its probability and its logit
+    fits = phone.evaluate("""[...document.querySelectorAll('#gpt-compare .compare-col')].map((col) => {
+        const c = col.getBoundingClientRect();
+        return [...col.querySelectorAll('.next-bars .row')].every((row) => {
+          const parts = [...row.children].map((e) => e.getBoundingClientRect());
+          return parts.every((r) => r.left >= c.left - 1 && r.right <= c.right + 1) && parts[1].width >= 8
+            && parts.slice(2).every((r) => r.width > 0 && row.children[2].scrollWidth <= row.children[2].clientWidth + 1);
+        });
+      })""")
+    assert fits == [True, True]

@@ -236,3 +236,32 @@ def test_a_translate_run_trained_again_translates_again_and_deleted_clears(page,
         assert page.inner_text("#translate-summary") == ""
     finally:
         shutil.rmtree(copy, ignore_errors=True)
+
+
+def test_an_embeddings_map_is_drawn_again_when_its_run_is_trained_again_and_cleared_when_deleted(page, studio,
+                                                                                                  runs_dir):
+    copy = runs_dir / "emb-again"
+    shutil.copytree(runs_dir / "gpt", copy)
+    try:
+        page.goto(studio + "#embeddings")
+        page.wait_for_selector("#emb-run option[value='emb-again']", state="attached")
+        page.select_option("#emb-run", "emb-again")
+        page.wait_for_function("document.getElementById('emb-shapes').textContent.startsWith('wte (')")
+        page.locator("#emb-map circle[data-id='3']").click()
+        page.wait_for_selector("#emb-neighbours .row")
+        weights = copy / (copy / "latest").read_text().strip() / "weights.safetensors"
+        weights.write_bytes(weights.read_bytes())  # the checkpoint rewritten: trained again
+        page.wait_for_selector("#view-embeddings .runnote:not([hidden])", timeout=POLL)
+        assert page.inner_text("#view-embeddings .runnote") == ("the run 'emb-again' was trained again since this "
+                                                                "map was drawn — drawn again with the new weights")
+        page.wait_for_function("document.getElementById('emb-shapes').textContent.startsWith('wte (')")
+        assert page.locator("#emb-map circle").count() > 0  # the new weights' map
+        assert page.locator("#emb-neighbours .row").count() == 0  # the old weights' neighbours are gone
+        delete(copy, runs_dir)
+        page.wait_for_function("document.querySelector('#view-embeddings .runnote').textContent.includes('deleted')",
+                               timeout=POLL)
+        assert page.inner_text("#view-embeddings .runnote") == "the run 'emb-again' was deleted — pick another run"
+        assert page.input_value("#emb-run") == "" and page.locator("#emb-map circle").count() == 0
+        assert page.inner_text("#emb-shapes") == "" and page.locator("#emb-neighbours .row").count() == 0
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
