@@ -143,6 +143,18 @@ def test_kv_cache_gives_the_same_logits_also_past_block_size(kw):
         assert cached.caches is not None and cached.caches[0].length == 8
 
 
+@pytest.mark.parametrize("kw", [dict(), dict(untie=True, softcap=5.0), dict(model="bigram"), dict(mask="anticausal")],
+                         ids=["gpt", "untied-softcap", "bigram", "anticausal"])
+def test_next_logits_are_the_last_row_of_the_logits(kw):
+    """Sampling reads only the last position's logits; a GPT computes its head for that row alone."""
+    model = model_of(**kw)
+    idx = torch.randint(0, 11, (2, 8), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        got, want = model.next_logits(idx), model.logits(idx)[:, -1]
+    assert got.shape == (2, 11)
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-6)
+
+
 def test_generation_with_and_without_cache_and_seeds():
     model = model_of()
     prompt = torch.tensor([[1, 2, 3]])

@@ -17,7 +17,7 @@ from nn2gpt.gpt.sampling import check_sampling
 
 
 class Sampling:
-    """stream() and generate() for a model with .logits(idx, caches), .new_caches() and .cfg."""
+    """stream() and generate() for a model with .next_logits(idx, caches), .new_caches() and .cfg."""
 
     @torch.no_grad()
     def _sample_steps(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
@@ -79,13 +79,13 @@ class Decoder:
         bs = self.model.cfg.block_size
         grew_by_one = seq.size(1) == self.fed + 1
         if self.caches is not None and self.fed and grew_by_one and self.caches[0].length < bs:
-            logits = self.model.logits(seq[:, -1:], self.caches)  # (B, 1, V) the newest position only
+            logits = self.model.next_logits(seq[:, -1:], self.caches)  # (B, V) the newest position only
         else:
             for c in self.caches or ():
                 c.reset()  # first call, or the window slid: (re)fill from the cropped context
-            logits = self.model.logits(seq[:, -bs:], self.caches)  # (B, T', V)
+            logits = self.model.next_logits(seq[:, -bs:], self.caches)  # (B, V) after the last of T' positions
         self.fed = seq.size(1)
-        return logits[:, -1]  # (B, V)
+        return logits  # (B, V)
 
 
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,

@@ -183,6 +183,10 @@ class LanguageModel(Sampling, nn.Module):
         """(B, T) token ids -> (B, T, V) logits; with caches, idx holds only the newest tokens."""
         raise NotImplementedError
 
+    def next_logits(self, idx: torch.Tensor, caches: list[KVCache] | None = None) -> torch.Tensor:
+        """(B, T) token ids -> (B, V): the logits after the last position, all that sampling reads."""
+        return self.logits(idx, caches)[:, -1]
+
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         logits = self.logits(idx)  # (B, T, V)
         if targets is None:
@@ -297,8 +301,15 @@ class GPT(Embedded):
         # parameters and makes "similar input" imply "similar prediction"
         return F.linear(x, self.tok_emb.weight)  # (B, T, V)
 
-    def logits(self, idx, caches=None):
+    def residual(self, idx, caches=None) -> torch.Tensor:
         x = self.embed(idx, caches[0].length if caches else 0)  # (B, T, C)
         for i, block in enumerate(self.blocks):
             x = block(x, caches[i] if caches else None)  # (B, T, C) the residual stream
-        return self.head(self.ln_f(x))  # (B, T, V)
+        return x
+
+    def logits(self, idx, caches=None):
+        return self.head(self.ln_f(self.residual(idx, caches)))  # (B, T, V)
+
+    def next_logits(self, idx, caches=None):
+        # the head (V x C a position) is the costliest product of a prompt's pass: only the last row is sampled
+        return self.head(self.ln_f(self.residual(idx, caches)[:, -1:]))[:, 0]  # (B, V)
