@@ -21,8 +21,8 @@ step, about a minute and 2 GB of memory on 2 cores). Each figure is the median a
 - translate: POST /api/translate (beam 4) of the pizza sentence, plain and with a decoder head off,
   and their ratio (target 2x); a slider's move and a digits prediction on the small studio;
 - page: a fresh browser tab, from navigation to the run list shown (1 s), with Debian's chromium.
---threads N starts both studios with `--threads N` (the studio's default is 1; 2 is faster for the
-passes on an idle 2-core machine, and far slower when anything else runs).
+--threads N starts both studios with `--threads N` (the studio's default: one thread, and the free
+cores for a costly pass over a whole text).
 --screenshots DIR also saves one picture of each page, made on those runs, for the README.
 --check runs each request once and makes the 12x12 model only 48 wide: a quick test of the script
 itself, not a measurement.

@@ -170,11 +170,47 @@ def test_the_studio_s_threads_are_set_for_the_whole_process(runs_dir, capsys):
     try:
         torch.set_num_threads(2)
         use_threads(StudioConfig(threads=1))
-        assert torch.get_num_threads() == 1
-        use_threads(StudioConfig(threads=None))  # PyTorch's own choice: left as it is
-        assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 1 and not passes.widen  # --threads 1: every answer in one thread
+        torch.set_num_threads(2)
+        use_threads(StudioConfig(threads=None))  # the default: one, costly passes widened
+        assert torch.get_num_threads() == 1 and passes.widen
     finally:
         torch.set_num_threads(before)
+        passes.widen = False
     assert main(["studio", "--runs", str(runs_dir), "--threads", "0", "--list"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "threads" in err
+
+
+def test_a_costly_pass_runs_on_the_free_cores_and_the_rest_in_one_thread(runs_dir, monkeypatch):
+    from nn2gpt import machine
+    from nn2gpt.gpt.runs import load_model
+
+    model, tok, _ = load_model(runs_dir / "gpt")
+    seen = []
+    model.blocks[-1].register_forward_pre_hook(lambda m, a: seen.append(torch.get_num_threads()))  # every pass runs it
+    ids = tok.encode("ROMEO: what light")
+    before = torch.get_num_threads()
+    free = {"cores": 2}
+    monkeypatch.setattr(machine, "training_threads", lambda: free["cores"])
+    try:
+        torch.set_num_threads(1)
+        monkeypatch.setattr(passes, "widen", True)
+        monkeypatch.setattr(passes, "WIDE", 0.0)  # every pass counts as costly here
+        passes.forget(model)
+        passes.at(model, ids, 0, len(ids) - 1, {})
+        assert seen == [2] and torch.get_num_threads() == 1  # widened for the pass, then one thread again
+        free["cores"] = 1  # the machine busy: one thread
+        passes.at(model, ids, 0, len(ids) - 1, {0: [0]})
+        assert seen[-1] == 1
+        free["cores"] = 2
+        monkeypatch.setattr(passes, "WIDE", float("inf"))  # a cheap pass: left in one thread
+        passes.at(model, ids, 0, len(ids) - 1, {0: [1]})
+        assert seen[-1] == 1
+        monkeypatch.setattr(passes, "WIDE", 0.0)
+        monkeypatch.setattr(passes, "widen", False)  # --threads given: never widened
+        passes.at(model, ids, 0, len(ids) - 1, {1: [0]})
+        assert seen[-1] == 1
+    finally:
+        passes.forget(model)
+        torch.set_num_threads(before)

@@ -20,9 +20,9 @@ def build_parser() -> Parser:
                    help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 = every interface, "
                         "and the page has no login)")
     p.add_argument("--data-dir", help="where the datasets are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
-    p.add_argument("--threads", type=Threads(), default=1,
-                   help="PyTorch threads for each answer (default 1: a token at a time gains nothing from more, "
-                        "and a second thread waits for a core whenever anything else runs, a training run too)")
+    p.add_argument("--threads", type=Threads(),
+                   help="PyTorch threads for every answer (default: one, which a token at a time needs, and "
+                        "every free core for a costly pass over a whole text, as at GPT-2's size)")
     p.add_argument("--list", action="store_true", help="print the runs the studio finds, per chapter, and exit")
     return p
 

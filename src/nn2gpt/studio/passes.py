@@ -20,6 +20,7 @@ variants), get a pass over the one window they read.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from dataclasses import dataclass, field
 
@@ -29,6 +30,8 @@ MEMORY = 512 * 2**20  # bytes of kept passes per model (the newest one is kept w
 MOST = 8  # passes per model
 ROWS = 8  # positions' logits kept per pass (a slider's move reads the same one again)
 WHOLE = 2e8  # multiply-adds: a pass with heads off costing more over the whole text stops at the clicked position
+WIDE = 2e8  # multiply-adds: a pass costing more runs on the free cores (`threads`), when `widen` allows
+widen = False  # set by the studio when no --threads was given (server.use_threads)
 
 
 @dataclass
@@ -181,7 +184,7 @@ def _compute(model, start: int, window: tuple, key: tuple, kept: list, resume: t
     idx, n = torch.tensor([window]), len(window)  # (1, n)
     counts["passes"] += 1
     model.eval()
-    with heads_off(model, {l: list(h) for l, h in key}), torch.inference_mode():
+    with threads(_cost(model, first, n)), heads_off(model, {l: list(h) for l, h in key}), torch.inference_mode():
         if not blockwise(model):
             from nn2gpt.gpt.heatmaps import look_inside
 
@@ -196,6 +199,27 @@ def _compute(model, start: int, window: tuple, key: tuple, kept: list, resume: t
             inputs.append(x[0])
             x = _block_with_weights(block, x, weights)
         return Pass(start, window, key, weights, finals=model.ln_f(x)[0], inputs=inputs)
+
+
+@contextlib.contextmanager
+def threads(cost: float):
+    """A pass of `cost` multiply-adds: when costly (and `widen`), in as many threads as cores are free.
+
+    A pass over a whole text multiplies (n, C) by (C, 4C) matrices: compute bound, it runs about 1.7 times
+    as fast in two threads on two idle cores. A token at a time reads the weights and waits on memory, so the
+    studio keeps one thread for the rest. While anything else keeps the cores busy, one thread
+    (nn2gpt.machine.training_threads: a second thread would wait for a core)."""
+    from nn2gpt.machine import training_threads
+
+    before = torch.get_num_threads()
+    wanted = training_threads() if widen and cost > WIDE else before
+    if wanted != before:
+        torch.set_num_threads(wanted)
+    try:
+        yield wanted
+    finally:
+        if wanted != before:
+            torch.set_num_threads(before)
 
 
 def _block_with_weights(block, x: torch.Tensor, found: list) -> torch.Tensor:

@@ -40,7 +40,7 @@ class StudioConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: str | None = None
-    threads: int | None = None  # PyTorch's threads for the answers (nn2gpt studio --threads); None: PyTorch's choice
+    threads: int | None = None  # PyTorch's threads for every answer (nn2gpt studio --threads); None: passes.threads
 
 
 class Studio:
@@ -160,11 +160,14 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def use_threads(cfg: StudioConfig) -> None:
-    """PyTorch's intra-op threads for every answer, set once for the whole process."""
-    if cfg.threads:
-        import torch
+    """PyTorch's intra-op threads, set once for the whole process: --threads for every answer, or one, with
+    the costly passes over a whole text widened to the free cores (`passes.threads`)."""
+    import torch
 
-        torch.set_num_threads(cfg.threads)
+    from nn2gpt.studio import passes
+
+    torch.set_num_threads(cfg.threads or 1)
+    passes.widen = cfg.threads is None
 
 
 def serve(cfg: StudioConfig, announce=print) -> int:
