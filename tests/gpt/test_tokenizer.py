@@ -35,3 +35,29 @@ def test_gpt2_offline_matches_known_ids(data_dir):
 def test_bad_tokenizer_json():
     with pytest.raises(UserError):
         tokenizer_from_json({"type": "wordpiece"})
+
+
+def test_a_text_encoded_again_gives_the_same_ids_in_an_array_of_its_own():
+    """encode_text keeps the last text's ids for a character or GPT-2 tokenizer: the same ids, a copy each
+    time (a caller that writes into it changes nothing for the next), another text or vocabulary encoded anew."""
+    import numpy as np
+
+    from nn2gpt.gpt.batches import encode_text
+
+    text = "to be, or not to be\n" * 50
+    tok = CharTokenizer(text)
+    first = encode_text(tok, text)
+    assert first.dtype == np.int64 and first.tolist() == [tok.stoi[c] for c in text]
+    first[:] = 0
+    again = encode_text(CharTokenizer(text), text)
+    assert again.tolist() == [tok.stoi[c] for c in text]
+    other = CharTokenizer(text + "ABC")  # another vocabulary: other ids for the same text
+    assert encode_text(other, text).tolist() == [other.stoi[c] for c in text] != again.tolist()
+    assert encode_text(tok, text[:-1]).tolist() == again.tolist()[:-1]
+
+
+def test_a_large_vocabulary_encodes_past_one_byte_ids():
+    chars = "".join(chr(0x4E00 + i) for i in range(300))
+    tok = CharTokenizer(chars)
+    assert tok.encode(chars[::-1]) == list(range(299, -1, -1))
+    assert tok.decode(tok.encode(chars)) == chars

@@ -23,9 +23,23 @@ from nn2gpt.errors import UserError
 VAL_FRACTION = 0.1
 
 
+_LAST: list = []  # [text, the tokenizer's JSON, its ids]: the last text a fixed tokenizer encoded
+
+
 def encode_text(tokenizer, text: str) -> np.ndarray:
-    """The whole text as one int64 array of token ids."""
-    return np.asarray(tokenizer.encode(text), dtype=np.int64)
+    """The whole text as one int64 array of token ids. The lab encodes one text for each of its dozens of
+    variants: a character or GPT-2 tokenizer, whose ids follow from its JSON alone, gives a copy of the last
+    text's ids when the same text and JSON come again (any other, a learner's BPE say, encodes every time)."""
+    import json
+
+    from nn2gpt.gpt.tokenizer import CharTokenizer, GPT2Tokenizer
+
+    if type(tokenizer) not in (CharTokenizer, GPT2Tokenizer):
+        return np.asarray(tokenizer.encode(text), dtype=np.int64)
+    spec = json.dumps(tokenizer.to_json(), sort_keys=True)
+    if not (_LAST and _LAST[1] == spec and _LAST[0] == text):
+        _LAST[:] = [text, spec, np.asarray(tokenizer.encode(text), dtype=np.int64)]
+    return _LAST[2].copy()
 
 
 def split(ids: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray]:
