@@ -211,15 +211,14 @@ def threads(cost: float):
     (nn2gpt.machine.training_threads: a second thread would wait for a core)."""
     from nn2gpt.machine import training_threads
 
-    before = torch.get_num_threads()
-    wanted = training_threads() if widen and cost > WIDE else before
-    if wanted != before:
+    wanted = training_threads() if widen and cost > WIDE else 1
+    if wanted > 1:
         torch.set_num_threads(wanted)
     try:
         yield wanted
     finally:
-        if wanted != before:
-            torch.set_num_threads(before)
+        if wanted > 1:
+            torch.set_num_threads(1)  # the studio's one thread (not what another request's pass had set meanwhile)
 
 
 def _block_with_weights(block, x: torch.Tensor, found: list) -> torch.Tensor:
