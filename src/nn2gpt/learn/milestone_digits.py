@@ -68,7 +68,6 @@ def pieces(book, cost: str) -> tuple[dict, list[str], list[str], dict[str, str]]
     """The training's functions {name: function}, the learner's where they pass now; the names of
     the pieces used that are theirs and that are the reference's; and {name: why} for the passed
     exercises this run has no place for."""
-    from nn2gpt.learn import ch1
     from nn2gpt.learn.loading import pick
     from nn2gpt.learn.pieces import Pieces
 
@@ -83,14 +82,11 @@ def pieces(book, cost: str) -> tuple[dict, list[str], list[str], dict[str, str]]
         if MATRIX in mine:
             unused["backprop"] = f"{MATRIX} does its work, on the whole mini-batch at once"
         used = ["sigmoid", "feedforward", MATRIX if MATRIX in mine else "backprop", "update_mini_batch"]
-    modules = {name: checked.module(name) for name in used}
-    sig = pick(modules["sigmoid"], "sigmoid"), pick(modules["sigmoid"], "sigmoid_prime")
-    for module in modules.values():   # the learner's sigmoid wherever a file uses the stubs' import
-        if getattr(module, "sigmoid", None) is ch1.sigmoid:
-            module.sigmoid = sig[0]
-        if getattr(module, "sigmoid_prime", None) is ch1.sigmoid_prime:
-            module.sigmoid_prime = sig[1]
-    methods = {name: pick(modules[name], "CrossEntropyCost" if name == CE else name) for name in used[1:]}
+    sig = checked.module("sigmoid")
+    sig = {"sigmoid": pick(sig, "sigmoid"), "sigmoid_prime": pick(sig, "sigmoid_prime")}
+    # the learner's sigmoid wherever a file uses the stubs' import (from nn2gpt.learn.ch1 import sigmoid)
+    methods = {name: checked.function(name, "CrossEntropyCost" if name == CE else name, given=sig)
+               for name in used[1:]}
     theirs = checked.theirs(used) + ([NETWORK2] if cost == "cross-entropy" else [])
     return methods, checked.mine(used), theirs, unused
 
@@ -99,19 +95,13 @@ def solution_methods(methods: dict) -> dict:
     """The same methods as `methods` (the names `pieces` chose), each the exercise's solution: the
     reference the learner's run is compared with takes the very same steps, so right code gives
     the same validation accuracy and cost at every epoch, to the last bit."""
-    from nn2gpt.learn import ch1
     from nn2gpt.learn.loading import load_file, pick
     from nn2gpt.learn.registry import find
 
     sig = load_file(find("sigmoid").solution, "reference_digits_sigmoid")
-    out = {}
-    for name in methods:
-        module = load_file(find(name).solution, f"reference_digits_{name}")
-        for attr in ("sigmoid", "sigmoid_prime"):   # as `pieces` gives the learner's files a sigmoid
-            if getattr(module, attr, None) is getattr(ch1, attr):
-                setattr(module, attr, getattr(sig, attr))
-        out[name] = pick(module, "CrossEntropyCost" if name == CE else name)
-    return out
+    sig = {"sigmoid": sig.sigmoid, "sigmoid_prime": sig.sigmoid_prime}   # as `pieces` gives the learner's files theirs
+    return {name: pick(load_file(find(name).solution, f"reference_digits_{name}", sig),
+                       "CrossEntropyCost" if name == CE else name) for name in methods}
 
 
 def learner_network(methods: dict):

@@ -34,7 +34,6 @@ import tempfile
 from pathlib import Path
 
 from nn2gpt.errors import UserError
-from nn2gpt.learn.loading import pick
 
 PIECES = {"head": "Head", "multi_head": "MultiHeadAttention", "feed_forward": "FeedForward", "block": "Block"}
 CLASSIC = ["--model", "gpt", "--recipe", "classic"]
@@ -47,18 +46,11 @@ DEFAULTS = {"--out": "runs/learn-gpt", "--max-iters": "200", "--eval-interval": 
 
 def learner_block_class(checked) -> tuple[type, list[str], object | None]:
     """(the Block class to run, the names of the learner's pieces in it, their next_token_probs or None)."""
-    from nn2gpt.learn import ch2
-
-    classes = {}
-    for name, cls in PIECES.items():
-        module = checked.module(name)
-        classes[cls] = (module, pick(module, cls))
-    for module, _ in classes.values():   # each file's imports of the earlier pieces: the ones chosen above
-        for cls, (_, chosen) in classes.items():
-            if getattr(module, cls, None) is getattr(ch2, cls):
-                setattr(module, cls, chosen)
+    chosen: dict = {}
+    for name, cls in PIECES.items():     # in order: each file's imports of the earlier pieces get those chosen
+        chosen[cls] = checked.function(name, cls, given=chosen)
     probs = checked.function("sampling", "next_token_probs", reference=False)
-    return classes["Block"][1], checked.mine((*PIECES, "sampling")), probs
+    return chosen["Block"], checked.mine((*PIECES, "sampling")), probs
 
 
 def passed_others(checked, pos: str) -> tuple[object | None, dict[str, str]]:
@@ -104,10 +96,10 @@ def without_dropout(learner) -> list[str]:
 
     kinds = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
     changed = []
-    for name, module in learner.named_modules():
-        if isinstance(module, kinds) and module.p > 0:
-            changed.append(f"{name} ({module.p:g})")
-            module.p = 0.0
+    for name, layer in learner.named_modules():
+        if isinstance(layer, kinds) and layer.p > 0:
+            changed.append(f"{name} ({layer.p:g})")
+            layer.p = 0.0
     return changed
 
 

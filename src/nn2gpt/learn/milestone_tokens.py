@@ -56,7 +56,6 @@ def vocab_flag(flags: list[str]) -> tuple[int, list[str]]:
 
 def pieces_of(checked) -> dict:
     """{what: function} the BPE is made of: the learner's where it passes, else the chapter's."""
-    from nn2gpt.learn import ch0
     from nn2gpt.tokens.bpe import Tokenizer
     from nn2gpt.tokens.fast import train_fast
     from nn2gpt.tokens.gpt2 import byte_to_unicode
@@ -71,11 +70,10 @@ def pieces_of(checked) -> dict:
     def theirs_or(name: str, attribute: str):
         if not checked.passed(name):
             return None
-        module = checked.module(name)
-        for piece, attr in (("pair_counts", "count_pairs"), ("merge", "merge")):   # what its stub imported
-            if checked.passed(piece) and getattr(module, attr, None) is getattr(ch0, attr):
-                setattr(module, attr, checked.function(piece, attr))
-        return getattr(module, attribute)
+        # what its stub imports from the chapter (count_pairs, merge): the learner's where they pass
+        given = {attr: checked.function(piece, attr) for piece, attr in (("pair_counts", "count_pairs"),
+                                                                         ("merge", "merge")) if checked.passed(piece)}
+        return getattr(checked.module(name, given=given), attribute)
 
     return {"split": theirs_or("regex_split", "split") or (lambda text: chunks(text, GPT2_SPLIT)),
             "train": theirs_or("train_bpe", "train") or train_fast,

@@ -54,15 +54,16 @@ class Pieces:
     def theirs(self, names) -> list[str]:
         return [name for name in names if not self.passed(name)]
 
-    def module(self, name: str, reference: bool = True):
-        """The learner's module if the exercise passes; else the solution's (or None, reference=False)."""
+    def module(self, name: str, reference: bool = True, given: dict | None = None):
+        """The learner's module if the exercise passes; else the solution's (or None, reference=False).
+        `given` {name: piece}: what its imports of earlier pieces from the chapter get (loading.load_file)."""
         if self.passed(name):
-            return load_file(self.book.root / find(name).file, f"workbook_run_{name}")
-        return load_file(find(name).solution, f"reference_run_{name}") if reference else None
+            return load_file(self.book.root / find(name).file, f"workbook_run_{name}", given)
+        return load_file(find(name).solution, f"reference_run_{name}", given) if reference else None
 
-    def function(self, name: str, attribute: str, reference: bool = True):
+    def function(self, name: str, attribute: str, reference: bool = True, given: dict | None = None):
         """`attribute` (a function, a class, a method of the file's Network) of `module(name)`."""
-        module = self.module(name, reference)
+        module = self.module(name, reference, given)
         return None if module is None else pick(module, attribute)
 
 
