@@ -118,6 +118,20 @@ def read_until(fd, wanted: str, timeout: float = 120.0) -> str:
     return seen.decode(errors="replace")
 
 
+def wait_reading(fd, proc, timeout: float = 60.0) -> tuple[int | None, str]:
+    """(proc's exit status, None if it is still running after `timeout`; what it printed meanwhile):
+    its terminal is read while it ends, so a write of its last lines can never wait on a full one."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                time.sleep(0.05)
+    return proc.poll(), seen.decode(errors="replace")
+
+
 @pytest.mark.parametrize("how", ["q", "SIGTERM", "Ctrl-C"])
 def test_a_pseudo_terminal_takes_keys_and_gets_its_settings_back(book, how):
     master, slave = pty.openpty()
@@ -143,7 +157,8 @@ def test_a_pseudo_terminal_takes_keys_and_gets_its_settings_back(book, how):
             os.write(master, b"\x03")                                    # the terminal sends SIGINT
         else:
             proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == {"q": 1, "Ctrl-C": 1, "SIGTERM": 143}[how]
+        status, printed = wait_reading(master, proc)
+        assert status == {"q": 1, "Ctrl-C": 1, "SIGTERM": 143}[how], f"exit {status}, having printed: {printed!r}"
         assert termios.tcgetattr(slave) == before
     finally:
         if proc.poll() is None:
