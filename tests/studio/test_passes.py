@@ -214,3 +214,32 @@ def test_a_costly_pass_runs_on_the_free_cores_and_the_rest_in_one_thread(runs_di
     finally:
         passes.forget(model)
         torch.set_num_threads(before)
+
+
+def test_each_streamed_token_of_a_big_model_runs_on_the_free_cores_and_a_small_ones_in_one_thread(runs_dir,
+                                                                                                   monkeypatch):
+    import threading
+
+    from nn2gpt import machine
+
+    model, tok, _ = load_gpt(runs_dir / "gpt")
+    seen = []
+    model.blocks[-1].register_forward_pre_hook(lambda m, a: seen.append(torch.get_num_threads()))
+    settings = {"max_new_tokens": 4, "temperature": 1.0, "top_k": None, "top_p": None, "seed": 0}
+    monkeypatch.setattr(machine, "training_threads", lambda: 2)
+    monkeypatch.setattr(passes, "widen", True)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert sum(p.numel() for p in model.parameters()) < passes.TOKEN_WIDE   # the small model: one thread
+        list(gpt.generate_events(model, tok, "ROMEO:", dict(settings), threading.Lock()))
+        assert seen and set(seen) == {1}, seen
+        monkeypatch.setattr(passes, "TOKEN_WIDE", 0.0)                         # as big as GPT-2 small
+        seen.clear()
+        ends = list(gpt.generate_events(model, tok, "ROMEO:", dict(settings), threading.Lock()))
+        assert seen[:4] == [2, 2, 2, 2], seen      # the prompt's pass and each token widened...
+        assert torch.get_num_threads() == 1        # ...and one thread again once the stream has ended
+        assert '"new_tokens": 4' in ends[-1]
+    finally:
+        passes.forget(model)
+        torch.set_num_threads(before)

@@ -21,8 +21,8 @@ def build_parser() -> Parser:
                         "and the page has no login)")
     p.add_argument("--data-dir", help="where the datasets are (default $NN2GPT_DATA, ~/.cache/nn2gpt)")
     p.add_argument("--threads", type=Threads(),
-                   help="PyTorch threads for every answer (default: one, which a token at a time needs, and "
-                        "every free core for a costly pass over a whole text, as at GPT-2's size)")
+                   help="PyTorch threads for every answer (default: one, which a small model needs, and every free "
+                        "core for a costly pass over a whole text and for each token of a model of GPT-2's size)")
     p.add_argument("--list", action="store_true", help="print the runs the studio finds, per chapter, and exit")
     return p
 

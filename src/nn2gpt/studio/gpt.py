@@ -66,7 +66,8 @@ def generate_events(model, tok, prompt: str, settings: dict, lock):
     """Check everything first (a bad prompt is a 400, not a broken stream), then yield SSE lines.
 
     Each token is sampled holding the run's lock (another request may be looking inside the same
-    model between two tokens); a failure mid-way is an "error" event, not a cut connection."""
+    model between two tokens), on the free cores for a model of GPT-2's size (passes.token_threads);
+    a failure mid-way is an "error" event, not a cut connection."""
     from nn2gpt.cli import one_line
     from nn2gpt.gpt.sample import stream_ids
     from nn2gpt.gpt.tokenizer import prompt_ids, text_pieces
@@ -78,7 +79,7 @@ def generate_events(model, tok, prompt: str, settings: dict, lock):
     def ids():
         steps = stream_ids(model, tok, prompt, settings.pop("max_new_tokens"), **settings)
         while True:
-            with lock:
+            with lock, passes.token_threads(model):
                 token = next(steps, None)
             if token is None:
                 return

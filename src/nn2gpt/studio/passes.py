@@ -31,6 +31,7 @@ MOST = 8  # passes per model
 ROWS = 8  # positions' logits kept per pass (a slider's move reads the same one again)
 WHOLE = 2e8  # multiply-adds: a pass with heads off costing more over the whole text stops at the clicked position
 WIDE = 2e8  # multiply-adds: a pass costing more runs on the free cores (`threads`), when `widen` allows
+TOKEN_WIDE = 5e7  # weights: a model with more reads them from memory, not the caches, at every token (`token_threads`)
 widen = False  # set by the studio when no --threads was given (server.use_threads)
 
 
@@ -202,16 +203,17 @@ def _compute(model, start: int, window: tuple, key: tuple, kept: list, resume: t
 
 
 @contextlib.contextmanager
-def threads(cost: float):
-    """A pass of `cost` multiply-adds: when costly (and `widen`), in as many threads as cores are free.
+def threads(cost: float, wide: float | None = None):
+    """A pass of `cost` multiply-adds: when over `wide` (default WIDE; and `widen`), in as many threads as
+    cores are free.
 
     A pass over a whole text multiplies (n, C) by (C, 4C) matrices: compute bound, it runs about 1.7 times
-    as fast in two threads on two idle cores. A token at a time reads the weights and waits on memory, so the
-    studio keeps one thread for the rest. While anything else keeps the cores busy, one thread
-    (nn2gpt.machine.training_threads: a second thread would wait for a core)."""
+    as fast in two threads on two idle cores. A small pass, or a token of a small model, is over before a
+    second thread has started, so the studio keeps one thread for the rest. While anything else keeps the
+    cores busy, one thread (nn2gpt.machine.training_threads: a second thread would wait for a core)."""
     from nn2gpt.machine import training_threads
 
-    wanted = training_threads() if widen and cost > WIDE else 1
+    wanted = training_threads() if widen and cost > (WIDE if wide is None else wide) else 1
     if wanted > 1:
         torch.set_num_threads(wanted)
     try:
@@ -219,6 +221,19 @@ def threads(cost: float):
     finally:
         if wanted > 1:
             torch.set_num_threads(1)  # the studio's one thread (not what another request's pass had set meanwhile)
+
+
+def token_threads(model):
+    """`threads` for one generated token: widened when the model's weights (one multiply-add each) are over
+    TOKEN_WIDE. Such a token reads hundreds of MB from memory, and two cores read it about 1.6 times as fast
+    as one (GPT-2 small on the 2-core box: 41 ms a token in one thread, 25 ms in two)."""
+    n = _WEIGHTS.get(model)
+    if n is None:
+        n = _WEIGHTS[model] = sum(p.numel() for p in model.parameters())
+    return threads(n, TOKEN_WIDE)
+
+
+_WEIGHTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its number of weights
 
 
 def _block_with_weights(block, x: torch.Tensor, found: list) -> torch.Tensor:

@@ -9,7 +9,7 @@ whole texts run as fast as before, and the numbers differ at most in the last bi
 It also copies the weights out of the checkpoint's file mapping (no page faults on a first
 request) and runs one short pass, so that a first request does not pay PyTorch's first call.
 The answers run in `nn2gpt studio --threads` PyTorch threads (default: one, and the free cores for a
-costly pass over a whole text, `passes.threads`; StudioConfig.threads).
+costly pass over a whole text or a big model's token, `passes.threads`; StudioConfig.threads).
 """
 
 from __future__ import annotations
