@@ -192,7 +192,7 @@ def test_a_costly_pass_runs_on_the_free_cores_and_the_rest_in_one_thread(runs_di
     ids = tok.encode("ROMEO: what light")
     before = torch.get_num_threads()
     free = {"cores": 2}
-    monkeypatch.setattr(machine, "training_threads", lambda: free["cores"])
+    monkeypatch.setattr(machine, "free_cores", lambda: free["cores"])
     try:
         torch.set_num_threads(1)
         monkeypatch.setattr(passes, "widen", True)
@@ -226,7 +226,7 @@ def test_each_streamed_token_of_a_big_model_runs_on_the_free_cores_and_a_small_o
     seen = []
     model.blocks[-1].register_forward_pre_hook(lambda m, a: seen.append(torch.get_num_threads()))
     settings = {"max_new_tokens": 4, "temperature": 1.0, "top_k": None, "top_p": None, "seed": 0}
-    monkeypatch.setattr(machine, "training_threads", lambda: 2)
+    monkeypatch.setattr(machine, "free_cores", lambda: 2)
     monkeypatch.setattr(passes, "widen", True)
     before = torch.get_num_threads()
     try:

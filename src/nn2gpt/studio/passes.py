@@ -210,10 +210,10 @@ def threads(cost: float, wide: float | None = None):
     A pass over a whole text multiplies (n, C) by (C, 4C) matrices: compute bound, it runs about 1.7 times
     as fast in two threads on two idle cores. A small pass, or a token of a small model, is over before a
     second thread has started, so the studio keeps one thread for the rest. While anything else keeps the
-    cores busy, one thread (nn2gpt.machine.training_threads: a second thread would wait for a core)."""
-    from nn2gpt.machine import training_threads
+    cores busy, one thread (nn2gpt.machine.free_cores: a second thread would wait for a core)."""
+    from nn2gpt.machine import free_cores
 
-    wanted = training_threads() if widen and cost > (WIDE if wide is None else wide) else 1
+    wanted = free_cores() if widen and cost > (WIDE if wide is None else wide) else 1
     if wanted > 1:
         torch.set_num_threads(wanted)
     try:
