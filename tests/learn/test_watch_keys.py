@@ -129,6 +129,20 @@ def wait_reading(fd, proc, timeout: float = 60.0) -> tuple[int | None, str]:
                 seen += os.read(fd, 4096)
             except OSError:
                 time.sleep(0.05)
+    if proc.poll() is None:            # stuck: what its signal masks and threads say (faulthandler, on SIGABRT)
+        with contextlib.suppress(OSError):
+            seen += b"\n" + b"".join(line.encode() for line in open(f"/proc/{proc.pid}/status")
+                                     if line.startswith(("State", "Sig", "Shd")))
+        proc.send_signal(signal.SIGABRT)
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+        return None, seen.decode(errors="replace")
     return proc.poll(), seen.decode(errors="replace")
 
 
@@ -136,12 +150,16 @@ def wait_reading(fd, proc, timeout: float = 60.0) -> tuple[int | None, str]:
 def test_a_pseudo_terminal_takes_keys_and_gets_its_settings_back(book, how):
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
-    env = {**os.environ, "NN2GPT_LEARN_WARM": "0"}
+    env = {**os.environ, "NN2GPT_LEARN_WARM": "0", "PYTHONFAULTHANDLER": "1"}
     import fcntl
 
     def own_terminal():     # setsid, then the pseudo-terminal controls the child: Ctrl-C there is its SIGINT
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        # as a terminal's shell starts a command: SIGINT caught by default, whatever this worker inherited
+        # (an ignored SIGINT survives exec, and Python then never turns Ctrl-C into KeyboardInterrupt)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
     proc = subprocess.Popen([sys.executable, "-m", "nn2gpt", "learn", "watch", "--poll", "0.05"], cwd=book,
                             stdin=slave, stdout=slave, stderr=slave, env=env, preexec_fn=own_terminal)
