@@ -171,6 +171,34 @@ def test_translate_s_tries_name_their_heads_and_the_keyboard_reaches_translate(p
     assert page.evaluate("document.activeElement.dataset.key") == "2,0"  # focus stays on the grid
 
 
+def test_a_lab_run_again_shows_its_new_report_and_deleted_clears_it(page, studio, runs_dir):
+    copy = runs_dir / "lab-doomed"
+    shutil.copytree(runs_dir / "lab", copy)
+    try:
+        page.goto(studio + "#lab")
+        page.wait_for_selector("#lab-run option[value='lab-doomed']", state="attached")
+        page.select_option("#lab-run", "lab-doomed")
+        page.wait_for_selector("#lab-report table")
+        report = copy / "REPORT.md"
+        report.write_text("# The lab, run again\n\nA new report.\n", encoding="utf-8")  # as `lab run` rewrites it
+        page.wait_for_function("document.getElementById('lab-report').textContent.includes('A new report.')",
+                               timeout=POLL)
+        assert page.inner_text("#view-lab .runnote") == ("the run 'lab-doomed' was trained again since its report "
+                                                         "was shown — its new report is shown")
+        assert page.locator("#lab-report table").count() == 0   # nothing of the old report is left
+        delete(copy, runs_dir)
+        page.wait_for_function("document.querySelector('#view-lab .runnote').textContent.includes('was deleted')",
+                               timeout=POLL)
+        assert page.inner_text("#view-lab .runnote") == "the run 'lab-doomed' was deleted — pick another run"
+        assert page.input_value("#lab-run") == "" and page.inner_text("#lab-report").strip() == ""
+        assert page.locator("#lab-error").is_hidden()
+        page.select_option("#lab-run", "lab")   # another run: its report, and the note goes
+        page.wait_for_selector("#lab-report table")
+        assert page.locator("#view-lab .runnote").is_hidden()
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
 def test_the_entropy_bars_sit_on_their_query_rows(page, studio):
     page.goto(studio + "#lab")
     page.wait_for_selector("#toy-entropy .row")

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from nn2gpt.errors import UserError
 from nn2gpt.studio import checks, digits, embeddings, gpt, lab, translate
 from nn2gpt.studio.guard import resolve_run
+from nn2gpt.studio.runs import identity, signature
 
 MAX_BODY = 2_000_000  # bytes: a 512x512 canvas of grey levels fits; the page sends 140x140
 
@@ -161,7 +162,12 @@ def page_routes(studio) -> list:
 def lab_routes(studio) -> list:
     async def report(request):
         name = request.query_params.get("run")
-        return await answer(lambda: {"html": lab.report_html(resolve_run(studio.runs_dir, name), name)})
+
+        def read():  # stamped as a model's answer is: the page sees a lab run again into its folder
+            run = resolve_run(studio.runs_dir, name)
+            stamp = {"run": name, "identity": identity(signature(run, "lab"))}  # before the read: never newer
+            return {"html": lab.report_html(run, name)} | stamp
+        return await answer(read)
 
     async def picture(request):
         run = resolve_run(studio.runs_dir, request.query_params.get("run"))

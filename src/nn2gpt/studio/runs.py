@@ -57,7 +57,7 @@ def find_runs(runs_dir: Path) -> dict[str, list[dict]]:
             if kind in found:
                 name = child.relative_to(runs_dir).as_posix()
                 found[kind].append({"name": name, "summary": summaries.get(child, kind),
-                                    "identity": identity(signature(child, kind)) if kind != "lab" else ""})
+                                    "identity": identity(signature(child, kind))})
             elif kind is None and depth < DEPTH:
                 walk(child, depth + 1)
 
@@ -203,8 +203,11 @@ def _learner(config: dict) -> str:
 
 def signature(run: Path, kind: str) -> tuple:
     """What changes when the run is retrained or its weights rewritten: the latest checkpoint's name and
-    time and its weights file's time and size, or the digits weights file's."""
+    time and its weights file's time and size, or the digits weights file's; for a lab, its results'
+    and report's (a lab run again into the folder rewrites both)."""
     try:
+        if kind == "lab":
+            return (*_stat(run / "results.json"), *_stat(run / "REPORT.md"))
         if kind == "digits":
             st = (run / "weights.npz").stat()
             return (st.st_mtime_ns, st.st_size)

@@ -1,5 +1,5 @@
 // Chapter 4: the dot-product toy (random q, k through each score function) and the lab's own report.
-import {$, bars, fillRuns, getJSON, heatmap, postJSON, register, showError} from "./app.js";
+import {$, bars, fillRuns, getJSON, heatmap, postJSON, register, showError, watchRun} from "./app.js";
 
 const SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 let seed = 0, pending = null;
@@ -54,6 +54,10 @@ async function report() {
 }
 
 register("lab", async () => {
+  // a lab run again into the shown folder: its new report is shown; the run deleted: the report goes, and one
+  // line under the list says so (runs.js)
+  watchRun($("lab-run"), {what: "its report was shown", again: "its new report is shown",
+                           changed: () => report(), gone: () => $("lab-report").replaceChildren()});
   $("toy-size").addEventListener("input", toy);
   $("toy-score").addEventListener("change", toy);
   $("toy-new").addEventListener("click", () => { seed += 1; toy(); });
