@@ -172,3 +172,24 @@ def test_an_answer_computed_as_its_run_reloads_keeps_its_model_s_identity(runs_d
     del old
     gc.collect()
     assert ref() is None  # the replaced model went with its last request
+
+
+def test_the_run_list_the_page_reads_is_the_kept_one(runs_dir, tmp_path, monkeypatch):
+    """/api/runs, asked again and again, reads a run's files once, and again when one of them changes."""
+    from starlette.testclient import TestClient
+
+    from nn2gpt.studio.server import StudioConfig, make_app
+
+    folder = tmp_path / "runs"
+    shutil.copytree(runs_dir / "gpt", folder / "gpt")
+    read = []
+    real = runs_module.summary
+    monkeypatch.setattr(runs_module, "summary", lambda run, kind: read.append(run.name) or real(run, kind))
+    with TestClient(make_app(StudioConfig(runs=str(folder), port=8000)), base_url="http://127.0.0.1:8000") as client:
+        first = listed(client, "gpt", "gpt")["summary"]
+        for _ in range(5):
+            assert listed(client, "gpt", "gpt")["summary"] == first
+        assert read.count("gpt") == 1, "the run list read the run's files again though none changed"
+        with (folder / "gpt" / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps({"step": 99, "val_loss": 1.234}) + "\n")
+        assert listed(client, "gpt", "gpt")["summary"].endswith("val 1.234") and read.count("gpt") == 2
