@@ -115,8 +115,18 @@ def test_the_text_is_one_tab_stop_and_a_ticked_head_keeps_the_focus(page, studio
     while page.evaluate("document.activeElement.parentElement?.id") != "gpt-text":
         page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.dataset.i") == "5"
-    box = page.locator("#gpt-heads input[type=checkbox]").nth(1)
-    box.focus()
+    stops = 0  # on, by Tab alone, to the second head's box: past the sliders and the first head's box
+    while page.evaluate("document.activeElement.dataset.key") != "tick 0,1":
+        page.keyboard.press("Tab")
+        stops += 1
+        assert stops < 12, page.evaluate("document.activeElement.outerHTML.slice(0, 120)")
+    back = []
+    for _ in range(2):
+        page.keyboard.press("Shift+Tab")
+        back.append(page.evaluate("document.activeElement.dataset.key"))
+    assert back == ["open 0,1", "tick 0,0"]  # the heads in their order: each one's map, then its box
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
     page.keyboard.press("Space")
     page.wait_for_function("document.querySelector('#gpt-next .row span').textContent.includes('was')")
     assert page.evaluate("document.activeElement.dataset.key") == "tick 0,1"

@@ -168,12 +168,19 @@ def test_a_deleted_run_leaves_the_list(page, studio, runs_dir):
         page.goto(studio + "#gpt")
         page.wait_for_selector("#gpt-run option[value=doomed]", state="attached")
         page.select_option("#gpt-run", "doomed")
+        page.fill("#gpt-max", "20")
+        page.click("#gpt-generate")          # a text of the run on screen, and a position opened in it
+        page.wait_for_function("document.getElementById('gpt-speed').textContent.includes('tokens/s')")
+        page.locator("#gpt-text span").nth(10).click()
+        page.wait_for_selector("#gpt-inspect:not([hidden]) #gpt-next .row")
         # deleted at once (moved out, then removed): a list read while rmtree is halfway would rightly see a
         # folder that "holds no trained model now"
         (runs_dir / "doomed").rename(runs_dir.parent / "doomed-gone")
         shutil.rmtree(runs_dir.parent / "doomed-gone")
-        page.click("#gpt-generate")
-        page.wait_for_selector("#gpt-run option[value=doomed]", state="detached")
+        # the page's own re-read of its runs (every 4 s) finds it gone: nothing of it is left on screen
+        page.wait_for_selector("#gpt-run option[value=doomed]", state="detached", timeout=12_000)
+        assert page.locator("#gpt-text span").count() == 0 and page.inner_text("#gpt-speed") == ""
+        assert page.locator("#gpt-inspect").is_hidden()
         assert page.input_value("#gpt-run") == ""  # "(pick a run)": never a silent switch to another run
         assert page.inner_text("#view-gpt .runnote") == "the run 'doomed' was deleted — pick another run"
         assert page.locator("#gpt-error").is_hidden()  # said once, under the run's name
