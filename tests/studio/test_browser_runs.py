@@ -174,11 +174,21 @@ def test_translate_s_tries_name_their_heads_and_the_keyboard_reaches_translate(p
 def test_a_lab_run_again_shows_its_new_report_and_deleted_clears_it(page, studio, runs_dir):
     copy = runs_dir / "lab-doomed"
     shutil.copytree(runs_dir / "lab", copy)
+    # the first run's report, asked as the page opens, answers after the one picked next: it is dropped, and
+    # what the picked run's answer drew stays
+    page.add_init_script("""const plain = window.fetch;
+        window.fetch = async (url, ...rest) => {
+            const answer = await plain(url, ...rest);
+            if (String(url).endsWith("api/lab/report?run=lab")) await new Promise((r) => setTimeout(r, 1500));
+            return answer;
+        };""")
     try:
         page.goto(studio + "#lab")
         page.wait_for_selector("#lab-run option[value='lab-doomed']", state="attached")
         page.select_option("#lab-run", "lab-doomed")
         page.wait_for_selector("#lab-report table")
+        page.wait_for_timeout(2000)
+        assert page.locator("#lab-report table").count() > 0, "a late answer for another run cleared the report"
         report = copy / "REPORT.md"
         report.write_text("# The lab, run again\n\nA new report.\n", encoding="utf-8")  # as `lab run` rewrites it
         page.wait_for_function("document.getElementById('lab-report').textContent.includes('A new report.')",

@@ -50,7 +50,11 @@ async function report() {
       table.before(wrap);
       wrap.append(table);
     }
-  } catch (e) { box.replaceChildren(); showError($("lab-error"), e); }
+  } catch (e) {
+    if (e.said) return; // an answer for a run no longer shown, or from before it changed: what is shown stays
+    box.replaceChildren();
+    showError($("lab-error"), e);
+  }
 }
 
 register("lab", async () => {

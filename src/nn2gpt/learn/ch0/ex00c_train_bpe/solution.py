@@ -16,6 +16,7 @@ def train(chunks, n_merges):
             break                                   # every chunk is one token: no pair is left
         best = min(counts, key=lambda pair: (-counts[pair], pair[0], pair[1]))   # highest count, then smallest ids
         new_id = 256 + i
-        ids = [merge(chunk, best, new_id) for chunk in ids]
+        # a chunk without best's first id has nothing to merge (most have not): `in` looks, merge rebuilds
+        ids = [merge(chunk, best, new_id) if best[0] in chunk else chunk for chunk in ids]
         merges.append(best)
     return merges
