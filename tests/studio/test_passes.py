@@ -221,6 +221,7 @@ def test_each_streamed_token_of_a_big_model_runs_on_the_free_cores_and_a_small_o
     import threading
 
     from nn2gpt import machine
+    from nn2gpt.gpt.perf import num_params
 
     model, tok, _ = load_gpt(runs_dir / "gpt")
     seen = []
@@ -231,7 +232,7 @@ def test_each_streamed_token_of_a_big_model_runs_on_the_free_cores_and_a_small_o
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        assert sum(p.numel() for p in model.parameters()) < passes.TOKEN_WIDE   # the small model: one thread
+        assert num_params(model) < passes.TOKEN_WIDE   # the small model: one thread
         list(gpt.generate_events(model, tok, "ROMEO:", dict(settings), threading.Lock()))
         assert seen and set(seen) == {1}, seen
         monkeypatch.setattr(passes, "TOKEN_WIDE", 0.0)                         # as big as GPT-2 small

@@ -82,8 +82,8 @@ def pieces(book, cost: str) -> tuple[dict, list[str], list[str], dict[str, str]]
         if MATRIX in mine:
             unused["backprop"] = f"{MATRIX} does its work, on the whole mini-batch at once"
         used = ["sigmoid", "feedforward", MATRIX if MATRIX in mine else "backprop", "update_mini_batch"]
-    sig = checked.module("sigmoid")
-    sig = {"sigmoid": pick(sig, "sigmoid"), "sigmoid_prime": pick(sig, "sigmoid_prime")}
+    sigmoids = checked.module("sigmoid")
+    sig = {"sigmoid": pick(sigmoids, "sigmoid"), "sigmoid_prime": pick(sigmoids, "sigmoid_prime")}
     # the learner's sigmoid wherever a file uses the stubs' import (from nn2gpt.learn.ch1 import sigmoid)
     methods = {name: checked.function(name, "CrossEntropyCost" if name == CE else name, given=sig)
                for name in used[1:]}
@@ -98,8 +98,8 @@ def solution_methods(methods: dict) -> dict:
     from nn2gpt.learn.loading import load_file, pick
     from nn2gpt.learn.registry import find
 
-    sig = load_file(find("sigmoid").solution, "reference_digits_sigmoid")
-    sig = {"sigmoid": sig.sigmoid, "sigmoid_prime": sig.sigmoid_prime}   # as `pieces` gives the learner's files theirs
+    sigmoids = load_file(find("sigmoid").solution, "reference_digits_sigmoid")
+    sig = {"sigmoid": sigmoids.sigmoid, "sigmoid_prime": sigmoids.sigmoid_prime}   # as `pieces` gives the learner's files
     return {name: pick(load_file(find(name).solution, f"reference_digits_{name}", sig),
                        "CrossEntropyCost" if name == CE else name) for name in methods}
 

@@ -227,9 +227,11 @@ def token_threads(model):
     """`threads` for one generated token: widened when the model's weights (one multiply-add each) are over
     TOKEN_WIDE. Such a token reads hundreds of MB from memory, and two cores read it about 1.6 times as fast
     as one (GPT-2 small on the 2-core box: 41 ms a token in one thread, 25 ms in two)."""
+    from nn2gpt.gpt.perf import num_params
+
     n = _WEIGHTS.get(model)
     if n is None:
-        n = _WEIGHTS[model] = sum(p.numel() for p in model.parameters())
+        n = _WEIGHTS[model] = num_params(model)
     return threads(n, TOKEN_WIDE)
 
 
