@@ -2,6 +2,7 @@
 studio's app over them (an ASGI test client; the browser tests start a real server, `studio`, and
 drive Debian's chromium through Playwright: `browser`, `page`)."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -58,9 +59,10 @@ def client(app):
         yield c
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def studio(runs_dir):
-    """`nn2gpt studio --port 0` in its own process; yields its URL."""
+    """`nn2gpt studio --port 0` in its own process, one per worker (its runs change under it as they would
+    under a user's: each test adds, retrains and deletes runs of its own names); yields its URL."""
     proc = subprocess.Popen([sys.executable, "-m", "nn2gpt", "studio", "--runs", str(runs_dir), "--port", "0"],
                             stderr=subprocess.PIPE, text=True)
     line = proc.stderr.readline()
@@ -71,7 +73,7 @@ def studio(runs_dir):
     proc.wait(30)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -83,9 +85,10 @@ def browser():
         b.close()
 
 
-def open_page(browser, tmp_path, width=1280, height=900, touch=False):
-    """A fresh tab of `width` x `height` (a phone's: touch events too); yields it, then saves a screenshot
-    of the whole page as tmp_path/page-<width>.png and asserts that no JavaScript error happened."""
+def open_page(browser, tmp_path, width=1280, height=900, touch=False, request=None):
+    """A fresh tab of `width` x `height` (a phone's: touch events too); yields it, then asserts that no
+    JavaScript error happened. A screenshot of the whole page is saved as tmp_path/page-<width>.png when
+    the test failed, or for every test with NN2GPT_SCREENSHOTS=1 (to look at the pages)."""
     # bypass_csp: the test's own wait_for_function() evaluates strings, which the page's policy forbids;
     # test_the_pages_run_under_their_own_policy checks the page without it
     context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True, has_touch=touch,
@@ -94,20 +97,30 @@ def open_page(browser, tmp_path, width=1280, height=900, touch=False):
     problems = []
     page.on("pageerror", lambda e: problems.append(str(e)))
     yield page
-    page.screenshot(path=str(tmp_path / f"page-{width}.png"), full_page=True)
+    failed = request is not None and getattr(request.node, "failed_call", False)
+    if failed or problems or os.environ.get("NN2GPT_SCREENSHOTS") == "1":
+        page.screenshot(path=str(tmp_path / f"page-{width}.png"), full_page=True)
     context.close()
     assert not problems, problems  # no JavaScript error on any page
 
 
-@pytest.fixture
-def page(browser, tmp_path):
-    yield from open_page(browser, tmp_path)
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed:
+        item.failed_call = True  # open_page saves the failed page's screenshot
+    return report
 
 
 @pytest.fixture
-def phone(browser, tmp_path):
+def page(browser, tmp_path, request):
+    yield from open_page(browser, tmp_path, request=request)
+
+
+@pytest.fixture
+def phone(browser, tmp_path, request):
     """A 390 x 844 touch screen."""
-    yield from open_page(browser, tmp_path, 390, 844, touch=True)
+    yield from open_page(browser, tmp_path, 390, 844, touch=True, request=request)
 
 
 def draw_seven(page, dx=0):

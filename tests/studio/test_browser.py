@@ -61,6 +61,7 @@ def test_train_live_gains_points_and_stop_saves(page, studio, runs_dir):
     page.wait_for_function("/^gpt-live-\\d+$/.test(document.getElementById('train-name').value)")  # a free name
     page.fill("#train-name", "browser-live")
     page.fill("#train-layers", "1")
+    page.fill("#train-width", "16")  # the smallest model: steps and points come fast
     page.fill("#train-seconds", "1800")  # far more than the test waits: only Stop ends this run
     page.click("#train-start")
     page.wait_for_function("document.querySelectorAll('#train-curve circle').length >= 2", timeout=90_000)

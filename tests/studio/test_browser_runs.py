@@ -70,7 +70,7 @@ def test_a_digits_run_deleted_while_open_clears_every_view_and_stops_asking(page
         shutil.rmtree(copy, ignore_errors=True)
 
 
-def test_a_digits_run_trained_again_is_drawn_again_with_its_new_weights(page, studio, runs_dir, tmp_path):
+def test_a_digits_run_trained_again_is_drawn_again_with_its_new_weights(page, studio, runs_dir):
     copy = runs_dir / "digits-again"
     shutil.copytree(runs_dir / "digits", copy)
     try:
@@ -87,7 +87,6 @@ def test_a_digits_run_trained_again_is_drawn_again_with_its_new_weights(page, st
         page.wait_for_function(f"document.getElementById('digits-verdict').innerText !== {verdict!r}")
         assert read(page) != first  # the bars are the new network's
         assert page.inner_text("#digits-output .bar.top b") == page.inner_text("#digits-verdict b")  # and agree with it
-        page.screenshot(path=str(tmp_path / "trained-again.png"), full_page=True)
     finally:
         shutil.rmtree(copy, ignore_errors=True)
 

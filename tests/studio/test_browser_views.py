@@ -1,7 +1,8 @@
 """Every view measured in chromium at 1280x900 and on a 390x844 phone: labels over their columns,
 nothing wider than the screen, values reachable without hover, the controls of the clicked position
 (temperature and top-k, every head, heads turned off), the keyboard, and training that looks alive.
-Screenshots land in each test's temporary folder (page-1280.png, page-390.png)."""
+With NN2GPT_SCREENSHOTS=1 (and for a failed test) screenshots land in each test's temporary folder
+(page-1280.png, page-390.png)."""
 
 import re
 import shutil
