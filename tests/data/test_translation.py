@@ -41,3 +41,28 @@ def test_split_by_source_keeps_all_translations_of_a_sentence_together():
 def test_unknown_pair_is_a_user_error():
     with pytest.raises(UserError, match="de-en"):
         load_pair("fr-en")
+
+
+def test_a_pair_is_read_once_per_process_each_call_owns_its_lists_and_a_changed_file_is_read_again(
+        tmp_path, data_dir, monkeypatch):
+    import os
+    import shutil
+
+    from nn2gpt.data import translation
+
+    (tmp_path / "spa-eng").mkdir()
+    zipped = tmp_path / "spa-eng" / "spa-eng.zip"
+    shutil.copy(data_dir / "spa-eng" / "spa-eng.zip", zipped)
+    reads = []
+    real = translation.load_tatoeba
+    monkeypatch.setattr(translation, "load_tatoeba", lambda d=None: reads.append(d) or real(d))
+    first = load_pair("es-en", tmp_path)
+    first["train"].clear()  # a caller changing its splits
+    second = load_pair("es-en", tmp_path)
+    assert len(reads) == 1, "the corpus was read again although its file did not change"
+    assert len(second["train"]) > 100_000, "a caller's change to its lists reached the next caller"
+    assert second == load_tatoeba(tmp_path)
+    st = zipped.stat()
+    os.utime(zipped, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the file replaced since
+    load_pair("es-en", tmp_path)
+    assert len(reads) == 2, "a file that changed since it was read was not read again"

@@ -6,18 +6,17 @@ import re
 import pytest
 from PIL import Image
 
+from lab_shared import TINY, tiny_lab
+
 from nn2gpt.cli import main
 from nn2gpt.lab.plan import make_plan
 from nn2gpt.lab.report import QUESTIONS, portable_command
 
-TINY = ["--tiny", "--steps", "12", "--seeds", "1", "--jobs", "1"]
-
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory, data_dir=None):
-    out = tmp_path_factory.mktemp("lab")
-    assert main(["lab", "run", *TINY, "--out", str(out)]) == 0
-    return out
+def lab(tmp_path_factory):
+    """`nn2gpt lab run TINY --out <absolute tmp dir>`: the full tiny lab, shared with test_lab_depth."""
+    return tiny_lab(tmp_path_factory)
 
 
 def test_the_report_is_complete(lab):
@@ -43,8 +42,10 @@ def test_the_report_is_complete(lab):
 
 
 def test_report_can_be_rewritten_from_results(lab, tmp_path):
-    assert main(["lab", "report", "--results", str(lab / "results.json"), "--out", str(tmp_path)]) == 0
-    assert (tmp_path / "REPORT.md").read_text() == (lab / "REPORT.md").read_text()
+    # written beside the lab: at the same depth, its relative links to the docs are the same
+    again = lab.parent / f"{lab.name}-rewritten-{tmp_path.name}"
+    assert main(["lab", "report", "--results", str(lab / "results.json"), "--out", str(again)]) == 0
+    assert (again / "REPORT.md").read_text() == (lab / "REPORT.md").read_text()
 
 
 def test_same_seed_same_numbers(lab, tmp_path):

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from lab_shared import tiny_lab
 
 from nn2gpt.cli import main
 from nn2gpt.gpt.variants import ModelConfig, build_model
@@ -111,9 +112,9 @@ def test_heads_grid_reads_head_size_from_the_config():
 
 @pytest.fixture(scope="module")
 def two_labs(tmp_path_factory):
-    short, long = tmp_path_factory.mktemp("short"), tmp_path_factory.mktemp("long")
-    base = ["lab", "run", *TINY, "--skip", "additive,cosine,inverse,neg_l2,neg_dot,window"]
-    assert main([*base, "--steps", "10", "--out", str(short)]) == 0
+    """The short lab: every variant at 12 steps (lab_shared's, which test_lab_cli reads too); the long one:
+    the masks suite at 20 steps."""
+    short, long = tiny_lab(tmp_path_factory), tmp_path_factory.mktemp("long")
     # the longer budget for one question only: the report marks the variants it did not run "not run"
     assert main(["lab", "run", *TINY, "--suite", "masks", "--skip", "window", "--steps", "20", "--out", str(long)]) == 0
     return short, long
@@ -167,7 +168,7 @@ def test_the_report_sets_two_budgets_side_by_side(two_labs, tmp_path):
     assert main(["lab", "report", "--results", str(short / "results.json"), "--long", str(long / "results.json"),
                  "--out", str(tmp_path)]) == 0
     report = (tmp_path / "REPORT.md").read_text()
-    assert "## Two budgets: what survives longer training" in report and "| 10 steps | gap | 20 steps |" in report
+    assert "## Two budgets: what survives longer training" in report and "| 12 steps | gap | 20 steps |" in report
     assert "## " + heads.TITLE in report and "**Length extrapolation**" in report and "seen directly" in report
     assert "--long" not in report.split("## Two budgets")[0]
 

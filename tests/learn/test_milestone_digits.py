@@ -3,14 +3,38 @@ the reference fills in the rest, the curves match the reference's, and the run i
 
 import re
 
+import numpy as np
 import pytest
 
 from nn2gpt.cli import main
 from nn2gpt.learn.registry import find
 
 
+@pytest.fixture(scope="module")
+def mnist_once():
+    """MNIST read from its .gz files once for the module, read-only: every run here loads the same
+    60,000 + 10,000 images (decompressed, scaled to float), and none may change them."""
+    from nn2gpt.data import mnist
+
+    made, real = {}, mnist.load_mnist
+
+    def load_mnist(data_dir=None, dtype=np.float64):
+        key = (str(data_dir), np.dtype(dtype).str)
+        if key not in made:
+            made[key] = real(data_dir, dtype)
+            for split in (made[key].train, made[key].validation, made[key].test):
+                split.images.setflags(write=False)
+                split.labels.setflags(write=False)
+        return made[key]
+    yield load_mnist
+    made.clear()
+
+
 @pytest.fixture
-def book(tmp_path, monkeypatch, capsys):
+def book(tmp_path, monkeypatch, capsys, mnist_once):
+    from nn2gpt.data import mnist
+
+    monkeypatch.setattr(mnist, "load_mnist", mnist_once)
     root = tmp_path / "wb"
     assert main(["learn", "init", str(root)]) == 0
     monkeypatch.chdir(root)
@@ -179,7 +203,7 @@ def test_right_code_gives_the_reference_numbers_to_the_last_bit(book, tmp_path, 
     for name in names:
         (book / find(name).file).write_text(find(name).solution.read_text())
     out = tmp_path / "r"
-    assert main(["learn", "run", "digits", "--epochs", "3", "--limit", "2000", "--out", str(out)]) == 0
+    assert main(["learn", "run", "digits", "--epochs", "3", "--limit", "200", "--out", str(out)]) == 0
     assert "the same validation cost as the reference's at every epoch, to the last bit" in capsys.readouterr().out
     config = json.loads((out / "config.json").read_text())
     learn, history = config["learn"], config["history"]
@@ -202,7 +226,7 @@ def test_arithmetic_in_another_order_is_not_the_reference_to_the_last_bit(book, 
     assert changed != text
     (book / ex.file).write_text(changed)
     out = tmp_path / "r"
-    assert main(["learn", "run", "digits", "--epochs", "3", "--limit", "2000", "--out", str(out)]) == 0
+    assert main(["learn", "run", "digits", "--epochs", "3", "--limit", "200", "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert "yours: sigmoid, feedforward, backprop, update_mini_batch" in said
     assert "yours leaves the reference's steps at epoch " in said and "the same maths added in another order" in said

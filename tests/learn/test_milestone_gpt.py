@@ -167,17 +167,17 @@ def test_sigterm_while_the_reference_trains_says_yours_never_started(book, tmp_p
 def test_sigterm_while_yours_trains_saves_it_and_shows_no_nan(book, tmp_path, stop_when):
     """SIGTERM once the learner's run has saved: gpt train's own stop (saved in --out, exit 143),
     and the losses side by side with "-" where the reference has no evaluation (the stop step)."""
-    out = tmp_path / "run"
-    status, printed, err = stop_when(["learn", "run", "gpt", *TINY, "--max-iters", "400", "--eval-interval", "50",
-                                      "--out", out], lambda printed: (out / "latest").exists(), cwd=book)
+    out, every = tmp_path / "run", 25                      # the reference evaluates every 25 of its 200 steps
+    status, printed, err = stop_when(["learn", "run", "gpt", *TINY, "--max-iters", "200", "--eval-interval",
+                                      str(every), "--out", out], lambda printed: (out / "latest").exists(), cwd=book)
     assert status == 143, err
     step = load_checkpoint(out).state["step"]
     assert f"interrupted by SIGTERM at step {step}:" in err and "Traceback" not in err, err
     assert "nan" not in printed and "nn2gpt-learn-reference" not in printed + err, printed
     rows = {int(r[0]): r[1:] for r in (line.split() for line in printed.splitlines()) if r and r[0].isdigit()}
     assert max(rows) == step and all(len(r) == 2 for r in rows.values()), printed
-    assert all(r[1] != "-" for s, r in rows.items() if s % 50 == 0)        # the reference's evaluations
-    if step % 50:                                                          # the stop came between two of them
+    assert all(r[1] != "-" for s, r in rows.items() if s % every == 0)     # the reference's evaluations
+    if step % every:                                                       # the stop came between two of them
         assert rows[step][1] == "-", printed
         assert f"(-: the reference has no evaluation at step {step}: your run was stopped there" in printed
 

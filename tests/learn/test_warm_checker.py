@@ -47,12 +47,29 @@ def test_check_starts_the_checker_and_the_next_check_is_answered_by_it(warm_on, 
     assert main(["learn", "check", "sigmoid"]) == 1                   # the stub; the checker started for it
     assert "not written yet" in capsys.readouterr().out
     assert running(book)
-    answer = checker.ask(book, ex, book / ex.file, 5)
-    assert answer is not None and (answer.status, answer.message) == (check(ex, book / ex.file).status,
-                                                                       check(ex, book / ex.file).message)
+    answer, fresh = checker.ask(book, ex, book / ex.file, 5), check(ex, book / ex.file)
+    assert answer is not None and (answer.status, answer.message) == (fresh.status, fresh.message)
     (book / ex.file).write_text(ex.solution.read_text())
     assert main(["learn", "check", "sigmoid"]) == 0                   # the file as it is now, not as it was
     assert "01_sigmoid.py: passed" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def one_checker(tmp_path_factory):
+    """A workbook of this module's and its checker, started once: the verdict cases below are asked
+    of it one after another (each starting one would import torch again), and every case after the
+    endless loop shows that the loop killed the check's child, not the checker."""
+    book = tmp_path_factory.mktemp("verdicts") / "wb"
+    assert main(["learn", "init", str(book)]) == 0
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NN2GPT_LEARN_WARM", "1")
+        proc = checker.start(book)
+        wait_for(lambda: checker.places(book)[0].exists())
+    yield book, proc
+    checker.stop(book)
+    proc.wait(timeout=30)
+    for f in checker.places(book):
+        f.unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("body, verdict", [("    while True:\n        pass\n", "error"),
@@ -60,20 +77,21 @@ def test_check_starts_the_checker_and_the_next_check_is_answered_by_it(warm_on, 
                                            ("    print('said'); return 1 / (1 + np.exp(-z))\n", "passed"),
                                            ("    import warnings; warnings.warn('careful'); return 1 / (1 + np.exp(-z))\n",
                                             "passed")])
-def test_the_checker_gives_the_fresh_childs_verdict(warm_on, body, verdict):
-    book = warm_on
+def test_the_checker_gives_the_fresh_childs_verdict(one_checker, monkeypatch, body, verdict):
+    book, proc = one_checker
+    monkeypatch.setenv("NN2GPT_LEARN_WARM", "1")
+    assert proc.poll() is None and running(book)                       # the one checker, still serving
     ex = find("sigmoid")
     text = ex.solution.read_text()
     line = next(li for li in text.splitlines(keepends=True) if "np.exp(-z)" in li and "return" in li)
     (book / ex.file).write_text(text.replace(line, body, 1))
-    checker.start(book)
-    wait_for(lambda: checker.places(book)[0].exists())
-    limit = 2 if "while True" in body else 60  # a hang is cut at 2 s; the rest finish, however busy the machine
+    limit = 1 if "while True" in body else 60  # a hang is cut at 1 s; the rest finish, however busy the machine
     warm, fresh = checker.ask(book, ex, book / ex.file, limit), check(ex, book / ex.file, limit)
     assert warm is not None and warm.status == fresh.status == verdict
     assert (warm.message, warm.output) == (fresh.message, fresh.output)
     assert ("said" in warm.output) == ("print" in body) and ("careful" in warm.output) == ("warn" in body)
     assert checker.ask(book, ex, book / ex.file, limit) is not None    # a hang killed the child, not the checker
+    assert proc.poll() is None
 
 
 def test_one_checker_a_workbook_and_stop_ends_it(warm_on):
@@ -139,6 +157,12 @@ def test_the_checkers_folder_is_private(warm_on):
 HANG = "    while True:\n        pass\n"
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` has started that are alive (a checker's: the children forked for checks)."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
 def hanging_sigmoid(book):
     ex = find("sigmoid")
     text = ex.solution.read_text()
@@ -152,13 +176,13 @@ def test_a_check_whose_asker_has_gone_is_stopped(warm_on):
     instead of letting it run to the time limit, and the next check is answered."""
     book = warm_on
     ex = hanging_sigmoid(book)
-    checker.start(book)
+    proc = checker.start(book)
     wait_for(lambda: checker.places(book)[0].exists())
     asker = subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; "
                               "from nn2gpt.learn import warm as checker; from nn2gpt.learn.registry import find; "
                               "checker.ask(Path(sys.argv[1]), find('sigmoid'), Path(sys.argv[2]), 60)",
                               str(book), str(book / ex.file)], env={**os.environ, "NN2GPT_LEARN_WARM": "1"})
-    time.sleep(3)
+    wait_for(lambda: children(proc.pid))                             # the check's child is looping now
     asker.kill()
     asker.wait()
     (book / ex.file).write_text(ex.solution.read_text())
@@ -176,12 +200,12 @@ def test_a_killed_checker_leaves_no_lock_and_no_check_behind(warm_on):
     proc = checker.start(book)
     wait_for(lambda: checker.places(book)[0].exists())
     threading.Thread(target=checker.ask, args=(book, ex, book / ex.file, 1), daemon=True).start()
-    time.sleep(0.5)                                                   # the child is looping now
-    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    wait_for(lambda: children(proc.pid), seconds=10)                 # the child is looping now
+    looping = children(proc.pid)
     proc.kill()
     proc.wait()
     assert not running(book)
-    assert children, "no check child was found"
-    for pid in map(int, children):
+    assert looping, "no check child was found"
+    for pid in looping:
         wait_for(lambda: not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read().split()[2],
                  seconds=15)

@@ -137,7 +137,7 @@ def test_ctrl_c_finishes_the_step_saves_and_exits_130(tmp_path):
     saved = load_checkpoint(out).state
     assert saved["step"] >= 20
     assert main(["translate", "train", "--pair", "es-en", "--out", str(out), "--resume", "--epochs", "1000",
-                 "--max-seconds", "1", *TINY]) == 0
+                 "--max-seconds", "0.001", *TINY]) == 0  # the time limit ends it after one more step
     assert load_checkpoint(out).state["step"] > saved["step"]
 
 
@@ -250,7 +250,8 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(run, tmp_path, cap
 def test_coordinate_adds_joined_pairs_and_a_resumed_run_keeps_them(tmp_path, capsys):
     """--coordinate N on the real training split; --resume rebuilds the same set and refuses another N."""
     out = tmp_path / "coord"
-    flags = ["translate", "train", "--pair", "es-en", "--out", str(out), *TINY, "--limit", "30000", "--max-seconds", "1"]
+    # the time limit stops each call after its first step: the set of pairs is the point, not the training
+    flags = ["translate", "train", "--pair", "es-en", "--out", str(out), *TINY, "--limit", "30000", "--max-seconds", "0.001"]
     assert main([*flags, "--coordinate", "50"]) == 0
     printed = capsys.readouterr().out
     assert "coordination augmentation: 50 joined pairs" in printed and "30,050 training pairs" in printed

@@ -77,7 +77,9 @@ def load_mnist(data_dir: str | os.PathLike | None = None, dtype=np.float64) -> M
         labels = read_idx(fetch("mnist", f"{prefix}-labels-idx1-ubyte.gz", data_dir), 1)  # (n,)
         if len(images) != len(labels):
             raise UserError(f"MNIST {prefix}: {len(images)} images but {len(labels)} labels; fetch the files again")
-        return Split(images.reshape(len(images), 28 * 28).astype(dtype) / 255.0, labels.astype(np.int64))
+        pixels = images.reshape(len(images), 28 * 28).astype(dtype)
+        pixels /= 255.0  # in place: the numbers of `/ 255.0`, without a second copy of 60,000 images
+        return Split(pixels, labels.astype(np.int64))
 
     train, test = load("train"), load("t10k")
     return MNIST(

@@ -58,16 +58,11 @@ class GPT2Tokenizer:
     """
 
     def __init__(self, data_dir=None):
-        import tiktoken
-        from tiktoken.load import data_gym_to_mergeable_bpe_ranks
-
         from nn2gpt.data import fetch
 
         vocab_bpe = fetch("gpt2", "vocab.bpe", data_dir)
         encoder_json = fetch("gpt2", "encoder.json", data_dir)
-        ranks = data_gym_to_mergeable_bpe_ranks(vocab_bpe_file=str(vocab_bpe), encoder_json_file=str(encoder_json))
-        self._enc = tiktoken.Encoding(name="gpt2-offline", pat_str=GPT2_SPLIT, mergeable_ranks=ranks,
-                                      special_tokens={GPT2_EOT: GPT2_EOT_ID})
+        self._enc = _gpt2_encoding(str(vocab_bpe), str(encoder_json))
 
     @property
     def vocab_size(self) -> int:
@@ -86,6 +81,24 @@ class GPT2Tokenizer:
 
     def to_json(self) -> dict:
         return {"type": "gpt2"}
+
+
+_ENCODINGS: dict = {}  # (vocab.bpe, encoder.json) -> its tiktoken Encoding, built once per process
+
+
+def _gpt2_encoding(vocab_bpe: str, encoder_json: str):
+    """The Encoding of the two files, which fetch has just checked against their sha256: the same
+    bytes every time, so a process that loads several GPT-2-tokenized runs (the studio) parses the
+    50,000 merges once (a third of a second), not once per run. An Encoding is never changed."""
+    key = (vocab_bpe, encoder_json)
+    if key not in _ENCODINGS:
+        import tiktoken
+        from tiktoken.load import data_gym_to_mergeable_bpe_ranks
+
+        ranks = data_gym_to_mergeable_bpe_ranks(vocab_bpe_file=vocab_bpe, encoder_json_file=encoder_json)
+        _ENCODINGS[key] = tiktoken.Encoding(name="gpt2-offline", pat_str=GPT2_SPLIT, mergeable_ranks=ranks,
+                                            special_tokens={GPT2_EOT: GPT2_EOT_ID})
+    return _ENCODINGS[key]
 
 
 BPE_VOCAB = 512  # --tokenizer bpe without --vocab-size

@@ -65,7 +65,9 @@ def pieces_of(checked) -> dict:
 
     def chapters(merges):                   # one Tokenizer for one list of merges, made once
         key = tuple(map(tuple, merges))
-        return tokenizers.setdefault(key, Tokenizer(list(key), None))
+        if key not in tokenizers:           # (setdefault would build a Tokenizer on every call)
+            tokenizers[key] = Tokenizer(list(key), None)
+        return tokenizers[key]
 
     def theirs_or(name: str, attribute: str):
         if not checked.passed(name):
