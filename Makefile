@@ -59,8 +59,10 @@ browser:
 # The tests in parallel, two workers per core (at most 8: each imports torch), then the 15 slowest. Two per
 # core, because many tests wait on a process they started (a trainer stopped by a signal, a browser, a
 # lock held by another process): a second worker uses the core meanwhile. `-m 'not slow'` for a quick pass.
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: every worker and every `python -m nn2gpt` a
+# test starts would compile the tests (and their assertions) and the package again.
 test: install browser
-	$(BIN)/python -m pytest -q -n $$($(BIN)/python -c "from nn2gpt.machine import cores; print(min(8, 2 * cores()))") \
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $$($(BIN)/python -c "from nn2gpt.machine import cores; print(min(8, 2 * cores()))") \
 	  --dist worksteal --durations=15
 
 # After `make demo`: the local web page over runs/ (http://127.0.0.1:8000/)
