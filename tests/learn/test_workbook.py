@@ -440,3 +440,18 @@ def test_a_workbook_without_its_progress_file_is_found_and_rebuilt(book, capsys)
     assert "01_sigmoid.py: passed" in out
     assert not (book / "45_cross_entropy_backward.py").exists()
     assert not list(book.glob(f"{PROGRESS}.corrupt-*"))
+
+
+def test_checking_writes_nothing_beside_the_learners_files(book, monkeypatch, capsys):
+    """The learner's folder holds the learner's files: a check, a trace and a milestone's load compile the
+    file without leaving a __pycache__ beside it, even where Python writes bytecode (as it does by default)."""
+    import sys
+
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    solve(book, "pair_counts")
+    before = {p.name for p in book.iterdir()}
+    assert main(["learn", "check", "pair_counts"]) == 0
+    assert main(["learn", "trace", "pair_counts"]) == 0
+    assert not list(book.rglob("__pycache__")), "bytecode was written into the learner's folder"
+    assert {p.name for p in book.iterdir()} <= before | {PROGRESS}

@@ -24,7 +24,8 @@ def load_file(path: Path, name: str | None = None, given: dict | None = None):
     sys.modules[name] = module  # dataclasses and pickling look a module up by name
     token = _GIVEN.set(dict(given or {}))
     try:
-        spec.loader.exec_module(module)
+        # compiled here rather than by the import system: nothing (no __pycache__) is written beside the file
+        exec(compile(Path(path).read_bytes(), str(path), "exec"), module.__dict__)
     except BaseException:
         sys.modules.pop(name, None)
         raise
