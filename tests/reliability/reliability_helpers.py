@@ -136,10 +136,10 @@ def base_commands(runs, tmp):
     return {
         "digits train": {"--out": tmp / "d", "": [*DIGITS_TINY, "--overwrite"]},
         "digits predict": {"image": png, "--model": runs["digits"]},
-        "digits show": {"--model": runs["digits"], "--out": tmp / "wrong.png"},
+        "digits show": {"--model": runs["digits"], "--out": tmp / "wrong.png", "": ["--overwrite"]},
         "gpt train": {"--out": tmp / "g", "--text": None, "": [*GPT_TINY, "--max-iters", "2", "--overwrite"]},
         "gpt sample": {"--model": runs["gpt"], "": ["--max-new-tokens", "3"]},
-        "gpt attention": {"text": "To be", "--model": runs["gpt"], "--out": tmp / "att.png"},
+        "gpt attention": {"text": "To be", "--model": runs["gpt"], "--out": tmp / "att.png", "": ["--overwrite"]},
         "translate train": {"--out": tmp / "t", "": [*TRANSLATE_TINY, "--epochs", "1", "--overwrite"]},
         "translate eval": {"--model": runs["translate"], "--lm": None, "": ["--limit", "3", "--beam", "1"]},
         "translate average": {"checkpoints": [runs["translate"], runs["translate-copy"]], "--out": tmp / "avg",
@@ -147,7 +147,7 @@ def base_commands(runs, tmp):
         "translate attention": {"sentence": "Hola.", "--model": runs["translate"], "--out": tmp / "tatt",
                                 "": ["--beam", "1"]},
         "translate": {"sentence": "Hola.", "--model": runs["translate"], "--lm": None, "": ["--beam", "1"]},
-        "translate target-text": {"--pair": "es-en", "--out": tmp / "en.txt"},
+        "translate target-text": {"--pair": "es-en", "--out": tmp / "en.txt", "": ["--overwrite"]},
         "translate import": {"--from": runs["hf-marian"], "--out": tmp / "opus", "": ["--overwrite"]},
         "gpt import": {"--from": runs["hf-gpt2"], "--out": tmp / "gpt2", "": ["--overwrite"]},
         # the lab's cheapest run: its baseline alone, in the suite whose report draws nothing more for it
