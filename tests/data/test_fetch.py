@@ -104,6 +104,24 @@ def test_idx_wrong_magic_and_truncation(tmp_path, data_dir):
     assert read_idx(good, 1).shape == (10_000,)
 
 
+def test_an_idx_file_is_decompressed_once_per_process_and_again_once_it_changed(tmp_path, data_dir):
+    import os
+
+    raw = gzip.decompress((data_dir / "mnist/t10k-labels-idx1-ubyte.gz").read_bytes())
+    path = tmp_path / "labels.gz"
+    path.write_bytes(gzip.compress(raw))
+    first = read_idx(path, 1)
+    assert read_idx(path, 1) is first, "the same file was parsed again"
+    assert not first.flags.writeable, "a shared array must not be changed by one of its readers"
+    changed = bytearray(raw)
+    changed[8] = (changed[8] + 1) % 10  # another first label
+    path.write_bytes(gzip.compress(bytes(changed)))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    again = read_idx(path, 1)
+    assert again is not first and again[0] == changed[8], "a file that changed was not read again"
+
+
 def test_cli_help_is_fast_and_lists_chapters():
     out = subprocess.run([sys.executable, "-m", "nn2gpt", "--help"], capture_output=True, text=True)
     assert out.returncode == 0

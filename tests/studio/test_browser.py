@@ -1,6 +1,7 @@
 """The studio in a real browser: Debian's chromium driven by Playwright, against `nn2gpt studio` started
 as a user starts it. `make test` installs chromium; a missing browser fails here, it is never skipped.
-Each test saves a screenshot of its page under the test's temporary folder."""
+A failed test (every test, with NN2GPT_SCREENSHOTS=1) saves a screenshot of its page under the
+test's temporary folder."""
 
 import pytest
 

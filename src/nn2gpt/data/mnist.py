@@ -27,9 +27,27 @@ from nn2gpt.errors import UserError
 MAGIC = {1: 0x00000801, 3: 0x00000803}
 
 
+_READ: dict = {}  # (path, size, time, ndim) -> its read-only array
+
+
 def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
-    """Parse an idx(.gz) file into a uint8 array of `ndim` dimensions, checking the header."""
+    """Parse an idx(.gz) file into a read-only uint8 array of `ndim` dimensions, checking the header.
+
+    Decompressed once per process while the file stays the same: the studio and a workbook milestone
+    load MNIST several times (60,000 images are a third of a second of gzip each time)."""
     path = Path(path)
+    try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns, ndim)
+    except OSError:
+        key = None  # the open below names the problem
+    if key in _READ:
+        return _READ[key]
+    _READ[key] = array = _parse_idx(path, ndim)
+    return array
+
+
+def _parse_idx(path: Path, ndim: int) -> np.ndarray:
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
