@@ -65,7 +65,7 @@ def test_train_live_gains_points_and_stop_saves(page, studio, runs_dir):
     page.fill("#train-width", "16")  # the smallest model: steps and points come fast
     page.fill("#train-seconds", "1800")  # far more than the test waits: only Stop ends this run
     page.click("#train-start")
-    page.wait_for_function("document.querySelectorAll('#train-curve circle').length >= 2", timeout=90_000)
+    page.wait_for_function("document.querySelectorAll('#train-curve circle').length >= 1", timeout=90_000)
     points = page.locator("#train-curve circle").count()
     page.wait_for_function(f"document.querySelectorAll('#train-curve circle').length > {points}", timeout=60_000)
     page.click("#train-stop")
