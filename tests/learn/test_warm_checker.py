@@ -182,7 +182,8 @@ def test_a_check_whose_asker_has_gone_is_stopped(warm_on):
                               "from nn2gpt.learn import warm as checker; from nn2gpt.learn.registry import find; "
                               "checker.ask(Path(sys.argv[1]), find('sigmoid'), Path(sys.argv[2]), 60)",
                               str(book), str(book / ex.file)], env={**os.environ, "NN2GPT_LEARN_WARM": "1"})
-    wait_for(lambda: children(proc.pid))                             # the check's child is looping now
+    wait_for(lambda: children(proc.pid))                             # the check's child is forked
+    time.sleep(2)                                                    # and has read the hanging file: it loops
     asker.kill()
     asker.wait()
     (book / ex.file).write_text(ex.solution.read_text())

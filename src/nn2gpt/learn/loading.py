@@ -25,7 +25,7 @@ def load_file(path: Path, name: str | None = None, given: dict | None = None):
     token = _GIVEN.set(dict(given or {}))
     try:
         # compiled here rather than by the import system: nothing (no __pycache__) is written beside the file
-        exec(compile(Path(path).read_bytes(), str(path), "exec"), module.__dict__)
+        exec(compile(Path(path).read_bytes(), str(path), "exec", dont_inherit=True), module.__dict__)
     except BaseException:
         sys.modules.pop(name, None)
         raise
