@@ -45,9 +45,14 @@ def search_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
     return dirs
 
 
-def sha256_of(path: Path) -> str:
+def file_state(path: Path) -> tuple:
+    """(the file's resolved path, size, modification time): what a cache of what was read from it is kept by."""
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def sha256_of(path: Path) -> str:
+    key = file_state(path)
     if key not in _verified:
         _verified[key] = sha256_file(path)
     return _verified[key]

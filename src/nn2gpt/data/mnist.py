@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nn2gpt.data.fetch import fetch
+from nn2gpt.data.fetch import fetch, file_state
 from nn2gpt.errors import UserError
 
 MAGIC = {1: 0x00000801, 3: 0x00000803}
 
 
-_READ: dict = {}  # (path, size, time, ndim) -> its read-only array
+_READ: dict = {}  # (path, ndim) -> (the file's size and time, its read-only array)
 
 
 def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
@@ -37,14 +37,13 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
     load MNIST several times (60,000 images are a third of a second of gzip each time)."""
     path = Path(path)
     try:
-        st = path.stat()
-        key = (str(path.resolve()), st.st_size, st.st_mtime_ns, ndim)
+        state = file_state(path)
     except OSError:
-        key = None  # the open below names the problem
-    if key in _READ:
-        return _READ[key]
-    _READ[key] = array = _parse_idx(path, ndim)
-    return array
+        return _parse_idx(path, ndim)  # which names the problem
+    key = (state[0], ndim)
+    if key not in _READ or _READ[key][0] != state:  # a file replaced since drops what was read from it
+        _READ[key] = (state, _parse_idx(path, ndim))
+    return _READ[key][1]
 
 
 def _parse_idx(path: Path, ndim: int) -> np.ndarray:

@@ -17,7 +17,7 @@ import os
 import random
 import zipfile
 
-from nn2gpt.data.fetch import fetch
+from nn2gpt.data.fetch import fetch, file_state
 from nn2gpt.errors import UserError
 
 PAIRS = {"de-en": "Multi30k task 1 (German -> English)", "es-en": "Tatoeba (Spanish -> English)"}
@@ -86,7 +86,7 @@ _READ: dict = {}  # pair -> (its files' paths, sizes and times, the splits read 
 def _files(pair: str, data_dir) -> tuple:
     paths = ([fetch("multi30k", f"{stem}.{lang}.gz", data_dir) for stem in MULTI30K_FILES.values() for lang in ("de", "en")]
              if pair == "de-en" else [fetch("spa-eng", "spa-eng.zip", data_dir)])
-    return tuple((str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    return tuple(file_state(p) for p in paths)
 
 
 def load_pair(pair: str, data_dir: str | os.PathLike | None = None) -> dict[str, list[Pair]]:
